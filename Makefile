@@ -1,0 +1,68 @@
+# dbpipe: make (build), make check (tests), make demo, make bench, make install PREFIX=...
+CC ?= cc
+CFLAGS ?= -O2 -g
+PREFIX ?= /usr/local
+BUILD ?= build
+BIN ?= bin
+CPPFLAGS += -D_GNU_SOURCE -Isrc/lib
+WARN = -std=c11 -Wall -Wextra -Werror -Wno-missing-field-initializers
+LIBS = -ljansson -lxxhash -linih -lsqlite3 -lz
+
+LIBSRC := $(sort $(wildcard src/lib/*.c))
+LIBOBJ := $(LIBSRC:src/lib/%.c=$(BUILD)/lib/%.o)
+PROGSRC := $(sort $(wildcard src/*.c))
+PROGS := $(PROGSRC:src/%.c=$(BIN)/%)
+MAN1 := $(wildcard man/*.1)
+MAN5 := $(wildcard man/*.5)
+
+all: $(PROGS)
+
+$(BUILD)/lib/%.o: src/lib/%.c src/lib/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libdbpipe.a: $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: src/%.c src/lib/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+$(BIN)/%: $(BUILD)/%.o $(BUILD)/libdbpipe.a
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libdbpipe.a $(LIBS)
+
+# Installs what a fresh Debian machine lacks (needs root or sudo).
+deps:
+	@sh scripts/install-deps
+
+# The whole test suite, against real SQLite, PostgreSQL and MariaDB servers
+# that the test harness starts and stops itself; then again under ASan/UBSan.
+check: deps
+	$(MAKE) all
+	bats --print-output-on-failure tests/
+	$(MAKE) check-sanitize
+
+# The same tests with AddressSanitizer and UndefinedBehaviorSanitizer.
+check-sanitize:
+	$(MAKE) BUILD=build-san BIN=bin-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+	DBPIPE_BIN=$(CURDIR)/bin-san ASAN_OPTIONS=detect_leaks=1 bats tests/
+
+demo: deps all
+	sh examples/demo.sh
+
+bench: all
+	sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
+
+clean:
+	rm -rf build build-san bin bin-san
+
+.PHONY: all deps check check-sanitize demo bench install clean
+.SECONDARY: $(LIBOBJ)

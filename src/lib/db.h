@@ -1,0 +1,88 @@
+/* db: the one backend interface every engine implements, and the SQL text
+ * that all engines share.
+ *
+ * Every operation returns 0 (or 1/0 for scan_next) and -1 on failure with
+ * the engine's message in db->err; nothing is printed and nothing exits, so a
+ * caller can always roll back.  Rows handed to and from a backend are laid
+ * out by the table passed with them (the stream's columns, in its order, with
+ * the target's types: see table_project). */
+#ifndef DBPIPE_DB_H
+#define DBPIPE_DB_H
+
+#include "schema.h"
+#include "stream.h"
+#include "util.h"
+
+struct db;
+struct db_cursor;
+
+struct db_ops {
+	const char *engine;     /* as in the stream header: sqlite, postgresql, mysql */
+	int (*open)(struct db *db, const char *url);
+	void (*close)(struct db *db);
+	/* Every table of the default schema (and others where the engine has
+	 * them), with keys and references. */
+	int (*load_schema)(struct db *db, struct schema *out);
+	/* A read-only snapshot that every later scan sees. */
+	int (*begin_read)(struct db *db);
+	/* One write transaction; foreign keys are checked at the latest point the
+	 * engine allows (check_constraints or commit). */
+	int (*begin_write)(struct db *db);
+	int (*commit)(struct db *db);
+	int (*rollback)(struct db *db);
+	/* Rows of t in key order (as value_cmp orders them). */
+	int (*scan_open)(struct db *db, const struct table *t, struct db_cursor **out);
+	int (*scan_next)(struct db_cursor *c, struct row *row); /* 1, 0 at the end, -1 */
+	void (*scan_close)(struct db_cursor *c);
+	/* Insert, update (row holds the key and the new values) or delete (by key). */
+	int (*write)(struct db *db, const struct table *t, const struct change *c);
+	/* Run the deferred constraint checks now, so that a dry run reports them. */
+	int (*check_constraints)(struct db *db);
+	/* Move t's id generator past the largest id it holds. */
+	int (*reset_sequence)(struct db *db, const struct table *t);
+};
+
+struct db {
+	const struct db_ops *ops;
+	char *url;          /* never printed: may hold a password */
+	char *shown_url;    /* masked, for messages and headers */
+	struct buf err;
+	void *impl;
+};
+
+/* Resolve target (a URL, a .db/.sqlite path, or an environment name) and
+ * connect.  On failure prints the reason and returns NULL. */
+struct db *db_connect(const char *target);
+void db_disconnect(struct db *db);
+
+/* The URL with any password replaced by "***". */
+char *db_mask_url(const char *url);
+
+/* Whether target names a database rather than a stream file. */
+int db_is_target(const char *target);
+
+/* --- shared SQL text --- */
+struct sql_dialect {
+	char quote;                                    /* identifier quote: " or ` */
+	const char *null_safe_eq;                      /* = that matches NULL to NULL */
+	void (*placeholder)(struct buf *sql, size_t n); /* the n-th parameter, from 1 */
+};
+void sql_ident(struct buf *sql, const struct sql_dialect *d, const char *name);
+/* The table name; "schema.table" becomes a qualified name. */
+void sql_table(struct buf *sql, const struct sql_dialect *d, const char *name);
+/* SELECT cols FROM t ORDER BY key; `collate` is appended to text key columns. */
+void sql_select(struct buf *sql, const struct sql_dialect *d, const struct table *t,
+		const char *text_collate);
+/* INSERT INTO t (non-generated cols) VALUES (params).  Parameters in column order. */
+void sql_insert(struct buf *sql, const struct sql_dialect *d, const struct table *t);
+/* UPDATE t SET set-cols WHERE key; parameters: set-cols then key cols.  set
+ * marks which columns (by index) are set. */
+void sql_update(struct buf *sql, const struct sql_dialect *d, const struct table *t,
+		const struct row *set);
+void sql_delete(struct buf *sql, const struct sql_dialect *d, const struct table *t);
+/* Whether column i of t takes part in writes of the given row. */
+int sql_writable(const struct table *t, size_t i);
+
+extern const struct db_ops db_sqlite_ops;
+
+#endif

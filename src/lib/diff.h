@@ -1,0 +1,38 @@
+/* diff: the merge-join of two key-ordered row sequences of one table into
+ * changes.  Memory is constant: one row of each side is held at a time. */
+#ifndef DBPIPE_DIFF_H
+#define DBPIPE_DIFF_H
+
+#include <stdint.h>
+
+#include "schema.h"
+#include "stream.h"
+
+/* A sequence of rows in key order: next gives 1 (row in *out, valid until
+ * the next call), 0 at the end, or -1 after printing an error. */
+struct row_iter {
+	int (*next)(void *ctx, const struct row **out);
+	void *ctx;
+	const char *name; /* for messages */
+};
+
+/* Which kinds of change to produce (the rest are counted as kept). */
+struct diff_policy {
+	int inserts, updates, deletes;
+};
+
+struct diff_counts {
+	uint64_t inserts, updates, deletes;
+	uint64_t kept;   /* rows only in OLD that the policy keeps */
+};
+
+typedef int (*diff_emit_fn)(void *ctx, const struct change *c);
+
+/* Compare OLD and NEW rows of t (both laid out by t) and emit the changes
+ * that turn OLD into NEW, in key order.  Returns 0 or -1 (an error from an
+ * iterator or emit, or a key out of order in either sequence). */
+int diff_table(const struct table *t, struct row_iter *old, struct row_iter *new_,
+	       const struct diff_policy *policy, diff_emit_fn emit, void *ctx,
+	       struct diff_counts *counts);
+
+#endif

@@ -1,0 +1,154 @@
+/* env: environment names from dbpipe.conf (inih) or DBPIPE_<NAME>_URL. */
+#include "env.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "util.h"
+
+struct lookup {
+	const char *want;
+	struct env *env;
+	int found;
+	int bad_line;
+	const char *bad;
+};
+
+static int yes(const char *v)
+{
+	return !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on");
+}
+
+static int on_entry(void *user, const char *section, const char *key, const char *value)
+{
+	struct lookup *l = user;
+	if (strcmp(section, l->want))
+		return 1;
+	struct env *e = l->env;
+	l->found = 1;
+	if (!strcmp(key, "url")) {
+		free(e->url);
+		e->url = xstrdup(value);
+	} else if (!strcmp(key, "protected")) {
+		e->protected_env = yes(value);
+	} else if (!strcmp(key, "exclude")) {
+		char *copy = xstrdup(value), *save = NULL;
+		for (char *tok = strtok_r(copy, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+			e->exclude = xrealloc(e->exclude, (e->nexclude + 1) * sizeof(char *));
+			e->exclude[e->nexclude++] = xstrdup(tok);
+		}
+		free(copy);
+	} else if (!strcmp(key, "backups")) {
+		free(e->backups);
+		e->backups = xstrdup(value);
+	} else {
+		l->bad = key;
+		return 0;
+	}
+	return 1;
+}
+
+static int lookup_file(const char *path, const char *name, struct env *out)
+{
+	if (access(path, F_OK))
+		return 0;
+	struct lookup l = { name, out, 0, 0, NULL };
+	int rc = ini_parse(path, on_entry, &l);
+	if (rc < 0)
+		return error("%s: %s", path, strerror(errno));
+	if (rc > 0)
+		return error("%s:%d: %s", path, rc, l.bad ? "unknown setting (known: url, protected, exclude, backups)"
+							  : "malformed line");
+	if (l.found) {
+		if (!out->url)
+			return error("%s: environment [%s] has no url", path, name);
+		out->config = xstrdup(path);
+	}
+	return l.found;
+}
+
+int env_lookup(const char *name, struct env *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->name = xstrdup(name);
+	int got = lookup_file("dbpipe.conf", name, out);
+	if (!got) {
+		const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+		struct buf path = BUF_INIT;
+		if (xdg && *xdg)
+			buf_addf(&path, "%s/dbpipe/config", xdg);
+		else if (home)
+			buf_addf(&path, "%s/.config/dbpipe/config", home);
+		if (path.len)
+			got = lookup_file(path.buf, name, out);
+		buf_release(&path);
+	}
+	if (!got) {
+		struct buf var = BUF_INIT;
+		buf_adds(&var, "DBPIPE_");
+		for (const char *p = name; *p; p++)
+			buf_addch(&var, isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_');
+		buf_adds(&var, "_URL");
+		const char *url = getenv(var.buf);
+		buf_release(&var);
+		if (url && *url) {
+			out->url = xstrdup(url);
+			got = 1;
+		}
+	}
+	if (got <= 0) {
+		env_release(out);
+		return got;
+	}
+	if (!out->backups)
+		out->backups = xstrdup("backups");
+	return 1;
+}
+
+void env_release(struct env *e)
+{
+	for (size_t i = 0; i < e->nexclude; i++)
+		free(e->exclude[i]);
+	free(e->exclude);
+	free(e->name);
+	free(e->url);
+	free(e->backups);
+	free(e->config);
+	memset(e, 0, sizeof(*e));
+}
+
+char *env_mask_url(const char *url)
+{
+	struct buf b = BUF_INIT;
+	const char *scheme = strstr(url, "://");
+	const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+	const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+	if (at && (!slash || at < slash)) {
+		const char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+		if (colon) {
+			buf_add(&b, url, (size_t)(colon - url));
+			buf_adds(&b, ":***");
+			buf_adds(&b, at);
+		}
+	}
+	if (!b.len)
+		buf_adds(&b, url);
+	/* Query-string passwords: ?password=... or &password=... */
+	char *pw = strstr(b.buf, "password=");
+	if (pw) {
+		char *end = strchr(pw, '&');
+		struct buf m = BUF_INIT;
+		buf_add(&m, b.buf, (size_t)(pw - b.buf) + 9);
+		buf_adds(&m, "***");
+		if (end)
+			buf_adds(&m, end);
+		buf_release(&b);
+		return buf_detach(&m);
+	}
+	return buf_detach(&b);
+}

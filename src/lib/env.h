@@ -1,0 +1,26 @@
+/* env: named environments (dbpipe.conf, $XDG_CONFIG_HOME/dbpipe/config,
+ * DBPIPE_<NAME>_URL) and the masking of URLs.  See dbpipe.conf(5). */
+#ifndef DBPIPE_ENV_H
+#define DBPIPE_ENV_H
+
+#include <stddef.h>
+
+struct env {
+	char *name;
+	char *url;
+	int protected_env;
+	char **exclude;     /* table glob patterns */
+	size_t nexclude;
+	char *backups;      /* backup directory */
+	char *config;       /* the file it came from, or NULL */
+};
+
+/* Look name up.  Returns 1 and fills *out, 0 if there is no such
+ * environment, -1 (message printed) if a config file is malformed. */
+int env_lookup(const char *name, struct env *out);
+void env_release(struct env *e);
+
+/* The URL with the password (user:PASSWORD@, password=...) replaced by ***. */
+char *env_mask_url(const char *url);
+
+#endif

@@ -1,0 +1,378 @@
+/* schema: tables, columns, keys and references; the table record. */
+#include "schema.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+void schema_init(struct schema *s)
+{
+	s->n = s->alloc = 0;
+	s->tables = NULL;
+}
+
+void schema_release(struct schema *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		table_free(s->tables[i]);
+	free(s->tables);
+	schema_init(s);
+}
+
+void schema_add(struct schema *s, struct table *t)
+{
+	ALLOC_GROW(s->tables, s->n + 1, s->alloc);
+	s->tables[s->n++] = t;
+}
+
+struct table *schema_find(const struct schema *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->tables[i]->name, name))
+			return s->tables[i];
+	return NULL;
+}
+
+struct table *table_new(const char *name)
+{
+	struct table *t = xcalloc(1, sizeof(*t));
+	t->name = xstrdup(name);
+	return t;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void table_free(struct table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->ncols; i++) {
+		free(t->cols[i].name);
+		free(t->cols[i].native);
+	}
+	free(t->cols);
+	free(t->key);
+	for (size_t i = 0; i < t->nrefs; i++) {
+		free_strv(t->refs[i].cols, t->refs[i].ncols);
+		free_strv(t->refs[i].to, t->refs[i].ncols);
+		free(t->refs[i].table);
+	}
+	free(t->refs);
+	free(t->name);
+	free(t);
+}
+
+struct column *table_add_column(struct table *t, const char *name, enum vtype type,
+				const char *native, int nullable)
+{
+	t->cols = xrealloc(t->cols, (t->ncols + 1) * sizeof(*t->cols));
+	struct column *c = &t->cols[t->ncols++];
+	memset(c, 0, sizeof(*c));
+	c->name = xstrdup(name);
+	c->type = type;
+	c->native = xstrdup(native ? native : "");
+	c->nullable = nullable;
+	return c;
+}
+
+long table_column_index(const struct table *t, const char *name)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		if (!strcmp(t->cols[i].name, name))
+			return (long)i;
+	return -1;
+}
+
+int table_is_key(const struct table *t, size_t i)
+{
+	for (size_t k = 0; k < t->nkey; k++)
+		if (t->key[k] == i)
+			return 1;
+	return 0;
+}
+
+void table_key_whole_row(struct table *t)
+{
+	free(t->key);
+	t->key = xcalloc(t->ncols, sizeof(*t->key));
+	t->nkey = 0;
+	for (size_t i = 0; i < t->ncols; i++)
+		if (!t->cols[i].generated)
+			t->key[t->nkey++] = i;
+	t->key_kind = KEY_ROW;
+}
+
+static void add_strv(struct buf *out, char **v, size_t n)
+{
+	buf_addch(out, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addch(out, ',');
+		json_add_string(out, v[i], strlen(v[i]));
+	}
+	buf_addch(out, ']');
+}
+
+static const char *const key_kind_names[] = { "primary", "unique", "row" };
+
+void table_to_json(struct buf *out, const struct table *t)
+{
+	buf_adds(out, "{\"type\":\"table\",\"table\":");
+	json_add_string(out, t->name, strlen(t->name));
+	buf_adds(out, ",\"key\":[");
+	for (size_t k = 0; k < t->nkey; k++) {
+		if (k)
+			buf_addch(out, ',');
+		const char *n = t->cols[t->key[k]].name;
+		json_add_string(out, n, strlen(n));
+	}
+	buf_addf(out, "],\"key_from\":\"%s\",\"columns\":[", key_kind_names[t->key_kind]);
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct column *c = &t->cols[i];
+		buf_adds(out, i ? ",{\"name\":" : "{\"name\":");
+		json_add_string(out, c->name, strlen(c->name));
+		buf_addf(out, ",\"type\":\"%s\",\"native\":", vtype_name(c->type));
+		json_add_string(out, c->native, strlen(c->native));
+		buf_addf(out, ",\"nullable\":%s", c->nullable ? "true" : "false");
+		if (c->generated)
+			buf_adds(out, ",\"generated\":true");
+		if (c->autoinc)
+			buf_adds(out, ",\"autoincrement\":true");
+		buf_addch(out, '}');
+	}
+	buf_adds(out, "],\"references\":[");
+	for (size_t i = 0; i < t->nrefs; i++) {
+		const struct ref *r = &t->refs[i];
+		buf_adds(out, i ? ",{\"columns\":" : "{\"columns\":");
+		add_strv(out, r->cols, r->ncols);
+		buf_adds(out, ",\"table\":");
+		json_add_string(out, r->table, strlen(r->table));
+		buf_adds(out, ",\"to\":");
+		add_strv(out, r->to, r->ncols);
+		if (r->deferrable)
+			buf_adds(out, ",\"deferrable\":true");
+		buf_addch(out, '}');
+	}
+	buf_addch(out, ']');
+	if (t->complete)
+		buf_adds(out, ",\"complete\":true");
+	buf_addch(out, '}');
+}
+
+static int fail(struct buf *err, const char *msg, const char *arg)
+{
+	buf_reset(err);
+	buf_addf(err, msg, arg);
+	return -1;
+}
+
+static int strv_from_json(json_t *a, char ***out, size_t *n, struct buf *err, const char *what)
+{
+	if (!json_is_array(a))
+		return fail(err, "table record: \"%s\" must be an array of names", what);
+	*n = json_array_size(a);
+	*out = xcalloc(*n ? *n : 1, sizeof(char *));
+	for (size_t i = 0; i < *n; i++) {
+		json_t *s = json_array_get(a, i);
+		if (!json_is_string(s))
+			return fail(err, "table record: \"%s\" must be an array of names", what);
+		(*out)[i] = xstrdup(json_string_value(s));
+	}
+	return 0;
+}
+
+struct table *table_from_json(json_t *rec, struct buf *err)
+{
+	const char *name = json_get_string(rec, "table");
+	if (!name) {
+		fail(err, "table record without a \"table\" name%s", "");
+		return NULL;
+	}
+	struct table *t = table_new(name);
+	json_t *cols = json_object_get(rec, "columns"), *c;
+	size_t i;
+	if (!json_is_array(cols) || !json_array_size(cols)) {
+		fail(err, "table record for \"%s\" has no \"columns\" array", name);
+		goto bad;
+	}
+	json_array_foreach(cols, i, c) {
+		const char *cn = json_get_string(c, "name"), *ty = json_get_string(c, "type");
+		enum vtype vt;
+		if (!cn || !ty) {
+			fail(err, "table \"%s\": a column without \"name\" or \"type\"", name);
+			goto bad;
+		}
+		if (vtype_parse(ty, &vt) < 0) {
+			buf_reset(err);
+			buf_addf(err, "table \"%s\": column \"%s\" has unknown type \"%s\"", name, cn, ty);
+			goto bad;
+		}
+		if (table_column_index(t, cn) >= 0) {
+			buf_reset(err);
+			buf_addf(err, "table \"%s\": column \"%s\" listed twice", name, cn);
+			goto bad;
+		}
+		json_t *nl = json_object_get(c, "nullable");
+		struct column *col = table_add_column(t, cn, vt, json_get_string(c, "native"),
+						      !json_is_false(nl));
+		col->generated = json_is_true(json_object_get(c, "generated"));
+		col->autoinc = json_is_true(json_object_get(c, "autoincrement"));
+	}
+	char **key = NULL;
+	size_t nkey = 0;
+	json_t *kj = json_object_get(rec, "key");
+	if (kj && strv_from_json(kj, &key, &nkey, err, "key") < 0) {
+		free_strv(key, nkey);
+		goto bad;
+	}
+	if (!nkey) {
+		free_strv(key, nkey);
+		table_key_whole_row(t);
+	} else {
+		t->key = xcalloc(nkey, sizeof(*t->key));
+		for (size_t k = 0; k < nkey; k++) {
+			long ci = table_column_index(t, key[k]);
+			if (ci < 0) {
+				buf_reset(err);
+				buf_addf(err, "table \"%s\": key column \"%s\" is not a column", name, key[k]);
+				free_strv(key, nkey);
+				goto bad;
+			}
+			t->key[t->nkey++] = (size_t)ci;
+		}
+		free_strv(key, nkey);
+		const char *kf = json_get_string(rec, "key_from");
+		t->key_kind = kf && !strcmp(kf, "unique") ? KEY_UNIQUE
+			    : kf && !strcmp(kf, "row") ? KEY_ROW : KEY_PRIMARY;
+	}
+	json_t *refs = json_object_get(rec, "references"), *r;
+	if (refs && !json_is_array(refs)) {
+		fail(err, "table \"%s\": \"references\" must be an array", name);
+		goto bad;
+	}
+	json_array_foreach(refs, i, r) {
+		t->refs = xrealloc(t->refs, (t->nrefs + 1) * sizeof(*t->refs));
+		struct ref *rf = &t->refs[t->nrefs++];
+		memset(rf, 0, sizeof(*rf));
+		const char *rt = json_get_string(r, "table");
+		size_t nto = 0;
+		rf->table = xstrdup(rt ? rt : "");
+		if (!rt || strv_from_json(json_object_get(r, "columns"), &rf->cols, &rf->ncols, err, "columns") < 0 ||
+		    strv_from_json(json_object_get(r, "to"), &rf->to, &nto, err, "to") < 0 || nto != rf->ncols) {
+			free_strv(rf->to, nto);
+			rf->to = NULL;
+			rf->ncols = 0;
+			fail(err, "table \"%s\": a malformed reference", name);
+			goto bad;
+		}
+		rf->deferrable = json_is_true(json_object_get(r, "deferrable"));
+	}
+	t->complete = json_is_true(json_object_get(rec, "complete"));
+	return t;
+bad:
+	table_free(t);
+	return NULL;
+}
+
+int table_key_cmp(const struct table *t, const struct row *a, const struct row *b)
+{
+	for (size_t k = 0; k < t->nkey; k++) {
+		size_t i = t->key[k];
+		int c = value_cmp(a, i, b, i, t->cols[i].type);
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+/* Whether values of neutral type `from` can be written to a column of `to`. */
+static int type_converts(enum vtype from, enum vtype to)
+{
+	if (from == to || to == VT_TEXT || to == VT_OTHER || from == VT_OTHER)
+		return 1;
+	switch (to) {
+	case VT_FLOAT:
+	case VT_DECIMAL:
+		return from == VT_INT || from == VT_DECIMAL || from == VT_FLOAT;
+	case VT_INT:
+		return from == VT_BOOL;
+	case VT_BOOL:
+		return from == VT_INT;
+	case VT_TIMESTAMP:
+	case VT_TIMESTAMPTZ:
+		return from == VT_TIMESTAMP || from == VT_TIMESTAMPTZ || from == VT_DATE || from == VT_TEXT;
+	case VT_DATE:
+	case VT_TIME:
+	case VT_UUID:
+	case VT_JSON:
+	case VT_ENUM:
+		return from == VT_TEXT || from == VT_ENUM;
+	default:
+		return 0;
+	}
+}
+
+int schema_check_compatible(const struct table *src, const struct table *dst, struct buf *err)
+{
+	buf_reset(err);
+	for (size_t i = 0; i < src->ncols; i++) {
+		const struct column *c = &src->cols[i];
+		long j = table_column_index(dst, c->name);
+		if (j < 0) {
+			buf_addf(err, "unknown column \"%s\" in table \"%s\"", c->name, src->name);
+			return -1;
+		}
+		const struct column *d = &dst->cols[j];
+		if (!type_converts(c->type, d->type)) {
+			buf_addf(err, "type mismatch: column \"%s\".\"%s\" is %s (%s) in the stream but %s (%s) in the target",
+				 src->name, c->name, vtype_name(c->type), c->native,
+				 vtype_name(d->type), d->native);
+			return -1;
+		}
+	}
+	for (size_t j = 0; j < dst->ncols; j++) {
+		const struct column *d = &dst->cols[j];
+		if (table_column_index(src, d->name) < 0 && !d->nullable && !d->generated && !d->autoinc) {
+			/* Not fatal: the column may have a default; the engine decides on insert. */
+		}
+	}
+	int same = src->nkey == dst->nkey;
+	for (size_t k = 0; same && k < src->nkey; k++)
+		same = !strcmp(src->cols[src->key[k]].name, dst->cols[dst->key[k]].name);
+	if (!same) {
+		struct buf a = BUF_INIT, b = BUF_INIT;
+		for (size_t k = 0; k < src->nkey; k++)
+			buf_addf(&a, "%s%s", k ? "," : "", src->cols[src->key[k]].name);
+		for (size_t k = 0; k < dst->nkey; k++)
+			buf_addf(&b, "%s%s", k ? "," : "", dst->cols[dst->key[k]].name);
+		buf_addf(err, "table \"%s\": the stream's key (%s) differs from the target's key (%s)",
+			 src->name, a.buf, b.buf);
+		buf_release(&a);
+		buf_release(&b);
+		return -1;
+	}
+	return 0;
+}
+
+struct table *table_project(const struct table *dst, const struct table *src)
+{
+	struct table *p = table_new(dst->name);
+	for (size_t i = 0; i < src->ncols; i++) {
+		const struct column *d = &dst->cols[table_column_index(dst, src->cols[i].name)];
+		struct column *c = table_add_column(p, d->name, d->type, d->native, d->nullable);
+		c->generated = d->generated;
+		c->autoinc = d->autoinc;
+	}
+	p->key = xcalloc(src->nkey ? src->nkey : 1, sizeof(*p->key));
+	p->nkey = src->nkey;
+	memcpy(p->key, src->key, src->nkey * sizeof(*p->key));
+	p->key_kind = src->key_kind;
+	p->has_triggers = dst->has_triggers;
+	return p;
+}

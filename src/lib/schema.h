@@ -1,0 +1,85 @@
+/* schema: tables, their columns, keys and foreign-key references, and the
+ * table record of the stream.  A schema owns its tables; a table owns its
+ * strings.  Functions returning int give 0 or -1 with a reason in err. */
+#ifndef DBPIPE_SCHEMA_H
+#define DBPIPE_SCHEMA_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "util.h"
+#include "value.h"
+
+struct column {
+	char *name;
+	enum vtype type;
+	char *native;   /* the engine's own type name, e.g. "bigint" */
+	int nullable;
+	int generated;  /* computed by the engine: read, never written */
+	int autoinc;    /* fed by an id generator (serial, identity, AUTO_INCREMENT) */
+};
+
+struct ref {
+	size_t ncols;
+	char **cols;    /* columns of this table */
+	char *table;    /* referenced table */
+	char **to;      /* referenced columns */
+	int deferrable;
+};
+
+enum key_kind { KEY_PRIMARY, KEY_UNIQUE, KEY_ROW };
+
+struct table {
+	char *name;
+	size_t ncols;
+	struct column *cols;
+	size_t nkey;
+	size_t *key;           /* indexes into cols, in key order */
+	enum key_kind key_kind;
+	size_t nrefs;
+	struct ref *refs;
+	int complete;          /* the stream holds every row of this table */
+	int has_triggers;      /* the engine fires triggers on writes to it */
+};
+
+struct schema {
+	size_t n, alloc;
+	struct table **tables;
+};
+
+void schema_init(struct schema *s);
+void schema_release(struct schema *s);
+/* Take ownership of t. */
+void schema_add(struct schema *s, struct table *t);
+struct table *schema_find(const struct schema *s, const char *name);
+
+struct table *table_new(const char *name);
+void table_free(struct table *t);
+/* Append a column; returns it for the caller to fill in. */
+struct column *table_add_column(struct table *t, const char *name, enum vtype type,
+				const char *native, int nullable);
+/* Index of the column, or -1. */
+long table_column_index(const struct table *t, const char *name);
+/* Whether column i is part of the key. */
+int table_is_key(const struct table *t, size_t i);
+/* Use the whole row as key (tables without a primary or unique key). */
+void table_key_whole_row(struct table *t);
+
+/* The table record, one line of JSON without the newline. */
+void table_to_json(struct buf *out, const struct table *t);
+/* Parse a table record.  Returns NULL with a reason in err. */
+struct table *table_from_json(json_t *rec, struct buf *err);
+
+/* Compare two rows of t by key. */
+int table_key_cmp(const struct table *t, const struct row *a, const struct row *b);
+
+/* Check that rows of `src` (a stream's table) can be written into `dst` (the
+ * target's table of the same name): every column exists, types convert, the
+ * key is the same.  Returns 0 or -1 with a reason in err. */
+int schema_check_compatible(const struct table *src, const struct table *dst, struct buf *err);
+
+/* A copy of dst restricted to the columns of src, in src's order, with src's
+ * key: what a target scan must return to be merged with src's rows. */
+struct table *table_project(const struct table *dst, const struct table *src);
+
+#endif

@@ -1,0 +1,197 @@
+/* source: a row stream or a live database, read table by table in key order. */
+#include "source.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "deps.h"
+
+void filter_add(char ***v, size_t *n, const char *pattern)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(char *));
+	(*v)[(*n)++] = xstrdup(pattern);
+}
+
+void filter_release(struct filter *f)
+{
+	for (size_t i = 0; i < f->ninclude; i++)
+		free(f->include[i]);
+	for (size_t i = 0; i < f->nexclude; i++)
+		free(f->exclude[i]);
+	free(f->include);
+	free(f->exclude);
+	memset(f, 0, sizeof(*f));
+}
+
+int filter_match(const struct filter *f, const char *table)
+{
+	if (!f)
+		return 1;
+	for (size_t i = 0; i < f->nexclude; i++)
+		if (glob_match(f->exclude[i], table))
+			return 0;
+	if (!f->ninclude)
+		return 1;
+	for (size_t i = 0; i < f->ninclude; i++)
+		if (glob_match(f->include[i], table))
+			return 1;
+	return 0;
+}
+
+static int open_database(struct source *s, const struct filter *f)
+{
+	struct schema all;
+	schema_init(&all);
+	s->db = db_connect(s->name);
+	if (!s->db)
+		return -1;
+	if (s->db->ops->begin_read(s->db) < 0 || s->db->ops->load_schema(s->db, &all) < 0) {
+		error("%s: %s", s->db->shown_url, s->db->err.buf);
+		schema_release(&all);
+		return -1;
+	}
+	for (size_t i = 0; f && i < f->ninclude; i++) {
+		int any = 0;
+		for (size_t j = 0; j < all.n && !any; j++)
+			any = glob_match(f->include[i], all.tables[j]->name);
+		if (!any) {
+			schema_release(&all);
+			return error("%s: no table matches \"%s\"", s->db->shown_url, f->include[i]);
+		}
+	}
+	for (size_t i = 0; i < all.n; i++) {
+		if (filter_match(f, all.tables[i]->name)) {
+			schema_add(&s->dbschema, all.tables[i]);
+			all.tables[i] = NULL;
+		}
+	}
+	schema_release(&all);
+	/* Every table is dumped whole, whatever the filter: a filtered-out table is
+	 * simply absent, never present and partial. */
+	for (size_t i = 0; i < s->dbschema.n; i++)
+		s->dbschema.tables[i]->complete = 1;
+	deps_sort_schema(&s->dbschema);
+	s->schema = &s->dbschema;
+	s->origin = s->db->shown_url;
+	s->engine = s->db->ops->engine;
+	return 0;
+}
+
+int source_open(struct source *s, const char *arg, const struct filter *f)
+{
+	memset(s, 0, sizeof(*s));
+	s->name = xstrdup(arg);
+	schema_init(&s->dbschema);
+	row_init(&s->row, 0);
+	if (db_is_target(arg))
+		return open_database(s, f);
+	s->is_stream = 1;
+	if (stream_open(&s->rd, arg) < 0)
+		return -1;
+	if (s->rd.kind != STREAM_ROWS)
+		return error("%s: a change stream where a row stream is needed", s->rd.name);
+	s->schema = &s->rd.schema;
+	s->origin = s->rd.source;
+	s->engine = s->rd.engine;
+	return 0;
+}
+
+/* Read the rest of the current stream table. */
+static int skip_rows(struct source *s)
+{
+	const struct row *r;
+	int got;
+	while ((got = source_next_row(s, &r)) > 0)
+		;
+	return got;
+}
+
+int source_begin_table(struct source *s, const struct table *t)
+{
+	if (s->cur && skip_rows(s) < 0)
+		return -1;
+	while (s->next < s->schema->n && s->schema->tables[s->next] != t) {
+		s->cur = s->schema->tables[s->next++];
+		if (s->is_stream && skip_rows(s) < 0)
+			return -1;
+	}
+	if (s->next >= s->schema->n)
+		return error("%s: table \"%s\" comes in another order than expected", s->name, t->name);
+	s->next++;
+	s->cur = t;
+	if (!s->is_stream) {
+		struct table *proj = (struct table *)t;
+		if (s->db->ops->scan_open(s->db, proj, &s->cursor) < 0)
+			return error("%s: table \"%s\": %s", s->db->shown_url, t->name, s->db->err.buf);
+		if (s->row.n != t->ncols) {
+			row_release(&s->row);
+			row_init(&s->row, t->ncols);
+		}
+	}
+	return 0;
+}
+
+int source_next_row(struct source *s, const struct row **out)
+{
+	if (!s->cur)
+		return 0;
+	if (s->is_stream) {
+		int got = stream_next(&s->rd);
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			return stream_error(&s->rd, "the final end record inside table \"%s\"", s->cur->name);
+		if (s->rd.rec.type == REC_TABLE_END) {
+			s->cur = NULL;
+			return 0;
+		}
+		*out = &s->rd.rec.row;
+		return 1;
+	}
+	int got = s->db->ops->scan_next(s->cursor, &s->row);
+	if (got < 0)
+		return error("%s: %s", s->db->shown_url, s->db->err.buf);
+	if (got == 0) {
+		s->db->ops->scan_close(s->cursor);
+		s->cursor = NULL;
+		s->cur = NULL;
+		return 0;
+	}
+	*out = &s->row;
+	return 1;
+}
+
+int source_finish(struct source *s)
+{
+	if (!s->is_stream)
+		return 0;
+	if (s->cur && skip_rows(s) < 0)
+		return -1;
+	while (s->next < s->schema->n) {
+		s->cur = s->schema->tables[s->next++];
+		if (skip_rows(s) < 0)
+			return -1;
+	}
+	int got = stream_next(&s->rd);
+	if (got < 0)
+		return -1;
+	if (got > 0)
+		return stream_error(&s->rd, "records after the last table");
+	return 0;
+}
+
+void source_close(struct source *s)
+{
+	if (s->cursor)
+		s->db->ops->scan_close(s->cursor);
+	if (s->db) {
+		s->db->ops->rollback(s->db);
+		db_disconnect(s->db);
+	}
+	if (s->is_stream)
+		stream_close(&s->rd);
+	schema_release(&s->dbschema);
+	row_release(&s->row);
+	free(s->name);
+	memset(s, 0, sizeof(*s));
+}

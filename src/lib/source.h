@@ -1,0 +1,53 @@
+/* source: tables and their rows in key order, read either from a stream
+ * (file, "-", gzip) or from a live database in one snapshot.  dbdump-rows,
+ * dbdiff and dbapply read through it, so a database and a dump of it are
+ * interchangeable wherever a program takes a row stream. */
+#ifndef DBPIPE_SOURCE_H
+#define DBPIPE_SOURCE_H
+
+#include "db.h"
+#include "schema.h"
+#include "stream.h"
+
+/* Table selection: -t/--table and -x/--exclude glob patterns. */
+struct filter {
+	char **include;
+	size_t ninclude;
+	char **exclude;
+	size_t nexclude;
+};
+void filter_add(char ***v, size_t *n, const char *pattern);
+void filter_release(struct filter *f);
+int filter_match(const struct filter *f, const char *table);
+
+struct source {
+	char *name;               /* as given on the command line */
+	int is_stream;
+	struct stream_reader rd;
+	struct db *db;
+	struct schema dbschema;   /* a database's selected tables, in dependency order */
+	struct schema *schema;    /* the tables, parents first: rd.schema or dbschema */
+	const char *origin;       /* shown source (masked URL) for headers */
+	const char *engine;
+	/* private */
+	size_t next;
+	const struct table *cur;
+	struct db_cursor *cursor;
+	struct row row;
+};
+
+/* Open a stream or a database (then begin its read snapshot).  The filter
+ * applies to a database's tables; a pattern that matches nothing is an
+ * error, as in pg_dump.  Prints a message and returns -1 on failure. */
+int source_open(struct source *s, const char *arg, const struct filter *f);
+/* Position at the rows of t, which must be one of s->schema's tables at or
+ * after the current position (tables passed over are read and checked). */
+int source_begin_table(struct source *s, const struct table *t);
+/* Next row of the current table: 1 (row in *out, valid until the next call),
+ * 0 at the end of the table, -1. */
+int source_next_row(struct source *s, const struct row **out);
+/* For streams: read to the final end record and check it.  0 or -1. */
+int source_finish(struct source *s);
+void source_close(struct source *s);
+
+#endif

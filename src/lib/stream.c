@@ -1,0 +1,653 @@
+/* stream: the NDJSON row/change stream, read with every integrity check and
+ * written with counts and xxHash (XXH3-64) hashes. */
+#include "stream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+
+#define READ_CHUNK (256 * 1024)
+#define WRITE_CHUNK (256 * 1024)
+
+void change_init(struct change *c)
+{
+	memset(c, 0, sizeof(*c));
+	row_init(&c->row, 0);
+	row_init(&c->old, 0);
+}
+
+void change_release(struct change *c)
+{
+	row_release(&c->row);
+	row_release(&c->old);
+}
+
+/* Make r sized for t with every value absent. */
+static void row_reset_for(struct row *r, const struct table *t)
+{
+	if (r->n != t->ncols) {
+		r->v = xrealloc(r->v, (t->ncols ? t->ncols : 1) * sizeof(*r->v));
+		r->n = t->ncols;
+	}
+	row_clear(r);
+}
+
+int stream_error(const struct stream_reader *r, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return error("%s:%ld: %s", r->name, r->lineno, msg);
+}
+
+/* Read one line into r->line without its newline.  Returns 1, 0 at EOF, -1. */
+static int read_line(struct stream_reader *r)
+{
+	buf_reset(&r->line);
+	for (;;) {
+		if (r->in_pos < r->in.len) {
+			const char *start = r->in.buf + r->in_pos;
+			const char *nl = memchr(start, '\n', r->in.len - r->in_pos);
+			size_t n = nl ? (size_t)(nl - start) : r->in.len - r->in_pos;
+			buf_add(&r->line, start, n);
+			r->in_pos += n + (nl != NULL);
+			if (nl) {
+				r->lineno++;
+				return 1;
+			}
+		}
+		if (r->eof)
+			break;
+		buf_grow(&r->in, READ_CHUNK);
+		int got = gzread(r->gz, r->in.buf, READ_CHUNK);
+		if (got < 0) {
+			int zerr;
+			const char *msg = gzerror(r->gz, &zerr);
+			r->lineno++;
+			return stream_error(r, "read error: %s", zerr == Z_ERRNO ? strerror(errno) : msg);
+		}
+		r->in.len = (size_t)got;
+		r->in_pos = 0;
+		if (got == 0) {
+			int zerr;
+			const char *msg = gzerror(r->gz, &zerr);
+			if (zerr != Z_OK && zerr != Z_STREAM_END) {
+				r->lineno++;
+				return stream_error(r, "truncated or corrupt gzip data: %s", msg);
+			}
+			r->eof = 1;
+		}
+	}
+	if (r->line.len) {
+		r->lineno++;
+		return stream_error(r, "truncated stream: the last line is incomplete");
+	}
+	return 0;
+}
+
+static int read_record(struct stream_reader *r, json_t **rec, const char **type)
+{
+	int got = read_line(r);
+	if (got <= 0)
+		return got;
+	if (json_parse_line(r->line.buf, r->line.len, rec, &r->err) < 0)
+		return stream_error(r, "%s", r->err.buf);
+	*type = json_get_string(*rec, "type");
+	if (!*type) {
+		json_decref(*rec);
+		return stream_error(r, "record without a \"type\"");
+	}
+	return 1;
+}
+
+static void hash_line(XXH3_state_t *h, const struct buf *line)
+{
+	XXH3_64bits_update(h, line->buf, line->len);
+	XXH3_64bits_update(h, "\n", 1);
+}
+
+static void hex64(char out[17], uint64_t h)
+{
+	snprintf(out, 17, "%016" PRIx64, h);
+}
+
+int stream_open(struct stream_reader *r, const char *path)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->line);
+	buf_init(&r->err);
+	buf_init(&r->in);
+	schema_init(&r->schema);
+	change_init(&r->rec);
+	row_init(&r->last, 0);
+	r->h_table = XXH3_createState();
+	r->h_all = XXH3_createState();
+	XXH3_64bits_reset(r->h_all);
+	int fd;
+	if (!path || !strcmp(path, "-")) {
+		r->name = xstrdup("<stdin>");
+		fd = dup(0);
+	} else {
+		r->name = xstrdup(path);
+		fd = open(path, O_RDONLY);
+	}
+	if (fd < 0)
+		return error("%s: %s", r->name, strerror(errno));
+	r->gz = gzdopen(fd, "rb");
+	if (!r->gz) {
+		close(fd);
+		return error("%s: cannot open", r->name);
+	}
+	gzbuffer(r->gz, READ_CHUNK);
+
+	json_t *rec;
+	const char *type;
+	int got = read_record(r, &rec, &type);
+	if (got < 0)
+		return -1;
+	if (got == 0)
+		return stream_error(r, "empty stream: no header record");
+	const char *kind = json_get_string(rec, "stream");
+	json_t *ver = json_object_get(rec, "version");
+	if (strcmp(type, "header") || !kind) {
+		json_decref(rec);
+		return stream_error(r, "not a dbpipe stream: the first record must be a header");
+	}
+	if (!json_is_integer(ver) || json_integer_value(ver) != 1) {
+		json_decref(rec);
+		return stream_error(r, "unsupported stream version (this program reads version 1)");
+	}
+	if (!strcmp(kind, "rows"))
+		r->kind = STREAM_ROWS;
+	else if (!strcmp(kind, "changes"))
+		r->kind = STREAM_CHANGES;
+	else {
+		json_decref(rec);
+		return stream_error(r, "unknown stream kind \"%s\"", kind);
+	}
+	const char *s = json_get_string(rec, "source"), *e = json_get_string(rec, "engine"),
+		   *at = json_get_string(rec, "at");
+	r->source = xstrdup(s ? s : "");
+	r->engine = xstrdup(e ? e : "");
+	r->at = xstrdup(at ? at : "");
+	json_decref(rec);
+
+	/* Table records come first, so the whole schema is known before data. */
+	for (;;) {
+		got = read_record(r, &rec, &type);
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			return stream_error(r, "truncated stream: no final end record");
+		if (strcmp(type, "table")) {
+			json_decref(rec);
+			r->pending = 1; /* r->line holds the first data record */
+			return 0;
+		}
+		struct table *t = table_from_json(rec, &r->err);
+		json_decref(rec);
+		if (!t)
+			return stream_error(r, "%s", r->err.buf);
+		if (schema_find(&r->schema, t->name)) {
+			stream_error(r, "table \"%s\" declared twice", t->name);
+			table_free(t);
+			return -1;
+		}
+		schema_add(&r->schema, t);
+		hash_line(r->h_all, &r->line);
+	}
+}
+
+/* Fill r (sized for t) from the JSON object obj.  With whole=1 every column
+ * must be present; otherwise only the ones given are set. */
+static int row_from_object(struct stream_reader *r, struct row *row, const struct table *t,
+			   json_t *obj, int whole, const char *field)
+{
+	if (!json_is_object(obj))
+		return stream_error(r, "\"%s\" must be an object", field);
+	size_t found = 0;
+	for (size_t i = 0; i < t->ncols; i++) {
+		json_t *v = json_object_get(obj, t->cols[i].name);
+		if (!v) {
+			if (whole)
+				return stream_error(r, "table \"%s\": row lacks column \"%s\"", t->name, t->cols[i].name);
+			continue;
+		}
+		found++;
+		if (value_from_json(row, i, t->cols[i].type, v, &r->err) < 0)
+			return stream_error(r, "type mismatch in \"%s\".\"%s\": %s", t->name,
+					    t->cols[i].name, r->err.buf);
+	}
+	if (found != json_object_size(obj)) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(obj, k, v)
+			if (table_column_index(t, k) < 0)
+				return stream_error(r, "unknown column \"%s\" in table \"%s\"", k, t->name);
+	}
+	return 0;
+}
+
+static int check_end(struct stream_reader *r, json_t *rec, XXH3_state_t *h, uint64_t count,
+		     const char *what)
+{
+	json_t *rows = json_object_get(rec, "rows");
+	const char *hash = json_get_string(rec, "hash");
+	char want[17];
+	if (!json_is_integer(rows) || (uint64_t)json_integer_value(rows) != count)
+		return stream_error(r, "%s: end record says %lld records, the stream holds %" PRIu64,
+				    what, json_is_integer(rows) ? (long long)json_integer_value(rows) : -1LL, count);
+	hex64(want, XXH3_64bits_digest(h));
+	if (!hash || strcmp(hash, want))
+		return stream_error(r, "%s: hash mismatch (end record says %s, content hashes to %s)",
+				    what, hash ? hash : "nothing", want);
+	return 0;
+}
+
+int stream_next(struct stream_reader *r)
+{
+	json_t *rec = NULL;
+	const char *type;
+	int got;
+	struct change *c = &r->rec;
+	if (r->pending) {
+		r->pending = 0;
+		if (json_parse_line(r->line.buf, r->line.len, &rec, &r->err) < 0)
+			return stream_error(r, "%s", r->err.buf);
+		type = json_get_string(rec, "type");
+	} else {
+		got = read_record(r, &rec, &type);
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			return stream_error(r, "truncated stream: no final end record");
+	}
+	r->rec_line = r->lineno;
+	const char *tname = json_get_string(rec, "table");
+	int ret = -1;
+
+	if (!strcmp(type, "end") && !tname) {
+		if (r->cur) {
+			stream_error(r, "final end record inside the data of table \"%s\"", r->cur->name);
+			goto out;
+		}
+		if (r->next_table < r->schema.n) {
+			stream_error(r, "stream ends before the data of table \"%s\"",
+				     r->schema.tables[r->next_table]->name);
+			goto out;
+		}
+		json_t *nt = json_object_get(rec, "tables");
+		if (!json_is_integer(nt) || (size_t)json_integer_value(nt) != r->schema.n) {
+			stream_error(r, "end record: table count does not match the %zu table records", r->schema.n);
+			goto out;
+		}
+		if (check_end(r, rec, r->h_all, r->total, "stream") < 0)
+			goto out;
+		json_decref(rec);
+		/* Nothing may follow the final end record. */
+		got = read_line(r);
+		if (got < 0)
+			return -1;
+		if (got > 0)
+			return stream_error(r, "data after the final end record");
+		return 0;
+	}
+	if (!tname) {
+		stream_error(r, "\"%s\" record without a \"table\"", type);
+		goto out;
+	}
+	if (!r->cur) {
+		struct table *t = schema_find(&r->schema, tname);
+		if (!t) {
+			stream_error(r, "unknown table \"%s\" (no table record declares it)", tname);
+			goto out;
+		}
+		if (r->next_table >= r->schema.n || r->schema.tables[r->next_table] != t) {
+			stream_error(r, "data of table \"%s\" out of order: expected %s%s%s", tname,
+				     r->next_table < r->schema.n ? "table \"" : "the final end record",
+				     r->next_table < r->schema.n ? r->schema.tables[r->next_table]->name : "",
+				     r->next_table < r->schema.n ? "\"" : "");
+			goto out;
+		}
+		r->cur = t;
+		r->next_table++;
+		r->count = 0;
+		r->have_last = 0;
+		XXH3_64bits_reset(r->h_table);
+	} else if (strcmp(tname, r->cur->name)) {
+		stream_error(r, "record for table \"%s\" inside the data of table \"%s\" (missing end record?)",
+			     tname, r->cur->name);
+		goto out;
+	}
+	struct table *t = r->cur;
+	c->table = t;
+	hash_line(r->h_all, &r->line);
+
+	if (!strcmp(type, "end")) {
+		if (check_end(r, rec, r->h_table, r->count, t->name) < 0)
+			goto out;
+		c->type = REC_TABLE_END;
+		r->cur = NULL;
+		ret = 1;
+		goto out;
+	}
+	row_reset_for(&c->row, t);
+	row_reset_for(&c->old, t);
+	if (!strcmp(type, "row") || !strcmp(type, "insert")) {
+		int is_row = type[0] == 'r';
+		if (is_row != (r->kind == STREAM_ROWS)) {
+			stream_error(r, "a \"%s\" record in a %s stream", type, r->kind == STREAM_ROWS ? "row" : "change");
+			goto out;
+		}
+		c->type = is_row ? REC_ROW : REC_INSERT;
+		if (row_from_object(r, &c->row, t, json_object_get(rec, "row"), 1, "row") < 0)
+			goto out;
+	} else if (!strcmp(type, "update") || !strcmp(type, "delete")) {
+		if (r->kind != STREAM_CHANGES) {
+			stream_error(r, "a \"%s\" record in a row stream", type);
+			goto out;
+		}
+		c->type = type[0] == 'u' ? REC_UPDATE : REC_DELETE;
+		json_t *key = json_object_get(rec, "key");
+		if (row_from_object(r, &c->row, t, key, 0, "key") < 0)
+			goto out;
+		for (size_t k = 0; k < t->nkey; k++)
+			if (c->row.v[t->key[k]].state == V_ABSENT) {
+				stream_error(r, "\"key\" lacks key column \"%s\"", t->cols[t->key[k]].name);
+				goto out;
+			}
+		if (json_object_size(key) != t->nkey) {
+			stream_error(r, "\"key\" holds columns that are not the key of \"%s\"", t->name);
+			goto out;
+		}
+		if (c->type == REC_UPDATE &&
+		    row_from_object(r, &c->row, t, json_object_get(rec, "set"), 0, "set") < 0)
+			goto out;
+		json_t *old = json_object_get(rec, "old");
+		if (old && row_from_object(r, &c->old, t, old, 0, "old") < 0)
+			goto out;
+	} else {
+		stream_error(r, "unknown record type \"%s\"", type);
+		goto out;
+	}
+	/* Keys strictly ascending; a table keyed by its whole row may repeat rows. */
+	if (r->have_last) {
+		int cmp = table_key_cmp(t, &r->last, &c->row);
+		if (cmp > 0 || (cmp == 0 && t->key_kind != KEY_ROW)) {
+			stream_error(r, "key out of order in table \"%s\": %s the previous record's key",
+				     t->name, cmp ? "below" : "equal to");
+			goto out;
+		}
+	}
+	row_copy(&r->last, &c->row);
+	r->have_last = 1;
+	XXH3_64bits_update(r->h_table, r->line.buf, r->line.len);
+	XXH3_64bits_update(r->h_table, "\n", 1);
+	r->count++;
+	r->total++;
+	ret = 1;
+out:
+	json_decref(rec);
+	return ret;
+}
+
+void stream_close(struct stream_reader *r)
+{
+	if (r->gz)
+		gzclose(r->gz);
+	r->gz = NULL;
+	free(r->name);
+	free(r->source);
+	free(r->engine);
+	free(r->at);
+	r->name = r->source = r->engine = r->at = NULL;
+	schema_release(&r->schema);
+	change_release(&r->rec);
+	row_release(&r->last);
+	XXH3_freeState(r->h_table);
+	XXH3_freeState(r->h_all);
+	r->h_table = r->h_all = NULL;
+	buf_release(&r->line);
+	buf_release(&r->err);
+	buf_release(&r->in);
+}
+
+/* ---- writer ---- */
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+int stream_create(struct stream_writer *w, const char *path)
+{
+	memset(w, 0, sizeof(*w));
+	buf_init(&w->out);
+	buf_init(&w->err);
+	w->h_table = XXH3_createState();
+	w->h_all = XXH3_createState();
+	XXH3_64bits_reset(w->h_all);
+	if (!path || !strcmp(path, "-")) {
+		w->name = xstrdup("<stdout>");
+		w->f = stdout;
+		return 0;
+	}
+	w->name = xstrdup(path);
+	if (ends_with(path, ".gz")) {
+		w->gz = gzopen(path, "wb6");
+		if (!w->gz)
+			return error("%s: %s", path, strerror(errno));
+	} else {
+		w->f = fopen(path, "w");
+		if (!w->f)
+			return error("%s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+static int flush_out(struct stream_writer *w)
+{
+	if (!w->out.len)
+		return 0;
+	if (w->gz) {
+		if (gzwrite(w->gz, w->out.buf, (unsigned)w->out.len) != (int)w->out.len) {
+			int zerr;
+			return error("%s: write error: %s", w->name, gzerror(w->gz, &zerr));
+		}
+	} else if (fwrite(w->out.buf, 1, w->out.len, w->f) != w->out.len) {
+		return error("%s: write error: %s", w->name, strerror(errno));
+	}
+	buf_reset(&w->out);
+	return 0;
+}
+
+/* Finish the line that starts at `start` in w->out: newline, hashes, flush. */
+static int end_line(struct stream_writer *w, size_t start, int data)
+{
+	buf_addch(&w->out, '\n');
+	const char *p = w->out.buf + start;
+	size_t n = w->out.len - start;
+	if (data)
+		XXH3_64bits_update(w->h_table, p, n);
+	XXH3_64bits_update(w->h_all, p, n);
+	return w->out.len >= WRITE_CHUNK ? flush_out(w) : 0;
+}
+
+int stream_write_header(struct stream_writer *w, enum stream_kind kind,
+			const char *source, const char *engine)
+{
+	char at[32];
+	time_t now = time(NULL);
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	buf_addf(&w->out, "{\"type\":\"header\",\"stream\":\"%s\",\"version\":1,\"source\":",
+		 kind == STREAM_ROWS ? "rows" : "changes");
+	json_add_string(&w->out, source, strlen(source));
+	buf_adds(&w->out, ",\"engine\":");
+	json_add_string(&w->out, engine, strlen(engine));
+	buf_addf(&w->out, ",\"at\":\"%s\"}\n", at);
+	return 0; /* the header is not hashed: two dumps of the same data hash alike */
+}
+
+int stream_write_table(struct stream_writer *w, const struct table *t)
+{
+	size_t start = w->out.len;
+	table_to_json(&w->out, t);
+	w->ntables++;
+	return end_line(w, start, 0);
+}
+
+void stream_begin_table(struct stream_writer *w, const struct table *t)
+{
+	w->cur = t;
+	w->count = 0;
+	XXH3_64bits_reset(w->h_table);
+}
+
+static void add_table_field(struct buf *out, const char *type, const struct table *t)
+{
+	buf_addf(out, "{\"type\":\"%s\",\"table\":", type);
+	json_add_string(out, t->name, strlen(t->name));
+}
+
+enum which_columns { ALL_COLUMNS, KEY_COLUMNS, NON_KEY_COLUMNS };
+
+/* Append {"col":value,...} for the columns of r that are present and chosen. */
+static int add_object(struct stream_writer *w, const struct table *t, const struct row *r,
+		      enum which_columns which)
+{
+	int first = 1;
+	buf_addch(&w->out, '{');
+	for (size_t i = 0; i < t->ncols; i++) {
+		if (r->v[i].state == V_ABSENT)
+			continue;
+		if (which != ALL_COLUMNS && table_is_key(t, i) != (which == KEY_COLUMNS))
+			continue;
+		if (!first)
+			buf_addch(&w->out, ',');
+		first = 0;
+		json_add_key(&w->out, t->cols[i].name);
+		if (value_to_json(&w->out, r, i, t->cols[i].type, &w->err) < 0)
+			return error("%s: table \"%s\", column \"%s\": %s", w->name, t->name,
+				     t->cols[i].name, w->err.buf);
+	}
+	buf_addch(&w->out, '}');
+	return 0;
+}
+
+int stream_write_row(struct stream_writer *w, const struct row *row)
+{
+	size_t start = w->out.len;
+	add_table_field(&w->out, "row", w->cur);
+	buf_adds(&w->out, ",\"row\":");
+	if (add_object(w, w->cur, row, ALL_COLUMNS) < 0)
+		return -1;
+	buf_addch(&w->out, '}');
+	w->count++;
+	w->total++;
+	return end_line(w, start, 1);
+}
+
+int stream_write_change(struct stream_writer *w, const struct change *c)
+{
+	const struct table *t = w->cur;
+	size_t start = w->out.len;
+	switch (c->type) {
+	case REC_INSERT:
+	case REC_ROW:
+		add_table_field(&w->out, "insert", t);
+		buf_adds(&w->out, ",\"row\":");
+		if (add_object(w, t, &c->row, ALL_COLUMNS) < 0)
+			return -1;
+		break;
+	case REC_UPDATE:
+		add_table_field(&w->out, "update", t);
+		buf_adds(&w->out, ",\"key\":");
+		if (add_object(w, t, &c->row, KEY_COLUMNS) < 0)
+			return -1;
+		buf_adds(&w->out, ",\"set\":");
+		if (add_object(w, t, &c->row, NON_KEY_COLUMNS) < 0)
+			return -1;
+		buf_adds(&w->out, ",\"old\":");
+		if (add_object(w, t, &c->old, NON_KEY_COLUMNS) < 0)
+			return -1;
+		break;
+	case REC_DELETE:
+		add_table_field(&w->out, "delete", t);
+		buf_adds(&w->out, ",\"key\":");
+		if (add_object(w, t, &c->row, KEY_COLUMNS) < 0)
+			return -1;
+		buf_adds(&w->out, ",\"old\":");
+		if (add_object(w, t, &c->old, ALL_COLUMNS) < 0)
+			return -1;
+		break;
+	default:
+		return error("internal error: not a change");
+	}
+	buf_addch(&w->out, '}');
+	w->count++;
+	w->total++;
+	return end_line(w, start, 1);
+}
+
+int stream_end_table(struct stream_writer *w)
+{
+	char h[17];
+	hex64(h, XXH3_64bits_digest(w->h_table));
+	size_t start = w->out.len;
+	add_table_field(&w->out, "end", w->cur);
+	buf_addf(&w->out, ",\"rows\":%" PRIu64 ",\"hash\":\"%s\"}", w->count, h);
+	w->cur = NULL;
+	return end_line(w, start, 0);
+}
+
+static int close_writer(struct stream_writer *w)
+{
+	int ret = 0;
+	if (w->gz) {
+		if (gzclose(w->gz) != Z_OK)
+			ret = error("%s: error closing the gzip stream", w->name);
+	} else if (w->f) {
+		if (fflush(w->f) || ferror(w->f))
+			ret = error("%s: write error: %s", w->name, strerror(errno));
+		if (w->f != stdout && fclose(w->f))
+			ret = error("%s: %s", w->name, strerror(errno));
+	}
+	w->gz = NULL;
+	w->f = NULL;
+	free(w->name);
+	w->name = NULL;
+	buf_release(&w->out);
+	buf_release(&w->err);
+	XXH3_freeState(w->h_table);
+	XXH3_freeState(w->h_all);
+	w->h_table = w->h_all = NULL;
+	return ret;
+}
+
+int stream_finish(struct stream_writer *w)
+{
+	char h[17];
+	hex64(h, XXH3_64bits_digest(w->h_all));
+	buf_addf(&w->out, "{\"type\":\"end\",\"rows\":%" PRIu64 ",\"tables\":%zu,\"hash\":\"%s\"}\n",
+		 w->total, w->ntables, h);
+	int ret = flush_out(w);
+	if (close_writer(w) < 0)
+		ret = -1;
+	return ret;
+}
+
+void stream_abandon(struct stream_writer *w)
+{
+	flush_out(w);
+	close_writer(w);
+}

@@ -1,0 +1,96 @@
+/* stream: reading and writing the NDJSON row and change streams (man/dbpipe.5).
+ *
+ * The reader checks everything a consumer relies on before it hands out a
+ * record: the header, table records before data, sections in table order,
+ * keys strictly ascending, per-table and final counts and hashes, and the
+ * final end record (a stream without it is truncated).  Input may be gzip;
+ * it is detected, not guessed from the name.  Every function returning int
+ * gives -1 after printing "prog: file:line: reason". */
+#ifndef DBPIPE_STREAM_H
+#define DBPIPE_STREAM_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <xxhash.h>
+#include <zlib.h>
+
+#include "schema.h"
+#include "util.h"
+#include "value.h"
+
+enum stream_kind { STREAM_ROWS, STREAM_CHANGES };
+
+enum rec_type { REC_ROW, REC_INSERT, REC_UPDATE, REC_DELETE, REC_TABLE_END };
+
+/* A data record.  row: for ROW and INSERT the whole row; for UPDATE the key
+ * and the new values of the changed columns; for DELETE the key.  old: for
+ * UPDATE the previous values of the changed columns, for DELETE the whole
+ * previous row (values absent where the stream did not give them). */
+struct change {
+	enum rec_type type;
+	struct table *table;
+	struct row row;
+	struct row old;
+};
+
+struct stream_reader {
+	char *name;            /* as shown in messages ("<stdin>" for -) */
+	gzFile gz;
+	struct buf line;
+	long lineno;
+	enum stream_kind kind;
+	char *source, *engine, *at;
+	struct schema schema;  /* the table records, in stream order */
+	struct change rec;     /* the record stream_next returned */
+	long rec_line;         /* its line */
+	/* private */
+	size_t next_table;
+	struct table *cur;
+	uint64_t count, total;
+	XXH3_state_t *h_table, *h_all;
+	struct row last;
+	int have_last, eof, pending;
+	struct buf err, in;
+	size_t in_pos;
+};
+
+/* Open path ("-" is stdin) and read the header and every table record. */
+int stream_open(struct stream_reader *r, const char *path);
+/* Read the next data record into r->rec: returns 1, or 0 after the final end
+ * record has been read and checked, or -1. */
+int stream_next(struct stream_reader *r);
+void stream_close(struct stream_reader *r);
+/* Report "prog: file:line: msg" for the current record and return -1. */
+int stream_error(const struct stream_reader *r, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+struct stream_writer {
+	char *name;
+	FILE *f;
+	gzFile gz;
+	struct buf out, err;
+	XXH3_state_t *h_table, *h_all;
+	uint64_t count, total;
+	size_t ntables;
+	const struct table *cur;
+};
+
+/* Create path (NULL or "-" is stdout); gzip when the name ends in ".gz". */
+int stream_create(struct stream_writer *w, const char *path);
+int stream_write_header(struct stream_writer *w, enum stream_kind kind,
+			const char *source, const char *engine);
+int stream_write_table(struct stream_writer *w, const struct table *t);
+/* Data of one table: begin, rows or changes, end. */
+void stream_begin_table(struct stream_writer *w, const struct table *t);
+int stream_write_row(struct stream_writer *w, const struct row *row);
+int stream_write_change(struct stream_writer *w, const struct change *c);
+int stream_end_table(struct stream_writer *w);
+/* Write the final end record, flush and close.  -1 if anything failed. */
+int stream_finish(struct stream_writer *w);
+/* Close without the final end record (after an error): consumers will see a
+ * truncated stream and refuse it. */
+void stream_abandon(struct stream_writer *w);
+
+void change_init(struct change *c);
+void change_release(struct change *c);
+
+#endif

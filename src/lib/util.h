@@ -1,0 +1,72 @@
+/* util: error reporting, the one growable buffer, checked allocation and parsing. */
+#ifndef DBPIPE_UTIL_H
+#define DBPIPE_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes of every program (diff(1) convention). */
+enum { EXIT_OK = 0, EXIT_DIFFER = 1, EXIT_TROUBLE = 2 };
+
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+
+/* The program name used as the prefix of every message; set once by main. */
+extern const char *util_progname;
+
+/* Print "prog: message" to stderr and return -1, so library code can write
+ * `return error(...)`.  Never exits. */
+int error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/* Print "prog: warning: message" to stderr. */
+void warning(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/* Programs only: print "prog: message" and exit with EXIT_TROUBLE. */
+_Noreturn void die(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/* Programs only: print the usage error and the "Try --help" hint, exit 2. */
+_Noreturn void usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+/* Allocation that exits on out-of-memory (the only exit allowed in the library). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Grow *arr (of elements of size `size`) so that it holds at least `need`. */
+#define ALLOC_GROW(arr, need, alloc)                                          \
+	do {                                                                  \
+		if ((need) > (alloc)) {                                       \
+			(alloc) = (alloc) * 2 > (need) ? (alloc) * 2 : (need) + 8; \
+			(arr) = xrealloc((arr), (alloc) * sizeof(*(arr)));    \
+		}                                                             \
+	} while (0)
+
+/* The one growable buffer: `buf` is never NULL and always NUL-terminated,
+ * even when len is 0.  The buffer owns its memory; buf_release frees it. */
+struct buf {
+	size_t len, alloc;
+	char *buf;
+};
+extern char buf_empty[];
+#define BUF_INIT { 0, 0, buf_empty }
+void buf_init(struct buf *b);
+void buf_release(struct buf *b);
+void buf_grow(struct buf *b, size_t extra);
+void buf_reset(struct buf *b);
+void buf_add(struct buf *b, const void *data, size_t n);
+void buf_adds(struct buf *b, const char *s);
+void buf_addch(struct buf *b, char c);
+void buf_addf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* Take the string out of the buffer; the caller frees it, b is reset. */
+char *buf_detach(struct buf *b);
+
+/* Checked number parsing: the whole string must be a number in [min,max].
+ * Return 0, or -1 with nothing printed. */
+int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Base64 (RFC 4648, with padding).  decode returns -1 on invalid input. */
+void base64_encode(struct buf *out, const unsigned char *p, size_t n);
+int base64_decode(struct buf *out, const char *s, size_t n);
+
+/* Shell-style glob match used by table filters (fnmatch). */
+int glob_match(const char *pattern, const char *name);
+
+#endif

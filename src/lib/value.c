@@ -1,0 +1,343 @@
+/* value: canonical text of typed values, their JSON form, key order. */
+#include "value.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+static const char *const vtype_names[] = {
+	[VT_INT] = "int", [VT_FLOAT] = "float", [VT_DECIMAL] = "decimal",
+	[VT_BOOL] = "bool", [VT_TEXT] = "text", [VT_UUID] = "uuid",
+	[VT_JSON] = "json", [VT_ENUM] = "enum", [VT_BYTES] = "bytes",
+	[VT_DATE] = "date", [VT_TIME] = "time", [VT_TIMESTAMP] = "timestamp",
+	[VT_TIMESTAMPTZ] = "timestamptz", [VT_OTHER] = "other",
+};
+
+const char *vtype_name(enum vtype t)
+{
+	return vtype_names[t];
+}
+
+int vtype_parse(const char *name, enum vtype *out)
+{
+	for (size_t i = 0; i < sizeof(vtype_names) / sizeof(*vtype_names); i++)
+		if (!strcmp(name, vtype_names[i])) {
+			*out = (enum vtype)i;
+			return 0;
+		}
+	return -1;
+}
+
+void row_init(struct row *r, size_t ncols)
+{
+	r->n = ncols;
+	r->v = xcalloc(ncols ? ncols : 1, sizeof(*r->v));
+	buf_init(&r->data);
+}
+
+void row_release(struct row *r)
+{
+	free(r->v);
+	r->v = NULL;
+	r->n = 0;
+	buf_release(&r->data);
+}
+
+void row_clear(struct row *r)
+{
+	memset(r->v, 0, r->n * sizeof(*r->v));
+	buf_reset(&r->data);
+}
+
+void row_copy(struct row *dst, const struct row *src)
+{
+	if (dst->n != src->n) {
+		dst->v = xrealloc(dst->v, (src->n ? src->n : 1) * sizeof(*dst->v));
+		dst->n = src->n;
+	}
+	memcpy(dst->v, src->v, src->n * sizeof(*src->v));
+	buf_reset(&dst->data);
+	buf_add(&dst->data, src->data.buf, src->data.len);
+}
+
+void row_set(struct row *r, size_t i, const char *p, size_t len)
+{
+	r->v[i].state = V_SET;
+	r->v[i].off = r->data.len;
+	r->v[i].len = len;
+	buf_add(&r->data, p, len);
+	buf_addch(&r->data, '\0'); /* so numeric parsers can read the value in place */
+}
+
+void row_set_null(struct row *r, size_t i)
+{
+	r->v[i].state = V_NULL;
+	r->v[i].off = r->v[i].len = 0;
+}
+
+void value_format_double(struct buf *out, double d)
+{
+	if (isnan(d)) {
+		buf_adds(out, "NaN");
+		return;
+	}
+	if (isinf(d)) {
+		buf_adds(out, d < 0 ? "-Infinity" : "Infinity");
+		return;
+	}
+	char tmp[40];
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	buf_adds(out, tmp);
+}
+
+static int is_decimal_text(const char *s)
+{
+	if (!strcmp(s, "NaN") || !strcmp(s, "Infinity") || !strcmp(s, "-Infinity"))
+		return 1;
+	if (*s == '-' || *s == '+')
+		s++;
+	int digits = 0;
+	while (isdigit((unsigned char)*s))
+		s++, digits++;
+	if (*s == '.') {
+		s++;
+		while (isdigit((unsigned char)*s))
+			s++, digits++;
+	}
+	if (!digits)
+		return 0;
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '-' || *s == '+')
+			s++;
+		if (!isdigit((unsigned char)*s))
+			return 0;
+		while (isdigit((unsigned char)*s))
+			s++;
+	}
+	return *s == '\0';
+}
+
+static int mismatch(struct buf *err, const char *want, json_t *j)
+{
+	static const char *const jnames[] = { "object", "array", "string", "integer",
+					      "real", "true", "false", "null" };
+	buf_reset(err);
+	buf_addf(err, "expected %s, found JSON %s", want, jnames[json_typeof(j)]);
+	return -1;
+}
+
+int value_from_json(struct row *r, size_t i, enum vtype t, json_t *j, struct buf *err)
+{
+	char tmp[32];
+	if (json_is_null(j)) {
+		row_set_null(r, i);
+		return 0;
+	}
+	switch (t) {
+	case VT_INT:
+		if (!json_is_integer(j))
+			return mismatch(err, "an integer", j);
+		snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+		row_set(r, i, tmp, strlen(tmp));
+		return 0;
+	case VT_FLOAT:
+		if (json_is_integer(j)) {
+			snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+			row_set(r, i, tmp, strlen(tmp));
+			return 0;
+		}
+		if (json_is_real(j)) {
+			struct buf b = BUF_INIT;
+			value_format_double(&b, json_real_value(j));
+			row_set(r, i, b.buf, b.len);
+			buf_release(&b);
+			return 0;
+		}
+		if (json_is_string(j)) {
+			const char *s = json_string_value(j);
+			if (!strcmp(s, "NaN") || !strcmp(s, "Infinity") || !strcmp(s, "-Infinity")) {
+				row_set(r, i, s, strlen(s));
+				return 0;
+			}
+		}
+		return mismatch(err, "a number or \"NaN\"/\"Infinity\"/\"-Infinity\"", j);
+	case VT_DECIMAL:
+		if (json_is_integer(j)) {
+			snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+			row_set(r, i, tmp, strlen(tmp));
+			return 0;
+		}
+		if (!json_is_string(j) || !is_decimal_text(json_string_value(j)))
+			return json_is_string(j)
+				? (buf_reset(err), buf_addf(err, "expected a decimal number, found \"%.40s\"", json_string_value(j)), -1)
+				: mismatch(err, "a decimal number as a string", j);
+		row_set(r, i, json_string_value(j), json_string_length(j));
+		return 0;
+	case VT_BOOL:
+		if (!json_is_boolean(j))
+			return mismatch(err, "true or false", j);
+		if (json_is_true(j))
+			row_set(r, i, "true", 4);
+		else
+			row_set(r, i, "false", 5);
+		return 0;
+	case VT_BYTES: {
+		if (!json_is_string(j))
+			return mismatch(err, "base64 bytes as a string", j);
+		struct buf b = BUF_INIT;
+		if (base64_decode(&b, json_string_value(j), json_string_length(j)) < 0) {
+			buf_release(&b);
+			buf_reset(err);
+			buf_adds(err, "invalid base64 for a bytes value");
+			return -1;
+		}
+		row_set(r, i, b.buf, b.len);
+		buf_release(&b);
+		return 0;
+	}
+	default:
+		if (!json_is_string(j))
+			return mismatch(err, "a string", j);
+		row_set(r, i, json_string_value(j), json_string_length(j));
+		return 0;
+	}
+}
+
+int value_to_json(struct buf *out, const struct row *r, size_t i, enum vtype t, struct buf *err)
+{
+	const struct value *v = &r->v[i];
+	const char *p = row_ptr(r, i);
+	if (v->state != V_SET) {
+		buf_add(out, "null", 4);
+		return 0;
+	}
+	switch (t) {
+	case VT_INT:
+	case VT_BOOL:
+		buf_add(out, p, v->len);
+		return 0;
+	case VT_FLOAT:
+		if (isalpha((unsigned char)p[v->len ? v->len - 1 : 0]) || v->len == 0)
+			return json_add_string(out, p, v->len); /* NaN, Infinity */
+		buf_add(out, p, v->len);
+		return 0;
+	case VT_BYTES:
+		buf_addch(out, '"');
+		base64_encode(out, (const unsigned char *)p, v->len);
+		buf_addch(out, '"');
+		return 0;
+	default:
+		if (json_add_string(out, p, v->len) < 0) {
+			buf_reset(err);
+			buf_adds(err, "text is not valid UTF-8");
+			return -1;
+		}
+		return 0;
+	}
+}
+
+/* Compare two decimal texts by value without converting to binary. */
+int decimal_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	(void)alen;
+	(void)blen;
+	/* Special values order as PostgreSQL does: -Infinity < numbers < Infinity < NaN. */
+	int ra = !strcmp(a, "NaN") ? 3 : !strcmp(a, "Infinity") ? 2 : !strcmp(a, "-Infinity") ? -2 : 0;
+	int rb = !strcmp(b, "NaN") ? 3 : !strcmp(b, "Infinity") ? 2 : !strcmp(b, "-Infinity") ? -2 : 0;
+	if (ra || rb)
+		return ra < rb ? -1 : ra > rb;
+	if (strpbrk(a, "eE") || strpbrk(b, "eE"))
+		return -2;
+	int na = *a == '-', nb = *b == '-';
+	a += (*a == '-' || *a == '+');
+	b += (*b == '-' || *b == '+');
+	while (*a == '0')
+		a++;
+	while (*b == '0')
+		b++;
+	size_t ia = strcspn(a, "."), ib = strcspn(b, ".");
+	const char *fa = a[ia] ? a + ia + 1 : "", *fb = b[ib] ? b + ib + 1 : "";
+	size_t la = strlen(fa), lb = strlen(fb);
+	while (la && fa[la - 1] == '0')
+		la--;
+	while (lb && fb[lb - 1] == '0')
+		lb--;
+	int zero_a = ia == 0 && la == 0, zero_b = ib == 0 && lb == 0;
+	if (zero_a)
+		na = 0;
+	if (zero_b)
+		nb = 0;
+	if (na != nb)
+		return na ? -1 : 1;
+	int mag;
+	if (ia != ib) {
+		mag = ia < ib ? -1 : 1;
+	} else {
+		mag = memcmp(a, b, ia);
+		if (!mag) {
+			size_t m = la < lb ? la : lb;
+			mag = memcmp(fa, fb, m);
+			if (!mag)
+				mag = la < lb ? -1 : la > lb;
+		}
+		mag = mag < 0 ? -1 : mag > 0;
+	}
+	return na ? -mag : mag;
+}
+
+static int double_cmp(const char *a, const char *b)
+{
+	double x = strtod(a, NULL), y = strtod(b, NULL);
+	if (isnan(x) || isnan(y))
+		return isnan(x) - isnan(y);
+	return x < y ? -1 : x > y;
+}
+
+int value_cmp(const struct row *a, size_t ia, const struct row *b, size_t ib, enum vtype t)
+{
+	const struct value *va = &a->v[ia], *vb = &b->v[ib];
+	if (va->state != V_SET || vb->state != V_SET)
+		return (va->state == V_SET) - (vb->state == V_SET);
+	const char *pa = row_ptr(a, ia), *pb = row_ptr(b, ib);
+	switch (t) {
+	case VT_INT: {
+		long long x = strtoll(pa, NULL, 10), y = strtoll(pb, NULL, 10);
+		return x < y ? -1 : x > y;
+	}
+	case VT_DECIMAL: {
+		int c = decimal_cmp(pa, va->len, pb, vb->len);
+		if (c != -2)
+			return c;
+		return double_cmp(pa, pb);
+	}
+	case VT_FLOAT:
+		return double_cmp(pa, pb);
+	default: {
+		size_t m = va->len < vb->len ? va->len : vb->len;
+		int c = memcmp(pa, pb, m);
+		if (c)
+			return c < 0 ? -1 : 1;
+		return va->len < vb->len ? -1 : va->len > vb->len;
+	}
+	}
+}
+
+int value_equal(const struct row *a, size_t ia, const struct row *b, size_t ib, enum vtype t)
+{
+	const struct value *va = &a->v[ia], *vb = &b->v[ib];
+	if (va->state != vb->state)
+		return 0;
+	if (va->state != V_SET)
+		return 1;
+	return value_cmp(a, ia, b, ib, t) == 0;
+}
