@@ -40,6 +40,7 @@ struct table {
 	struct ref *refs;
 	int complete;          /* the stream holds every row of this table */
 	int has_triggers;      /* the engine fires triggers on writes to it */
+	long line;             /* line of its table record in a stream, else 0 */
 };
 
 struct schema {

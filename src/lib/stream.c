@@ -202,6 +202,7 @@ int stream_open(struct stream_reader *r, const char *path)
 			table_free(t);
 			return -1;
 		}
+		t->line = r->lineno;
 		schema_add(&r->schema, t);
 		hash_line(r->h_all, &r->line);
 	}

@@ -1,0 +1,146 @@
+/* dbdiff: the change stream that turns OLD into NEW (rows compared by key). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff.h"
+#include "source.h"
+#include "stream.h"
+#include "summary.h"
+#include "util.h"
+
+static const char usage_text[] =
+	"usage: dbdiff [--stat] [-o FILE] OLD NEW\n"
+	"Write the change stream (insert, update, delete records with old values)\n"
+	"that turns OLD into NEW.  OLD and NEW are row streams (files, gzip or not,\n"
+	"or - for stdin) or databases (sqlite:PATH, .db files, URLs, environment\n"
+	"names), compared table by table in key order in constant memory.\n"
+	"\n"
+	"  --stat            print created/updated/deleted per table to stderr\n"
+	"  -o, --output FILE write the change stream to FILE (gzip if .gz)\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"Exit status: 0 no differences, 1 differences, 2 trouble.  See dbdiff(1).\n";
+
+static int emit_change(void *ctx, const struct change *c)
+{
+	return stream_write_change(ctx, c);
+}
+
+static int source_iter_next(void *ctx, const struct row **out)
+{
+	return source_next_row(ctx, out);
+}
+
+static int empty_next(void *ctx, const struct row **out)
+{
+	(void)ctx;
+	(void)out;
+	return 0;
+}
+
+/* OLD's table must have NEW's columns in NEW's order and the same key. */
+static int same_shape(const struct table *o, const struct table *n, const char *old_name)
+{
+	int same = o->ncols == n->ncols && o->nkey == n->nkey;
+	for (size_t i = 0; same && i < n->ncols; i++)
+		same = !strcmp(o->cols[i].name, n->cols[i].name);
+	for (size_t k = 0; same && k < n->nkey; k++)
+		same = o->key[k] == n->key[k];
+	if (!same)
+		return error("%s: table \"%s\" has other columns or another key than in NEW "
+			     "(a schema change; dbdiff compares rows of tables of the same shape)",
+			     old_name, n->name);
+	return 0;
+}
+
+static int run(struct source *old, struct source *new_, const char *out_path, struct summary *sum)
+{
+	static const struct diff_policy all = { 1, 1, 1 };
+	struct stream_writer w;
+	struct row_iter oi = { source_iter_next, old, old->name };
+	struct row_iter ni = { source_iter_next, new_, new_->name };
+	struct row_iter none = { empty_next, NULL, old->name };
+
+	for (size_t i = 0; i < old->schema->n; i++)
+		if (!schema_find(new_->schema, old->schema->tables[i]->name))
+			warning("table \"%s\" is only in OLD: not compared", old->schema->tables[i]->name);
+	for (size_t i = 0; i < new_->schema->n; i++) {
+		const struct table *t = new_->schema->tables[i];
+		const struct table *o = schema_find(old->schema, t->name);
+		if (o && same_shape(o, t, old->name) < 0)
+			return -1;
+	}
+	if (stream_create(&w, out_path) < 0)
+		return -1;
+	stream_write_header(&w, STREAM_CHANGES, new_->origin, new_->engine);
+	for (size_t i = 0; i < new_->schema->n; i++)
+		if (stream_write_table(&w, new_->schema->tables[i]) < 0)
+			goto fail;
+	for (size_t i = 0; i < new_->schema->n; i++) {
+		const struct table *t = new_->schema->tables[i];
+		const struct table *o = schema_find(old->schema, t->name);
+		if ((o && source_begin_table(old, o) < 0) || source_begin_table(new_, t) < 0)
+			goto fail;
+		stream_begin_table(&w, t);
+		if (diff_table(t, o ? &oi : &none, &ni, &all, emit_change, &w, summary_table(sum, t->name)) < 0 ||
+		    stream_end_table(&w) < 0)
+			goto fail;
+	}
+	/* Both inputs must end properly before the output may: a truncated input
+	 * gives a truncated output, which every consumer refuses. */
+	if (source_finish(old) < 0 || source_finish(new_) < 0)
+		goto fail;
+	return stream_finish(&w);
+fail:
+	stream_abandon(&w);
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "stat", no_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct source old, new_;
+	struct summary sum = { 0 };
+	const char *out_path = NULL;
+	int c, stat = 0, rc = EXIT_TROUBLE;
+
+	util_progname = "dbdiff";
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': stat = 1; break;
+		case 'o': out_path = optarg; break;
+		case 'h': fputs(usage_text, stdout); return EXIT_OK;
+		default: usage_error("unknown option");
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 2)
+		usage_error(argc < 2 ? "missing OLD or NEW" : "too many operands");
+	if (!strcmp(argv[0], "-") && !strcmp(argv[1], "-"))
+		usage_error("OLD and NEW cannot both be stdin");
+
+	memset(&new_, 0, sizeof(new_));
+	if (source_open(&old, argv[0], NULL) == 0 && source_open(&new_, argv[1], NULL) == 0 &&
+	    run(&old, &new_, out_path, &sum) == 0) {
+		uint64_t changes = summary_changes(&sum);
+		if (stat) {
+			if (changes)
+				summary_print(&sum, stderr);
+			else
+				fputs("no differences\n", stderr);
+		}
+		rc = changes ? EXIT_DIFFER : EXIT_OK;
+	}
+	source_close(&old);
+	source_close(&new_);
+	summary_release(&sum);
+	return rc;
+}

@@ -1,0 +1,26 @@
+/* summary: the per-table count of created, updated and deleted rows that
+ * dbdiff --stat, dbapply and dbmerge print. */
+#ifndef DBPIPE_SUMMARY_H
+#define DBPIPE_SUMMARY_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "diff.h"
+
+struct summary {
+	size_t n, alloc;
+	struct summary_row {
+		char *table;
+		struct diff_counts c;
+	} *rows;
+};
+
+/* The counts of table (added at the end on first use). */
+struct diff_counts *summary_table(struct summary *s, const char *table);
+/* The aligned table with a total line; returns the total number of changes. */
+uint64_t summary_print(const struct summary *s, FILE *f);
+uint64_t summary_changes(const struct summary *s);
+void summary_release(struct summary *s);
+
+#endif

@@ -1,0 +1,31 @@
+# Shared set-up for the bats files: the programs under test, a scratch
+# directory per test, bats-support/bats-assert, and small fixtures.
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$TESTS_DIR/.." && pwd)
+BIN=${DBPIPE_BIN:-$ROOT/bin}
+PATH="$BIN:$PATH"
+export PATH
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+
+common_setup() {
+	T=$BATS_TEST_TMPDIR
+	cd "$T" || return 1
+}
+
+# A SQLite database from SQL text on stdin.
+mkdb() {
+	rm -f "$1"
+	sqlite3 -bail "$1"
+}
+
+# The office example: clients (self-reference), case types, cases, documents.
+office_db() {
+	mkdb "$1" < "$ROOT/examples/office-schema.sql"
+	sqlite3 -bail "$1" < "$ROOT/examples/office-seed.sql"
+}
+
+# Dump without the header (its "at" time differs between runs).
+dump_body() {
+	dbdump-rows "$@" | tail -n +2
+}
