@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "db.h"
 #include "source.h"
 #include "stream.h"
 #include "util.h"
@@ -78,10 +79,10 @@ int main(int argc, char **argv)
 	if (argc != 1)
 		usage_error(argc ? "too many operands" : "missing SOURCE");
 
-	if (source_open(&src, argv[0], &filter) == 0 && !src.is_stream && dump(&src, out_path) == 0)
+	if (!db_is_target(argv[0]))
+		die("%s: not a database (a URL, a .db/.sqlite file or an environment name)", argv[0]);
+	if (source_open(&src, argv[0], &filter) == 0 && dump(&src, out_path) == 0)
 		rc = EXIT_OK;
-	else if (src.is_stream)
-		error("%s: not a database (dbdump-rows reads databases; streams are already dumps)", argv[0]);
 	source_close(&src);
 	filter_release(&filter);
 	return rc;

@@ -71,11 +71,9 @@ int db_is_target(const char *target)
 		fclose(f);
 		return 0;
 	}
-	struct env e;
-	int got = env_lookup(target, &e);
-	if (got > 0)
-		env_release(&e);
-	return got != 0; /* a malformed config counts as a target, so its error shows */
+	/* A name without a dot or a slash cannot be a stream file: it is meant as
+	 * an environment, and db_connect says so if there is none. */
+	return !strpbrk(target, "./");
 }
 
 struct db *db_connect(const char *target)

@@ -539,7 +539,12 @@ static int bind_value(struct db *db, sqlite3_stmt *st, int pos, const struct tab
 			rc = sqlite3_bind_int64(st, pos, strtoll(p, NULL, 10));
 		break;
 	case VT_BOOL:
-		rc = sqlite3_bind_int(st, pos, !strcmp(p, "true") || (strcmp(p, "false") && strtoll(p, NULL, 10)));
+		if (strcmp(p, "true") && strcmp(p, "false") && strcmp(p, "1") && strcmp(p, "0")) {
+			buf_reset(&db->err);
+			buf_addf(&db->err, "column \"%s\": the value %.40s does not fit a bool column", col->name, p);
+			return -1;
+		}
+		rc = sqlite3_bind_int(st, pos, !strcmp(p, "true") || !strcmp(p, "1"));
 		break;
 	case VT_FLOAT: {
 		double d = strtod(p, NULL);

@@ -1,0 +1,250 @@
+#!/usr/bin/env bats
+# dbapply: a row stream or a change stream into a database, in one transaction.
+
+setup() {
+	load helpers
+	common_setup
+	office_db dev.db
+	cp dev.db prod.db
+	# The demo story: dev adds #101, changes #50's phone, adds case #51;
+	# prod gets #102 by hand.
+	sqlite3 dev.db "INSERT INTO clients (name, phone, email, balance, created_at)
+		VALUES ('Client 101', '+1 555 0101', 'c101@example.com', '0.00', '2026-03-01 10:00:00');
+		UPDATE clients SET phone = '+1 555 9050' WHERE id = 50;
+		INSERT INTO cases (client_id, type_id, title, opened) VALUES (101, 2, 'Case 51', '2026-03-02');"
+	sqlite3 prod.db "INSERT INTO clients (id, name, created_at) VALUES (102, 'Walk-in 102', '2026-03-03 11:00:00');"
+}
+
+# The state of a database, for before/after comparisons.
+snapshot() { dump_body "$1" > "$2"; }
+
+@test "usage errors: no target, both --insert-only and --mirror, unknown option" {
+	run dbapply
+	assert_failure 2
+	assert_output --partial "dbapply: missing TARGET"
+	run dbapply --insert-only --mirror prod.db
+	assert_failure 2
+	assert_output --partial "exclude each other"
+	run dbapply --frobnicate prod.db
+	assert_failure 2
+	run dbapply --help
+	assert_success
+	assert_output --partial "usage: dbapply"
+}
+
+@test "merge (the default): new and changed rows arrive, prod's own #102 stays" {
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	cat > expected <<-'EOF'
+	table        created   updated   deleted
+	case_types         0         0         0
+	clients            1         1         0
+	cases              1         0         0
+	documents          0         0         0
+	total              2         1         0
+	1 row only in the target kept (--mirror would delete it)
+	EOF
+	diff -u expected - <<<"$output"
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients')" 102
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 50')" "+1 555 9050"
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM cases')" 51
+	assert_equal "$(sqlite3 prod.db 'SELECT name FROM clients WHERE id = 102')" "Walk-in 102"
+	# Everything dev has is now in prod: the only difference left is #102.
+	dbdiff dev.db prod.db > d || true
+	assert_equal "$(jq -c 'select(.type == "insert") | .row.id' d)" 102
+	assert_equal "$(jq -c 'select(.type == "update" or .type == "delete")' d)" ""
+}
+
+@test "the id generator continues above the largest id after a sync" {
+	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	sqlite3 prod.db "DELETE FROM clients WHERE id = 102"
+	sqlite3 prod.db "INSERT INTO clients (name, created_at) VALUES ('next', '2026-04-01 00:00:00')"
+	# AUTOINCREMENT never reuses an id: 102 was used, so the next is 103.
+	assert_equal "$(sqlite3 prod.db "SELECT id FROM clients WHERE name = 'next'")" 103
+	office_db empty.db
+	sqlite3 empty.db "DELETE FROM documents; DELETE FROM cases; DELETE FROM clients; DELETE FROM sqlite_sequence"
+	dbdump-rows dev.db | dbapply empty.db > /dev/null
+	assert_equal "$(sqlite3 empty.db "SELECT seq FROM sqlite_sequence WHERE name = 'clients'")" 101
+}
+
+@test "--insert-only adds #101 and case #51 but leaves #50's phone alone" {
+	run sh -c 'dbdump-rows dev.db | dbapply --insert-only prod.db'
+	assert_success
+	assert_line --regexp '^clients +1 +0 +0$'
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients')" 102
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 50')" "+1 555 0150"
+}
+
+@test "--mirror makes prod an exact copy: #102 is deleted" {
+	run sh -c 'dbdump-rows dev.db | dbapply --mirror prod.db'
+	assert_success
+	assert_line --regexp '^clients +1 +1 +1$'
+	run dbdiff dev.db prod.db
+	assert_success
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients WHERE id = 102')" 0
+}
+
+@test "--mirror into an empty database loads rows that point forward (client 10 referred by 20)" {
+	mkdb empty.db < "$ROOT/examples/office-schema.sql"
+	run sh -c 'dbdump-rows dev.db | dbapply --mirror empty.db'
+	assert_success
+	run dbdiff dev.db empty.db
+	assert_success
+	assert_equal "$(sqlite3 empty.db 'SELECT referred_by FROM clients WHERE id = 10')" 20
+}
+
+@test "--dry-run previews the truth and leaves the target untouched" {
+	snapshot prod.db before
+	run sh -c 'dbdump-rows dev.db | dbapply --mirror --dry-run prod.db'
+	assert_success
+	assert_line --regexp '^clients +1 +1 +1$'
+	assert_line --regexp '^total +2 +1 +1$'
+	assert_line "dry run: rolled back, nothing was written to prod.db"
+	snapshot prod.db after
+	diff -u before after
+}
+
+@test "--dry-run reports constraint errors too, and still writes nothing" {
+	cp dev.db bad.db
+	sqlite3 bad.db "PRAGMA foreign_keys = OFF; UPDATE cases SET client_id = 4000 WHERE id = 1"
+	snapshot prod.db before
+	run sh -c 'dbdump-rows bad.db | dbapply --dry-run prod.db'
+	assert_failure 2
+	assert_output --partial 'foreign key violation: a row of "cases" (rowid 1) references a missing row of "clients"'
+	assert_output --partial "nothing was written to prod.db"
+	snapshot prod.db after
+	diff -u before after
+}
+
+@test "a failing row rolls back everything and names its line and table" {
+	mkdb target.db <<-'SQL'
+	CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER CHECK (qty >= 0));
+	INSERT INTO items VALUES (1, 5);
+	SQL
+	# The source has no CHECK, so it can hold the row the target refuses.
+	mkdb loose.db <<-'SQL'
+	CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER);
+	INSERT INTO items VALUES (1, 7), (2, 1), (3, -1);
+	SQL
+	dbdump-rows loose.db > s.ndjson
+	snapshot target.db before
+	run dbapply target.db s.ndjson
+	assert_failure 2
+	assert_output --partial 's.ndjson:5: table "items": insert failed: CHECK constraint failed'
+	assert_output --partial "nothing was written to target.db"
+	snapshot target.db after
+	diff -u before after
+}
+
+@test "a truncated stream (head -c) is refused and nothing is written" {
+	dbdump-rows dev.db > s.ndjson
+	snapshot prod.db before
+	for n in 100 5000 20000 $(( $(wc -c < s.ndjson) - 1 )); do
+		head -c $n s.ndjson > cut.ndjson
+		run dbapply prod.db cut.ndjson
+		assert_failure 2
+		assert_output --regexp "cut.ndjson:[0-9]+: truncated stream"
+	done
+	head -n -1 s.ndjson > cut.ndjson
+	run dbapply prod.db cut.ndjson
+	assert_failure 2
+	assert_output --partial "truncated stream: no final end record"
+	snapshot prod.db after
+	diff -u before after
+}
+
+@test "unknown tables and columns are refused before any data is read" {
+	dbdump-rows dev.db > s.ndjson
+	sed '3s/"table":"clients"/"table":"custmers"/' s.ndjson > t.ndjson
+	run dbapply prod.db t.ndjson
+	assert_failure 2
+	assert_output --partial 't.ndjson:3: unknown table "custmers" (the target has no such table)'
+	sqlite3 prod.db "ALTER TABLE clients DROP COLUMN vip"
+	snapshot prod.db before
+	run dbapply prod.db s.ndjson
+	assert_failure 2
+	assert_output --partial 's.ndjson:3: unknown column "vip" in table "clients"'
+	snapshot prod.db after
+	diff -u before after
+}
+
+@test "type mismatches are refused: in a row, and between the stream and the target" {
+	dbdump-rows dev.db > s.ndjson
+	sed '11s/"id":1,/"id":"one",/' s.ndjson > bad.ndjson
+	snapshot prod.db before
+	run dbapply prod.db bad.ndjson
+	assert_failure 2
+	assert_output --partial 'bad.ndjson:11: type mismatch in "clients"."id": expected an integer, found JSON string'
+	mkdb other.db <<-'SQL'
+	CREATE TABLE case_types (id INTEGER PRIMARY KEY, name BLOB NOT NULL);
+	SQL
+	run dbapply other.db s.ndjson
+	assert_failure 2
+	assert_output --partial 'type mismatch: column "case_types"."name" is text (TEXT) in the stream but bytes (BLOB) in the target'
+	snapshot prod.db after
+	diff -u before after
+}
+
+@test "a key out of order is refused" {
+	dbdump-rows dev.db > s.ndjson
+	awk 'NR == 13 { keep = $0; next } NR == 14 { print; print keep; next } { print }' s.ndjson > swapped.ndjson
+	run dbapply prod.db swapped.ndjson
+	assert_failure 2
+	assert_output --partial 'swapped.ndjson:14: key out of order in table "clients"'
+}
+
+@test "a value that does not fit the column is refused" {
+	mkdb src.db <<-'SQL'
+	CREATE TABLE m (id INTEGER PRIMARY KEY, x REAL, flag INTEGER);
+	INSERT INTO m VALUES (1, 1.5, 0), (2, 2, 5);
+	SQL
+	mkdb t1.db <<-'SQL'
+	CREATE TABLE m (id INTEGER PRIMARY KEY, x INTEGER, flag INTEGER);
+	SQL
+	run sh -c 'dbdump-rows src.db | dbapply t1.db'
+	assert_failure 2
+	assert_output --partial 'type mismatch: column "m"."x" is float (REAL) in the stream but int (INTEGER) in the target'
+	mkdb t2.db <<-'SQL'
+	CREATE TABLE m (id INTEGER PRIMARY KEY, x REAL, flag BOOLEAN);
+	SQL
+	run sh -c 'dbdump-rows src.db | dbapply t2.db'
+	assert_failure 2
+	assert_output --partial '<stdin>:4: table "m": insert failed: column "flag": the value 5 does not fit a bool column'
+	assert_equal "$(sqlite3 t2.db 'SELECT count(*) FROM m')" 0
+}
+
+@test "a change stream from dbdiff applies; its deletes need --mirror" {
+	cp prod.db before.db
+	dbdiff prod.db dev.db > changes.ndjson || true
+	run dbapply prod.db changes.ndjson
+	assert_success
+	assert_line --regexp '^clients +1 +1 +0$'
+	assert_line "1 row only in the target kept (--mirror would delete it)"
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients')" 102
+	cp before.db prod.db
+	run dbapply --mirror prod.db changes.ndjson
+	assert_success
+	run dbdiff dev.db prod.db
+	assert_success
+}
+
+@test "an update whose row is gone from the target is an error, and nothing is written" {
+	sqlite3 dev.db "UPDATE clients SET phone = 'p' WHERE id = 7"
+	dbdiff prod.db dev.db > changes.ndjson || true
+	sqlite3 prod.db "PRAGMA foreign_keys = OFF; DELETE FROM clients WHERE id = 7"
+	snapshot prod.db before
+	run dbapply prod.db changes.ndjson
+	assert_failure 2
+	assert_output --regexp 'changes.ndjson:[0-9]+: table "clients": update failed: no row with this key'
+	snapshot prod.db after
+	diff -u before after
+}
+
+@test "gzip input is read transparently" {
+	dbdump-rows -o dev.ndjson.gz dev.db
+	run dbapply prod.db dev.ndjson.gz
+	assert_success
+	run sh -c 'dbapply prod.db < dev.ndjson.gz'
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bats
+# dbdiff: the change stream between two row streams or databases.
+
+setup() {
+	load helpers
+	common_setup
+	office_db old.db
+	cp old.db new.db
+}
+
+changes() { jq -c 'select(.type == "insert" or .type == "update" or .type == "delete")' "$@"; }
+
+@test "usage errors: operands, both stdin, unknown option" {
+	run dbdiff old.db
+	assert_failure 2
+	assert_output --partial "dbdiff: missing OLD or NEW"
+	run dbdiff - -
+	assert_failure 2
+	assert_output --partial "cannot both be stdin"
+	run dbdiff --nope old.db new.db
+	assert_failure 2
+	run dbdiff --help
+	assert_success
+	assert_output --partial "usage: dbdiff"
+}
+
+@test "the same data: exit 0, an empty but complete change stream, --stat says so" {
+	dbdiff --stat old.db new.db > out 2> err
+	assert_equal "$(cat err)" "no differences"
+	run cat out
+	assert_line --index 0 --partial '"stream":"changes"'
+	assert_line --index -1 --regexp '^\{"type":"end","rows":0,"tables":4,"hash":"[0-9a-f]{16}"\}$'
+	assert_equal "$(changes out)" ""
+}
+
+@test "insert, update and delete, with old values, in key order; exit 1" {
+	sqlite3 new.db "UPDATE clients SET phone = 'new', email = NULL WHERE id = 5;
+		DELETE FROM documents WHERE id = 3;
+		INSERT INTO case_types VALUES (9, 'tax');"
+	dbdiff old.db new.db > out.ndjson && status=0 || status=$?
+	[ "$status" -eq 1 ]
+	changes out.ndjson > got
+	cat > expected <<-'EOF'
+	{"type":"insert","table":"case_types","row":{"id":9,"name":"tax"}}
+	{"type":"update","table":"clients","key":{"id":5},"set":{"phone":"new","email":null},"old":{"phone":"+1 555 0105","email":"client5@example.com"}}
+	{"type":"delete","table":"documents","key":{"id":3},"old":{"id":3,"case_id":6,"filename":"doc3.pdf","content":"AAAAAP9/gA=="}}
+	EOF
+	diff -u expected got
+}
+
+@test "--stat prints created, updated and deleted per table on stderr" {
+	sqlite3 new.db "UPDATE clients SET phone = 'x' WHERE id IN (1, 2); DELETE FROM documents WHERE id > 17;"
+	dbdiff --stat old.db new.db > /dev/null 2> stat || true
+	cat > expected <<-'EOF'
+	table        created   updated   deleted
+	case_types         0         0         0
+	clients            0         2         0
+	cases              0         0         0
+	documents          0         0         3
+	total              0         2         3
+	EOF
+	diff -u expected stat
+}
+
+@test "streams, gzip streams, stdin and databases can be mixed" {
+	dbdump-rows -o old.ndjson.gz old.db
+	sqlite3 new.db "DELETE FROM documents WHERE id = 1"
+	dbdump-rows new.db > new.ndjson
+	run dbdiff old.ndjson.gz new.db
+	assert_failure 1
+	dbdiff old.db - < new.ndjson > a || true
+	dbdiff old.ndjson.gz new.ndjson > b || true
+	assert_equal "$(changes a)" "$(changes b)"
+	assert_equal "$(changes a | wc -l)" 1
+}
+
+@test "a truncated stream (a dead ssh link) is refused: exit 2, the line named, no final end written" {
+	sqlite3 new.db "DELETE FROM documents WHERE id = 1"
+	dbdump-rows new.db > new.ndjson
+	head -c 9000 new.ndjson > cut.ndjson
+	run dbdiff old.db cut.ndjson
+	assert_failure 2
+	assert_output --regexp "dbdiff: cut.ndjson:[0-9]+: truncated stream"
+	# A cut exactly at a line end lacks the final end record.
+	head -n 60 new.ndjson > cut2.ndjson
+	dbdiff old.db cut2.ndjson > out 2> err && status=0 || status=$?
+	[ "$status" -eq 2 ]
+	grep -q "cut2.ndjson:60: truncated stream: no final end record" err
+	! tail -1 out | grep -q '"type":"end","rows"'
+}
+
+@test "a key out of order is an error naming the line, never a silent mis-diff" {
+	dbdump-rows new.db > new.ndjson
+	# swap the rows of clients 3 and 4 (lines 13 and 14)
+	sed -n 13p new.ndjson | grep -q '"id":3,'
+	awk 'NR == 13 { keep = $0; next } NR == 14 { print; print keep; next } { print }' new.ndjson > swapped.ndjson
+	run dbdiff old.db swapped.ndjson
+	assert_failure 2
+	assert_output --partial 'swapped.ndjson:14: key out of order in table "clients"'
+}
+
+@test "an edited row fails the table's hash check" {
+	dbdump-rows new.db | sed 's/"Client 7"/"Client 77"/' > edited.ndjson
+	run dbdiff old.db edited.ndjson
+	assert_failure 2
+	assert_output --regexp 'edited.ndjson:[0-9]+: clients: hash mismatch'
+}
+
+@test "malformed input: bad JSON, invalid UTF-8, a lone surrogate, a wrong type, an unknown column" {
+	dbdump-rows new.db > good.ndjson
+	sed -n 11p good.ndjson | grep -q '"Client 1"'
+	sed '11s/}}$/}/' good.ndjson > badjson.ndjson
+	run dbdiff old.db badjson.ndjson
+	assert_failure 2
+	assert_output --partial "badjson.ndjson:11: invalid JSON"
+	sed '11s/Client 1"/Client \xff"/' good.ndjson > badutf8.ndjson
+	run dbdiff old.db badutf8.ndjson
+	assert_failure 2
+	assert_output --partial "badutf8.ndjson:11: invalid JSON"
+	sed '11s/Client 1"/Client \\ud800"/' good.ndjson > surrogate.ndjson
+	run dbdiff old.db surrogate.ndjson
+	assert_failure 2
+	assert_output --partial "surrogate.ndjson:11: invalid JSON"
+	sed '11s/"id":1,/"id":"1",/' good.ndjson > type.ndjson
+	run dbdiff old.db type.ndjson
+	assert_failure 2
+	assert_output --partial 'type.ndjson:11: type mismatch in "clients"."id": expected an integer, found JSON string'
+	sed '11s/"id":1,/"id":1,"shoe_size":9,/' good.ndjson > col.ndjson
+	run dbdiff old.db col.ndjson
+	assert_failure 2
+	assert_output --partial 'col.ndjson:11: unknown column "shoe_size" in table "clients"'
+}
+
+@test "a table of another shape is an error; a table only in OLD is a warning" {
+	sqlite3 new.db "ALTER TABLE clients ADD COLUMN fax TEXT"
+	run dbdiff old.db new.db
+	assert_failure 2
+	assert_output --partial 'table "clients" has other columns'
+	office_db third.db
+	sqlite3 third.db "DROP TABLE documents"
+	dbdiff old.db third.db > out 2> err && status=0 || status=$?
+	[ "$status" -eq 0 ]
+	grep -q 'table "documents" is only in OLD: not compared' err
+}
+
+@test "a change stream where a row stream is needed is refused" {
+	sqlite3 new.db "DELETE FROM documents WHERE id = 1"
+	dbdiff old.db new.db > changes.ndjson || true
+	run dbdiff old.db changes.ndjson
+	assert_failure 2
+	assert_output --partial "a change stream where a row stream is needed"
+}

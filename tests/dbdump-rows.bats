@@ -1,0 +1,141 @@
+#!/usr/bin/env bats
+# dbdump-rows: a database as a row stream.
+
+setup() {
+	load helpers
+	common_setup
+	office_db dev.db
+}
+
+@test "usage errors: no source, too many operands, unknown option" {
+	run dbdump-rows
+	assert_failure 2
+	assert_output --partial "dbdump-rows: missing SOURCE"
+	assert_output --partial "Try 'dbdump-rows --help'."
+	run dbdump-rows a.db b.db
+	assert_failure 2
+	run dbdump-rows --bogus dev.db
+	assert_failure 2
+}
+
+@test "--help describes the options" {
+	run dbdump-rows --help
+	assert_success
+	assert_output --partial "usage: dbdump-rows"
+	assert_output --partial "--exclude"
+}
+
+@test "a missing database is an error, and no file is created" {
+	run dbdump-rows nothere.db
+	assert_failure 2
+	assert_output --partial "nothere.db: no such SQLite database file"
+	[ ! -e nothere.db ]
+}
+
+@test "an unknown environment name is an error" {
+	run dbdump-rows staging
+	assert_failure 2
+	assert_output --partial 'unknown target "staging"'
+}
+
+@test "the stream: header, table records parents first, rows in key order, ends" {
+	run dbdump-rows dev.db
+	assert_success
+	jq -r .type <<<"$output" | uniq -c | awk '{print $2, $1}' > types
+	printf 'header 1\ntable 4\nrow 4\nend 1\nrow 100\nend 1\nrow 50\nend 1\nrow 20\nend 2\n' > expected
+	diff -u expected types
+	# Tables in dependency order: parents before children, then by name.
+	jq -r 'select(.type == "table") | .table' <<<"$output" > tables
+	printf 'case_types\nclients\ncases\ndocuments\n' > expected
+	diff -u expected tables
+	# Per-table end records count the rows.
+	jq -c 'select(.type == "end")' <<<"$output" | jq -r '[.table // "ALL", .rows, .tables // ""] | @tsv' > ends
+	printf 'case_types\t4\t\nclients\t100\t\ncases\t50\t\ndocuments\t20\t\nALL\t174\t4\n' > expected
+	diff -u expected ends
+}
+
+@test "values are typed: ints, decimals as strings, bools, timestamps with T, bytes in base64" {
+	# SQLite keeps NUMERIC(10,2) '130.10' as the REAL 130.1: the dump says what is stored.
+	run dbdump-rows dev.db
+	assert_success
+	row=$(jq -c 'select(.type == "row" and .table == "clients" and .row.id == 10) | .row' <<<"$output")
+	assert_equal "$row" '{"id":10,"name":"Client 10","phone":"+1 555 0110","email":"client10@example.com","referred_by":20,"balance":"130.1","vip":true,"created_at":"2026-01-11T09:10:00"}'
+	doc=$(jq -r 'select(.type == "row" and .table == "documents" and .row.id == 2) | .row.content' <<<"$output")
+	assert_equal "$(printf %s "$doc" | base64 -d | od -An -tx1 | tr -d ' \n')" "000000ff7f80"
+	jq -c 'select(.type == "table" and .table == "clients") | [.key, (.columns | map(.type))]' <<<"$output" > types
+	echo '[["id"],["int","text","text","text","int","decimal","bool","timestamp"]]' > expected
+	diff -u expected types
+}
+
+@test "rows come in key order: ints by value, text bytewise" {
+	mkdb k.db <<-'SQL'
+	CREATE TABLE n (id INTEGER PRIMARY KEY);
+	INSERT INTO n VALUES (10), (9), (-1), (100);
+	CREATE TABLE s (code TEXT COLLATE NOCASE PRIMARY KEY);
+	INSERT INTO s VALUES ('b'), ('C'), ('a'), ('é'), ('Z');
+	SQL
+	run dbdump-rows k.db
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "row" and .table == "n") | .row.id' <<<"$output" | xargs)" "-1 9 10 100"
+	assert_equal "$(jq -r 'select(.type == "row" and .table == "s") | .row.code' <<<"$output" | xargs)" "C Z a b é"
+}
+
+@test "a table without a primary key is keyed by a unique not-null index, else the whole row" {
+	mkdb k.db <<-'SQL'
+	CREATE TABLE u (a TEXT, b INTEGER NOT NULL, UNIQUE (b));
+	CREATE TABLE w (a TEXT, b INTEGER);
+	INSERT INTO u VALUES ('x', 2), ('y', 1);
+	INSERT INTO w VALUES ('x', 2), ('x', 1), ('x', 1);
+	SQL
+	run dbdump-rows k.db
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "table") | [.table, .key, .key_from]' <<<"$output" | xargs)" \
+		'[u,[b],unique] [w,[a,b],row]'
+	assert_equal "$(jq -c 'select(.type == "row" and .table == "w") | .row.b' <<<"$output" | xargs)" "1 1 2"
+}
+
+@test "-t and -x select tables by glob" {
+	run dbdump-rows -t 'c*' -x cases dev.db
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "table") | .table' <<<"$output" | xargs)" "case_types clients"
+	run dbdump-rows -t nothing dev.db
+	assert_failure 2
+	assert_output --partial 'no table matches "nothing"'
+}
+
+@test "-o FILE.gz writes gzip that every program reads back" {
+	run dbdump-rows -o dump.ndjson.gz dev.db
+	assert_success
+	assert_output ""
+	gzip -t dump.ndjson.gz
+	[ "$(zcat dump.ndjson.gz | wc -l)" -eq 184 ]
+	run dbdiff dump.ndjson.gz dev.db
+	assert_success
+}
+
+@test "two dumps of the same data carry the same final hash" {
+	dbdump-rows dev.db > a.ndjson
+	cp dev.db copy.db
+	dbdump-rows copy.db > b.ndjson
+	assert_equal "$(tail -1 a.ndjson)" "$(tail -1 b.ndjson)"
+	sqlite3 copy.db "UPDATE clients SET phone = 'x' WHERE id = 3"
+	dbdump-rows copy.db > c.ndjson
+	[ "$(tail -1 a.ndjson)" != "$(tail -1 c.ndjson)" ]
+}
+
+@test "names with spaces and quotes, self-references and real BLOBs (Northwind)" {
+	src=$ROOT/../shared/datasets/northwind/sqlite/create.sql
+	[ -f "$src" ] || skip "shared/datasets is absent (a user's clone has no shared/)"
+	sqlite3 nw.db < "$src" > /dev/null
+	run dbdump-rows -o nw.ndjson nw.db
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "end" and .table == "Order Details") | .rows' nw.ndjson)" 2155
+	run dbdiff nw.ndjson nw.db
+	assert_success
+	cp nw.db copy.db
+	sqlite3 copy.db 'DELETE FROM "Order Details"; DELETE FROM Orders; DELETE FROM Customers;'
+	run dbapply --mirror copy.db nw.ndjson
+	assert_success
+	run dbdiff nw.db copy.db
+	assert_success
+}
