@@ -21,35 +21,6 @@ static const char usage_text[] =
 	"SOURCE is sqlite:PATH, a .db/.sqlite file, a URL or an environment name.\n"
 	"Exit status: 0 ok, 2 trouble.  See dbdump-rows(1).\n";
 
-static int dump(struct source *src, const char *out_path)
-{
-	struct stream_writer w;
-	const struct row *row;
-	if (stream_create(&w, out_path) < 0)
-		return -1;
-	stream_write_header(&w, STREAM_ROWS, src->origin, src->engine);
-	for (size_t i = 0; i < src->schema->n; i++)
-		if (stream_write_table(&w, src->schema->tables[i]) < 0)
-			goto fail;
-	for (size_t i = 0; i < src->schema->n; i++) {
-		const struct table *t = src->schema->tables[i];
-		int got;
-		if (source_begin_table(src, t) < 0)
-			goto fail;
-		stream_begin_table(&w, t);
-		while ((got = source_next_row(src, &row)) > 0)
-			if (stream_write_row(&w, row) < 0)
-				goto fail;
-		if (got < 0 || stream_end_table(&w) < 0)
-			goto fail;
-	}
-	return stream_finish(&w);
-fail:
-	/* Without its final end record the output is refused by every reader. */
-	stream_abandon(&w);
-	return -1;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -81,7 +52,7 @@ int main(int argc, char **argv)
 
 	if (!db_is_target(argv[0]))
 		die("%s: not a database (a URL, a .db/.sqlite file or an environment name)", argv[0]);
-	if (source_open(&src, argv[0], &filter) == 0 && dump(&src, out_path) == 0)
+	if (source_open(&src, argv[0], &filter) == 0 && source_dump(&src, out_path, NULL) == 0)
 		rc = EXIT_OK;
 	source_close(&src);
 	filter_release(&filter);

@@ -44,7 +44,8 @@ snapshot() { dump_body "$1" > "$2"; }
 	total              2         1         0
 	1 row only in the target kept (--mirror would delete it)
 	EOF
-	diff -u expected - <<<"$output"
+	diff -u expected <(head -n 7 <<<"$output")
+	assert_line --index 7 --regexp '^undo: backups/prod-[0-9]{8}T[0-9]{6}Z\.undo\.ndjson\.gz \(dbapply --rollback prod\.db restores the state before this run\)$'
 	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients')" 102
 	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 50')" "+1 555 9050"
 	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM cases')" 51
@@ -228,16 +229,25 @@ snapshot() { dump_body "$1" > "$2"; }
 	assert_success
 }
 
-@test "an update whose row is gone from the target is an error, and nothing is written" {
-	sqlite3 dev.db "UPDATE clients SET phone = 'p' WHERE id = 7"
+@test "a change stream whose rows changed in the target since is refused as conflicts" {
+	# clients 8 and 11 have no cases and refer nobody
+	sqlite3 dev.db "UPDATE clients SET phone = 'p8' WHERE id = 8; UPDATE clients SET email = 'e11' WHERE id = 11"
 	dbdiff prod.db dev.db > changes.ndjson || true
-	sqlite3 prod.db "PRAGMA foreign_keys = OFF; DELETE FROM clients WHERE id = 7"
+	sqlite3 prod.db "DELETE FROM clients WHERE id = 8; UPDATE clients SET email = 'someone else' WHERE id = 11"
 	snapshot prod.db before
 	run dbapply prod.db changes.ndjson
 	assert_failure 2
-	assert_output --regexp 'changes.ndjson:[0-9]+: table "clients": update failed: no row with this key'
+	assert_output --regexp 'changes.ndjson:[0-9]+: conflict in table "clients" at key \{"id":8\}: the row is gone from the target'
+	assert_output --regexp 'changes.ndjson:[0-9]+: conflict in table "clients" at key \{"id":11\}: "email" changed in the target since the stream was made'
+	assert_output --partial "2 conflicting rows"
 	snapshot prod.db after
 	diff -u before after
+	# --force writes the stream's values over the changed row (the gone one cannot come back)
+	run dbapply --force prod.db changes.ndjson
+	assert_success
+	assert_output --partial "skipped: an update cannot recreate a deleted row"
+	assert_equal "$(sqlite3 prod.db 'SELECT email FROM clients WHERE id = 11')" "e11"
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients WHERE id = 8')" 0
 }
 
 @test "gzip input is read transparently" {
@@ -247,4 +257,119 @@ snapshot() { dump_body "$1" > "$2"; }
 	run sh -c 'dbapply prod.db < dev.ndjson.gz'
 	assert_success
 	assert_line --regexp '^total +0 +0 +0$'
+}
+
+@test "--rollback restores the state before the last sync, one sync at a time" {
+	snapshot prod.db state0
+	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	snapshot prod.db state1
+	sqlite3 dev.db "UPDATE clients SET name = 'renamed' WHERE id = 1"
+	dbdump-rows dev.db | dbapply --mirror prod.db > /dev/null
+	run dbapply --rollback prod.db
+	assert_success
+	snapshot prod.db now
+	diff -u state1 now
+	run dbapply --rollback prod.db
+	assert_success
+	snapshot prod.db now
+	diff -u state0 now
+	run dbapply --rollback prod.db
+	assert_failure 2
+	assert_output --partial "no undo stream for prod.db in backups/"
+}
+
+@test "--rollback stops on rows changed since the sync and lists them, unless --force" {
+	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	sqlite3 prod.db "UPDATE clients SET phone = 'changed by hand' WHERE id = 50"
+	snapshot prod.db before
+	run dbapply --rollback prod.db
+	assert_failure 2
+	assert_output --regexp 'conflict in table "clients" at key \{"id":50\}: "phone" changed in the target since the stream was made'
+	snapshot prod.db after
+	diff -u before after
+	run dbapply --rollback --force prod.db
+	assert_success
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 50')" "+1 555 0150"
+}
+
+@test "the undo stream is an ordinary change stream with the exact old values" {
+	dbdump-rows dev.db | dbapply --mirror prod.db > /dev/null
+	undo=$(ls backups/*.undo.ndjson.gz)
+	zcat "$undo" | jq -c 'select(.type == "insert" or .type == "update" or .type == "delete")' > got
+	cat > expected <<-'EOF'
+	{"type":"delete","table":"clients","key":{"id":101},"old":{"id":101,"name":"Client 101","phone":"+1 555 0101","email":"c101@example.com","referred_by":null,"balance":"0","vip":false,"created_at":"2026-03-01T10:00:00"}}
+	{"type":"update","table":"clients","key":{"id":50},"set":{"phone":"+1 555 0150"},"old":{"phone":"+1 555 9050"}}
+	{"type":"insert","table":"clients","row":{"id":102,"name":"Walk-in 102","phone":null,"email":null,"referred_by":null,"balance":"0","vip":false,"created_at":"2026-03-03T11:00:00"}}
+	{"type":"delete","table":"cases","key":{"id":51},"old":{"id":51,"client_id":101,"type_id":2,"title":"Case 51","opened":"2026-03-02"}}
+	EOF
+	diff -u <(sort expected) <(sort got)
+	assert_equal "$(zcat "$undo" | head -1 | jq -r .purpose)" undo
+}
+
+@test "a dry run and a run without changes write no undo stream" {
+	dbdump-rows dev.db | dbapply --dry-run prod.db > /dev/null
+	dbdump-rows prod.db | dbapply prod.db > /dev/null
+	[ ! -e backups ] || [ -z "$(ls backups)" ]
+}
+
+@test "a protected environment: --mirror needs --yes, and a backup is taken first" {
+	cat > dbpipe.conf <<-'EOF'
+	[prod]
+	url = sqlite:prod.db
+	protected = yes
+	exclude = documents
+	EOF
+	snapshot prod.db before
+	run sh -c 'dbdump-rows dev.db | dbapply --mirror prod'
+	assert_failure 2
+	assert_output --partial "prod is protected: --mirror needs --yes (no terminal to ask on)"
+	snapshot prod.db after
+	diff -u before after
+	run sh -c 'dbdump-rows dev.db | dbapply --mirror --yes prod'
+	assert_success
+	assert_output --regexp 'dbapply: backup: backups/prod-[0-9T]+Z\.backup\.ndjson\.gz'
+	assert_output --partial 'table "documents" is excluded by the target'
+	backup=$(ls backups/*.backup.ndjson.gz)
+	# the backup holds the state before the sync, and restores it
+	dump_body "$backup" > /dev/null 2>&1 || true
+	run dbbackup --verify "$backup"
+	assert_success
+	run dbapply --mirror --yes --no-backup prod "$backup"
+	assert_success
+	snapshot prod.db restored
+	diff -u before restored
+	# a merge without deletes needs no confirmation
+	run sh -c 'dbdump-rows dev.db | dbapply prod'
+	assert_success
+}
+
+@test "--save-base writes the target's rows after the sync" {
+	dbdump-rows dev.db | dbapply --save-base base.ndjson.gz prod.db > /dev/null
+	run dbdiff base.ndjson.gz prod.db
+	assert_success
+	assert_equal "$(zcat base.ndjson.gz | head -1 | jq -r .purpose)" base
+}
+
+@test "a killed dbapply (kill -9 mid-apply) leaves the target as it was" {
+	mkdb big.db <<-'SQL'
+	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+	INSERT INTO t SELECT i, printf('value %d with some padding text', i) FROM n;
+	SQL
+	mkdb small.db <<-'SQL'
+	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+	INSERT INTO t VALUES (1, 'old');
+	SQL
+	dbdump-rows big.db > big.ndjson
+	snapshot small.db before
+	# stop it at random points while it reads, spools or writes
+	for delay in 0.05 0.2 0.4 0.8; do
+		dbapply --no-undo small.db big.ndjson > /dev/null 2>&1 &
+		pid=$!
+		sleep $delay
+		kill -9 $pid 2> /dev/null || true
+		wait $pid 2> /dev/null || true
+		snapshot small.db after
+		diff -u before after
+	done
 }

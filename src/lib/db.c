@@ -105,7 +105,7 @@ struct db *db_connect(const char *target)
 	db->url = xstrdup(url);
 	db->shown_url = db_mask_url(url);
 	buf_init(&db->err);
-	env_release(&e);
+	db->env = e; /* owned by db now */
 	if (ops->open(db, rest) < 0) {
 		error("%s: %s", db->shown_url, db->err.buf);
 		db_disconnect(db);
@@ -122,6 +122,7 @@ void db_disconnect(struct db *db)
 		db->ops->close(db);
 	free(db->url);
 	free(db->shown_url);
+	env_release(&db->env);
 	buf_release(&db->err);
 	free(db);
 }

@@ -9,6 +9,7 @@
 #ifndef DBPIPE_DB_H
 #define DBPIPE_DB_H
 
+#include "env.h"
 #include "schema.h"
 #include "stream.h"
 #include "util.h"
@@ -46,6 +47,7 @@ struct db {
 	const struct db_ops *ops;
 	char *url;          /* never printed: may hold a password */
 	char *shown_url;    /* masked, for messages and headers */
+	struct env env;     /* the environment it was named by (env.name NULL if none) */
 	struct buf err;
 	void *impl;
 };

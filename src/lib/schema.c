@@ -280,6 +280,22 @@ bad:
 	return NULL;
 }
 
+void table_key_to_json(struct buf *out, const struct table *t, const struct row *r)
+{
+	struct buf err = BUF_INIT;
+	buf_addch(out, '{');
+	for (size_t k = 0; k < t->nkey; k++) {
+		size_t i = t->key[k];
+		if (k)
+			buf_addch(out, ',');
+		json_add_key(out, t->cols[i].name);
+		if (value_to_json(out, r, i, t->cols[i].type, &err) < 0)
+			buf_adds(out, "\"?\"");
+	}
+	buf_addch(out, '}');
+	buf_release(&err);
+}
+
 int table_key_cmp(const struct table *t, const struct row *a, const struct row *b)
 {
 	for (size_t k = 0; k < t->nkey; k++) {

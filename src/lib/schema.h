@@ -71,6 +71,9 @@ void table_to_json(struct buf *out, const struct table *t);
 /* Parse a table record.  Returns NULL with a reason in err. */
 struct table *table_from_json(json_t *rec, struct buf *err);
 
+/* Append the key of row r as a JSON object, e.g. {"id":7}. */
+void table_key_to_json(struct buf *out, const struct table *t, const struct row *r);
+
 /* Compare two rows of t by key. */
 int table_key_cmp(const struct table *t, const struct row *a, const struct row *b);
 

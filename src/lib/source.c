@@ -59,8 +59,10 @@ static int open_database(struct source *s, const struct filter *f)
 			return error("%s: no table matches \"%s\"", s->db->shown_url, f->include[i]);
 		}
 	}
+	/* The environment's own excludes (dbpipe.conf) apply to every dump of it. */
+	struct filter envf = { NULL, 0, s->db->env.exclude, s->db->env.nexclude };
 	for (size_t i = 0; i < all.n; i++) {
-		if (filter_match(f, all.tables[i]->name)) {
+		if (filter_match(f, all.tables[i]->name) && filter_match(&envf, all.tables[i]->name)) {
 			schema_add(&s->dbschema, all.tables[i]);
 			all.tables[i] = NULL;
 		}
@@ -194,4 +196,34 @@ void source_close(struct source *s)
 	row_release(&s->row);
 	free(s->name);
 	memset(s, 0, sizeof(*s));
+}
+
+int source_dump(struct source *src, const char *path, const char *purpose)
+{
+	struct stream_writer w;
+	const struct row *row;
+	if (stream_create(&w, path) < 0)
+		return -1;
+	w.purpose = purpose;
+	stream_write_header(&w, STREAM_ROWS, src->origin, src->engine);
+	for (size_t i = 0; i < src->schema->n; i++)
+		if (stream_write_table(&w, src->schema->tables[i]) < 0)
+			goto fail;
+	for (size_t i = 0; i < src->schema->n; i++) {
+		const struct table *t = src->schema->tables[i];
+		int got;
+		if (source_begin_table(src, t) < 0)
+			goto fail;
+		stream_begin_table(&w, t);
+		while ((got = source_next_row(src, &row)) > 0)
+			if (stream_write_row(&w, row) < 0)
+				goto fail;
+		if (got < 0 || stream_end_table(&w) < 0)
+			goto fail;
+	}
+	return stream_finish(&w);
+fail:
+	/* Without its final end record the output is refused by every reader. */
+	stream_abandon(&w);
+	return -1;
 }

@@ -50,4 +50,9 @@ int source_next_row(struct source *s, const struct row **out);
 int source_finish(struct source *s);
 void source_close(struct source *s);
 
+/* Write every table of s as a row stream to path (NULL or "-": stdout; gzip
+ * for ".gz"), with the header's "purpose" field if purpose is not NULL.  A
+ * failed dump leaves a stream without its final end record. */
+int source_dump(struct source *s, const char *path, const char *purpose);
+
 #endif

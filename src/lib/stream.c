@@ -179,6 +179,8 @@ int stream_open(struct stream_reader *r, const char *path)
 	r->source = xstrdup(s ? s : "");
 	r->engine = xstrdup(e ? e : "");
 	r->at = xstrdup(at ? at : "");
+	s = json_get_string(rec, "purpose");
+	r->purpose = xstrdup(s ? s : "");
 	json_decref(rec);
 
 	/* Table records come first, so the whole schema is known before data. */
@@ -410,7 +412,8 @@ void stream_close(struct stream_reader *r)
 	free(r->source);
 	free(r->engine);
 	free(r->at);
-	r->name = r->source = r->engine = r->at = NULL;
+	free(r->purpose);
+	r->name = r->source = r->engine = r->at = r->purpose = NULL;
 	schema_release(&r->schema);
 	change_release(&r->rec);
 	row_release(&r->last);
@@ -495,7 +498,10 @@ int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 	json_add_string(&w->out, source, strlen(source));
 	buf_adds(&w->out, ",\"engine\":");
 	json_add_string(&w->out, engine, strlen(engine));
-	buf_addf(&w->out, ",\"at\":\"%s\"}\n", at);
+	buf_addf(&w->out, ",\"at\":\"%s\"", at);
+	if (w->purpose)
+		buf_addf(&w->out, ",\"purpose\":\"%s\"", w->purpose);
+	buf_adds(&w->out, "}\n");
 	return 0; /* the header is not hashed: two dumps of the same data hash alike */
 }
 

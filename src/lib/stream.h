@@ -40,6 +40,7 @@ struct stream_reader {
 	long lineno;
 	enum stream_kind kind;
 	char *source, *engine, *at;
+	char *purpose;         /* header "purpose": "backup", "undo" or "" */
 	struct schema schema;  /* the table records, in stream order */
 	struct change rec;     /* the record stream_next returned */
 	long rec_line;         /* its line */
@@ -72,6 +73,7 @@ struct stream_writer {
 	uint64_t count, total;
 	size_t ntables;
 	const struct table *cur;
+	const char *purpose;   /* if set before the header: its "purpose" field */
 };
 
 /* Create path (NULL or "-" is stdout); gzip when the name ends in ".gz". */

@@ -1,0 +1,663 @@
+/* apply: phase 1 (read, compare, check, spool) and phase 2 (write in
+ * dependency order) of dbapply, plus the undo stream. */
+#include "apply.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deps.h"
+#include "diff.h"
+#include "stream.h"
+
+#define MAX_CONFLICTS_SHOWN 20
+
+/* One table of the stream and where its changes are spooled before writing. */
+struct plan {
+	struct table *st;       /* the stream's table */
+	struct table *proj;     /* target types laid out like the stream's table */
+	struct diff_counts *counts;
+	char *spool[2];         /* [0] inserts and updates, [1] deletes */
+	FILE *lines[2];         /* the input line of each spooled change */
+	struct stream_writer w[2];
+	uint64_t nspooled[2];
+	int skip;               /* excluded by the target environment */
+};
+
+struct apply {
+	const struct apply_opts *o;
+	struct stream_reader rd;
+	int rd_open;
+	struct db *db;
+	struct schema target;
+	struct plan *plans;
+	size_t nplans;
+	struct summary *sum;
+	char tmpdir[64];
+	struct plan *cur;       /* the table being read */
+	uint64_t conflicts;
+	struct change out;      /* a change being spooled */
+	struct buf msg;
+};
+
+static int spool_open(struct apply *a, struct plan *p, size_t idx, int which)
+{
+	struct buf path = BUF_INIT;
+	buf_addf(&path, "%s/%zu-%s", a->tmpdir, idx, which ? "delete" : "upsert");
+	p->spool[which] = xstrdup(path.buf);
+	buf_adds(&path, ".lines");
+	p->lines[which] = fopen(path.buf, "w+");
+	buf_release(&path);
+	if (!p->lines[which] || stream_create(&p->w[which], p->spool[which]) < 0)
+		return error("%s: %s", a->tmpdir, strerror(errno));
+	stream_write_header(&p->w[which], STREAM_CHANGES, "dbapply spool", a->db->ops->engine);
+	stream_write_table(&p->w[which], p->st);
+	stream_begin_table(&p->w[which], p->st);
+	return 0;
+}
+
+/* Spool one change and count it; line is where it came from (0: the target). */
+static int spool_change(struct apply *a, const struct change *c, long line)
+{
+	struct plan *p = a->cur;
+	int which = c->type == REC_DELETE;
+	if (stream_write_change(&p->w[which], c) < 0 ||
+	    fwrite(&line, sizeof(line), 1, p->lines[which]) != 1)
+		return error("%s: cannot spool: %s", a->tmpdir, strerror(errno));
+	p->nspooled[which]++;
+	return 0;
+}
+
+static int emit_from_diff(void *ctx, const struct change *c)
+{
+	struct apply *a = ctx;
+	return spool_change(a, c, c->type == REC_DELETE ? 0 : a->rd.rec_line);
+}
+
+/* The stream's rows of the current table, for diff_table. */
+static int stream_rows_next(void *ctx, const struct row **out)
+{
+	struct apply *a = ctx;
+	int got = stream_next(&a->rd);
+	if (got < 0)
+		return -1;
+	if (got == 0 || a->rd.rec.type == REC_TABLE_END)
+		return 0;
+	*out = &a->rd.rec.row;
+	return 1;
+}
+
+/* The target's rows of one table, in key order. */
+struct target_rows {
+	struct db *db;
+	struct db_cursor *cursor;
+	struct row row;
+	int have;            /* row holds a row (for the change-stream join) */
+};
+
+static int target_rows_next(void *ctx, const struct row **out)
+{
+	struct target_rows *tr = ctx;
+	int got = tr->db->ops->scan_next(tr->cursor, &tr->row);
+	if (got < 0)
+		return error("%s: %s", tr->db->shown_url, tr->db->err.buf);
+	*out = &tr->row;
+	tr->have = got > 0;
+	return got;
+}
+
+static int target_rows_open(struct apply *a, struct plan *p, struct target_rows *tr)
+{
+	memset(tr, 0, sizeof(*tr));
+	tr->db = a->db;
+	if (a->db->ops->scan_open(a->db, p->proj, &tr->cursor) < 0)
+		return error("%s: table \"%s\": %s", a->db->shown_url, p->st->name, a->db->err.buf);
+	row_init(&tr->row, p->proj->ncols);
+	return 0;
+}
+
+static void target_rows_close(struct apply *a, struct target_rows *tr)
+{
+	if (tr->cursor)
+		a->db->ops->scan_close(tr->cursor);
+	row_release(&tr->row);
+}
+
+/* Match every stream table with a target table before any data is read. */
+static int plan_tables(struct apply *a)
+{
+	struct buf err = BUF_INIT;
+	int ret = -1;
+	a->plans = xcalloc(a->rd.schema.n + 1, sizeof(*a->plans));
+	for (size_t i = 0; i < a->rd.schema.n; i++) {
+		struct table *st = a->rd.schema.tables[i];
+		struct table *tt = schema_find(&a->target, st->name);
+		struct plan *p = &a->plans[a->nplans++];
+		p->st = st;
+		if (a->o->exclude && !filter_match(a->o->exclude, st->name)) {
+			warning("table \"%s\" is excluded by the target's environment: not applied", st->name);
+			p->skip = 1;
+			continue;
+		}
+		if (!tt) {
+			error("%s:%ld: unknown table \"%s\" (the target has no such table)",
+			      a->rd.name, st->line, st->name);
+			goto out;
+		}
+		if (schema_check_compatible(st, tt, &err) < 0) {
+			error("%s:%ld: %s", a->rd.name, st->line, err.buf);
+			goto out;
+		}
+		if (tt->has_triggers)
+			warning("table \"%s\" has triggers: they fire for every row written", st->name);
+		if (a->o->mode == APPLY_MIRROR && !st->complete && a->rd.kind == STREAM_ROWS)
+			warning("table \"%s\" is not complete in the stream: --mirror deletes nothing from it",
+				st->name);
+		p->proj = table_project(tt, st);
+		p->counts = summary_table(a->sum, st->name);
+		if (spool_open(a, p, i, 0) < 0 || spool_open(a, p, i, 1) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	buf_release(&err);
+	return ret;
+}
+
+static int read_row_table(struct apply *a, struct plan *p)
+{
+	struct diff_policy pol = { 1, a->o->mode != APPLY_INSERT_ONLY,
+				   a->o->mode == APPLY_MIRROR && p->st->complete };
+	struct target_rows tr;
+	struct row_iter old = { target_rows_next, &tr, a->db->shown_url };
+	struct row_iter new_ = { stream_rows_next, a, a->rd.name };
+	if (target_rows_open(a, p, &tr) < 0)
+		return -1;
+	int rc = diff_table(p->st, &old, &new_, &pol, emit_from_diff, a, p->counts);
+	target_rows_close(a, &tr);
+	return rc;
+}
+
+static void copy_value(struct row *dst, const struct row *src, size_t i)
+{
+	if (src->v[i].state == V_SET)
+		row_set(dst, i, row_ptr(src, i), src->v[i].len);
+	else if (src->v[i].state == V_NULL)
+		row_set_null(dst, i);
+}
+
+static void size_row(struct row *r, size_t n)
+{
+	if (r->n != n) {
+		row_release(r);
+		row_init(r, n);
+	}
+	row_clear(r);
+}
+
+/* Report a change that no longer fits the target; the caller decides. */
+static void conflict(struct apply *a, const struct change *c, const char *why)
+{
+	struct buf key = BUF_INIT;
+	if (++a->conflicts > MAX_CONFLICTS_SHOWN)
+		return;
+	table_key_to_json(&key, c->table, &c->row);
+	error("%s:%ld: conflict in table \"%s\" at key %s: %s", a->rd.name, a->rd.rec_line,
+	      c->table->name, key.buf, why);
+	buf_release(&key);
+}
+
+/* Whether the columns given in want hold the same values in have. */
+static int values_match(const struct table *t, const struct row *want, const struct row *have,
+			const char **col)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		if (want->v[i].state != V_ABSENT && !t->cols[i].generated &&
+		    !value_equal(want, i, have, i, t->cols[i].type)) {
+			*col = t->cols[i].name;
+			return 0;
+		}
+	return 1;
+}
+
+/* Check one change of a change stream against the target row with its key
+ * (cur, NULL if there is none) and spool what is to be written, with the
+ * target's own values as `old`, so the undo stream is exact. */
+static int check_change(struct apply *a, struct plan *p, const struct change *c, const struct row *cur)
+{
+	const struct table *t = p->st;
+	struct change *out = &a->out;
+	const char *col = NULL;
+	out->table = p->st;
+	size_row(&out->row, t->ncols);
+	size_row(&out->old, t->ncols);
+	switch (c->type) {
+	case REC_INSERT:
+		if (cur) {
+			if (values_match(t, &c->row, cur, &col))
+				return 0; /* already there */
+			buf_reset(&a->msg);
+			buf_addf(&a->msg, "the row already exists with another \"%s\"", col);
+			conflict(a, c, a->msg.buf);
+			if (!a->o->force)
+				return 0;
+			/* --force: the stream's row wins; write it as an update. */
+			out->type = REC_UPDATE;
+			for (size_t i = 0; i < t->ncols; i++) {
+				if (table_is_key(t, i) || !value_equal(&c->row, i, cur, i, t->cols[i].type)) {
+					copy_value(&out->row, &c->row, i);
+					if (!table_is_key(t, i))
+						copy_value(&out->old, cur, i);
+				}
+			}
+			p->counts->updates++;
+			return spool_change(a, out, a->rd.rec_line);
+		}
+		p->counts->inserts++;
+		return spool_change(a, c, a->rd.rec_line);
+	case REC_UPDATE:
+		if (!cur) {
+			conflict(a, c, "the row is gone from the target");
+			if (a->o->force)
+				warning("%s:%ld: skipped: an update cannot recreate a deleted row", a->rd.name,
+					a->rd.rec_line);
+			return 0;
+		}
+		if (values_match(t, &c->row, cur, &col))
+			return 0; /* already applied */
+		if (!values_match(t, &c->old, cur, &col)) {
+			buf_reset(&a->msg);
+			buf_addf(&a->msg, "\"%s\" changed in the target since the stream was made", col);
+			conflict(a, c, a->msg.buf);
+			if (!a->o->force)
+				return 0;
+		}
+		out->type = REC_UPDATE;
+		for (size_t i = 0; i < t->ncols; i++) {
+			if (c->row.v[i].state == V_ABSENT)
+				continue;
+			copy_value(&out->row, &c->row, i);
+			if (!table_is_key(t, i))
+				copy_value(&out->old, cur, i);
+		}
+		p->counts->updates++;
+		return spool_change(a, out, a->rd.rec_line);
+	case REC_DELETE:
+		if (!cur)
+			return 0; /* already gone */
+		if (!values_match(t, &c->old, cur, &col)) {
+			buf_reset(&a->msg);
+			buf_addf(&a->msg, "\"%s\" changed in the target since the stream was made", col);
+			conflict(a, c, a->msg.buf);
+			if (!a->o->force)
+				return 0;
+		}
+		out->type = REC_DELETE;
+		for (size_t k = 0; k < t->nkey; k++)
+			copy_value(&out->row, &c->row, t->key[k]);
+		row_copy(&out->old, cur);
+		p->counts->deletes++;
+		return spool_change(a, out, a->rd.rec_line);
+	default:
+		return 0;
+	}
+}
+
+static int read_change_table(struct apply *a, struct plan *p)
+{
+	struct target_rows tr;
+	const struct row *cur = NULL;
+	int got, ret = -1;
+	if (target_rows_open(a, p, &tr) < 0)
+		return -1;
+	if (target_rows_next(&tr, &cur) < 0)
+		goto out;
+	while ((got = stream_next(&a->rd)) > 0 && a->rd.rec.type != REC_TABLE_END) {
+		const struct change *c = &a->rd.rec;
+		if (c->type == REC_DELETE && a->o->mode != APPLY_MIRROR) {
+			p->counts->kept++;
+			continue;
+		}
+		if (c->type == REC_UPDATE && a->o->mode == APPLY_INSERT_ONLY) {
+			p->counts->kept++;
+			continue;
+		}
+		/* Both sides are in key order: move the target to this key. */
+		int cmp = -1;
+		while (tr.have && (cmp = table_key_cmp(p->st, &tr.row, &c->row)) < 0)
+			if (target_rows_next(&tr, &cur) < 0)
+				goto out;
+		if (check_change(a, p, c, tr.have && cmp == 0 ? &tr.row : NULL) < 0)
+			goto out;
+	}
+	if (got < 0)
+		goto out;
+	if (got == 0) {
+		stream_error(&a->rd, "truncated stream: table \"%s\" has no end record", p->st->name);
+		goto out;
+	}
+	ret = 0;
+out:
+	target_rows_close(a, &tr);
+	return ret;
+}
+
+/* Phase 1: read the whole input, compare or check, spool the changes. */
+static int read_input(struct apply *a)
+{
+	for (size_t i = 0; i < a->nplans; i++) {
+		a->cur = &a->plans[i];
+		if (a->cur->skip) {
+			const struct row *r;
+			int got;
+			while ((got = stream_rows_next(a, &r)) > 0)
+				;
+			if (got < 0)
+				return -1;
+			continue;
+		}
+		if ((a->rd.kind == STREAM_ROWS ? read_row_table : read_change_table)(a, a->cur) < 0)
+			return -1;
+	}
+	/* The final end record proves the input is whole; nothing is written before. */
+	int got = stream_next(&a->rd);
+	if (got > 0)
+		return stream_error(&a->rd, "records after the last table");
+	if (got < 0)
+		return -1;
+	if (a->conflicts) {
+		if (a->conflicts > MAX_CONFLICTS_SHOWN)
+			error("... and %llu more conflicts", (unsigned long long)(a->conflicts - MAX_CONFLICTS_SHOWN));
+		if (!a->o->force)
+			return error("%llu conflicting row%s: the target changed since the stream was made "
+				     "(--force writes the stream's values anyway)",
+				     (unsigned long long)a->conflicts, a->conflicts == 1 ? "" : "s");
+		warning("--force: writing over %llu conflicting row%s", (unsigned long long)a->conflicts,
+			a->conflicts == 1 ? "" : "s");
+	}
+	for (size_t i = 0; i < a->nplans; i++)
+		for (int w = 0; w < 2 && !a->plans[i].skip; w++)
+			if (stream_end_table(&a->plans[i].w[w]) < 0 || stream_finish(&a->plans[i].w[w]) < 0)
+				return -1;
+	return 0;
+}
+
+/* The change that undoes c. */
+static void invert(const struct change *c, struct change *u)
+{
+	u->table = c->table;
+	switch (c->type) {
+	case REC_INSERT:
+	case REC_ROW: {
+		const struct table *t = c->table;
+		u->type = REC_DELETE;
+		size_row(&u->row, t->ncols);
+		for (size_t k = 0; k < t->nkey; k++)
+			copy_value(&u->row, &c->row, t->key[k]);
+		row_copy(&u->old, &c->row);
+		break;
+	}
+	case REC_UPDATE: {
+		const struct table *t = c->table;
+		u->type = REC_UPDATE;
+		row_copy(&u->row, &c->old);
+		for (size_t k = 0; k < t->nkey; k++)
+			copy_value(&u->row, &c->row, t->key[k]);
+		row_copy(&u->old, &c->row);
+		for (size_t k = 0; k < t->nkey; k++)
+			u->old.v[t->key[k]].state = V_ABSENT;
+		break;
+	}
+	case REC_DELETE:
+		u->type = REC_INSERT;
+		row_copy(&u->row, &c->old);
+		size_row(&u->old, c->table->ncols);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Open a spool for reading; an empty one is left closed. */
+static int spool_reader(struct plan *p, int which, struct stream_reader *r, int *have)
+{
+	*have = 0;
+	if (!p->nspooled[which])
+		return 0;
+	if (stream_open(r, p->spool[which]) < 0)
+		return -1;
+	*have = 1;
+	int got = stream_next(r);
+	if (got < 0)
+		return -1;
+	*have = got > 0 && r->rec.type != REC_TABLE_END;
+	return 0;
+}
+
+static int spool_advance(struct stream_reader *r, int *have)
+{
+	int got = stream_next(r);
+	if (got < 0)
+		return -1;
+	*have = got > 0 && r->rec.type != REC_TABLE_END;
+	return 0;
+}
+
+/* The undo stream: per table, the inverse of every spooled change in key
+ * order (the upsert and delete spools merged), so that applying it with
+ * dbapply --mirror restores the rows this run changes. */
+static int write_undo(struct apply *a)
+{
+	struct stream_writer w;
+	struct change u;
+	int ret = -1;
+	if (stream_create(&w, a->o->undo_path) < 0)
+		return -1;
+	change_init(&u);
+	w.purpose = "undo";
+	stream_write_header(&w, STREAM_CHANGES, a->db->shown_url, a->db->ops->engine);
+	for (size_t i = 0; i < a->nplans; i++) {
+		if (a->plans[i].skip)
+			continue;
+		int complete = a->plans[i].st->complete;
+		a->plans[i].st->complete = 0; /* a change stream's tables are never complete */
+		stream_write_table(&w, a->plans[i].st);
+		a->plans[i].st->complete = complete;
+	}
+	for (size_t i = 0; i < a->nplans; i++) {
+		struct plan *p = &a->plans[i];
+		struct stream_reader r[2];
+		int have[2] = { 0, 0 }, opened[2] = { 0, 0 }, ok = -1;
+		if (p->skip)
+			continue;
+		stream_begin_table(&w, p->st);
+		for (int s = 0; s < 2; s++) {
+			opened[s] = p->nspooled[s] > 0;
+			if (spool_reader(p, s, &r[s], &have[s]) < 0)
+				goto next;
+		}
+		while (have[0] || have[1]) {
+			int s = !have[0] ? 1 : !have[1] ? 0
+				: table_key_cmp(p->st, &r[0].rec.row, &r[1].rec.row) <= 0 ? 0 : 1;
+			r[s].rec.table = p->st;
+			invert(&r[s].rec, &u);
+			if (stream_write_change(&w, &u) < 0 || spool_advance(&r[s], &have[s]) < 0)
+				goto next;
+		}
+		ok = stream_end_table(&w);
+next:
+		for (int s = 0; s < 2; s++)
+			if (opened[s])
+				stream_close(&r[s]);
+		if (ok < 0)
+			goto out;
+	}
+	ret = stream_finish(&w); /* closes w: w.name is NULL from here on */
+out:
+	if (w.name)
+		stream_abandon(&w);
+	change_release(&u);
+	return ret;
+}
+
+/* Write the spooled changes of one table; which: 0 upserts, 1 deletes. */
+static int write_spool(struct apply *a, struct plan *p, int which)
+{
+	struct stream_reader sp;
+	int got, ret = -1;
+	long line;
+	if (!p->nspooled[which])
+		return 0;
+	rewind(p->lines[which]);
+	if (stream_open(&sp, p->spool[which]) < 0)
+		goto out;
+	while ((got = stream_next(&sp)) > 0) {
+		if (sp.rec.type == REC_TABLE_END)
+			continue;
+		if (fread(&line, sizeof(line), 1, p->lines[which]) != 1) {
+			error("%s: spool out of step", p->spool[which]);
+			goto out;
+		}
+		if (a->db->ops->write(a->db, p->proj, &sp.rec) < 0) {
+			static const char *const verbs[] = { "insert", "insert", "update", "delete" };
+			if (line)
+				error("%s:%ld: table \"%s\": %s failed: %s", a->rd.name, line, p->st->name,
+				      verbs[sp.rec.type], a->db->err.buf);
+			else
+				error("%s: table \"%s\": deleting a row only in the target failed: %s",
+				      a->db->shown_url, p->st->name, a->db->err.buf);
+			goto out;
+		}
+	}
+	if (got == 0)
+		ret = 0;
+out:
+	stream_close(&sp);
+	return ret;
+}
+
+/* Phase 2: parents first for inserts and updates, children first for deletes. */
+static int write_changes(struct apply *a)
+{
+	struct schema order = { 0, a->nplans, xcalloc(a->nplans + 1, sizeof(struct table *)) };
+	struct plan **live = xcalloc(a->nplans + 1, sizeof(*live));
+	struct deps d;
+	int ret = -1;
+	/* The target's own references decide the order. */
+	for (size_t i = 0; i < a->nplans; i++)
+		if (!a->plans[i].skip) {
+			live[order.n] = &a->plans[i];
+			order.tables[order.n++] = schema_find(&a->target, a->plans[i].st->name);
+		}
+	deps_compute(&order, &d);
+	for (size_t i = 0; i < order.n; i++)
+		if (write_spool(a, live[d.order[i]], 0) < 0)
+			goto out;
+	for (size_t i = order.n; i-- > 0;)
+		if (write_spool(a, live[d.order[i]], 1) < 0)
+			goto out;
+	for (size_t i = 0; i < a->nplans; i++)
+		if (!a->plans[i].skip && a->plans[i].counts->inserts && a->db->ops->reset_sequence(a->db, a->plans[i].proj) < 0) {
+			error("%s: table \"%s\": %s", a->db->shown_url, a->plans[i].st->name, a->db->err.buf);
+			goto out;
+		}
+	if (a->db->ops->check_constraints(a->db) < 0) {
+		error("%s: %s", a->db->shown_url, a->db->err.buf);
+		goto out;
+	}
+	ret = 0;
+out:
+	deps_release(&d);
+	free(order.tables);
+	free(live);
+	return ret;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void cleanup(struct apply *a)
+{
+	for (size_t i = 0; i < a->nplans; i++) {
+		struct plan *p = &a->plans[i];
+		for (int w = 0; w < 2; w++) {
+			if (p->w[w].name)
+				stream_abandon(&p->w[w]);
+			if (p->lines[w])
+				fclose(p->lines[w]);
+			free(p->spool[w]);
+		}
+		table_free(p->proj);
+	}
+	free(a->plans);
+	if (a->tmpdir[0])
+		nftw(a->tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	if (a->rd_open)
+		stream_close(&a->rd);
+	schema_release(&a->target);
+	change_release(&a->out);
+	buf_release(&a->msg);
+}
+
+static int run(struct apply *a, const char *input)
+{
+	struct db *db = a->db;
+	const char *tmp = getenv("TMPDIR");
+	snprintf(a->tmpdir, sizeof(a->tmpdir), "%s/dbapply.XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+	if (!mkdtemp(a->tmpdir)) {
+		a->tmpdir[0] = '\0';
+		return error("cannot make a spool directory: %s", strerror(errno));
+	}
+	a->rd_open = 1;
+	if (stream_open(&a->rd, input) < 0)
+		return -1;
+	if (db->ops->begin_write(db) < 0 || db->ops->load_schema(db, &a->target) < 0)
+		return error("%s: %s", db->shown_url, db->err.buf);
+	if (plan_tables(a) < 0 || read_input(a) < 0)
+		return -1;
+	if (a->o->before_write && a->o->before_write(a->o->before_write_ctx, a->sum) < 0)
+		return -1;
+	if (a->o->undo_path && !a->o->dry_run && summary_changes(a->sum) && write_undo(a) < 0)
+		return -1;
+	if (write_changes(a) < 0)
+		return -1;
+	if (a->o->dry_run) {
+		if (db->ops->rollback(db) < 0)
+			return error("%s: rollback failed: %s", db->shown_url, db->err.buf);
+		return 0;
+	}
+	if (db->ops->commit(db) < 0)
+		return error("%s: commit failed: %s", db->shown_url, db->err.buf);
+	return 0;
+}
+
+int apply_stream(struct db *db, const char *input, const struct apply_opts *o, struct summary *sum)
+{
+	struct apply a;
+	memset(&a, 0, sizeof(a));
+	a.o = o;
+	a.db = db;
+	a.sum = sum;
+	change_init(&a.out);
+	buf_init(&a.msg);
+	schema_init(&a.target);
+	int ret = run(&a, input);
+	if (ret < 0) {
+		if (db->ops->rollback(db) < 0)
+			error("%s: rollback failed: %s", db->shown_url, db->err.buf);
+		else
+			error("nothing was written to %s", db->shown_url);
+		if (o->undo_path && !o->dry_run)
+			unlink(o->undo_path);
+	}
+	cleanup(&a);
+	return ret;
+}
