@@ -146,6 +146,7 @@ int main(int argc, char **argv)
 	int c, rollback = 0, no_backup = 0, no_undo = 0, rc = EXIT_TROUBLE;
 
 	util_progname = "dbapply";
+	argv[0] = (char *)util_progname; /* getopt's messages start with it */
 	while ((c = getopt_long(argc, argv, "nyh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': o.dry_run = 1; break;
@@ -164,7 +165,7 @@ int main(int argc, char **argv)
 		case OPT_ROLLBACK: rollback = 1; break;
 		case OPT_SAVE_BASE: save_base = optarg; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
-		default: usage_error("unknown option");
+		default: usage_error(NULL); /* getopt has named the option */
 		}
 	}
 	argc -= optind;

@@ -60,13 +60,14 @@ int main(int argc, char **argv)
 	int c, verify = 0, do_list = 0, rc = EXIT_OK;
 
 	util_progname = "dbbackup";
+	argv[0] = (char *)util_progname; /* getopt's messages start with it */
 	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case OPT_VERIFY: verify = 1; break;
 		case OPT_LIST: do_list = 1; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
-		default: usage_error("unknown option");
+		default: usage_error(NULL); /* getopt has named the option */
 		}
 	}
 	argc -= optind;

@@ -55,7 +55,8 @@ static int same_shape(const struct table *o, const struct table *n, const char *
 	return 0;
 }
 
-static int run(struct source *old, struct source *new_, const char *out_path, struct summary *sum)
+static int run(struct source *old, struct source *new_, const char *out_path, struct summary *sum,
+	       size_t *only_in_old)
 {
 	static const struct diff_policy all = { 1, 1, 1 };
 	struct stream_writer w;
@@ -63,9 +64,16 @@ static int run(struct source *old, struct source *new_, const char *out_path, st
 	struct row_iter ni = { source_iter_next, new_, new_->name };
 	struct row_iter none = { empty_next, NULL, old->name };
 
+	/* The change stream cannot drop a table: say so, and count it as a difference. */
 	for (size_t i = 0; i < old->schema->n; i++)
-		if (!schema_find(new_->schema, old->schema->tables[i]->name))
+		if (!schema_find(new_->schema, old->schema->tables[i]->name)) {
 			warning("table \"%s\" is only in OLD: not compared", old->schema->tables[i]->name);
+			(*only_in_old)++;
+		}
+	/* Tables may come in another order in OLD (another dependency order):
+	 * the ones passed over wait in temporary files. */
+	old->spool_passed = 1;
+	new_->spool_passed = 1;
 	for (size_t i = 0; i < new_->schema->n; i++) {
 		const struct table *t = new_->schema->tables[i];
 		const struct table *o = schema_find(old->schema, t->name);
@@ -109,15 +117,17 @@ int main(int argc, char **argv)
 	struct source old, new_;
 	struct summary sum = { 0 };
 	const char *out_path = NULL;
+	size_t only_in_old = 0;
 	int c, stat = 0, rc = EXIT_TROUBLE;
 
 	util_progname = "dbdiff";
+	argv[0] = (char *)util_progname; /* getopt's messages start with it */
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': stat = 1; break;
 		case 'o': out_path = optarg; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
-		default: usage_error("unknown option");
+		default: usage_error(NULL); /* getopt has named the option */
 		}
 	}
 	argc -= optind;
@@ -129,8 +139,8 @@ int main(int argc, char **argv)
 
 	memset(&new_, 0, sizeof(new_));
 	if (source_open(&old, argv[0], NULL) == 0 && source_open(&new_, argv[1], NULL) == 0 &&
-	    run(&old, &new_, out_path, &sum) == 0) {
-		uint64_t changes = summary_changes(&sum);
+	    run(&old, &new_, out_path, &sum, &only_in_old) == 0) {
+		uint64_t changes = summary_changes(&sum) + only_in_old;
 		if (stat) {
 			if (changes)
 				summary_print(&sum, stderr);

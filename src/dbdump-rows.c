@@ -36,13 +36,14 @@ int main(int argc, char **argv)
 	int c, rc = EXIT_TROUBLE;
 
 	util_progname = "dbdump-rows";
+	argv[0] = (char *)util_progname; /* getopt's messages start with it */
 	while ((c = getopt_long(argc, argv, "t:x:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': filter_add(&filter.include, &filter.ninclude, optarg); break;
 		case 'x': filter_add(&filter.exclude, &filter.nexclude, optarg); break;
 		case 'o': out_path = optarg; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
-		default: usage_error("unknown option");
+		default: usage_error(NULL); /* getopt has named the option */
 		}
 	}
 	argc -= optind;

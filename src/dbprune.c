@@ -62,6 +62,7 @@ int main(int argc, char **argv)
 	size_t n;
 
 	util_progname = "dbprune";
+	argv[0] = (char *)util_progname; /* getopt's messages start with it */
 	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
@@ -74,7 +75,7 @@ int main(int argc, char **argv)
 			break;
 		case 'n': dry = 1; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
-		default: usage_error("unknown option");
+		default: usage_error(NULL); /* getopt has named the option */
 		}
 	}
 	argc -= optind;

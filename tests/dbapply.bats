@@ -72,6 +72,7 @@ snapshot() { dump_body "$1" > "$2"; }
 	run sh -c 'dbdump-rows dev.db | dbapply --insert-only prod.db'
 	assert_success
 	assert_line --regexp '^clients +1 +0 +0$'
+	assert_line "1 changed row left as it is (--insert-only)"
 	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients')" 102
 	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 50')" "+1 555 0150"
 }
@@ -372,4 +373,35 @@ snapshot() { dump_body "$1" > "$2"; }
 		snapshot small.db after
 		diff -u before after
 	done
+}
+
+@test "--mirror on a table keyed by its whole row deletes one copy of a duplicate, not all" {
+	mkdb src.db <<-'SQL'
+	CREATE TABLE tags (name TEXT, n INTEGER);
+	INSERT INTO tags VALUES ('a', 1), ('b', 2);
+	SQL
+	mkdb dst.db <<-'SQL'
+	CREATE TABLE tags (name TEXT, n INTEGER);
+	INSERT INTO tags VALUES ('a', 1), ('a', 1), ('c', 3);
+	SQL
+	run sh -c 'dbdump-rows src.db | dbapply --mirror dst.db'
+	assert_success
+	assert_line --regexp '^tags +1 +0 +2$'
+	assert_equal "$(sqlite3 dst.db 'SELECT name, n FROM tags ORDER BY 1' | xargs)" "a|1 b|2"
+}
+
+@test "foreign-key violations the target had before are not blamed on the sync" {
+	sqlite3 prod.db "PRAGMA foreign_keys = OFF; INSERT INTO documents (case_id, filename) VALUES (999, 'orphan.pdf')"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients')" 102
+}
+
+@test "an update whose set changes a key column is refused" {
+	sqlite3 dev.db "UPDATE clients SET phone = 'p' WHERE id = 12"
+	dbdiff prod.db dev.db > c.ndjson || true
+	sed 's/"set":{"phone":"p"}/"set":{"id":13,"phone":"p"}/' c.ndjson > bad.ndjson
+	run dbapply prod.db bad.ndjson
+	assert_failure 2
+	assert_output --regexp 'bad.ndjson:[0-9]+: "set" changes key column "id"'
 }

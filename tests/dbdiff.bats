@@ -139,8 +139,29 @@ changes() { jq -c 'select(.type == "insert" or .type == "update" or .type == "de
 	office_db third.db
 	sqlite3 third.db "DROP TABLE documents"
 	dbdiff old.db third.db > out 2> err && status=0 || status=$?
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 1 ]
 	grep -q 'table "documents" is only in OLD: not compared' err
+}
+
+@test "tables in another order in OLD and NEW (another dependency order) are still compared" {
+	mkdb a.db <<-'SQL'
+	CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT);
+	CREATE TABLE b (id INTEGER PRIMARY KEY, v TEXT);
+	INSERT INTO a VALUES (1, 'x'); INSERT INTO b VALUES (1, 'y');
+	SQL
+	mkdb b.db <<-'SQL'
+	CREATE TABLE b (id INTEGER PRIMARY KEY, v TEXT);
+	CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT, b_id INTEGER REFERENCES b(id));
+	INSERT INTO a VALUES (1, 'x', NULL); INSERT INTO b VALUES (1, 'z');
+	SQL
+	sqlite3 a.db "ALTER TABLE a ADD COLUMN b_id INTEGER"
+	dbdump-rows a.db > a.ndjson
+	dbdump-rows b.db > b.ndjson
+	assert_equal "$(jq -r 'select(.type == "table") | .table' a.ndjson | xargs)" "a b"
+	assert_equal "$(jq -r 'select(.type == "table") | .table' b.ndjson | xargs)" "b a"
+	dbdiff a.ndjson b.ndjson > out && status=0 || status=$?
+	[ "$status" -eq 1 ]
+	assert_equal "$(changes out)" '{"type":"update","table":"b","key":{"id":1},"set":{"v":"z"},"old":{"v":"y"}}'
 }
 
 @test "a change stream where a row stream is needed is refused" {

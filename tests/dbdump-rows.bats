@@ -139,3 +139,22 @@ setup() {
 	run dbdiff nw.db copy.db
 	assert_success
 }
+
+@test "SQLite's loose typing: untyped keys, mixed DATETIME text and a dot in a table name still make a valid stream" {
+	mkdb loose.db <<-'SQL'
+	CREATE TABLE u (k PRIMARY KEY, v);
+	INSERT INTO u VALUES (9, 'nine'), (10, 'ten'), ('a', 'text');
+	CREATE TABLE ts (at DATETIME PRIMARY KEY);
+	INSERT INTO ts VALUES ('2026-01-01 10:00:00'), ('2026-01-01T09:00:00');
+	CREATE TABLE "odd.name" (id INTEGER PRIMARY KEY);
+	INSERT INTO "odd.name" VALUES (1);
+	SQL
+	run dbdump-rows -o loose.ndjson loose.db
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "row" and .table == "u") | .row.k' loose.ndjson | xargs)" "10 9 a"
+	assert_equal "$(jq -c 'select(.type == "row" and .table == "ts") | .row.at' loose.ndjson | xargs)" \
+		"2026-01-01T09:00:00 2026-01-01T10:00:00"
+	assert_equal "$(jq -c 'select(.type == "end" and .table == "odd.name") | .rows' loose.ndjson)" 1
+	run dbdiff loose.ndjson loose.db
+	assert_success
+}

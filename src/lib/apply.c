@@ -36,7 +36,7 @@ struct apply {
 	struct plan *plans;
 	size_t nplans;
 	struct summary *sum;
-	char tmpdir[64];
+	char *tmpdir;
 	struct plan *cur;       /* the table being read */
 	uint64_t conflicts;
 	struct change out;      /* a change being spooled */
@@ -322,7 +322,7 @@ static int read_change_table(struct apply *a, struct plan *p)
 			continue;
 		}
 		if (c->type == REC_UPDATE && a->o->mode == APPLY_INSERT_ONLY) {
-			p->counts->kept++;
+			p->counts->left++;
 			continue;
 		}
 		/* Both sides are in key order: move the target to this key. */
@@ -598,8 +598,9 @@ static void cleanup(struct apply *a)
 		table_free(p->proj);
 	}
 	free(a->plans);
-	if (a->tmpdir[0])
+	if (a->tmpdir)
 		nftw(a->tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(a->tmpdir);
 	if (a->rd_open)
 		stream_close(&a->rd);
 	schema_release(&a->target);
@@ -611,11 +612,14 @@ static int run(struct apply *a, const char *input)
 {
 	struct db *db = a->db;
 	const char *tmp = getenv("TMPDIR");
-	snprintf(a->tmpdir, sizeof(a->tmpdir), "%s/dbapply.XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-	if (!mkdtemp(a->tmpdir)) {
-		a->tmpdir[0] = '\0';
-		return error("cannot make a spool directory: %s", strerror(errno));
+	struct buf dir = BUF_INIT;
+	buf_addf(&dir, "%s/dbapply.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir.buf)) {
+		error("%s: cannot make a spool directory: %s", dir.buf, strerror(errno));
+		buf_release(&dir);
+		return -1;
 	}
+	a->tmpdir = buf_detach(&dir);
 	a->rd_open = 1;
 	if (stream_open(&a->rd, input) < 0)
 		return -1;

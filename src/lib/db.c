@@ -147,7 +147,7 @@ void sql_ident(struct buf *sql, const struct sql_dialect *d, const char *name)
 
 void sql_table(struct buf *sql, const struct sql_dialect *d, const char *name)
 {
-	const char *dot = strchr(name, '.');
+	const char *dot = d->schemas ? strchr(name, '.') : NULL;
 	if (!dot) {
 		sql_ident(sql, d, name);
 		return;
@@ -180,6 +180,10 @@ void sql_select(struct buf *sql, const struct sql_dialect *d, const struct table
 		const struct column *c = &t->cols[t->key[k]];
 		if (k)
 			buf_addch(sql, ',');
+		if (d->order_key) {
+			d->order_key(sql, d, c);
+			continue;
+		}
 		sql_ident(sql, d, c->name);
 		if (text_collate && *text_collate &&
 		    c->type != VT_INT && c->type != VT_FLOAT && c->type != VT_DECIMAL &&

@@ -67,7 +67,11 @@ int db_is_target(const char *target);
 struct sql_dialect {
 	char quote;                                    /* identifier quote: " or ` */
 	const char *null_safe_eq;                      /* = that matches NULL to NULL */
+	int schemas;                                   /* "a.b" names table b of schema a */
 	void (*placeholder)(struct buf *sql, size_t n); /* the n-th parameter, from 1 */
+	/* Optional: the ORDER BY expression of key column c, when the engine's own
+	 * order of the column differs from value_cmp's. */
+	void (*order_key)(struct buf *sql, const struct sql_dialect *d, const struct column *c);
 };
 void sql_ident(struct buf *sql, const struct sql_dialect *d, const char *name);
 /* The table name; "schema.table" becomes a qualified name. */

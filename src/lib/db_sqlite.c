@@ -14,6 +14,19 @@
 
 #define STMT_CACHE 32
 
+static int strcmp_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+
 struct cached_stmt {
 	char *sql;
 	sqlite3_stmt *stmt;
@@ -21,6 +34,8 @@ struct cached_stmt {
 
 struct sqlite_db {
 	sqlite3 *h;
+	char **fk_before;      /* foreign-key violations the target had before we wrote */
+	size_t nfk_before;
 	struct cached_stmt cache[STMT_CACHE];
 	size_t ncache, next_evict;
 	struct buf sql, tmp;
@@ -38,7 +53,44 @@ static void sqlite_placeholder(struct buf *sql, size_t n)
 	buf_addch(sql, '?');
 }
 
-static const struct sql_dialect sqlite_dialect = { '"', " IS ", sqlite_placeholder };
+/* Keys ordered as value_cmp orders their values as this backend reads them:
+ * SQLite puts numbers before text before blobs whatever a column's type. */
+static void sqlite_order_key(struct buf *sql, const struct sql_dialect *d, const struct column *c)
+{
+	switch (c->type) {
+	case VT_INT:
+	case VT_FLOAT:
+	case VT_DECIMAL:
+	case VT_BOOL:
+		sql_ident(sql, d, c->name);
+		break;
+	case VT_BYTES:
+		buf_adds(sql, "CAST(");
+		sql_ident(sql, d, c->name);
+		buf_adds(sql, " AS BLOB)");
+		break;
+	case VT_TIMESTAMP:
+	case VT_TIMESTAMPTZ:
+		/* read with a 'T' between date and time, so sorted that way */
+		buf_adds(sql, "CASE WHEN substr(");
+		sql_ident(sql, d, c->name);
+		buf_adds(sql, ", 11, 1) = ' ' THEN substr(");
+		sql_ident(sql, d, c->name);
+		buf_adds(sql, ", 1, 10) || 'T' || substr(");
+		sql_ident(sql, d, c->name);
+		buf_adds(sql, ", 12) ELSE CAST(");
+		sql_ident(sql, d, c->name);
+		buf_adds(sql, " AS TEXT) END COLLATE BINARY");
+		break;
+	default:
+		buf_adds(sql, "CAST(");
+		sql_ident(sql, d, c->name);
+		buf_adds(sql, " AS TEXT) COLLATE BINARY");
+	}
+}
+
+/* SQLite has one schema here (main): a "." is part of a table's name. */
+static const struct sql_dialect sqlite_dialect = { '"', " IS ", 0, sqlite_placeholder, sqlite_order_key };
 
 static int fail(struct db *db, const char *what)
 {
@@ -88,6 +140,7 @@ static void sq_close(struct db *db)
 		sqlite3_finalize(s->cache[i].stmt);
 		free(s->cache[i].sql);
 	}
+	free_strings(s->fk_before, s->nfk_before);
 	if (s->h)
 		sqlite3_close(s->h);
 	buf_release(&s->sql);
@@ -355,9 +408,37 @@ static int sq_begin_read(struct db *db)
 	return exec(db, "BEGIN DEFERRED");
 }
 
+/* The violations foreign_key_check reports now, one "table rowid parent fkid"
+ * string each, sorted. */
+static int fk_violations(struct db *db, char ***out, size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t alloc = 0;
+	*out = NULL;
+	*n = 0;
+	if (prepare(db, "PRAGMA foreign_key_check", &st) < 0)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct buf b = BUF_INIT;
+		buf_addf(&b, "%s\t%lld\t%s\t%d", sqlite3_column_text(st, 0),
+			 (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2),
+			 sqlite3_column_int(st, 3));
+		ALLOC_GROW(*out, *n + 1, alloc);
+		(*out)[(*n)++] = buf_detach(&b);
+	}
+	sqlite3_finalize(st);
+	qsort(*out, *n, sizeof(char *), strcmp_ptr);
+	return 0;
+}
+
 static int sq_begin_write(struct db *db)
 {
+	struct sqlite_db *s = db->impl;
 	if (exec(db, "PRAGMA foreign_keys = ON") < 0 || exec(db, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	/* Violations that were there before are not ours to report. */
+	free_strings(s->fk_before, s->nfk_before);
+	if (fk_violations(db, &s->fk_before, &s->nfk_before) < 0)
 		return -1;
 	/* Foreign keys are checked at commit, so cycles and forward references load. */
 	return exec(db, "PRAGMA defer_foreign_keys = ON");
@@ -378,20 +459,27 @@ static int sq_rollback(struct db *db)
 
 static int sq_check_constraints(struct db *db)
 {
-	sqlite3_stmt *st;
-	if (prepare(db, "PRAGMA foreign_key_check", &st) < 0)
+	struct sqlite_db *s = db->impl;
+	char **now;
+	size_t n, bad = 0;
+	if (fk_violations(db, &now, &n) < 0)
 		return -1;
-	int bad = 0;
 	buf_reset(&db->err);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (bad++ < 5)
-			buf_addf(&db->err, "%sforeign key violation: a row of \"%s\" (rowid %lld) references a missing row of \"%s\"",
-				 bad > 1 ? "; " : "", sqlite3_column_text(st, 0),
-				 (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2));
+	for (size_t i = 0; i < n; i++) {
+		if (bsearch(&now[i], s->fk_before, s->nfk_before, sizeof(char *),
+			    strcmp_ptr))
+			continue;
+		if (bad++ < 5) {
+			char table[256], parent[256];
+			long long rowid;
+			if (sscanf(now[i], "%255[^\t]\t%lld\t%255[^\t]", table, &rowid, parent) == 3)
+				buf_addf(&db->err, "%sforeign key violation: a row of \"%s\" (rowid %lld) references a missing row of \"%s\"",
+					 bad > 1 ? "; " : "", table, rowid, parent);
+		}
 	}
-	sqlite3_finalize(st);
 	if (bad > 5)
-		buf_addf(&db->err, "; and %d more", bad - 5);
+		buf_addf(&db->err, "; and %zu more", bad - 5);
+	free_strings(now, n);
 	return bad ? -1 : 0;
 }
 
@@ -400,7 +488,7 @@ static int sq_scan_open(struct db *db, const struct table *t, struct db_cursor *
 	struct sqlite_db *s = db->impl;
 	struct db_cursor *c = xcalloc(1, sizeof(*c));
 	buf_reset(&s->sql);
-	sql_select(&s->sql, &sqlite_dialect, t, "COLLATE BINARY");
+	sql_select(&s->sql, &sqlite_dialect, t, NULL);
 	if (prepare(db, s->sql.buf, &c->stmt) < 0) {
 		free(c);
 		return -1;
@@ -606,6 +694,19 @@ static int sq_write(struct db *db, const struct table *t, const struct change *c
 		break;
 	case REC_DELETE:
 		sql_delete(&s->sql, &sqlite_dialect, t);
+		if (t->key_kind == KEY_ROW) {
+			/* A whole-row key may match duplicates: delete one of them. */
+			const char *where = strstr(s->sql.buf, " WHERE ");
+			buf_reset(&s->tmp);
+			buf_adds(&s->tmp, "DELETE FROM ");
+			sql_table(&s->tmp, &sqlite_dialect, t->name);
+			buf_adds(&s->tmp, " WHERE rowid IN (SELECT rowid FROM ");
+			sql_table(&s->tmp, &sqlite_dialect, t->name);
+			buf_adds(&s->tmp, where);
+			buf_adds(&s->tmp, " LIMIT 1)");
+			buf_reset(&s->sql);
+			buf_add(&s->sql, s->tmp.buf, s->tmp.len);
+		}
 		if (!(st = cached(db, s->sql.buf)))
 			return -1;
 		for (size_t k = 0; k < t->nkey; k++)

@@ -105,6 +105,8 @@ int diff_table(const struct table *t, struct row_iter *oi, struct row_iter *ni,
 				if (emit(ctx, &c) < 0)
 					goto out;
 				cnt->updates++;
+			} else if (differ) {
+				cnt->left++;
 			}
 			go = next_checked(oi, t, &o, &prev_o, &have_o);
 			gn = go < 0 ? -1 : next_checked(ni, t, &n, &prev_n, &have_n);

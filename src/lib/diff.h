@@ -23,7 +23,8 @@ struct diff_policy {
 
 struct diff_counts {
 	uint64_t inserts, updates, deletes;
-	uint64_t kept;   /* rows only in OLD that the policy keeps */
+	uint64_t kept;   /* rows only in OLD (or deletes) that the policy keeps */
+	uint64_t left;   /* changed rows the policy leaves as they are (no updates) */
 };
 
 typedef int (*diff_emit_fn)(void *ctx, const struct change *c);

@@ -1,7 +1,9 @@
 /* source: a row stream or a live database, read table by table in key order. */
 #include "source.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "deps.h"
@@ -85,6 +87,7 @@ int source_open(struct source *s, const char *arg, const struct filter *f)
 	s->name = xstrdup(arg);
 	schema_init(&s->dbschema);
 	row_init(&s->row, 0);
+	row_init(&s->prev, 0);
 	if (db_is_target(arg))
 		return open_database(s, f);
 	s->is_stream = 1;
@@ -98,27 +101,78 @@ int source_open(struct source *s, const char *arg, const struct filter *f)
 	return 0;
 }
 
-/* Read the rest of the current stream table. */
-static int skip_rows(struct source *s)
+/* Read the rest of the current stream table; into a spool file if asked. */
+static int pass_table(struct source *s, int keep)
 {
 	const struct row *r;
+	struct stream_writer w;
 	int got;
+	if (keep) {
+		if (!s->spool_dir) {
+			const char *tmp = getenv("TMPDIR");
+			struct buf d = BUF_INIT;
+			buf_addf(&d, "%s/dbpipe.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+			if (!mkdtemp(d.buf)) {
+				error("%s: %s", d.buf, strerror(errno));
+				buf_release(&d);
+				return -1;
+			}
+			s->spool_dir = buf_detach(&d);
+		}
+		struct buf p = BUF_INIT;
+		buf_addf(&p, "%s/%zu", s->spool_dir, s->nspooled);
+		s->spooled = xrealloc(s->spooled, (s->nspooled + 1) * sizeof(*s->spooled));
+		s->spooled[s->nspooled].t = s->cur;
+		s->spooled[s->nspooled++].path = buf_detach(&p);
+		if (stream_create(&w, s->spooled[s->nspooled - 1].path) < 0)
+			return -1;
+		stream_write_header(&w, STREAM_ROWS, s->origin, s->engine);
+		stream_write_table(&w, s->cur);
+		stream_begin_table(&w, s->cur);
+	}
 	while ((got = source_next_row(s, &r)) > 0)
-		;
+		if (keep && stream_write_row(&w, r) < 0)
+			break;
+	if (keep) {
+		if (got == 0 && stream_end_table(&w) == 0)
+			return stream_finish(&w);
+		stream_abandon(&w);
+		return -1;
+	}
 	return got;
+}
+
+static int open_spooled(struct source *s, const struct table *t)
+{
+	for (size_t i = 0; i < s->nspooled; i++) {
+		if (s->spooled[i].t != t)
+			continue;
+		if (stream_open(&s->spool_rd, s->spooled[i].path) < 0)
+			return -1;
+		s->reading_spool = 1;
+		s->cur = t;
+		/* the spool's own table record stands for t */
+		return 0;
+	}
+	return error("%s: table \"%s\" comes in another order than expected", s->name, t->name);
 }
 
 int source_begin_table(struct source *s, const struct table *t)
 {
-	if (s->cur && skip_rows(s) < 0)
+	if (s->cur && pass_table(s, 0) < 0)
 		return -1;
-	while (s->next < s->schema->n && s->schema->tables[s->next] != t) {
+	s->have_prev = 0;
+	size_t at = s->next;
+	while (at < s->schema->n && s->schema->tables[at] != t)
+		at++;
+	if (at >= s->schema->n)
+		return open_spooled(s, t);
+	while (s->next < at) {
 		s->cur = s->schema->tables[s->next++];
-		if (s->is_stream && skip_rows(s) < 0)
+		if (s->is_stream && pass_table(s, s->spool_passed) < 0)
 			return -1;
+		s->cur = NULL;
 	}
-	if (s->next >= s->schema->n)
-		return error("%s: table \"%s\" comes in another order than expected", s->name, t->name);
 	s->next++;
 	s->cur = t;
 	if (!s->is_stream) {
@@ -137,17 +191,26 @@ int source_next_row(struct source *s, const struct row **out)
 {
 	if (!s->cur)
 		return 0;
-	if (s->is_stream) {
-		int got = stream_next(&s->rd);
+	if (s->reading_spool || s->is_stream) {
+		struct stream_reader *rd = s->reading_spool ? &s->spool_rd : &s->rd;
+		int got = stream_next(rd);
 		if (got < 0)
 			return -1;
 		if (got == 0)
-			return stream_error(&s->rd, "the final end record inside table \"%s\"", s->cur->name);
-		if (s->rd.rec.type == REC_TABLE_END) {
+			return stream_error(rd, "the final end record inside table \"%s\"", s->cur->name);
+		if (rd->rec.type == REC_TABLE_END) {
 			s->cur = NULL;
+			if (s->reading_spool) {
+				/* read the spool's final end, then let it go */
+				got = stream_next(rd);
+				stream_close(rd);
+				s->reading_spool = 0;
+				if (got != 0)
+					return -1;
+			}
 			return 0;
 		}
-		*out = &s->rd.rec.row;
+		*out = &rd->rec.row;
 		return 1;
 	}
 	int got = s->db->ops->scan_next(s->cursor, &s->row);
@@ -159,6 +222,18 @@ int source_next_row(struct source *s, const struct row **out)
 		s->cur = NULL;
 		return 0;
 	}
+	/* An engine whose order differs from the stream's would make a stream
+	 * that every reader refuses: stop here instead. */
+	if (s->have_prev && table_key_cmp(s->cur, &s->prev, &s->row) >= (s->cur->key_kind == KEY_ROW)) {
+		struct buf key = BUF_INIT;
+		table_key_to_json(&key, s->cur, &s->row);
+		error("%s: table \"%s\": the database returned key %s out of order", s->db->shown_url,
+		      s->cur->name, key.buf);
+		buf_release(&key);
+		return -1;
+	}
+	row_copy(&s->prev, &s->row);
+	s->have_prev = 1;
 	*out = &s->row;
 	return 1;
 }
@@ -167,11 +242,11 @@ int source_finish(struct source *s)
 {
 	if (!s->is_stream)
 		return 0;
-	if (s->cur && skip_rows(s) < 0)
+	if (s->cur && pass_table(s, 0) < 0)
 		return -1;
 	while (s->next < s->schema->n) {
 		s->cur = s->schema->tables[s->next++];
-		if (skip_rows(s) < 0)
+		if (pass_table(s, 0) < 0)
 			return -1;
 	}
 	int got = stream_next(&s->rd);
@@ -194,6 +269,17 @@ void source_close(struct source *s)
 		stream_close(&s->rd);
 	schema_release(&s->dbschema);
 	row_release(&s->row);
+	row_release(&s->prev);
+	if (s->reading_spool)
+		stream_close(&s->spool_rd);
+	for (size_t i = 0; i < s->nspooled; i++) {
+		unlink(s->spooled[i].path);
+		free(s->spooled[i].path);
+	}
+	free(s->spooled);
+	if (s->spool_dir)
+		rmdir(s->spool_dir);
+	free(s->spool_dir);
 	free(s->name);
 	memset(s, 0, sizeof(*s));
 }

@@ -29,19 +29,30 @@ struct source {
 	struct schema *schema;    /* the tables, parents first: rd.schema or dbschema */
 	const char *origin;       /* shown source (masked URL) for headers */
 	const char *engine;
+	/* Keep the rows of stream tables passed over in temporary files, so they
+	 * can still be read when asked for later (inputs whose tables come in
+	 * different orders).  Set before the first source_begin_table. */
+	int spool_passed;
 	/* private */
 	size_t next;
 	const struct table *cur;
 	struct db_cursor *cursor;
-	struct row row;
+	struct row row, prev;
+	int have_prev;
+	struct spooled { const struct table *t; char *path; } *spooled;
+	size_t nspooled;
+	char *spool_dir;
+	struct stream_reader spool_rd;
+	int reading_spool;
 };
 
 /* Open a stream or a database (then begin its read snapshot).  The filter
  * applies to a database's tables; a pattern that matches nothing is an
  * error, as in pg_dump.  Prints a message and returns -1 on failure. */
 int source_open(struct source *s, const char *arg, const struct filter *f);
-/* Position at the rows of t, which must be one of s->schema's tables at or
- * after the current position (tables passed over are read and checked). */
+/* Position at the rows of t, one of s->schema's tables: at or after the
+ * current position (tables passed over are read and checked, and spooled if
+ * spool_passed is set), or one passed over and spooled before. */
 int source_begin_table(struct source *s, const struct table *t);
 /* Next row of the current table: 1 (row in *out, valid until the next call),
  * 0 at the end of the table, -1. */

@@ -372,9 +372,17 @@ int stream_next(struct stream_reader *r)
 			stream_error(r, "\"key\" holds columns that are not the key of \"%s\"", t->name);
 			goto out;
 		}
-		if (c->type == REC_UPDATE &&
-		    row_from_object(r, &c->row, t, json_object_get(rec, "set"), 0, "set") < 0)
-			goto out;
+		if (c->type == REC_UPDATE) {
+			json_t *set = json_object_get(rec, "set");
+			for (size_t k = 0; k < t->nkey && json_is_object(set); k++)
+				if (json_object_get(set, t->cols[t->key[k]].name)) {
+					stream_error(r, "\"set\" changes key column \"%s\" (a new key is a delete and an insert)",
+						     t->cols[t->key[k]].name);
+					goto out;
+				}
+			if (row_from_object(r, &c->row, t, set, 0, "set") < 0)
+				goto out;
+		}
 		json_t *old = json_object_get(rec, "old");
 		if (old && row_from_object(r, &c->old, t, old, 0, "old") < 0)
 			goto out;

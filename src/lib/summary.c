@@ -42,12 +42,16 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 		total.updates += c->updates;
 		total.deletes += c->deletes;
 		total.kept += c->kept;
+		total.left += c->left;
 	}
 	fprintf(f, "%-*s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", w, "total",
 		total.inserts, total.updates, total.deletes);
 	if (total.kept)
 		fprintf(f, "%" PRIu64 " row%s only in the target kept (--mirror would delete %s)\n",
 			total.kept, total.kept == 1 ? "" : "s", total.kept == 1 ? "it" : "them");
+	if (total.left)
+		fprintf(f, "%" PRIu64 " changed row%s left as %s (--insert-only)\n",
+			total.left, total.left == 1 ? "" : "s", total.left == 1 ? "it is" : "they are");
 	return total.inserts + total.updates + total.deletes;
 }
 

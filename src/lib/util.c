@@ -48,9 +48,11 @@ void die(const char *fmt, ...)
 void usage_error(const char *fmt, ...)
 {
 	va_list ap;
-	va_start(ap, fmt);
-	vreport("", fmt, ap);
-	va_end(ap);
+	if (fmt) {
+		va_start(ap, fmt);
+		vreport("", fmt, ap);
+		va_end(ap);
+	}
 	fprintf(stderr, "Try '%s --help'.\n", util_progname);
 	exit(EXIT_TROUBLE);
 }

@@ -21,7 +21,8 @@ int error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void warning(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* Programs only: print "prog: message" and exit with EXIT_TROUBLE. */
 _Noreturn void die(const char *fmt, ...) PRINTF_LIKE(1, 2);
-/* Programs only: print the usage error and the "Try --help" hint, exit 2. */
+/* Programs only: print the usage error (if fmt is not NULL) and the
+ * "Try --help" hint, exit 2. */
 _Noreturn void usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 /* Allocation that exits on out-of-memory (the only exit allowed in the library). */
