@@ -11,6 +11,7 @@
 #include "db.h"
 #include "source.h"
 #include "summary.h"
+#include "progress.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -32,6 +33,7 @@ static const char usage_text[] =
 	"  --no-undo         do not write an undo stream\n"
 	"  --save-base FILE  after success, write the target's rows to FILE (the\n"
 	"                    BASE of a later three-way dbmerge)\n"
+	"  -q, --quiet       no progress meter on stderr (shown only on a terminal)\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"TARGET is sqlite:PATH, a .db/.sqlite file, a URL or an environment name.\n"
@@ -134,6 +136,7 @@ int main(int argc, char **argv)
 		{ "no-undo", no_argument, NULL, OPT_NO_UNDO },
 		{ "rollback", no_argument, NULL, OPT_ROLLBACK },
 		{ "save-base", required_argument, NULL, OPT_SAVE_BASE },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -143,11 +146,11 @@ int main(int argc, char **argv)
 	struct db *db = NULL;
 	const char *save_base = NULL, *input;
 	char *undo = NULL, *rollback_from = NULL, *label = NULL;
-	int c, rollback = 0, no_backup = 0, no_undo = 0, rc = EXIT_TROUBLE;
+	int c, quiet = 0, rollback = 0, no_backup = 0, no_undo = 0, rc = EXIT_TROUBLE;
 
 	util_progname = "dbapply";
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
-	while ((c = getopt_long(argc, argv, "nyh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qnyh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': o.dry_run = 1; break;
 		case OPT_INSERT_ONLY:
@@ -164,12 +167,14 @@ int main(int argc, char **argv)
 		case OPT_NO_UNDO: no_undo = 1; break;
 		case OPT_ROLLBACK: rollback = 1; break;
 		case OPT_SAVE_BASE: save_base = optarg; break;
+		case 'q': quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: usage_error(NULL); /* getopt has named the option */
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	progress_init(quiet);
 	if (argc < 1 || argc > 2 - rollback)
 		usage_error(argc ? "too many operands" : "missing TARGET");
 	if (rollback && o.mode != APPLY_MERGE)

@@ -7,6 +7,7 @@
 
 #include "backup.h"
 #include "db.h"
+#include "progress.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -21,6 +22,7 @@ static const char usage_text[] =
 	"                  'backups' setting, else ./backups)\n"
 	"  --verify        check each FILE whole: gzip CRC, records, counts, hashes\n"
 	"  --list          list the backups and undo streams in DIR (default backups)\n"
+	"  -q, --quiet     no progress meter on stderr (shown only on a terminal)\n"
 	"  -h, --help      show this help\n"
 	"\n"
 	"Exit status: 0 ok, 2 trouble (a FILE that fails --verify).  See dbbackup(1).\n";
@@ -53,25 +55,28 @@ int main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },
 		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "list", no_argument, NULL, OPT_LIST },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL;
-	int c, verify = 0, do_list = 0, rc = EXIT_OK;
+	int c, quiet = 0, verify = 0, do_list = 0, rc = EXIT_OK;
 
 	util_progname = "dbbackup";
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
-	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qd:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case OPT_VERIFY: verify = 1; break;
 		case OPT_LIST: do_list = 1; break;
+		case 'q': quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: usage_error(NULL); /* getopt has named the option */
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	progress_init(quiet);
 	if (verify + do_list > 1)
 		usage_error("--verify and --list exclude each other");
 

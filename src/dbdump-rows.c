@@ -6,6 +6,7 @@
 #include "db.h"
 #include "source.h"
 #include "stream.h"
+#include "progress.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -16,6 +17,7 @@ static const char usage_text[] =
 	"  -t, --table PATTERN    dump only tables matching the glob (repeatable)\n"
 	"  -x, --exclude PATTERN  leave out tables matching the glob (repeatable)\n"
 	"  -o, --output FILE      write to FILE (gzip if it ends in .gz), not stdout\n"
+	"  -q, --quiet            no progress meter on stderr (shown only on a terminal)\n"
 	"  -h, --help             show this help\n"
 	"\n"
 	"SOURCE is sqlite:PATH, a .db/.sqlite file, a URL or an environment name.\n"
@@ -27,27 +29,30 @@ int main(int argc, char **argv)
 		{ "table", required_argument, NULL, 't' },
 		{ "exclude", required_argument, NULL, 'x' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct filter filter = { 0 };
 	struct source src;
 	const char *out_path = NULL;
-	int c, rc = EXIT_TROUBLE;
+	int c, quiet = 0, rc = EXIT_TROUBLE;
 
 	util_progname = "dbdump-rows";
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
-	while ((c = getopt_long(argc, argv, "t:x:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qt:x:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': filter_add(&filter.include, &filter.ninclude, optarg); break;
 		case 'x': filter_add(&filter.exclude, &filter.nexclude, optarg); break;
 		case 'o': out_path = optarg; break;
+		case 'q': quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: usage_error(NULL); /* getopt has named the option */
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	progress_init(quiet);
 	if (argc != 1)
 		usage_error(argc ? "too many operands" : "missing SOURCE");
 

@@ -158,3 +158,13 @@ setup() {
 	run dbdiff loose.ndjson loose.db
 	assert_success
 }
+
+@test "a progress meter on stderr only when it is a terminal, and -q silences it" {
+	# script(1) gives the program a terminal
+	script -qec "dbdump-rows -o out.ndjson dev.db" /dev/null > tty.txt
+	grep -q 'dump clients: [0-9]* rows' tty.txt
+	script -qec "dbdump-rows -q -o out.ndjson dev.db" /dev/null > tty.txt
+	[ ! -s tty.txt ]
+	dbdump-rows -o out.ndjson dev.db 2> err.txt
+	[ ! -s err.txt ]
+}

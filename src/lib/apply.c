@@ -11,6 +11,7 @@
 
 #include "deps.h"
 #include "diff.h"
+#include "progress.h"
 #include "stream.h"
 
 #define MAX_CONFLICTS_SHOWN 20
@@ -86,6 +87,7 @@ static int stream_rows_next(void *ctx, const struct row **out)
 		return -1;
 	if (got == 0 || a->rd.rec.type == REC_TABLE_END)
 		return 0;
+	progress_rows(1, a->rd.line.len + 1);
 	*out = &a->rd.rec.row;
 	return 1;
 }
@@ -317,6 +319,7 @@ static int read_change_table(struct apply *a, struct plan *p)
 		goto out;
 	while ((got = stream_next(&a->rd)) > 0 && a->rd.rec.type != REC_TABLE_END) {
 		const struct change *c = &a->rd.rec;
+		progress_rows(1, a->rd.line.len + 1);
 		if (c->type == REC_DELETE && a->o->mode != APPLY_MIRROR) {
 			p->counts->kept++;
 			continue;
@@ -350,6 +353,7 @@ static int read_input(struct apply *a)
 {
 	for (size_t i = 0; i < a->nplans; i++) {
 		a->cur = &a->plans[i];
+		progress_table("read", a->cur->st->name);
 		if (a->cur->skip) {
 			const struct row *r;
 			int got;
@@ -512,6 +516,7 @@ static int write_spool(struct apply *a, struct plan *p, int which)
 	if (!p->nspooled[which])
 		return 0;
 	rewind(p->lines[which]);
+	progress_table(which ? "delete" : "write", p->st->name);
 	if (stream_open(&sp, p->spool[which]) < 0)
 		goto out;
 	while ((got = stream_next(&sp)) > 0) {
@@ -521,6 +526,7 @@ static int write_spool(struct apply *a, struct plan *p, int which)
 			error("%s: spool out of step", p->spool[which]);
 			goto out;
 		}
+		progress_rows(1, 0);
 		if (a->db->ops->write(a->db, p->proj, &sp.rec) < 0) {
 			static const char *const verbs[] = { "insert", "insert", "update", "delete" };
 			if (line)
@@ -633,6 +639,7 @@ static int run(struct apply *a, const char *input)
 		return -1;
 	if (write_changes(a) < 0)
 		return -1;
+	progress_done();
 	if (a->o->dry_run) {
 		if (db->ops->rollback(db) < 0)
 			return error("%s: rollback failed: %s", db->shown_url, db->err.buf);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "deps.h"
+#include "progress.h"
 
 void filter_add(char ***v, size_t *n, const char *pattern)
 {
@@ -301,12 +302,17 @@ int source_dump(struct source *src, const char *path, const char *purpose)
 		if (source_begin_table(src, t) < 0)
 			goto fail;
 		stream_begin_table(&w, t);
-		while ((got = source_next_row(src, &row)) > 0)
+		progress_table(purpose && !strcmp(purpose, "backup") ? "backup" : "dump", t->name);
+		while ((got = source_next_row(src, &row)) > 0) {
+			uint64_t before = w.bytes;
 			if (stream_write_row(&w, row) < 0)
 				goto fail;
+			progress_rows(1, w.bytes - before);
+		}
 		if (got < 0 || stream_end_table(&w) < 0)
 			goto fail;
 	}
+	progress_done();
 	return stream_finish(&w);
 fail:
 	/* Without its final end record the output is refused by every reader. */

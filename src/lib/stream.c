@@ -489,6 +489,7 @@ static int end_line(struct stream_writer *w, size_t start, int data)
 	buf_addch(&w->out, '\n');
 	const char *p = w->out.buf + start;
 	size_t n = w->out.len - start;
+	w->bytes += n;
 	if (data)
 		XXH3_64bits_update(w->h_table, p, n);
 	XXH3_64bits_update(w->h_all, p, n);

@@ -71,6 +71,7 @@ struct stream_writer {
 	struct buf out, err;
 	XXH3_state_t *h_table, *h_all;
 	uint64_t count, total;
+	uint64_t bytes;        /* written so far (before compression) */
 	size_t ntables;
 	const struct table *cur;
 	const char *purpose;   /* if set before the header: its "purpose" field */

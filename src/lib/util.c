@@ -1,6 +1,8 @@
 /* util: error reporting, the growable buffer, allocation and checked parsing. */
 #include "util.h"
 
+#include "progress.h"
+
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -15,6 +17,7 @@ static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
 	/* One fprintf per message, so lines from concurrent writers do not interleave. */
 	char msg[4096];
+	progress_done(); /* a message starts on a clean line */
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	fprintf(stderr, "%s: %s%s\n", util_progname, prefix, msg);
 }

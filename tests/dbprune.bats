@@ -1,0 +1,73 @@
+#!/usr/bin/env bats
+# dbprune: retention of backups and undo streams.
+
+setup() {
+	load helpers
+	common_setup
+	office_db prod.db
+	mkdir backups
+}
+
+# A backup or undo file as dbpipe writes it, with a chosen time.
+fake() { # label stamp kind [verified]
+	local f=backups/$1-$2.$3.ndjson.gz at
+	at=$(date -u -d "$(echo "$2" | sed -E 's/(....)(..)(..)T(..)(..)(..)Z/\1-\2-\3 \4:\5:\6/')" +%Y-%m-%dT%H:%M:%SZ)
+	dbdump-rows prod.db | sed "1s/\"at\":\"[^\"]*\"/\"at\":\"$at\",\"purpose\":\"$3\"/" | gzip > "$f"
+	[ "${4:-}" = verified ] && dbbackup --verify "$f" > /dev/null
+	return 0
+}
+
+@test "usage errors" {
+	run dbprune
+	assert_failure 2
+	assert_output --partial "missing DIR"
+	run dbprune --keep many backups
+	assert_failure 2
+	assert_output --partial '--keep takes a whole number, not "many"'
+	run dbprune --max-age soon backups
+	assert_failure 2
+	assert_output --partial "--max-age takes an age"
+	run dbprune nothere
+	assert_failure 2
+}
+
+@test "--keep N keeps the newest N per name and kind, and prints what it removed" {
+	for d in 01 02 03 04; do fake prod 202601${d}T000000Z backup verified; done
+	for d in 01 02 03; do fake prod 202601${d}T120000Z undo; done
+	fake dev 20260101T000000Z backup verified
+	run dbprune --keep 2 backups
+	assert_success
+	cat > expected <<-'EOF'
+	removed backups/prod-20260101T000000Z.backup.ndjson.gz
+	removed backups/prod-20260101T120000Z.undo.ndjson.gz
+	removed backups/prod-20260102T000000Z.backup.ndjson.gz
+	EOF
+	diff -u expected - <<<"$output"
+	assert_equal "$(ls backups | grep -c 'ndjson.gz$')" 5
+	[ ! -e backups/prod-20260101T000000Z.backup.ndjson.gz.verified ]
+}
+
+@test "--max-age removes old files, but never the newest verified backup" {
+	fake prod 20200101T000000Z backup verified
+	fake prod 20200102T000000Z backup
+	fake prod 20200103T000000Z undo
+	run dbprune --max-age 30d backups
+	assert_success
+	assert_line "removed backups/prod-20200102T000000Z.backup.ndjson.gz"
+	assert_line "removed backups/prod-20200103T000000Z.undo.ndjson.gz"
+	refute_output --partial 20200101
+	[ -e backups/prod-20200101T000000Z.backup.ndjson.gz ]
+}
+
+@test "--dry-run removes nothing; files that are not dbpipe's are never touched" {
+	fake prod 20200101T000000Z undo
+	echo hello | gzip > backups/notes.ndjson.gz
+	echo hello > backups/README
+	run dbprune --dry-run --keep 0 backups
+	assert_success
+	assert_output "would remove backups/prod-20200101T000000Z.undo.ndjson.gz"
+	[ -e backups/prod-20200101T000000Z.undo.ndjson.gz ]
+	run dbprune --keep 0 backups
+	assert_success
+	[ -e backups/notes.ndjson.gz ] && [ -e backups/README ]
+}
