@@ -7,6 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 bin=${DBPIPE_BIN:-$here/../bin}
 PATH="$bin:$PATH"
 work=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/dbpipe-demo.XXXXXX")}
+mkdir -p "$work"
 cd "$work"
 
 step() { printf '\n== %s\n' "$*"; }
