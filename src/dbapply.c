@@ -53,7 +53,7 @@ static int confirm_destructive(struct before_write *c, const struct summary *pla
 {
 	uint64_t deletes = 0;
 	for (size_t i = 0; i < planned->n; i++)
-		deletes += planned->rows[i].c.deletes;
+		deletes += planned->rows[i]->c.deletes;
 	if (!c->db->env.protected_env || c->yes || c->dry_run || (c->mode != APPLY_MIRROR && !deletes))
 		return 0;
 	const char *name = c->db->env.name;

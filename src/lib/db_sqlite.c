@@ -427,7 +427,8 @@ static int fk_violations(struct db *db, char ***out, size_t *n)
 		(*out)[(*n)++] = buf_detach(&b);
 	}
 	sqlite3_finalize(st);
-	qsort(*out, *n, sizeof(char *), strcmp_ptr);
+	if (*n)
+		qsort(*out, *n, sizeof(char *), strcmp_ptr);
 	return 0;
 }
 
@@ -466,8 +467,7 @@ static int sq_check_constraints(struct db *db)
 		return -1;
 	buf_reset(&db->err);
 	for (size_t i = 0; i < n; i++) {
-		if (bsearch(&now[i], s->fk_before, s->nfk_before, sizeof(char *),
-			    strcmp_ptr))
+		if (s->nfk_before && bsearch(&now[i], s->fk_before, s->nfk_before, sizeof(char *), strcmp_ptr))
 			continue;
 		if (bad++ < 5) {
 			char table[256], parent[256];

@@ -10,19 +10,19 @@
 struct diff_counts *summary_table(struct summary *s, const char *table)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->rows[i].table, table))
-			return &s->rows[i].c;
+		if (!strcmp(s->rows[i]->table, table))
+			return &s->rows[i]->c;
 	ALLOC_GROW(s->rows, s->n + 1, s->alloc);
-	memset(&s->rows[s->n], 0, sizeof(s->rows[s->n]));
-	s->rows[s->n].table = xstrdup(table);
-	return &s->rows[s->n++].c;
+	s->rows[s->n] = xcalloc(1, sizeof(**s->rows));
+	s->rows[s->n]->table = xstrdup(table);
+	return &s->rows[s->n++]->c;
 }
 
 uint64_t summary_changes(const struct summary *s)
 {
 	uint64_t n = 0;
 	for (size_t i = 0; i < s->n; i++)
-		n += s->rows[i].c.inserts + s->rows[i].c.updates + s->rows[i].c.deletes;
+		n += s->rows[i]->c.inserts + s->rows[i]->c.updates + s->rows[i]->c.deletes;
 	return n;
 }
 
@@ -31,12 +31,12 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 	struct diff_counts total = { 0 };
 	int w = 5;
 	for (size_t i = 0; i < s->n; i++)
-		if ((int)strlen(s->rows[i].table) > w)
-			w = (int)strlen(s->rows[i].table);
+		if ((int)strlen(s->rows[i]->table) > w)
+			w = (int)strlen(s->rows[i]->table);
 	fprintf(f, "%-*s %9s %9s %9s\n", w, "table", "created", "updated", "deleted");
 	for (size_t i = 0; i < s->n; i++) {
-		const struct diff_counts *c = &s->rows[i].c;
-		fprintf(f, "%-*s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", w, s->rows[i].table,
+		const struct diff_counts *c = &s->rows[i]->c;
+		fprintf(f, "%-*s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", w, s->rows[i]->table,
 			c->inserts, c->updates, c->deletes);
 		total.inserts += c->inserts;
 		total.updates += c->updates;
@@ -57,8 +57,10 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 
 void summary_release(struct summary *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		free(s->rows[i].table);
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->rows[i]->table);
+		free(s->rows[i]);
+	}
 	free(s->rows);
 	memset(s, 0, sizeof(*s));
 }

@@ -13,10 +13,11 @@ struct summary {
 	struct summary_row {
 		char *table;
 		struct diff_counts c;
-	} *rows;
+	} **rows;             /* each allocated alone: a returned pointer stays valid */
 };
 
-/* The counts of table (added at the end on first use). */
+/* The counts of table (added at the end on first use); the pointer stays
+ * valid until summary_release. */
 struct diff_counts *summary_table(struct summary *s, const char *table);
 /* The aligned table with a total line; returns the total number of changes. */
 uint64_t summary_print(const struct summary *s, FILE *f);
