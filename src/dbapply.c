@@ -38,7 +38,8 @@ static const char usage_text[] =
 	"\n"
 	"TARGET is sqlite:PATH, a .db/.sqlite file, a URL or an environment name.\n"
 	"Prints a per-table summary to stdout.  Exit status: 0 ok, 2 trouble (the\n"
-	"target is then as it was).  See dbapply(1).\n";
+	"target is then as it was); 1 when conflict records from dbmerge were left\n"
+	"out.  See dbapply(1).\n";
 
 struct before_write {
 	struct db *db;
@@ -144,6 +145,7 @@ int main(int argc, char **argv)
 	struct before_write bw = { 0 };
 	struct summary sum = { 0 };
 	struct db *db = NULL;
+	uint64_t conflict_records = 0;
 	const char *save_base = NULL, *input;
 	char *undo = NULL, *rollback_from = NULL, *label = NULL;
 	int c, quiet = 0, rollback = 0, no_backup = 0, no_undo = 0, rc = EXIT_TROUBLE;
@@ -210,7 +212,7 @@ int main(int argc, char **argv)
 	if (!no_undo && !o.dry_run && !(undo = backup_new_path(backup_dir(db), label, "undo")))
 		goto out;
 	o.undo_path = undo;
-	if (apply_stream(db, input, &o, &sum) < 0)
+	if (apply_stream(db, input, &o, &sum, &conflict_records) < 0)
 		goto out;
 	summary_print(&sum, stdout);
 	if (o.dry_run)
@@ -219,7 +221,11 @@ int main(int argc, char **argv)
 		printf("undo: %s (dbapply --rollback %s restores the state before this run)\n", undo, argv[0]);
 	if (rollback_from)
 		mark_undone(rollback_from);
-	rc = EXIT_OK;
+	if (conflict_records)
+		printf("%llu conflict%s from dbmerge not applied: settle %s with dbmerge --prefer\n",
+		       (unsigned long long)conflict_records, conflict_records == 1 ? "" : "s",
+		       conflict_records == 1 ? "it" : "them");
+	rc = conflict_records ? EXIT_DIFFER : EXIT_OK;
 	if (save_base && !o.dry_run) {
 		struct source base;
 		if (source_open(&base, argv[0], NULL) < 0 || source_dump(&base, save_base, "base") < 0) {

@@ -26,6 +26,12 @@ struct plan {
 	struct stream_writer w[2];
 	uint64_t nspooled[2];
 	int skip;               /* excluded by the target environment */
+	/* Foreign-key columns of a cycle the engine cannot defer: written NULL
+	 * first and filled in once every row is in (indexes into st's columns). */
+	size_t nnull, *null_cols;
+	char *fixup;            /* spool of those updates */
+	struct stream_writer fw;
+	uint64_t nfixups;
 };
 
 struct apply {
@@ -39,7 +45,8 @@ struct apply {
 	struct summary *sum;
 	char *tmpdir;
 	struct plan *cur;       /* the table being read */
-	uint64_t conflicts;
+	uint64_t conflicts;     /* changes that no longer fit the target */
+	uint64_t conflict_records; /* dbmerge's conflict records, not applied */
 	struct change out;      /* a change being spooled */
 	struct buf msg;
 };
@@ -320,6 +327,16 @@ static int read_change_table(struct apply *a, struct plan *p)
 	while ((got = stream_next(&a->rd)) > 0 && a->rd.rec.type != REC_TABLE_END) {
 		const struct change *c = &a->rd.rec;
 		progress_rows(1, a->rd.line.len + 1);
+		if (c->type == REC_CONFLICT) {
+			/* dbmerge's unsettled conflicts: someone must choose, not us. */
+			struct buf key = BUF_INIT;
+			table_key_to_json(&key, p->st, &c->row);
+			warning("%s:%ld: table \"%s\" at key %s: %s conflict not applied", a->rd.name,
+				a->rd.rec_line, p->st->name, key.buf, conflict_kind_name(c->kind));
+			buf_release(&key);
+			a->conflict_records++;
+			continue;
+		}
 		if (c->type == REC_DELETE && a->o->mode != APPLY_MIRROR) {
 			p->counts->kept++;
 			continue;
@@ -507,34 +524,117 @@ out:
 	return ret;
 }
 
-/* Write the spooled changes of one table; which: 0 upserts, 1 deletes. */
+static const char *const verbs[] = { "insert", "insert", "update", "delete" };
+
+static int write_failed(struct apply *a, struct plan *p, const struct change *c, long line)
+{
+	if (line)
+		return error("%s:%ld: table \"%s\": %s failed: %s", a->rd.name, line, p->st->name,
+			     verbs[c->type], a->db->err.buf);
+	return error("%s: table \"%s\": %s of a row only in the target failed: %s", a->db->shown_url,
+		     p->st->name, verbs[c->type], a->db->err.buf);
+}
+
+/* For a table in a cycle the engine cannot defer: take the cycle's columns
+ * out of c (into the fixup spool when they hold a value), so the row can be
+ * written before the rows it points at.  Returns 1 if c still has work. */
+static int hold_back_cycle_columns(struct apply *a, struct plan *p, struct change *c)
+{
+	const struct table *t = p->st;
+	struct change *fix = &a->out;
+	int held = 0, rest = c->type == REC_INSERT;
+	size_row(&fix->row, t->ncols);
+	size_row(&fix->old, t->ncols);
+	fix->type = REC_UPDATE;
+	fix->table = p->st;
+	for (size_t k = 0; k < t->nkey; k++)
+		copy_value(&fix->row, &c->row, t->key[k]);
+	for (size_t j = 0; j < p->nnull; j++) {
+		size_t i = p->null_cols[j];
+		if (c->row.v[i].state != V_SET)
+			continue;
+		copy_value(&fix->row, &c->row, i);
+		held = 1;
+		if (c->type == REC_INSERT)
+			row_set_null(&c->row, i);
+		else
+			c->row.v[i].state = V_ABSENT;
+	}
+	for (size_t i = 0; i < t->ncols && !rest; i++)
+		rest = c->row.v[i].state != V_ABSENT && !table_is_key(t, i);
+	if (held) {
+		if (!p->fixup) {
+			struct buf path = BUF_INIT;
+			buf_addf(&path, "%s/%s-fixup", a->tmpdir, p->spool[0]);
+			buf_reset(&path);
+			buf_addf(&path, "%s.fixup", p->spool[0]);
+			p->fixup = buf_detach(&path);
+			if (stream_create(&p->fw, p->fixup) < 0)
+				return -1;
+			stream_write_header(&p->fw, STREAM_CHANGES, "dbapply spool", a->db->ops->engine);
+			stream_write_table(&p->fw, p->st);
+			stream_begin_table(&p->fw, p->st);
+		}
+		if (stream_write_change(&p->fw, fix) < 0)
+			return -1;
+		p->nfixups++;
+	}
+	return rest;
+}
+
+/* Write the spooled changes of one table; which: 0 upserts, 1 deletes,
+ * 2 the cycle columns held back from the upserts, 3 the cycle columns set
+ * NULL before deletes. */
 static int write_spool(struct apply *a, struct plan *p, int which)
 {
 	struct stream_reader sp;
+	const char *path = which == 2 ? p->fixup : p->spool[which & 1];
 	int got, ret = -1;
-	long line;
-	if (!p->nspooled[which])
+	long line = 0;
+	if (which == 2 ? !p->nfixups : !p->nspooled[which & 1] || (which == 3 && !p->nnull))
 		return 0;
-	rewind(p->lines[which]);
-	progress_table(which ? "delete" : "write", p->st->name);
-	if (stream_open(&sp, p->spool[which]) < 0)
+	if (which < 2)
+		rewind(p->lines[which]);
+	progress_table(which == 1 ? "delete" : "write", p->st->name);
+	if (stream_open(&sp, path) < 0)
 		goto out;
 	while ((got = stream_next(&sp)) > 0) {
-		if (sp.rec.type == REC_TABLE_END)
+		struct change *c = &sp.rec;
+		if (c->type == REC_TABLE_END)
 			continue;
-		if (fread(&line, sizeof(line), 1, p->lines[which]) != 1) {
-			error("%s: spool out of step", p->spool[which]);
+		if (which < 2 && fread(&line, sizeof(line), 1, p->lines[which]) != 1) {
+			error("%s: spool out of step", path);
 			goto out;
 		}
 		progress_rows(1, 0);
-		if (a->db->ops->write(a->db, p->proj, &sp.rec) < 0) {
-			static const char *const verbs[] = { "insert", "insert", "update", "delete" };
-			if (line)
-				error("%s:%ld: table \"%s\": %s failed: %s", a->rd.name, line, p->st->name,
-				      verbs[sp.rec.type], a->db->err.buf);
-			else
-				error("%s: table \"%s\": deleting a row only in the target failed: %s",
-				      a->db->shown_url, p->st->name, a->db->err.buf);
+		if (which == 3) {
+			/* Before a delete: NULL into the cycle's columns, so no row of
+			 * the cycle points at a row deleted before it. */
+			c->type = REC_UPDATE;
+			row_copy(&c->row, &c->old);
+			int any = 0;
+			for (size_t i = 0; i < p->st->ncols; i++) {
+				int cycle_col = 0;
+				for (size_t j = 0; j < p->nnull; j++)
+					cycle_col |= p->null_cols[j] == i;
+				if (cycle_col && c->row.v[i].state == V_SET) {
+					row_set_null(&c->row, i);
+					any = 1;
+				} else if (!table_is_key(p->st, i)) {
+					c->row.v[i].state = V_ABSENT;
+				}
+			}
+			if (!any)
+				continue;
+		} else if (which == 0 && p->nnull) {
+			int rest = hold_back_cycle_columns(a, p, c);
+			if (rest < 0)
+				goto out;
+			if (!rest)
+				continue;
+		}
+		if (a->db->ops->write(a->db, p->proj, c) < 0) {
+			write_failed(a, p, c, line);
 			goto out;
 		}
 	}
@@ -542,7 +642,25 @@ static int write_spool(struct apply *a, struct plan *p, int which)
 		ret = 0;
 out:
 	stream_close(&sp);
+	if (which == 0 && p->fixup && p->fw.name &&
+	    (stream_end_table(&p->fw) < 0 || stream_finish(&p->fw) < 0))
+		ret = -1;
 	return ret;
+}
+
+/* The cycle columns of each table, as indexes into the stream's columns. */
+static void plan_cycle_columns(struct apply *a, struct plan **live, size_t n, const struct deps *d)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct plan *p = live[k];
+		const struct table *tt = schema_find(&a->target, p->st->name);
+		p->null_cols = xcalloc(d->nnull_cols[k] + 1, sizeof(size_t));
+		for (size_t j = 0; j < d->nnull_cols[k]; j++) {
+			long i = table_column_index(p->st, tt->cols[d->null_cols[k][j]].name);
+			if (i >= 0)
+				p->null_cols[p->nnull++] = (size_t)i;
+		}
+	}
 }
 
 /* Phase 2: parents first for inserts and updates, children first for deletes. */
@@ -559,8 +677,12 @@ static int write_changes(struct apply *a)
 			order.tables[order.n++] = schema_find(&a->target, a->plans[i].st->name);
 		}
 	deps_compute(&order, &d);
+	plan_cycle_columns(a, live, order.n, &d);
 	for (size_t i = 0; i < order.n; i++)
 		if (write_spool(a, live[d.order[i]], 0) < 0)
+			goto out;
+	for (size_t i = 0; i < order.n; i++)
+		if (write_spool(a, live[d.order[i]], 2) < 0 || write_spool(a, live[d.order[i]], 3) < 0)
 			goto out;
 	for (size_t i = order.n; i-- > 0;)
 		if (write_spool(a, live[d.order[i]], 1) < 0)
@@ -601,6 +723,10 @@ static void cleanup(struct apply *a)
 				fclose(p->lines[w]);
 			free(p->spool[w]);
 		}
+		if (p->fw.name)
+			stream_abandon(&p->fw);
+		free(p->fixup);
+		free(p->null_cols);
 		table_free(p->proj);
 	}
 	free(a->plans);
@@ -650,7 +776,8 @@ static int run(struct apply *a, const char *input)
 	return 0;
 }
 
-int apply_stream(struct db *db, const char *input, const struct apply_opts *o, struct summary *sum)
+int apply_stream(struct db *db, const char *input, const struct apply_opts *o, struct summary *sum,
+		 uint64_t *conflict_records)
 {
 	struct apply a;
 	memset(&a, 0, sizeof(a));
@@ -661,6 +788,7 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	buf_init(&a.msg);
 	schema_init(&a.target);
 	int ret = run(&a, input);
+	*conflict_records = a.conflict_records;
 	if (ret < 0) {
 		if (db->ops->rollback(db) < 0)
 			error("%s: rollback failed: %s", db->shown_url, db->err.buf);

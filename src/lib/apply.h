@@ -13,6 +13,8 @@
 #ifndef DBPIPE_APPLY_H
 #define DBPIPE_APPLY_H
 
+#include <stdint.h>
+
 #include "db.h"
 #include "source.h"
 #include "summary.h"
@@ -34,10 +36,11 @@ struct apply_opts {
 };
 
 /* Apply the stream at input ("-" is stdin) to db, which is connected and not
- * in a transaction.  Fills sum.  On success the transaction is committed (or
+ * in a transaction.  Fills sum, and counts in *conflict_records the conflict
+ * records of a dbmerge stream, which are reported and not applied.  On success the transaction is committed (or
  * rolled back for a dry run); on failure returns -1 with the reason printed,
  * the transaction rolled back and no undo file left behind. */
 int apply_stream(struct db *db, const char *input, const struct apply_opts *o,
-		 struct summary *sum);
+		 struct summary *sum, uint64_t *conflict_records);
 
 #endif

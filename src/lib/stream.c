@@ -16,17 +16,40 @@
 #define READ_CHUNK (256 * 1024)
 #define WRITE_CHUNK (256 * 1024)
 
+static const char *const side_names[] = { "base", "ours", "theirs" };
+static const char *const kind_names[] = { "update/update", "update/delete", "delete/update", "insert/insert" };
+
+const char *conflict_kind_name(enum conflict_kind k)
+{
+	return kind_names[k];
+}
+
+int conflict_has_side(enum conflict_kind k, enum conflict_side s)
+{
+	switch (k) {
+	case CONFLICT_UPDATE_UPDATE: return 1;
+	case CONFLICT_UPDATE_DELETE: return s != SIDE_THEIRS;
+	case CONFLICT_DELETE_UPDATE: return s != SIDE_OURS;
+	case CONFLICT_INSERT_INSERT: return s != SIDE_BASE;
+	}
+	return 0;
+}
+
 void change_init(struct change *c)
 {
 	memset(c, 0, sizeof(*c));
 	row_init(&c->row, 0);
 	row_init(&c->old, 0);
+	for (int i = 0; i < 3; i++)
+		row_init(&c->side[i], 0);
 }
 
 void change_release(struct change *c)
 {
 	row_release(&c->row);
 	row_release(&c->old);
+	for (int i = 0; i < 3; i++)
+		row_release(&c->side[i]);
 }
 
 /* Make r sized for t with every value absent. */
@@ -256,6 +279,45 @@ static int check_end(struct stream_reader *r, json_t *rec, XXH3_state_t *h, uint
 	return 0;
 }
 
+/* The kind and the three sides of a conflict record whose key is read: each
+ * side the kind has is a whole row with the record's key, the others null. */
+static int read_conflict(struct stream_reader *r, struct change *c, json_t *rec)
+{
+	const struct table *t = c->table;
+	const char *kind = json_get_string(rec, "kind");
+	size_t k;
+	if (!kind)
+		return stream_error(r, "conflict record without a \"kind\"");
+	for (k = 0; k < sizeof(kind_names) / sizeof(*kind_names) && strcmp(kind, kind_names[k]); k++)
+		;
+	if (k == sizeof(kind_names) / sizeof(*kind_names))
+		return stream_error(r, "unknown conflict kind \"%s\"", kind);
+	c->kind = (enum conflict_kind)k;
+	for (int s = 0; s < 3; s++) {
+		json_t *v = json_object_get(rec, side_names[s]);
+		int want = conflict_has_side(c->kind, (enum conflict_side)s);
+		row_reset_for(&c->side[s], t);
+		if (!v)
+			return stream_error(r, "conflict record without \"%s\" (null if that side has no row)",
+					    side_names[s]);
+		if (json_is_null(v)) {
+			if (want)
+				return stream_error(r, "a %s conflict needs the \"%s\" row", kind, side_names[s]);
+			continue;
+		}
+		if (!want)
+			return stream_error(r, "a %s conflict has no \"%s\" row: it must be null", kind, side_names[s]);
+		if (row_from_object(r, &c->side[s], t, v, 1, side_names[s]) < 0)
+			return -1;
+		for (size_t i = 0; i < t->nkey; i++) {
+			size_t col = t->key[i];
+			if (!value_equal(&c->side[s], col, &c->row, col, t->cols[col].type))
+				return stream_error(r, "the \"%s\" row has another key than the record", side_names[s]);
+		}
+	}
+	return 0;
+}
+
 int stream_next(struct stream_reader *r)
 {
 	json_t *rec = NULL;
@@ -354,12 +416,12 @@ int stream_next(struct stream_reader *r)
 		c->type = is_row ? REC_ROW : REC_INSERT;
 		if (row_from_object(r, &c->row, t, json_object_get(rec, "row"), 1, "row") < 0)
 			goto out;
-	} else if (!strcmp(type, "update") || !strcmp(type, "delete")) {
+	} else if (!strcmp(type, "update") || !strcmp(type, "delete") || !strcmp(type, "conflict")) {
 		if (r->kind != STREAM_CHANGES) {
 			stream_error(r, "a \"%s\" record in a row stream", type);
 			goto out;
 		}
-		c->type = type[0] == 'u' ? REC_UPDATE : REC_DELETE;
+		c->type = type[0] == 'u' ? REC_UPDATE : type[0] == 'd' ? REC_DELETE : REC_CONFLICT;
 		json_t *key = json_object_get(rec, "key");
 		if (row_from_object(r, &c->row, t, key, 0, "key") < 0)
 			goto out;
@@ -372,7 +434,10 @@ int stream_next(struct stream_reader *r)
 			stream_error(r, "\"key\" holds columns that are not the key of \"%s\"", t->name);
 			goto out;
 		}
-		if (c->type == REC_UPDATE) {
+		if (c->type == REC_CONFLICT) {
+			if (read_conflict(r, c, rec) < 0)
+				goto out;
+		} else if (c->type == REC_UPDATE) {
 			json_t *set = json_object_get(rec, "set");
 			for (size_t k = 0; k < t->nkey && json_is_object(set); k++)
 				if (json_object_get(set, t->cols[t->key[k]].name)) {
@@ -384,7 +449,7 @@ int stream_next(struct stream_reader *r)
 				goto out;
 		}
 		json_t *old = json_object_get(rec, "old");
-		if (old && row_from_object(r, &c->old, t, old, 0, "old") < 0)
+		if (c->type != REC_CONFLICT && old && row_from_object(r, &c->old, t, old, 0, "old") < 0)
 			goto out;
 	} else {
 		stream_error(r, "unknown record type \"%s\"", type);
@@ -608,6 +673,30 @@ int stream_write_change(struct stream_writer *w, const struct change *c)
 		break;
 	default:
 		return error("internal error: not a change");
+	}
+	buf_addch(&w->out, '}');
+	w->count++;
+	w->total++;
+	return end_line(w, start, 1);
+}
+
+int stream_write_conflict(struct stream_writer *w, const struct change *c)
+{
+	const struct table *t = w->cur;
+	size_t start = w->out.len;
+	if (c->type != REC_CONFLICT)
+		return error("internal error: not a conflict");
+	add_table_field(&w->out, "conflict", t);
+	buf_adds(&w->out, ",\"key\":");
+	if (add_object(w, t, &c->row, KEY_COLUMNS) < 0)
+		return -1;
+	buf_addf(&w->out, ",\"kind\":\"%s\"", kind_names[c->kind]);
+	for (int s = 0; s < 3; s++) {
+		buf_addf(&w->out, ",\"%s\":", side_names[s]);
+		if (!conflict_has_side(c->kind, (enum conflict_side)s))
+			buf_adds(&w->out, "null");
+		else if (add_object(w, t, &c->side[s], ALL_COLUMNS) < 0)
+			return -1;
 	}
 	buf_addch(&w->out, '}');
 	w->count++;

@@ -20,17 +20,35 @@
 
 enum stream_kind { STREAM_ROWS, STREAM_CHANGES };
 
-enum rec_type { REC_ROW, REC_INSERT, REC_UPDATE, REC_DELETE, REC_TABLE_END };
+enum rec_type { REC_ROW, REC_INSERT, REC_UPDATE, REC_DELETE, REC_TABLE_END, REC_CONFLICT };
+
+/* A conflict record of a change stream (dbmerge BASE OURS THEIRS): a row that
+ * both sides changed in ways that do not merge.  Named "ours/theirs": what
+ * OURS did, then what THEIRS did.  The sides present: update/update all
+ * three; update/delete BASE and OURS; delete/update BASE and THEIRS;
+ * insert/insert OURS and THEIRS. */
+enum conflict_kind {
+	CONFLICT_UPDATE_UPDATE, CONFLICT_UPDATE_DELETE, CONFLICT_DELETE_UPDATE, CONFLICT_INSERT_INSERT
+};
+enum conflict_side { SIDE_BASE, SIDE_OURS, SIDE_THEIRS };
+/* "update/update", ... */
+const char *conflict_kind_name(enum conflict_kind k);
+/* Whether kind k has a row on side s. */
+int conflict_has_side(enum conflict_kind k, enum conflict_side s);
 
 /* A data record.  row: for ROW and INSERT the whole row; for UPDATE the key
- * and the new values of the changed columns; for DELETE the key.  old: for
- * UPDATE the previous values of the changed columns, for DELETE the whole
- * previous row (values absent where the stream did not give them). */
+ * and the new values of the changed columns; for DELETE and CONFLICT the key.
+ * old: for UPDATE the previous values of the changed columns, for DELETE the
+ * whole previous row (values absent where the stream did not give them).
+ * kind and side: for CONFLICT only, the whole row of each side that has one
+ * (conflict_has_side); the others are not read. */
 struct change {
 	enum rec_type type;
 	struct table *table;
 	struct row row;
 	struct row old;
+	enum conflict_kind kind;
+	struct row side[3];
 };
 
 struct stream_reader {
@@ -85,7 +103,10 @@ int stream_write_table(struct stream_writer *w, const struct table *t);
 /* Data of one table: begin, rows or changes, end. */
 void stream_begin_table(struct stream_writer *w, const struct table *t);
 int stream_write_row(struct stream_writer *w, const struct row *row);
+/* An insert, update or delete (a row record is written as an insert). */
 int stream_write_change(struct stream_writer *w, const struct change *c);
+/* A conflict record: c->row holds the key, c->side[] the rows of c->kind's sides. */
+int stream_write_conflict(struct stream_writer *w, const struct change *c);
 int stream_end_table(struct stream_writer *w);
 /* Write the final end record, flush and close.  -1 if anything failed. */
 int stream_finish(struct stream_writer *w);

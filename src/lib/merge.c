@@ -1,0 +1,418 @@
+/* merge: change-stream policies and the three-way merge-join of BASE, OURS
+ * and THEIRS (see merge.h for the table of cases).
+ *
+ * Worked example (key id, columns a b):
+ *   BASE 1(a=1 b=1) 2(a=1 b=1) 3(a=1 b=1)
+ *   OURS 1(a=2 b=1) 2(a=2 b=1)             4(a=1 b=1)
+ *   THEIRS 1(a=1 b=2) 2(a=3 b=1) 3(a=1 b=1)
+ *   id 1: OURS changed a, THEIRS b  -> update 1 set a=2 (old a=1)
+ *   id 2: both changed a, 2 != 3    -> conflict update/update
+ *   id 3: OURS deleted, THEIRS kept -> delete 3
+ *   id 4: OURS inserted             -> insert 4 */
+#include "merge.h"
+
+#include <string.h>
+
+int merge_policy_parse(const char *s, enum merge_policy *out)
+{
+	if (!strcmp(s, "upsert"))
+		*out = MERGE_UPSERT;
+	else if (!strcmp(s, "insert-only"))
+		*out = MERGE_INSERT_ONLY;
+	else if (!strcmp(s, "mirror"))
+		*out = MERGE_MIRROR;
+	else
+		return -1;
+	return 0;
+}
+
+int merge_prefer_parse(const char *s, enum merge_prefer *out)
+{
+	if (!strcmp(s, "ours"))
+		*out = PREFER_OURS;
+	else if (!strcmp(s, "theirs"))
+		*out = PREFER_THEIRS;
+	else
+		return -1;
+	return 0;
+}
+
+/* ---- policies ---- */
+
+int merge_filter(struct stream_reader *rd, struct stream_writer *w, enum merge_policy p,
+		 struct summary *sum, struct merge_counts *mc)
+{
+	const struct table *cur = NULL;
+	struct diff_counts *cnt = NULL;
+	int got;
+	if (rd->kind != STREAM_CHANGES)
+		return error("%s: a row stream where a change stream is needed "
+			     "(dbdiff or dbmerge BASE OURS THEIRS makes one)", rd->name);
+	stream_write_header(w, STREAM_CHANGES, rd->source, rd->engine);
+	for (size_t i = 0; i < rd->schema.n; i++)
+		if (stream_write_table(w, rd->schema.tables[i]) < 0)
+			return -1;
+	while ((got = stream_next(rd)) > 0) {
+		const struct change *c = &rd->rec;
+		if (c->table != cur) {
+			cur = c->table;
+			cnt = summary_table(sum, cur->name);
+			stream_begin_table(w, cur);
+		}
+		switch (c->type) {
+		case REC_TABLE_END:
+			if (stream_end_table(w) < 0)
+				return -1;
+			cur = NULL;
+			break;
+		case REC_CONFLICT:
+			if (stream_write_conflict(w, c) < 0)
+				return -1;
+			mc->conflicts++;
+			break;
+		case REC_INSERT:
+			if (stream_write_change(w, c) < 0)
+				return -1;
+			cnt->inserts++;
+			break;
+		case REC_UPDATE:
+			if (p == MERGE_INSERT_ONLY) {
+				mc->dropped++;
+				break;
+			}
+			if (stream_write_change(w, c) < 0)
+				return -1;
+			cnt->updates++;
+			break;
+		case REC_DELETE:
+			if (p != MERGE_MIRROR) {
+				cnt->kept++;
+				break;
+			}
+			if (stream_write_change(w, c) < 0)
+				return -1;
+			cnt->deletes++;
+			break;
+		case REC_ROW:
+			return stream_error(rd, "internal error: a row record in a change stream");
+		}
+	}
+	return got;
+}
+
+/* ---- three-way ---- */
+
+struct side {
+	struct row_iter *it;
+	const struct row *cur;   /* the current row, when got > 0 */
+	int got;
+	struct row prev;
+	int have_prev;
+};
+
+/* Fetch the next row and check that keys ascend, so a mis-sorted input is
+ * an error rather than a wrong merge. */
+static int advance(struct side *s, const struct table *t)
+{
+	s->got = s->it->next(s->it->ctx, &s->cur);
+	if (s->got <= 0)
+		return s->got;
+	if (s->have_prev) {
+		int cmp = table_key_cmp(t, &s->prev, s->cur);
+		if (cmp > 0 || (cmp == 0 && t->key_kind != KEY_ROW))
+			return s->got = error("%s: table \"%s\": rows not in key order (engine collation?)",
+					      s->it->name, t->name);
+	}
+	row_copy(&s->prev, s->cur);
+	s->have_prev = 1;
+	return 1;
+}
+
+static void size_row(struct row *r, size_t n)
+{
+	if (r->n != n) {
+		row_release(r);
+		row_init(r, n);
+	}
+	row_clear(r);
+}
+
+static void copy_value(struct row *dst, const struct row *src, size_t i)
+{
+	if (src->v[i].state == V_SET)
+		row_set(dst, i, row_ptr(src, i), src->v[i].len);
+	else if (src->v[i].state == V_NULL)
+		row_set_null(dst, i);
+}
+
+/* Whether column i takes part in the comparison (not key, not generated). */
+static int compared(const struct table *t, size_t i)
+{
+	return !table_is_key(t, i) && !t->cols[i].generated;
+}
+
+static int same_value(const struct table *t, const struct row *a, const struct row *b, size_t i)
+{
+	return value_equal(a, i, b, i, t->cols[i].type);
+}
+
+static int same_row(const struct table *t, const struct row *a, const struct row *b)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		if (compared(t, i) && !same_value(t, a, b, i))
+			return 0;
+	return 1;
+}
+
+struct merger {
+	const struct table *t;
+	enum merge_prefer prefer;
+	diff_emit_fn emit;
+	void *ctx;
+	struct diff_counts *cnt;
+	struct merge_counts *mc;
+	struct change c;
+};
+
+/* c.row holds the key of r and nothing else; c.old is empty. */
+static void start_change(struct merger *m, enum rec_type type, const struct row *r)
+{
+	const struct table *t = m->t;
+	m->c.type = type;
+	size_row(&m->c.row, t->ncols);
+	size_row(&m->c.old, t->ncols);
+	for (size_t k = 0; k < t->nkey; k++)
+		copy_value(&m->c.row, r, t->key[k]);
+}
+
+static int emit_insert(struct merger *m, const struct row *o)
+{
+	m->c.type = REC_INSERT;
+	row_copy(&m->c.row, o);
+	size_row(&m->c.old, m->t->ncols);
+	m->cnt->inserts++;
+	return m->emit(m->ctx, &m->c);
+}
+
+static int emit_delete(struct merger *m, const struct row *th)
+{
+	start_change(m, REC_DELETE, th);
+	row_copy(&m->c.old, th);
+	m->cnt->deletes++;
+	return m->emit(m->ctx, &m->c);
+}
+
+/* Which columns an update takes from OURS: those in which o differs from th
+ * and (OURS_CHANGED) from b too, or (THEIRS_UNCHANGED) from b while th
+ * equals b, or (ALL) whatever b holds. */
+enum take { TAKE_OURS_CHANGED, TAKE_THEIRS_UNCHANGED, TAKE_ALL };
+
+/* An update of THEIRS' row th to OURS' values of the columns `take` picks;
+ * old holds THEIRS' values.  Nothing when no column is picked. */
+static int emit_update(struct merger *m, const struct row *b, const struct row *o,
+		       const struct row *th, enum take take)
+{
+	const struct table *t = m->t;
+	int any = 0;
+	start_change(m, REC_UPDATE, th);
+	for (size_t i = 0; i < t->ncols; i++) {
+		if (!compared(t, i) || same_value(t, o, th, i))
+			continue;
+		if (take != TAKE_ALL && same_value(t, o, b, i))
+			continue;
+		if (take == TAKE_THEIRS_UNCHANGED && !same_value(t, th, b, i))
+			continue;
+		copy_value(&m->c.row, o, i);
+		copy_value(&m->c.old, th, i);
+		any = 1;
+	}
+	if (!any)
+		return 0;
+	m->cnt->updates++;
+	return m->emit(m->ctx, &m->c);
+}
+
+/* A conflict: a record, or settled by the preference. */
+static int conflict(struct merger *m, enum conflict_kind kind, const struct row *b,
+		    const struct row *o, const struct row *th)
+{
+	const struct row *sides[3] = { b, o, th };
+	if (m->prefer != PREFER_NONE) {
+		m->mc->settled++;
+		if (m->prefer == PREFER_THEIRS) {
+			/* THEIRS' row stays; in an update/update the columns that
+			 * do not conflict still merge. */
+			return kind == CONFLICT_UPDATE_UPDATE ? emit_update(m, b, o, th, TAKE_THEIRS_UNCHANGED) : 0;
+		}
+		switch (kind) {
+		case CONFLICT_UPDATE_UPDATE:
+			return emit_update(m, b, o, th, TAKE_OURS_CHANGED);
+		case CONFLICT_INSERT_INSERT:
+			return emit_update(m, b, o, th, TAKE_ALL);
+		case CONFLICT_DELETE_UPDATE:
+			return emit_delete(m, th);
+		case CONFLICT_UPDATE_DELETE:
+			return emit_insert(m, o);
+		}
+	}
+	start_change(m, REC_CONFLICT, o ? o : th);
+	m->c.kind = kind;
+	for (int s = 0; s < 3; s++)
+		if (sides[s])
+			row_copy(&m->c.side[s], sides[s]);
+	m->mc->conflicts++;
+	return m->emit(m->ctx, &m->c);
+}
+
+/* One key: b, o, th are its rows on each side, NULL where absent. */
+static int merge_key(struct merger *m, const struct row *b, const struct row *o, const struct row *th)
+{
+	const struct table *t = m->t;
+	if (!b) {
+		if (o && !th)
+			return emit_insert(m, o);
+		if (o && th && !same_row(t, o, th))
+			return conflict(m, CONFLICT_INSERT_INSERT, NULL, o, th);
+		return 0;
+	}
+	if (!o) {
+		if (!th)
+			return 0;
+		if (same_row(t, th, b))
+			return emit_delete(m, th);
+		return conflict(m, CONFLICT_DELETE_UPDATE, b, NULL, th);
+	}
+	if (!th)
+		return same_row(t, o, b) ? 0 : conflict(m, CONFLICT_UPDATE_DELETE, b, o, NULL);
+	/* Column by column: a column both sides changed to different values
+	 * makes the row a conflict; prefer ours then takes OURS' values there
+	 * (TAKE_OURS_CHANGED: o differs from b and from th covers them). */
+	for (size_t i = 0; i < t->ncols; i++)
+		if (compared(t, i) && !same_value(t, o, b, i) && !same_value(t, th, b, i) &&
+		    !same_value(t, o, th, i))
+			return conflict(m, CONFLICT_UPDATE_UPDATE, b, o, th);
+	return emit_update(m, b, o, th, TAKE_OURS_CHANGED);
+}
+
+int merge_table(const struct table *t, struct row_iter *base, struct row_iter *ours,
+		struct row_iter *theirs, enum merge_prefer prefer, diff_emit_fn emit, void *ctx,
+		struct diff_counts *counts, struct merge_counts *mc)
+{
+	struct side s[3] = { { base, NULL, 0, { 0 }, 0 }, { ours, NULL, 0, { 0 }, 0 },
+			     { theirs, NULL, 0, { 0 }, 0 } };
+	struct merger m = { t, prefer, emit, ctx, counts, mc, { 0 } };
+	int ret = -1;
+	change_init(&m.c);
+	m.c.table = (struct table *)t;
+	for (int i = 0; i < 3; i++)
+		row_init(&s[i].prev, t->ncols);
+	for (int i = 0; i < 3; i++)
+		if (advance(&s[i], t) < 0)
+			goto out;
+	while (s[0].got > 0 || s[1].got > 0 || s[2].got > 0) {
+		const struct row *min = NULL, *at[3] = { NULL, NULL, NULL };
+		for (int i = 0; i < 3; i++)
+			if (s[i].got > 0 && (!min || table_key_cmp(t, s[i].cur, min) < 0))
+				min = s[i].cur;
+		for (int i = 0; i < 3; i++)
+			if (s[i].got > 0 && (s[i].cur == min || table_key_cmp(t, s[i].cur, min) == 0))
+				at[i] = s[i].cur;
+		if (merge_key(&m, at[0], at[1], at[2]) < 0)
+			goto out;
+		for (int i = 0; i < 3; i++)
+			if (at[i] && advance(&s[i], t) < 0)
+				goto out;
+	}
+	ret = 0;
+out:
+	for (int i = 0; i < 3; i++)
+		row_release(&s[i].prev);
+	change_release(&m.c);
+	return ret;
+}
+
+/* The writer takes changes and conflicts alike. */
+static int emit_to_writer(void *ctx, const struct change *c)
+{
+	return c->type == REC_CONFLICT ? stream_write_conflict(ctx, c) : stream_write_change(ctx, c);
+}
+
+static int source_iter_next(void *ctx, const struct row **out)
+{
+	return source_next_row(ctx, out);
+}
+
+static int empty_next(void *ctx, const struct row **out)
+{
+	(void)ctx;
+	(void)out;
+	return 0;
+}
+
+/* t2 (of the input named `name`) must have t's columns in t's order and its key. */
+static int same_shape(const struct table *t, const struct table *t2, const char *name)
+{
+	int same = t2->ncols == t->ncols && t2->nkey == t->nkey;
+	for (size_t i = 0; same && i < t->ncols; i++)
+		same = !strcmp(t2->cols[i].name, t->cols[i].name) && t2->cols[i].type == t->cols[i].type;
+	for (size_t k = 0; same && k < t->nkey; k++)
+		same = t2->key[k] == t->key[k];
+	if (!same)
+		return error("%s: table \"%s\" has other columns or another key than in OURS "
+			     "(a schema change; dbmerge merges rows of tables of the same shape)",
+			     name, t->name);
+	return 0;
+}
+
+int merge_three_way(struct source *base, struct source *ours, struct source *theirs,
+		    struct stream_writer *w, enum merge_prefer prefer, struct summary *sum,
+		    struct merge_counts *mc)
+{
+	const struct schema *os = ours->schema;
+	for (size_t i = 0; i < theirs->schema->n; i++)
+		if (!schema_find(os, theirs->schema->tables[i]->name))
+			warning("table \"%s\" is not in OURS: left as it is", theirs->schema->tables[i]->name);
+	for (size_t i = 0; i < base->schema->n; i++)
+		if (!schema_find(os, base->schema->tables[i]->name) &&
+		    !schema_find(theirs->schema, base->schema->tables[i]->name))
+			warning("table \"%s\" is only in BASE: not merged", base->schema->tables[i]->name);
+	for (size_t i = 0; i < os->n; i++) {
+		const struct table *t = os->tables[i];
+		const struct table *th = schema_find(theirs->schema, t->name);
+		const struct table *b = schema_find(base->schema, t->name);
+		if (!th)
+			return error("%s: table \"%s\" of OURS is missing (dbmerge does not create tables)",
+				     theirs->name, t->name);
+		if (same_shape(t, th, theirs->name) < 0 || (b && same_shape(t, b, base->name) < 0))
+			return -1;
+		if (!b)
+			warning("table \"%s\" is not in BASE: its rows on both sides count as new", t->name);
+	}
+
+	struct row_iter bi = { source_iter_next, base, base->name };
+	struct row_iter oi = { source_iter_next, ours, ours->name };
+	struct row_iter ti = { source_iter_next, theirs, theirs->name };
+	struct row_iter none = { empty_next, NULL, base->name };
+	stream_write_header(w, STREAM_CHANGES, ours->origin, ours->engine);
+	for (size_t i = 0; i < os->n; i++)
+		if (stream_write_table(w, os->tables[i]) < 0)
+			return -1;
+	for (size_t i = 0; i < os->n; i++) {
+		const struct table *t = os->tables[i];
+		const struct table *th = schema_find(theirs->schema, t->name);
+		const struct table *b = schema_find(base->schema, t->name);
+		if ((b && source_begin_table(base, b) < 0) || source_begin_table(ours, t) < 0 ||
+		    source_begin_table(theirs, th) < 0)
+			return -1;
+		stream_begin_table(w, t);
+		if (merge_table(t, b ? &bi : &none, &oi, &ti, prefer, emit_to_writer, w,
+				summary_table(sum, t->name), mc) < 0 ||
+		    stream_end_table(w) < 0)
+			return -1;
+	}
+	/* A truncated input must give a truncated output, which every consumer
+	 * refuses: the final end record comes only after all three ended well. */
+	if (source_finish(base) < 0 || source_finish(ours) < 0 || source_finish(theirs) < 0)
+		return -1;
+	return 0;
+}
