@@ -45,7 +45,7 @@ struct before_write {
 	struct db *db;
 	const char *target;
 	enum apply_mode mode;
-	int yes, dry_run, backup;
+	int yes, dry_run, backup, rollback;
 	const char *label;
 };
 
@@ -60,7 +60,8 @@ static int confirm_destructive(struct before_write *c, const struct summary *pla
 	const char *name = c->db->env.name;
 	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
 		return error("%s is protected: %s needs --yes (no terminal to ask on)", name,
-			     c->mode == APPLY_MIRROR ? "--mirror" : "deleting rows");
+			     c->rollback ? "--rollback" : c->mode == APPLY_MIRROR ? "--mirror" : "deleting rows");
+	progress_done();
 	summary_print(planned, stderr);
 	fprintf(stderr, "%s is protected. Type its name to go on: ", name);
 	char *line = NULL;
@@ -91,7 +92,7 @@ static int before_write(void *ctx, const struct summary *planned)
 }
 
 /* The newest undo stream of db in its backup directory, or NULL. */
-static char *newest_undo(struct db *db)
+static char *newest_undo(struct db *db, const char *label)
 {
 	struct backup_info *list;
 	size_t n;
@@ -101,9 +102,10 @@ static char *newest_undo(struct db *db)
 	for (size_t i = n; i-- > 0 && !found;) {
 		static const char suffix[] = ".undo.ndjson.gz";
 		size_t len = strlen(list[i].path);
+		/* by label, so prod.db, ./prod.db and sqlite:prod.db are one target */
 		if (!strcmp(list[i].purpose, "undo") && len > sizeof(suffix) &&
 		    !strcmp(list[i].path + len - (sizeof(suffix) - 1), suffix) &&
-		    !strcmp(list[i].source, db->shown_url))
+		    !strcmp(list[i].label, label))
 			found = xstrdup(list[i].path);
 	}
 	backup_list_free(list, n);
@@ -190,7 +192,7 @@ int main(int argc, char **argv)
 		/* An undo stream deletes what the sync inserted: it needs mirror's deletes. */
 		o.mode = APPLY_MIRROR;
 		no_undo = 1;
-		if (!(rollback_from = newest_undo(db)))
+		if (!(rollback_from = newest_undo(db, label)))
 			goto out;
 		input = rollback_from;
 		fprintf(stderr, "dbapply: rolling back with %s\n", input);
@@ -205,6 +207,7 @@ int main(int argc, char **argv)
 	bw.target = argv[0];
 	bw.mode = o.mode;
 	bw.dry_run = o.dry_run;
+	bw.rollback = rollback;
 	bw.backup = db->env.protected_env && !no_backup && !o.dry_run;
 	bw.label = label;
 	o.before_write = before_write;
@@ -219,7 +222,7 @@ int main(int argc, char **argv)
 		printf("dry run: rolled back, nothing was written to %s\n", db->shown_url);
 	if (undo && !access(undo, F_OK))
 		printf("undo: %s (dbapply --rollback %s restores the state before this run)\n", undo, argv[0]);
-	if (rollback_from)
+	if (rollback_from && !o.dry_run)
 		mark_undone(rollback_from);
 	if (conflict_records)
 		printf("%llu conflict%s from dbmerge not applied: settle %s with dbmerge --prefer\n",

@@ -85,6 +85,16 @@ int main(int argc, char **argv)
 	if (backup_scan(argv[0], &l, &n) < 0)
 		return EXIT_TROUBLE;
 
+	/* Only backups and undo streams: a saved base (--save-base) is the user's. */
+	size_t kept_n = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(l[i].purpose, "backup") && strcmp(l[i].purpose, "undo")) {
+			backup_info_release(&l[i]);
+			continue;
+		}
+		l[kept_n++] = l[i];
+	}
+	n = kept_n;
 	time_t now = time(NULL);
 	char *remove_it = xcalloc(n + 1, 1);
 	/* Newest first within each (label, kind): the list is oldest first. */

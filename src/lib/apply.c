@@ -47,6 +47,7 @@ struct apply {
 	struct plan *cur;       /* the table being read */
 	uint64_t conflicts;     /* changes that no longer fit the target */
 	uint64_t conflict_records; /* dbmerge's conflict records, not applied */
+	char *undo_partial;     /* the undo stream until the commit */
 	struct change out;      /* a change being spooled */
 	struct buf msg;
 };
@@ -103,7 +104,8 @@ static int stream_rows_next(void *ctx, const struct row **out)
 struct target_rows {
 	struct db *db;
 	struct db_cursor *cursor;
-	struct row row;
+	const struct table *t;
+	struct row row, prev;
 	int have;            /* row holds a row (for the change-stream join) */
 };
 
@@ -115,6 +117,12 @@ static int target_rows_next(void *ctx, const struct row **out)
 		return error("%s: %s", tr->db->shown_url, tr->db->err.buf);
 	*out = &tr->row;
 	tr->have = got > 0;
+	/* The join is only right if the engine's order is the stream's. */
+	if (tr->have && tr->prev.n && table_key_cmp(tr->t, &tr->prev, &tr->row) >= (tr->t->key_kind == KEY_ROW))
+		return error("%s: table \"%s\": the database returned rows out of key order",
+			     tr->db->shown_url, tr->t->name);
+	if (tr->have)
+		row_copy(&tr->prev, &tr->row);
 	return got;
 }
 
@@ -122,9 +130,11 @@ static int target_rows_open(struct apply *a, struct plan *p, struct target_rows 
 {
 	memset(tr, 0, sizeof(*tr));
 	tr->db = a->db;
+	tr->t = p->st;
 	if (a->db->ops->scan_open(a->db, p->proj, &tr->cursor) < 0)
 		return error("%s: table \"%s\": %s", a->db->shown_url, p->st->name, a->db->err.buf);
 	row_init(&tr->row, p->proj->ncols);
+	row_init(&tr->prev, 0);
 	return 0;
 }
 
@@ -133,6 +143,7 @@ static void target_rows_close(struct apply *a, struct target_rows *tr)
 	if (tr->cursor)
 		a->db->ops->scan_close(tr->cursor);
 	row_release(&tr->row);
+	row_release(&tr->prev);
 }
 
 /* Match every stream table with a target table before any data is read. */
@@ -248,6 +259,10 @@ static int check_change(struct apply *a, struct plan *p, const struct change *c,
 		if (cur) {
 			if (values_match(t, &c->row, cur, &col))
 				return 0; /* already there */
+			if (a->o->mode == APPLY_INSERT_ONLY) {
+				p->counts->left++; /* existing rows are left alone */
+				return 0;
+			}
 			buf_reset(&a->msg);
 			buf_addf(&a->msg, "the row already exists with another \"%s\"", col);
 			conflict(a, c, a->msg.buf);
@@ -475,18 +490,14 @@ static int write_undo(struct apply *a)
 	struct stream_writer w;
 	struct change u;
 	int ret = -1;
-	if (stream_create(&w, a->o->undo_path) < 0)
+	if (make_parent_dir(a->undo_partial) < 0 || stream_create(&w, a->undo_partial) < 0)
 		return -1;
 	change_init(&u);
 	w.purpose = "undo";
 	stream_write_header(&w, STREAM_CHANGES, a->db->shown_url, a->db->ops->engine);
 	for (size_t i = 0; i < a->nplans; i++) {
-		if (a->plans[i].skip)
-			continue;
-		int complete = a->plans[i].st->complete;
-		a->plans[i].st->complete = 0; /* a change stream's tables are never complete */
-		stream_write_table(&w, a->plans[i].st);
-		a->plans[i].st->complete = complete;
+		if (!a->plans[i].skip)
+			stream_write_table(&w, a->plans[i].st);
 	}
 	for (size_t i = 0; i < a->nplans; i++) {
 		struct plan *p = &a->plans[i];
@@ -773,6 +784,11 @@ static int run(struct apply *a, const char *input)
 	}
 	if (db->ops->commit(db) < 0)
 		return error("%s: commit failed: %s", db->shown_url, db->err.buf);
+	/* Only a committed run has an undo stream: a killed one leaves a
+	 * .partial.gz file that nothing reads. */
+	if (a->undo_partial && !access(a->undo_partial, F_OK) && rename(a->undo_partial, a->o->undo_path) < 0)
+		warning("%s: %s (the sync is committed; its undo stream is %s)", a->o->undo_path,
+			strerror(errno), a->undo_partial);
 	return 0;
 }
 
@@ -787,6 +803,15 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	change_init(&a.out);
 	buf_init(&a.msg);
 	schema_init(&a.target);
+	if (o->undo_path) {
+		/* x.ndjson.gz -> x.ndjson.partial.gz: still gzip, never taken for an undo stream */
+		struct buf p = BUF_INIT;
+		size_t n = strlen(o->undo_path);
+		int gz = n > 3 && !strcmp(o->undo_path + n - 3, ".gz");
+		buf_add(&p, o->undo_path, gz ? n - 3 : n);
+		buf_adds(&p, gz ? ".partial.gz" : ".partial");
+		a.undo_partial = buf_detach(&p);
+	}
 	int ret = run(&a, input);
 	*conflict_records = a.conflict_records;
 	if (ret < 0) {
@@ -794,9 +819,10 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 			error("%s: rollback failed: %s", db->shown_url, db->err.buf);
 		else
 			error("nothing was written to %s", db->shown_url);
-		if (o->undo_path && !o->dry_run)
-			unlink(o->undo_path);
+		if (a.undo_partial)
+			unlink(a.undo_partial);
 	}
+	free(a.undo_partial);
 	cleanup(&a);
 	return ret;
 }

@@ -51,10 +51,6 @@ char *backup_new_path(const char *dir, const char *label, const char *kind)
 	char stamp[32];
 	time_t now = time(NULL);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		error("%s: %s", dir, strerror(errno));
-		return NULL;
-	}
 	struct buf p = BUF_INIT;
 	for (int n = 0; n < 1000; n++) {
 		buf_reset(&p);
@@ -77,32 +73,40 @@ static char *marker_path(const char *path)
 	return buf_detach(&b);
 }
 
-/* The marker holds the size and the final hash line of the file it vouches for. */
-static void write_marker(const char *path, off_t size, const char *summary)
+/* The marker holds the size and modification time of the file it vouches
+ * for, and what it holds: a file changed since is no longer verified. */
+static void write_marker(const char *path, const struct stat *st, const char *summary)
 {
 	char *m = marker_path(path);
 	FILE *f = fopen(m, "w");
 	if (f) {
-		fprintf(f, "%lld %s\n", (long long)size, summary);
+		fprintf(f, "%lld %lld %s\n", (long long)st->st_size, (long long)st->st_mtime, summary);
 		fclose(f);
 	}
 	free(m);
 }
 
+static void remove_marker(const char *path)
+{
+	char *m = marker_path(path);
+	unlink(m);
+	free(m);
+}
+
 /* Whether the marker vouches for a file of this size; fills tables and rows. */
-static int marker_valid(const char *path, off_t size, struct backup_info *info)
+static int marker_valid(const char *path, const struct stat *st, struct backup_info *info)
 {
 	char *m = marker_path(path);
 	FILE *f = fopen(m, "r");
-	long long recorded = -1;
+	long long size = -1, mtime = -1;
 	unsigned long long tables = 0, rows = 0;
 	free(m);
 	if (!f)
 		return 0;
-	if (fscanf(f, "%lld %llu tables %llu rows", &recorded, &tables, &rows) != 3)
-		recorded = -1;
+	if (fscanf(f, "%lld %lld %llu tables %llu rows", &size, &mtime, &tables, &rows) != 4)
+		size = -1;
 	fclose(f);
-	if (recorded != (long long)size)
+	if (size != (long long)st->st_size || mtime != (long long)st->st_mtime)
 		return 0;
 	info->tables = tables;
 	info->rows = rows;
@@ -168,10 +172,12 @@ int backup_verify(const char *path, struct backup_info *info)
 	}
 	struct buf s = BUF_INIT;
 	buf_addf(&s, "%zu tables %llu rows", r.schema.n, (unsigned long long)r.total);
-	write_marker(path, st.st_size, s.buf);
+	write_marker(path, &st, s.buf);
 	buf_release(&s);
 	ret = 0;
 out:
+	if (ret < 0)
+		remove_marker(path);
 	stream_close(&r);
 	return ret;
 }
@@ -180,7 +186,7 @@ int backup_write(const char *target, const char *path)
 {
 	struct source src;
 	int ret = -1;
-	if (source_open(&src, target, NULL) < 0)
+	if (source_open(&src, target, NULL) < 0 || make_parent_dir(path) < 0)
 		goto out;
 	if (source_dump(&src, path, "backup") < 0) {
 		unlink(path);
@@ -227,7 +233,7 @@ int backup_scan(const char *dir, struct backup_info **out, size_t *n)
 		}
 		b.path = buf_detach(&p);
 		b.size = st.st_size;
-		b.verified = marker_valid(b.path, st.st_size, &b);
+		b.verified = marker_valid(b.path, &st, &b);
 		/* <label>-<stamp>[-n].<kind>.ndjson.gz: the label ends before the stamp */
 		const char *stamp = e->d_name;
 		for (const char *q = e->d_name; (q = strchr(q, '-')); q++)

@@ -71,9 +71,14 @@ int db_is_target(const char *target)
 		fclose(f);
 		return 0;
 	}
-	/* A name without a dot or a slash cannot be a stream file: it is meant as
-	 * an environment, and db_connect says so if there is none. */
-	return !strpbrk(target, "./");
+	/* Not a file: an environment, if there is one by this name; a name
+	 * without a dot or a slash is meant as one, and db_connect says so if
+	 * there is none.  Anything else is a stream file that is missing. */
+	struct env e;
+	int got = env_lookup(target, &e);
+	if (got > 0)
+		env_release(&e);
+	return got != 0 || !strpbrk(target, "./");
 }
 
 struct db *db_connect(const char *target)

@@ -15,18 +15,35 @@ struct lookup {
 	const char *want;
 	struct env *env;
 	int found;
-	int bad_line;
 	const char *bad;
 };
 
-static int yes(const char *v)
+/* 1 yes, 0 no, -1 neither: a typo must not leave prod unprotected. */
+static int yes_no(const char *v)
 {
-	return !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on");
+	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
+		return 1;
+	if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "off"))
+		return 0;
+	return -1;
 }
 
 static int on_entry(void *user, const char *section, const char *key, const char *value)
 {
 	struct lookup *l = user;
+	static const char *const known[] = { "url", "protected", "exclude", "backups" };
+	int ok = 0;
+	/* Every section is checked, not only the one asked for. */
+	for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
+		ok |= !strcmp(key, known[i]);
+	if (!ok) {
+		l->bad = "unknown setting (known: url, protected, exclude, backups)";
+		return 0;
+	}
+	if (!strcmp(key, "protected") && yes_no(value) < 0) {
+		l->bad = "protected takes yes or no";
+		return 0;
+	}
 	if (strcmp(section, l->want))
 		return 1;
 	struct env *e = l->env;
@@ -35,7 +52,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
 		free(e->url);
 		e->url = xstrdup(value);
 	} else if (!strcmp(key, "protected")) {
-		e->protected_env = yes(value);
+		e->protected_env = yes_no(value);
 	} else if (!strcmp(key, "exclude")) {
 		char *copy = xstrdup(value), *save = NULL;
 		for (char *tok = strtok_r(copy, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
@@ -43,12 +60,9 @@ static int on_entry(void *user, const char *section, const char *key, const char
 			e->exclude[e->nexclude++] = xstrdup(tok);
 		}
 		free(copy);
-	} else if (!strcmp(key, "backups")) {
+	} else {
 		free(e->backups);
 		e->backups = xstrdup(value);
-	} else {
-		l->bad = key;
-		return 0;
 	}
 	return 1;
 }
@@ -57,13 +71,12 @@ static int lookup_file(const char *path, const char *name, struct env *out)
 {
 	if (access(path, F_OK))
 		return 0;
-	struct lookup l = { name, out, 0, 0, NULL };
+	struct lookup l = { name, out, 0, NULL };
 	int rc = ini_parse(path, on_entry, &l);
 	if (rc < 0)
 		return error("%s: %s", path, strerror(errno));
 	if (rc > 0)
-		return error("%s:%d: %s", path, rc, l.bad ? "unknown setting (known: url, protected, exclude, backups)"
-							  : "malformed line");
+		return error("%s:%d: %s", path, rc, l.bad ? l.bad : "malformed line");
 	if (l.found) {
 		if (!out->url)
 			return error("%s: environment [%s] has no url", path, name);

@@ -33,6 +33,8 @@ void progress_table(const char *what, const char *table)
 		return;
 	snprintf(meter.what, sizeof(meter.what), "%s", what);
 	snprintf(meter.table, sizeof(meter.table), "%s", table);
+	meter.rows = meter.bytes = 0;
+	meter.start = now();
 	meter.last = 0;
 	progress_rows(0, 0);
 }

@@ -121,7 +121,7 @@ static void add_strv(struct buf *out, char **v, size_t n)
 
 static const char *const key_kind_names[] = { "primary", "unique", "row" };
 
-void table_to_json(struct buf *out, const struct table *t)
+void table_to_json(struct buf *out, const struct table *t, int complete)
 {
 	buf_adds(out, "{\"type\":\"table\",\"table\":");
 	json_add_string(out, t->name, strlen(t->name));
@@ -160,7 +160,7 @@ void table_to_json(struct buf *out, const struct table *t)
 		buf_addch(out, '}');
 	}
 	buf_addch(out, ']');
-	if (t->complete)
+	if (complete)
 		buf_adds(out, ",\"complete\":true");
 	buf_addch(out, '}');
 }

@@ -66,8 +66,9 @@ int table_is_key(const struct table *t, size_t i);
 /* Use the whole row as key (tables without a primary or unique key). */
 void table_key_whole_row(struct table *t);
 
-/* The table record, one line of JSON without the newline. */
-void table_to_json(struct buf *out, const struct table *t);
+/* The table record, one line of JSON without the newline; "complete":true
+ * when complete is set. */
+void table_to_json(struct buf *out, const struct table *t, int complete);
 /* Parse a table record.  Returns NULL with a reason in err. */
 struct table *table_from_json(json_t *rec, struct buf *err);
 

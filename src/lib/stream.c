@@ -73,6 +73,15 @@ int stream_error(const struct stream_reader *r, const char *fmt, ...)
 }
 
 /* Read one line into r->line without its newline.  Returns 1, 0 at EOF, -1. */
+/* zlib names a stream opened by descriptor "<fd:N>": keep only its message. */
+static const char *gz_message(gzFile gz, int *zerr)
+{
+	const char *msg = gzerror(gz, zerr);
+	if (!strncmp(msg, "<fd:", 4) && strstr(msg, ": "))
+		msg = strstr(msg, ": ") + 2;
+	return msg;
+}
+
 static int read_line(struct stream_reader *r)
 {
 	buf_reset(&r->line);
@@ -94,7 +103,7 @@ static int read_line(struct stream_reader *r)
 		int got = gzread(r->gz, r->in.buf, READ_CHUNK);
 		if (got < 0) {
 			int zerr;
-			const char *msg = gzerror(r->gz, &zerr);
+			const char *msg = gz_message(r->gz, &zerr);
 			r->lineno++;
 			return stream_error(r, "read error: %s", zerr == Z_ERRNO ? strerror(errno) : msg);
 		}
@@ -102,7 +111,7 @@ static int read_line(struct stream_reader *r)
 		r->in_pos = 0;
 		if (got == 0) {
 			int zerr;
-			const char *msg = gzerror(r->gz, &zerr);
+			const char *msg = gz_message(r->gz, &zerr);
 			if (zerr != Z_OK && zerr != Z_STREAM_END) {
 				r->lineno++;
 				return stream_error(r, "truncated or corrupt gzip data: %s", msg);
@@ -567,6 +576,7 @@ int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 	char at[32];
 	time_t now = time(NULL);
 	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	w->kind = kind;
 	buf_addf(&w->out, "{\"type\":\"header\",\"stream\":\"%s\",\"version\":1,\"source\":",
 		 kind == STREAM_ROWS ? "rows" : "changes");
 	json_add_string(&w->out, source, strlen(source));
@@ -582,7 +592,7 @@ int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 int stream_write_table(struct stream_writer *w, const struct table *t)
 {
 	size_t start = w->out.len;
-	table_to_json(&w->out, t);
+	table_to_json(&w->out, t, w->kind == STREAM_ROWS && t->complete);
 	w->ntables++;
 	return end_line(w, start, 0);
 }

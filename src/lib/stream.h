@@ -90,6 +90,7 @@ struct stream_writer {
 	XXH3_state_t *h_table, *h_all;
 	uint64_t count, total;
 	uint64_t bytes;        /* written so far (before compression) */
+	enum stream_kind kind; /* from the header */
 	size_t ntables;
 	const struct table *cur;
 	const char *purpose;   /* if set before the header: its "purpose" field */
@@ -99,6 +100,8 @@ struct stream_writer {
 int stream_create(struct stream_writer *w, const char *path);
 int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 			const char *source, const char *engine);
+/* The table record; "complete" only in a row stream (a change stream's
+ * tables never hold every row). */
 int stream_write_table(struct stream_writer *w, const struct table *t);
 /* Data of one table: begin, rows or changes, end. */
 void stream_begin_table(struct stream_writer *w, const struct table *t);

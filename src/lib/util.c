@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *util_progname = "dbpipe";
 char buf_empty[1];
@@ -261,4 +262,17 @@ int base64_decode(struct buf *out, const char *s, size_t n)
 int glob_match(const char *pattern, const char *name)
 {
 	return fnmatch(pattern, name, 0) == 0;
+}
+
+int make_parent_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return 0;
+	char *dir = xstrndup(path, (size_t)(slash - path));
+	int ret = 0;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		ret = error("%s: %s", dir, strerror(errno));
+	free(dir);
+	return ret;
 }

@@ -67,6 +67,10 @@ int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 void base64_encode(struct buf *out, const unsigned char *p, size_t n);
 int base64_decode(struct buf *out, const char *s, size_t n);
 
+/* Create the directory that path is in, if it is missing (one level).
+ * 0, or -1 with a message. */
+int make_parent_dir(const char *path);
+
 /* Shell-style glob match used by table filters (fnmatch). */
 int glob_match(const char *pattern, const char *name);
 
