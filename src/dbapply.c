@@ -33,6 +33,9 @@ static const char usage_text[] =
 	"  --no-undo         do not write an undo stream\n"
 	"  --save-base FILE  after success, write the target's rows to FILE (the\n"
 	"                    BASE of a later three-way dbmerge)\n"
+	"  --allow-non-transactional\n"
+	"                    write MySQL tables that cannot roll back (MyISAM)\n"
+	"  --zero-date=null  read MySQL zero dates (0000-00-00) as NULL\n"
 	"  -q, --quiet       no progress meter on stderr (shown only on a terminal)\n"
 	"  -h, --help        show this help\n"
 	"\n"
@@ -128,7 +131,7 @@ static void mark_undone(const char *path)
 int main(int argc, char **argv)
 {
 	enum { OPT_INSERT_ONLY = 256, OPT_MIRROR, OPT_FORCE, OPT_NO_BACKUP, OPT_NO_UNDO,
-	       OPT_ROLLBACK, OPT_SAVE_BASE };
+	       OPT_ROLLBACK, OPT_SAVE_BASE, OPT_ALLOW_NONTX };
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "insert-only", no_argument, NULL, OPT_INSERT_ONLY },
@@ -139,7 +142,9 @@ int main(int argc, char **argv)
 		{ "no-undo", no_argument, NULL, OPT_NO_UNDO },
 		{ "rollback", no_argument, NULL, OPT_ROLLBACK },
 		{ "save-base", required_argument, NULL, OPT_SAVE_BASE },
+		{ "allow-non-transactional", no_argument, NULL, OPT_ALLOW_NONTX },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "zero-date", required_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -171,7 +176,13 @@ int main(int argc, char **argv)
 		case OPT_NO_UNDO: no_undo = 1; break;
 		case OPT_ROLLBACK: rollback = 1; break;
 		case OPT_SAVE_BASE: save_base = optarg; break;
+		case OPT_ALLOW_NONTX: setenv("DBPIPE_ALLOW_NON_TRANSACTIONAL", "1", 1); break;
 		case 'q': quiet = 1; break;
+		case 'Z':
+			if (strcmp(optarg, "null"))
+				usage_error("--zero-date takes only \"null\"");
+			setenv("DBPIPE_ZERO_DATE", "null", 1); /* read by the MySQL backend */
+			break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: usage_error(NULL); /* getopt has named the option */
 		}
@@ -183,6 +194,9 @@ int main(int argc, char **argv)
 		usage_error(argc ? "too many operands" : "missing TARGET");
 	if (rollback && o.mode != APPLY_MERGE)
 		usage_error("--rollback takes no --insert-only or --mirror");
+	/* A dry run must not write what it cannot take back. */
+	if (o.dry_run)
+		unsetenv("DBPIPE_ALLOW_NON_TRANSACTIONAL");
 
 	if (!(db = db_connect(argv[0])))
 		goto out;

@@ -22,6 +22,8 @@ static const char usage_text[] =
 	"                  'backups' setting, else ./backups)\n"
 	"  --verify        check each FILE whole: gzip CRC, records, counts, hashes\n"
 	"  --list          list the backups and undo streams in DIR (default backups)\n"
+	"  --zero-date=null\n"
+	"                  read MySQL zero dates (0000-00-00) as NULL\n"
 	"  -q, --quiet     no progress meter on stderr (shown only on a terminal)\n"
 	"  -h, --help      show this help\n"
 	"\n"
@@ -56,6 +58,7 @@ int main(int argc, char **argv)
 		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "zero-date", required_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -70,6 +73,11 @@ int main(int argc, char **argv)
 		case OPT_VERIFY: verify = 1; break;
 		case OPT_LIST: do_list = 1; break;
 		case 'q': quiet = 1; break;
+		case 'Z':
+			if (strcmp(optarg, "null"))
+				usage_error("--zero-date takes only \"null\"");
+			setenv("DBPIPE_ZERO_DATE", "null", 1); /* read by the MySQL backend */
+			break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: usage_error(NULL); /* getopt has named the option */
 		}

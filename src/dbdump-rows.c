@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "db.h"
 #include "source.h"
@@ -17,6 +18,7 @@ static const char usage_text[] =
 	"  -t, --table PATTERN    dump only tables matching the glob (repeatable)\n"
 	"  -x, --exclude PATTERN  leave out tables matching the glob (repeatable)\n"
 	"  -o, --output FILE      write to FILE (gzip if it ends in .gz), not stdout\n"
+	"  --zero-date=null       read MySQL zero dates (0000-00-00) as NULL\n"
 	"  -q, --quiet            no progress meter on stderr (shown only on a terminal)\n"
 	"  -h, --help             show this help\n"
 	"\n"
@@ -30,6 +32,7 @@ int main(int argc, char **argv)
 		{ "exclude", required_argument, NULL, 'x' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "zero-date", required_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -46,6 +49,11 @@ int main(int argc, char **argv)
 		case 'x': filter_add(&filter.exclude, &filter.nexclude, optarg); break;
 		case 'o': out_path = optarg; break;
 		case 'q': quiet = 1; break;
+		case 'Z':
+			if (strcmp(optarg, "null"))
+				usage_error("--zero-date takes only \"null\"");
+			setenv("DBPIPE_ZERO_DATE", "null", 1); /* read by the MySQL backend */
+			break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: usage_error(NULL); /* getopt has named the option */
 		}

@@ -3,7 +3,7 @@
 # in the same directory).  Call my_start in setup_file and my_stop in
 # teardown_file (bats runs teardown_file also after a failure).
 #
-# Exports:
+# Exports (my_start cleans up after itself if it fails):
 #   MY_DIR     the temporary directory (datadir, socket, log, option file)
 #   MY_PORT    the TCP port
 #   MY_SOCK    the Unix socket
@@ -41,6 +41,12 @@ my_free_port() {
 }
 
 my_start() {
+	my_start_server && return 0
+	my_stop
+	return 1
+}
+
+my_start_server() {
 	local installdb server client
 	# Missing binaries are a failure, not a skip: `make check` installs them.
 	installdb=$(my_find mariadb-install-db mysql_install_db) ||
@@ -51,6 +57,7 @@ my_start() {
 		{ echo "mysql_server.bash: the mariadb client not found (run scripts/install-deps)" >&2; return 1; }
 	MY_CLIENT=$client
 	MY_DIR=$(mktemp -d "${TMPDIR:-/tmp}/dbpipe-my.XXXXXX") || return 1
+	export MY_DIR
 	MY_SOCK=$MY_DIR/mysql.sock
 	local user=()
 	[ "$(id -u)" -eq 0 ] && user=(--user=root)
@@ -70,7 +77,7 @@ my_start() {
 		echo $! >"$MY_DIR/server.pid"
 		local i
 		for i in $(seq 1 100); do
-			if "$client" --no-defaults -S "$MY_SOCK" -u root -e 'SELECT 1' >/dev/null 2>&1; then
+			if MYSQL_PWD= "$client" --no-defaults -S "$MY_SOCK" -u root -e 'SELECT 1' >/dev/null 2>&1; then
 				break 2
 			fi
 			kill -0 "$(cat "$MY_DIR/server.pid")" 2>/dev/null || break
@@ -82,7 +89,7 @@ my_start() {
 			{ echo "mysql_server.bash: mariadbd did not start:" >&2; tail -20 "$MY_DIR/error.log" >&2; return 1; }
 	done
 	export MYSQL_PWD=dbpipe-secret
-	my_sql <<-SQL || return 1
+	my_sql mysql <<-SQL || return 1
 		CREATE DATABASE dbpipe_test CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;
 		CREATE USER 'dbpipe'@'127.0.0.1' IDENTIFIED BY '$MYSQL_PWD';
 		CREATE USER 'dbpipe'@'localhost' IDENTIFIED BY '$MYSQL_PWD';
@@ -96,7 +103,7 @@ my_start() {
 # Run SQL from stdin as root over the socket, in database $1 (default dbpipe_test).
 my_sql() {
 	MYSQL_PWD='' "$MY_CLIENT" --no-defaults -S "$MY_SOCK" -u root --batch --skip-column-names \
-		--default-character-set=utf8mb4 ${1:+"$1"}
+		--default-character-set=utf8mb4 "${1:-dbpipe_test}"
 }
 
 # Drop and recreate a database (default dbpipe_test).

@@ -16,6 +16,8 @@ struct scheme {
 static const struct scheme schemes[] = {
 	{ "sqlite://", &db_sqlite_ops, 1 },
 	{ "sqlite:", &db_sqlite_ops, 1 },
+	{ "mysql://", &db_mysql_ops, 0 },
+	{ "mariadb://", &db_mysql_ops, 0 },
 };
 
 static int has_suffix(const char *s, const char *suffix)
@@ -100,7 +102,7 @@ struct db *db_connect(const char *target)
 	}
 	if (!ops) {
 		char *shown = db_mask_url(url);
-		error("%s: unsupported database URL (this build knows sqlite:, .db and .sqlite paths)", shown);
+		error("%s: unsupported database URL (known: sqlite:, .db and .sqlite paths, mysql://, mariadb://)", shown);
 		free(shown);
 		env_release(&e);
 		return NULL;

@@ -90,5 +90,6 @@ void sql_delete(struct buf *sql, const struct sql_dialect *d, const struct table
 int sql_writable(const struct table *t, size_t i);
 
 extern const struct db_ops db_sqlite_ops;
+extern const struct db_ops db_mysql_ops;
 
 #endif

@@ -1,0 +1,565 @@
+#!/usr/bin/env bats
+# The MySQL/MariaDB backend against a real MariaDB server that this file
+# starts and stops itself (tests/mysql_server.bash): the type matrix, key
+# order, zero dates, connection errors, the three apply modes, dry run,
+# rollback, AUTO_INCREMENT, foreign-key cycles, non-transactional tables,
+# and syncs SQLite -> MariaDB -> SQLite checked with dbdiff.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	load mysql_server
+	my_start
+}
+
+teardown_file() {
+	load mysql_server
+	my_stop
+}
+
+setup() {
+	load helpers
+	load mysql_server
+	common_setup
+	# The user's own option files must not change what the tests connect to.
+	export HOME=$T
+	my_reset_db dev
+	my_reset_db prod
+	DEV="mysql://dbpipe@127.0.0.1:$MY_PORT/dev"
+	PROD="mysql://dbpipe@127.0.0.1:$MY_PORT/prod"
+}
+
+# One value of the dump in $1: table $2, row with id $3, column $4 (jq -c).
+val() {
+	jq -c --arg t "$2" --argjson id "$3" --arg c "$4" \
+		'select(.type == "row" and .table == $t and .row.id == $id) | .row[$c]' "$1"
+}
+
+# The JSON text of one value, as written (jq would round big integers).
+rawval() {
+	grep -F "\"type\":\"row\",\"table\":\"$2\",\"row\":{\"id\":$3," "$1" | grep -o "\"$4\":[^,}]*" | cut -d: -f2-
+}
+
+# The office example's schema, in MySQL's words.
+office_schema() {
+	my_sql "$1" <<-'SQL'
+	CREATE TABLE case_types (
+		id INT PRIMARY KEY,
+		name VARCHAR(100) NOT NULL UNIQUE
+	) ENGINE=InnoDB;
+	CREATE TABLE clients (
+		id INT AUTO_INCREMENT PRIMARY KEY,
+		name VARCHAR(200) NOT NULL,
+		phone VARCHAR(50),
+		email VARCHAR(200),
+		referred_by INT,
+		balance DECIMAL(10,2) NOT NULL DEFAULT 0,
+		vip BOOLEAN NOT NULL DEFAULT 0,
+		created_at DATETIME NOT NULL,
+		FOREIGN KEY (referred_by) REFERENCES clients(id)
+	) ENGINE=InnoDB;
+	CREATE TABLE cases (
+		id INT AUTO_INCREMENT PRIMARY KEY,
+		client_id INT NOT NULL,
+		type_id INT NOT NULL,
+		title VARCHAR(200) NOT NULL,
+		opened DATE NOT NULL,
+		FOREIGN KEY (client_id) REFERENCES clients(id),
+		FOREIGN KEY (type_id) REFERENCES case_types(id)
+	) ENGINE=InnoDB;
+	CREATE TABLE documents (
+		id INT AUTO_INCREMENT PRIMARY KEY,
+		case_id INT NOT NULL,
+		filename VARCHAR(200) NOT NULL,
+		content BLOB,
+		FOREIGN KEY (case_id) REFERENCES cases(id)
+	) ENGINE=InnoDB;
+	SQL
+}
+
+# dev and prod hold the office example (loaded from SQLite through dbapply).
+office_dev_prod() {
+	office_db office.db
+	office_schema dev
+	office_schema prod
+	dbdump-rows office.db > office.ndjson
+	dbapply "$DEV" office.ndjson >/dev/null
+	dbapply "$PROD" office.ndjson >/dev/null
+}
+
+types_schema() {
+	my_sql "$1" <<-'SQL'
+	CREATE TABLE types (
+		id INT PRIMARY KEY,
+		b TINYINT(1), bo BOOLEAN,
+		ti TINYINT, tu TINYINT UNSIGNED, si SMALLINT, su SMALLINT UNSIGNED,
+		mi MEDIUMINT, mu MEDIUMINT UNSIGNED, i INT, iu INT UNSIGNED,
+		bi BIGINT, bu BIGINT UNSIGNED,
+		d DECIMAL(65,30), f FLOAT, dbl DOUBLE,
+		t VARCHAR(100), tx TEXT, c CHAR(5),
+		bl BLOB, vb VARBINARY(300),
+		dt DATE, tm TIME(6), dtm DATETIME(6), ts TIMESTAMP NULL DEFAULT NULL, ts6 TIMESTAMP(6) NULL DEFAULT NULL,
+		yr YEAR,
+		e ENUM('small','medium','large'), st SET('x','y','z'), j JSON, bt BIT(10)
+	) ENGINE=InnoDB;
+	SQL
+}
+
+types_rows() {
+	my_sql "$1" <<-'SQL'
+	INSERT INTO types VALUES
+	(1, 1, TRUE, -128, 255, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295,
+	 -9223372036854775808, 18446744073709551615,
+	 '-12345678901234567890123456789012345.123456789012345678901234567891', -3.40282e38, 1.7976931348623157e308,
+	 'héllo 😀 wörld', 'line1\nline2\t"quoted"\\', 'ab',
+	 (SELECT UNHEX(GROUP_CONCAT(LPAD(HEX(seq), 2, '0') ORDER BY seq SEPARATOR '')) FROM seq_0_to_255), 0x00FF,
+	 '2024-02-29', '-838:59:59', '2024-01-02 03:04:05.123456', '2038-01-19 03:14:07', '2001-02-03 04:05:06.5',
+	 2155, 'medium', 'x,z', '{"a": [1, 2.5, "x"], "b": null}', b'1010101010'),
+	(2, 0, FALSE, 127, 0, 32767, 0, 8388607, 0, 2147483647, 0,
+	 9223372036854775807, 9223372036854775808,
+	 '0.000000000000000000000000000001', 1.1, 0.1,
+	 '', '', '',
+	 '', '',
+	 '1000-01-01', '838:59:59.5', '9999-12-31 23:59:59.999999', '1970-01-01 00:00:01', NULL,
+	 1901, 'small', '', '[]', b'0'),
+	(3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	SQL
+}
+
+@test "connection errors: wrong password is one clear line, exit 2, password never shown" {
+	run --separate-stderr dbdump-rows "mysql://dbpipe:not-the-password@127.0.0.1:$MY_PORT/dev"
+	assert_failure 2
+	assert_equal "$output" ""
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ "$stderr" == *"Access denied for user 'dbpipe'"* ]]
+	[[ "$stderr" == *"mysql://dbpipe:***@127.0.0.1:$MY_PORT/dev"* ]]
+	[[ "$stderr" != *not-the-password* ]]
+
+	MYSQL_PWD=also-wrong run --separate-stderr dbdump-rows "$DEV"
+	assert_failure 2
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ "$stderr" == *"Access denied"* ]]
+	[[ "$stderr" != *also-wrong* ]]
+
+	run dbdump-rows "mysql://dbpipe@127.0.0.1:$MY_PORT/"
+	assert_failure 2
+	assert_output --partial "no database given"
+	run dbdump-rows "mysql://dbpipe@127.0.0.1:$MY_PORT/no_such_db"
+	assert_failure 2
+	assert_output --partial "Unknown database 'no_such_db'"
+	run dbdump-rows "mysql://dbpipe@127.0.0.1:$MY_PORT/dev?sslmode=x"
+	assert_failure 2
+	assert_output --partial "unknown URL parameter"
+}
+
+@test "connections: password in the URL, MYSQL_PWD, a socket, an option file, mariadb://" {
+	my_sql dev <<<"CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (7);"
+	local pw=$MYSQL_PWD
+	run env -u MYSQL_PWD dbdump-rows "mysql://dbpipe:$pw@127.0.0.1:$MY_PORT/dev"
+	assert_success
+	assert_line --partial '"row":{"id":7}'
+	refute_output --partial "$pw"
+	assert_line --index 0 --partial "\"source\":\"mysql://dbpipe:***@127.0.0.1:$MY_PORT/dev\""
+	run dbdump-rows "mariadb://dbpipe@localhost/dev?socket=$MY_SOCK"
+	assert_success
+	assert_line --index 0 --partial '"engine":"mysql"'
+	assert_line --partial '"row":{"id":7}'
+	mkdir home
+	printf '[client]\nuser=dbpipe\npassword=%s\nhost=127.0.0.1\nport=%s\n' "$pw" "$MY_PORT" > home/.my.cnf
+	HOME=$T/home run env -u MYSQL_PWD dbdump-rows "mysql:///dev"
+	assert_success
+	assert_line --partial '"row":{"id":7}'
+}
+
+@test "type matrix: every MySQL type dumps to its canonical value" {
+	types_schema dev
+	types_rows dev
+	run dbdump-rows -o dev.ndjson "$DEV"
+	assert_success
+	cols=$(jq -c 'select(.type == "table") | [.columns[] | [.name, .type]]' dev.ndjson)
+	assert_equal "$cols" '[["id","int"],["b","bool"],["bo","bool"],["ti","int"],["tu","int"],["si","int"],["su","int"],["mi","int"],["mu","int"],["i","int"],["iu","int"],["bi","int"],["bu","decimal"],["d","decimal"],["f","float"],["dbl","float"],["t","text"],["tx","text"],["c","text"],["bl","bytes"],["vb","bytes"],["dt","date"],["tm","time"],["dtm","timestamp"],["ts","timestamptz"],["ts6","timestamptz"],["yr","int"],["e","enum"],["st","text"],["j","json"],["bt","other"]]'
+	assert_equal "$(jq -c 'select(.type == "table") | .columns[] | select(.name == "bu") | .native' dev.ndjson)" '"bigint(20) unsigned"'
+	# Row 1: the extremes.
+	assert_equal "$(val dev.ndjson types 1 b)" true
+	assert_equal "$(val dev.ndjson types 1 ti)" -128
+	assert_equal "$(val dev.ndjson types 1 tu)" 255
+	assert_equal "$(val dev.ndjson types 1 mu)" 16777215
+	assert_equal "$(val dev.ndjson types 1 iu)" 4294967295
+	assert_equal "$(rawval dev.ndjson types 1 bi)" -9223372036854775808
+	assert_equal "$(val dev.ndjson types 1 bu)" '"18446744073709551615"'
+	assert_equal "$(val dev.ndjson types 1 d)" '"-12345678901234567890123456789012345.123456789012345678901234567891"'
+	assert_equal "$(rawval dev.ndjson types 1 f)" -3.40282e+38
+	assert_equal "$(rawval dev.ndjson types 1 dbl)" 1.7976931348623157e+308
+	assert_equal "$(val dev.ndjson types 1 t)" '"héllo 😀 wörld"'
+	assert_equal "$(val dev.ndjson types 1 tx)" '"line1\nline2\t\"quoted\"\\"'
+	assert_equal "$(val dev.ndjson types 1 c)" '"ab"'
+	assert_equal "$(val dev.ndjson types 1 vb)" '"AP8="'
+	# All 256 byte values, in order.
+	jq -r 'select(.type == "row" and .row.id == 1) | .row.bl' dev.ndjson | base64 -d | od -An -v -tu1 | tr -s ' \n' '\n' | sed '/^$/d' > bytes
+	seq 0 255 | diff -u - bytes
+	assert_equal "$(val dev.ndjson types 1 dt)" '"2024-02-29"'
+	assert_equal "$(val dev.ndjson types 1 tm)" '"-838:59:59"'
+	assert_equal "$(val dev.ndjson types 1 dtm)" '"2024-01-02T03:04:05.123456"'
+	assert_equal "$(val dev.ndjson types 1 ts)" '"2038-01-19T03:14:07Z"'
+	assert_equal "$(val dev.ndjson types 1 ts6)" '"2001-02-03T04:05:06.5Z"'
+	assert_equal "$(val dev.ndjson types 1 yr)" 2155
+	assert_equal "$(val dev.ndjson types 1 e)" '"medium"'
+	assert_equal "$(val dev.ndjson types 1 st)" '"x,z"'
+	assert_equal "$(val dev.ndjson types 1 j | jq -c 'fromjson')" '{"a":[1,2.5,"x"],"b":null}'
+	assert_equal "$(val dev.ndjson types 1 bt)" '"1010101010"'
+	# Row 2: the other ends, empty strings and bytes.
+	assert_equal "$(val dev.ndjson types 2 bo)" false
+	assert_equal "$(rawval dev.ndjson types 2 bi)" 9223372036854775807
+	assert_equal "$(val dev.ndjson types 2 bu)" '"9223372036854775808"'
+	assert_equal "$(val dev.ndjson types 2 f)" 1.1
+	assert_equal "$(val dev.ndjson types 2 dbl)" 0.1
+	assert_equal "$(val dev.ndjson types 2 t)" '""'
+	assert_equal "$(val dev.ndjson types 2 bl)" '""'
+	assert_equal "$(val dev.ndjson types 2 tm)" '"838:59:59.5"'
+	assert_equal "$(val dev.ndjson types 2 dtm)" '"9999-12-31T23:59:59.999999"'
+	assert_equal "$(val dev.ndjson types 2 ts)" '"1970-01-01T00:00:01Z"'
+	assert_equal "$(val dev.ndjson types 2 bt)" '"0000000000"'
+	# Row 3: NULL everywhere but the key.
+	assert_equal "$(jq -c 'select(.type == "row" and .row.id == 3) | [.row[]] | map(select(. != null))' dev.ndjson)" '[3]'
+}
+
+@test "type matrix: a MariaDB -> MariaDB round trip is exact" {
+	types_schema dev
+	types_rows dev
+	types_schema prod
+	dbdump-rows -o dev.ndjson "$DEV"
+	run dbapply "$PROD" dev.ndjson
+	assert_success
+	dbdump-rows -o prod.ndjson "$PROD"
+	diff -u <(tail -n +2 dev.ndjson) <(tail -n +2 prod.ndjson)
+	# Byte for byte in the server's own eyes as well.
+	q='SELECT id, HEX(b), HEX(bu), HEX(d), HEX(f), HEX(dbl), HEX(t), HEX(tx), HEX(bl), dt, tm, dtm, ts, ts6, yr, e, st, j, HEX(bt) FROM types ORDER BY id'
+	assert_equal "$(my_sql prod <<<"$q")" "$(my_sql dev <<<"$q")"
+	# And once more: nothing left to do.
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+}
+
+@test "spatial values travel as WKT with their SRID; generated columns are read, never written" {
+	for db in dev prod; do
+		my_sql $db <<-'SQL'
+		CREATE TABLE places (id INT PRIMARY KEY, p POINT NULL, g GEOMETRY NULL, u UUID, ip INET6,
+			name VARCHAR(20) CHARACTER SET latin1, twice INT AS (id * 2) VIRTUAL, thrice INT AS (id * 3) STORED) ENGINE=InnoDB;
+		CREATE TABLE shapes (g GEOMETRY NULL, n INT) ENGINE=InnoDB;
+		SQL
+	done
+	my_sql dev <<-'SQL'
+	INSERT INTO places (id, p, g, u, ip, name) VALUES
+		(1, POINT(1.5, 2), ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))', 4326), '123e4567-e89b-12d3-a456-426614174000', '::1', 'Größe'),
+		(2, NULL, NULL, NULL, NULL, NULL);
+	INSERT INTO shapes VALUES (POINT(1, 1), 1), (POINT(1, 1), 1), (NULL, 2);
+	SQL
+	my_sql prod <<<"INSERT INTO shapes VALUES (POINT(1, 1), 1), (POINT(9, 9), 3);"
+	dbdump-rows -o dev.ndjson "$DEV"
+	assert_equal "$(val dev.ndjson places 1 p)" '"POINT(1.5 2)"'
+	assert_equal "$(val dev.ndjson places 1 g)" '"SRID=4326;POLYGON((0 0,1 0,1 1,0 0))"'
+	assert_equal "$(val dev.ndjson places 1 u)" '"123e4567-e89b-12d3-a456-426614174000"'
+	assert_equal "$(val dev.ndjson places 1 ip)" '"::1"'
+	assert_equal "$(val dev.ndjson places 1 name)" '"Größe"'
+	assert_equal "$(val dev.ndjson places 1 thrice)" 3
+	run dbapply --mirror "$PROD" dev.ndjson
+	assert_success
+	run dbdiff dev.ndjson "$PROD"
+	assert_success
+	assert_equal "$(my_sql prod <<<'SELECT ST_SRID(g), ST_AsText(g), thrice FROM places WHERE id = 1')" "$(printf '4326\tPOLYGON((0 0,1 0,1 1,0 0))\t3')"
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM shapes WHERE n = 1')" 2
+}
+
+@test "text keys come in byte order whatever the collation" {
+	my_sql dev <<-'SQL'
+	CREATE TABLE words (w VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, n INT) ENGINE=InnoDB;
+	INSERT INTO words VALUES ('b', 1), ('B2', 2), ('a', 3), ('Äx', 4), ('z', 5), ('😀', 6), ('é', 7), ('A1', 8), ('a b', 9), ('a!', 10);
+	SQL
+	run dbdump-rows -o dev.ndjson "$DEV"
+	assert_success
+	jq -r 'select(.type == "row") | .row.w' dev.ndjson > got
+	LC_ALL=C sort got > expected
+	diff -u expected got
+	assert_equal "$(wc -l < got)" 10
+	# dbdiff checks the order as it reads.
+	run dbdiff dev.ndjson dev.ndjson
+	assert_success
+}
+
+@test "tables without a primary key: a unique NOT NULL index, else the whole row" {
+	my_sql dev <<-'SQL'
+	CREATE TABLE u (a INT NULL, b VARCHAR(10) NOT NULL, c INT NOT NULL, UNIQUE KEY z_nullable (a), UNIQUE KEY k_bc (b, c)) ENGINE=InnoDB;
+	CREATE TABLE w (x INT, y VARCHAR(10)) ENGINE=InnoDB;
+	CREATE TABLE fw (f FLOAT, n INT) ENGINE=InnoDB;
+	INSERT INTO u VALUES (1, 'q', 2), (NULL, 'p', 1);
+	INSERT INTO w VALUES (2, 'b'), (1, NULL), (1, NULL), (1, 'a');
+	INSERT INTO fw VALUES (1.1, 1), (-0.3, 3);
+	SQL
+	run dbdump-rows -o dev.ndjson "$DEV"
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "table" and .table == "u") | .key' dev.ndjson)" '["b","c"]'
+	assert_equal "$(jq -c 'select(.type == "table" and .table == "w") | .key' dev.ndjson)" '["x","y"]'
+	assert_equal "$(jq -c 'select(.type == "row" and .table == "w") | [.row.x, .row.y]' dev.ndjson | tr -d '\n')" '[1,null][1,null][1,"a"][2,"b"]'
+	# Whole-row tables sync too (duplicates included).
+	my_sql prod <<-'SQL'
+	CREATE TABLE u (a INT NULL, b VARCHAR(10) NOT NULL, c INT NOT NULL, UNIQUE KEY z_nullable (a), UNIQUE KEY k_bc (b, c)) ENGINE=InnoDB;
+	CREATE TABLE w (x INT, y VARCHAR(10)) ENGINE=InnoDB;
+	CREATE TABLE fw (f FLOAT, n INT) ENGINE=InnoDB;
+	INSERT INTO w VALUES (1, NULL), (3, 'c');
+	INSERT INTO fw VALUES (1.1, 1), (2.2, 2), (-0.3, 4);
+	SQL
+	run dbapply --mirror "$PROD" dev.ndjson
+	assert_success
+	assert_equal "$(my_sql prod <<<'SELECT x, IFNULL(y, "-") FROM w ORDER BY x, y' | tr '\t\n' ' ,')" "1 -,1 -,1 a,2 b,"
+	# Single-precision floats in a whole-row key are matched as floats.
+	assert_equal "$(my_sql prod <<<'SELECT f, n FROM fw ORDER BY n' | tr '\t\n' ' ,')" "1.1 1,-0.3 3,"
+}
+
+@test "zero dates: an error naming table, column and key, or NULL with --zero-date=null" {
+	my_sql dev <<-'SQL'
+	SET SESSION sql_mode = '';
+	CREATE TABLE events (id INT PRIMARY KEY, day DATE, at DATETIME) ENGINE=InnoDB;
+	INSERT INTO events VALUES (1, '2020-01-01', '2020-01-01 10:00:00'), (2, '0000-00-00', '2020-01-01 10:00:00'),
+		(3, '2020-01-02', '0000-00-00 00:00:00');
+	SQL
+	run --separate-stderr dbdump-rows "$DEV"
+	assert_failure 2
+	[[ "$stderr" == *'table "events", column "day" (date), row with id=2: zero date '"'0000-00-00'"* ]]
+	# The output has no final end record: no reader accepts it.
+	refute_line --partial '"type":"end","rows"'
+	run dbdump-rows --zero-date=null -o dev.ndjson "$DEV"
+	assert_success
+	assert_equal "$(val dev.ndjson events 2 day)" null
+	assert_equal "$(val dev.ndjson events 3 at)" null
+	assert_equal "$(val dev.ndjson events 3 day)" '"2020-01-02"'
+}
+
+@test "merge (the default): new and changed rows arrive, prod's own rows stay" {
+	office_dev_prod
+	my_sql dev <<-'SQL'
+	INSERT INTO clients (name, phone, email, balance, created_at) VALUES ('Client 101', '+1 555 0101', 'c101@example.com', 0, '2026-03-01 10:00:00');
+	UPDATE clients SET phone = '+1 555 9050' WHERE id = 50;
+	INSERT INTO cases (client_id, type_id, title, opened) VALUES (101, 2, 'Case 51', '2026-03-02');
+	SQL
+	my_sql prod <<<"INSERT INTO clients (id, name, created_at) VALUES (102, 'Walk-in 102', '2026-03-03 11:00:00');"
+	run dbapply "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM clients')" 102
+	assert_equal "$(my_sql prod <<<'SELECT phone FROM clients WHERE id = 50')" "+1 555 9050"
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM cases')" 51
+	assert_equal "$(my_sql prod <<<'SELECT title FROM cases WHERE id = 51')" "Case 51"
+}
+
+@test "--insert-only: new rows only, changed rows are left alone" {
+	office_dev_prod
+	my_sql dev <<-'SQL'
+	INSERT INTO clients (name, created_at) VALUES ('Client 101', '2026-03-01 10:00:00');
+	UPDATE clients SET phone = '+1 555 9050' WHERE id = 50;
+	SQL
+	run dbapply --insert-only "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM clients')" 101
+	assert_equal "$(my_sql prod <<<'SELECT phone FROM clients WHERE id = 50')" "+1 555 0150"
+}
+
+@test "--mirror: prod becomes an exact copy, its own rows deleted" {
+	office_dev_prod
+	my_sql dev <<-'SQL'
+	UPDATE clients SET phone = '+1 555 9050' WHERE id = 50;
+	DELETE FROM documents WHERE id = 20;
+	SQL
+	my_sql prod <<-'SQL'
+	INSERT INTO clients (id, name, created_at) VALUES (102, 'Walk-in 102', '2026-03-03 11:00:00');
+	INSERT INTO cases (id, client_id, type_id, title, opened) VALUES (60, 102, 1, 'Walk-in case', '2026-03-04');
+	SQL
+	run dbapply --mirror "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM clients')" 100
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM cases WHERE id = 60')" 0
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM documents')" 19
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+}
+
+@test "--dry-run reports and leaves the target untouched" {
+	office_dev_prod
+	my_sql dev <<-'SQL'
+	UPDATE clients SET phone = '+1 555 9050' WHERE id = 50;
+	INSERT INTO clients (name, created_at) VALUES ('Client 101', '2026-03-01 10:00:00');
+	DELETE FROM documents WHERE id = 20;
+	SQL
+	dump_body "$PROD" > before
+	run dbapply --dry-run --mirror "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_output --partial "dry run"
+	dump_body "$PROD" > after
+	diff -u before after
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM clients')" 100
+}
+
+@test "a failing row rolls everything back" {
+	office_dev_prod
+	dump_body "$PROD" > before
+	# New clients (fine), then a case of a client that does not exist.
+	my_sql dev <<-'SQL'
+	INSERT INTO clients (name, created_at) VALUES ('Client 101', '2026-03-01 10:00:00');
+	SET foreign_key_checks = 0;
+	INSERT INTO cases (client_id, type_id, title, opened) VALUES (999, 1, 'Orphan', '2026-03-05');
+	SQL
+	run dbapply "$PROD" <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_output --partial "cases"
+	assert_output --partial "foreign key constraint fails"
+	dump_body "$PROD" > after
+	diff -u before after
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM clients')" 100
+}
+
+@test "a failing insert among many (sent together) is named by its key" {
+	office_dev_prod
+	my_sql prod <<<"ALTER TABLE clients ADD UNIQUE KEY u_email (email);"
+	dump_body "$PROD" > before
+	my_sql dev <<-'SQL'
+	INSERT INTO clients (id, name, email, created_at) VALUES
+		(101, 'New 101', 'new101@example.com', '2026-03-01 10:00:00'),
+		(102, 'New 102', 'client1@example.com', '2026-03-01 10:00:00'),
+		(103, 'New 103', 'new103@example.com', '2026-03-01 10:00:00');
+	SQL
+	run dbapply "$PROD" <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_output --partial 'table "clients", inserting the row with id=102: Duplicate entry'
+	dump_body "$PROD" > after
+	diff -u before after
+}
+
+@test "a change stream whose delete finds its row already gone skips it; the rest applies" {
+	office_dev_prod
+	my_sql dev <<<"DELETE FROM documents WHERE id IN (3, 4, 5); UPDATE clients SET phone = 'new' WHERE id = 7;"
+	run dbdiff -o changes.ndjson "$PROD" "$DEV"
+	assert_failure 1
+	assert_equal "$(grep -c '"type":"delete"' changes.ndjson)" 3
+	my_sql prod <<<"DELETE FROM documents WHERE id = 4;"
+	run dbapply --mirror "$PROD" changes.ndjson
+	assert_success
+	assert_line --regexp '^documents +0 +0 +2$'
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM documents')" 17
+	assert_equal "$(my_sql prod <<<'SELECT phone FROM clients WHERE id = 7')" new
+}
+
+@test "AUTO_INCREMENT continues past the largest id written" {
+	office_dev_prod
+	my_sql dev <<<"INSERT INTO clients (id, name, created_at) VALUES (500, 'Far away', '2026-03-01 10:00:00');"
+	run dbapply "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	my_sql prod <<<"INSERT INTO clients (name, created_at) VALUES ('Next', '2026-03-02 10:00:00');"
+	assert_equal "$(my_sql prod <<<"SELECT id FROM clients WHERE name = 'Next'")" 501
+}
+
+cycle_schema() {
+	my_sql "$1" <<-'SQL'
+	CREATE TABLE staff (id INT PRIMARY KEY, store_id INT NOT NULL, boss INT NULL,
+		FOREIGN KEY (boss) REFERENCES staff(id)) ENGINE=InnoDB;
+	CREATE TABLE store (id INT PRIMARY KEY, manager INT NOT NULL,
+		FOREIGN KEY (manager) REFERENCES staff(id)) ENGINE=InnoDB;
+	ALTER TABLE staff ADD FOREIGN KEY (store_id) REFERENCES store(id);
+	CREATE TABLE customer (id INT PRIMARY KEY, store_id INT NOT NULL,
+		FOREIGN KEY (store_id) REFERENCES store(id)) ENGINE=InnoDB;
+	SQL
+}
+
+@test "foreign-key cycles and self-references load in any key order; a dangling one is caught" {
+	cycle_schema dev
+	cycle_schema prod
+	# Staff 1 reports to staff 3, a later row; stores and staff point at each other.
+	my_sql dev <<-'SQL'
+	SET foreign_key_checks = 0;
+	INSERT INTO staff VALUES (1, 2, 3), (2, 1, NULL), (3, 1, 2);
+	INSERT INTO store VALUES (1, 1), (2, 3);
+	INSERT INTO customer VALUES (1, 2), (2, 1);
+	SQL
+	run dbapply "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+	# A stream whose cycle member points nowhere: refused, nothing written.
+	my_reset_db prod
+	cycle_schema prod
+	my_sql dev <<<"SET foreign_key_checks = 0; UPDATE staff SET boss = 42 WHERE id = 3;"
+	run dbapply "$PROD" <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_output --partial 'foreign key violation: the row of "staff" with id=3 references a missing row of "staff"'
+	assert_equal "$(my_sql prod <<<'SELECT (SELECT count(*) FROM staff) + (SELECT count(*) FROM store) + (SELECT count(*) FROM customer)')" 0
+	# --dry-run reports it too (check_constraints).
+	run dbapply --dry-run "$PROD" <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_output --partial 'foreign key violation'
+}
+
+@test "non-transactional tables are refused as a write target unless allowed" {
+	for db in dev prod; do
+		my_sql $db <<<"CREATE TABLE notes (id INT PRIMARY KEY, body TEXT) ENGINE=MyISAM;"
+	done
+	my_sql dev <<<"INSERT INTO notes VALUES (1, 'one'), (2, 'two');"
+	run dbapply "$PROD" <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_output --partial 'table "notes" uses the non-transactional engine MyISAM'
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM notes')" 0
+	# Reading one is fine.
+	run dbdump-rows "$DEV"
+	assert_success
+	# A dry run could not take such writes back, so it refuses them even when allowed.
+	run dbapply --dry-run --allow-non-transactional "$PROD" <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_output --partial 'table "notes" uses the non-transactional engine MyISAM'
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM notes')" 0
+	run dbapply --allow-non-transactional "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM notes')" 2
+}
+
+@test "SQLite -> MariaDB -> SQLite: after each sync dbdiff finds no differences" {
+	office_db office.db
+	office_schema dev
+	run dbapply "$DEV" <(dbdump-rows office.db)
+	assert_success
+	run dbdiff office.db "$DEV"
+	assert_success
+	dbdump-rows -o a.ndjson office.db
+	dbdump-rows -o b.ndjson "$DEV"
+	run dbdiff a.ndjson b.ndjson
+	assert_success
+	assert_equal "$(grep -c '"type":"row"' b.ndjson)" 174
+	# Change the MariaDB side, then bring SQLite up to it.
+	my_sql dev <<-'SQL'
+	UPDATE clients SET balance = 1234.5, vip = TRUE, phone = 'ünïcödé 😀' WHERE id = 3;
+	INSERT INTO clients (name, created_at, referred_by) VALUES ('Client 101', '2026-03-01 10:00:00.000', 100);
+	UPDATE documents SET content = UNHEX('00FF10') WHERE id = 5;
+	DELETE FROM documents WHERE id = 7;
+	SQL
+	run dbdiff office.db "$DEV"
+	assert_failure 1
+	run dbapply --mirror office.db <(dbdump-rows "$DEV")
+	assert_success
+	run dbdiff office.db "$DEV"
+	assert_success
+	assert_equal "$(sqlite3 office.db 'SELECT phone, vip FROM clients WHERE id = 3')" "ünïcödé 😀|1"
+	assert_equal "$(sqlite3 office.db 'SELECT hex(content) FROM documents WHERE id = 5')" "00FF10"
+	assert_equal "$(sqlite3 office.db 'SELECT count(*) FROM documents')" 19
+}
+
+@test "sakila (the real MySQL sample database) dumps and syncs into an empty copy" {
+	local data=/work/shared/datasets/sakila/mysql
+	[ -f "$data/sakila-schema.sql" ] || skip "the datasets are not on this machine"
+	sed 's/\bsakila\b/dev/g' "$data/sakila-schema.sql" | my_sql dev
+	sed 's/\bsakila\b/dev/g' "$data/sakila-data.sql" | my_sql dev
+	sed 's/\bsakila\b/prod/g' "$data/sakila-schema.sql" | my_sql prod
+	run dbdump-rows -o dev.ndjson "$DEV"
+	assert_success
+	assert_equal "$(tail -n 1 dev.ndjson | jq -c '[.rows, .tables]')" '[47268,16]'
+	# film's triggers fill film_text: leave film_text to them.
+	run dbapply "$PROD" <(dbdump-rows -x film_text "$DEV")
+	assert_success
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+}
