@@ -179,9 +179,8 @@ int main(int argc, char **argv)
 		case OPT_ALLOW_NONTX: setenv("DBPIPE_ALLOW_NON_TRANSACTIONAL", "1", 1); break;
 		case 'q': quiet = 1; break;
 		case 'Z':
-			if (strcmp(optarg, "null"))
+			if (db_set_zero_date(optarg) < 0)
 				usage_error("--zero-date takes only \"null\"");
-			setenv("DBPIPE_ZERO_DATE", "null", 1); /* read by the MySQL backend */
 			break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: usage_error(NULL); /* getopt has named the option */

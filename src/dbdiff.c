@@ -28,41 +28,12 @@ static int emit_change(void *ctx, const struct change *c)
 	return stream_write_change(ctx, c);
 }
 
-static int source_iter_next(void *ctx, const struct row **out)
-{
-	return source_next_row(ctx, out);
-}
-
-static int empty_next(void *ctx, const struct row **out)
-{
-	(void)ctx;
-	(void)out;
-	return 0;
-}
-
-/* OLD's table must have NEW's columns in NEW's order and the same key. */
-static int same_shape(const struct table *o, const struct table *n, const char *old_name)
-{
-	int same = o->ncols == n->ncols && o->nkey == n->nkey;
-	for (size_t i = 0; same && i < n->ncols; i++)
-		same = !strcmp(o->cols[i].name, n->cols[i].name);
-	for (size_t k = 0; same && k < n->nkey; k++)
-		same = o->key[k] == n->key[k];
-	if (!same)
-		return error("%s: table \"%s\" has other columns or another key than in NEW "
-			     "(a schema change; dbdiff compares rows of tables of the same shape)",
-			     old_name, n->name);
-	return 0;
-}
-
 static int run(struct source *old, struct source *new_, const char *out_path, struct summary *sum,
 	       size_t *only_in_old)
 {
 	static const struct diff_policy all = { 1, 1, 1 };
 	struct stream_writer w;
-	struct row_iter oi = { source_iter_next, old, old->name };
-	struct row_iter ni = { source_iter_next, new_, new_->name };
-	struct row_iter none = { empty_next, NULL, old->name };
+	struct row_iter oi = source_rows(old), ni = source_rows(new_), none = no_rows(old->name);
 
 	/* The change stream cannot drop a table: say so, and count it as a difference. */
 	for (size_t i = 0; i < old->schema->n; i++)
@@ -77,7 +48,7 @@ static int run(struct source *old, struct source *new_, const char *out_path, st
 	for (size_t i = 0; i < new_->schema->n; i++) {
 		const struct table *t = new_->schema->tables[i];
 		const struct table *o = schema_find(old->schema, t->name);
-		if (o && same_shape(o, t, old->name) < 0)
+		if (o && table_same_shape(t, o, old->name) < 0)
 			return -1;
 	}
 	if (stream_create(&w, out_path) < 0)

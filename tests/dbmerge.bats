@@ -405,7 +405,7 @@ office_changes() {
 	sqlite3 theirs.db "ALTER TABLE items ADD COLUMN colour TEXT"
 	run dbmerge base.ndjson ours.db theirs.db
 	assert_failure 2
-	assert_output --partial 'theirs.db: table "items" has other columns or another key than in OURS'
+	assert_output --partial 'theirs.db: table "items" has other columns, column types or another key than in the other input'
 	shop_dbs
 	sqlite3 base.db "DROP TABLE items"
 	dbmerge base.db ours.db theirs.db > out 2> err && status=0 || status=$?

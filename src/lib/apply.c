@@ -201,23 +201,6 @@ static int read_row_table(struct apply *a, struct plan *p)
 	return rc;
 }
 
-static void copy_value(struct row *dst, const struct row *src, size_t i)
-{
-	if (src->v[i].state == V_SET)
-		row_set(dst, i, row_ptr(src, i), src->v[i].len);
-	else if (src->v[i].state == V_NULL)
-		row_set_null(dst, i);
-}
-
-static void size_row(struct row *r, size_t n)
-{
-	if (r->n != n) {
-		row_release(r);
-		row_init(r, n);
-	}
-	row_clear(r);
-}
-
 /* Report a change that no longer fits the target; the caller decides. */
 static void conflict(struct apply *a, const struct change *c, const char *why)
 {
@@ -252,8 +235,8 @@ static int check_change(struct apply *a, struct plan *p, const struct change *c,
 	struct change *out = &a->out;
 	const char *col = NULL;
 	out->table = p->st;
-	size_row(&out->row, t->ncols);
-	size_row(&out->old, t->ncols);
+	row_resize(&out->row, t->ncols);
+	row_resize(&out->old, t->ncols);
 	switch (c->type) {
 	case REC_INSERT:
 		if (cur) {
@@ -272,9 +255,9 @@ static int check_change(struct apply *a, struct plan *p, const struct change *c,
 			out->type = REC_UPDATE;
 			for (size_t i = 0; i < t->ncols; i++) {
 				if (table_is_key(t, i) || !value_equal(&c->row, i, cur, i, t->cols[i].type)) {
-					copy_value(&out->row, &c->row, i);
+					row_copy_value(&out->row, &c->row, i);
 					if (!table_is_key(t, i))
-						copy_value(&out->old, cur, i);
+						row_copy_value(&out->old, cur, i);
 				}
 			}
 			p->counts->updates++;
@@ -303,9 +286,9 @@ static int check_change(struct apply *a, struct plan *p, const struct change *c,
 		for (size_t i = 0; i < t->ncols; i++) {
 			if (c->row.v[i].state == V_ABSENT)
 				continue;
-			copy_value(&out->row, &c->row, i);
+			row_copy_value(&out->row, &c->row, i);
 			if (!table_is_key(t, i))
-				copy_value(&out->old, cur, i);
+				row_copy_value(&out->old, cur, i);
 		}
 		p->counts->updates++;
 		return spool_change(a, out, a->rd.rec_line);
@@ -321,7 +304,7 @@ static int check_change(struct apply *a, struct plan *p, const struct change *c,
 		}
 		out->type = REC_DELETE;
 		for (size_t k = 0; k < t->nkey; k++)
-			copy_value(&out->row, &c->row, t->key[k]);
+			row_copy_value(&out->row, &c->row, t->key[k]);
 		row_copy(&out->old, cur);
 		p->counts->deletes++;
 		return spool_change(a, out, a->rd.rec_line);
@@ -430,9 +413,9 @@ static void invert(const struct change *c, struct change *u)
 	case REC_ROW: {
 		const struct table *t = c->table;
 		u->type = REC_DELETE;
-		size_row(&u->row, t->ncols);
+		row_resize(&u->row, t->ncols);
 		for (size_t k = 0; k < t->nkey; k++)
-			copy_value(&u->row, &c->row, t->key[k]);
+			row_copy_value(&u->row, &c->row, t->key[k]);
 		row_copy(&u->old, &c->row);
 		break;
 	}
@@ -441,7 +424,7 @@ static void invert(const struct change *c, struct change *u)
 		u->type = REC_UPDATE;
 		row_copy(&u->row, &c->old);
 		for (size_t k = 0; k < t->nkey; k++)
-			copy_value(&u->row, &c->row, t->key[k]);
+			row_copy_value(&u->row, &c->row, t->key[k]);
 		row_copy(&u->old, &c->row);
 		for (size_t k = 0; k < t->nkey; k++)
 			u->old.v[t->key[k]].state = V_ABSENT;
@@ -450,7 +433,7 @@ static void invert(const struct change *c, struct change *u)
 	case REC_DELETE:
 		u->type = REC_INSERT;
 		row_copy(&u->row, &c->old);
-		size_row(&u->old, c->table->ncols);
+		row_resize(&u->old, c->table->ncols);
 		break;
 	default:
 		break;
@@ -554,17 +537,17 @@ static int hold_back_cycle_columns(struct apply *a, struct plan *p, struct chang
 	const struct table *t = p->st;
 	struct change *fix = &a->out;
 	int held = 0, rest = c->type == REC_INSERT;
-	size_row(&fix->row, t->ncols);
-	size_row(&fix->old, t->ncols);
+	row_resize(&fix->row, t->ncols);
+	row_resize(&fix->old, t->ncols);
 	fix->type = REC_UPDATE;
 	fix->table = p->st;
 	for (size_t k = 0; k < t->nkey; k++)
-		copy_value(&fix->row, &c->row, t->key[k]);
+		row_copy_value(&fix->row, &c->row, t->key[k]);
 	for (size_t j = 0; j < p->nnull; j++) {
 		size_t i = p->null_cols[j];
 		if (c->row.v[i].state != V_SET)
 			continue;
-		copy_value(&fix->row, &c->row, i);
+		row_copy_value(&fix->row, &c->row, i);
 		held = 1;
 		if (c->type == REC_INSERT)
 			row_set_null(&c->row, i);

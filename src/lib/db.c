@@ -134,6 +134,15 @@ void db_disconnect(struct db *db)
 	free(db);
 }
 
+int db_set_zero_date(const char *how)
+{
+	if (strcmp(how, "null"))
+		return -1;
+	/* The backend reads it where it converts values, far from any option. */
+	setenv("DBPIPE_ZERO_DATE", "null", 1);
+	return 0;
+}
+
 char *db_mask_url(const char *url)
 {
 	return env_mask_url(url);

@@ -57,6 +57,10 @@ struct db {
 struct db *db_connect(const char *target);
 void db_disconnect(struct db *db);
 
+/* --zero-date=HOW: how the MySQL backend reads 0000-00-00 ("null" is the
+ * only choice; without it a zero date is an error).  -1 for another HOW. */
+int db_set_zero_date(const char *how);
+
 /* The URL with any password replaced by "***". */
 char *db_mask_url(const char *url);
 

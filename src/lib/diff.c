@@ -26,23 +26,6 @@ static int next_checked(struct row_iter *it, const struct table *t, const struct
 	return 1;
 }
 
-static void size_row(struct row *r, size_t n)
-{
-	if (r->n != n) {
-		row_release(r);
-		row_init(r, n);
-	}
-	row_clear(r);
-}
-
-static void copy_value(struct row *dst, const struct row *src, size_t i)
-{
-	if (src->v[i].state == V_SET)
-		row_set(dst, i, row_ptr(src, i), src->v[i].len);
-	else if (src->v[i].state == V_NULL)
-		row_set_null(dst, i);
-}
-
 int diff_table(const struct table *t, struct row_iter *oi, struct row_iter *ni,
 	       const struct diff_policy *p, diff_emit_fn emit, void *ctx,
 	       struct diff_counts *cnt)
@@ -64,9 +47,9 @@ int diff_table(const struct table *t, struct row_iter *oi, struct row_iter *ni,
 		if (cmp < 0) {
 			if (p->deletes) {
 				c.type = REC_DELETE;
-				size_row(&c.row, t->ncols);
+				row_resize(&c.row, t->ncols);
 				for (size_t k = 0; k < t->nkey; k++)
-					copy_value(&c.row, o, t->key[k]);
+					row_copy_value(&c.row, o, t->key[k]);
 				row_copy(&c.old, o);
 				if (emit(ctx, &c) < 0)
 					goto out;
@@ -79,7 +62,7 @@ int diff_table(const struct table *t, struct row_iter *oi, struct row_iter *ni,
 			if (p->inserts) {
 				c.type = REC_INSERT;
 				row_copy(&c.row, n);
-				size_row(&c.old, t->ncols);
+				row_resize(&c.old, t->ncols);
 				if (emit(ctx, &c) < 0)
 					goto out;
 				cnt->inserts++;
@@ -87,18 +70,18 @@ int diff_table(const struct table *t, struct row_iter *oi, struct row_iter *ni,
 			gn = next_checked(ni, t, &n, &prev_n, &have_n);
 		} else {
 			int differ = 0;
-			size_row(&c.row, t->ncols);
-			size_row(&c.old, t->ncols);
+			row_resize(&c.row, t->ncols);
+			row_resize(&c.old, t->ncols);
 			for (size_t i = 0; i < t->ncols; i++) {
 				if (table_is_key(t, i)) {
-					copy_value(&c.row, n, i);
+					row_copy_value(&c.row, n, i);
 					continue;
 				}
 				if (t->cols[i].generated || value_equal(o, i, n, i, t->cols[i].type))
 					continue;
 				differ = 1;
-				copy_value(&c.row, n, i);
-				copy_value(&c.old, o, i);
+				row_copy_value(&c.row, n, i);
+				row_copy_value(&c.old, o, i);
 			}
 			if (differ && p->updates) {
 				c.type = REC_UPDATE;

@@ -128,23 +128,6 @@ static int advance(struct side *s, const struct table *t)
 	return 1;
 }
 
-static void size_row(struct row *r, size_t n)
-{
-	if (r->n != n) {
-		row_release(r);
-		row_init(r, n);
-	}
-	row_clear(r);
-}
-
-static void copy_value(struct row *dst, const struct row *src, size_t i)
-{
-	if (src->v[i].state == V_SET)
-		row_set(dst, i, row_ptr(src, i), src->v[i].len);
-	else if (src->v[i].state == V_NULL)
-		row_set_null(dst, i);
-}
-
 /* Whether column i takes part in the comparison (not key, not generated). */
 static int compared(const struct table *t, size_t i)
 {
@@ -179,17 +162,17 @@ static void start_change(struct merger *m, enum rec_type type, const struct row 
 {
 	const struct table *t = m->t;
 	m->c.type = type;
-	size_row(&m->c.row, t->ncols);
-	size_row(&m->c.old, t->ncols);
+	row_resize(&m->c.row, t->ncols);
+	row_resize(&m->c.old, t->ncols);
 	for (size_t k = 0; k < t->nkey; k++)
-		copy_value(&m->c.row, r, t->key[k]);
+		row_copy_value(&m->c.row, r, t->key[k]);
 }
 
 static int emit_insert(struct merger *m, const struct row *o)
 {
 	m->c.type = REC_INSERT;
 	row_copy(&m->c.row, o);
-	size_row(&m->c.old, m->t->ncols);
+	row_resize(&m->c.old, m->t->ncols);
 	m->cnt->inserts++;
 	return m->emit(m->ctx, &m->c);
 }
@@ -222,8 +205,8 @@ static int emit_update(struct merger *m, const struct row *b, const struct row *
 			continue;
 		if (take == TAKE_THEIRS_UNCHANGED && !same_value(t, th, b, i))
 			continue;
-		copy_value(&m->c.row, o, i);
-		copy_value(&m->c.old, th, i);
+		row_copy_value(&m->c.row, o, i);
+		row_copy_value(&m->c.old, th, i);
 		any = 1;
 	}
 	if (!any)
@@ -337,33 +320,6 @@ static int emit_to_writer(void *ctx, const struct change *c)
 	return c->type == REC_CONFLICT ? stream_write_conflict(ctx, c) : stream_write_change(ctx, c);
 }
 
-static int source_iter_next(void *ctx, const struct row **out)
-{
-	return source_next_row(ctx, out);
-}
-
-static int empty_next(void *ctx, const struct row **out)
-{
-	(void)ctx;
-	(void)out;
-	return 0;
-}
-
-/* t2 (of the input named `name`) must have t's columns in t's order and its key. */
-static int same_shape(const struct table *t, const struct table *t2, const char *name)
-{
-	int same = t2->ncols == t->ncols && t2->nkey == t->nkey;
-	for (size_t i = 0; same && i < t->ncols; i++)
-		same = !strcmp(t2->cols[i].name, t->cols[i].name) && t2->cols[i].type == t->cols[i].type;
-	for (size_t k = 0; same && k < t->nkey; k++)
-		same = t2->key[k] == t->key[k];
-	if (!same)
-		return error("%s: table \"%s\" has other columns or another key than in OURS "
-			     "(a schema change; dbmerge merges rows of tables of the same shape)",
-			     name, t->name);
-	return 0;
-}
-
 int merge_three_way(struct source *base, struct source *ours, struct source *theirs,
 		    struct stream_writer *w, enum merge_prefer prefer, struct summary *sum,
 		    struct merge_counts *mc)
@@ -383,16 +339,14 @@ int merge_three_way(struct source *base, struct source *ours, struct source *the
 		if (!th)
 			return error("%s: table \"%s\" of OURS is missing (dbmerge does not create tables)",
 				     theirs->name, t->name);
-		if (same_shape(t, th, theirs->name) < 0 || (b && same_shape(t, b, base->name) < 0))
+		if (table_same_shape(t, th, theirs->name) < 0 || (b && table_same_shape(t, b, base->name) < 0))
 			return -1;
 		if (!b)
 			warning("table \"%s\" is not in BASE: its rows on both sides count as new", t->name);
 	}
 
-	struct row_iter bi = { source_iter_next, base, base->name };
-	struct row_iter oi = { source_iter_next, ours, ours->name };
-	struct row_iter ti = { source_iter_next, theirs, theirs->name };
-	struct row_iter none = { empty_next, NULL, base->name };
+	struct row_iter bi = source_rows(base), oi = source_rows(ours), ti = source_rows(theirs);
+	struct row_iter none = no_rows(base->name);
 	stream_write_header(w, STREAM_CHANGES, ours->origin, ours->engine);
 	for (size_t i = 0; i < os->n; i++)
 		if (stream_write_table(w, os->tables[i]) < 0)

@@ -75,6 +75,11 @@ struct table *table_from_json(json_t *rec, struct buf *err);
 /* Append the key of row r as a JSON object, e.g. {"id":7}. */
 void table_key_to_json(struct buf *out, const struct table *t, const struct row *r);
 
+/* Whether b (of the input named name) has a's columns, in a's order, with
+ * a's types, and a's key; -1 with a message naming the table if not, since
+ * their rows cannot be compared. */
+int table_same_shape(const struct table *a, const struct table *b, const char *name);
+
 /* Compare two rows of t by key. */
 int table_key_cmp(const struct table *t, const struct row *a, const struct row *b);
 

@@ -319,3 +319,27 @@ fail:
 	stream_abandon(&w);
 	return -1;
 }
+
+static int source_rows_next(void *ctx, const struct row **out)
+{
+	return source_next_row(ctx, out);
+}
+
+struct row_iter source_rows(struct source *s)
+{
+	struct row_iter it = { source_rows_next, s, s->name };
+	return it;
+}
+
+static int no_rows_next(void *ctx, const struct row **out)
+{
+	(void)ctx;
+	(void)out;
+	return 0;
+}
+
+struct row_iter no_rows(const char *name)
+{
+	struct row_iter it = { no_rows_next, NULL, name };
+	return it;
+}

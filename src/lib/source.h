@@ -6,6 +6,7 @@
 #define DBPIPE_SOURCE_H
 
 #include "db.h"
+#include "diff.h"
 #include "schema.h"
 #include "stream.h"
 
@@ -57,6 +58,11 @@ int source_begin_table(struct source *s, const struct table *t);
 /* Next row of the current table: 1 (row in *out, valid until the next call),
  * 0 at the end of the table, -1. */
 int source_next_row(struct source *s, const struct row **out);
+/* A row_iter (diff.h) over the rows of s's current table. */
+struct row_iter source_rows(struct source *s);
+/* A row_iter with no rows, for a table one input lacks; name is for messages. */
+struct row_iter no_rows(const char *name);
+
 /* For streams: read to the final end record and check it.  0 or -1. */
 int source_finish(struct source *s);
 void source_close(struct source *s);

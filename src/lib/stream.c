@@ -52,16 +52,6 @@ void change_release(struct change *c)
 		row_release(&c->side[i]);
 }
 
-/* Make r sized for t with every value absent. */
-static void row_reset_for(struct row *r, const struct table *t)
-{
-	if (r->n != t->ncols) {
-		r->v = xrealloc(r->v, (t->ncols ? t->ncols : 1) * sizeof(*r->v));
-		r->n = t->ncols;
-	}
-	row_clear(r);
-}
-
 int stream_error(const struct stream_reader *r, const char *fmt, ...)
 {
 	char msg[2048];
@@ -305,7 +295,7 @@ static int read_conflict(struct stream_reader *r, struct change *c, json_t *rec)
 	for (int s = 0; s < 3; s++) {
 		json_t *v = json_object_get(rec, side_names[s]);
 		int want = conflict_has_side(c->kind, (enum conflict_side)s);
-		row_reset_for(&c->side[s], t);
+		row_resize(&c->side[s], t->ncols);
 		if (!v)
 			return stream_error(r, "conflict record without \"%s\" (null if that side has no row)",
 					    side_names[s]);
@@ -414,8 +404,8 @@ int stream_next(struct stream_reader *r)
 		ret = 1;
 		goto out;
 	}
-	row_reset_for(&c->row, t);
-	row_reset_for(&c->old, t);
+	row_resize(&c->row, t->ncols);
+	row_resize(&c->old, t->ncols);
 	if (!strcmp(type, "row") || !strcmp(type, "insert")) {
 		int is_row = type[0] == 'r';
 		if (is_row != (r->kind == STREAM_ROWS)) {

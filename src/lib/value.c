@@ -65,6 +65,23 @@ void row_copy(struct row *dst, const struct row *src)
 	buf_add(&dst->data, src->data.buf, src->data.len);
 }
 
+void row_resize(struct row *r, size_t n)
+{
+	if (r->n != n) {
+		r->v = xrealloc(r->v, (n ? n : 1) * sizeof(*r->v));
+		r->n = n;
+	}
+	row_clear(r);
+}
+
+void row_copy_value(struct row *dst, const struct row *src, size_t i)
+{
+	if (src->v[i].state == V_SET)
+		row_set(dst, i, row_ptr(src, i), src->v[i].len);
+	else if (src->v[i].state == V_NULL)
+		row_set_null(dst, i);
+}
+
 void row_set(struct row *r, size_t i, const char *p, size_t len)
 {
 	r->v[i].state = V_SET;

@@ -40,6 +40,10 @@ void row_release(struct row *r);
 /* Mark every value absent and empty the data (keeps the allocations). */
 void row_clear(struct row *r);
 void row_copy(struct row *dst, const struct row *src);
+/* Make r hold n values, every one absent (keeps the allocations). */
+void row_resize(struct row *r, size_t n);
+/* Copy value i of src into dst (nothing if it is absent in src). */
+void row_copy_value(struct row *dst, const struct row *src, size_t i);
 /* Set value i; p may contain NUL bytes. */
 void row_set(struct row *r, size_t i, const char *p, size_t len);
 void row_set_null(struct row *r, size_t i);
