@@ -559,8 +559,6 @@ static int hold_back_cycle_columns(struct apply *a, struct plan *p, struct chang
 	if (held) {
 		if (!p->fixup) {
 			struct buf path = BUF_INIT;
-			buf_addf(&path, "%s/%s-fixup", a->tmpdir, p->spool[0]);
-			buf_reset(&path);
 			buf_addf(&path, "%s.fixup", p->spool[0]);
 			p->fixup = buf_detach(&path);
 			if (stream_create(&p->fw, p->fixup) < 0)
