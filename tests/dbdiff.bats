@@ -171,3 +171,33 @@ changes() { jq -c 'select(.type == "insert" or .type == "update" or .type == "de
 	assert_failure 2
 	assert_output --partial "a change stream where a row stream is needed"
 }
+
+@test "the JSON codec: escapes and surrogate pairs decode; duplicates, raw control bytes and oversize ints are refused" {
+	dbdump-rows new.db > good.ndjson
+	# \u escapes and a surrogate pair in a table name decode to UTF-8 (the name is then unknown)
+	sed '3s/"table":"clients"/"table":"cli\\u00e9nts\\ud83d\\ude00\\n"/' good.ndjson > esc.ndjson
+	run dbapply old.db esc.ndjson
+	assert_failure 2
+	assert_output --partial "$(printf 'esc.ndjson:3: unknown table "cli\xc3\xa9nts\xf0\x9f\x98\x80\n"')"
+	sed '11s/"id":1,/"id":1,"id":2,/' good.ndjson > dup.ndjson
+	run dbdiff old.db dup.ndjson
+	assert_failure 2
+	assert_output --partial 'dup.ndjson:11: invalid JSON at column 39: duplicate key "id"'
+	sed '11s/Client 1"/Client\t1"/' good.ndjson > ctl.ndjson
+	run dbdiff old.db ctl.ndjson
+	assert_failure 2
+	assert_output --partial "ctl.ndjson:11: invalid JSON at column 61: a control character in a string"
+	sed '11s/"id":1,/"id":99999999999999999999,/' good.ndjson > big.ndjson
+	run dbdiff old.db big.ndjson
+	assert_failure 2
+	assert_output --partial 'big.ndjson:11: type mismatch in "clients"."id": the integer 99999999999999999999 does not fit in 64 bits'
+	sed '11s/"id":1,/"id":1e0,/' good.ndjson > exp.ndjson
+	run dbdiff old.db exp.ndjson
+	assert_failure 2
+	assert_output --partial 'exp.ndjson:11: type mismatch in "clients"."id": expected an integer, found JSON number'
+	sed '11s/}}$/}} x/' good.ndjson > trail.ndjson
+	run dbdiff old.db trail.ndjson
+	assert_failure 2
+	assert_output --partial "trail.ndjson:11: invalid JSON at column"
+	assert_output --partial "more after the value"
+}

@@ -127,24 +127,26 @@ static time_t parse_at(const char *at)
 static int read_header(const char *path, struct backup_info *info)
 {
 	char line[4096];
-	json_t *h = NULL;
+	struct json_doc doc;
+	struct jv *h;
 	struct buf err = BUF_INIT;
 	gzFile gz = gzopen(path, "rb");
 	int ok = 0;
 	if (!gz)
 		return 0;
-	if (gzgets(gz, line, sizeof(line)) && json_parse_line(line, strcspn(line, "\n"), &h, &err) == 0) {
-		const char *type = json_get_string(h, "type"), *purpose = json_get_string(h, "purpose");
+	json_doc_init(&doc);
+	if (gzgets(gz, line, sizeof(line)) && json_parse(&doc, line, strcspn(line, "\n"), 1, &h, &err) == 0) {
+		const char *type = jv_get_string(h, "type"), *purpose = jv_get_string(h, "purpose");
 		if (type && !strcmp(type, "header") && purpose && *purpose) {
-			const char *src = json_get_string(h, "source"), *at = json_get_string(h, "at");
+			const char *src = jv_get_string(h, "source"), *at = jv_get_string(h, "at");
 			info->purpose = xstrdup(purpose);
 			info->source = xstrdup(src ? src : "");
 			info->at = xstrdup(at ? at : "");
 			info->when = parse_at(at);
 			ok = 1;
 		}
-		json_decref(h);
 	}
+	json_doc_release(&doc);
 	gzclose(gz);
 	buf_release(&err);
 	return ok;

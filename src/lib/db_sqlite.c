@@ -555,14 +555,11 @@ static int read_value(struct db_cursor *c, size_t i, struct row *row)
 			buf_release(&b);
 			return 0;
 		}
-		if (kind == SQLITE_TEXT && col->type == VT_DECIMAL) {
-			struct buf e = BUF_INIT;
-			json_t *j = json_string((const char *)sqlite3_column_text(st, (int)i));
-			int ok = j && value_from_json(row, i, VT_DECIMAL, j, &e) == 0;
-			json_decref(j);
-			buf_release(&e);
-			if (ok)
-				return 0;
+		if (kind == SQLITE_TEXT && col->type == VT_DECIMAL &&
+		    is_decimal_text((const char *)sqlite3_column_text(st, (int)i))) {
+			row_set(row, i, (const char *)sqlite3_column_text(st, (int)i),
+				(size_t)sqlite3_column_bytes(st, (int)i));
+			return 0;
 		}
 		break;
 	case VT_BYTES:

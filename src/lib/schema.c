@@ -172,37 +172,35 @@ static int fail(struct buf *err, const char *msg, const char *arg)
 	return -1;
 }
 
-static int strv_from_json(json_t *a, char ***out, size_t *n, struct buf *err, const char *what)
+static int strv_from_json(const struct jv *a, char ***out, size_t *n, struct buf *err, const char *what)
 {
-	if (!json_is_array(a))
+	if (!a || a->type != J_ARRAY)
 		return fail(err, "table record: \"%s\" must be an array of names", what);
-	*n = json_array_size(a);
-	*out = xcalloc(*n ? *n : 1, sizeof(char *));
-	for (size_t i = 0; i < *n; i++) {
-		json_t *s = json_array_get(a, i);
-		if (!json_is_string(s))
+	*n = 0;
+	*out = xcalloc(a->count ? a->count : 1, sizeof(char *));
+	for (const struct jv *s = a->first; s; s = s->next) {
+		if (s->type != J_STRING)
 			return fail(err, "table record: \"%s\" must be an array of names", what);
-		(*out)[i] = xstrdup(json_string_value(s));
+		(*out)[(*n)++] = xstrdup(s->s);
 	}
 	return 0;
 }
 
-struct table *table_from_json(json_t *rec, struct buf *err)
+struct table *table_from_json(const struct jv *rec, struct buf *err)
 {
-	const char *name = json_get_string(rec, "table");
+	const char *name = jv_get_string(rec, "table");
 	if (!name) {
 		fail(err, "table record without a \"table\" name%s", "");
 		return NULL;
 	}
 	struct table *t = table_new(name);
-	json_t *cols = json_object_get(rec, "columns"), *c;
-	size_t i;
-	if (!json_is_array(cols) || !json_array_size(cols)) {
+	const struct jv *cols = jv_get(rec, "columns");
+	if (!cols || cols->type != J_ARRAY || !cols->count) {
 		fail(err, "table record for \"%s\" has no \"columns\" array", name);
 		goto bad;
 	}
-	json_array_foreach(cols, i, c) {
-		const char *cn = json_get_string(c, "name"), *ty = json_get_string(c, "type");
+	for (const struct jv *c = cols->first; c; c = c->next) {
+		const char *cn = jv_get_string(c, "name"), *ty = jv_get_string(c, "type");
 		enum vtype vt;
 		if (!cn || !ty) {
 			fail(err, "table \"%s\": a column without \"name\" or \"type\"", name);
@@ -218,15 +216,15 @@ struct table *table_from_json(json_t *rec, struct buf *err)
 			buf_addf(err, "table \"%s\": column \"%s\" listed twice", name, cn);
 			goto bad;
 		}
-		json_t *nl = json_object_get(c, "nullable");
-		struct column *col = table_add_column(t, cn, vt, json_get_string(c, "native"),
-						      !json_is_false(nl));
-		col->generated = json_is_true(json_object_get(c, "generated"));
-		col->autoinc = json_is_true(json_object_get(c, "autoincrement"));
+		const struct jv *nl = jv_get(c, "nullable");
+		struct column *col = table_add_column(t, cn, vt, jv_get_string(c, "native"),
+						      !nl || nl->type != J_FALSE);
+		col->generated = jv_get_true(c, "generated");
+		col->autoinc = jv_get_true(c, "autoincrement");
 	}
 	char **key = NULL;
 	size_t nkey = 0;
-	json_t *kj = json_object_get(rec, "key");
+	const struct jv *kj = jv_get(rec, "key");
 	if (kj && strv_from_json(kj, &key, &nkey, err, "key") < 0) {
 		free_strv(key, nkey);
 		goto bad;
@@ -247,33 +245,33 @@ struct table *table_from_json(json_t *rec, struct buf *err)
 			t->key[t->nkey++] = (size_t)ci;
 		}
 		free_strv(key, nkey);
-		const char *kf = json_get_string(rec, "key_from");
+		const char *kf = jv_get_string(rec, "key_from");
 		t->key_kind = kf && !strcmp(kf, "unique") ? KEY_UNIQUE
 			    : kf && !strcmp(kf, "row") ? KEY_ROW : KEY_PRIMARY;
 	}
-	json_t *refs = json_object_get(rec, "references"), *r;
-	if (refs && !json_is_array(refs)) {
+	const struct jv *refs = jv_get(rec, "references");
+	if (refs && refs->type != J_ARRAY) {
 		fail(err, "table \"%s\": \"references\" must be an array", name);
 		goto bad;
 	}
-	json_array_foreach(refs, i, r) {
+	for (const struct jv *r = refs ? refs->first : NULL; r; r = r->next) {
 		t->refs = xrealloc(t->refs, (t->nrefs + 1) * sizeof(*t->refs));
 		struct ref *rf = &t->refs[t->nrefs++];
 		memset(rf, 0, sizeof(*rf));
-		const char *rt = json_get_string(r, "table");
+		const char *rt = jv_get_string(r, "table");
 		size_t nto = 0;
 		rf->table = xstrdup(rt ? rt : "");
-		if (!rt || strv_from_json(json_object_get(r, "columns"), &rf->cols, &rf->ncols, err, "columns") < 0 ||
-		    strv_from_json(json_object_get(r, "to"), &rf->to, &nto, err, "to") < 0 || nto != rf->ncols) {
+		if (!rt || strv_from_json(jv_get(r, "columns"), &rf->cols, &rf->ncols, err, "columns") < 0 ||
+		    strv_from_json(jv_get(r, "to"), &rf->to, &nto, err, "to") < 0 || nto != rf->ncols) {
 			free_strv(rf->to, nto);
 			rf->to = NULL;
 			rf->ncols = 0;
 			fail(err, "table \"%s\": a malformed reference", name);
 			goto bad;
 		}
-		rf->deferrable = json_is_true(json_object_get(r, "deferrable"));
+		rf->deferrable = jv_get_true(r, "deferrable");
 	}
-	t->complete = json_is_true(json_object_get(rec, "complete"));
+	t->complete = jv_get_true(rec, "complete");
 	return t;
 bad:
 	table_free(t);

@@ -4,9 +4,9 @@
 #ifndef DBPIPE_SCHEMA_H
 #define DBPIPE_SCHEMA_H
 
-#include <jansson.h>
 #include <stddef.h>
 
+#include "json.h"
 #include "util.h"
 #include "value.h"
 
@@ -70,7 +70,7 @@ void table_key_whole_row(struct table *t);
  * when complete is set. */
 void table_to_json(struct buf *out, const struct table *t, int complete);
 /* Parse a table record.  Returns NULL with a reason in err. */
-struct table *table_from_json(json_t *rec, struct buf *err);
+struct table *table_from_json(const struct jv *rec, struct buf *err);
 
 /* Append the key of row r as a JSON object, e.g. {"id":7}. */
 void table_key_to_json(struct buf *out, const struct table *t, const struct row *r);

@@ -116,19 +116,23 @@ static int read_line(struct stream_reader *r)
 	return 0;
 }
 
-static int read_record(struct stream_reader *r, json_t **rec, const char **type)
+/* Parse the line in r->line; the record lives in r->doc until the next one. */
+static int parse_record(struct stream_reader *r, struct jv **rec, const char **type)
+{
+	if (json_parse(&r->doc, r->line.buf, r->line.len, 1, rec, &r->err) < 0)
+		return stream_error(r, "%s", r->err.buf);
+	*type = jv_get_string(*rec, "type");
+	if (!*type)
+		return stream_error(r, "record without a \"type\"");
+	return 1;
+}
+
+static int read_record(struct stream_reader *r, struct jv **rec, const char **type)
 {
 	int got = read_line(r);
 	if (got <= 0)
 		return got;
-	if (json_parse_line(r->line.buf, r->line.len, rec, &r->err) < 0)
-		return stream_error(r, "%s", r->err.buf);
-	*type = json_get_string(*rec, "type");
-	if (!*type) {
-		json_decref(*rec);
-		return stream_error(r, "record without a \"type\"");
-	}
-	return 1;
+	return parse_record(r, rec, type);
 }
 
 static void hash_line(XXH3_state_t *h, const struct buf *line)
@@ -148,6 +152,7 @@ int stream_open(struct stream_reader *r, const char *path)
 	buf_init(&r->line);
 	buf_init(&r->err);
 	buf_init(&r->in);
+	json_doc_init(&r->doc);
 	schema_init(&r->schema);
 	change_init(&r->rec);
 	row_init(&r->last, 0);
@@ -171,39 +176,32 @@ int stream_open(struct stream_reader *r, const char *path)
 	}
 	gzbuffer(r->gz, READ_CHUNK);
 
-	json_t *rec;
+	struct jv *rec;
 	const char *type;
+	int64_t version;
 	int got = read_record(r, &rec, &type);
 	if (got < 0)
 		return -1;
 	if (got == 0)
 		return stream_error(r, "empty stream: no header record");
-	const char *kind = json_get_string(rec, "stream");
-	json_t *ver = json_object_get(rec, "version");
-	if (strcmp(type, "header") || !kind) {
-		json_decref(rec);
+	const char *kind = jv_get_string(rec, "stream");
+	if (strcmp(type, "header") || !kind)
 		return stream_error(r, "not a dbpipe stream: the first record must be a header");
-	}
-	if (!json_is_integer(ver) || json_integer_value(ver) != 1) {
-		json_decref(rec);
+	if (jv_int64(jv_get(rec, "version"), &version) < 0 || version != 1)
 		return stream_error(r, "unsupported stream version (this program reads version 1)");
-	}
 	if (!strcmp(kind, "rows"))
 		r->kind = STREAM_ROWS;
 	else if (!strcmp(kind, "changes"))
 		r->kind = STREAM_CHANGES;
-	else {
-		json_decref(rec);
+	else
 		return stream_error(r, "unknown stream kind \"%s\"", kind);
-	}
-	const char *s = json_get_string(rec, "source"), *e = json_get_string(rec, "engine"),
-		   *at = json_get_string(rec, "at");
+	const char *s = jv_get_string(rec, "source"), *e = jv_get_string(rec, "engine"),
+		   *at = jv_get_string(rec, "at");
 	r->source = xstrdup(s ? s : "");
 	r->engine = xstrdup(e ? e : "");
 	r->at = xstrdup(at ? at : "");
-	s = json_get_string(rec, "purpose");
+	s = jv_get_string(rec, "purpose");
 	r->purpose = xstrdup(s ? s : "");
-	json_decref(rec);
 
 	/* Table records come first, so the whole schema is known before data. */
 	for (;;) {
@@ -213,12 +211,10 @@ int stream_open(struct stream_reader *r, const char *path)
 		if (got == 0)
 			return stream_error(r, "truncated stream: no final end record");
 		if (strcmp(type, "table")) {
-			json_decref(rec);
-			r->pending = 1; /* r->line holds the first data record */
+			r->pending = 1; /* r->line and r->doc hold the first data record */
 			return 0;
 		}
 		struct table *t = table_from_json(rec, &r->err);
-		json_decref(rec);
 		if (!t)
 			return stream_error(r, "%s", r->err.buf);
 		if (schema_find(&r->schema, t->name)) {
@@ -232,45 +228,43 @@ int stream_open(struct stream_reader *r, const char *path)
 	}
 }
 
-/* Fill r (sized for t) from the JSON object obj.  With whole=1 every column
- * must be present; otherwise only the ones given are set. */
+/* Fill row (sized for t) from the JSON object obj.  With whole=1 every
+ * column must be present; otherwise only the ones given are set. */
 static int row_from_object(struct stream_reader *r, struct row *row, const struct table *t,
-			   json_t *obj, int whole, const char *field)
+			   const struct jv *obj, int whole, const char *field)
 {
-	if (!json_is_object(obj))
+	size_t guess = 0, found = 0;
+	if (!obj || obj->type != J_OBJECT)
 		return stream_error(r, "\"%s\" must be an object", field);
-	size_t found = 0;
-	for (size_t i = 0; i < t->ncols; i++) {
-		json_t *v = json_object_get(obj, t->cols[i].name);
-		if (!v) {
-			if (whole)
-				return stream_error(r, "table \"%s\": row lacks column \"%s\"", t->name, t->cols[i].name);
-			continue;
-		}
+	for (const struct jv *v = obj->first; v; v = v->next) {
+		/* Writers put the columns in table order: try the next one first. */
+		long i = guess < t->ncols && !strcmp(t->cols[guess].name, v->key) ? (long)guess
+			: table_column_index(t, v->key);
+		if (i < 0)
+			return stream_error(r, "unknown column \"%s\" in table \"%s\"", v->key, t->name);
+		guess = (size_t)i + 1;
 		found++;
-		if (value_from_json(row, i, t->cols[i].type, v, &r->err) < 0)
+		if (value_from_json(row, (size_t)i, t->cols[i].type, v, &r->err) < 0)
 			return stream_error(r, "type mismatch in \"%s\".\"%s\": %s", t->name,
 					    t->cols[i].name, r->err.buf);
 	}
-	if (found != json_object_size(obj)) {
-		const char *k;
-		json_t *v;
-		json_object_foreach(obj, k, v)
-			if (table_column_index(t, k) < 0)
-				return stream_error(r, "unknown column \"%s\" in table \"%s\"", k, t->name);
-	}
+	if (whole && found != t->ncols)
+		for (size_t i = 0; i < t->ncols; i++)
+			if (row->v[i].state == V_ABSENT)
+				return stream_error(r, "table \"%s\": row lacks column \"%s\"", t->name,
+						    t->cols[i].name);
 	return 0;
 }
 
-static int check_end(struct stream_reader *r, json_t *rec, XXH3_state_t *h, uint64_t count,
+static int check_end(struct stream_reader *r, const struct jv *rec, XXH3_state_t *h, uint64_t count,
 		     const char *what)
 {
-	json_t *rows = json_object_get(rec, "rows");
-	const char *hash = json_get_string(rec, "hash");
+	int64_t rows = -1;
+	const char *hash = jv_get_string(rec, "hash");
 	char want[17];
-	if (!json_is_integer(rows) || (uint64_t)json_integer_value(rows) != count)
+	if (jv_int64(jv_get(rec, "rows"), &rows) < 0 || rows < 0 || (uint64_t)rows != count)
 		return stream_error(r, "%s: end record says %lld records, the stream holds %" PRIu64,
-				    what, json_is_integer(rows) ? (long long)json_integer_value(rows) : -1LL, count);
+				    what, (long long)rows, count);
 	hex64(want, XXH3_64bits_digest(h));
 	if (!hash || strcmp(hash, want))
 		return stream_error(r, "%s: hash mismatch (end record says %s, content hashes to %s)",
@@ -280,10 +274,10 @@ static int check_end(struct stream_reader *r, json_t *rec, XXH3_state_t *h, uint
 
 /* The kind and the three sides of a conflict record whose key is read: each
  * side the kind has is a whole row with the record's key, the others null. */
-static int read_conflict(struct stream_reader *r, struct change *c, json_t *rec)
+static int read_conflict(struct stream_reader *r, struct change *c, const struct jv *rec)
 {
 	const struct table *t = c->table;
-	const char *kind = json_get_string(rec, "kind");
+	const char *kind = jv_get_string(rec, "kind");
 	size_t k;
 	if (!kind)
 		return stream_error(r, "conflict record without a \"kind\"");
@@ -293,13 +287,13 @@ static int read_conflict(struct stream_reader *r, struct change *c, json_t *rec)
 		return stream_error(r, "unknown conflict kind \"%s\"", kind);
 	c->kind = (enum conflict_kind)k;
 	for (int s = 0; s < 3; s++) {
-		json_t *v = json_object_get(rec, side_names[s]);
+		const struct jv *v = jv_get(rec, side_names[s]);
 		int want = conflict_has_side(c->kind, (enum conflict_side)s);
 		row_resize(&c->side[s], t->ncols);
 		if (!v)
 			return stream_error(r, "conflict record without \"%s\" (null if that side has no row)",
 					    side_names[s]);
-		if (json_is_null(v)) {
+		if (v->type == J_NULL) {
 			if (want)
 				return stream_error(r, "a %s conflict needs the \"%s\" row", kind, side_names[s]);
 			continue;
@@ -319,15 +313,15 @@ static int read_conflict(struct stream_reader *r, struct change *c, json_t *rec)
 
 int stream_next(struct stream_reader *r)
 {
-	json_t *rec = NULL;
+	struct jv *rec = NULL;
 	const char *type;
 	int got;
+	int64_t ntables;
 	struct change *c = &r->rec;
 	if (r->pending) {
 		r->pending = 0;
-		if (json_parse_line(r->line.buf, r->line.len, &rec, &r->err) < 0)
-			return stream_error(r, "%s", r->err.buf);
-		type = json_get_string(rec, "type");
+		if (parse_record(r, &rec, &type) < 0)
+			return -1;
 	} else {
 		got = read_record(r, &rec, &type);
 		if (got < 0)
@@ -336,7 +330,7 @@ int stream_next(struct stream_reader *r)
 			return stream_error(r, "truncated stream: no final end record");
 	}
 	r->rec_line = r->lineno;
-	const char *tname = json_get_string(rec, "table");
+	const char *tname = jv_get_string(rec, "table");
 	int ret = -1;
 
 	if (!strcmp(type, "end") && !tname) {
@@ -349,14 +343,12 @@ int stream_next(struct stream_reader *r)
 				     r->schema.tables[r->next_table]->name);
 			goto out;
 		}
-		json_t *nt = json_object_get(rec, "tables");
-		if (!json_is_integer(nt) || (size_t)json_integer_value(nt) != r->schema.n) {
+		if (jv_int64(jv_get(rec, "tables"), &ntables) < 0 || ntables < 0 || (size_t)ntables != r->schema.n) {
 			stream_error(r, "end record: table count does not match the %zu table records", r->schema.n);
 			goto out;
 		}
 		if (check_end(r, rec, r->h_all, r->total, "stream") < 0)
 			goto out;
-		json_decref(rec);
 		/* Nothing may follow the final end record. */
 		got = read_line(r);
 		if (got < 0)
@@ -413,7 +405,7 @@ int stream_next(struct stream_reader *r)
 			goto out;
 		}
 		c->type = is_row ? REC_ROW : REC_INSERT;
-		if (row_from_object(r, &c->row, t, json_object_get(rec, "row"), 1, "row") < 0)
+		if (row_from_object(r, &c->row, t, jv_get(rec, "row"), 1, "row") < 0)
 			goto out;
 	} else if (!strcmp(type, "update") || !strcmp(type, "delete") || !strcmp(type, "conflict")) {
 		if (r->kind != STREAM_CHANGES) {
@@ -421,7 +413,7 @@ int stream_next(struct stream_reader *r)
 			goto out;
 		}
 		c->type = type[0] == 'u' ? REC_UPDATE : type[0] == 'd' ? REC_DELETE : REC_CONFLICT;
-		json_t *key = json_object_get(rec, "key");
+		const struct jv *key = jv_get(rec, "key");
 		if (row_from_object(r, &c->row, t, key, 0, "key") < 0)
 			goto out;
 		for (size_t k = 0; k < t->nkey; k++)
@@ -429,7 +421,7 @@ int stream_next(struct stream_reader *r)
 				stream_error(r, "\"key\" lacks key column \"%s\"", t->cols[t->key[k]].name);
 				goto out;
 			}
-		if (json_object_size(key) != t->nkey) {
+		if (key->count != t->nkey) {
 			stream_error(r, "\"key\" holds columns that are not the key of \"%s\"", t->name);
 			goto out;
 		}
@@ -437,9 +429,9 @@ int stream_next(struct stream_reader *r)
 			if (read_conflict(r, c, rec) < 0)
 				goto out;
 		} else if (c->type == REC_UPDATE) {
-			json_t *set = json_object_get(rec, "set");
-			for (size_t k = 0; k < t->nkey && json_is_object(set); k++)
-				if (json_object_get(set, t->cols[t->key[k]].name)) {
+			const struct jv *set = jv_get(rec, "set");
+			for (size_t k = 0; k < t->nkey; k++)
+				if (jv_get(set, t->cols[t->key[k]].name)) {
 					stream_error(r, "\"set\" changes key column \"%s\" (a new key is a delete and an insert)",
 						     t->cols[t->key[k]].name);
 					goto out;
@@ -447,7 +439,7 @@ int stream_next(struct stream_reader *r)
 			if (row_from_object(r, &c->row, t, set, 0, "set") < 0)
 				goto out;
 		}
-		json_t *old = json_object_get(rec, "old");
+		const struct jv *old = jv_get(rec, "old");
 		if (c->type != REC_CONFLICT && old && row_from_object(r, &c->old, t, old, 0, "old") < 0)
 			goto out;
 	} else {
@@ -471,7 +463,6 @@ int stream_next(struct stream_reader *r)
 	r->total++;
 	ret = 1;
 out:
-	json_decref(rec);
 	return ret;
 }
 
@@ -495,6 +486,7 @@ void stream_close(struct stream_reader *r)
 	buf_release(&r->line);
 	buf_release(&r->err);
 	buf_release(&r->in);
+	json_doc_release(&r->doc);
 }
 
 /* ---- writer ---- */

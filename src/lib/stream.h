@@ -14,6 +14,7 @@
 #include <xxhash.h>
 #include <zlib.h>
 
+#include "json.h"
 #include "schema.h"
 #include "util.h"
 #include "value.h"
@@ -71,6 +72,7 @@ struct stream_reader {
 	int have_last, eof, pending;
 	struct buf err, in;
 	size_t in_pos;
+	struct json_doc doc;   /* the current record, parsed */
 };
 
 /* Open path ("-" is stdin) and read the header and every table record. */

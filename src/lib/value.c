@@ -116,7 +116,7 @@ void value_format_double(struct buf *out, double d)
 	buf_adds(out, tmp);
 }
 
-static int is_decimal_text(const char *s)
+int is_decimal_text(const char *s)
 {
 	if (!strcmp(s, "NaN") || !strcmp(s, "Infinity") || !strcmp(s, "-Infinity"))
 		return 1;
@@ -144,75 +144,80 @@ static int is_decimal_text(const char *s)
 	return *s == '\0';
 }
 
-static int mismatch(struct buf *err, const char *want, json_t *j)
+static int mismatch(struct buf *err, const char *want, const struct jv *j)
 {
-	static const char *const jnames[] = { "object", "array", "string", "integer",
-					      "real", "true", "false", "null" };
 	buf_reset(err);
-	buf_addf(err, "expected %s, found JSON %s", want, jnames[json_typeof(j)]);
+	buf_addf(err, "expected %s, found JSON %s", want, jv_type_name(j->type));
 	return -1;
 }
 
-int value_from_json(struct row *r, size_t i, enum vtype t, json_t *j, struct buf *err)
+static int is_special_float(const char *s)
 {
-	char tmp[32];
-	if (json_is_null(j)) {
+	return !strcmp(s, "NaN") || !strcmp(s, "Infinity") || !strcmp(s, "-Infinity");
+}
+
+int value_from_json(struct row *r, size_t i, enum vtype t, const struct jv *j, struct buf *err)
+{
+	int64_t n;
+	if (j->type == J_NULL) {
 		row_set_null(r, i);
 		return 0;
 	}
 	switch (t) {
 	case VT_INT:
-		if (!json_is_integer(j))
+		if (!jv_is_integer(j))
 			return mismatch(err, "an integer", j);
-		snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-		row_set(r, i, tmp, strlen(tmp));
+		if (jv_int64(j, &n) < 0) {
+			buf_reset(err);
+			buf_addf(err, "the integer %.40s does not fit in 64 bits", j->s);
+			return -1;
+		}
+		row_set(r, i, j->s, j->len); /* JSON has no leading zeros or '+': canonical */
 		return 0;
 	case VT_FLOAT:
-		if (json_is_integer(j)) {
-			snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-			row_set(r, i, tmp, strlen(tmp));
+		if (jv_is_integer(j)) {
+			row_set(r, i, j->s, j->len);
 			return 0;
 		}
-		if (json_is_real(j)) {
+		if (j->type == J_NUMBER) {
 			struct buf b = BUF_INIT;
-			value_format_double(&b, json_real_value(j));
+			value_format_double(&b, strtod(j->s, NULL));
 			row_set(r, i, b.buf, b.len);
 			buf_release(&b);
 			return 0;
 		}
-		if (json_is_string(j)) {
-			const char *s = json_string_value(j);
-			if (!strcmp(s, "NaN") || !strcmp(s, "Infinity") || !strcmp(s, "-Infinity")) {
-				row_set(r, i, s, strlen(s));
-				return 0;
-			}
+		if (j->type == J_STRING && is_special_float(j->s)) {
+			row_set(r, i, j->s, j->len);
+			return 0;
 		}
 		return mismatch(err, "a number or \"NaN\"/\"Infinity\"/\"-Infinity\"", j);
 	case VT_DECIMAL:
-		if (json_is_integer(j)) {
-			snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-			row_set(r, i, tmp, strlen(tmp));
+		if (jv_is_integer(j)) {
+			row_set(r, i, j->s, j->len);
 			return 0;
 		}
-		if (!json_is_string(j) || !is_decimal_text(json_string_value(j)))
-			return json_is_string(j)
-				? (buf_reset(err), buf_addf(err, "expected a decimal number, found \"%.40s\"", json_string_value(j)), -1)
-				: mismatch(err, "a decimal number as a string", j);
-		row_set(r, i, json_string_value(j), json_string_length(j));
+		if (j->type != J_STRING)
+			return mismatch(err, "a decimal number as a string", j);
+		if (!is_decimal_text(j->s)) {
+			buf_reset(err);
+			buf_addf(err, "expected a decimal number, found \"%.40s\"", j->s);
+			return -1;
+		}
+		row_set(r, i, j->s, j->len);
 		return 0;
 	case VT_BOOL:
-		if (!json_is_boolean(j))
+		if (j->type != J_TRUE && j->type != J_FALSE)
 			return mismatch(err, "true or false", j);
-		if (json_is_true(j))
+		if (j->type == J_TRUE)
 			row_set(r, i, "true", 4);
 		else
 			row_set(r, i, "false", 5);
 		return 0;
 	case VT_BYTES: {
-		if (!json_is_string(j))
+		if (j->type != J_STRING)
 			return mismatch(err, "base64 bytes as a string", j);
 		struct buf b = BUF_INIT;
-		if (base64_decode(&b, json_string_value(j), json_string_length(j)) < 0) {
+		if (base64_decode(&b, j->s, j->len) < 0) {
 			buf_release(&b);
 			buf_reset(err);
 			buf_adds(err, "invalid base64 for a bytes value");
@@ -223,9 +228,9 @@ int value_from_json(struct row *r, size_t i, enum vtype t, json_t *j, struct buf
 		return 0;
 	}
 	default:
-		if (!json_is_string(j))
+		if (j->type != J_STRING)
 			return mismatch(err, "a string", j);
-		row_set(r, i, json_string_value(j), json_string_length(j));
+		row_set(r, i, j->s, j->len);
 		return 0;
 	}
 }

@@ -9,9 +9,9 @@
 #ifndef DBPIPE_VALUE_H
 #define DBPIPE_VALUE_H
 
-#include <jansson.h>
 #include <stddef.h>
 
+#include "json.h"
 #include "util.h"
 
 enum vtype {
@@ -54,7 +54,7 @@ static inline const char *row_ptr(const struct row *r, size_t i)
 
 /* Turn a JSON value into canonical text of type t in row r at i.  Returns -1
  * and writes a reason into err when the JSON type does not fit t. */
-int value_from_json(struct row *r, size_t i, enum vtype t, json_t *j, struct buf *err);
+int value_from_json(struct row *r, size_t i, enum vtype t, const struct jv *j, struct buf *err);
 /* Append value i of r as JSON.  Returns -1 (reason in err) for text that is
  * not valid UTF-8. */
 int value_to_json(struct buf *out, const struct row *r, size_t i, enum vtype t, struct buf *err);
@@ -67,6 +67,10 @@ void value_format_double(struct buf *out, double d);
 int value_cmp(const struct row *a, size_t ia, const struct row *b, size_t ib, enum vtype t);
 /* Whether two values are the same for diffing (decimals and floats by value). */
 int value_equal(const struct row *a, size_t ia, const struct row *b, size_t ib, enum vtype t);
+
+/* Whether s is a decimal number as the stream writes one (or NaN,
+ * Infinity, -Infinity). */
+int is_decimal_text(const char *s);
 
 /* Compare two decimal strings by value; returns <0, 0, >0, or -2 if either
  * is not a plain decimal number. */

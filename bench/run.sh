@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# make bench: speed and peak memory of dbpipe against the engines' own tools,
+# measured in one run on a synthetic database (BENCH_ROWS rows in the main
+# table, child tables with foreign keys).  A benchmark, not a test: it
+# prints figures and asserts nothing.  Servers are started in temporary
+# directories on 127.0.0.1 and stopped at the end, as in the tests.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+ROWS=${BENCH_ROWS:-1000000}
+ENGINES=${BENCH_ENGINES:-"postgresql mariadb"}
+export PATH="$root/bin:$PATH"
+export TMPDIR=${TMPDIR:-/tmp}
+work=$(mktemp -d "$TMPDIR/dbpipe-bench.XXXXXX")
+
+# What the benchmark needs beyond the build: GNU time for peak memory;
+# percona-toolkit only if the archive has it (its row is skipped otherwise).
+if [ ! -x /usr/bin/time ] || ! command -v pt-table-sync > /dev/null 2>&1; then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get install -y -qq time percona-toolkit > /dev/null 2>&1 ||
+		$sudo apt-get install -y -qq time > /dev/null 2>&1 || true
+fi
+
+cleanup() {
+	[ -n "${PG_DIR:-}" ] && pg_stop > /dev/null 2>&1 || true
+	[ -n "${MY_DIR:-}" ] && my_stop > /dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# run LABEL ROWS CMD...: time and peak memory of one command (through sh -c)
+printf '%-58s %9s %12s %10s\n' "what" "seconds" "rows/s" "peak MB"
+run() {
+	local label=$1 rows=$2
+	shift 2
+	/usr/bin/time -f '%e %M' -o "$work/time" sh -c "$*" > /dev/null 2> "$work/err" || {
+		echo "bench: failed: $*" >&2
+		cat "$work/err" >&2
+		return 1
+	}
+	read -r secs kb < "$work/time"
+	awk -v l="$label" -v s="$secs" -v k="$kb" -v r="$rows" 'BEGIN {
+		rs = (r > 0 && s > 0) ? sprintf("%.0f", r / s) : "-";
+		printf "%-58s %9.2f %12s %10.1f\n", l, s, rs, k / 1024 }'
+}
+section() { printf '\n== %s\n' "$*"; }
+
+CHILD=$((ROWS / 2))
+CHANGED=$((ROWS / 100))
+
+bench_postgresql() {
+	# shellcheck source=/dev/null
+	. "$root/tests/pg_server.bash"
+	pg_start > /dev/null
+	pg_createdb dev
+	pg_psql dev -q <<-SQL
+	CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, email text,
+		balance numeric(12,2) NOT NULL, referred_by bigint REFERENCES customers(id), created timestamptz NOT NULL);
+	CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers(id),
+		total numeric(12,2) NOT NULL, note text);
+	INSERT INTO customers SELECT i, 'Customer ' || i, 'c' || i || '@example.com', (i % 100000) / 100.0,
+		CASE WHEN i > 1 AND i % 10 = 0 THEN i - 1 END, '2026-01-01'::timestamptz + i * interval '1 second'
+		FROM generate_series(1, $ROWS) i;
+	INSERT INTO orders SELECT i, (i * 7) % $ROWS + 1, (i % 5000) / 10.0, 'order ' || i FROM generate_series(1, $CHILD) i;
+	ANALYZE;
+	SQL
+	pg_psql postgres -q -c "CREATE DATABASE prod TEMPLATE dev" -c "CREATE DATABASE full_copy TEMPLATE dev"
+	# dev moves on: 1% of the customers change
+	pg_psql dev -q -c "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 100 = 0"
+	local dev prod total
+	dev=$(pg_url dev)
+	prod=$(pg_url prod)
+	total=$((ROWS + CHILD))
+	section "PostgreSQL: $ROWS customers, $CHILD orders"
+	run "psql COPY (SELECT ... ORDER BY id) TO STDOUT, both tables" $total \
+		"psql -X -q -d '$dev' -c 'COPY (SELECT * FROM customers ORDER BY id) TO STDOUT' -c 'COPY (SELECT * FROM orders ORDER BY id) TO STDOUT'"
+	run "dbdump-rows dev > dev.ndjson" $total "dbdump-rows -q '$dev' > '$work/dev.ndjson'"
+	dbdump-rows -q "$prod" > "$work/prod.ndjson"
+	run "jq -c . dev.ndjson" $total "jq -c . '$work/dev.ndjson'"
+	run "dbdiff prod.ndjson dev.ndjson (1% changed)" $total "dbdiff '$work/prod.ndjson' '$work/dev.ndjson'; test \$? -eq 1"
+	run "dbdump-rows dev | dbapply prod (incremental, 1% changed)" $total \
+		"dbdump-rows -q '$dev' | dbapply -q --no-undo '$prod'"
+	run "pg_dump --data-only dev | psql (truncated copy: full replace)" $total \
+		"psql -X -q -d '$(pg_url full_copy)' -c 'TRUNCATE orders, customers' && pg_dump --data-only '$dev' | psql -X -q -d '$(pg_url full_copy)'"
+	run "dbdiff dev prod after the sync (both live databases)" $total "dbdiff -q '$dev' '$prod' 2>/dev/null || dbdiff '$dev' '$prod'"
+	pg_stop > /dev/null
+	unset PG_DIR
+}
+
+bench_mariadb() {
+	# shellcheck source=/dev/null
+	. "$root/tests/mysql_server.bash"
+	my_start > /dev/null
+	my_sql <<< "CREATE DATABASE dev; CREATE DATABASE prod;" # the dbpipe user may use every database
+	my_sql dev <<-SQL
+	CREATE TABLE customers (id bigint PRIMARY KEY, name varchar(100) NOT NULL, email varchar(100),
+		balance decimal(12,2) NOT NULL, referred_by bigint, created datetime(6) NOT NULL,
+		FOREIGN KEY (referred_by) REFERENCES customers(id)) ENGINE=InnoDB;
+	CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, total decimal(12,2) NOT NULL,
+		note text, FOREIGN KEY (customer_id) REFERENCES customers(id)) ENGINE=InnoDB;
+	SET foreign_key_checks = 0;
+	INSERT INTO customers SELECT seq, CONCAT('Customer ', seq), CONCAT('c', seq, '@example.com'),
+		(seq % 100000) / 100, IF(seq > 1 AND seq % 10 = 0, seq - 1, NULL),
+		'2026-01-01' + INTERVAL seq SECOND FROM seq_1_to_$ROWS;
+	INSERT INTO orders SELECT seq, (seq * 7) % $ROWS + 1, (seq % 5000) / 10, CONCAT('order ', seq) FROM seq_1_to_$CHILD;
+	SQL
+	my_sql prod <<-SQL
+	CREATE TABLE customers LIKE dev.customers;
+	CREATE TABLE orders LIKE dev.orders;
+	SET foreign_key_checks = 0;
+	INSERT INTO customers SELECT * FROM dev.customers;
+	INSERT INTO orders SELECT * FROM dev.orders;
+	SQL
+	my_sql dev <<< "UPDATE customers SET email = CONCAT('new', id, '@example.com') WHERE id % 100 = 0"
+	local base dev prod total
+	base=${MY_URL%/*}
+	dev=$base/dev
+	prod=$base/prod
+	total=$((ROWS + CHILD))
+	section "MariaDB: $ROWS customers, $CHILD orders"
+	run "mysqldump dev" $total "mysqldump -h 127.0.0.1 -P $MY_PORT -u dbpipe --single-transaction --quick dev"
+	run "mysql --quick -e 'SELECT ... ORDER BY id', both tables" $total \
+		"mysql -h 127.0.0.1 -P $MY_PORT -u dbpipe --quick -e 'SELECT * FROM customers ORDER BY id; SELECT * FROM orders ORDER BY id' dev"
+	run "dbdump-rows dev > dev.ndjson" $total "dbdump-rows -q '$dev' > '$work/dev.ndjson'"
+	run "dbdump-rows dev | dbapply prod (incremental, 1% changed)" $total \
+		"dbdump-rows -q '$dev' | dbapply -q --no-undo '$prod'"
+	if command -v pt-table-sync > /dev/null 2>&1; then
+		my_sql dev <<< "UPDATE customers SET email = CONCAT('again', id, '@example.com') WHERE id % 100 = 1"
+		run "pt-table-sync --execute dev -> prod (1% changed)" $total \
+			"pt-table-sync --execute --no-check-triggers h=127.0.0.1,P=$MY_PORT,u=dbpipe,p=\$MYSQL_PWD,D=dev,t=customers h=127.0.0.1,P=$MY_PORT,D=prod"
+	else
+		echo "(pt-table-sync: percona-toolkit is not installed; row skipped)"
+	fi
+	my_stop > /dev/null
+	unset MY_DIR
+}
+
+# The JSON codec: jansson (Debian's libjansson) against lib/json.c on one stream.
+bench_json() {
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	dpkg-query -W -f='${Status}' libjansson-dev 2>/dev/null | grep -q 'install ok' ||
+		$sudo apt-get install -y -qq libjansson-dev > /dev/null
+	cc -O2 -D_GNU_SOURCE -I"$root/src/lib" -o "$work/json-parse" "$here/json-parse.c" \
+		"$root/build/libdbpipe.a" -ljansson -lxxhash -lz
+	section "JSON: parsing one row stream ($1)"
+	"$work/json-parse" "$1"
+}
+
+bench_sqlite() {
+	sqlite3 "$work/dev.db" <<-SQL
+	CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, balance NUMERIC(12,2) NOT NULL,
+		referred_by INTEGER REFERENCES customers(id), created DATETIME NOT NULL);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $ROWS)
+	INSERT INTO customers SELECT i, 'Customer ' || i, 'c' || i || '@example.com', (i % 100000) / 100.0,
+		CASE WHEN i > 1 AND i % 10 = 0 THEN i - 1 END, datetime(1767225600 + i, 'unixepoch') FROM n;
+	SQL
+	cp "$work/dev.db" "$work/prod.db"
+	sqlite3 "$work/dev.db" "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 100 = 0"
+	section "SQLite: $ROWS customers"
+	run "sqlite3 -csv 'SELECT * ... ORDER BY id'" $ROWS "sqlite3 -csv '$work/dev.db' 'SELECT * FROM customers ORDER BY id'"
+	run "dbdump-rows dev.db" $ROWS "dbdump-rows -q '$work/dev.db' > '$work/s.ndjson'"
+	run "dbdump-rows dev.db | dbapply prod.db (incremental, 1% changed)" $ROWS \
+		"dbdump-rows -q '$work/dev.db' | dbapply -q --no-undo '$work/prod.db'"
+	bench_json "$work/s.ndjson"
+}
+
+echo "dbpipe benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, rows: $ROWS"
+bench_sqlite
+for e in $ENGINES; do
+	"bench_$e"
+done
