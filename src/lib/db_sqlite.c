@@ -527,8 +527,7 @@ static int read_value(struct db_cursor *c, size_t i, struct row *row)
 					break;
 				row_set(row, i, v ? "true" : "false", v ? 4 : 5);
 			} else {
-				snprintf(tmp, sizeof(tmp), "%lld", v);
-				row_set(row, i, tmp, strlen(tmp));
+				row_set(row, i, tmp, (size_t)format_i64(tmp, v));
 			}
 			return 0;
 		}
@@ -544,8 +543,7 @@ static int read_value(struct db_cursor *c, size_t i, struct row *row)
 	case VT_FLOAT:
 	case VT_DECIMAL:
 		if (kind == SQLITE_INTEGER) {
-			snprintf(tmp, sizeof(tmp), "%lld", (long long)sqlite3_column_int64(st, (int)i));
-			row_set(row, i, tmp, strlen(tmp));
+			row_set(row, i, tmp, (size_t)format_i64(tmp, sqlite3_column_int64(st, (int)i)));
 			return 0;
 		}
 		if (kind == SQLITE_FLOAT) {

@@ -502,6 +502,7 @@ int stream_create(struct stream_writer *w, const char *path)
 	memset(w, 0, sizeof(*w));
 	buf_init(&w->out);
 	buf_init(&w->err);
+	buf_init(&w->keys);
 	w->h_table = XXH3_createState();
 	w->h_all = XXH3_createState();
 	XXH3_64bits_reset(w->h_all);
@@ -584,6 +585,14 @@ void stream_begin_table(struct stream_writer *w, const struct table *t)
 	w->cur = t;
 	w->count = 0;
 	XXH3_64bits_reset(w->h_table);
+	/* Each column's "name": once per table, not once per value. */
+	buf_reset(&w->keys);
+	w->key_off = xrealloc(w->key_off, (t->ncols + 1) * sizeof(*w->key_off));
+	for (size_t i = 0; i < t->ncols; i++) {
+		w->key_off[i] = w->keys.len;
+		json_add_key(&w->keys, t->cols[i].name);
+	}
+	w->key_off[t->ncols] = w->keys.len;
 }
 
 static void add_table_field(struct buf *out, const char *type, const struct table *t)
@@ -608,7 +617,7 @@ static int add_object(struct stream_writer *w, const struct table *t, const stru
 		if (!first)
 			buf_addch(&w->out, ',');
 		first = 0;
-		json_add_key(&w->out, t->cols[i].name);
+		buf_add(&w->out, w->keys.buf + w->key_off[i], w->key_off[i + 1] - w->key_off[i]);
 		if (value_to_json(&w->out, r, i, t->cols[i].type, &w->err) < 0)
 			return error("%s: table \"%s\", column \"%s\": %s", w->name, t->name,
 				     t->cols[i].name, w->err.buf);
@@ -725,6 +734,9 @@ static int close_writer(struct stream_writer *w)
 	w->name = NULL;
 	buf_release(&w->out);
 	buf_release(&w->err);
+	buf_release(&w->keys);
+	free(w->key_off);
+	w->key_off = NULL;
 	XXH3_freeState(w->h_table);
 	XXH3_freeState(w->h_all);
 	w->h_table = w->h_all = NULL;

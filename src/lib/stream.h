@@ -96,6 +96,8 @@ struct stream_writer {
 	size_t ntables;
 	const struct table *cur;
 	const char *purpose;   /* if set before the header: its "purpose" field */
+	struct buf keys;       /* private: "name": of each column of cur */
+	size_t *key_off;
 };
 
 /* Create path (NULL or "-" is stdout); gzip when the name ends in ".gz". */

@@ -97,6 +97,29 @@ void row_set_null(struct row *r, size_t i)
 	r->v[i].off = r->v[i].len = 0;
 }
 
+int format_u64(char *dst, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (int i = 0; i < n; i++)
+		dst[i] = tmp[n - 1 - i];
+	dst[n] = '\0';
+	return n;
+}
+
+int format_i64(char *dst, int64_t v)
+{
+	if (v < 0) {
+		*dst = '-';
+		return 1 + format_u64(dst + 1, (uint64_t)0 - (uint64_t)v);
+	}
+	return format_u64(dst, (uint64_t)v);
+}
+
 void value_format_double(struct buf *out, double d)
 {
 	if (isnan(d)) {
@@ -106,6 +129,44 @@ void value_format_double(struct buf *out, double d)
 	if (isinf(d)) {
 		buf_adds(out, d < 0 ? "-Infinity" : "Infinity");
 		return;
+	}
+	/* The common case without printf: a value of at most 15 significant
+	 * digits and 6 decimals, in %g's fixed range, is m / 10^k for the
+	 * smallest k that divides back exactly (both are exact doubles, so the
+	 * quotient is the correctly rounded value of the same decimal), and %g
+	 * would print exactly these digits. */
+	static const double p10[] = { 1, 10, 100, 1e3, 1e4, 1e5, 1e6 };
+	double a = d < 0 ? -d : d;
+	if (a >= 1e-4 && a < 1e15) {
+		for (int k = 0; k <= 6; k++) {
+			double m = nearbyint(a * p10[k]);
+			if (m >= 1e15)
+				break;
+			if (m / p10[k] != a)
+				continue;
+			char digits[24], txt[40];
+			int n = format_u64(digits, (uint64_t)m), o = 0;
+			if (d < 0)
+				txt[o++] = '-';
+			if (n <= k) { /* 0.000123 */
+				txt[o++] = '0';
+				txt[o++] = '.';
+				for (int z = n; z < k; z++)
+					txt[o++] = '0';
+				memcpy(txt + o, digits, (size_t)n);
+				o += n;
+			} else {
+				memcpy(txt + o, digits, (size_t)(n - k));
+				o += n - k;
+				if (k) {
+					txt[o++] = '.';
+					memcpy(txt + o, digits + n - k, (size_t)k);
+					o += k;
+				}
+			}
+			buf_add(out, txt, (size_t)o);
+			return;
+		}
 	}
 	char tmp[40];
 	for (int prec = 15; prec <= 17; prec++) {

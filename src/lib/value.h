@@ -10,6 +10,7 @@
 #define DBPIPE_VALUE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "json.h"
 #include "util.h"
@@ -58,6 +59,11 @@ int value_from_json(struct row *r, size_t i, enum vtype t, const struct jv *j, s
 /* Append value i of r as JSON.  Returns -1 (reason in err) for text that is
  * not valid UTF-8. */
 int value_to_json(struct buf *out, const struct row *r, size_t i, enum vtype t, struct buf *err);
+
+/* Decimal digits of v into dst (at least 21 bytes), NUL-terminated; returns
+ * the length.  printf is the slow part of a dump, hence these. */
+int format_u64(char *dst, uint64_t v);
+int format_i64(char *dst, int64_t v);
 
 /* Canonical text of a double (shortest round-trip form). */
 void value_format_double(struct buf *out, double d);
