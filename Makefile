@@ -6,7 +6,7 @@ BUILD ?= build
 BIN ?= bin
 CPPFLAGS += -D_GNU_SOURCE -Isrc/lib $(shell mysql_config --include)
 WARN = -std=c11 -Wall -Wextra -Werror -Wno-missing-field-initializers
-LIBS = -lxxhash -linih -lsqlite3 -lz $(shell mysql_config --libs) -lm
+LIBS = -lxxhash -linih -lsqlite3 -lpq -lz $(shell mysql_config --libs) -lm
 
 LIBSRC := $(sort $(wildcard src/lib/*.c))
 LIBOBJ := $(LIBSRC:src/lib/%.c=$(BUILD)/lib/%.o)

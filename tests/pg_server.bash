@@ -38,13 +38,25 @@ pg_port_in_use() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# Start the server; on failure say why, clean up and return 1.
 pg_start() {
+	pg_start_server && return 0
+	pg_stop
+	return 1
+}
+
+pg_start_server() {
 	local bindir port tries
 	if ! bindir=$(pg_bindir); then
 		echo "pg_server: no PostgreSQL server binaries (initdb, pg_ctl) on the PATH or in /usr/lib/postgresql/*/bin; run 'make deps'" >&2
 		return 1
 	fi
 	PG_BINDIR=$bindir
+	# psql and pg_dump for the tests: the server's own if none on the PATH.
+	if ! command -v psql >/dev/null 2>&1 || ! command -v pg_dump >/dev/null 2>&1; then
+		PATH="$PATH:$bindir"
+		export PATH
+	fi
 	PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/dbpipe-pg.XXXXXX") || return 1
 	export PG_DIR PG_BINDIR
 	chmod 755 "$PG_DIR"
@@ -116,7 +128,8 @@ pg_psql() {
 	psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$db" "$@"
 }
 
-# A fresh, empty database $1.
+# A fresh, empty database $1 (even if a connection to the old one is open).
 pg_createdb() {
-	pg_psql postgres -c "DROP DATABASE IF EXISTS \"$1\"" -c "CREATE DATABASE \"$1\""
+	pg_psql postgres -c "SET client_min_messages = warning" \
+		-c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" -c "CREATE DATABASE \"$1\""
 }

@@ -18,6 +18,8 @@ static const struct scheme schemes[] = {
 	{ "sqlite:", &db_sqlite_ops, 1 },
 	{ "mysql://", &db_mysql_ops, 0 },
 	{ "mariadb://", &db_mysql_ops, 0 },
+	{ "postgres://", &db_pg_ops, 0 },
+	{ "postgresql://", &db_pg_ops, 0 },
 };
 
 static int has_suffix(const char *s, const char *suffix)
@@ -102,7 +104,7 @@ struct db *db_connect(const char *target)
 	}
 	if (!ops) {
 		char *shown = db_mask_url(url);
-		error("%s: unsupported database URL (known: sqlite:, .db and .sqlite paths, mysql://, mariadb://)", shown);
+		error("%s: unsupported database URL (known: sqlite:, .db and .sqlite paths, postgres://, postgresql://, mysql://, mariadb://)", shown);
 		free(shown);
 		env_release(&e);
 		return NULL;

@@ -95,5 +95,6 @@ int sql_writable(const struct table *t, size_t i);
 
 extern const struct db_ops db_sqlite_ops;
 extern const struct db_ops db_mysql_ops;
+extern const struct db_ops db_pg_ops;
 
 #endif

@@ -1,0 +1,88 @@
+#!/usr/bin/env bats
+# Across engines: PostgreSQL -> MariaDB -> PostgreSQL through dbapply, with
+# real servers that this file starts and stops itself; after each sync a
+# dbdiff of the two sides finds no differences.  What the target cannot
+# represent is an error, never a silent change.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	load mysql_server
+	load pg_server
+	my_start
+	pg_start
+}
+
+teardown_file() {
+	load mysql_server
+	load pg_server
+	my_stop
+	pg_stop
+}
+
+setup() {
+	load helpers
+	load mysql_server
+	load pg_server
+	common_setup
+	export HOME=$T
+	my_reset_db x
+	pg_createdb x >/dev/null 2>&1
+	PX=$(pg_url x)
+	MX="mysql://dbpipe@127.0.0.1:$MY_PORT/x"
+	pg_psql x <<-'SQL'
+	CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+	CREATE TABLE parent (id int PRIMARY KEY, name text NOT NULL);
+	CREATE TABLE types (id bigint PRIMARY KEY, parent_id int REFERENCES parent(id), i2 smallint, i8 bigint,
+		n numeric(30,10), r real, d double precision, b boolean, t text, vc varchar(20), by bytea,
+		dt date, tm time, tm6 time(6), ts timestamp(6), tz timestamptz, u uuid, j json, jb jsonb, m mood);
+	SQL
+	my_sql x <<-'SQL'
+	CREATE TABLE parent (id INT PRIMARY KEY, name TEXT NOT NULL);
+	CREATE TABLE types (id BIGINT PRIMARY KEY, parent_id INT, i2 SMALLINT, i8 BIGINT,
+		n DECIMAL(30,10), r FLOAT, d DOUBLE, b BOOLEAN, t TEXT, vc VARCHAR(20), `by` BLOB,
+		dt DATE, tm TIME, tm6 TIME(6), ts DATETIME(6), tz TIMESTAMP(6) NULL DEFAULT NULL, u UUID,
+		j JSON, jb JSON, m ENUM('sad', 'ok', 'happy'),
+		FOREIGN KEY (parent_id) REFERENCES parent(id)) ENGINE=InnoDB;
+	SQL
+}
+
+@test "PostgreSQL -> MariaDB -> PostgreSQL: every neutral type survives, dbdiff finds no differences" {
+	pg_psql x <<-'SQL'
+	INSERT INTO parent VALUES (1, 'p1'), (2, 'p2 ü');
+	INSERT INTO types VALUES
+	(1, 1, -32768, -9223372036854775808, '12345678901234567890.0123456789', 3.25, 0.1, true, 'héllo 😀', 'x',
+	 '\x00ff10', '2024-02-29', '23:59:59', '12:00:00.5', '2024-01-02 03:04:05.123456',
+	 '2024-06-01 12:00:00+02', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"a": 1}', '{"b": [1, 2]}', 'happy'),
+	(2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+	(3, 2, 1, 1, '-0.5', 1e30, -1e-300, false, '', '', '', '1000-01-01', '00:00:00', '00:00:00',
+	 '1970-01-01 00:00:00', '1970-01-02 00:00:00.25+00', '00000000-0000-0000-0000-000000000000', '[]', '{}', 'sad');
+	SQL
+	run dbapply "$MX" <(dbdump-rows "$PX")
+	assert_success
+	run dbdiff "$PX" "$MX"
+	assert_success
+	assert_equal "$(my_sql x <<<'SELECT tz, HEX(`by`), m, i8 FROM types WHERE id = 1')" \
+		"$(printf '2024-06-01 10:00:00.000000\t00FF10\thappy\t-9223372036854775808')"
+	# Back: change MariaDB, mirror it into PostgreSQL.
+	my_sql x <<-'SQL'
+	UPDATE types SET n = '-99.1234567891', tz = '2030-01-01 00:00:00.000001', m = 'ok', `by` = 0x00,
+		j = '{"z": true}', b = NULL WHERE id = 1;
+	DELETE FROM types WHERE id = 2;
+	SQL
+	run dbapply --mirror "$PX" <(dbdump-rows "$MX")
+	assert_success
+	run dbdiff "$PX" "$MX"
+	assert_success
+	assert_equal "$(pg_psql x -At -c "SELECT n, tz AT TIME ZONE 'UTC', m, encode(by, 'hex'), (SELECT count(*) FROM types) FROM types WHERE id = 1")" \
+		"-99.1234567891|2030-01-01 00:00:00.000001|ok|00|2"
+}
+
+@test "what PostgreSQL cannot hold (a negative MySQL TIME) is an error, and nothing is written" {
+	my_sql x <<<"INSERT INTO parent VALUES (1, 'p'); INSERT INTO types (id, parent_id, tm) VALUES (1, 1, '-01:00:00');"
+	run dbapply "$PX" <(dbdump-rows "$MX")
+	assert_failure 2
+	assert_output --partial '"types"'
+	assert_output --partial '-01:00:00'
+	assert_equal "$(pg_psql x -At -c 'SELECT count(*) FROM parent')" 0
+}

@@ -1,0 +1,494 @@
+#!/usr/bin/env bats
+# The PostgreSQL backend against a real server that this file starts and
+# stops itself (tests/pg_server.bash): types, keys, snapshots, the three
+# apply modes, dry run, rollback, sequences and connection errors.
+
+setup_file() {
+	load pg_server
+	pg_start
+}
+
+teardown_file() {
+	load pg_server
+	pg_stop
+}
+
+setup() {
+	load helpers
+	load pg_server
+	common_setup
+	pg_createdb dev
+	pg_createdb prod
+	DEV=$(pg_url dev)
+	PROD=$(pg_url prod)
+	export DEV PROD
+}
+
+# Same schema in prod as in dev.
+copy_schema() {
+	pg_dump -s -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" dev | pg_psql prod >/dev/null
+}
+
+# The rows of a database as pg_dump writes them, sorted (physical order and
+# the dump's random \restrict key are not part of the data).
+pg_data() {
+	PGTZ=UTC pg_dump --data-only --no-owner -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" "$1" 2>/dev/null |
+		grep -v -e '^\\restrict' -e '^\\unrestrict' -e '^--' -e '^$' | LC_ALL=C sort
+}
+
+# One value of the dump in $1: table $2, row with id $3, column $4 (jq -c).
+val() {
+	jq -c --arg t "$2" --argjson id "$3" --arg c "$4" \
+		'select(.type == "row" and .table == $t and .row.id == $id) | .row[$c]' "$1"
+}
+
+types_schema() {
+	pg_psql dev <<-'SQL'
+	CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+	CREATE TABLE types (
+		id integer PRIMARY KEY,
+		i2 smallint, i4 integer, i8 bigint,
+		n numeric, n2 numeric(40,10),
+		r real, d double precision,
+		b boolean,
+		t text, vc varchar(20), ch char(5),
+		by bytea,
+		dt date, tm time, ts timestamp, tstz timestamptz,
+		iv interval, u uuid, j json, jb jsonb,
+		ai integer[], at text[],
+		m mood, ip inet, tz timetz
+	);
+	SQL
+}
+
+types_rows() {
+	pg_psql dev <<-'SQL'
+	INSERT INTO types VALUES
+	(1, 32767, 2147483647, 9223372036854775807,
+	 123456789012345678901234567890.123456789, 1234567890123456789012345678.9012345678,
+	 3.14, 0.1, true,
+	 E'quote '' dq " bs \\ nl\ntab\tend', 'héllo wörld ✓ 😀', 'ab',
+	 '\x00ff10', '2024-02-29', '23:59:59.999999', '2024-02-29 12:34:56.123456',
+	 '2024-02-29 12:34:56.654321+05:30',
+	 '1 year 2 mons 3 days 04:05:06.7', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
+	 '{"b": 1,  "a": [1, 2]}', '{"b": 1,  "a": [1, 2]}',
+	 '{1,2,NULL}', '{"a b","c,d",NULL,"e\"f"}', 'happy', '192.168.0.1/24', '12:00:00+02'),
+	(2, -32768, -2147483648, -9223372036854775808,
+	 -0.000000000000000000000000000001, 0, 'NaN', 'Infinity', false,
+	 '', '', '', '', '0001-01-01', '00:00:00', '1999-12-31 23:59:59',
+	 '2000-01-01 00:00:00',
+	 '-1 days', '00000000-0000-0000-0000-000000000000', '[]', '[]', '{}', '{}', 'sad', '::1', '00:00:00+00'),
+	(3, 0, 0, 0, 'NaN', NULL, '-Infinity', '-Infinity', NULL,
+	 NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+	(4, 1, 1, 1, 1e-20, 1, 'Infinity', 1.7976931348623157e308, true,
+	 'x', 'x', 'x', '\x', 'infinity', '24:00:00', '2024-01-01 00:00:00.000001', '-infinity',
+	 '0', 'ffffffff-ffff-ffff-ffff-ffffffffffff', 'null', 'null', '{{1,2},{3,4}}', '{}', 'ok', '10.0.0.0/8', '23:59:59-12');
+	-- Every byte value, in order.
+	INSERT INTO types (id, by) SELECT 5, string_agg(set_byte('\x00'::bytea, 0, g), ''::bytea ORDER BY g)
+	FROM generate_series(0, 255) g;
+	SQL
+}
+
+@test "the type matrix round-trips dev -> prod exactly, whatever the session TimeZone" {
+	types_schema
+	# dev's sessions (ours included, unless we pin UTC) run in +05:45.
+	pg_psql postgres -c "ALTER DATABASE dev SET TimeZone = 'Asia/Kathmandu'"
+	types_rows
+	copy_schema
+	PGTZ=America/Los_Angeles dbdump-rows "$DEV" > dev.ndjson
+	run dbapply "$PROD" dev.ndjson
+	assert_success
+	assert_line --regexp '^types +5 +0 +0$'
+
+	# Values in the stream, in the canonical forms of dbpipe(5).
+	assert_equal "$(val dev.ndjson types 1 i2)" 32767
+	assert_equal "$(val dev.ndjson types 2 i2)" -32768
+	# (jq would round 64-bit numbers: read these from the text)
+	assert_equal "$(grep -o '"i8":[-0-9][0-9]*' dev.ndjson | tr '\n' ' ')" '"i8":9223372036854775807 "i8":-9223372036854775808 "i8":0 "i8":1 '
+	assert_equal "$(grep -o '"i4":[-0-9][0-9]*' dev.ndjson | tr '\n' ' ')" '"i4":2147483647 "i4":-2147483648 "i4":0 "i4":1 '
+	assert_equal "$(val dev.ndjson types 1 n)" '"123456789012345678901234567890.123456789"'
+	assert_equal "$(val dev.ndjson types 2 n)" '"-0.000000000000000000000000000001"'
+	assert_equal "$(val dev.ndjson types 3 n)" '"NaN"'
+	assert_equal "$(val dev.ndjson types 1 r)" 3.14
+	assert_equal "$(val dev.ndjson types 1 d)" 0.1
+	assert_equal "$(val dev.ndjson types 2 r)" '"NaN"'
+	assert_equal "$(val dev.ndjson types 3 r)" '"-Infinity"'
+	assert_equal "$(val dev.ndjson types 4 r)" '"Infinity"'
+	assert_equal "$(val dev.ndjson types 2 d)" '"Infinity"'
+	assert_equal "$(val dev.ndjson types 3 d)" '"-Infinity"'
+	assert_equal "$(val dev.ndjson types 4 d)" 1.7976931348623157e+308
+	assert_equal "$(val dev.ndjson types 1 b)" true
+	assert_equal "$(val dev.ndjson types 2 b)" false
+	assert_equal "$(jq -r 'select(.type == "row" and .row.id == 1) | .row.t' dev.ndjson)" "$(printf 'quote %s dq " bs \\ nl\ntab\tend' "'")"
+	assert_equal "$(val dev.ndjson types 1 vc)" '"héllo wörld ✓ 😀"'
+	assert_equal "$(val dev.ndjson types 1 ch)" '"ab   "'
+	assert_equal "$(val dev.ndjson types 1 by)" '"AP8Q"'
+	assert_equal "$(val dev.ndjson types 2 by)" '""'
+	all_bytes=$(printf '\\%03o' {0..255})   # printf "$all_bytes" writes bytes 0..255
+	assert_equal "$(val dev.ndjson types 5 by)" "\"$(printf "$all_bytes" | base64 -w0)\""
+	assert_equal "$(val dev.ndjson types 1 dt)" '"2024-02-29"'
+	assert_equal "$(val dev.ndjson types 1 tm)" '"23:59:59.999999"'
+	assert_equal "$(val dev.ndjson types 1 ts)" '"2024-02-29T12:34:56.123456"'
+	assert_equal "$(val dev.ndjson types 4 ts)" '"2024-01-01T00:00:00.000001"'
+	assert_equal "$(val dev.ndjson types 1 tstz)" '"2024-02-29T07:04:56.654321Z"'
+	# Written without an offset, so in dev's own zone (+05:45).
+	assert_equal "$(val dev.ndjson types 2 tstz)" '"1999-12-31T18:15:00Z"'
+	assert_equal "$(val dev.ndjson types 1 iv)" '"1 year 2 mons 3 days 04:05:06.7"'
+	assert_equal "$(val dev.ndjson types 1 u)" '"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"'
+	assert_equal "$(val dev.ndjson types 1 j)" '"{\"b\": 1,  \"a\": [1, 2]}"'
+	assert_equal "$(val dev.ndjson types 1 jb)" '"{\"a\": [1, 2], \"b\": 1}"'
+	assert_equal "$(val dev.ndjson types 1 at)" '"{\"a b\",\"c,d\",NULL,\"e\\\"f\"}"'
+	assert_equal "$(val dev.ndjson types 1 m)" '"happy"'
+	assert_equal "$(val dev.ndjson types 1 ip)" '"192.168.0.1/24"'
+	assert_equal "$(jq -c 'select(.type == "table") | [.columns[] | .type] | join(",")' dev.ndjson)" \
+		'"int,int,int,int,decimal,decimal,float,float,bool,text,text,text,bytes,date,time,timestamp,timestamptz,other,uuid,json,json,other,other,enum,other,other"'
+
+	# prod holds exactly what dev holds: through our eyes, dbdiff's, and pg_dump's.
+	dbdump-rows "$PROD" | tail -n +2 > prod.body
+	tail -n +2 dev.ndjson | diff -u - prod.body
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+	pg_data dev > dev.data
+	pg_data prod > prod.data
+	assert [ "$(grep -c . dev.data)" -gt 5 ]
+	diff -u dev.data prod.data
+	assert_equal "$(pg_psql prod -Atc 'SELECT md5(by) FROM types WHERE id = 5')" \
+		"$(printf "$all_bytes" | md5sum | cut -d' ' -f1)"
+	assert_equal "$(pg_psql prod -Atc "SELECT tstz = '2024-02-29 07:04:56.654321+00' FROM types WHERE id = 1")" t
+}
+
+@test "catalog: keys (primary, unique not-null, whole row), references, identity, generated, schemas" {
+	pg_psql dev <<-'SQL'
+	CREATE SCHEMA billing;
+	CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL,
+		referrer_id bigint REFERENCES customers DEFERRABLE);
+	CREATE TABLE billing.invoices (no serial PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers,
+		net numeric(10,2) NOT NULL, gross numeric GENERATED ALWAYS AS (net * 1.2) STORED);
+	CREATE TABLE tags (code text NOT NULL, lang text NOT NULL, label text, UNIQUE (lang, code), UNIQUE (label));
+	CREATE TABLE log (at timestamptz, msg text);
+	CREATE TABLE events (id int, at date NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+	CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+	CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+	CREATE TRIGGER t BEFORE INSERT ON log FOR EACH ROW EXECUTE FUNCTION noop();
+	INSERT INTO events VALUES (1, '2026-05-01');
+	SQL
+	run dbdump-rows "$DEV"
+	assert_success
+	echo "$output" > dump
+	tables() { jq -r 'select(.type == "table") | .table' dump | sort | tr '\n' ' '; }
+	assert_equal "$(tables)" "billing.invoices customers events log tags "
+	tab() { jq -c --arg t "$1" "select(.type == \"table\" and .table == \$t) | $2" dump; }
+	assert_equal "$(tab customers '[.key, .key_from, .columns[0].autoincrement, .references]')" \
+		'[["id"],"primary",true,[{"columns":["referrer_id"],"table":"customers","to":["id"],"deferrable":true}]]'
+	assert_equal "$(tab billing.invoices '[.key, .columns[0].autoincrement, .columns[3].generated, .references[0].table, .references[0].deferrable]')" \
+		'[["no"],true,true,"customers",null]'
+	assert_equal "$(tab tags '[.key, .key_from]')" '[["lang","code"],"unique"]'
+	assert_equal "$(tab log '[.key, .key_from, .columns[0].type]')" '[["at","msg"],"row","timestamptz"]'
+	assert_equal "$(tab events '[.key, .key_from]')" '[["id","at"],"primary"]'
+	# The partition's rows come once, through the parent.
+	assert_equal "$(jq -c 'select(.type == "row") | .table' dump)" '"events"'
+	# Parents before children.
+	assert_equal "$(jq -r 'select(.type == "table") | .table' dump | grep -n -e '^customers$' -e '^billing.invoices$' | cut -d: -f2 | tr '\n' ' ')" \
+		"customers billing.invoices "
+}
+
+@test "text keys come in bytewise order whatever the column's collation" {
+	pg_psql dev <<-'SQL'
+	CREATE TABLE words (w text COLLATE "en-x-icu" PRIMARY KEY, n int);
+	INSERT INTO words VALUES ('a', 1), ('B', 2), ('_', 3), ('é', 4), ('Z', 5), ('ab', 6), ('A', 7);
+	CREATE TABLE stamps (at timestamptz PRIMARY KEY, d date NOT NULL, UNIQUE (d));
+	INSERT INTO stamps VALUES ('2026-01-01 00:00:00.5+00', '2026-01-02'), ('2026-01-01 00:00:00+00', '2026-01-01'),
+		('2025-12-31 23:59:59.999+00', '2025-12-31');
+	SQL
+	run dbdump-rows "$DEV"
+	assert_success
+	echo "$output" > dump
+	assert_equal "$(jq -r 'select(.type == "row" and .table == "words") | .row.w' dump | tr '\n' ' ')" "A B Z _ a ab é "
+	# Key order is the order of the canonical text, as every consumer checks it.
+	assert_equal "$(jq -r 'select(.type == "row" and .table == "stamps") | .row.at' dump | tr '\n' ' ')" \
+		"2025-12-31T23:59:59.999Z 2026-01-01T00:00:00.5Z 2026-01-01T00:00:00Z "
+	run dbdiff dump "$DEV"
+	assert_success
+}
+
+@test "a dump taken while another connection writes reflects one instant" {
+	pg_psql dev <<-'SQL'
+	CREATE TABLE a (id int PRIMARY KEY, pad text);
+	CREATE TABLE b (id int PRIMARY KEY, pad text);
+	INSERT INTO a SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g;
+	INSERT INTO b SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g;
+	SQL
+	# The writer commits a row into a and the same row into b, over and over.
+	PGAPPNAME=dbpipe-writer pg_psql dev -c 'DO $$ BEGIN
+		FOR i IN 20001..100000000 LOOP
+			INSERT INTO a VALUES (i, $x$w$x$); INSERT INTO b VALUES (i, $x$w$x$); COMMIT;
+		END LOOP; END $$' >/dev/null 2>&1 3>&- &
+	for _ in $(seq 100); do
+		[ "$(pg_psql dev -Atc 'SELECT count(*) FROM a')" -gt 20200 ] && break
+		sleep 0.05
+	done
+	for n in 1 2 3; do
+		dbdump-rows "$DEV" > "dump$n"
+	done
+	pg_psql postgres -Atc "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dbpipe-writer'" >/dev/null
+	wait || true
+	ids() { grep "^{\"type\":\"row\",\"table\":\"$2\"" "$1" | grep -o '"id":[0-9]*' | md5sum; }
+	for n in 1 2 3; do
+		assert_equal "$(ids "dump$n" a)" "$(ids "dump$n" b)"
+	done
+	# The writer really was writing during the dumps.
+	assert [ "$(grep -c '"table":"a"' dump3)" -gt "$(grep -c '"table":"a"' dump1)" ]
+	assert [ "$(grep -c '"table":"a"' dump1)" -gt 20002 ]
+}
+
+@test "inheritance: a child's rows come once, under the child, and writes to the parent leave them alone" {
+	pg_psql dev <<-'SQL'
+	CREATE TABLE payment (id int PRIMARY KEY, amount numeric(5,2) NOT NULL);
+	CREATE TABLE payment_2007 () INHERITS (payment);
+	INSERT INTO payment VALUES (1, 1.00), (2, 2.00);
+	INSERT INTO payment_2007 VALUES (100, 9.99), (2, 7.77);
+	SQL
+	copy_schema
+	pg_psql prod -c "INSERT INTO payment VALUES (3, 3.00); INSERT INTO payment_2007 VALUES (3, 3.33), (101, 5.55)"
+	dbdump-rows "$DEV" > dump
+	assert_equal "$(jq -c 'select(.type == "row") | [.table, .row.id]' dump | tr '\n' ' ')" \
+		'["payment",1] ["payment",2] ["payment_2007",2] ["payment_2007",100] '
+	run sh -c 'dbdump-rows "$DEV" | dbapply --mirror "$PROD"'
+	assert_success
+	assert_line --regexp '^payment +2 +0 +1$'
+	assert_line --regexp '^payment_2007 +2 +0 +2$'
+	assert_equal "$(pg_psql prod -Atc 'SELECT tableoid::regclass, id, amount FROM payment ORDER BY 1, 2' | tr '\n' ' ')" \
+		'payment|1|1.00 payment|2|2.00 payment_2007|2|7.77 payment_2007|100|9.99 '
+}
+
+# The office example of the demo on PostgreSQL: dev.db (SQLite) loaded into
+# the PostgreSQL database $1 through the stream.
+office_pg() {
+	pg_psql "$1" <<-'SQL'
+	CREATE TABLE case_types (id integer PRIMARY KEY, name text NOT NULL UNIQUE);
+	CREATE TABLE clients (id integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name text NOT NULL,
+		phone text, email text, referred_by integer REFERENCES clients(id),
+		balance numeric(10,2) NOT NULL DEFAULT 0, vip boolean NOT NULL DEFAULT false,
+		created_at timestamp NOT NULL);
+	CREATE TABLE cases (id serial PRIMARY KEY, client_id integer NOT NULL REFERENCES clients(id),
+		type_id integer NOT NULL REFERENCES case_types(id), title text NOT NULL, opened date NOT NULL);
+	CREATE TABLE documents (id serial PRIMARY KEY, case_id integer NOT NULL REFERENCES cases(id),
+		filename text NOT NULL, content bytea);
+	SQL
+	[ -f office.db ] || office_db office.db
+	dbdump-rows office.db | dbapply "$(pg_url "$1")" >/dev/null
+}
+
+# The demo story: dev adds client #101, changes #50's phone and adds case
+# #51; prod gets #102 by hand.
+office_story() {
+	office_pg dev
+	office_pg prod
+	pg_psql dev -c "INSERT INTO clients (name, phone, email, balance, created_at)
+		VALUES ('Client 101', '+1 555 0101', 'c101@example.com', '0.00', '2026-03-01 10:00:00');
+		UPDATE clients SET phone = '+1 555 9050' WHERE id = 50;
+		INSERT INTO cases (client_id, type_id, title, opened) VALUES (101, 2, 'Case 51', '2026-03-02');"
+	pg_psql prod -c "INSERT INTO clients (id, name, created_at) VALUES (102, 'Walk-in 102', '2026-03-03 11:00:00')"
+}
+
+@test "SQLite -> PostgreSQL -> SQLite: the office example crosses engines unchanged" {
+	office_pg dev
+	run dbdiff office.db "$DEV"
+	assert_success
+	assert_equal "$(pg_psql dev -Atc 'SELECT count(*) FROM clients')" 100
+	assert_equal "$(pg_psql dev -Atc 'SELECT referred_by FROM clients WHERE id = 10')" 20
+	assert_equal "$(pg_psql dev -Atc 'SELECT encode(content, $$hex$$) FROM documents WHERE id = 2')" 000000ff7f80
+	mkdb back.db < "$ROOT/examples/office-schema.sql"
+	dbdump-rows "$DEV" | dbapply back.db >/dev/null
+	run dbdiff office.db back.db
+	assert_success
+}
+
+@test "merge (the default): new and changed rows arrive, prod's own #102 stays" {
+	office_story
+	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	assert_success
+	assert_line --regexp '^clients +1 +1 +0$'
+	assert_line --regexp '^cases +1 +0 +0$'
+	assert_line "1 row only in the target kept (--mirror would delete it)"
+	assert_equal "$(pg_psql prod -Atc 'SELECT count(*) FROM clients')" 102
+	assert_equal "$(pg_psql prod -Atc 'SELECT phone FROM clients WHERE id = 50')" "+1 555 9050"
+	assert_equal "$(pg_psql prod -Atc 'SELECT title FROM cases WHERE id = 51')" "Case 51"
+	assert_equal "$(pg_psql prod -Atc 'SELECT name FROM clients WHERE id = 102')" "Walk-in 102"
+	run dbdiff "$DEV" "$PROD"
+	assert_failure 1
+	assert_equal "$(jq -c 'select(.type == "insert" or .type == "update" or .type == "delete") | [.type, .table, (.row.id // .key.id)]' <<<"$output")" \
+		'["insert","clients",102]'
+}
+
+@test "--insert-only adds #101 and case #51 but leaves #50's phone alone" {
+	office_story
+	run sh -c 'dbdump-rows "$DEV" | dbapply --insert-only "$PROD"'
+	assert_success
+	assert_line --regexp '^clients +1 +0 +0$'
+	assert_equal "$(pg_psql prod -Atc 'SELECT count(*) FROM clients')" 102
+	assert_equal "$(pg_psql prod -Atc 'SELECT phone FROM clients WHERE id = 50')" "+1 555 0150"
+	assert_equal "$(pg_psql prod -Atc 'SELECT count(*) FROM cases')" 51
+}
+
+@test "--mirror makes prod an exact copy (pg_dump agrees), #102 is deleted" {
+	office_story
+	run sh -c 'dbdump-rows "$DEV" | dbapply --mirror "$PROD"'
+	assert_success
+	assert_line --regexp '^clients +1 +1 +1$'
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+	assert_equal "$(pg_psql prod -Atc 'SELECT count(*) FROM clients WHERE id = 102')" 0
+	# Same rows, byte for byte (the sequences may differ: prod used 102).
+	pg_data dev | grep -v setval > dev.data
+	pg_data prod | grep -v setval > prod.data
+	diff -u dev.data prod.data
+}
+
+@test "--dry-run reports the changes and leaves the target untouched" {
+	office_story
+	dump_body "$PROD" > before
+	run sh -c 'dbdump-rows "$DEV" | dbapply --mirror --dry-run "$PROD"'
+	assert_success
+	assert_line --regexp '^clients +1 +1 +1$'
+	assert_line --partial "dry run: rolled back, nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
+	dump_body "$PROD" > after
+	diff -u before after
+	# Sequences are not transactional in PostgreSQL: not even they moved.
+	assert_equal "$(pg_psql prod -Atc "SELECT last_value FROM clients_id_seq")" 100
+	assert_equal "$(pg_psql prod -Atc "SELECT last_value FROM cases_id_seq")" 50
+}
+
+@test "a failing row rolls everything back and says what failed" {
+	office_story
+	# prod refuses big documents; dev has one, the last table of the stream.
+	pg_psql prod -c "ALTER TABLE documents ADD CONSTRAINT small_files CHECK (length(content) < 30)"
+	pg_psql dev -c "INSERT INTO documents (case_id, filename, content) VALUES (1, 'big.pdf', decode(repeat('ab', 40), 'hex'))"
+	dump_body "$PROD" > before
+	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	assert_failure 2
+	assert_output --partial 'documents'
+	assert_output --partial 'violates check constraint "small_files"'
+	assert_output --partial "nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
+	dump_body "$PROD" > after
+	diff -u before after
+	# A deferred foreign key that fails at the end rolls back just the same.
+	pg_psql prod -c "ALTER TABLE documents DROP CONSTRAINT small_files;
+		ALTER TABLE cases DROP CONSTRAINT cases_client_id_fkey;
+		ALTER TABLE cases ADD FOREIGN KEY (client_id) REFERENCES clients DEFERRABLE"
+	pg_psql dev -c "ALTER TABLE cases DROP CONSTRAINT cases_client_id_fkey; UPDATE cases SET client_id = 4000 WHERE id = 1"
+	dump_body "$PROD" > before
+	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	assert_failure 2
+	assert_output --partial 'violates foreign key constraint "cases_client_id_fkey"'
+	dump_body "$PROD" > after
+	diff -u before after
+	# And so does a failing update (updates are sent in batches).
+	pg_psql dev -c "UPDATE cases SET client_id = 1 WHERE id = 1"
+	pg_psql prod -c "ALTER TABLE clients ADD CONSTRAINT no_9050 CHECK (phone <> '+1 555 9050')"
+	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	assert_failure 2
+	assert_output --partial 'updating "clients" (id=50): new row for relation "clients" violates check constraint "no_9050"'
+	dump_body "$PROD" > after
+	diff -u before after
+}
+
+@test "an update of a row the target no longer has is a conflict, and nothing is written" {
+	office_story
+	dbdiff "$PROD" "$DEV" > changes || true
+	assert [ "$(jq -c 'select(.type == "update")' changes | wc -l)" -eq 1 ]
+	pg_psql prod -c "DELETE FROM clients WHERE id = 50"
+	dump_body "$PROD" > before
+	run dbapply "$PROD" changes
+	assert_failure 2
+	assert_output --regexp 'changes:[0-9]+: conflict in table "clients" at key \{"id":50\}: the row is gone from the target'
+	dump_body "$PROD" > after
+	diff -u before after
+}
+
+@test "identity and serial sequences continue above the largest id after apply" {
+	office_pg dev
+	pg_psql prod <<-'SQL'
+	CREATE TABLE case_types (id integer PRIMARY KEY, name text NOT NULL UNIQUE);
+	CREATE TABLE clients (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL,
+		phone text, email text, referred_by integer REFERENCES clients(id),
+		balance numeric(10,2) NOT NULL DEFAULT 0, vip boolean NOT NULL DEFAULT false,
+		created_at timestamp NOT NULL);
+	CREATE TABLE cases (id serial PRIMARY KEY, client_id integer NOT NULL REFERENCES clients(id),
+		type_id integer NOT NULL REFERENCES case_types(id), title text NOT NULL, opened date NOT NULL);
+	CREATE SEQUENCE doc_ids START 500;
+	CREATE TABLE documents (id integer PRIMARY KEY DEFAULT nextval('doc_ids'), case_id integer NOT NULL REFERENCES cases(id),
+		filename text NOT NULL, content bytea);
+	SQL
+	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	assert_success
+	assert_equal "$(pg_psql prod -Atc "INSERT INTO clients (name, created_at) VALUES ('n', now()) RETURNING id")" 101
+	assert_equal "$(pg_psql prod -Atc "INSERT INTO cases (client_id, type_id, title, opened) VALUES (1, 1, 't', now()) RETURNING id")" 51
+	# A sequence already past every id is never moved back.
+	assert_equal "$(pg_psql prod -Atc "INSERT INTO documents (case_id, filename) VALUES (1, 'f') RETURNING id")" 500
+}
+
+@test "connection errors: one clear line, exit 2, never the password" {
+	pg_psql dev -c "CREATE TABLE t (id int PRIMARY KEY)"
+	run dbdump-rows "postgres://dbpipe:Secr3t-Wr0ng@127.0.0.1:$PG_PORT/dev"
+	assert_failure 2
+	assert_equal "${#lines[@]}" 1
+	assert_output --partial 'dbdump-rows: postgres://dbpipe:***@127.0.0.1:'
+	assert_output --partial 'password authentication failed for user "dbpipe"'
+	refute_output --partial 'Secr3t-Wr0ng'
+	run sh -c 'dbdump-rows "$DEV" | dbapply "postgresql://dbpipe:Secr3t-Wr0ng@127.0.0.1:$PG_PORT/prod"'
+	assert_failure 2
+	refute_output --partial 'Secr3t-Wr0ng'
+	assert_output --partial 'password authentication failed'
+	run dbdump-rows "postgres://dbpipe@127.0.0.1:$PG_PORT/nosuchdb"
+	assert_failure 2
+	assert_equal "${#lines[@]}" 1
+	assert_output --partial 'database "nosuchdb" does not exist'
+}
+
+@test "libpq's own environment: PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD" {
+	pg_psql dev -c "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (7)"
+	run env PGHOST=127.0.0.1 PGPORT="$PG_PORT" PGUSER="$PG_USER" PGDATABASE=dev PGPASSFILE=/dev/null \
+		PGPASSWORD="$PG_PASSWORD" dbdump-rows postgresql://
+	assert_success
+	assert_line --partial '{"type":"row","table":"t","row":{"id":7}}'
+	refute_output --partial "$PG_PASSWORD"
+	# A password in the URL works and is masked in the stream's header.
+	run env PGPASSFILE=/dev/null dbdump-rows "postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/dev?sslmode=disable"
+	assert_success
+	assert_line --partial "\"source\":\"postgresql://$PG_USER:***@127.0.0.1:$PG_PORT/dev?sslmode=disable\""
+	assert_line --partial '{"type":"row","table":"t","row":{"id":7}}'
+	refute_output --partial "$PG_PASSWORD"
+}
+
+@test "a cycle of keys that cannot be deferred loads with rows that point forward, and --mirror deletes it" {
+	for db in dev prod; do
+		pg_psql $db -q <<-'SQL'
+		CREATE TABLE store (id integer PRIMARY KEY, manager_id integer);
+		CREATE TABLE staff (id integer PRIMARY KEY, store_id integer NOT NULL REFERENCES store,
+			boss_id integer REFERENCES staff);
+		ALTER TABLE store ADD FOREIGN KEY (manager_id) REFERENCES staff;
+		SQL
+	done
+	# store 1 is managed by staff 20, whose boss (30) comes later in key order
+	pg_psql dev -q <<-'SQL'
+	INSERT INTO store VALUES (1, NULL), (2, NULL);
+	INSERT INTO staff VALUES (30, 2, NULL), (20, 1, 30), (10, 2, 20);
+	UPDATE store SET manager_id = 20 WHERE id = 1;
+	UPDATE store SET manager_id = 10 WHERE id = 2;
+	SQL
+	run dbdeps "$DEV"
+	assert_success
+	assert_output --partial "inserted as NULL, filled in by a later update"
+	run dbapply "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_line --regexp '^total +5 +0 +0$'
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+	# everything gone from dev: the mirror must unhook the cycle before deleting
+	pg_psql dev -q -c "UPDATE store SET manager_id = NULL" -c "DELETE FROM staff" -c "DELETE FROM store"
+	run dbapply --mirror "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_line --regexp '^total +0 +0 +5$'
+	assert_equal "$(pg_psql prod -Atc 'SELECT count(*) FROM staff') $(pg_psql prod -Atc 'SELECT count(*) FROM store')" "0 0"
+}
