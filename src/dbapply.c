@@ -55,15 +55,13 @@ struct before_write {
 /* Destructive work on a protected environment needs --yes or its name typed. */
 static int confirm_destructive(struct before_write *c, const struct summary *planned)
 {
-	uint64_t deletes = 0;
-	for (size_t i = 0; i < planned->n; i++)
-		deletes += planned->rows[i]->c.deletes;
-	if (!c->db->env.protected_env || c->yes || c->dry_run || (c->mode != APPLY_MIRROR && !deletes))
+	/* Only --mirror (and --rollback, which is one) can delete rows. */
+	if (!c->db->env.protected_env || c->yes || c->dry_run || c->mode != APPLY_MIRROR)
 		return 0;
 	const char *name = c->db->env.name;
 	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
 		return error("%s is protected: %s needs --yes (no terminal to ask on)", name,
-			     c->rollback ? "--rollback" : c->mode == APPLY_MIRROR ? "--mirror" : "deleting rows");
+			     c->rollback ? "--rollback" : "--mirror");
 	progress_done();
 	summary_print(planned, stderr);
 	fprintf(stderr, "%s is protected. Type its name to go on: ", name);
@@ -95,20 +93,25 @@ static int before_write(void *ctx, const struct summary *planned)
 }
 
 /* The newest undo stream of db in its backup directory, or NULL. */
-static char *newest_undo(struct db *db, const char *label)
+static char *newest_undo(struct db *db, const char *label, const char *identity)
 {
 	struct backup_info *list;
 	size_t n;
 	char *found = NULL;
+	if (access(backup_dir(db), F_OK) < 0) {
+		error("no undo stream for %s: no %s/ here", db->shown_url, backup_dir(db));
+		return NULL;
+	}
 	if (backup_scan(backup_dir(db), &list, &n) < 0)
 		return NULL;
 	for (size_t i = n; i-- > 0 && !found;) {
 		static const char suffix[] = ".undo.ndjson.gz";
 		size_t len = strlen(list[i].path);
-		/* by label, so prod.db, ./prod.db and sqlite:prod.db are one target */
+		/* by identity, so prod.db, ./prod.db and sqlite:prod.db are one
+		 * target, and a/prod.db and b/prod.db are two */
 		if (!strcmp(list[i].purpose, "undo") && len > sizeof(suffix) &&
 		    !strcmp(list[i].path + len - (sizeof(suffix) - 1), suffix) &&
-		    !strcmp(list[i].label, label))
+		    !strcmp(list[i].label, label) && !strcmp(list[i].source, identity))
 			found = xstrdup(list[i].path);
 	}
 	backup_list_free(list, n);
@@ -154,7 +157,7 @@ int main(int argc, char **argv)
 	struct db *db = NULL;
 	uint64_t conflict_records = 0;
 	const char *save_base = NULL, *input;
-	char *undo = NULL, *rollback_from = NULL, *label = NULL;
+	char *undo = NULL, *rollback_from = NULL, *label = NULL, *identity = NULL;
 	int c, quiet = 0, rollback = 0, no_backup = 0, no_undo = 0, rc = EXIT_TROUBLE;
 
 	util_progname = "dbapply";
@@ -200,12 +203,14 @@ int main(int argc, char **argv)
 	if (!(db = db_connect(argv[0])))
 		goto out;
 	label = backup_label(db);
+	identity = db_identity(db);
+	o.undo_source = identity;
 	input = argc > 1 ? argv[1] : "-";
 	if (rollback) {
 		/* An undo stream deletes what the sync inserted: it needs mirror's deletes. */
 		o.mode = APPLY_MIRROR;
 		no_undo = 1;
-		if (!(rollback_from = newest_undo(db, label)))
+		if (!(rollback_from = newest_undo(db, label, identity)))
 			goto out;
 		input = rollback_from;
 		fprintf(stderr, "dbapply: rolling back with %s\n", input);
@@ -258,5 +263,6 @@ out:
 	free(undo);
 	free(rollback_from);
 	free(label);
+	free(identity);
 	return rc;
 }

@@ -1,4 +1,5 @@
 /* dbprune: retention of dbpipe backups and undo streams in a directory. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,7 +124,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (unlink(l[i].path) < 0) {
-			error("%s: cannot remove", l[i].path);
+			error("%s: cannot remove: %s", l[i].path, strerror(errno));
 			rc = EXIT_TROUBLE;
 			continue;
 		}

@@ -440,3 +440,23 @@ snapshot() { dump_body "$1" > "$2"; }
 	assert_success
 	assert_equal "$(sqlite3 dst.db 'PRAGMA foreign_key_check' | wc -l)" 0
 }
+
+@test "--rollback takes the undo stream of this database only, however its target is spelled" {
+	mkdir a b
+	cp prod.db a/prod.db
+	cp prod.db b/prod.db
+	run dbapply --rollback prod.db
+	assert_failure 2
+	assert_output --partial "no undo stream for prod.db: no backups/ here"
+	dbdump-rows dev.db | dbapply a/prod.db > /dev/null
+	dump_body b/prod.db > b-before
+	# b/prod.db shares the label "prod" and backups/, but not the database
+	run dbapply --rollback b/prod.db
+	assert_failure 2
+	assert_output --partial "no undo stream for b/prod.db in backups/"
+	run dbapply --rollback "sqlite:$PWD/a/../a/prod.db"
+	assert_success
+	dump_body b/prod.db > b-after
+	diff -u b-before b-after
+	assert_equal "$(sqlite3 a/prod.db 'SELECT count(*) FROM clients')" 101
+}

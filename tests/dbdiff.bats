@@ -162,6 +162,13 @@ changes() { jq -c 'select(.type == "insert" or .type == "update" or .type == "de
 	dbdiff a.ndjson b.ndjson > out && status=0 || status=$?
 	[ "$status" -eq 1 ]
 	assert_equal "$(changes out)" '{"type":"update","table":"b","key":{"id":1},"set":{"v":"z"},"old":{"v":"y"}}'
+	# the same with the databases themselves, either way round
+	dbdiff a.db b.db > out2 && status=0 || status=$?
+	[ "$status" -eq 1 ]
+	assert_equal "$(changes out2)" "$(changes out)"
+	dbdiff b.ndjson a.db > out3 && status=0 || status=$?
+	[ "$status" -eq 1 ]
+	assert_equal "$(changes out3)" '{"type":"update","table":"b","key":{"id":1},"set":{"v":"y"},"old":{"v":"z"}}'
 }
 
 @test "a change stream where a row stream is needed is refused" {

@@ -477,7 +477,8 @@ static int write_undo(struct apply *a)
 		return -1;
 	change_init(&u);
 	w.purpose = "undo";
-	stream_write_header(&w, STREAM_CHANGES, a->db->shown_url, a->db->ops->engine);
+	stream_write_header(&w, STREAM_CHANGES, a->o->undo_source ? a->o->undo_source : a->db->shown_url,
+			    a->db->ops->engine);
 	for (size_t i = 0; i < a->nplans; i++) {
 		if (!a->plans[i].skip)
 			stream_write_table(&w, a->plans[i].st);

@@ -27,6 +27,7 @@ struct apply_opts {
 	int force;               /* write over conflicts instead of refusing */
 	const char *undo_path;   /* write the undo stream here before committing
 				    (not for a dry run, nor when nothing changes) */
+	const char *undo_source; /* its header's "source": the target's db_identity */
 	const struct filter *exclude; /* tables not to touch (the target environment's) */
 	/* Called after phase 1, before anything is written, with the counts
 	 * (to ask for confirmation, to take a backup); returns 0 to go on, -1 to

@@ -126,16 +126,22 @@ static time_t parse_at(const char *at)
  * Anything else in the directory is passed over without a message. */
 static int read_header(const char *path, struct backup_info *info)
 {
-	char line[4096];
+	char chunk[4096];
+	struct buf line = BUF_INIT, err = BUF_INIT;
 	struct json_doc doc;
 	struct jv *h;
-	struct buf err = BUF_INIT;
 	gzFile gz = gzopen(path, "rb");
 	int ok = 0;
 	if (!gz)
 		return 0;
+	/* The header line, however long (a long source URL) */
+	while (gzgets(gz, chunk, sizeof(chunk))) {
+		buf_adds(&line, chunk);
+		if (line.len && line.buf[line.len - 1] == '\n')
+			break;
+	}
 	json_doc_init(&doc);
-	if (gzgets(gz, line, sizeof(line)) && json_parse(&doc, line, strcspn(line, "\n"), 1, &h, &err) == 0) {
+	if (json_parse(&doc, line.buf, strcspn(line.buf, "\n"), 1, &h, &err) == 0) {
 		const char *type = jv_get_string(h, "type"), *purpose = jv_get_string(h, "purpose");
 		if (type && !strcmp(type, "header") && purpose && *purpose) {
 			const char *src = jv_get_string(h, "source"), *at = jv_get_string(h, "at");
@@ -148,6 +154,7 @@ static int read_header(const char *path, struct backup_info *info)
 	}
 	json_doc_release(&doc);
 	gzclose(gz);
+	buf_release(&line);
 	buf_release(&err);
 	return ok;
 }
@@ -245,7 +252,7 @@ int backup_scan(const char *dir, struct backup_info **out, size_t *n)
 			}
 		b.label = xstrndup(e->d_name, stamp > e->d_name ? (size_t)(stamp - e->d_name) : 0);
 		if (stamp > e->d_name && stamp[17] == '-')
-			b.seq = atoi(stamp + 18);
+			b.seq = (int)strtol(stamp + 18, NULL, 10);
 		ALLOC_GROW(*out, *n + 1, alloc);
 		(*out)[(*n)++] = b;
 	}

@@ -136,6 +136,21 @@ void db_disconnect(struct db *db)
 	free(db);
 }
 
+char *db_identity(const struct db *db)
+{
+	const char *rest;
+	if (backend_for(db->url, &rest) == &db_sqlite_ops) {
+		char *real = realpath(rest, NULL);
+		if (real) {
+			struct buf b = BUF_INIT;
+			buf_addf(&b, "sqlite:%s", real);
+			free(real);
+			return buf_detach(&b);
+		}
+	}
+	return xstrdup(db->shown_url);
+}
+
 int db_set_zero_date(const char *how)
 {
 	if (strcmp(how, "null"))

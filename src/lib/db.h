@@ -61,6 +61,10 @@ void db_disconnect(struct db *db);
  * only choice; without it a zero date is an error).  -1 for another HOW. */
 int db_set_zero_date(const char *how);
 
+/* What names this database whatever the spelling of its target: for SQLite
+ * "sqlite:" and the file's real path, else the masked URL.  Caller frees. */
+char *db_identity(const struct db *db);
+
 /* The URL with any password replaced by "***". */
 char *db_mask_url(const char *url);
 

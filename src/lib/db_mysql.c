@@ -22,7 +22,8 @@
  * queries in check_constraints and again before commit; every other table is
  * written with the checks on, in the dependency order the caller uses.
  *
- * Environment (until the programs grow options for them):
+ * Environment, set by the programs' options --zero-date=null and
+ * --allow-non-transactional (and honoured when a user sets them):
  *   DBPIPE_ZERO_DATE=null                 read MySQL zero dates as NULL
  *   DBPIPE_ALLOW_NON_TRANSACTIONAL=1      allow writing MyISAM (etc.) tables */
 #include <ctype.h>
@@ -1147,7 +1148,7 @@ static int convert_value(struct db_cursor *c, size_t i, struct row *row)
 				row_set_null(row, i);
 				return 0;
 			}
-			snprintf(tmp, sizeof(tmp), "zero date '%.30s' (DBPIPE_ZERO_DATE=null reads it as NULL)", p);
+			snprintf(tmp, sizeof(tmp), "zero date '%.30s' (--zero-date=null reads it as NULL)", p);
 			return bad_value(c, i, tmp);
 		}
 		if (c->kind[i] == K_DATE) {

@@ -41,7 +41,7 @@ static int on_entry(void *user, const char *section, const char *key, const char
 		return 0;
 	}
 	if (!strcmp(key, "protected") && yes_no(value) < 0) {
-		l->bad = "protected takes yes or no";
+		l->bad = "protected takes yes or no (also true/false, on/off, 1/0)";
 		return 0;
 	}
 	if (strcmp(section, l->want))

@@ -324,6 +324,8 @@ int merge_three_way(struct source *base, struct source *ours, struct source *the
 		    struct stream_writer *w, enum merge_prefer prefer, struct summary *sum,
 		    struct merge_counts *mc)
 {
+	/* Inputs may list their tables in other dependency orders. */
+	base->spool_passed = ours->spool_passed = theirs->spool_passed = 1;
 	const struct schema *os = ours->schema;
 	for (size_t i = 0; i < theirs->schema->n; i++)
 		if (!schema_find(os, theirs->schema->tables[i]->name))

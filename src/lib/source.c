@@ -163,6 +163,17 @@ int source_begin_table(struct source *s, const struct table *t)
 	if (s->cur && pass_table(s, 0) < 0)
 		return -1;
 	s->have_prev = 0;
+	if (!s->is_stream) {
+		/* A database reads any of its tables at any time. */
+		s->cur = t;
+		if (s->db->ops->scan_open(s->db, (struct table *)t, &s->cursor) < 0)
+			return error("%s: table \"%s\": %s", s->db->shown_url, t->name, s->db->err.buf);
+		if (s->row.n != t->ncols) {
+			row_release(&s->row);
+			row_init(&s->row, t->ncols);
+		}
+		return 0;
+	}
 	size_t at = s->next;
 	while (at < s->schema->n && s->schema->tables[at] != t)
 		at++;
@@ -170,21 +181,12 @@ int source_begin_table(struct source *s, const struct table *t)
 		return open_spooled(s, t);
 	while (s->next < at) {
 		s->cur = s->schema->tables[s->next++];
-		if (s->is_stream && pass_table(s, s->spool_passed) < 0)
+		if (pass_table(s, s->spool_passed) < 0)
 			return -1;
 		s->cur = NULL;
 	}
 	s->next++;
 	s->cur = t;
-	if (!s->is_stream) {
-		struct table *proj = (struct table *)t;
-		if (s->db->ops->scan_open(s->db, proj, &s->cursor) < 0)
-			return error("%s: table \"%s\": %s", s->db->shown_url, t->name, s->db->err.buf);
-		if (s->row.n != t->ncols) {
-			row_release(&s->row);
-			row_init(&s->row, t->ncols);
-		}
-	}
 	return 0;
 }
 

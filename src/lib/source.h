@@ -51,9 +51,10 @@ struct source {
  * applies to a database's tables; a pattern that matches nothing is an
  * error, as in pg_dump.  Prints a message and returns -1 on failure. */
 int source_open(struct source *s, const char *arg, const struct filter *f);
-/* Position at the rows of t, one of s->schema's tables: at or after the
- * current position (tables passed over are read and checked, and spooled if
- * spool_passed is set), or one passed over and spooled before. */
+/* Position at the rows of t, one of s->schema's tables: any of them in a
+ * database; in a stream one at or after the current position (tables passed
+ * over are read and checked, and spooled if spool_passed is set), or one
+ * passed over and spooled before. */
 int source_begin_table(struct source *s, const struct table *t);
 /* Next row of the current table: 1 (row in *out, valid until the next call),
  * 0 at the end of the table, -1. */
