@@ -41,13 +41,13 @@ deps:
 # that the test harness starts and stops itself; then again under ASan/UBSan.
 check: deps
 	$(MAKE) all
-	bats --print-output-on-failure tests/
+	bash scripts/run-tests
 	$(MAKE) check-sanitize
 
 # The same tests with AddressSanitizer and UndefinedBehaviorSanitizer.
 check-sanitize:
 	$(MAKE) BUILD=build-san BIN=bin-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
-	DBPIPE_BIN=$(CURDIR)/bin-san ASAN_OPTIONS=detect_leaks=1 bats tests/
+	DBPIPE_BIN=$(CURDIR)/bin-san ASAN_OPTIONS=detect_leaks=1 bash scripts/run-tests
 
 demo: deps all
 	sh examples/demo.sh
@@ -65,4 +65,4 @@ clean:
 	rm -rf build build-san bin bin-san
 
 .PHONY: all deps check check-sanitize demo bench install clean
-.SECONDARY: $(LIBOBJ)
+.SECONDARY:

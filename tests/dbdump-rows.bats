@@ -168,3 +168,14 @@ setup() {
 	dbdump-rows -o out.ndjson dev.db 2> err.txt
 	[ ! -s err.txt ]
 }
+
+@test "an empty database dumps as a stream with no tables, which applies as nothing" {
+	sqlite3 empty.db "CREATE TABLE x (a); DROP TABLE x;"
+	run dbdump-rows -o empty.ndjson empty.db
+	assert_success
+	assert_equal "$(wc -l < empty.ndjson)" 2
+	assert_equal "$(tail -1 empty.ndjson)" '{"type":"end","rows":0,"tables":0,"hash":"2d06800538d394c2"}'
+	run dbapply dev.db empty.ndjson
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+}

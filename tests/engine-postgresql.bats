@@ -406,6 +406,64 @@ office_story() {
 	diff -u before after
 }
 
+@test "many updates and deletes (sent in batches): exact result, and a missing key is named" {
+	pg_psql dev <<-'SQL'
+	CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+	CREATE TABLE notes (k text COLLATE "en-x-icu" PRIMARY KEY, n int NOT NULL, body text, raw bytea,
+		doc jsonb, m mood, u uuid, at timestamptz, price numeric(8,2));
+	INSERT INTO notes SELECT 'Key "' || g || E'\\', g, 'body ' || g, decode(lpad(to_hex(g), 4, '0'), 'hex'),
+		jsonb_build_object('g', g), 'ok', md5(g::text)::uuid, '2026-01-01'::timestamptz + g * interval '1 hour', g / 4.0
+	FROM generate_series(1, 300) g;
+	SQL
+	copy_schema
+	dbdump-rows "$DEV" | dbapply "$PROD" >/dev/null
+	pg_psql dev <<-'SQL'
+	UPDATE notes SET body = E'new\n"body"', raw = '\x00ff', doc = '{"x": [1, "\\"]}', m = 'happy',
+		at = at + interval '1 microsecond', price = -price WHERE n % 3 = 0;
+	UPDATE notes SET body = NULL WHERE n % 7 = 0;
+	DELETE FROM notes WHERE n % 5 = 0;
+	SQL
+	run sh -c 'dbdump-rows "$DEV" | dbapply --mirror "$PROD"'
+	assert_success
+	assert_line --regexp '^notes +0 +102 +60$'
+	dump_body "$DEV" > dev.body
+	dump_body "$PROD" > prod.body
+	diff -u dev.body prod.body
+	# A change stream whose 50th update finds its row gone: a conflict.
+	pg_psql dev -c "UPDATE notes SET n = n + 1000"
+	dbdiff "$PROD" "$DEV" > changes || true
+	assert [ "$(grep -c '"type":"update"' changes)" -eq 240 ]
+	key=$(grep '"type":"update"' changes | sed -n 50p | jq -r .key.k)
+	pg_psql prod -c "DELETE FROM notes WHERE k = \$\$$key\$\$"
+	dump_body "$PROD" > before
+	run dbapply "$PROD" changes
+	assert_failure 2
+	assert_output --partial 'conflict in table "notes" at key {"k":'
+	assert_output --partial 'the row is gone from the target'
+	dump_body "$PROD" > after
+	diff -u before after
+}
+
+@test "a foreign-key cycle loads into an empty database (deferrable keys wait for the commit)" {
+	pg_psql dev <<-'SQL'
+	CREATE TABLE staff (id int PRIMARY KEY, store_id int NOT NULL, boss_id int REFERENCES staff);
+	CREATE TABLE store (id int PRIMARY KEY, manager_id int NOT NULL REFERENCES staff DEFERRABLE);
+	ALTER TABLE staff ADD FOREIGN KEY (store_id) REFERENCES store DEFERRABLE INITIALLY DEFERRED;
+	BEGIN;
+	INSERT INTO staff VALUES (1, 10, 2), (2, 20, NULL), (3, 10, 1);
+	INSERT INTO store VALUES (10, 1), (20, 2);
+	COMMIT;
+	SQL
+	copy_schema
+	run sh -c 'dbdump-rows "$DEV" | dbapply --mirror "$PROD"'
+	assert_success
+	assert_line --regexp '^staff +3 +0 +0$'
+	assert_line --regexp '^store +2 +0 +0$'
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+	assert_equal "$(pg_psql prod -Atc 'SELECT count(*) FROM staff JOIN store ON store.id = staff.store_id')" 3
+}
+
 @test "identity and serial sequences continue above the largest id after apply" {
 	office_pg dev
 	pg_psql prod <<-'SQL'

@@ -671,6 +671,17 @@ static int write_changes(struct apply *a)
 		}
 	deps_compute(&order, &d);
 	plan_cycle_columns(a, live, order.n, &d);
+	for (size_t c = 0; c < d.ncycles; c++) {
+		if (d.cycles[c].loadable)
+			continue;
+		/* Say why before the engine refuses a row that points forward. */
+		struct buf names = BUF_INIT;
+		for (size_t m = 0; m < d.cycles[c].nmembers; m++)
+			buf_addf(&names, "%s\"%s\"", m ? ", " : "", order.tables[d.cycles[c].members[m]]->name);
+		warning("the cycle %s goes through NOT NULL keys that cannot be deferred: "
+			"its rows load only if none points at a row loaded after it", names.buf);
+		buf_release(&names);
+	}
 	for (size_t i = 0; i < order.n; i++)
 		if (write_spool(a, live[d.order[i]], 0) < 0)
 			goto out;

@@ -18,14 +18,19 @@
  * Writing is batched.  Consecutive inserts into one table are streamed into
  * a COPY ... FROM STDIN (which also lets a table's rows refer to each other
  * in any order: non-deferred foreign keys are checked at the end of the
- * statement).  Updates and deletes are prepared statements sent in pipeline
- * mode, PIPE_MAX at a time, whose row counts are checked when their results
- * are read.  Either batch ends (reporting its first error, naming the row)
- * when anything else happens on the connection, so an error may surface in a
- * later call than the one that wrote the row.  Tables are named ONLY
- * (ordinary tables: rows of inheriting tables are theirs, not the parent's)
- * and always schema-qualified. */
-#include <ctype.h>
+ * statement; note that COPY, unlike INSERT, does not apply rewrite rules).
+ * A run of BATCH_MIN or more updates of the same columns (or deletes) of a
+ * table becomes one UPDATE ... FROM unnest(arrays) (DELETE ... USING) that
+ * also returns the keys it did not find; shorter runs, tables keyed by the
+ * whole row and types that cannot travel in arrays go as prepared
+ * statements in pipeline mode, PIPE_MAX at a time.  Row counts are checked
+ * either way: an update or delete of a key the target lacks is an error.  A
+ * batch ends (reporting its first error, naming the row where it can) when
+ * anything else happens on the connection, so an error may surface in a
+ * later call than the one that wrote the row.  Order is kept: a batch is
+ * sent before anything that follows it.  Tables are named ONLY (ordinary
+ * tables: rows of inheriting tables are theirs, not the parent's) and always
+ * schema-qualified. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1312,7 +1317,9 @@ static void batch_sql(struct batch *b, const char *to_only)
 			buf_adds(sql, " AND ");
 		key_match(sql, "w", &t->cols[b->cols[k]], k);
 	}
-	buf_adds(sql, ") LIMIT 1");
+	/* No LIMIT: it would make the planner loop over w for every key
+	 * (quadratic) instead of hashing it. */
+	buf_addch(sql, ')');
 }
 
 static void batch_reset(struct batch *b)

@@ -366,7 +366,8 @@ void deps_sort_schema(struct schema *s)
 	struct table **sorted = xcalloc(s->n + 1, sizeof(*sorted));
 	for (size_t i = 0; i < s->n; i++)
 		sorted[i] = s->tables[d.order[i]];
-	memcpy(s->tables, sorted, s->n * sizeof(*sorted));
+	if (s->n) /* an empty schema has no array at all */
+		memcpy(s->tables, sorted, s->n * sizeof(*sorted));
 	free(sorted);
 	deps_release(&d);
 }
