@@ -226,6 +226,19 @@ static int values_match(const struct table *t, const struct row *want, const str
 	return 1;
 }
 
+/* Whether the target row cur still holds the values the change says it had
+ * (its "old"); if not, a conflict, which --force writes over. */
+static int old_values_hold(struct apply *a, const struct change *c, const struct row *cur)
+{
+	const char *col = NULL;
+	if (values_match(c->table, &c->old, cur, &col))
+		return 1;
+	buf_reset(&a->msg);
+	buf_addf(&a->msg, "\"%s\" changed in the target since the stream was made", col);
+	conflict(a, c, a->msg.buf);
+	return a->o->force;
+}
+
 /* Check one change of a change stream against the target row with its key
  * (cur, NULL if there is none) and spool what is to be written, with the
  * target's own values as `old`, so the undo stream is exact. */
@@ -275,13 +288,8 @@ static int check_change(struct apply *a, struct plan *p, const struct change *c,
 		}
 		if (values_match(t, &c->row, cur, &col))
 			return 0; /* already applied */
-		if (!values_match(t, &c->old, cur, &col)) {
-			buf_reset(&a->msg);
-			buf_addf(&a->msg, "\"%s\" changed in the target since the stream was made", col);
-			conflict(a, c, a->msg.buf);
-			if (!a->o->force)
-				return 0;
-		}
+		if (!old_values_hold(a, c, cur))
+			return 0;
 		out->type = REC_UPDATE;
 		for (size_t i = 0; i < t->ncols; i++) {
 			if (c->row.v[i].state == V_ABSENT)
@@ -295,13 +303,8 @@ static int check_change(struct apply *a, struct plan *p, const struct change *c,
 	case REC_DELETE:
 		if (!cur)
 			return 0; /* already gone */
-		if (!values_match(t, &c->old, cur, &col)) {
-			buf_reset(&a->msg);
-			buf_addf(&a->msg, "\"%s\" changed in the target since the stream was made", col);
-			conflict(a, c, a->msg.buf);
-			if (!a->o->force)
-				return 0;
-		}
+		if (!old_values_hold(a, c, cur))
+			return 0;
 		out->type = REC_DELETE;
 		for (size_t k = 0; k < t->nkey; k++)
 			row_copy_value(&out->row, &c->row, t->key[k]);
