@@ -84,7 +84,7 @@ bench_postgresql() {
 	run "pg_dump --data-only dev | psql (truncated copy: full replace)" $total \
 		"psql -X -q -d '$(pg_url full_copy)' -c 'TRUNCATE orders, customers' && pg_dump --data-only '$dev' | psql -X -q -d '$(pg_url full_copy)'"
 	run "dbdiff dev prod after the sync (two live databases, no differences)" $total "dbdiff '$dev' '$prod'"
-	pg_stop > /dev/null
+	pg_stop > /dev/null || true
 	unset PG_DIR
 }
 
@@ -134,7 +134,7 @@ bench_mariadb() {
 	else
 		echo "(pt-table-sync: percona-toolkit is not installed; row skipped)"
 	fi
-	my_stop > /dev/null
+	my_stop > /dev/null || true
 	unset MY_DIR
 }
 

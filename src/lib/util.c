@@ -141,25 +141,12 @@ void buf_reset(struct buf *b)
 		b->buf[0] = '\0';
 }
 
-void buf_add(struct buf *b, const void *data, size_t n)
-{
-	buf_grow(b, n);
-	memcpy(b->buf + b->len, data, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
-}
 
 void buf_adds(struct buf *b, const char *s)
 {
 	buf_add(b, s, strlen(s));
 }
 
-void buf_addch(struct buf *b, char c)
-{
-	buf_grow(b, 1);
-	b->buf[b->len++] = c;
-	b->buf[b->len] = '\0';
-}
 
 void buf_addf(struct buf *b, const char *fmt, ...)
 {

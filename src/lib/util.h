@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Exit codes of every program (diff(1) convention). */
 enum { EXIT_OK = 0, EXIT_DIFFER = 1, EXIT_TROUBLE = 2 };
@@ -52,9 +53,23 @@ void buf_init(struct buf *b);
 void buf_release(struct buf *b);
 void buf_grow(struct buf *b, size_t extra);
 void buf_reset(struct buf *b);
-void buf_add(struct buf *b, const void *data, size_t n);
 void buf_adds(struct buf *b, const char *s);
-void buf_addch(struct buf *b, char c);
+/* Inline: the writers call these once or more per value. */
+static inline void buf_add(struct buf *b, const void *data, size_t n)
+{
+	if (b->len + n + 1 > b->alloc)
+		buf_grow(b, n);
+	memcpy(b->buf + b->len, data, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
+}
+static inline void buf_addch(struct buf *b, char c)
+{
+	if (b->len + 2 > b->alloc)
+		buf_grow(b, 1);
+	b->buf[b->len++] = c;
+	b->buf[b->len] = '\0';
+}
 void buf_addf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Take the string out of the buffer; the caller frees it, b is reset. */
 char *buf_detach(struct buf *b);

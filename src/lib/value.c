@@ -233,7 +233,11 @@ int value_from_json(struct row *r, size_t i, enum vtype t, const struct jv *j, s
 			buf_addf(err, "the integer %.40s does not fit in 64 bits", j->s);
 			return -1;
 		}
-		row_set(r, i, j->s, j->len); /* JSON has no leading zeros or '+': canonical */
+		/* JSON has no leading zeros or '+': canonical, but for "-0" */
+		if (n == 0)
+			row_set(r, i, "0", 1);
+		else
+			row_set(r, i, j->s, j->len);
 		return 0;
 	case VT_FLOAT:
 		if (jv_is_integer(j)) {
@@ -394,8 +398,14 @@ int value_cmp(const struct row *a, size_t ia, const struct row *b, size_t ib, en
 	const char *pa = row_ptr(a, ia), *pb = row_ptr(b, ib);
 	switch (t) {
 	case VT_INT: {
-		long long x = strtoll(pa, NULL, 10), y = strtoll(pb, NULL, 10);
-		return x < y ? -1 : x > y;
+		/* Canonical ints (no '+', no leading zeros, no "-0") compare by sign,
+		 * then length, then digits: no conversion on the hot path. */
+		int na = pa[0] == '-', nb = pb[0] == '-';
+		if (na != nb)
+			return na ? -1 : 1;
+		int c = va->len != vb->len ? (va->len < vb->len ? -1 : 1) : memcmp(pa, pb, va->len);
+		c = c < 0 ? -1 : c > 0;
+		return na ? -c : c;
 	}
 	case VT_DECIMAL: {
 		int c = decimal_cmp(pa, va->len, pb, vb->len);
