@@ -460,3 +460,20 @@ snapshot() { dump_body "$1" > "$2"; }
 	diff -u b-before b-after
 	assert_equal "$(sqlite3 a/prod.db 'SELECT count(*) FROM clients')" 101
 }
+
+@test "a protected environment asks for its name on a terminal, and only that name goes on" {
+	printf '[prod]\nurl = sqlite:prod.db\nprotected = yes\n' > dbpipe.conf
+	dbdump-rows dev.db > dev.ndjson
+	snapshot prod.db before
+	# script(1) gives dbapply a terminal on stdin; the stream comes from the file
+	printf 'staging\n' | script -qec "dbapply --mirror prod dev.ndjson" /dev/null > out || true
+	grep -q "prod is protected. Type its name to go on:" out
+	grep -q "not confirmed: nothing was written to prod" out
+	snapshot prod.db after
+	diff -u before after
+	printf 'prod\n' | script -qec "dbapply --mirror prod dev.ndjson" /dev/null > out
+	grep -q "dbapply: backup: backups/prod-" out
+	grep -qE '^clients +1 +1 +1' out
+	run dbdiff dev.db prod.db
+	assert_success
+}
