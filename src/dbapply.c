@@ -153,6 +153,7 @@ int main(int argc, char **argv)
 	};
 	struct apply_opts o = { APPLY_MERGE };
 	struct before_write bw = { 0 };
+	struct filter envf = { 0 }; /* the target environment's excludes */
 	struct summary sum = { 0 };
 	struct db *db = NULL;
 	uint64_t conflict_records = 0;
@@ -216,7 +217,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dbapply: rolling back with %s\n", input);
 	}
 	if (db->env.nexclude) {
-		static struct filter envf;
 		envf.exclude = db->env.exclude;
 		envf.nexclude = db->env.nexclude;
 		o.exclude = &envf;
