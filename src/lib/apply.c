@@ -672,7 +672,7 @@ static int write_changes(struct apply *a)
 			live[order.n] = &a->plans[i];
 			order.tables[order.n++] = schema_find(&a->target, a->plans[i].st->name);
 		}
-	deps_compute(&order, &d);
+	deps_compute_flags(&order, a->db->ops->defers_all_checks ? DEPS_ALL_DEFER : 0, &d);
 	plan_cycle_columns(a, live, order.n, &d);
 	for (size_t c = 0; c < d.ncycles; c++) {
 		if (d.cycles[c].loadable)

@@ -19,6 +19,10 @@ struct db_cursor;
 
 struct db_ops {
 	const char *engine;     /* as in the stream header: sqlite, postgresql, mysql */
+	/* Every foreign-key check of a write transaction waits for
+	 * check_constraints, declared deferrable or not, so cycles need no
+	 * NULL-then-update plan. */
+	int defers_all_checks;
 	int (*open)(struct db *db, const char *url);
 	void (*close)(struct db *db);
 	/* Every table of the default schema (and others where the engine has

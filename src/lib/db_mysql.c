@@ -1821,6 +1821,7 @@ static int my_reset_sequence(struct db *db, const struct table *t)
 
 const struct db_ops db_mysql_ops = {
 	.engine = "mysql",
+	.defers_all_checks = 1,
 	.open = my_open,
 	.close = my_close,
 	.load_schema = my_load_schema,

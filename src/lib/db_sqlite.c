@@ -764,6 +764,7 @@ static int sq_reset_sequence(struct db *db, const struct table *t)
 
 const struct db_ops db_sqlite_ops = {
 	.engine = "sqlite",
+	.defers_all_checks = 1,
 	.open = sq_open,
 	.close = sq_close,
 	.load_schema = sq_load_schema,

@@ -73,7 +73,7 @@ static void strongconnect(struct graph *g, size_t v)
 /* How the load can break reference r of t when it must. */
 static enum deps_how classify(const struct table *t, const struct ref *r, unsigned flags)
 {
-	if (r->deferrable && !(flags & DEPS_NO_DEFER))
+	if ((r->deferrable || (flags & DEPS_ALL_DEFER)) && !(flags & DEPS_NO_DEFER))
 		return DEPS_DEFER;
 	if (!r->ncols)
 		return DEPS_NONE;

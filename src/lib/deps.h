@@ -43,6 +43,10 @@
 /* deps_compute_flags: plan for an engine that cannot defer any check
  * (treat every key as not deferrable), e.g. a stream bound for MySQL. */
 #define DEPS_NO_DEFER 1u
+/* deps_compute_flags: plan for an engine that defers every check itself
+ * (SQLite's defer_foreign_keys; the MySQL backend, which writes a cycle's
+ * tables with checks off and verifies them before the commit). */
+#define DEPS_ALL_DEFER 2u
 
 enum deps_how { DEPS_DEFER, DEPS_SET_NULL, DEPS_NONE };
 
