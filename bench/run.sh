@@ -12,6 +12,7 @@ ENGINES=${BENCH_ENGINES:-"postgresql mariadb"}
 export PATH="$root/bin:$PATH"
 export TMPDIR=${TMPDIR:-/tmp}
 work=$(mktemp -d "$TMPDIR/dbpipe-bench.XXXXXX")
+cd "$work" # dbapply keeps its marks and undo streams in ./backups
 
 # What the benchmark needs beyond the build: GNU time for peak memory;
 # percona-toolkit only if the archive has it (its row is skipped otherwise).
@@ -65,12 +66,16 @@ bench_postgresql() {
 	INSERT INTO orders SELECT i, (i * 7) % $ROWS + 1, (i % 5000) / 10.0, 'order ' || i FROM generate_series(1, $CHILD) i;
 	ANALYZE;
 	SQL
-	pg_psql postgres -q -c "CREATE DATABASE prod TEMPLATE dev" -c "CREATE DATABASE full_copy TEMPLATE dev"
-	# dev moves on: 1% of the customers change
-	pg_psql dev -q -c "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 100 = 0"
-	local dev prod total
+	pg_psql postgres -q -c "CREATE DATABASE prod TEMPLATE dev" -c "CREATE DATABASE prod2 TEMPLATE dev" \
+		-c "CREATE DATABASE full_copy TEMPLATE dev"
+	local dev prod prod2 total
 	dev=$(pg_url dev)
 	prod=$(pg_url prod)
+	prod2=$(pg_url prod2)
+	# the last sync dev -> prod, which leaves prod with dev's mark
+	dbdump-rows -q "$dev" | dbapply -q --no-undo "$prod" > /dev/null
+	# dev moves on: 1% of the customers change
+	pg_psql dev -q -c "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 100 = 0"
 	total=$((ROWS + CHILD))
 	section "PostgreSQL: $ROWS customers, $CHILD orders"
 	run "psql COPY (SELECT ... ORDER BY id) TO STDOUT, both tables" $total \
@@ -79,8 +84,10 @@ bench_postgresql() {
 	dbdump-rows -q "$prod" > "$work/prod.ndjson"
 	run "jq -c . dev.ndjson" $total "jq -c . '$work/dev.ndjson'"
 	run "dbdiff prod.ndjson dev.ndjson (1% changed)" $total "dbdiff '$work/prod.ndjson' '$work/dev.ndjson'; test \$? -eq 1"
-	run "dbdump-rows dev | dbapply prod (incremental, 1% changed)" $total \
-		"dbdump-rows -q '$dev' | dbapply -q --no-undo '$prod'"
+	run "dbdump-rows dev | dbapply prod2 (every row compared, 1% changed)" $total \
+		"dbdump-rows -q '$dev' | dbapply -q --no-undo '$prod2'"
+	run "dbdump-rows --since MARK dev | dbapply prod (incremental, 1% changed)" $total \
+		"dbdump-rows -q --since \"\$(dbapply --mark '$prod')\" '$dev' | dbapply -q --no-undo '$prod'"
 	run "pg_dump --data-only dev | psql (truncated copy: full replace)" $total \
 		"psql -X -q -d '$(pg_url full_copy)' -c 'TRUNCATE orders, customers' && pg_dump --data-only '$dev' | psql -X -q -d '$(pg_url full_copy)'"
 	run "dbdiff dev prod after the sync (two live databases, no differences)" $total "dbdiff '$dev' '$prod'"

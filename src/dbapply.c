@@ -11,12 +11,14 @@
 #include "db.h"
 #include "source.h"
 #include "summary.h"
+#include "syncmark.h"
 #include "progress.h"
 #include "util.h"
 
 static const char usage_text[] =
 	"usage: dbapply [-n] [--insert-only | --mirror] [options] TARGET [STREAM]\n"
 	"       dbapply --rollback [options] TARGET\n"
+	"       dbapply --mark TARGET\n"
 	"Apply a row stream or a change stream (from STREAM or stdin) to TARGET in\n"
 	"one transaction.  A row stream is compared with the target's own rows.\n"
 	"\n"
@@ -26,6 +28,8 @@ static const char usage_text[] =
 	"  -n, --dry-run     do everything, report, then roll back: nothing is written\n"
 	"  --rollback        apply the newest undo stream of TARGET: the state before\n"
 	"                    the last sync comes back\n"
+	"  --mark            print the mark of the last sync into TARGET, for\n"
+	"                    dbdump-rows --since (nothing if it has none)\n"
 	"  --force           write over rows that changed in the target since the\n"
 	"                    stream was made (conflicts), instead of stopping\n"
 	"  -y, --yes         confirm destructive work on a protected environment\n"
@@ -44,12 +48,51 @@ static const char usage_text[] =
 	"target is then as it was); 1 when conflict records from dbmerge were left\n"
 	"out.  See dbapply(1).\n";
 
+/* The mark of the last sync into the target (syncmark.h) and that of the
+ * stream being applied, which replaces it after the commit. */
+struct marks {
+	const char *dir, *label, *identity, *target;
+	struct sync_mark last;   /* mark NULL: none */
+	struct sync_mark next;   /* from the stream's header; mark NULL: none */
+};
+
+/* A stream of the changes since a mark (dbdump-rows --since) brings the
+ * target up to date only from the state that mark promises: the target's
+ * last sync must be at or after it and have held each of its tables. */
+static int check_stream_marks(void *ctx, const struct stream_reader *rd)
+{
+	struct marks *m = ctx;
+	if (rd->since) {
+		const char *why = !m->last.mark ? "has no record of a sync from it"
+				  : !sync_mark_covers(&m->last, rd->since) ? "was last synced from another point"
+				  : NULL;
+		if (why)
+			return error("%s:1: the stream holds only the rows changed since its \"since\" mark, and %s %s: "
+				     "dump it without --since", rd->name, m->target, why);
+		for (size_t i = 0; i < rd->schema.n; i++) {
+			const struct table *t = rd->schema.tables[i];
+			if (!sync_mark_has_table(&m->last, t->name))
+				return error("%s:%ld: table \"%s\" was not in the last sync into %s, so its changes "
+					     "since then are not enough: dump it without --since", rd->name, t->line,
+					     t->name, m->target);
+		}
+	}
+	if (rd->mark) {
+		m->next.mark = xstrdup(rd->mark);
+		m->next.tables = xcalloc(rd->schema.n + 1, sizeof(char *));
+		for (size_t i = 0; i < rd->schema.n; i++)
+			m->next.tables[m->next.ntables++] = xstrdup(rd->schema.tables[i]->name);
+	}
+	return 0;
+}
+
 struct before_write {
 	struct db *db;
 	const char *target;
 	enum apply_mode mode;
 	int yes, dry_run, backup, rollback;
 	const char *label;
+	struct marks *marks;
 };
 
 /* Destructive work on a protected environment needs --yes or its name typed. */
@@ -80,6 +123,9 @@ static int before_write(void *ctx, const struct summary *planned)
 	struct before_write *c = ctx;
 	if (confirm_destructive(c, planned) < 0)
 		return -1;
+	/* From here the target may change: its old mark no longer holds. */
+	if (!c->dry_run && sync_mark_forget(c->marks->dir, c->marks->label) < 0)
+		return error("the mark of the last sync cannot be removed, so nothing was written");
 	if (!c->backup || !summary_changes(planned))
 		return 0;
 	char *path = backup_new_path(backup_dir(c->db), c->label, "backup");
@@ -134,7 +180,7 @@ static void mark_undone(const char *path)
 int main(int argc, char **argv)
 {
 	enum { OPT_INSERT_ONLY = 256, OPT_MIRROR, OPT_FORCE, OPT_NO_BACKUP, OPT_NO_UNDO,
-	       OPT_ROLLBACK, OPT_SAVE_BASE, OPT_ALLOW_NONTX };
+	       OPT_ROLLBACK, OPT_SAVE_BASE, OPT_ALLOW_NONTX, OPT_MARK };
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "insert-only", no_argument, NULL, OPT_INSERT_ONLY },
@@ -144,6 +190,7 @@ int main(int argc, char **argv)
 		{ "no-backup", no_argument, NULL, OPT_NO_BACKUP },
 		{ "no-undo", no_argument, NULL, OPT_NO_UNDO },
 		{ "rollback", no_argument, NULL, OPT_ROLLBACK },
+		{ "mark", no_argument, NULL, OPT_MARK },
 		{ "save-base", required_argument, NULL, OPT_SAVE_BASE },
 		{ "allow-non-transactional", no_argument, NULL, OPT_ALLOW_NONTX },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -153,13 +200,14 @@ int main(int argc, char **argv)
 	};
 	struct apply_opts o = { APPLY_MERGE };
 	struct before_write bw = { 0 };
+	struct marks marks = { 0 };
 	struct filter envf = { 0 }; /* the target environment's excludes */
 	struct summary sum = { 0 };
 	struct db *db = NULL;
 	uint64_t conflict_records = 0;
 	const char *save_base = NULL, *input;
 	char *undo = NULL, *rollback_from = NULL, *label = NULL, *identity = NULL;
-	int c, quiet = 0, rollback = 0, no_backup = 0, no_undo = 0, rc = EXIT_TROUBLE;
+	int c, quiet = 0, rollback = 0, print_mark = 0, no_backup = 0, no_undo = 0, rc = EXIT_TROUBLE;
 
 	util_progname = "dbapply";
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
@@ -179,6 +227,7 @@ int main(int argc, char **argv)
 		case OPT_NO_BACKUP: no_backup = 1; break;
 		case OPT_NO_UNDO: no_undo = 1; break;
 		case OPT_ROLLBACK: rollback = 1; break;
+		case OPT_MARK: print_mark = 1; break;
 		case OPT_SAVE_BASE: save_base = optarg; break;
 		case OPT_ALLOW_NONTX: setenv("DBPIPE_ALLOW_NON_TRANSACTIONAL", "1", 1); break;
 		case 'q': quiet = 1; break;
@@ -193,8 +242,10 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	progress_init(quiet);
-	if (argc < 1 || argc > 2 - rollback)
+	if (argc < 1 || argc > 2 - (rollback || print_mark))
 		usage_error(argc ? "too many operands" : "missing TARGET");
+	if (print_mark && (rollback || o.mode != APPLY_MERGE || o.dry_run))
+		usage_error("--mark takes no other action");
 	if (rollback && o.mode != APPLY_MERGE)
 		usage_error("--rollback takes no --insert-only or --mirror");
 	/* A dry run must not write what it cannot take back. */
@@ -206,6 +257,20 @@ int main(int argc, char **argv)
 	label = backup_label(db);
 	identity = db_identity(db);
 	o.undo_source = identity;
+	marks.dir = backup_dir(db);
+	marks.label = label;
+	marks.identity = identity;
+	marks.target = argv[0];
+	if (sync_mark_read(marks.dir, label, identity, &marks.last) < 0)
+		goto out;
+	if (print_mark) {
+		if (marks.last.mark)
+			printf("%s\n", marks.last.mark);
+		rc = EXIT_OK;
+		goto out;
+	}
+	o.after_header = check_stream_marks;
+	o.after_header_ctx = &marks;
 	input = argc > 1 ? argv[1] : "-";
 	if (rollback) {
 		/* An undo stream deletes what the sync inserted: it needs mirror's deletes. */
@@ -228,6 +293,7 @@ int main(int argc, char **argv)
 	bw.rollback = rollback;
 	bw.backup = db->env.protected_env && !no_backup && !o.dry_run;
 	bw.label = label;
+	bw.marks = &marks;
 	o.before_write = before_write;
 	o.before_write_ctx = &bw;
 	if (!no_undo && !o.dry_run && !(undo = backup_new_path(backup_dir(db), label, "undo")))
@@ -235,6 +301,11 @@ int main(int argc, char **argv)
 	o.undo_path = undo;
 	if (apply_stream(db, input, &o, &sum, &conflict_records) < 0)
 		goto out;
+	/* Committed: the stream's mark is now the target's (a failure to
+	 * record it costs only a full sync next time). */
+	if (!o.dry_run && marks.next.mark &&
+	    sync_mark_write(marks.dir, label, identity, &marks.next) < 0)
+		warning("the sync is done, but its mark was not kept: the next --since dump will be whole");
 	summary_print(&sum, stdout);
 	if (o.dry_run)
 		printf("dry run: rolled back, nothing was written to %s\n", db->shown_url);
@@ -259,6 +330,8 @@ out:
 	if (fflush(stdout) || ferror(stdout))
 		rc = EXIT_TROUBLE;
 	summary_release(&sum);
+	sync_mark_release(&marks.last);
+	sync_mark_release(&marks.next);
 	db_disconnect(db);
 	free(undo);
 	free(rollback_from);

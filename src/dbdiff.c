@@ -31,7 +31,6 @@ static int emit_change(void *ctx, const struct change *c)
 static int run(struct source *old, struct source *new_, const char *out_path, struct summary *sum,
 	       size_t *only_in_old)
 {
-	static const struct diff_policy all = { 1, 1, 1 };
 	struct stream_writer w;
 	struct row_iter oi = source_rows(old), ni = source_rows(new_), none = no_rows(old->name);
 
@@ -63,7 +62,10 @@ static int run(struct source *old, struct source *new_, const char *out_path, st
 		if ((o && source_begin_table(old, o) < 0) || source_begin_table(new_, t) < 0)
 			goto fail;
 		stream_begin_table(&w, t);
-		if (diff_table(t, o ? &oi : &none, &ni, &all, emit_change, &w, summary_table(sum, t->name)) < 0 ||
+		/* A table NEW holds only in part (dbdump-rows --since) says nothing
+		 * of the rows it lacks: they are kept, not deleted. */
+		struct diff_policy pol = { 1, 1, t->complete };
+		if (diff_table(t, o ? &oi : &none, &ni, &pol, emit_change, &w, summary_table(sum, t->name)) < 0 ||
 		    stream_end_table(&w) < 0)
 			goto fail;
 	}

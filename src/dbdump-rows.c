@@ -11,13 +11,17 @@
 #include "util.h"
 
 static const char usage_text[] =
-	"usage: dbdump-rows [-t PATTERN]... [-x PATTERN]... [-o FILE] SOURCE\n"
+	"usage: dbdump-rows [-t PATTERN]... [-x PATTERN]... [--since MARK] [-o FILE] SOURCE\n"
 	"Write the tables of SOURCE as a row stream (man dbpipe.5): a header, the\n"
 	"table records in dependency order, then each table's rows in key order.\n"
 	"\n"
 	"  -t, --table PATTERN    dump only tables matching the glob (repeatable)\n"
 	"  -x, --exclude PATTERN  leave out tables matching the glob (repeatable)\n"
 	"  -o, --output FILE      write to FILE (gzip if it ends in .gz), not stdout\n"
+	"  --since MARK           only rows inserted or updated since MARK, the\n"
+	"                         snapshot of an earlier dump (dbapply --mark TARGET\n"
+	"                         prints the one last applied; PostgreSQL only: other\n"
+	"                         engines, other databases and \"\" dump every row)\n"
 	"  --zero-date=null       read MySQL zero dates (0000-00-00) as NULL\n"
 	"  -q, --quiet            no progress meter on stderr (shown only on a terminal)\n"
 	"  -h, --help             show this help\n"
@@ -31,6 +35,7 @@ int main(int argc, char **argv)
 		{ "table", required_argument, NULL, 't' },
 		{ "exclude", required_argument, NULL, 'x' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "since", required_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "zero-date", required_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
@@ -38,7 +43,7 @@ int main(int argc, char **argv)
 	};
 	struct filter filter = { 0 };
 	struct source src;
-	const char *out_path = NULL;
+	const char *out_path = NULL, *since = NULL;
 	int c, quiet = 0, rc = EXIT_TROUBLE;
 
 	util_progname = "dbdump-rows";
@@ -48,6 +53,7 @@ int main(int argc, char **argv)
 		case 't': filter_add(&filter.include, &filter.ninclude, optarg); break;
 		case 'x': filter_add(&filter.exclude, &filter.nexclude, optarg); break;
 		case 'o': out_path = optarg; break;
+		case 'S': since = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'Z':
 			if (db_set_zero_date(optarg) < 0)
@@ -65,7 +71,8 @@ int main(int argc, char **argv)
 
 	if (!db_is_target(argv[0]))
 		die("%s: not a database (a URL, a .db/.sqlite file or an environment name)", argv[0]);
-	if (source_open(&src, argv[0], &filter) == 0 && source_dump(&src, out_path, NULL) == 0)
+	if (source_open(&src, argv[0], &filter) == 0 && source_since(&src, since) == 0 &&
+	    source_dump(&src, out_path, NULL) == 0)
 		rc = EXIT_OK;
 	source_close(&src);
 	filter_release(&filter);

@@ -3,6 +3,8 @@
 # stops itself (tests/pg_server.bash): types, keys, snapshots, the three
 # apply modes, dry run, rollback, sequences and connection errors.
 
+bats_require_minimum_version 1.5.0
+
 setup_file() {
 	load pg_server
 	pg_start
@@ -549,4 +551,127 @@ office_story() {
 	assert_success
 	assert_line --regexp '^total +0 +0 +5$'
 	assert_equal "$(pg_psql prod -Atc 'SELECT count(*) FROM staff') $(pg_psql prod -Atc 'SELECT count(*) FROM store')" "0 0"
+}
+
+# dbdump-rows --since: the incremental sync (dbapply keeps the mark).
+since_story() {
+	pg_psql dev -q <<-'SQL'
+	CREATE TABLE kinds (id int PRIMARY KEY, name text NOT NULL);
+	CREATE TABLE items (id bigint PRIMARY KEY, kind int REFERENCES kinds(id), name text);
+	INSERT INTO kinds VALUES (1, 'one'), (2, 'two');
+	INSERT INTO items SELECT g, 1 + g % 2, 'item ' || g FROM generate_series(1, 2000) g;
+	SQL
+	copy_schema
+	# the last sync: dev -> prod, which keeps dev's mark
+	dbdump-rows "$DEV" | dbapply "$PROD" >/dev/null
+}
+
+# The [type, table, id] of the data records of a stream on stdin.
+records() {
+	jq -c 'select(.type == "row" or .type == "insert" or .type == "update" or .type == "delete") |
+		[.type, .table, (.row.id // .key.id)]'
+}
+
+@test "incremental sync: dbdump-rows --since the mark dbapply kept sends only what changed since" {
+	since_story
+	run dbapply --mark "$PROD"
+	assert_success
+	assert_output --regexp '^postgresql:[0-9]+:[0-9]+:[0-9]+$'
+	mark=$output
+	pg_psql dev -q -c "UPDATE items SET name = 'renamed' WHERE id IN (7, 1500)" \
+		-c "INSERT INTO kinds VALUES (3, 'three')" -c "INSERT INTO items VALUES (2001, 3, 'new')" \
+		-c "DELETE FROM items WHERE id = 9"
+	dbdump-rows --since "$mark" "$DEV" > inc.ndjson
+	assert_equal "$(head -1 inc.ndjson | jq -r .since)" "$mark"
+	# only the changed rows, and no table claims to be complete
+	assert_equal "$(records < inc.ndjson | paste -sd ' ')" \
+		'["row","kinds",3] ["row","items",7] ["row","items",1500] ["row","items",2001]'
+	assert_equal "$(jq -c 'select(.type == "table") | .complete' inc.ndjson | sort -u)" null
+	# dbdiff takes the rows it lacks for unknown, not deleted
+	run dbdiff "$PROD" inc.ndjson
+	assert_failure 1
+	assert_equal "$(records <<<"$output" | paste -sd ' ')" \
+		'["insert","kinds",3] ["update","items",7] ["update","items",1500] ["insert","items",2001]'
+	run dbapply "$PROD" inc.ndjson
+	assert_success
+	assert_line --regexp '^items +1 +2 +0$'
+	assert_line --regexp '^kinds +1 +0 +0$'
+	# prod now equals dev but for the delete, which a merge never makes
+	run dbdiff "$DEV" "$PROD"
+	assert_failure 1
+	assert_equal "$(records <<<"$output")" '["insert","items",9]'
+	# the mark moved on: nothing changed since it
+	run dbapply --mark "$PROD"
+	assert_success
+	refute_output "$mark"
+	assert_equal "$(dbdump-rows --since "$output" "$DEV" | records | wc -l)" 0
+}
+
+@test "--since with a change still uncommitted during the dump: it is in the next one" {
+	since_story
+	mkfifo tx
+	# (fd 3 is bats' own)
+	pg_psql dev -q < tx > /dev/null 2>&1 3>&- &
+	exec 5> tx
+	echo "BEGIN; UPDATE items SET name = 'slow' WHERE id = 42;" >&5
+	for _ in $(seq 100); do
+		[ "$(pg_psql dev -Atc "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'")" -ge 1 ] && break
+		sleep 0.05
+	done
+	# a sync while the transaction is open: it cannot see #42's change
+	pg_psql dev -q -c "UPDATE items SET name = 'quick' WHERE id = 43"
+	dbdump-rows --since "$(dbapply --mark "$PROD")" "$DEV" | dbapply "$PROD" > /dev/null
+	assert_equal "$(pg_psql prod -Atc 'SELECT name FROM items WHERE id IN (42, 43) ORDER BY id' | paste -sd ' ')" 'item 42 quick'
+	echo "COMMIT;" >&5
+	exec 5>&-
+	wait
+	dbdump-rows --since "$(dbapply --mark "$PROD")" "$DEV" > next.ndjson
+	assert_equal "$(records < next.ndjson | grep -c '"items",42]')" 1
+	dbapply "$PROD" next.ndjson > /dev/null
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+}
+
+@test "--since a mark it cannot use (another database, empty) dumps every row, with a warning" {
+	since_story
+	other=$(dbdump-rows "$PROD" | head -1 | jq -r .mark)
+	run --separate-stderr dbdump-rows --since "$other" "$DEV"
+	assert_success
+	assert_equal "$stderr" "dbdump-rows: warning: $DEV: --since: the mark is not of this database: every row is dumped"
+	assert_equal "$(records <<<"$output" | wc -l)" 2002
+	assert_equal "$(jq -c 'select(.type == "table") | .complete' <<<"$output" | sort -u)" true
+	run --separate-stderr dbdump-rows --since "" "$DEV"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(records <<<"$output" | wc -l)" 2002
+	# a SQLite source cannot tell what changed
+	office_db office.db
+	run --separate-stderr dbdump-rows --since "$other" office.db
+	assert_success
+	assert_equal "$stderr" "dbdump-rows: warning: office.db: --since: sqlite cannot tell which rows changed: every row is dumped"
+}
+
+@test "dbapply refuses a --since stream that does not follow the target's last sync, and writes nothing" {
+	since_story
+	mark=$(dbapply --mark "$PROD")
+	pg_psql dev -q -c "UPDATE items SET name = 'x' WHERE id = 5"
+	dbdump-rows --since "$mark" "$DEV" > inc.ndjson
+	before=$(pg_data prod)
+	# after a rollback the target keeps no mark: the stream cannot bring it up to date
+	dbapply "$PROD" inc.ndjson > /dev/null
+	dbapply --rollback "$PROD" > /dev/null 2>&1
+	run dbapply --mark "$PROD"
+	assert_success
+	assert_output ""
+	run dbapply "$PROD" inc.ndjson
+	assert_failure 2
+	assert_line "dbapply: inc.ndjson:1: the stream holds only the rows changed since its \"since\" mark, and $PROD has no record of a sync from it: dump it without --since"
+	assert_equal "$(pg_data prod)" "$before"
+	# a table the last sync did not hold
+	dbdump-rows -t kinds "$DEV" | dbapply "$PROD" > /dev/null
+	dbdump-rows --since "$(dbapply --mark "$PROD")" "$DEV" > inc2.ndjson
+	run dbapply "$PROD" inc2.ndjson
+	assert_failure 2
+	assert_line --partial "inc2.ndjson:3: table \"items\" was not in the last sync into $PROD"
+	assert_equal "$(pg_data prod)" "$before"
 }

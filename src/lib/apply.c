@@ -49,6 +49,13 @@ struct apply {
 	uint64_t conflict_records; /* dbmerge's conflict records, not applied */
 	char *undo_partial;     /* the undo stream until the commit */
 	struct change out;      /* a change being spooled */
+	long line;              /* the input line of the record being compared */
+	/* Records of one table held for a keyed look-up of their target rows
+	 * (read_keyed): the changes and their input lines. */
+	struct change *held;
+	long *held_line;
+	const struct row **held_keys;
+	size_t nheld, held_alloc, held_pos;
 	struct buf msg;
 };
 
@@ -83,7 +90,7 @@ static int spool_change(struct apply *a, const struct change *c, long line)
 static int emit_from_diff(void *ctx, const struct change *c)
 {
 	struct apply *a = ctx;
-	return spool_change(a, c, c->type == REC_DELETE ? 0 : a->rd.rec_line);
+	return spool_change(a, c, c->type == REC_DELETE ? 0 : a->line);
 }
 
 /* The stream's rows of the current table, for diff_table. */
@@ -96,6 +103,7 @@ static int stream_rows_next(void *ctx, const struct row **out)
 	if (got == 0 || a->rd.rec.type == REC_TABLE_END)
 		return 0;
 	progress_rows(1, a->rd.line.len + 1);
+	a->line = a->rd.rec_line;
 	*out = &a->rd.rec.row;
 	return 1;
 }
@@ -126,12 +134,15 @@ static int target_rows_next(void *ctx, const struct row **out)
 	return got;
 }
 
-static int target_rows_open(struct apply *a, struct plan *p, struct target_rows *tr)
+/* The target's rows of p's table: all of them, or those with the keys of
+ * the records held (a->nheld of them). */
+static int target_rows_open(struct apply *a, struct plan *p, struct target_rows *tr, int held)
 {
 	memset(tr, 0, sizeof(*tr));
 	tr->db = a->db;
 	tr->t = p->st;
-	if (a->db->ops->scan_open(a->db, p->proj, &tr->cursor) < 0)
+	if ((held ? a->db->ops->scan_keys_open(a->db, p->proj, a->held_keys, a->nheld, &tr->cursor)
+		  : a->db->ops->scan_open(a->db, p->proj, &tr->cursor)) < 0)
 		return error("%s: table \"%s\": %s", a->db->shown_url, p->st->name, a->db->err.buf);
 	row_init(&tr->row, p->proj->ncols);
 	row_init(&tr->prev, 0);
@@ -194,7 +205,7 @@ static int read_row_table(struct apply *a, struct plan *p)
 	struct target_rows tr;
 	struct row_iter old = { target_rows_next, &tr, a->db->shown_url };
 	struct row_iter new_ = { stream_rows_next, a, a->rd.name };
-	if (target_rows_open(a, p, &tr) < 0)
+	if (target_rows_open(a, p, &tr, 0) < 0)
 		return -1;
 	int rc = diff_table(p->st, &old, &new_, &pol, emit_from_diff, a, p->counts);
 	target_rows_close(a, &tr);
@@ -208,7 +219,7 @@ static void conflict(struct apply *a, const struct change *c, const char *why)
 	if (++a->conflicts > MAX_CONFLICTS_SHOWN)
 		return;
 	table_key_to_json(&key, c->table, &c->row);
-	error("%s:%ld: conflict in table \"%s\" at key %s: %s", a->rd.name, a->rd.rec_line,
+	error("%s:%ld: conflict in table \"%s\" at key %s: %s", a->rd.name, a->line,
 	      c->table->name, key.buf, why);
 	buf_release(&key);
 }
@@ -274,16 +285,16 @@ static int check_change(struct apply *a, struct plan *p, const struct change *c,
 				}
 			}
 			p->counts->updates++;
-			return spool_change(a, out, a->rd.rec_line);
+			return spool_change(a, out, a->line);
 		}
 		p->counts->inserts++;
-		return spool_change(a, c, a->rd.rec_line);
+		return spool_change(a, c, a->line);
 	case REC_UPDATE:
 		if (!cur) {
 			conflict(a, c, "the row is gone from the target");
 			if (a->o->force)
 				warning("%s:%ld: skipped: an update cannot recreate a deleted row", a->rd.name,
-					a->rd.rec_line);
+					a->line);
 			return 0;
 		}
 		if (values_match(t, &c->row, cur, &col))
@@ -299,7 +310,7 @@ static int check_change(struct apply *a, struct plan *p, const struct change *c,
 				row_copy_value(&out->old, cur, i);
 		}
 		p->counts->updates++;
-		return spool_change(a, out, a->rd.rec_line);
+		return spool_change(a, out, a->line);
 	case REC_DELETE:
 		if (!cur)
 			return 0; /* already gone */
@@ -310,10 +321,48 @@ static int check_change(struct apply *a, struct plan *p, const struct change *c,
 			row_copy_value(&out->row, &c->row, t->key[k]);
 		row_copy(&out->old, cur);
 		p->counts->deletes++;
-		return spool_change(a, out, a->rd.rec_line);
+		return spool_change(a, out, a->line);
 	default:
 		return 0;
 	}
+}
+
+/* A change that needs no target row: dbmerge's conflict records, deletes
+ * outside --mirror, updates under --insert-only.  Counts or reports it and
+ * returns 1; 0 for the others. */
+static int settled_without_target(struct apply *a, struct plan *p, const struct change *c)
+{
+	if (c->type == REC_CONFLICT) {
+		/* dbmerge's unsettled conflicts: someone must choose, not us. */
+		struct buf key = BUF_INIT;
+		table_key_to_json(&key, p->st, &c->row);
+		warning("%s:%ld: table \"%s\" at key %s: %s conflict not applied", a->rd.name,
+			a->rd.rec_line, p->st->name, key.buf, conflict_kind_name(c->kind));
+		buf_release(&key);
+		a->conflict_records++;
+		return 1;
+	}
+	if (c->type == REC_DELETE && a->o->mode != APPLY_MIRROR) {
+		p->counts->kept++;
+		return 1;
+	}
+	if (c->type == REC_UPDATE && a->o->mode == APPLY_INSERT_ONLY) {
+		p->counts->left++;
+		return 1;
+	}
+	return 0;
+}
+
+/* Move the target rows (key order) to c's key and check c against the row
+ * found there, if any. */
+static int check_at_key(struct apply *a, struct plan *p, struct target_rows *tr, const struct change *c)
+{
+	const struct row *cur;
+	int cmp = -1;
+	while (tr->have && (cmp = table_key_cmp(p->st, &tr->row, &c->row)) < 0)
+		if (target_rows_next(tr, &cur) < 0)
+			return -1;
+	return check_change(a, p, c, tr->have && cmp == 0 ? &tr->row : NULL);
 }
 
 static int read_change_table(struct apply *a, struct plan *p)
@@ -321,37 +370,14 @@ static int read_change_table(struct apply *a, struct plan *p)
 	struct target_rows tr;
 	const struct row *cur = NULL;
 	int got, ret = -1;
-	if (target_rows_open(a, p, &tr) < 0)
+	if (target_rows_open(a, p, &tr, 0) < 0)
 		return -1;
 	if (target_rows_next(&tr, &cur) < 0)
 		goto out;
 	while ((got = stream_next(&a->rd)) > 0 && a->rd.rec.type != REC_TABLE_END) {
-		const struct change *c = &a->rd.rec;
 		progress_rows(1, a->rd.line.len + 1);
-		if (c->type == REC_CONFLICT) {
-			/* dbmerge's unsettled conflicts: someone must choose, not us. */
-			struct buf key = BUF_INIT;
-			table_key_to_json(&key, p->st, &c->row);
-			warning("%s:%ld: table \"%s\" at key %s: %s conflict not applied", a->rd.name,
-				a->rd.rec_line, p->st->name, key.buf, conflict_kind_name(c->kind));
-			buf_release(&key);
-			a->conflict_records++;
-			continue;
-		}
-		if (c->type == REC_DELETE && a->o->mode != APPLY_MIRROR) {
-			p->counts->kept++;
-			continue;
-		}
-		if (c->type == REC_UPDATE && a->o->mode == APPLY_INSERT_ONLY) {
-			p->counts->left++;
-			continue;
-		}
-		/* Both sides are in key order: move the target to this key. */
-		int cmp = -1;
-		while (tr.have && (cmp = table_key_cmp(p->st, &tr.row, &c->row)) < 0)
-			if (target_rows_next(&tr, &cur) < 0)
-				goto out;
-		if (check_change(a, p, c, tr.have && cmp == 0 ? &tr.row : NULL) < 0)
+		a->line = a->rd.rec_line;
+		if (!settled_without_target(a, p, &a->rd.rec) && check_at_key(a, p, &tr, &a->rd.rec) < 0)
 			goto out;
 	}
 	if (got < 0)
@@ -364,6 +390,101 @@ static int read_change_table(struct apply *a, struct plan *p)
 out:
 	target_rows_close(a, &tr);
 	return ret;
+}
+
+/* --- keyed reading ---
+ * A change stream, or a table a row stream does not hold whole (dbdump-rows
+ * --since), names few of the target's rows: rather than reading the whole
+ * table, look those rows up by key, KEYED_BATCH records at a time. */
+
+#define KEYED_BATCH 1000
+
+static int use_keys(struct apply *a, struct plan *p)
+{
+	const struct db_ops *ops = a->db->ops;
+	return ops->scan_keys_open && (a->rd.kind == STREAM_CHANGES || !p->st->complete) &&
+	       ops->scan_keys_open(a->db, p->proj, NULL, 0, NULL) == 1;
+}
+
+static void hold(struct apply *a, const struct change *c)
+{
+	if (a->nheld == a->held_alloc) {
+		size_t n = a->held_alloc ? 2 * a->held_alloc : 64;
+		a->held = xrealloc(a->held, n * sizeof(*a->held));
+		a->held_line = xrealloc(a->held_line, n * sizeof(*a->held_line));
+		a->held_keys = xrealloc(a->held_keys, n * sizeof(*a->held_keys));
+		for (size_t i = a->held_alloc; i < n; i++)
+			change_init(&a->held[i]);
+		a->held_alloc = n;
+	}
+	struct change *h = &a->held[a->nheld];
+	h->type = c->type;
+	h->table = c->table;
+	row_copy(&h->row, &c->row);
+	row_copy(&h->old, &c->old);
+	a->held_line[a->nheld++] = a->rd.rec_line;
+}
+
+/* The held rows of a row stream, for diff_table. */
+static int held_rows_next(void *ctx, const struct row **out)
+{
+	struct apply *a = ctx;
+	if (a->held_pos >= a->nheld)
+		return 0;
+	a->line = a->held_line[a->held_pos];
+	*out = &a->held[a->held_pos++].row;
+	return 1;
+}
+
+/* Compare or check the held records with the target rows of their keys. */
+static int check_held(struct apply *a, struct plan *p)
+{
+	struct target_rows tr;
+	const struct row *cur;
+	int ret = -1;
+	for (size_t i = 0; i < a->nheld; i++)
+		a->held_keys[i] = &a->held[i].row;
+	if (target_rows_open(a, p, &tr, 1) < 0)
+		return -1;
+	if (a->rd.kind == STREAM_ROWS) {
+		/* Rows the stream lacks are not known to be gone: no deletes. */
+		struct diff_policy pol = { 1, a->o->mode != APPLY_INSERT_ONLY, 0 };
+		struct row_iter old = { target_rows_next, &tr, a->db->shown_url };
+		struct row_iter new_ = { held_rows_next, a, a->rd.name };
+		a->held_pos = 0;
+		ret = diff_table(p->st, &old, &new_, &pol, emit_from_diff, a, p->counts);
+	} else if (target_rows_next(&tr, &cur) >= 0) {
+		size_t i = 0;
+		for (; i < a->nheld; i++) {
+			a->line = a->held_line[i];
+			if (check_at_key(a, p, &tr, &a->held[i]) < 0)
+				break;
+		}
+		ret = i < a->nheld ? -1 : 0;
+	}
+	target_rows_close(a, &tr);
+	a->nheld = 0;
+	return ret;
+}
+
+static int read_keyed(struct apply *a, struct plan *p)
+{
+	int got;
+	a->nheld = 0;
+	while ((got = stream_next(&a->rd)) > 0 && a->rd.rec.type != REC_TABLE_END) {
+		progress_rows(1, a->rd.line.len + 1);
+		a->line = a->rd.rec_line;
+		if (a->rd.kind == STREAM_CHANGES && settled_without_target(a, p, &a->rd.rec))
+			continue;
+		hold(a, &a->rd.rec);
+		if (a->nheld == KEYED_BATCH && check_held(a, p) < 0)
+			return -1;
+	}
+	if (got < 0)
+		return -1;
+	if (got == 0)
+		return stream_error(&a->rd, "truncated stream: table \"%s\" has no end record", p->st->name);
+	return a->nheld ? check_held(a, p) : 0;
 }
 
 /* Phase 1: read the whole input, compare or check, spool the changes. */
@@ -381,7 +502,10 @@ static int read_input(struct apply *a)
 				return -1;
 			continue;
 		}
-		if ((a->rd.kind == STREAM_ROWS ? read_row_table : read_change_table)(a, a->cur) < 0)
+		int rc = use_keys(a, a->cur) ? read_keyed(a, a->cur)
+			 : a->rd.kind == STREAM_ROWS ? read_row_table(a, a->cur)
+			 : read_change_table(a, a->cur);
+		if (rc < 0)
 			return -1;
 	}
 	/* The final end record proves the input is whole; nothing is written before. */
@@ -743,6 +867,11 @@ static void cleanup(struct apply *a)
 	if (a->rd_open)
 		stream_close(&a->rd);
 	schema_release(&a->target);
+	for (size_t i = 0; i < a->held_alloc; i++)
+		change_release(&a->held[i]);
+	free(a->held);
+	free(a->held_line);
+	free(a->held_keys);
 	change_release(&a->out);
 	buf_release(&a->msg);
 }
@@ -761,6 +890,8 @@ static int run(struct apply *a, const char *input)
 	a->tmpdir = buf_detach(&dir);
 	a->rd_open = 1;
 	if (stream_open(&a->rd, input) < 0)
+		return -1;
+	if (a->o->after_header && a->o->after_header(a->o->after_header_ctx, &a->rd) < 0)
 		return -1;
 	if (db->ops->begin_write(db) < 0 || db->ops->load_schema(db, &a->target) < 0)
 		return error("%s: %s", db->shown_url, db->err.buf);

@@ -34,6 +34,10 @@ struct apply_opts {
 	 * stop (having said why).  NULL: go on. */
 	int (*before_write)(void *ctx, const struct summary *planned);
 	void *before_write_ctx;
+	/* Called once the stream's header and table records are read, before
+	 * any row; returns -1 (having said why) to refuse the stream.  NULL: go on. */
+	int (*after_header)(void *ctx, const struct stream_reader *rd);
+	void *after_header_ctx;
 };
 
 /* Apply the stream at input ("-" is stdin) to db, which is connected and not

@@ -45,6 +45,26 @@ struct db_ops {
 	int (*check_constraints)(struct db *db);
 	/* Move t's id generator past the largest id it holds. */
 	int (*reset_sequence)(struct db *db, const struct table *t);
+
+	/* Optional (NULL where the engine has no such thing). */
+	/* The mark of the read snapshot: text naming this database and the
+	 * point in its history the snapshot stands at, handed back later to
+	 * since_usable and scan_since_open. */
+	int (*snapshot_mark)(struct db *db, struct buf *out);
+	/* Whether the read snapshot can find what changed since mark: 1 yes,
+	 * 0 no (db->err says why: another database, too old), -1 failure. */
+	int (*since_usable)(struct db *db, const char *mark);
+	/* Rows of t written since the snapshot of a usable mark (and possibly a
+	 * few older ones), in key order: scan_next reads them.  Deletes are not
+	 * seen. */
+	int (*scan_since_open)(struct db *db, const struct table *t, const char *mark,
+			       struct db_cursor **out);
+	/* The rows of t with the n keys given (rows laid out by t, the keys in
+	 * key order), in key order.  1 opened, 0 when t's keys cannot be looked
+	 * up this way (the caller scans the whole table instead), -1.  With
+	 * n 0 it only says which (1 or 0) and opens nothing. */
+	int (*scan_keys_open)(struct db *db, const struct table *t, const struct row *const *keys,
+			      size_t n, struct db_cursor **out);
 };
 
 struct db {

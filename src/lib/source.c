@@ -76,9 +76,41 @@ static int open_database(struct source *s, const struct filter *f)
 	for (size_t i = 0; i < s->dbschema.n; i++)
 		s->dbschema.tables[i]->complete = 1;
 	deps_sort_schema(&s->dbschema);
+	struct buf mark = BUF_INIT;
+	/* No mark is no loss: the next sync from this dump reads every row. */
+	if (s->db->ops->snapshot_mark && s->db->ops->snapshot_mark(s->db, &mark) == 0)
+		s->mark = buf_detach(&mark);
+	buf_release(&mark);
 	s->schema = &s->dbschema;
 	s->origin = s->db->shown_url;
 	s->engine = s->db->ops->engine;
+	return 0;
+}
+
+int source_since(struct source *s, const char *mark)
+{
+	if (!mark || !*mark)
+		return 0;
+	struct db *db = s->db;
+	if (!db) {
+		warning("%s: --since applies to a database, not a stream: every row is read", s->name);
+		return 0;
+	}
+	if (!db->ops->since_usable) {
+		warning("%s: --since: %s cannot tell which rows changed: every row is dumped", db->shown_url,
+			db->ops->engine);
+		return 0;
+	}
+	int usable = db->ops->since_usable(db, mark);
+	if (usable < 0)
+		return error("%s: %s", db->shown_url, db->err.buf);
+	if (!usable) {
+		warning("%s: --since: %s: every row is dumped", db->shown_url, db->err.buf);
+		return 0;
+	}
+	s->since = xstrdup(mark);
+	for (size_t i = 0; i < s->dbschema.n; i++)
+		s->dbschema.tables[i]->complete = 0;
 	return 0;
 }
 
@@ -166,7 +198,8 @@ int source_begin_table(struct source *s, const struct table *t)
 	if (!s->is_stream) {
 		/* A database reads any of its tables at any time. */
 		s->cur = t;
-		if (s->db->ops->scan_open(s->db, (struct table *)t, &s->cursor) < 0)
+		if ((s->since ? s->db->ops->scan_since_open(s->db, t, s->since, &s->cursor)
+			      : s->db->ops->scan_open(s->db, t, &s->cursor)) < 0)
 			return error("%s: table \"%s\": %s", s->db->shown_url, t->name, s->db->err.buf);
 		if (s->row.n != t->ncols) {
 			row_release(&s->row);
@@ -284,6 +317,8 @@ void source_close(struct source *s)
 		rmdir(s->spool_dir);
 	free(s->spool_dir);
 	free(s->name);
+	free(s->mark);
+	free(s->since);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -294,6 +329,8 @@ int source_dump(struct source *src, const char *path, const char *purpose)
 	if (stream_create(&w, path) < 0)
 		return -1;
 	w.purpose = purpose;
+	w.mark = src->mark;
+	w.since = src->since;
 	stream_write_header(&w, STREAM_ROWS, src->origin, src->engine);
 	for (size_t i = 0; i < src->schema->n; i++)
 		if (stream_write_table(&w, src->schema->tables[i]) < 0)

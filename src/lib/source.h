@@ -30,6 +30,8 @@ struct source {
 	struct schema *schema;    /* the tables, parents first: rd.schema or dbschema */
 	const char *origin;       /* shown source (masked URL) for headers */
 	const char *engine;
+	char *mark;               /* a database's snapshot mark (db_ops.snapshot_mark), or NULL */
+	char *since;              /* set by source_since: only rows changed since this mark */
 	/* Keep the rows of stream tables passed over in temporary files, so they
 	 * can still be read when asked for later (inputs whose tables come in
 	 * different orders).  Set before the first source_begin_table. */
@@ -51,6 +53,11 @@ struct source {
  * applies to a database's tables; a pattern that matches nothing is an
  * error, as in pg_dump.  Prints a message and returns -1 on failure. */
 int source_open(struct source *s, const char *arg, const struct filter *f);
+/* Read only the rows changed since mark (dbdump-rows --since): every table
+ * becomes incomplete.  Where the mark cannot be used (another database, an
+ * engine that cannot tell, too old) a warning says so and every row is read.
+ * NULL or "" reads every row silently.  0 or -1. */
+int source_since(struct source *s, const char *mark);
 /* Position at the rows of t, one of s->schema's tables: any of them in a
  * database; in a stream one at or after the current position (tables passed
  * over are read and checked, and spooled if spool_passed is set), or one

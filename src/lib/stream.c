@@ -202,6 +202,10 @@ int stream_open(struct stream_reader *r, const char *path)
 	r->at = xstrdup(at ? at : "");
 	s = jv_get_string(rec, "purpose");
 	r->purpose = xstrdup(s ? s : "");
+	s = jv_get_string(rec, "mark");
+	r->mark = s ? xstrdup(s) : NULL;
+	s = jv_get_string(rec, "since");
+	r->since = s ? xstrdup(s) : NULL;
 
 	/* Table records come first, so the whole schema is known before data. */
 	for (;;) {
@@ -476,7 +480,9 @@ void stream_close(struct stream_reader *r)
 	free(r->engine);
 	free(r->at);
 	free(r->purpose);
-	r->name = r->source = r->engine = r->at = r->purpose = NULL;
+	free(r->mark);
+	free(r->since);
+	r->name = r->source = r->engine = r->at = r->purpose = r->mark = r->since = NULL;
 	schema_release(&r->schema);
 	change_release(&r->rec);
 	row_release(&r->last);
@@ -568,6 +574,14 @@ int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 	buf_addf(&w->out, ",\"at\":\"%s\"", at);
 	if (w->purpose)
 		buf_addf(&w->out, ",\"purpose\":\"%s\"", w->purpose);
+	if (w->mark) {
+		buf_adds(&w->out, ",\"mark\":");
+		json_add_string(&w->out, w->mark, strlen(w->mark));
+	}
+	if (w->since) {
+		buf_adds(&w->out, ",\"since\":");
+		json_add_string(&w->out, w->since, strlen(w->since));
+	}
 	buf_adds(&w->out, "}\n");
 	return 0; /* the header is not hashed: two dumps of the same data hash alike */
 }

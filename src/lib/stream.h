@@ -60,6 +60,7 @@ struct stream_reader {
 	enum stream_kind kind;
 	char *source, *engine, *at;
 	char *purpose;         /* header "purpose": "backup", "undo" or "" */
+	char *mark, *since;    /* header "mark" and "since", NULL if absent */
 	struct schema schema;  /* the table records, in stream order */
 	struct change rec;     /* the record stream_next returned */
 	long rec_line;         /* its line */
@@ -96,6 +97,7 @@ struct stream_writer {
 	size_t ntables;
 	const struct table *cur;
 	const char *purpose;   /* if set before the header: its "purpose" field */
+	const char *mark, *since; /* likewise "mark" and "since" */
 	struct buf keys;       /* private: "name": of each column of cur */
 	size_t *key_off;
 };
