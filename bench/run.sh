@@ -130,7 +130,7 @@ bench_mariadb() {
 	run "mysql --quick -e 'SELECT ... ORDER BY id', both tables" $total \
 		"mysql -h 127.0.0.1 -P $MY_PORT -u dbpipe --quick -e 'SELECT * FROM customers ORDER BY id; SELECT * FROM orders ORDER BY id' dev"
 	run "dbdump-rows dev > dev.ndjson" $total "dbdump-rows -q '$dev' > '$work/dev.ndjson'"
-	run "dbdump-rows dev | dbapply prod (incremental, 1% changed)" $total \
+	run "dbdump-rows dev | dbapply prod (every row compared, 1% changed)" $total \
 		"dbdump-rows -q '$dev' | dbapply -q --no-undo '$prod'"
 	if command -v pt-table-sync > /dev/null 2>&1; then
 		# pt-table-sync exits 2 when it changed rows
@@ -170,7 +170,7 @@ bench_sqlite() {
 	section "SQLite: $ROWS customers"
 	run "sqlite3 -csv 'SELECT * ... ORDER BY id'" $ROWS "sqlite3 -csv '$work/dev.db' 'SELECT * FROM customers ORDER BY id'"
 	run "dbdump-rows dev.db" $ROWS "dbdump-rows -q '$work/dev.db' > '$work/s.ndjson'"
-	run "dbdump-rows dev.db | dbapply prod.db (incremental, 1% changed)" $ROWS \
+	run "dbdump-rows dev.db | dbapply prod.db (every row compared, 1% changed)" $ROWS \
 		"dbdump-rows -q '$work/dev.db' | dbapply -q --no-undo '$work/prod.db'"
 	bench_json "$work/s.ndjson"
 }

@@ -52,6 +52,7 @@ static const char usage_text[] =
  * stream being applied, which replaces it after the commit. */
 struct marks {
 	const char *dir, *label, *identity, *target;
+	const struct filter *exclude; /* the target environment's: never applied */
 	struct sync_mark last;   /* mark NULL: none */
 	struct sync_mark next;   /* from the stream's header; mark NULL: none */
 };
@@ -71,6 +72,8 @@ static int check_stream_marks(void *ctx, const struct stream_reader *rd)
 				     "dump it without --since", rd->name, m->target, why);
 		for (size_t i = 0; i < rd->schema.n; i++) {
 			const struct table *t = rd->schema.tables[i];
+			if (m->exclude && !filter_match(m->exclude, t->name))
+				continue; /* never applied here */
 			if (!sync_mark_has_table(&m->last, t->name))
 				return error("%s:%ld: table \"%s\" was not in the last sync into %s, so its changes "
 					     "since then are not enough: dump it without --since", rd->name, t->line,
@@ -80,8 +83,10 @@ static int check_stream_marks(void *ctx, const struct stream_reader *rd)
 	if (rd->mark) {
 		m->next.mark = xstrdup(rd->mark);
 		m->next.tables = xcalloc(rd->schema.n + 1, sizeof(char *));
+		/* what the run applies: not the tables the environment keeps to itself */
 		for (size_t i = 0; i < rd->schema.n; i++)
-			m->next.tables[m->next.ntables++] = xstrdup(rd->schema.tables[i]->name);
+			if (!m->exclude || filter_match(m->exclude, rd->schema.tables[i]->name))
+				m->next.tables[m->next.ntables++] = xstrdup(rd->schema.tables[i]->name);
 	}
 	return 0;
 }
@@ -285,6 +290,7 @@ int main(int argc, char **argv)
 		envf.exclude = db->env.exclude;
 		envf.nexclude = db->env.nexclude;
 		o.exclude = &envf;
+		marks.exclude = &envf;
 	}
 	bw.db = db;
 	bw.target = argv[0];

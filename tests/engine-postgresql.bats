@@ -675,3 +675,39 @@ records() {
 	assert_line --partial "inc2.ndjson:3: table \"items\" was not in the last sync into $PROD"
 	assert_equal "$(pg_data prod)" "$before"
 }
+
+@test "Chinook (../shared/datasets): a full sync, changes in dev, then --since: prod equals dev" {
+	data="$ROOT/../shared/datasets/chinook/Chinook_PostgreSql.sql"
+	[ -f "$data" ] || skip "../shared/datasets/chinook is not here (a clone of dbpipe alone has no shared/)"
+	pg_psql postgres -q -f "$data" > /dev/null 2>&1 # creates and fills the database chinook
+	dev=$(pg_url chinook)
+	pg_dump -s -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" chinook | pg_psql prod > /dev/null
+	dbdump-rows "$dev" | dbapply "$PROD" > /dev/null
+	pg_psql chinook -q -c "UPDATE track SET unit_price = unit_price + 0.10 WHERE track_id % 50 = 0" \
+		-c "INSERT INTO artist VALUES (1000, 'New Artist')" \
+		-c "INSERT INTO album VALUES (1000, 'New Album', 1000)" \
+		-c "UPDATE employee SET reports_to = NULL WHERE employee_id = 8"
+	changed=$(( $(pg_psql chinook -Atc 'SELECT count(*) FROM track WHERE track_id % 50 = 0') + 3 ))
+	dbdump-rows --since "$(dbapply --mark "$PROD")" "$dev" > inc.ndjson
+	assert_equal "$(records < inc.ndjson | wc -l)" "$changed"
+	run dbapply "$PROD" inc.ndjson
+	assert_success
+	assert_line --regexp '^track +0 +[1-9][0-9]* +0$'
+	run dbdiff "$dev" "$PROD"
+	assert_success
+	pg_psql postgres -q -c "DROP DATABASE chinook"
+}
+
+@test "--since into an environment that excludes a table: the mark leaves it out, and its rows never count" {
+	since_story
+	printf '[prodenv]\nurl = %s\nexclude = kinds\n' "$PROD" > dbpipe.conf
+	dbdump-rows "$DEV" | dbapply prodenv > /dev/null 2>&1
+	assert_equal "$(jq -c .tables backups/prodenv.mark.json)" '["items"]'
+	pg_psql dev -q -c "UPDATE kinds SET name = 'uno' WHERE id = 1" -c "UPDATE items SET name = 'y' WHERE id = 3"
+	dbdump-rows --since "$(dbapply --mark prodenv)" "$DEV" > inc.ndjson
+	assert_equal "$(records < inc.ndjson | paste -sd ' ')" '["row","kinds",1] ["row","items",3]'
+	run dbapply prodenv inc.ndjson
+	assert_success
+	assert_line --regexp '^items +0 +1 +0$'
+	assert_equal "$(pg_psql prod -Atc 'SELECT name FROM kinds WHERE id = 1')" one
+}
