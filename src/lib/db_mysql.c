@@ -5,7 +5,10 @@
  * memory.  A connection cannot run a statement while such a result is open,
  * so when a caller interleaves writes (or another scan) with a scan, the rest
  * of the open result is first spooled to a temporary file and the scan
- * continues from there: memory stays constant either way.
+ * continues from there: memory stays constant either way.  The rows of
+ * given keys (scan_keys_open) come from one SELECT ... WHERE (key) IN
+ * ((literal, ...), ...) a batch, the keys written as literals (numbers bare,
+ * bytes as X'..', the rest quoted by mysql_real_escape_string).
  *
  * Writing: inserts and deletes by key are collected into multi-row
  * statements (INSERT ... VALUES (..),(..); DELETE ... WHERE (key) IN (..)),
@@ -963,7 +966,8 @@ static int suspend_stream(struct db *db)
 	return 0;
 }
 
-static int my_scan_open(struct db *db, const struct table *t, struct db_cursor **out)
+/* Rows of t in key order, those that where selects if it is not NULL. */
+static int scan_where(struct db *db, const struct table *t, const char *where, struct db_cursor **out)
 {
 	struct my_db *m = db->impl;
 	if (suspend_stream(db) < 0 || flush_batch(db) < 0)
@@ -991,6 +995,8 @@ static int my_scan_open(struct db *db, const struct table *t, struct db_cursor *
 	}
 	buf_adds(sql, " FROM ");
 	sql_table(sql, &my_dialect, t->name);
+	if (where)
+		buf_addf(sql, " WHERE %s", where);
 	if (t->nkey)
 		buf_adds(sql, " ORDER BY ");
 	for (size_t k = 0; k < t->nkey; k++) {
@@ -1013,6 +1019,91 @@ static int my_scan_open(struct db *db, const struct table *t, struct db_cursor *
 	m->streaming = c;
 	*out = c;
 	return 0;
+}
+
+static int my_scan_open(struct db *db, const struct table *t, struct db_cursor **out)
+{
+	return scan_where(db, t, NULL, out);
+}
+
+/* Key columns whose canonical text MySQL reads back as the same value when
+ * written as a literal: numbers, text, enums, bytes and dates. */
+static int key_literal_ok(const struct column *c)
+{
+	enum kind k = column_kind(c);
+	switch (c->type) {
+	case VT_INT:
+	case VT_DECIMAL:
+	case VT_TEXT:
+	case VT_ENUM:
+	case VT_BYTES:
+		return k == K_RAW;
+	case VT_DATE:
+		return k == K_DATE;
+	default:
+		return 0;
+	}
+}
+
+static void key_literal(struct db *db, struct buf *sql, const struct column *c, const char *s, size_t n)
+{
+	struct my_db *m = db->impl;
+	if (c->type == VT_BYTES) {
+		buf_adds(sql, "X'");
+		buf_add_hex(sql, s, n);
+		buf_addch(sql, '\'');
+		return;
+	}
+	/* A number goes bare: quoted, MySQL would compare it as a double. */
+	int bare = (c->type == VT_INT || c->type == VT_DECIMAL) && n && strspn(s, "-0123456789.") == n;
+	if (bare) {
+		buf_add(sql, s, n);
+		return;
+	}
+	buf_grow(sql, 2 * n + 3);
+	buf_addch(sql, '\'');
+	sql->len += mysql_real_escape_string(m->h, sql->buf + sql->len, s, (unsigned long)n);
+	buf_addch(sql, '\'');
+}
+
+/* (k1, k2) IN ((v, v), ...): an index range per key; a collation that
+ * folds case or trailing spaces may add rows, which the caller's key
+ * comparison passes over. */
+static int my_scan_keys_open(struct db *db, const struct table *t, const struct row *const *keys, size_t n,
+			     struct db_cursor **out)
+{
+	if (t->key_kind == KEY_ROW || !t->nkey)
+		return 0;
+	for (size_t k = 0; k < t->nkey; k++)
+		if (!key_literal_ok(&t->cols[t->key[k]]))
+			return 0;
+	if (!n)
+		return 1;
+	struct buf where = BUF_INIT;
+	buf_addch(&where, '(');
+	for (size_t k = 0; k < t->nkey; k++) {
+		if (k)
+			buf_addch(&where, ',');
+		sql_ident(&where, &my_dialect, t->cols[t->key[k]].name);
+	}
+	buf_adds(&where, ") IN (");
+	for (size_t r = 0; r < n; r++) {
+		buf_adds(&where, r ? ",(" : "(");
+		for (size_t k = 0; k < t->nkey; k++) {
+			size_t i = t->key[k];
+			if (k)
+				buf_addch(&where, ',');
+			if (keys[r]->v[i].state != V_SET)
+				buf_adds(&where, "NULL");
+			else
+				key_literal(db, &where, &t->cols[i], row_ptr(keys[r], i), keys[r]->v[i].len);
+		}
+		buf_addch(&where, ')');
+	}
+	buf_addch(&where, ')');
+	int rc = scan_where(db, t, where.buf, out);
+	buf_release(&where);
+	return rc < 0 ? -1 : 1;
 }
 
 /* Read the next spooled row into c->vals/c->lens: 1, 0 at the end, -1. */
@@ -1832,6 +1923,7 @@ const struct db_ops db_mysql_ops = {
 	.scan_open = my_scan_open,
 	.scan_next = my_scan_next,
 	.scan_close = my_scan_close,
+	.scan_keys_open = my_scan_keys_open,
 	.write = my_write,
 	.check_constraints = my_check_constraints,
 	.reset_sequence = my_reset_sequence,

@@ -1335,8 +1335,6 @@ static void copy_escape(struct buf *out, const char *s, size_t n)
 	buf_add(out, s + start, n - start);
 }
 
-static const char hexdigits[] = "0123456789abcdef";
-
 static void copy_value(struct buf *out, const struct column *col, const struct row *r, size_t i)
 {
 	if (r->v[i].state != V_SET) {
@@ -1347,14 +1345,8 @@ static void copy_value(struct buf *out, const struct column *col, const struct r
 	size_t n = r->v[i].len;
 	if (col->type == VT_BYTES) {
 		/* bytea input "\x..." with the backslash escaped for COPY. */
-		buf_grow(out, 3 + 2 * n);
 		buf_adds(out, "\\\\x");
-		for (size_t j = 0; j < n; j++) {
-			unsigned char b = (unsigned char)s[j];
-			out->buf[out->len++] = hexdigits[b >> 4];
-			out->buf[out->len++] = hexdigits[b & 15];
-		}
-		out->buf[out->len] = '\0';
+		buf_add_hex(out, s, n);
 		return;
 	}
 	copy_escape(out, s, n);
@@ -1558,14 +1550,8 @@ static void array_element(struct buf *out, const struct column *col, const struc
 	size_t n = r->v[i].len;
 	buf_addch(out, '"');
 	if (col->type == VT_BYTES) {
-		buf_grow(out, 3 + 2 * n);
 		buf_adds(out, "\\\\x");
-		for (size_t j = 0; j < n; j++) {
-			unsigned char b = (unsigned char)s[j];
-			out->buf[out->len++] = hexdigits[b >> 4];
-			out->buf[out->len++] = hexdigits[b & 15];
-		}
-		out->buf[out->len] = '\0';
+		buf_add_hex(out, s, n);
 	} else {
 		size_t start = 0;
 		for (size_t j = 0; j < n; j++)

@@ -165,6 +165,18 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+void buf_add_hex(struct buf *b, const void *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *u = p;
+	buf_grow(b, 2 * n);
+	for (size_t i = 0; i < n; i++) {
+		b->buf[b->len++] = digits[u[i] >> 4];
+		b->buf[b->len++] = digits[u[i] & 15];
+	}
+	b->buf[b->len] = '\0';
+}
+
 char *buf_detach(struct buf *b)
 {
 	char *s = b->alloc ? b->buf : xstrdup("");
