@@ -35,6 +35,9 @@ static const char usage_text[] =
 	"  -y, --yes         confirm destructive work on a protected environment\n"
 	"  --no-backup       no backup first, even on a protected environment\n"
 	"  --no-undo         do not write an undo stream\n"
+	"  --disable-triggers\n"
+	"                    turn the target tables' own triggers off while writing\n"
+	"                    (PostgreSQL, SQLite), so rows arrive exactly as sent\n"
 	"  --save-base FILE  after success, write the target's rows to FILE (the\n"
 	"                    BASE of a later three-way dbmerge)\n"
 	"  --allow-non-transactional\n"
@@ -185,7 +188,7 @@ static void mark_undone(const char *path)
 int main(int argc, char **argv)
 {
 	enum { OPT_INSERT_ONLY = 256, OPT_MIRROR, OPT_FORCE, OPT_NO_BACKUP, OPT_NO_UNDO,
-	       OPT_ROLLBACK, OPT_SAVE_BASE, OPT_ALLOW_NONTX, OPT_MARK };
+	       OPT_ROLLBACK, OPT_SAVE_BASE, OPT_ALLOW_NONTX, OPT_MARK, OPT_DISABLE_TRIGGERS };
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "insert-only", no_argument, NULL, OPT_INSERT_ONLY },
@@ -196,6 +199,7 @@ int main(int argc, char **argv)
 		{ "no-undo", no_argument, NULL, OPT_NO_UNDO },
 		{ "rollback", no_argument, NULL, OPT_ROLLBACK },
 		{ "mark", no_argument, NULL, OPT_MARK },
+		{ "disable-triggers", no_argument, NULL, OPT_DISABLE_TRIGGERS },
 		{ "save-base", required_argument, NULL, OPT_SAVE_BASE },
 		{ "allow-non-transactional", no_argument, NULL, OPT_ALLOW_NONTX },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -233,6 +237,7 @@ int main(int argc, char **argv)
 		case OPT_NO_UNDO: no_undo = 1; break;
 		case OPT_ROLLBACK: rollback = 1; break;
 		case OPT_MARK: print_mark = 1; break;
+		case OPT_DISABLE_TRIGGERS: o.disable_triggers = 1; break;
 		case OPT_SAVE_BASE: save_base = optarg; break;
 		case OPT_ALLOW_NONTX: setenv("DBPIPE_ALLOW_NON_TRANSACTIONAL", "1", 1); break;
 		case 'q': quiet = 1; break;

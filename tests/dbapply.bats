@@ -477,3 +477,33 @@ snapshot() { dump_body "$1" > "$2"; }
 	run dbdiff dev.db prod.db
 	assert_success
 }
+
+@test "--disable-triggers: rows arrive as sent, and the target's triggers are back afterwards as they were" {
+	sqlite3 prod.db "CREATE TABLE audit (what TEXT);
+		CREATE TRIGGER clients_touch AFTER UPDATE ON clients BEGIN
+			UPDATE clients SET email = 'touched' WHERE id = NEW.id AND email <> 'touched';
+			INSERT INTO audit VALUES ('update ' || NEW.id); END;
+		CREATE TRIGGER clients_new AFTER INSERT ON clients BEGIN INSERT INTO audit VALUES ('insert ' || NEW.id); END;"
+	triggers() { sqlite3 prod.db "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' ORDER BY name"; }
+	before=$(triggers)
+	# a dry run turns them off and on again inside its transaction: nothing changes
+	run sh -c 'dbdump-rows dev.db | dbapply -n --disable-triggers prod.db'
+	assert_success
+	assert_equal "$(triggers)" "$before"
+	run sh -c 'dbdump-rows dev.db | dbapply --disable-triggers prod.db'
+	assert_success
+	refute_output --partial "has triggers"
+	assert_line --regexp '^clients +1 +1 +0$'
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM audit')" 0
+	assert_equal "$(sqlite3 prod.db 'SELECT phone, email FROM clients WHERE id = 50')" "+1 555 9050|client50@example.com"
+	assert_equal "$(triggers)" "$before"
+	# they fire again for everyone else
+	sqlite3 prod.db "UPDATE clients SET phone = 'x' WHERE id = 1"
+	assert_equal "$(sqlite3 prod.db 'SELECT what FROM audit')" "update 1"
+	# without the option they fire during the sync, and the sync says so
+	sqlite3 dev.db "UPDATE clients SET phone = 'y' WHERE id = 2"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line 'dbapply: warning: table "clients" has triggers: they fire for every row written (--disable-triggers turns them off)'
+	assert_equal "$(sqlite3 prod.db 'SELECT email FROM clients WHERE id = 2')" touched
+}

@@ -563,3 +563,19 @@ cycle_schema() {
 	run dbdiff "$DEV" "$PROD"
 	assert_success
 }
+
+@test "--disable-triggers is refused where a table has triggers: MySQL cannot turn them off in a transaction" {
+	my_sql dev <<< "CREATE TABLE t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; INSERT INTO t VALUES (1, 1);"
+	my_sql prod <<< "CREATE TABLE t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; CREATE TABLE audit (n INT) ENGINE=InnoDB;
+		CREATE TRIGGER t_log AFTER INSERT ON t FOR EACH ROW INSERT INTO audit VALUES (NEW.id);"
+	dbdump-rows "$DEV" > dev.ndjson
+	run dbapply --disable-triggers "$PROD" dev.ndjson
+	assert_failure 2
+	assert_line 'dbapply: dev.ndjson:2: table "t" has triggers, and mysql cannot turn them off inside a transaction (drop --disable-triggers)'
+	assert_equal "$(my_sql prod <<< 'SELECT count(*) FROM t')" 0
+	# without it the trigger fires, and the sync says it will
+	run dbapply "$PROD" dev.ndjson
+	assert_success
+	assert_line 'dbapply: warning: table "t" has triggers: they fire for every row written (--disable-triggers turns them off)'
+	assert_equal "$(my_sql prod <<< 'SELECT n FROM audit')" 1
+}

@@ -711,3 +711,44 @@ records() {
 	assert_line --regexp '^items +0 +1 +0$'
 	assert_equal "$(pg_psql prod -Atc 'SELECT name FROM kinds WHERE id = 1')" one
 }
+
+@test "--disable-triggers: an updated_at trigger no longer rewrites what the sync sends; triggers return as they were" {
+	pg_psql dev -q <<-'SQL'
+	CREATE TABLE notes (id int PRIMARY KEY, body text CHECK (length(body) < 20),
+		updated_at timestamptz NOT NULL DEFAULT '2026-01-01 00:00:00+00');
+	INSERT INTO notes (id, body) SELECT g, 'note ' || g FROM generate_series(1, 50) g;
+	SQL
+	copy_schema
+	pg_psql prod -q <<-'SQL'
+	CREATE TABLE audit (what text);
+	CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at = now(); RETURN NEW; END $$;
+	CREATE FUNCTION log() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (TG_OP); RETURN NULL; END $$;
+	CREATE TRIGGER notes_touch BEFORE INSERT OR UPDATE ON notes FOR EACH ROW EXECUTE FUNCTION touch();
+	CREATE TRIGGER notes_log AFTER INSERT OR UPDATE ON notes FOR EACH ROW EXECUTE FUNCTION log();
+	CREATE TRIGGER notes_off AFTER DELETE ON notes FOR EACH ROW EXECUTE FUNCTION log();
+	ALTER TABLE notes DISABLE TRIGGER notes_off;
+	ALTER TABLE notes ENABLE ALWAYS TRIGGER notes_log;
+	SQL
+	modes() { pg_psql prod -Atc "SELECT tgname || ' ' || tgenabled::text FROM pg_trigger WHERE tgrelid = 'notes'::regclass AND NOT tgisinternal ORDER BY 1" | paste -sd ' '; }
+	assert_equal "$(modes)" "notes_log A notes_off D notes_touch O"
+	run sh -c 'dbdump-rows "$DEV" | dbapply --disable-triggers "$PROD"'
+	assert_success
+	assert_line --regexp '^notes +50 +0 +0$'
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+	assert_equal "$(pg_psql prod -Atc 'SELECT count(*) FROM audit')" 0
+	assert_equal "$(modes)" "notes_log A notes_off D notes_touch O"
+	# a sync that fails rolls the switch back with everything else
+	pg_psql dev -q -c "UPDATE notes SET body = 'ok' WHERE id = 1" -c "ALTER TABLE notes DROP CONSTRAINT notes_body_check" \
+		-c "UPDATE notes SET body = repeat('x', 30) WHERE id = 2"
+	run sh -c 'dbdump-rows "$DEV" | dbapply --disable-triggers "$PROD"'
+	assert_failure 2
+	assert_equal "$(modes)" "notes_log A notes_off D notes_touch O"
+	assert_equal "$(pg_psql prod -Atc 'SELECT body FROM notes WHERE id = 1')" "note 1"
+	# without the option the trigger rewrites updated_at, and the sides differ
+	pg_psql dev -q -c "UPDATE notes SET body = 'note 2' WHERE id = 2"
+	dbdump-rows "$DEV" | dbapply "$PROD" > /dev/null 2>&1
+	run dbdiff "$DEV" "$PROD"
+	assert_failure 1
+	assert_equal "$(pg_psql prod -Atc 'SELECT count(*) FROM audit')" 1
+}

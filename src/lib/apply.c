@@ -26,6 +26,8 @@ struct plan {
 	struct stream_writer w[2];
 	uint64_t nspooled[2];
 	int skip;               /* excluded by the target environment */
+	int quiet_triggers;     /* its triggers are turned off while writing (--disable-triggers) */
+	int triggers_are_off;
 	/* Foreign-key columns of a cycle the engine cannot defer: written NULL
 	 * first and filled in once every row is in (indexes into st's columns). */
 	size_t nnull, *null_cols;
@@ -182,8 +184,18 @@ static int plan_tables(struct apply *a)
 			error("%s:%ld: %s", a->rd.name, st->line, err.buf);
 			goto out;
 		}
-		if (tt->has_triggers)
-			warning("table \"%s\" has triggers: they fire for every row written", st->name);
+		if (tt->has_triggers && a->o->disable_triggers) {
+			if (!a->db->ops->set_triggers) {
+				error("%s:%ld: table \"%s\" has triggers, and %s cannot turn them off inside a "
+				      "transaction (drop --disable-triggers)", a->rd.name, st->line, st->name,
+				      a->db->ops->engine);
+				goto out;
+			}
+			p->quiet_triggers = 1;
+		} else if (tt->has_triggers) {
+			warning("table \"%s\" has triggers: they fire for every row written "
+				"(--disable-triggers turns them off)", st->name);
+		}
 		if (a->o->mode == APPLY_MIRROR && !st->complete && a->rd.kind == STREAM_ROWS)
 			warning("table \"%s\" is not complete in the stream: --mirror deletes nothing from it",
 				st->name);
@@ -784,6 +796,24 @@ static void plan_cycle_columns(struct apply *a, struct plan **live, size_t n, co
 }
 
 /* Phase 2: parents first for inserts and updates, children first for deletes. */
+/* --disable-triggers: off before the first write to a table that gets
+ * any, back on after the last, before the commit.  A failure between is
+ * rolled back, and the rollback restores them. */
+static int set_triggers(struct apply *a, struct plan **live, size_t n, int on)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct plan *p = live[i];
+		if (!p->quiet_triggers || p->triggers_are_off == !on ||
+		    !(p->nspooled[0] || p->nspooled[1] || p->nfixups))
+			continue;
+		if (a->db->ops->set_triggers(a->db, p->proj, on) < 0)
+			return error("%s: table \"%s\": turning its triggers %s: %s", a->db->shown_url,
+				     p->st->name, on ? "back on" : "off", a->db->err.buf);
+		p->triggers_are_off = !on;
+	}
+	return 0;
+}
+
 static int write_changes(struct apply *a)
 {
 	struct schema order = { 0, a->nplans, xcalloc(a->nplans + 1, sizeof(struct table *)) };
@@ -809,6 +839,8 @@ static int write_changes(struct apply *a)
 			"its rows load only if none points at a row loaded after it", names.buf);
 		buf_release(&names);
 	}
+	if (set_triggers(a, live, order.n, 0) < 0)
+		goto out;
 	for (size_t i = 0; i < order.n; i++)
 		if (write_spool(a, live[d.order[i]], 0) < 0)
 			goto out;
@@ -823,6 +855,8 @@ static int write_changes(struct apply *a)
 			error("%s: table \"%s\": %s", a->db->shown_url, a->plans[i].st->name, a->db->err.buf);
 			goto out;
 		}
+	if (set_triggers(a, live, order.n, 1) < 0)
+		goto out;
 	if (a->db->ops->check_constraints(a->db) < 0) {
 		error("%s: %s", a->db->shown_url, a->db->err.buf);
 		goto out;

@@ -25,6 +25,7 @@ struct apply_opts {
 	enum apply_mode mode;
 	int dry_run;             /* roll back at the end instead of committing */
 	int force;               /* write over conflicts instead of refusing */
+	int disable_triggers;    /* turn the target tables' triggers off while writing */
 	const char *undo_path;   /* write the undo stream here before committing
 				    (not for a dry run, nor when nothing changes) */
 	const char *undo_source; /* its header's "source": the target's db_identity */

@@ -47,6 +47,10 @@ struct db_ops {
 	int (*reset_sequence)(struct db *db, const struct table *t);
 
 	/* Optional (NULL where the engine has no such thing). */
+	/* Turn off the triggers of t that are on (on 0), until the end of the
+	 * write transaction or until turned back on (on 1); a rollback brings
+	 * them back too.  NULL where a transaction cannot (MySQL). */
+	int (*set_triggers)(struct db *db, const struct table *t, int on);
 	/* The mark of the read snapshot: text naming this database and the
 	 * point in its history the snapshot stands at, handed back later to
 	 * since_usable and scan_since_open. */

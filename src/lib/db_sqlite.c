@@ -39,6 +39,9 @@ struct sqlite_db {
 	struct cached_stmt cache[STMT_CACHE];
 	size_t ncache, next_evict;
 	struct buf sql, tmp;
+	/* Triggers dropped by set_triggers, to be created again: "table\0sql". */
+	char **triggers_off;
+	size_t ntriggers_off;
 };
 
 struct db_cursor {
@@ -141,6 +144,7 @@ static void sq_close(struct db *db)
 		free(s->cache[i].sql);
 	}
 	free_strings(s->fk_before, s->nfk_before);
+	free_strings(s->triggers_off, s->ntriggers_off);
 	if (s->h)
 		sqlite3_close(s->h);
 	buf_release(&s->sql);
@@ -437,6 +441,9 @@ static int sq_begin_write(struct db *db)
 	struct sqlite_db *s = db->impl;
 	if (exec(db, "PRAGMA foreign_keys = ON") < 0 || exec(db, "BEGIN IMMEDIATE") < 0)
 		return -1;
+	free_strings(s->triggers_off, s->ntriggers_off);
+	s->triggers_off = NULL;
+	s->ntriggers_off = 0;
 	/* Violations that were there before are not ours to report. */
 	free_strings(s->fk_before, s->nfk_before);
 	if (fk_violations(db, &s->fk_before, &s->nfk_before) < 0)
@@ -762,6 +769,56 @@ static int sq_reset_sequence(struct db *db, const struct table *t)
 	return rc == SQLITE_DONE ? 0 : fail(db, "sqlite_sequence");
 }
 
+/* SQLite cannot switch a trigger off, but its schema changes are
+ * transactional: drop the triggers now and create them again from their
+ * own text before the commit (a rollback restores them anyway). */
+static int sq_set_triggers(struct db *db, const struct table *t, int on)
+{
+	struct sqlite_db *s = db->impl;
+	size_t ln = strlen(t->name);
+	if (on) {
+		for (size_t i = 0; i < s->ntriggers_off; i++) {
+			char *e = s->triggers_off[i];
+			if (strcmp(e, t->name) || !e[ln + 1])
+				continue;
+			if (exec(db, e + ln + 1) < 0)
+				return -1;
+			e[ln + 1] = '\0'; /* done */
+		}
+		return 0;
+	}
+	sqlite3_stmt *st;
+	if (prepare(db, "SELECT name, sql FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 "
+		    "ORDER BY name", &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_TRANSIENT);
+	int rc, ret = 0;
+	char **names = NULL;
+	size_t n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0), *sql = (const char *)sqlite3_column_text(st, 1);
+		size_t ls = strlen(sql);
+		char *e = xmalloc(ln + ls + 2);
+		memcpy(e, t->name, ln + 1);
+		memcpy(e + ln + 1, sql, ls + 1);
+		s->triggers_off = xrealloc(s->triggers_off, (s->ntriggers_off + 1) * sizeof(char *));
+		s->triggers_off[s->ntriggers_off++] = e;
+		names = xrealloc(names, (n + 1) * sizeof(char *));
+		names[n++] = xstrdup(name);
+	}
+	if (rc != SQLITE_DONE)
+		ret = fail(db, "reading the triggers");
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		buf_reset(&s->sql);
+		buf_adds(&s->sql, "DROP TRIGGER main.");
+		sql_ident(&s->sql, &sqlite_dialect, names[i]);
+		ret = exec(db, s->sql.buf);
+	}
+	free_strings(names, n);
+	return ret;
+}
+
 const struct db_ops db_sqlite_ops = {
 	.engine = "sqlite",
 	.defers_all_checks = 1,
@@ -778,4 +835,5 @@ const struct db_ops db_sqlite_ops = {
 	.write = sq_write,
 	.check_constraints = sq_check_constraints,
 	.reset_sequence = sq_reset_sequence,
+	.set_triggers = sq_set_triggers,
 };
