@@ -16,6 +16,7 @@ static const char usage_text[] =
 	"database) and kind, keep the newest N (default 10) and remove those older\n"
 	"than AGE.  Only files whose header says they are dbpipe backups or undo\n"
 	"streams are touched, and never the newest verified backup of a name.\n"
+	"The partial undo streams of runs killed over a day ago go too.\n"
 	"\n"
 	"  --keep N         how many to keep per name and kind (default 10)\n"
 	"  --max-age AGE    remove files older than AGE: 30d, 12h, 90m, 3600s\n"
@@ -41,6 +42,9 @@ static long long parse_age(const char *s)
 	}
 	return *end ? -1 : n;
 }
+
+/* A partial undo stream this old is a killed run's, not a running one's. */
+#define LEFTOVER_AGE 86400
 
 static const char *kind_of(const char *purpose)
 {
@@ -136,6 +140,23 @@ int main(int argc, char **argv)
 	}
 	free(remove_it);
 	backup_list_free(l, n);
+	/* What a killed dbapply left: it never committed, so it undoes nothing. */
+	char **left;
+	size_t nleft;
+	if (backup_scan_leftovers(argv[0], LEFTOVER_AGE, &left, &nleft) < 0)
+		rc = EXIT_TROUBLE;
+	for (size_t i = 0; i < nleft; i++) {
+		if (dry)
+			printf("would remove %s\n", left[i]);
+		else if (unlink(left[i]) < 0) {
+			error("%s: cannot remove: %s", left[i], strerror(errno));
+			rc = EXIT_TROUBLE;
+		} else {
+			printf("removed %s\n", left[i]);
+		}
+		free(left[i]);
+	}
+	free(left);
 	if (fflush(stdout) || ferror(stdout))
 		rc = EXIT_TROUBLE;
 	return rc;

@@ -71,3 +71,22 @@ fake() { # label stamp kind [verified]
 	assert_success
 	[ -e backups/notes.ndjson.gz ] && [ -e backups/README ]
 }
+
+@test "the partial undo stream of a dbapply killed over a day ago goes; a younger one may be a run still going" {
+	old=backups/prod-20261101T000000Z.undo.ndjson.partial.gz
+	young=backups/prod-20261122T000000Z.undo.ndjson.partial.gz
+	dbdump-rows prod.db | sed '1s/"at":"[^"]*"/&,"purpose":"undo"/' | head -c 3000 | gzip > "$old"
+	cp "$old" "$young"
+	echo '{"type":"header","stream":"rows","version":1}' | gzip > backups/mine.undo.ndjson.partial.gz
+	touch -d '2 days ago' "$old" backups/mine.undo.ndjson.partial.gz
+	run dbprune -n backups
+	assert_success
+	assert_output "would remove $old"
+	assert [ -f "$old" ]
+	run dbprune backups
+	assert_success
+	assert_output "removed $old"
+	assert [ ! -e "$old" ]
+	assert [ -f "$young" ]
+	assert [ -f backups/mine.undo.ndjson.partial.gz ]
+}

@@ -262,6 +262,38 @@ int backup_scan(const char *dir, struct backup_info **out, size_t *n)
 	return 0;
 }
 
+int backup_scan_leftovers(const char *dir, long long min_age, char ***paths, size_t *n)
+{
+	static const char suffix[] = ".undo.ndjson.partial.gz";
+	size_t ls = sizeof(suffix) - 1, alloc = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	time_t now = time(NULL);
+	*paths = NULL;
+	*n = 0;
+	if (!d)
+		return error("%s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (e->d_name[0] == '.' || len <= ls || strcmp(e->d_name + len - ls, suffix))
+			continue;
+		struct buf p = BUF_INIT;
+		struct backup_info b;
+		struct stat st;
+		memset(&b, 0, sizeof(b));
+		buf_addf(&p, "%s/%s", dir, e->d_name);
+		if (!stat(p.buf, &st) && S_ISREG(st.st_mode) && now - st.st_mtime > min_age &&
+		    read_header(p.buf, &b) && !strcmp(b.purpose, "undo")) {
+			ALLOC_GROW(*paths, *n + 1, alloc);
+			(*paths)[(*n)++] = buf_detach(&p);
+		}
+		buf_release(&p);
+		backup_info_release(&b);
+	}
+	closedir(d);
+	return 0;
+}
+
 void backup_info_release(struct backup_info *b)
 {
 	free(b->path);

@@ -44,6 +44,11 @@ int backup_verify(const char *path, struct backup_info *info);
 /* The dbpipe files in dir (by header), oldest first.  Files that are not
  * dbpipe streams are left out silently. */
 int backup_scan(const char *dir, struct backup_info **out, size_t *n);
+/* The undo streams of runs that never committed, left behind when dbapply
+ * was killed: <label>-<stamp>.undo.ndjson.partial.gz in dir, with an undo
+ * header, last written more than min_age seconds ago (a younger one may be
+ * a run still going).  Fills *paths (caller frees each and the array). */
+int backup_scan_leftovers(const char *dir, long long min_age, char ***paths, size_t *n);
 void backup_info_release(struct backup_info *b);
 void backup_list_free(struct backup_info *list, size_t n);
 
