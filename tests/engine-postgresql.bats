@@ -752,3 +752,21 @@ records() {
 	assert_failure 1
 	assert_equal "$(pg_psql prod -Atc 'SELECT count(*) FROM audit')" 1
 }
+
+@test "a role that may not read the server's identity dumps without a mark, and --since then dumps every row" {
+	since_story
+	pg_psql postgres -q -c "CREATE ROLE plain LOGIN PASSWORD 'plainpw'"
+	# (function privileges are the database's own)
+	pg_psql dev -q -c "REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC" \
+		-c "GRANT SELECT ON ALL TABLES IN SCHEMA public TO plain"
+	url="postgres://plain:plainpw@127.0.0.1:$PG_PORT/dev"
+	run --separate-stderr dbdump-rows "$url"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(head -1 <<<"$output" | jq -r .mark)" null
+	assert_equal "$(records <<<"$output" | wc -l)" 2002
+	run --separate-stderr dbdump-rows --since "$(dbapply --mark "$PROD")" "$url"
+	assert_success
+	assert_equal "$stderr" "dbdump-rows: warning: postgres://plain:***@127.0.0.1:$PG_PORT/dev: --since: this database's snapshot cannot be named (permission denied for function pg_control_system): every row is dumped"
+	assert_equal "$(records <<<"$output" | wc -l)" 2002
+}

@@ -854,14 +854,36 @@ static int pg_scan_open(struct db *db, const struct table *t, struct db_cursor *
 #define MARK_MAX_AGE (1u << 30)
 
 /* This database's id and the read snapshot's xmin and xmax. */
+/* Where a server does not let us read them (pg_control_system is not
+ * everyone's on every service), the dump goes on without a mark: the query
+ * runs under a savepoint so that its failure leaves the snapshot usable. */
 static int snapshot_ids(struct db *db, struct buf *ident, unsigned long long *xmin, unsigned long long *xmax)
 {
+	if (exec(db, "SAVEPOINT dbpipe_mark") < 0)
+		return -1;
 	PGresult *res = query(db, "SELECT (SELECT system_identifier FROM pg_control_system())::text || ':' || "
 			      "(SELECT oid FROM pg_database WHERE datname = current_database())::text, "
 			      "txid_snapshot_xmin(txid_current_snapshot())::text, "
 			      "txid_snapshot_xmax(txid_current_snapshot())::text", 0, NULL);
-	if (!res)
+	if (res && PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		res = NULL;
+		buf_reset(&db->err);
+		buf_adds(&db->err, "the server does not tell its system identifier");
+	}
+	if (!res) {
+		struct buf why = BUF_INIT;
+		buf_add(&why, db->err.buf, db->err.len);
+		exec(db, "ROLLBACK TO SAVEPOINT dbpipe_mark");
+		buf_reset(&db->err);
+		buf_add(&db->err, why.buf, why.len);
+		buf_release(&why);
 		return -1;
+	}
+	if (exec(db, "RELEASE SAVEPOINT dbpipe_mark") < 0) {
+		PQclear(res);
+		return -1;
+	}
 	buf_reset(ident);
 	buf_addf(ident, "postgresql:%s", PQgetvalue(res, 0, 0));
 	*xmin = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
@@ -886,9 +908,15 @@ static int pg_since_usable(struct db *db, const char *mark)
 	unsigned long long xmin, xmax, since;
 	int rc = -1;
 	const char *colon = strrchr(mark, ':');
-	if (snapshot_ids(db, &ident, &xmin, &xmax) < 0)
-		goto out;
 	rc = 0;
+	if (snapshot_ids(db, &ident, &xmin, &xmax) < 0) {
+		struct buf why = BUF_INIT;
+		buf_addf(&why, "this database's snapshot cannot be named (%s)", db->err.buf);
+		buf_reset(&db->err);
+		buf_add(&db->err, why.buf, why.len);
+		buf_release(&why);
+		goto out;
+	}
 	if (!colon || (size_t)(colon - mark) != ident.len || memcmp(mark, ident.buf, ident.len)) {
 		buf_reset(&db->err);
 		buf_adds(&db->err, "the mark is not of this database");
