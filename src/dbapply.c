@@ -271,8 +271,7 @@ int main(int argc, char **argv)
 	marks.label = label;
 	marks.identity = identity;
 	marks.target = argv[0];
-	if (sync_mark_read(marks.dir, label, identity, &marks.last) < 0)
-		goto out;
+	sync_mark_read(marks.dir, label, identity, &marks.last);
 	if (print_mark) {
 		if (marks.last.mark)
 			printf("%s\n", marks.last.mark);

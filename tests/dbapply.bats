@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # dbapply: a row stream or a change stream into a database, in one transaction.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
 	load helpers
 	common_setup
@@ -506,4 +508,18 @@ snapshot() { dump_body "$1" > "$2"; }
 	assert_success
 	assert_line 'dbapply: warning: table "clients" has triggers: they fire for every row written (--disable-triggers turns them off)'
 	assert_equal "$(sqlite3 prod.db 'SELECT email FROM clients WHERE id = 2')" touched
+}
+
+@test "a mark file that cannot be read is taken for no mark: a warning, and the sync goes on" {
+	mkdir -p backups
+	echo 'not json' > backups/prod.mark.json
+	run --separate-stderr dbapply --mark prod.db
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" "dbapply: warning: backups/prod.mark.json:1: invalid JSON at column 1: not a value (taken for no mark)"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line --regexp '^clients +1 +1 +0$'
+	# a stream without a mark (SQLite has none) leaves the target without one
+	assert [ ! -e backups/prod.mark.json ]
 }

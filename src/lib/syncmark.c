@@ -31,12 +31,13 @@ int sync_mark_read(const char *dir, const char *label, const char *identity, str
 	struct buf text = BUF_INIT, err = BUF_INIT;
 	struct json_doc doc;
 	struct jv *root;
-	int rc = -1;
+	int rc = 0; /* the mark only saves work: one that cannot be read is no mark */
 	memset(out, 0, sizeof(*out));
 	json_doc_init(&doc);
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		rc = errno == ENOENT ? 0 : error("%s: %s", path, strerror(errno));
+		if (errno != ENOENT)
+			warning("%s: %s (taken for no mark)", path, strerror(errno));
 		goto out;
 	}
 	char chunk[4096];
@@ -47,16 +48,15 @@ int sync_mark_read(const char *dir, const char *label, const char *identity, str
 	while (text.len && text.buf[text.len - 1] == '\n')
 		text.buf[--text.len] = '\0';
 	if (json_parse(&doc, text.buf, text.len, 1, &root, &err) < 0) {
-		error("%s:1: %s", path, err.buf);
+		warning("%s:1: %s (taken for no mark)", path, err.buf);
 		goto out;
 	}
 	const char *target = jv_get_string(root, "target"), *mark = jv_get_string(root, "mark");
 	struct jv *tables = jv_get(root, "tables");
 	if (!target || !mark || !tables || tables->type != J_ARRAY) {
-		error("%s:1: not a sync mark (target, mark and tables expected)", path);
+		warning("%s:1: not a sync mark: target, mark and tables expected (taken for no mark)", path);
 		goto out;
 	}
-	rc = 0;
 	if (strcmp(target, identity))
 		goto out; /* another target of the same label: not ours */
 	out->mark = xstrdup(mark);

@@ -22,7 +22,8 @@ struct sync_mark {
 };
 
 /* Read the state of the target (label, identity) in dir: 1 found, 0 none
- * (no file, or one of another target), -1 (message printed) unreadable. */
+ * (no file, one of another target, or one that cannot be read, with a
+ * warning: the mark only saves work). */
 int sync_mark_read(const char *dir, const char *label, const char *identity, struct sync_mark *out);
 /* Write it (replacing any); 0 or -1 (message printed). */
 int sync_mark_write(const char *dir, const char *label, const char *identity, const struct sync_mark *m);
