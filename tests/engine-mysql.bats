@@ -579,3 +579,111 @@ cycle_schema() {
 	assert_line 'dbapply: warning: table "t" has triggers: they fire for every row written (--disable-triggers turns them off)'
 	assert_equal "$(my_sql prod <<< 'SELECT n FROM audit')" 1
 }
+
+# Tables whose updates go in batches: keys near the ends of BIGINT and past
+# 2^53, binary keys with zero and 0xFF bytes, text keys with quotes,
+# backslashes and non-ASCII in a case-insensitive collation.
+batch_schema() {
+	my_sql "$1" <<-'SQL'
+	CREATE TABLE nums (id BIGINT PRIMARY KEY, d DECIMAL(30,10), u BIGINT UNSIGNED, note VARCHAR(40), c CHAR(6),
+		f FLOAT, at DATETIME(6), ts TIMESTAMP(3) NULL, bt BIT(10), e ENUM('x','y','z'), j JSON) ENGINE=InnoDB;
+	CREATE TABLE blobs (k VARBINARY(16) PRIMARY KEY, v VARCHAR(20), b VARBINARY(10)) ENGINE=InnoDB;
+	CREATE TABLE words (w VARCHAR(40) COLLATE utf8mb4_general_ci PRIMARY KEY, n INT, s TEXT) ENGINE=InnoDB;
+	INSERT INTO nums (id, d, u, note, c, f, at, ts, bt, e, j)
+		SELECT id, seq * 1.5, seq, CONCAT('n', seq), 'c', 1.5, '2020-01-01 00:00:00', '2020-01-01 00:00:00', b'1', 'x', '[]'
+		FROM (SELECT seq, 9223372036854775807 - seq AS id FROM seq_0_to_499
+		      UNION ALL SELECT seq, -9223372036854775807 - 1 + CAST(seq AS SIGNED) FROM seq_0_to_499
+		      UNION ALL SELECT seq, 9007199254740992 - 250 + seq FROM seq_0_to_499) AS ids;
+	INSERT INTO blobs SELECT UNHEX(CONCAT(IF(seq % 2, 'FF', '00'), LPAD(HEX(seq), 4, '0'), REPEAT('00', seq % 5))), 'v', 0x01
+		FROM seq_0_to_999;
+	INSERT INTO words SELECT CONCAT(ELT(seq % 6 + 1, 'it''s ', 'back\\slash ', 'ünï ', '😀 ', '"q" ', 'Plain '), seq), seq, 'old'
+		FROM seq_0_to_999;
+	SQL
+}
+
+# The values of every row, as the server holds them (bytes in hex).
+batch_state() {
+	my_sql "$1" <<-'SQL'
+	SELECT id, d, u, HEX(note), HEX(c), f, at, ts, bt + 0, e, j FROM nums ORDER BY id;
+	SELECT HEX(k), HEX(v), HEX(b) FROM blobs ORDER BY k;
+	SELECT HEX(w), n, HEX(s) FROM words ORDER BY HEX(w);
+	SQL
+}
+
+@test "thousands of updates of the same columns are written a batch at a time, exactly; rollback restores every value" {
+	batch_schema dev
+	batch_schema prod
+	# Every column of every row changes: extreme decimals and unsigned values,
+	# trailing spaces, NULLs (the first row in key order too), bytes.
+	my_sql dev <<-'SQL'
+	UPDATE nums SET d = CONCAT(IF(id % 2, '-', ''), '12345678901234567890.', LPAD(ABS(id % 10000000000), 10, '0')),
+		u = 18446744073709551615 - ABS(id % 1000), note = CONCAT('it''s \\ "', id % 1000, '"  '), c = CONCAT('ç', id % 1000),
+		f = 1.1, at = '2026-03-04 05:06:07.123456', ts = '2026-03-04 05:06:07.5', bt = 512 + ABS(id % 512), e = 'z',
+		j = CONCAT('{"k": ', id % 1000, '}');
+	UPDATE nums SET d = NULL, u = NULL, note = NULL, c = NULL, f = NULL, at = NULL, ts = NULL, bt = NULL, e = NULL, j = NULL
+		WHERE id % 7 = 0 OR id = -9223372036854775807 - 1;
+	UPDATE blobs SET v = CONCAT('v ', HEX(k), '  '), b = IF(LENGTH(k) % 2, NULL, CONCAT(0x00FF, k));
+	-- The "Plain ..." rows, in the middle of the key order, change n alone.
+	UPDATE words SET n = -n - 1, s = CONCAT('"', n, '" \\ it''s 😀  ') WHERE w NOT LIKE 'Plain %';
+	UPDATE words SET n = n * 2 WHERE w LIKE 'Plain %';
+	SQL
+	batch_state prod > before
+	run dbdiff -o changes.ndjson "$PROD" "$DEV"
+	assert_failure 1
+	assert_equal "$(grep -c '"type":"update"' changes.ndjson)" 3500
+	status_of() { my_sql <<<"SHOW GLOBAL STATUS LIKE '$1'" | cut -f2; }
+	local single=$(status_of Com_update) multi=$(status_of Com_update_multi)
+	run dbapply "$PROD" changes.ndjson
+	assert_success
+	assert_line --regexp '^nums +0 +1500 +0$'
+	assert_line --regexp '^words +0 +1000 +0$'
+	# A statement per batch (a table, a set of columns, up to 1000 rows), not
+	# per row: nums 1000 + 500, blobs 1000, words 166 + 166 ("Plain ...", n
+	# alone) + 668.
+	assert_equal "$(( $(status_of Com_update_multi) - multi ))" 6
+	assert_equal "$(( $(status_of Com_update) - single ))" 0
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+	batch_state dev > expected
+	batch_state prod > got
+	diff -u expected got
+	assert_equal "$(my_sql prod <<<"SELECT d, u, CONCAT('[', note, ']') FROM nums WHERE id = 9223372036854775806")" \
+		"$(printf '%s\t' 12345678901234567890.6854775806 18446744073709550809)[it's \\\\ \"806\"  ]"
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM nums WHERE note IS NULL')" 217
+	# The undo stream writes the old values back the same way.
+	run dbapply --rollback "$PROD"
+	assert_success
+	batch_state prod > restored
+	diff -u before restored
+}
+
+@test "an update whose row is gone from the target in the middle of a batch stops the run, names the key, changes nothing" {
+	for db in dev prod; do
+		my_sql $db <<-'SQL'
+		CREATE TABLE owners (id INT PRIMARY KEY, name VARCHAR(20)) ENGINE=InnoDB;
+		CREATE TABLE items (id BIGINT PRIMARY KEY, owner INT NOT NULL, note VARCHAR(40),
+			FOREIGN KEY (owner) REFERENCES owners (id)) ENGINE=InnoDB;
+		INSERT INTO owners VALUES (1, 'Ann');
+		INSERT INTO items SELECT 9223372036854775807 - 2000 + seq, 1, 'old' FROM seq_1_to_2000;
+		SQL
+	done
+	my_sql dev <<<"UPDATE owners SET name = 'Bob'; UPDATE items SET note = CONCAT('new ', id);"
+	run dbdiff -o changes.ndjson "$PROD" "$DEV"
+	assert_failure 1
+	# While the sync runs, row 9223372036854775000 (the 1193rd update of
+	# items) goes: here a trigger of owners, written first, deletes it, as
+	# another session could.
+	my_sql prod <<-'SQL'
+	CREATE TRIGGER owner_renamed AFTER UPDATE ON owners FOR EACH ROW DELETE FROM items WHERE id = 9223372036854775000;
+	SQL
+	dump_body "$PROD" > before
+	run dbapply "$PROD" changes.ndjson
+	assert_failure 2
+	assert_output --partial 'table "items", updating the row with id=9223372036854775000: no row with this key in the target (it changed since the diff)'
+	refute_output --partial 'id=9223372036854774999'
+	assert_line --partial 'nothing was written to'
+	dump_body "$PROD" > after
+	diff -u before after
+	assert_equal "$(my_sql prod <<<"SELECT count(*) FROM items WHERE note = 'old'")" 2000
+	assert_equal "$(my_sql prod <<<'SELECT name FROM owners')" Ann
+}

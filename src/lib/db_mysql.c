@@ -14,8 +14,18 @@
  * statements (INSERT ... VALUES (..),(..); DELETE ... WHERE (key) IN (..)),
  * sent when another kind of write, another table or the end of the
  * transaction comes; a failing one, or a DELETE that misses rows (undone to
- * a savepoint), is retried row by row to name the row at fault.  Updates
- * are one prepared statement per row, so that a missing row is seen.
+ * a savepoint), is retried row by row to name the row at fault.  A run of
+ * updates of one table that set the same columns goes the same way, up to
+ * 1000 rows a batch, through a temporary table with the types of the
+ * table's own columns: INSERT INTO tmp VALUES (..),(..); UPDATE t JOIN tmp
+ * ON (key) SET ...; DELETE FROM tmp (see "batched updates" below for why
+ * this shape is exact).  A batch that fails, or whose UPDATE matches fewer
+ * rows than it holds, is undone to a savepoint and written again one row at
+ * a time, one prepared UPDATE ... WHERE key = ? each, which names a missing
+ * row.  Updates of tables keyed by the whole row, of keys of other types
+ * than integers, decimals, text, binary strings and dates (with times), or
+ * that set spatial columns, are one such statement per row, as are all
+ * updates when the user may not create temporary tables.
  * AUTO_INCREMENT needs no reset: InnoDB moves it past every id written (an
  * ALTER TABLE would commit the transaction implicitly).
  *
@@ -43,10 +53,14 @@
 #include "deps.h"
 
 #define STMT_CACHE 32
+#define UPD_TMPS 8      /* temporary tables for batched updates kept at once */
 #define ER_ACCESS_DENIED 1045 /* ER_ACCESS_DENIED_ERROR */
 
 /* How a column's text from the server becomes canonical text. */
 enum kind { K_RAW, K_BOOL, K_YEAR, K_FLOAT, K_DATE, K_TIME, K_DATETIME, K_TIMESTAMP, K_BIT, K_GEOM };
+
+/* What a pending multi-row statement does. */
+enum { BATCH_INSERT, BATCH_DELETE, BATCH_UPDATE };
 
 struct cached_stmt {
 	char *sql;
@@ -84,14 +98,26 @@ struct my_db {
 	struct buf arena;
 	MYSQL_BIND *bind;
 	size_t abind;
-	/* the pending multi-row INSERT */
+	/* the pending multi-row statement */
 	const struct table *batch_t;   /* compared, never read at flush time */
 	size_t batch_rows, batch_width;
-	int batch_delete;              /* DELETE by key, else INSERT */
+	int batch_op;                  /* BATCH_INSERT, BATCH_DELETE or BATCH_UPDATE */
 	struct buf batch_table, batch_head, batch_tuple;
 	char **batch_keynames;
 	size_t *batch_keypos, batch_nkey;
 	enum kind *batch_kind;         /* per column of the batch's table */
+	/* updates: the columns set (per column of the table, 1 if set), the
+	 * UPDATE ... JOIN, the one-row UPDATE and the DELETE that empties the
+	 * temporary table */
+	unsigned char *batch_set, *row_set;
+	size_t aset;
+	struct buf batch_update, batch_single, batch_clear;
+	/* the temporary tables that carry updates, by table and columns */
+	struct upd_tmp {
+		char *sig, *name;
+	} tmps[UPD_TMPS];
+	size_t ntmps, tmp_seq;
+	int no_tmp;                    /* one could not be made: updates go one by one */
 };
 
 struct db_cursor {
@@ -339,6 +365,9 @@ static int my_open(struct db *db, const char *url)
 	buf_init(&m->batch_table);
 	buf_init(&m->batch_head);
 	buf_init(&m->batch_tuple);
+	buf_init(&m->batch_update);
+	buf_init(&m->batch_single);
+	buf_init(&m->batch_clear);
 	schema_init(&m->ws);
 	db->impl = m;
 	if (parse_url(db, url, &u) < 0)
@@ -444,6 +473,15 @@ static void my_close(struct db *db)
 	buf_release(&m->batch_table);
 	buf_release(&m->batch_head);
 	buf_release(&m->batch_tuple);
+	buf_release(&m->batch_update);
+	buf_release(&m->batch_single);
+	buf_release(&m->batch_clear);
+	free(m->batch_set);
+	free(m->row_set);
+	for (size_t i = 0; i < m->ntmps; i++) {
+		free(m->tmps[i].sig);
+		free(m->tmps[i].name);
+	}
 	for (size_t i = 0; i < m->batch_nkey; i++)
 		free(m->batch_keynames[i]);
 	free(m->batch_keynames);
@@ -729,10 +767,17 @@ static int my_begin_read(struct db *db)
 	return 0;
 }
 
+static int drop_tmp(struct db *db, size_t i);
+
 static int my_begin_write(struct db *db)
 {
 	struct my_db *m = db->impl;
 	release_write_state(m);
+	/* The temporary tables of updates were made for the tables as they were. */
+	m->no_tmp = 0;
+	while (m->ntmps)
+		if (drop_tmp(db, m->ntmps - 1) < 0)
+			return -1;
 	if (exec(db, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ") < 0 ||
 	    exec(db, "SET foreign_key_checks = 1") < 0 || exec(db, "START TRANSACTION") < 0)
 		return -1;
@@ -1522,6 +1567,100 @@ static void batch_reset(struct my_db *m)
 	buf_reset(&m->arena);
 }
 
+/* Prefix db->err with the table and the key of the batch's row whose
+ * parameters start at from: "table "t", deleting the row with id=7: ". */
+static void name_batch_row(struct db *db, const char *verb, size_t from)
+{
+	struct my_db *m = db->impl;
+	struct buf msg = BUF_INIT;
+	buf_addf(&msg, "table \"%s\", %s the row with ", m->batch_table.buf, verb);
+	for (size_t k = 0; k < m->batch_nkey && k < 4; k++) {
+		const struct param *pa = &m->params[from + m->batch_keypos[k]];
+		buf_addf(&msg, "%s%s=", k ? ", " : "", m->batch_keynames[k]);
+		if (pa->type == MYSQL_TYPE_NULL)
+			buf_adds(&msg, "NULL");
+		else if (pa->type == MYSQL_TYPE_LONGLONG)
+			buf_addf(&msg, "%llu", pa->ull);
+		else if (pa->type == MYSQL_TYPE_FLOAT)
+			buf_addf(&msg, "%g", (double)pa->f);
+		else if (pa->type == MYSQL_TYPE_BLOB)
+			buf_addf(&msg, "(%lu bytes)", pa->len);
+		else
+			buf_addf(&msg, "%.*s", (int)(pa->len < 40 ? pa->len : 40), m->arena.buf + pa->off);
+	}
+	buf_addf(&msg, ": %s", db->err.buf);
+	buf_reset(&db->err);
+	buf_add(&db->err, msg.buf, msg.len);
+	buf_release(&msg);
+}
+
+/* The pending statement for rows rows: its head, the tuple once a row,
+ * then tail. */
+static void batch_sql(struct my_db *m, size_t rows, const char *tail)
+{
+	buf_reset(&m->sql);
+	buf_add(&m->sql, m->batch_head.buf, m->batch_head.len);
+	for (size_t r = 0; r < rows; r++) {
+		if (r)
+			buf_addch(&m->sql, ',');
+		buf_add(&m->sql, m->batch_tuple.buf, m->batch_tuple.len);
+	}
+	buf_adds(&m->sql, tail);
+}
+
+/* The pending updates (see update_batch_start): after a savepoint, their
+ * rows go into the temporary table in one INSERT, and one UPDATE ... JOIN
+ * writes them.  If a statement fails, or the UPDATE matches fewer rows than
+ * were sent, all since the savepoint is undone and the rows are updated one
+ * at a time with the statement used without batching, so the outcome is
+ * that statement's: the row at fault named, or success.  Only when the
+ * savepoint is gone (a deadlock ends the transaction) is the batch's own
+ * error the answer. */
+static int flush_update(struct db *db, size_t rows)
+{
+	struct my_db *m = db->impl;
+	size_t w = m->batch_width;
+	int rc = -1;
+	if (exec(db, "SAVEPOINT dbpipe_batch") < 0)
+		goto out;
+	batch_sql(m, rows, "");
+	MYSQL_STMT *st = execute(db, m->sql.buf, 0, rows * w);
+	if (st)
+		st = execute(db, m->batch_update.buf, 0, 0);
+	if (st && mysql_stmt_affected_rows(st) == rows) {
+		rc = exec(db, m->batch_clear.buf);
+		goto out;
+	}
+	struct buf first = BUF_INIT;
+	if (st)
+		buf_addf(&first, "%llu of %zu rows to update are not in the target (it changed since the diff)",
+			 (unsigned long long)(rows - mysql_stmt_affected_rows(st)), rows);
+	else
+		buf_add(&first, db->err.buf, db->err.len);
+	if (exec(db, "ROLLBACK TO SAVEPOINT dbpipe_batch") < 0 || exec(db, m->batch_clear.buf) < 0) {
+		buf_reset(&db->err);
+		buf_addf(&db->err, "table \"%s\": %s", m->batch_table.buf, first.buf);
+		buf_release(&first);
+		goto out;
+	}
+	buf_release(&first);
+	for (size_t r = 0; r < rows; r++) {
+		st = execute(db, m->batch_single.buf, r * w, w);
+		if (st && mysql_stmt_affected_rows(st) != 0)
+			continue;
+		if (st) {
+			buf_reset(&db->err);
+			buf_adds(&db->err, "no row with this key in the target (it changed since the diff)");
+		}
+		name_batch_row(db, "updating", r * w);
+		goto out;
+	}
+	rc = 0;
+out:
+	batch_reset(m);
+	return rc;
+}
+
 /* Run the pending multi-row statement.  If it fails (the server undoes the
  * whole statement) or a DELETE misses rows (undone to a savepoint), the
  * rows are tried one at a time to name the one at fault. */
@@ -1531,16 +1670,11 @@ static int flush_batch(struct db *db)
 	if (!m->batch_rows)
 		return 0;
 	size_t rows = m->batch_rows, w = m->batch_width;
-	int del = m->batch_delete;
+	int del = m->batch_op == BATCH_DELETE;
 	m->batch_rows = 0; /* the statements below must not flush again */
-	buf_reset(&m->sql);
-	buf_add(&m->sql, m->batch_head.buf, m->batch_head.len);
-	for (size_t r = 0; r < rows; r++) {
-		if (r)
-			buf_addch(&m->sql, ',');
-		buf_add(&m->sql, m->batch_tuple.buf, m->batch_tuple.len);
-	}
-	buf_adds(&m->sql, del ? ")" : "");
+	if (m->batch_op == BATCH_UPDATE)
+		return flush_update(db, rows);
+	batch_sql(m, rows, del ? ")" : "");
 	if (del && exec(db, "SAVEPOINT dbpipe_batch") < 0) {
 		batch_reset(m);
 		return -1;
@@ -1561,10 +1695,7 @@ static int flush_batch(struct db *db)
 		batch_reset(m);
 		return -1;
 	}
-	buf_reset(&m->sql);
-	buf_add(&m->sql, m->batch_head.buf, m->batch_head.len);
-	buf_add(&m->sql, m->batch_tuple.buf, m->batch_tuple.len);
-	buf_adds(&m->sql, del ? ")" : "");
+	batch_sql(m, 1, del ? ")" : "");
 	int found = 0;
 	for (size_t r = 0; r < rows && !found; r++) {
 		st = execute(db, m->sql.buf, r * w, w);
@@ -1574,26 +1705,7 @@ static int flush_batch(struct db *db)
 			buf_reset(&db->err);
 			buf_adds(&db->err, "no row with this key in the target (it changed since the diff)");
 		}
-		struct buf msg = BUF_INIT;
-		buf_addf(&msg, "table \"%s\", %s the row with ", m->batch_table.buf, del ? "deleting" : "inserting");
-		for (size_t k = 0; k < m->batch_nkey && k < 4; k++) {
-			const struct param *pa = &m->params[r * w + m->batch_keypos[k]];
-			buf_addf(&msg, "%s%s=", k ? ", " : "", m->batch_keynames[k]);
-			if (pa->type == MYSQL_TYPE_NULL)
-				buf_adds(&msg, "NULL");
-			else if (pa->type == MYSQL_TYPE_LONGLONG)
-				buf_addf(&msg, "%llu", pa->ull);
-			else if (pa->type == MYSQL_TYPE_FLOAT)
-				buf_addf(&msg, "%g", (double)pa->f);
-			else if (pa->type == MYSQL_TYPE_BLOB)
-				buf_addf(&msg, "(%lu bytes)", pa->len);
-			else
-				buf_addf(&msg, "%.*s", (int)(pa->len < 40 ? pa->len : 40), m->arena.buf + pa->off);
-		}
-		buf_addf(&msg, ": %s", db->err.buf);
-		buf_reset(&db->err);
-		buf_add(&db->err, msg.buf, msg.len);
-		buf_release(&msg);
+		name_batch_row(db, del ? "deleting" : "inserting", r * w);
 		found = 1;
 	}
 	if (!found) {
@@ -1605,6 +1717,29 @@ static int flush_batch(struct db *db)
 	return -1;
 }
 
+static void batch_kinds(struct my_db *m, const struct table *t)
+{
+	m->batch_kind = xrealloc(m->batch_kind, (t->ncols + 1) * sizeof(*m->batch_kind));
+	for (size_t i = 0; i < t->ncols; i++)
+		m->batch_kind[i] = column_kind(&t->cols[i]);
+}
+
+/* The key columns' names for messages, with their places in the tuple. */
+static void batch_keys(struct my_db *m, const struct table *t, const size_t *pos, int writable_only)
+{
+	for (size_t k = 0; k < m->batch_nkey; k++)
+		free(m->batch_keynames[k]);
+	m->batch_keynames = xrealloc(m->batch_keynames, (t->nkey + 1) * sizeof(char *));
+	m->batch_keypos = xrealloc(m->batch_keypos, (t->nkey + 1) * sizeof(size_t));
+	m->batch_nkey = 0;
+	for (size_t k = 0; k < t->nkey; k++) {
+		if (writable_only && !sql_writable(t, t->key[k]))
+			continue;
+		m->batch_keynames[m->batch_nkey] = xstrdup(t->cols[t->key[k]].name);
+		m->batch_keypos[m->batch_nkey++] = pos[t->key[k]];
+	}
+}
+
 /* Start collecting inserts (or deletes by key) of t: the statement's head
  * "INSERT INTO t (a,b) VALUES " / "DELETE FROM t WHERE (k) IN (" and the
  * tuple "(?,?)" repeated once per row. */
@@ -1613,15 +1748,13 @@ static void batch_start(struct my_db *m, const struct table *t, int del)
 	size_t w = 0;
 	batch_reset(m);
 	m->batch_t = t;
-	m->batch_delete = del;
+	m->batch_op = del ? BATCH_DELETE : BATCH_INSERT;
 	buf_reset(&m->batch_table);
 	buf_adds(&m->batch_table, t->name);
 	buf_reset(&m->batch_head);
 	buf_reset(&m->batch_tuple);
 	size_t pos[t->ncols + 1];
-	m->batch_kind = xrealloc(m->batch_kind, (t->ncols + 1) * sizeof(*m->batch_kind));
-	for (size_t i = 0; i < t->ncols; i++)
-		m->batch_kind[i] = column_kind(&t->cols[i]);
+	batch_kinds(m, t);
 	if (del) {
 		buf_adds(&m->batch_head, "DELETE FROM ");
 		sql_table(&m->batch_head, &my_dialect, t->name);
@@ -1656,17 +1789,7 @@ static void batch_start(struct my_db *m, const struct table *t, int del)
 		buf_adds(&m->batch_head, ") VALUES ");
 	}
 	buf_addch(&m->batch_tuple, ')');
-	for (size_t k = 0; k < m->batch_nkey; k++)
-		free(m->batch_keynames[k]);
-	m->batch_keynames = xrealloc(m->batch_keynames, (t->nkey + 1) * sizeof(char *));
-	m->batch_keypos = xrealloc(m->batch_keypos, (t->nkey + 1) * sizeof(size_t));
-	m->batch_nkey = 0;
-	for (size_t k = 0; k < t->nkey; k++) {
-		if (!del && !sql_writable(t, t->key[k]))
-			continue;
-		m->batch_keynames[m->batch_nkey] = xstrdup(t->cols[t->key[k]].name);
-		m->batch_keypos[m->batch_nkey++] = pos[t->key[k]];
-	}
+	batch_keys(m, t, pos, !del);
 	m->batch_width = w;
 }
 
@@ -1682,6 +1805,323 @@ static int delete_batchable(const struct table *t)
 			return 0;
 	}
 	return 1;
+}
+
+/* --- batched updates ---
+ *
+ * A run of updates of one table that set the same columns is written
+ * through a temporary table made with CREATE TEMPORARY TABLE tmp (PRIMARY
+ * KEY (keys)) AS SELECT set-columns, key-columns FROM t LIMIT 0: its
+ * columns have the types of t's own (length, precision, charset and
+ * collation, unsigned, enum members).  Each batch is
+ *
+ *   INSERT INTO tmp (c1, ..., k1, ...) VALUES (?, ...), ...
+ *   UPDATE t AS d JOIN tmp AS s ON d.k1 = s.k1 AND ... SET d.c1 = s.c1, ...
+ *   DELETE FROM tmp
+ *
+ * Why not a derived table of parameters, UPDATE t JOIN (SELECT ? AS k, ?
+ * AS c UNION ALL SELECT ?, ? ...) v ...: the server gives v's columns a
+ * type of its own making from the parameters, not the column's: MariaDB
+ * 10.11 materializes a string as a CHAR as long as the longest value,
+ * which drops trailing spaces ('ab  ' arrives as 'ab'), and MySQL 8 fixes
+ * a parameter's type when it prepares the statement, before any value is
+ * bound.  With tmp, a value is stored by the same conversion as UPDATE t
+ * SET c = ? (a parameter into a column of that type, with strict
+ * mode's errors), then copied between two columns of one type, which
+ * changes nothing; and the keys are compared between columns of one type
+ * and collation, as WHERE k = ? compares them, so the index of t is used
+ * and no key matches a row it would not match alone.
+ *
+ * One thing the copy of a key could change: a value that storing rounds or
+ * pads (an int "1.5" becomes 2, a DECIMAL(30,10) or a DATETIME(2) drops
+ * extra digits, a CHAR drops trailing spaces, a BINARY(n) is padded with
+ * zero bytes) would then match another row than WHERE k = ? does.  So key
+ * columns are batched only for types whose values can be checked to be
+ * stored as they are (key_col_batchable), and a row whose key is not
+ * (key_param_exact) is written alone.  Whatever goes wrong in a batch, the
+ * rows are written again one at a time (flush_update). */
+
+/* Key column types that can be batched: integers, decimals, text, binary
+ * strings, dates and times of day with a date.  Not: floats (compared by
+ * value with rounding), bit, year, time, enum, set, spatial and the rest. */
+static int key_col_batchable(const struct column *c)
+{
+	char w[32];
+	enum kind k = column_kind(c);
+	type_word(c->native, w, sizeof(w));
+	if (k == K_DATE || k == K_DATETIME || k == K_TIMESTAMP)
+		return 1;
+	return k == K_RAW && (word_in(w, int_words) || !strcmp(w, "decimal") || !strcmp(w, "numeric") ||
+			      !strcmp(w, "fixed") || word_in(w, text_words) || !strcmp(w, "varbinary") ||
+			      !strcmp(w, "binary"));
+}
+
+static int digits(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+	return n > 0;
+}
+
+/* The scale of a DECIMAL(p,s) (0 when not given) or the fraction digits of
+ * a DATETIME(f), from the native type. */
+static unsigned native_scale(const char *native, int second)
+{
+	const char *p = strchr(native, '(');
+	if (!p)
+		return 0;
+	if (second) {
+		const char *comma = strchr(p, ',');
+		return comma ? (unsigned)strtoul(comma + 1, NULL, 10) : 0;
+	}
+	return (unsigned)strtoul(p + 1, NULL, 10);
+}
+
+/* Whether key parameter pa of column c is stored in c's type unchanged
+ * (or refused with an error), as the text the server receives. */
+static int key_param_exact(struct my_db *m, const struct column *c, const struct param *pa)
+{
+	char w[32];
+	enum kind k = column_kind(c);
+	const char *p = m->arena.buf + pa->off;
+	size_t n = pa->len;
+	if (pa->type != MYSQL_TYPE_STRING && pa->type != MYSQL_TYPE_BLOB)
+		return 0;
+	type_word(c->native, w, sizeof(w));
+	if (k == K_DATE || k == K_DATETIME || k == K_TIMESTAMP) {
+		/* YYYY-MM-DD[ HH:MM:SS[.f]], no more fraction digits than the type keeps */
+		if (n < 10 || !digits(p, 4) || p[4] != '-' || !digits(p + 5, 2) || p[7] != '-' || !digits(p + 8, 2))
+			return 0;
+		if (k == K_DATE)
+			return n == 10;
+		if (n < 19 || p[10] != ' ' || !digits(p + 11, 2) || p[13] != ':' || !digits(p + 14, 2) ||
+		    p[16] != ':' || !digits(p + 17, 2))
+			return 0;
+		return n == 19 || (p[19] == '.' && digits(p + 20, n - 20) && n - 20 <= native_scale(c->native, 0));
+	}
+	if (word_in(w, int_words)) {
+		size_t sign = n && p[0] == '-';
+		return digits(p + sign, n - sign);
+	}
+	if (!strcmp(w, "decimal") || !strcmp(w, "numeric") || !strcmp(w, "fixed")) {
+		size_t sign = n && p[0] == '-';
+		const char *dot = memchr(p, '.', n);
+		if (!dot)
+			return digits(p + sign, n - sign);
+		size_t ilen = (size_t)(dot - p) - sign, flen = n - (size_t)(dot - p) - 1;
+		return digits(p + sign, ilen) && digits(dot + 1, flen) && flen <= native_scale(c->native, 1);
+	}
+	if (!strcmp(w, "char") || !strcmp(w, "nchar"))
+		return !n || p[n - 1] != ' ';
+	if (!strcmp(w, "binary"))
+		return n == paren_number(c->native, 1);
+	return 1; /* varchar and varbinary keep what they are given */
+}
+
+/* Whether update c of t can join a batch; m->row_set says which columns it
+ * sets.  Not: whole-row keys (NULLs and duplicates, one row per change),
+ * keys of other types than key_col_batchable's, spatial values (written
+ * through ST_GeomFromText), or an update that sets nothing. */
+static int update_batchable(struct my_db *m, const struct table *t, const struct change *c)
+{
+	if (m->no_tmp || t->key_kind == KEY_ROW || !t->nkey)
+		return 0;
+	for (size_t k = 0; k < t->nkey; k++)
+		if (!key_col_batchable(&t->cols[t->key[k]]))
+			return 0;
+	if (m->aset < t->ncols + 1) {
+		m->aset = t->ncols + 1;
+		m->row_set = xrealloc(m->row_set, m->aset);
+		m->batch_set = xrealloc(m->batch_set, m->aset);
+	}
+	size_t nset = 0;
+	for (size_t i = 0; i < t->ncols; i++) {
+		m->row_set[i] = c->row.v[i].state != V_ABSENT && !table_is_key(t, i) && sql_writable(t, i);
+		if (m->row_set[i] && column_kind(&t->cols[i]) == K_GEOM)
+			return 0;
+		nset += m->row_set[i];
+	}
+	return nset > 0;
+}
+
+static int drop_tmp(struct db *db, size_t i)
+{
+	struct my_db *m = db->impl;
+	buf_reset(&m->tmp);
+	buf_adds(&m->tmp, "DROP TEMPORARY TABLE IF EXISTS ");
+	sql_ident(&m->tmp, &my_dialect, m->tmps[i].name);
+	char *sql = xstrdup(m->tmp.buf);
+	int rc = exec(db, sql);
+	free(sql);
+	free(m->tmps[i].sig);
+	free(m->tmps[i].name);
+	memmove(&m->tmps[i], &m->tmps[i + 1], (m->ntmps - i - 1) * sizeof(m->tmps[0]));
+	m->ntmps--;
+	return rc;
+}
+
+/* Start collecting updates of t that set the columns of m->row_set: find or
+ * make the temporary table and write the statements.  1 started, 0 when no
+ * temporary table can be made (the user may lack CREATE TEMPORARY TABLES;
+ * updates then go one by one), -1 on failure. */
+static int update_batch_start(struct db *db, const struct table *t)
+{
+	struct my_db *m = db->impl;
+	struct buf sig = BUF_INIT, cols = BUF_INIT, keys = BUF_INIT;
+	size_t nset = 0, w = 0;
+	size_t pos[t->ncols + 1];
+	batch_reset(m);
+	for (size_t i = 0; i < t->ncols; i++)
+		if (m->row_set[i]) {
+			if (nset++)
+				buf_addch(&cols, ',');
+			sql_ident(&cols, &my_dialect, t->cols[i].name);
+			pos[i] = w++;
+		}
+	for (size_t k = 0; k < t->nkey; k++) {
+		if (k)
+			buf_addch(&keys, ',');
+		sql_ident(&keys, &my_dialect, t->cols[t->key[k]].name);
+		pos[t->key[k]] = w++;
+	}
+	sql_table(&sig, &my_dialect, t->name);
+	buf_addf(&sig, " %s %s", cols.buf, keys.buf);
+	size_t ti = 0;
+	while (ti < m->ntmps && strcmp(m->tmps[ti].sig, sig.buf))
+		ti++;
+	if (ti == m->ntmps) {
+		if (m->ntmps == UPD_TMPS && drop_tmp(db, 0) < 0)
+			goto fail;
+		buf_reset(&m->tmp);
+		buf_addf(&m->tmp, "_dbpipe_update_%zu", ++m->tmp_seq);
+		char *name = xstrdup(m->tmp.buf);
+		buf_reset(&m->tmp);
+		buf_adds(&m->tmp, "CREATE TEMPORARY TABLE ");
+		sql_ident(&m->tmp, &my_dialect, name);
+		buf_addf(&m->tmp, " (PRIMARY KEY (%s)) AS SELECT %s,%s FROM ", keys.buf, cols.buf, keys.buf);
+		sql_table(&m->tmp, &my_dialect, t->name);
+		buf_adds(&m->tmp, " LIMIT 0");
+		char *sql = xstrdup(m->tmp.buf);
+		int rc = exec(db, sql);
+		free(sql);
+		if (rc < 0) {
+			free(name);
+			m->no_tmp = 1;
+			buf_release(&sig);
+			buf_release(&cols);
+			buf_release(&keys);
+			return 0;
+		}
+		ti = m->ntmps++;
+		m->tmps[ti].sig = buf_detach(&sig);
+		m->tmps[ti].name = name;
+	}
+	const char *name = m->tmps[ti].name;
+	m->batch_t = t;
+	m->batch_op = BATCH_UPDATE;
+	memcpy(m->batch_set, m->row_set, t->ncols);
+	batch_kinds(m, t);
+	buf_reset(&m->batch_table);
+	buf_adds(&m->batch_table, t->name);
+	/* INSERT INTO tmp (c1,...,k1,...) VALUES  and  (?,...,?) */
+	buf_reset(&m->batch_head);
+	buf_adds(&m->batch_head, "INSERT INTO ");
+	sql_ident(&m->batch_head, &my_dialect, name);
+	buf_addf(&m->batch_head, " (%s,%s) VALUES ", cols.buf, keys.buf);
+	buf_reset(&m->batch_tuple);
+	buf_addch(&m->batch_tuple, '(');
+	for (size_t j = 0; j < w; j++)
+		buf_adds(&m->batch_tuple, j ? ",?" : "?");
+	buf_addch(&m->batch_tuple, ')');
+	/* UPDATE t AS d JOIN tmp AS s ON d.k1 = s.k1 AND ... SET d.c1 = s.c1, ...
+	 * and, for one row at a time, UPDATE t SET c1 = ?, ... WHERE k1 = ? AND ... */
+	buf_reset(&m->batch_update);
+	buf_adds(&m->batch_update, "UPDATE ");
+	sql_table(&m->batch_update, &my_dialect, t->name);
+	buf_adds(&m->batch_update, " AS d JOIN ");
+	sql_ident(&m->batch_update, &my_dialect, name);
+	buf_adds(&m->batch_update, " AS s ON ");
+	buf_reset(&m->batch_single);
+	buf_adds(&m->batch_single, "UPDATE ");
+	sql_table(&m->batch_single, &my_dialect, t->name);
+	buf_adds(&m->batch_single, " SET ");
+	for (size_t k = 0; k < t->nkey; k++) {
+		const char *kn = t->cols[t->key[k]].name;
+		buf_adds(&m->batch_update, k ? " AND d." : "d.");
+		sql_ident(&m->batch_update, &my_dialect, kn);
+		buf_adds(&m->batch_update, " = s.");
+		sql_ident(&m->batch_update, &my_dialect, kn);
+	}
+	buf_adds(&m->batch_update, " SET ");
+	size_t j = 0;
+	for (size_t i = 0; i < t->ncols; i++) {
+		if (!m->row_set[i])
+			continue;
+		buf_adds(&m->batch_update, j ? ", d." : "d.");
+		sql_ident(&m->batch_update, &my_dialect, t->cols[i].name);
+		buf_adds(&m->batch_update, " = s.");
+		sql_ident(&m->batch_update, &my_dialect, t->cols[i].name);
+		if (j++)
+			buf_addch(&m->batch_single, ',');
+		sql_ident(&m->batch_single, &my_dialect, t->cols[i].name);
+		buf_adds(&m->batch_single, " = ?");
+	}
+	buf_adds(&m->batch_single, " WHERE ");
+	for (size_t k = 0; k < t->nkey; k++) {
+		if (k)
+			buf_adds(&m->batch_single, " AND ");
+		sql_ident(&m->batch_single, &my_dialect, t->cols[t->key[k]].name);
+		buf_adds(&m->batch_single, " = ?");
+	}
+	buf_reset(&m->batch_clear);
+	buf_adds(&m->batch_clear, "DELETE FROM ");
+	sql_ident(&m->batch_clear, &my_dialect, name);
+	batch_keys(m, t, pos, 0);
+	m->batch_width = w;
+	buf_release(&sig);
+	buf_release(&cols);
+	buf_release(&keys);
+	return 1;
+fail:
+	buf_release(&sig);
+	buf_release(&cols);
+	buf_release(&keys);
+	return -1;
+}
+
+/* Append the parameters of change c to the batch, in the order of its
+ * tuple: every writable column for an insert, the key for a delete, the
+ * columns set then the key for an update.  1 added, 0 when an update's key
+ * is not stored exactly (the caller writes the row alone), -1 on failure. */
+static int batch_add(struct db *db, const struct table *t, const struct change *c)
+{
+	struct my_db *m = db->impl;
+	size_t mark = m->nparams, amark = m->arena.len;
+	int op = m->batch_op;
+	for (size_t i = 0; i < t->ncols; i++) {
+		if (op == BATCH_DELETE || (op == BATCH_UPDATE ? !m->batch_set[i] : !sql_writable(t, i)))
+			continue;
+		if (encode_param(db, &t->cols[i], m->batch_kind[i], &c->row, i) < 0)
+			goto undo;
+	}
+	if (op != BATCH_INSERT)
+		for (size_t k = 0; k < t->nkey; k++) {
+			size_t i = t->key[k];
+			if (encode_param(db, &t->cols[i], m->batch_kind[i], &c->row, i) < 0)
+				goto undo;
+			if (op == BATCH_UPDATE && !key_param_exact(m, &t->cols[i], &m->params[m->nparams - 1])) {
+				m->nparams = mark;
+				m->arena.len = amark;
+				return 0;
+			}
+		}
+	m->batch_rows++;
+	return 1;
+undo:
+	m->nparams = mark;
+	m->arena.len = amark;
+	return -1;
 }
 
 static int refuse_nontx(struct db *db, const char *table)
@@ -1738,35 +2178,45 @@ static int my_write(struct db *db, const struct table *t, const struct change *c
 	int insert = c->type == REC_ROW || c->type == REC_INSERT;
 	if (!insert && c->type != REC_UPDATE && c->type != REC_DELETE)
 		return 0;
-	int del = c->type == REC_DELETE && delete_batchable(t);
-	if (m->batch_rows && (!(insert || del) || m->batch_t != t || m->batch_delete != del) &&
+	/* The kind of batch c can join, or -1: a statement of its own. */
+	int op = insert ? BATCH_INSERT
+		 : c->type == REC_DELETE ? (delete_batchable(t) ? BATCH_DELETE : -1)
+					 : (update_batchable(m, t, c) ? BATCH_UPDATE : -1);
+	if (m->batch_rows &&
+	    (op < 0 || m->batch_t != t || m->batch_op != op ||
+	     (op == BATCH_UPDATE && memcmp(m->batch_set, m->row_set, t->ncols))) &&
 	    flush_batch(db) < 0)
 		return -1;
 	if (suspend_stream(db) < 0 || refuse_nontx(db, t->name) < 0 || set_fk_mode(db, t, c->type) < 0)
 		return -1;
-	if (insert || del) {
-		/* Collected into multi-row statements, run when another kind of
-		 * write, another table or the end of the transaction comes. */
-		if (!m->batch_rows)
-			batch_start(m, t, del);
-		size_t mark = m->nparams, amark = m->arena.len;
-		/* Parameters in the order of the tuple: key order for a delete. */
-		size_t n = del ? t->nkey : t->ncols;
-		for (size_t j = 0; j < n; j++) {
-			size_t i = del ? t->key[j] : j;
-			if (!del && !sql_writable(t, i))
-				continue;
-			if (encode_param(db, &t->cols[i], m->batch_kind[i], &c->row, i) < 0) {
-				m->nparams = mark;
-				m->arena.len = amark;
+	if (op >= 0 && !m->batch_rows) {
+		if (op != BATCH_UPDATE) {
+			batch_start(m, t, op == BATCH_DELETE);
+		} else {
+			int got = update_batch_start(db, t);
+			if (got < 0)
 				return -1;
-			}
+			if (!got)
+				op = -1;
 		}
-		m->batch_rows++;
-		if (m->batch_rows >= BATCH_ROWS || m->nparams + m->batch_width > BATCH_PARAMS ||
-		    m->arena.len > BATCH_BYTES)
-			return flush_batch(db);
-		return 0;
+	}
+	if (op >= 0) {
+		/* Collected into multi-row statements, run when another kind of
+		 * write, another table (or, for updates, other columns) or the
+		 * end of the transaction comes. */
+		int added = batch_add(db, t, c);
+		if (added < 0)
+			return -1;
+		if (added) {
+			if (m->batch_rows >= BATCH_ROWS || m->nparams + m->batch_width > BATCH_PARAMS ||
+			    m->arena.len > BATCH_BYTES)
+				return flush_batch(db);
+			return 0;
+		}
+		/* An update whose key a batch could not carry exactly: alone,
+		 * after the updates before it. */
+		if (flush_batch(db) < 0)
+			return -1;
 	}
 	batch_reset(m);
 	struct buf *sql = &m->sql;
