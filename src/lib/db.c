@@ -247,6 +247,17 @@ void sql_insert(struct buf *sql, const struct sql_dialect *d, const struct table
 	buf_addch(sql, ')');
 }
 
+void sql_key_list(struct buf *sql, const struct sql_dialect *d, const struct table *t)
+{
+	buf_addch(sql, '(');
+	for (size_t k = 0; k < t->nkey; k++) {
+		if (k)
+			buf_addch(sql, ',');
+		sql_ident(sql, d, t->cols[t->key[k]].name);
+	}
+	buf_addch(sql, ')');
+}
+
 static void where_key(struct buf *sql, const struct sql_dialect *d, const struct table *t, size_t *n)
 {
 	buf_adds(sql, " WHERE ");

@@ -122,6 +122,8 @@ void sql_insert(struct buf *sql, const struct sql_dialect *d, const struct table
 void sql_update(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 		const struct row *set);
 void sql_delete(struct buf *sql, const struct sql_dialect *d, const struct table *t);
+/* "(k1,k2)": the key columns of t, quoted, in key order. */
+void sql_key_list(struct buf *sql, const struct sql_dialect *d, const struct table *t);
 /* Whether column i of t takes part in writes of the given row. */
 int sql_writable(const struct table *t, size_t i);
 

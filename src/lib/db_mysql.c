@@ -1117,21 +1117,13 @@ static void key_literal(struct db *db, struct buf *sql, const struct column *c, 
 static int my_scan_keys_open(struct db *db, const struct table *t, const struct row *const *keys, size_t n,
 			     struct db_cursor **out)
 {
-	if (t->key_kind == KEY_ROW || !t->nkey)
+	if (!table_key_all(t, key_literal_ok))
 		return 0;
-	for (size_t k = 0; k < t->nkey; k++)
-		if (!key_literal_ok(&t->cols[t->key[k]]))
-			return 0;
 	if (!n)
 		return 1;
 	struct buf where = BUF_INIT;
-	buf_addch(&where, '(');
-	for (size_t k = 0; k < t->nkey; k++) {
-		if (k)
-			buf_addch(&where, ',');
-		sql_ident(&where, &my_dialect, t->cols[t->key[k]].name);
-	}
-	buf_adds(&where, ") IN (");
+	sql_key_list(&where, &my_dialect, t);
+	buf_adds(&where, " IN (");
 	for (size_t r = 0; r < n; r++) {
 		buf_adds(&where, r ? ",(" : "(");
 		for (size_t k = 0; k < t->nkey; k++) {
@@ -1795,16 +1787,15 @@ static void batch_start(struct my_db *m, const struct table *t, int del)
 
 /* Deletes by a primary or unique key go in batches; whole-row keys (NULLs,
  * duplicates: one row per change) and keys compared by expression do not. */
+static int key_col_exact(const struct column *c)
+{
+	enum kind kd = column_kind(c);
+	return kd != K_GEOM && kd != K_FLOAT;
+}
+
 static int delete_batchable(const struct table *t)
 {
-	if (t->key_kind == KEY_ROW || !t->nkey)
-		return 0;
-	for (size_t k = 0; k < t->nkey; k++) {
-		enum kind kd = column_kind(&t->cols[t->key[k]]);
-		if (kd == K_GEOM || kd == K_FLOAT)
-			return 0;
-	}
-	return 1;
+	return table_key_all(t, key_col_exact);
 }
 
 /* --- batched updates ---
@@ -1925,11 +1916,8 @@ static int key_param_exact(struct my_db *m, const struct column *c, const struct
  * through ST_GeomFromText), or an update that sets nothing. */
 static int update_batchable(struct my_db *m, const struct table *t, const struct change *c)
 {
-	if (m->no_tmp || t->key_kind == KEY_ROW || !t->nkey)
+	if (m->no_tmp || !table_key_all(t, key_col_batchable))
 		return 0;
-	for (size_t k = 0; k < t->nkey; k++)
-		if (!key_col_batchable(&t->cols[t->key[k]]))
-			return 0;
 	if (m->aset < t->ncols + 1) {
 		m->aset = t->ncols + 1;
 		m->row_set = xrealloc(m->row_set, m->aset);

@@ -962,23 +962,15 @@ static int pg_scan_keys_open(struct db *db, const struct table *t, const struct 
 			     struct db_cursor **out)
 {
 	struct pg_db *p = db->impl;
-	if (t->key_kind == KEY_ROW || !t->nkey)
+	if (!table_key_all(t, arrayable))
 		return 0;
-	for (size_t k = 0; k < t->nkey; k++)
-		if (!arrayable(&t->cols[t->key[k]]))
-			return 0;
 	if (!n)
 		return 1;
 	/* (k1, k2) IN (SELECT * FROM unnest('{...}'::type[], ...)), the arrays
 	 * as literals (a cursor's statement takes no parameters). */
 	struct buf where = BUF_INIT;
-	buf_addch(&where, '(');
-	for (size_t k = 0; k < t->nkey; k++) {
-		if (k)
-			buf_addch(&where, ',');
-		sql_ident(&where, &pg_dialect, t->cols[t->key[k]].name);
-	}
-	buf_adds(&where, ") IN (SELECT * FROM unnest(");
+	sql_key_list(&where, &pg_dialect, t);
+	buf_adds(&where, " IN (SELECT * FROM unnest(");
 	for (size_t k = 0; k < t->nkey; k++) {
 		const struct column *col = &t->cols[t->key[k]];
 		buf_reset(&p->tmp);
@@ -1760,13 +1752,10 @@ static int batch_add(struct db *db, const struct table *t, const struct change *
 	struct pg_db *p = db->impl;
 	struct batch *b = &p->batch;
 	size_t ncols = 0, *cols = xcalloc(t->ncols + 1, sizeof(*cols));
-	if (t->key_kind == KEY_ROW || !t->nkey)
+	if (!table_key_all(t, arrayable))
 		goto no;
-	for (size_t k = 0; k < t->nkey; k++) {
-		if (!arrayable(&t->cols[t->key[k]]))
-			goto no;
+	for (size_t k = 0; k < t->nkey; k++)
 		cols[ncols++] = t->key[k];
-	}
 	if (c->type == REC_UPDATE) {
 		for (size_t i = 0; i < t->ncols; i++) {
 			if (c->row.v[i].state == V_ABSENT || table_is_key(t, i) || !sql_writable(t, i))

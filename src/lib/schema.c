@@ -97,6 +97,16 @@ int table_is_key(const struct table *t, size_t i)
 	return 0;
 }
 
+int table_key_all(const struct table *t, int (*ok)(const struct column *c))
+{
+	if (t->key_kind == KEY_ROW || !t->nkey)
+		return 0;
+	for (size_t k = 0; k < t->nkey; k++)
+		if (!ok(&t->cols[t->key[k]]))
+			return 0;
+	return 1;
+}
+
 void table_key_whole_row(struct table *t)
 {
 	free(t->key);
