@@ -247,6 +247,40 @@ void sql_insert(struct buf *sql, const struct sql_dialect *d, const struct table
 	buf_addch(sql, ')');
 }
 
+void sql_later_add(struct sql_later *l, const char *table, const char *sql)
+{
+	size_t lt = strlen(table), ls = strlen(sql);
+	char *e = xmalloc(lt + ls + 2);
+	memcpy(e, table, lt + 1);
+	memcpy(e + lt + 1, sql, ls + 1);
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = e;
+}
+
+int sql_later_run(struct sql_later *l, struct db *db, const char *table,
+		  int (*run)(struct db *db, const char *sql))
+{
+	size_t lt = strlen(table);
+	for (size_t i = 0; i < l->n; i++) {
+		char *e = l->v[i];
+		if (strcmp(e, table) || !e[lt + 1])
+			continue;
+		if (run(db, e + lt + 1) < 0)
+			return -1;
+		e[lt + 1] = '\0'; /* done */
+	}
+	return 0;
+}
+
+void sql_later_clear(struct sql_later *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
 void sql_key_list(struct buf *sql, const struct sql_dialect *d, const struct table *t)
 {
 	buf_addch(sql, '(');

@@ -122,6 +122,19 @@ void sql_insert(struct buf *sql, const struct sql_dialect *d, const struct table
 void sql_update(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 		const struct row *set);
 void sql_delete(struct buf *sql, const struct sql_dialect *d, const struct table *t);
+/* Statements a backend keeps to run later, each for one table: how
+ * set_triggers puts back what it turned off. */
+struct sql_later {
+	char **v;   /* "table\0sql"; the sql is emptied once run */
+	size_t n;
+};
+void sql_later_add(struct sql_later *l, const char *table, const char *sql);
+/* Run the statements kept for table, once each and in the order kept,
+ * through run; 0, or -1 at the first that fails. */
+int sql_later_run(struct sql_later *l, struct db *db, const char *table,
+		  int (*run)(struct db *db, const char *sql));
+void sql_later_clear(struct sql_later *l);
+
 /* "(k1,k2)": the key columns of t, quoted, in key order. */
 void sql_key_list(struct buf *sql, const struct sql_dialect *d, const struct table *t);
 /* Whether column i of t takes part in writes of the given row. */

@@ -120,10 +120,8 @@ struct pg_db {
 	/* relkind of the tables seen so far ("name\0k"), see only(). */
 	char **kinds;
 	size_t nkinds;
-	/* Triggers turned off by set_triggers: "table\0trigger\0mode" (mode:
-	 * tgenabled, O, R or A, to turn each back on as it was). */
-	char **triggers_off;
-	size_t ntriggers_off;
+	/* What turns the triggers set_triggers turned off back on, as they were. */
+	struct sql_later triggers_back;
 	/* The condition on xmin of the mark since_usable accepted. */
 	char since_where[160];
 	/* Parameters of the statement being run. */
@@ -317,13 +315,11 @@ static void clear_seqs(struct pg_db *p)
 	p->nseqs = 0;
 }
 
-static void free_triggers_off(struct pg_db *p);
-
 static void pg_close(struct db *db)
 {
 	struct pg_db *p = db->impl;
 	clear_seqs(p);
-	free_triggers_off(p);
+	sql_later_clear(&p->triggers_back);
 	if (p->conn)
 		flush_batch(db, 0);
 	buf_release(&p->batch.sql);
@@ -655,7 +651,7 @@ static int pg_begin_write(struct db *db)
 	struct pg_db *p = db->impl;
 	p->reading = 0;
 	clear_seqs(p);
-	free_triggers_off(p);
+	sql_later_clear(&p->triggers_back);
 	/* Deferrable constraints wait for check_constraints or the commit, so
 	 * cycles and rows in any order load; the others stay immediate. */
 	return exec(db, "BEGIN; SET CONSTRAINTS ALL DEFERRED");
@@ -2080,51 +2076,31 @@ static int pg_reset_sequence(struct db *db, const struct table *t)
 
 /* --- triggers --- */
 
-static void free_triggers_off(struct pg_db *p)
-{
-	for (size_t i = 0; i < p->ntriggers_off; i++)
-		free(p->triggers_off[i]);
-	free(p->triggers_off);
-	p->triggers_off = NULL;
-	p->ntriggers_off = 0;
-}
-
-/* ALTER TABLE t DISABLE TRIGGER name, or ENABLE [REPLICA|ALWAYS] as mode says. */
-static int alter_trigger(struct db *db, const char *table, const char *name, char mode)
+/* ALTER TABLE t DISABLE TRIGGER name, or ENABLE [REPLICA|ALWAYS] as mode
+ * (tgenabled: O, R, A) says, into sql; -1 if t cannot be named. */
+static int trigger_sql(struct db *db, struct buf *sql, const char *table, const char *name, char mode)
 {
 	const char *from_only = only(db, table);
 	if (!from_only)
 		return -1;
-	struct buf sql = BUF_INIT;
-	buf_addf(&sql, "ALTER TABLE %s", from_only);
-	pg_table(&sql, table);
-	buf_adds(&sql, mode == 'D' ? " DISABLE" : mode == 'R' ? " ENABLE REPLICA" : mode == 'A' ? " ENABLE ALWAYS" : " ENABLE");
-	buf_adds(&sql, " TRIGGER ");
-	sql_ident(&sql, &pg_dialect, name);
-	int rc = exec(db, sql.buf);
-	buf_release(&sql);
-	return rc;
+	buf_reset(sql);
+	buf_addf(sql, "ALTER TABLE %s", from_only);
+	pg_table(sql, table);
+	buf_adds(sql, mode == 'D' ? " DISABLE" : mode == 'R' ? " ENABLE REPLICA" : mode == 'A' ? " ENABLE ALWAYS" : " ENABLE");
+	buf_adds(sql, " TRIGGER ");
+	sql_ident(sql, &pg_dialect, name);
+	return 0;
 }
 
 /* Only the user's triggers, by name: the ones that enforce foreign keys
- * stay, and so does any trigger that was off already. */
+ * stay, and so does any trigger that was off already; each comes back in
+ * the mode it had. */
 static int pg_set_triggers(struct db *db, const struct table *t, int on)
 {
 	struct pg_db *p = db->impl;
-	size_t ln = strlen(t->name);
-	if (on) {
-		for (size_t i = 0; i < p->ntriggers_off; i++) {
-			char *e = p->triggers_off[i];
-			if (strcmp(e, t->name) || !e[ln + 1])
-				continue;
-			const char *name = e + ln + 1, *mode = name + strlen(name) + 1;
-			if (alter_trigger(db, t->name, name, *mode) < 0)
-				return -1;
-			e[ln + 1] = '\0'; /* done */
-		}
-		return 0;
-	}
-	struct buf rel = BUF_INIT;
+	if (on)
+		return sql_later_run(&p->triggers_back, db, t->name, exec);
+	struct buf rel = BUF_INIT, sql = BUF_INIT;
 	pg_table(&rel, t->name);
 	const char *params[1] = { rel.buf };
 	PGresult *res = query(db, "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = $1::regclass "
@@ -2135,17 +2111,14 @@ static int pg_set_triggers(struct db *db, const struct table *t, int on)
 	int rc = 0;
 	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
 		const char *name = PQgetvalue(res, r, 0), *mode = PQgetvalue(res, r, 1);
-		size_t n = strlen(name);
-		char *e = xmalloc(ln + n + 4);
-		memcpy(e, t->name, ln + 1);
-		memcpy(e + ln + 1, name, n + 1);
-		e[ln + n + 2] = *mode;
-		e[ln + n + 3] = '\0';
-		p->triggers_off = xrealloc(p->triggers_off, (p->ntriggers_off + 1) * sizeof(char *));
-		p->triggers_off[p->ntriggers_off++] = e;
-		rc = alter_trigger(db, t->name, name, 'D');
+		if ((rc = trigger_sql(db, &sql, t->name, name, *mode)) < 0)
+			break;
+		sql_later_add(&p->triggers_back, t->name, sql.buf);
+		if ((rc = trigger_sql(db, &sql, t->name, name, 'D')) == 0)
+			rc = exec(db, sql.buf);
 	}
 	PQclear(res);
+	buf_release(&sql);
 	return rc;
 }
 

@@ -39,9 +39,8 @@ struct sqlite_db {
 	struct cached_stmt cache[STMT_CACHE];
 	size_t ncache, next_evict;
 	struct buf sql, tmp;
-	/* Triggers dropped by set_triggers, to be created again: "table\0sql". */
-	char **triggers_off;
-	size_t ntriggers_off;
+	/* The CREATE TRIGGER of each trigger set_triggers dropped. */
+	struct sql_later triggers_back;
 };
 
 struct db_cursor {
@@ -144,7 +143,7 @@ static void sq_close(struct db *db)
 		free(s->cache[i].sql);
 	}
 	free_strings(s->fk_before, s->nfk_before);
-	free_strings(s->triggers_off, s->ntriggers_off);
+	sql_later_clear(&s->triggers_back);
 	if (s->h)
 		sqlite3_close(s->h);
 	buf_release(&s->sql);
@@ -441,9 +440,7 @@ static int sq_begin_write(struct db *db)
 	struct sqlite_db *s = db->impl;
 	if (exec(db, "PRAGMA foreign_keys = ON") < 0 || exec(db, "BEGIN IMMEDIATE") < 0)
 		return -1;
-	free_strings(s->triggers_off, s->ntriggers_off);
-	s->triggers_off = NULL;
-	s->ntriggers_off = 0;
+	sql_later_clear(&s->triggers_back);
 	/* Violations that were there before are not ours to report. */
 	free_strings(s->fk_before, s->nfk_before);
 	if (fk_violations(db, &s->fk_before, &s->nfk_before) < 0)
@@ -775,18 +772,8 @@ static int sq_reset_sequence(struct db *db, const struct table *t)
 static int sq_set_triggers(struct db *db, const struct table *t, int on)
 {
 	struct sqlite_db *s = db->impl;
-	size_t ln = strlen(t->name);
-	if (on) {
-		for (size_t i = 0; i < s->ntriggers_off; i++) {
-			char *e = s->triggers_off[i];
-			if (strcmp(e, t->name) || !e[ln + 1])
-				continue;
-			if (exec(db, e + ln + 1) < 0)
-				return -1;
-			e[ln + 1] = '\0'; /* done */
-		}
-		return 0;
-	}
+	if (on)
+		return sql_later_run(&s->triggers_back, db, t->name, exec);
 	sqlite3_stmt *st;
 	if (prepare(db, "SELECT name, sql FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 "
 		    "ORDER BY name", &st) < 0)
@@ -797,12 +784,7 @@ static int sq_set_triggers(struct db *db, const struct table *t, int on)
 	size_t n = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0), *sql = (const char *)sqlite3_column_text(st, 1);
-		size_t ls = strlen(sql);
-		char *e = xmalloc(ln + ls + 2);
-		memcpy(e, t->name, ln + 1);
-		memcpy(e + ln + 1, sql, ls + 1);
-		s->triggers_off = xrealloc(s->triggers_off, (s->ntriggers_off + 1) * sizeof(char *));
-		s->triggers_off[s->ntriggers_off++] = e;
+		sql_later_add(&s->triggers_back, t->name, sql);
 		names = xrealloc(names, (n + 1) * sizeof(char *));
 		names[n++] = xstrdup(name);
 	}
