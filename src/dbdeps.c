@@ -256,6 +256,7 @@ int main(int argc, char **argv)
 	int c, rc = EXIT_TROUBLE;
 
 	util_progname = "dbdeps";
+	argv[0] = (char *)util_progname; /* getopt's messages start with it */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -266,7 +267,7 @@ int main(int argc, char **argv)
 			break;
 		case 'D': flags |= DEPS_NO_DEFER; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
-		default: usage_error("unknown option");
+		default: usage_error(NULL); /* getopt has named the option */
 		}
 	}
 	argc -= optind;

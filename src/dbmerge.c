@@ -123,6 +123,7 @@ int main(int argc, char **argv)
 	int c, stat = 0, have_policy = 0, rc = EXIT_TROUBLE, ret;
 
 	util_progname = "dbmerge";
+	argv[0] = (char *)util_progname; /* getopt's messages start with it */
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -137,7 +138,7 @@ int main(int argc, char **argv)
 		case 's': stat = 1; break;
 		case 'o': out_path = optarg; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
-		default: usage_error("unknown option");
+		default: usage_error(NULL); /* getopt has named the option */
 		}
 	}
 	argc -= optind;

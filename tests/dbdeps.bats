@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # dbdeps: dependency order, levels and foreign-key cycles of a database or stream.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
 	load helpers
 	common_setup
@@ -45,6 +47,17 @@ cycle_db() {
 	assert_success
 	assert_output --partial "usage: dbdeps"
 	assert_output --partial "--no-defer"
+}
+
+@test "an unknown option, long or short: getopt's one line and the --help hint, nothing more" {
+	run -2 --separate-stderr dbdeps --bogus
+	assert_output ""
+	assert_equal "$stderr" "dbdeps: unrecognized option '--bogus'
+Try 'dbdeps --help'."
+	run -2 --separate-stderr dbdeps -Z
+	assert_output ""
+	assert_equal "$stderr" "dbdeps: invalid option -- 'Z'
+Try 'dbdeps --help'."
 }
 
 @test "a missing database and a missing file are errors" {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # dbmerge: change-stream policies and the three-way merge BASE OURS THEIRS.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
 	load helpers
 	common_setup
@@ -85,6 +87,17 @@ office_changes() {
 	assert_success
 	assert_output --partial "usage: dbmerge [--policy POLICY]"
 	assert_output --partial "--prefer ours|theirs"
+}
+
+@test "an unknown option, long or short: getopt's one line and the --help hint, nothing more" {
+	run -2 --separate-stderr dbmerge --bogus
+	assert_output ""
+	assert_equal "$stderr" "dbmerge: unrecognized option '--bogus'
+Try 'dbmerge --help'."
+	run -2 --separate-stderr dbmerge -Z
+	assert_output ""
+	assert_equal "$stderr" "dbmerge: invalid option -- 'Z'
+Try 'dbmerge --help'."
 }
 
 @test "--policy upsert (the default) keeps inserts and updates, drops deletes" {
