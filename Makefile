@@ -2,6 +2,8 @@
 CC ?= cc
 CFLAGS ?= -O2 -g
 PREFIX ?= /usr/local
+# Output directories: name others build*/ and bin*/, which .gitignore and
+# `make clean` know (check-sanitize uses build-san/ and bin-san/).
 BUILD ?= build
 BIN ?= bin
 CPPFLAGS += -D_GNU_SOURCE -Isrc/lib $(shell mysql_config --include)
@@ -62,7 +64,7 @@ install: all
 	install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
 
 clean:
-	rm -rf build build-san bin bin-san
+	rm -rf build*/ bin*/
 
 .PHONY: all deps check check-sanitize demo bench install clean
 .SECONDARY:
