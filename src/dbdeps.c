@@ -1,5 +1,6 @@
 /* dbdeps: the foreign-key graph of a database or row stream: load order,
  * levels, and the cycles with the keys a load breaks. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +258,7 @@ int main(int argc, char **argv)
 
 	util_progname = "dbdeps";
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
+	sigpipe_defer(); /* a reader that goes away ends us quietly, after cleanup */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -288,12 +290,16 @@ int main(int argc, char **argv)
 			print_text(src.schema, &d, &out);
 		rc = deps_all_loadable(&d) ? EXIT_OK : EXIT_DIFFER;
 		deps_release(&d);
-		if (fwrite(out.buf, 1, out.len, stdout) != out.len || fflush(stdout) || ferror(stdout)) {
-			error("<stdout>: write error");
+		if (fwrite(out.buf, 1, out.len, stdout) != out.len || fflush(stdout)) {
+			if (errno == EPIPE)
+				reader_gone();
+			else
+				error("<stdout>: write error: %s", strerror(errno));
 			rc = EXIT_TROUBLE;
 		}
 	}
 	source_close(&src);
 	buf_release(&out);
+	exit_if_reader_gone();
 	return rc;
 }

@@ -95,6 +95,7 @@ int main(int argc, char **argv)
 
 	util_progname = "dbdiff";
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
+	sigpipe_defer(); /* a reader that goes away ends us quietly, after cleanup */
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': stat = 1; break;
@@ -125,5 +126,6 @@ int main(int argc, char **argv)
 	source_close(&old);
 	source_close(&new_);
 	summary_release(&sum);
+	exit_if_reader_gone();
 	return rc;
 }

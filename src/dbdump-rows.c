@@ -48,6 +48,7 @@ int main(int argc, char **argv)
 
 	util_progname = "dbdump-rows";
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
+	sigpipe_defer(); /* a reader that goes away ends us quietly, after cleanup */
 	while ((c = getopt_long(argc, argv, "qt:x:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': filter_add(&filter.include, &filter.ninclude, optarg); break;
@@ -76,5 +77,6 @@ int main(int argc, char **argv)
 		rc = EXIT_OK;
 	source_close(&src);
 	filter_release(&filter);
+	exit_if_reader_gone();
 	return rc;
 }

@@ -124,6 +124,7 @@ int main(int argc, char **argv)
 
 	util_progname = "dbmerge";
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
+	sigpipe_defer(); /* a reader that goes away ends us quietly, after cleanup */
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -167,5 +168,6 @@ int main(int argc, char **argv)
 		rc = mc.conflicts ? EXIT_DIFFER : EXIT_OK;
 	}
 	summary_release(&sum);
+	exit_if_reader_gone();
 	return rc;
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # dbdiff: the change stream between two row streams or databases.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
 	load helpers
 	common_setup
@@ -207,4 +209,32 @@ changes() { jq -c 'select(.type == "insert" or .type == "update" or .type == "de
 	assert_failure 2
 	assert_output --partial "trail.ndjson:11: invalid JSON at column"
 	assert_output --partial "more after the value"
+}
+
+@test "a reader that stops early (| head -1) ends it quietly after its cleanup: no message, status 141, no spool files left" {
+	# OLD holds table a before b, NEW after it: a waits in a spool file
+	mkdb a.db <<-'SQL'
+	CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT);
+	CREATE TABLE b (id INTEGER PRIMARY KEY);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+	INSERT INTO a SELECT i, printf('row %d, in a stream far longer than a pipe holds', i) FROM n;
+	SQL
+	mkdb b.db <<-'SQL'
+	CREATE TABLE b (id INTEGER PRIMARY KEY);
+	CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT, b_id INTEGER REFERENCES b(id));
+	SQL
+	sqlite3 a.db "ALTER TABLE a ADD COLUMN b_id INTEGER"
+	dbdump-rows a.db > a.ndjson
+	dbdump-rows b.db > b.ndjson
+	assert_equal "$(jq -r 'select(.type == "table") | .table' a.ndjson | xargs)" "a b"
+	assert_equal "$(jq -r 'select(.type == "table") | .table' b.ndjson | xargs)" "b a"
+	mkdir tmp
+	for sig in --default-signal=PIPE --ignore-signal=PIPE; do
+		echo 0 > status # set -e: the status is written only if it fails
+		{ TMPDIR=$PWD/tmp env "$sig" dbdiff a.ndjson b.ndjson 2> err || echo $? > status; } | head -1 > first
+		assert_equal "$sig $(cat status)" "$sig 141"
+		assert_equal "$sig $(cat err)" "$sig "
+		assert_equal "$(jq -r .type first)" header
+		assert_equal "$sig $(ls -A tmp)" "$sig "
+	done
 }

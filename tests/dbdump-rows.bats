@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # dbdump-rows: a database as a row stream.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
 	load helpers
 	common_setup
@@ -178,4 +180,22 @@ setup() {
 	run dbapply dev.db empty.ndjson
 	assert_success
 	assert_line --regexp '^total +0 +0 +0$'
+}
+
+@test "a reader that stops early (| head -1) ends it quietly, as it ends cat: no message, status 141, SIGPIPE ignored or not" {
+	mkdb big.db <<-'SQL'
+	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+	INSERT INTO t SELECT i, printf('row %d, in a stream far longer than a pipe holds', i) FROM n;
+	SQL
+	for sig in --default-signal=PIPE --ignore-signal=PIPE; do
+		echo 0 > status # set -e: the status is written only if it fails
+		{ env "$sig" dbdump-rows -q big.db 2> err || echo $? > status; } | head -1 > first
+		assert_equal "$sig $(cat status)" "$sig 141"
+		assert_equal "$sig $(cat err)" "$sig "
+		assert_equal "$(jq -r .type first)" header
+	done
+	# a write error of another kind is still said, once
+	run -2 --separate-stderr dbdump-rows -q big.db -o /dev/full
+	assert_equal "$stderr" "dbdump-rows: /dev/full: write error: No space left on device"
 }

@@ -462,3 +462,22 @@ Try 'dbmerge --help'."
 	run dbdiff ours.db theirs.db
 	assert_success
 }
+
+@test "a reader that stops early (| head -1) ends it quietly: no message, status 141, SIGPIPE ignored or not" {
+	mkdb old.db <<-'SQL'
+	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+	SQL
+	mkdb new.db <<-'SQL'
+	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+	INSERT INTO t SELECT i, printf('row %d, in a stream far longer than a pipe holds', i) FROM n;
+	SQL
+	run -1 dbdiff old.db new.db -o changes.ndjson
+	for sig in --default-signal=PIPE --ignore-signal=PIPE; do
+		echo 0 > status # set -e: the status is written only if it fails
+		{ env "$sig" dbmerge changes.ndjson 2> err || echo $? > status; } | head -1 > first
+		assert_equal "$sig $(cat status)" "$sig 141"
+		assert_equal "$sig $(cat err)" "$sig "
+		assert_equal "$(jq -r .type first)" header
+	done
+}

@@ -530,17 +530,34 @@ int stream_create(struct stream_writer *w, const char *path)
 	return 0;
 }
 
+/* A write of w's output failed (err is its errno, or 0): said once, and not
+ * at all when the reader went away (EPIPE: `dbdump-rows db | head`, util.h).
+ * What was not written is dropped, never tried again. */
+static int write_failed(struct stream_writer *w, int err, const char *why)
+{
+	buf_reset(&w->out);
+	if (w->failed)
+		return -1;
+	w->failed = 1;
+	if (err == EPIPE)
+		return reader_gone();
+	return error("%s: write error: %s", w->name, why);
+}
+
 static int flush_out(struct stream_writer *w)
 {
+	if (w->failed)
+		return write_failed(w, 0, "");
 	if (!w->out.len)
 		return 0;
 	if (w->gz) {
 		if (gzwrite(w->gz, w->out.buf, (unsigned)w->out.len) != (int)w->out.len) {
-			int zerr;
-			return error("%s: write error: %s", w->name, gzerror(w->gz, &zerr));
+			int err = errno, zerr;
+			const char *why = gzerror(w->gz, &zerr);
+			return write_failed(w, zerr == Z_ERRNO ? err : 0, why);
 		}
 	} else if (fwrite(w->out.buf, 1, w->out.len, w->f) != w->out.len) {
-		return error("%s: write error: %s", w->name, strerror(errno));
+		return write_failed(w, errno, strerror(errno));
 	}
 	buf_reset(&w->out);
 	return 0;
@@ -734,12 +751,15 @@ static int close_writer(struct stream_writer *w)
 {
 	int ret = 0;
 	if (w->gz) {
-		if (gzclose(w->gz) != Z_OK)
-			ret = error("%s: error closing the gzip stream", w->name);
+		int zret = gzclose(w->gz);
+		if (zret == Z_ERRNO && errno == EPIPE)
+			ret = write_failed(w, EPIPE, "");
+		else if (zret != Z_OK)
+			ret = w->failed ? -1 : error("%s: error closing the gzip stream", w->name);
 	} else if (w->f) {
 		if (fflush(w->f) || ferror(w->f))
-			ret = error("%s: write error: %s", w->name, strerror(errno));
-		if (w->f != stdout && fclose(w->f))
+			ret = write_failed(w, errno, strerror(errno));
+		if (w->f != stdout && fclose(w->f) && !w->failed)
 			ret = error("%s: %s", w->name, strerror(errno));
 	}
 	w->gz = NULL;

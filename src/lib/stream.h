@@ -100,9 +100,12 @@ struct stream_writer {
 	const char *mark, *since; /* likewise "mark" and "since" */
 	struct buf keys;       /* private: "name": of each column of cur */
 	size_t *key_off;
+	int failed;            /* private: a write failed (said once, if at all) */
 };
 
-/* Create path (NULL or "-" is stdout); gzip when the name ends in ".gz". */
+/* Create path (NULL or "-" is stdout); gzip when the name ends in ".gz".
+ * A write that fails makes every later call return -1, with one message, or
+ * none when the reader went away (EPIPE: see reader_gone in util.h). */
 int stream_create(struct stream_writer *w, const char *path);
 int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 			const char *source, const char *engine);

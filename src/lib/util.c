@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,33 @@ void usage_error(const char *fmt, ...)
 	}
 	fprintf(stderr, "Try '%s --help'.\n", util_progname);
 	exit(EXIT_TROUBLE);
+}
+
+static int reader_went;
+
+void sigpipe_defer(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int reader_gone(void)
+{
+	reader_went = 1;
+	return -1;
+}
+
+void exit_if_reader_gone(void)
+{
+	sigset_t set;
+	if (!reader_went)
+		return;
+	progress_done(); /* the meter's line ends, as before any message */
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(SIGPIPE);
+	exit(EXIT_TROUBLE); /* not reached */
 }
 
 void *xmalloc(size_t n)

@@ -26,6 +26,21 @@ _Noreturn void die(const char *fmt, ...) PRINTF_LIKE(1, 2);
  * "Try --help" hint, exit 2. */
 _Noreturn void usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
+/* The reader of an output went away (`dbdump-rows db | head -1`): like cat,
+ * a program then stops without a message, ended by SIGPIPE (status 141 in a
+ * shell), and in every case only after its cleanup (spool files, rollback).
+ * A program that writes a stream to stdout calls sigpipe_defer() first (only
+ * programs do): SIGPIPE is ignored from then on, so such a write fails with
+ * EPIPE instead of killing the process (the MariaDB client library ignores
+ * SIGPIPE anyway).  The writer that gets EPIPE returns reader_gone(): -1, no
+ * message, the fact remembered.  Last, on its way out, the program calls
+ * exit_if_reader_gone(). */
+void sigpipe_defer(void);
+int reader_gone(void);
+/* Programs only: if reader_gone() was called, end by SIGPIPE's default action
+ * (also where it was ignored or blocked); otherwise return. */
+void exit_if_reader_gone(void);
+
 /* Allocation that exits on out-of-memory (the only exit allowed in the library). */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
