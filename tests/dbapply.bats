@@ -365,12 +365,17 @@ snapshot() { dump_body "$1" > "$2"; }
 	SQL
 	dbdump-rows big.db > big.ndjson
 	snapshot small.db before
-	# while reading: the input stalls half-way (a slow link), then it is killed
-	(head -n 150000 big.ndjson; sleep 30) | dbapply --no-undo small.db > /dev/null 2>&1 &
-	pid=$! # the last command of the pipeline: dbapply
+	# while reading: the input stalls half-way (a slow link), then it is killed;
+	# this shell holds the FIFO open for the stall, so nothing is left running
+	mkfifo stalled
+	dbapply --no-undo small.db < stalled > /dev/null 2>&1 &
+	pid=$!
+	exec {stall}> stalled
+	head -n 150000 big.ndjson >&$stall
 	sleep 1
 	kill -9 $pid
 	wait $pid || true
+	exec {stall}>&-
 	snapshot small.db after
 	diff -u before after
 	# while writing: killed as soon as SQLite's rollback journal shows writes under way
