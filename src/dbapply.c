@@ -11,6 +11,7 @@
 #include "db.h"
 #include "source.h"
 #include "summary.h"
+#include "syncbase.h"
 #include "syncmark.h"
 #include "progress.h"
 #include "util.h"
@@ -20,9 +21,15 @@ static const char usage_text[] =
 	"       dbapply --rollback [options] TARGET\n"
 	"       dbapply --mark TARGET\n"
 	"Apply a row stream or a change stream (from STREAM or stdin) to TARGET in\n"
-	"one transaction.  A row stream is compared with the target's own rows.\n"
+	"one transaction.  A row stream is compared with the target's own rows and,\n"
+	"after the first sync from its source, with the sync base: what both held.\n"
 	"\n"
-	"  (default)         merge: insert new rows, update changed ones, delete nothing\n"
+	"  (default)         merge: insert new rows, update rows the source changed,\n"
+	"                    keep what the target changed, delete nothing; report\n"
+	"                    conflicts and collisions and leave them out\n"
+	"  --prefer source|target\n"
+	"                    settle conflicts with the stream's or the target's values\n"
+	"  --with-history    also apply migration-history tables (django_migrations...)\n"
 	"  --insert-only     insert new rows only; existing rows are left alone\n"
 	"  --mirror          make the stream's complete tables exact copies: deletes too\n"
 	"  -n, --dry-run     do everything, report, then roll back: nothing is written\n"
@@ -48,8 +55,8 @@ static const char usage_text[] =
 	"\n"
 	"TARGET is sqlite:PATH, a .db/.sqlite file, a URL or an environment name.\n"
 	"Prints a per-table summary to stdout.  Exit status: 0 ok, 2 trouble (the\n"
-	"target is then as it was); 1 when conflict records from dbmerge were left\n"
-	"out.  See dbapply(1).\n";
+	"target is then as it was); 1 when conflicts, collisions or conflict records\n"
+	"from dbmerge were left out (the rest is applied).  See dbapply(1).\n";
 
 /* The mark of the last sync into the target (syncmark.h) and that of the
  * stream being applied, which replaces it after the commit. */
@@ -188,7 +195,8 @@ static void mark_undone(const char *path)
 int main(int argc, char **argv)
 {
 	enum { OPT_INSERT_ONLY = 256, OPT_MIRROR, OPT_FORCE, OPT_NO_BACKUP, OPT_NO_UNDO,
-	       OPT_ROLLBACK, OPT_SAVE_BASE, OPT_ALLOW_NONTX, OPT_MARK, OPT_DISABLE_TRIGGERS };
+	       OPT_ROLLBACK, OPT_SAVE_BASE, OPT_ALLOW_NONTX, OPT_MARK, OPT_DISABLE_TRIGGERS, OPT_PREFER,
+	       OPT_WITH_HISTORY };
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "insert-only", no_argument, NULL, OPT_INSERT_ONLY },
@@ -201,6 +209,8 @@ int main(int argc, char **argv)
 		{ "mark", no_argument, NULL, OPT_MARK },
 		{ "disable-triggers", no_argument, NULL, OPT_DISABLE_TRIGGERS },
 		{ "save-base", required_argument, NULL, OPT_SAVE_BASE },
+		{ "prefer", required_argument, NULL, OPT_PREFER },
+		{ "with-history", no_argument, NULL, OPT_WITH_HISTORY },
 		{ "allow-non-transactional", no_argument, NULL, OPT_ALLOW_NONTX },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "zero-date", required_argument, NULL, 'Z' },
@@ -214,9 +224,12 @@ int main(int argc, char **argv)
 	struct summary sum = { 0 };
 	struct db *db = NULL;
 	uint64_t conflict_records = 0;
-	const char *save_base = NULL, *input;
+	const char *save_base = NULL, *prefer = NULL, *input;
+	char **history = NULL;
+	size_t nhistory = 0;
 	char *undo = NULL, *rollback_from = NULL, *label = NULL, *identity = NULL;
-	int c, quiet = 0, rollback = 0, print_mark = 0, no_backup = 0, no_undo = 0, rc = EXIT_TROUBLE;
+	int c, quiet = 0, rollback = 0, print_mark = 0, no_backup = 0, no_undo = 0, with_history = 0;
+	int rc = EXIT_TROUBLE;
 
 	util_progname = "dbapply";
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
@@ -239,6 +252,12 @@ int main(int argc, char **argv)
 		case OPT_MARK: print_mark = 1; break;
 		case OPT_DISABLE_TRIGGERS: o.disable_triggers = 1; break;
 		case OPT_SAVE_BASE: save_base = optarg; break;
+		case OPT_PREFER:
+			if (strcmp(optarg, "source") && strcmp(optarg, "target"))
+				usage_error("--prefer takes source or target");
+			prefer = optarg;
+			break;
+		case OPT_WITH_HISTORY: with_history = 1; break;
 		case OPT_ALLOW_NONTX: setenv("DBPIPE_ALLOW_NON_TRANSACTIONAL", "1", 1); break;
 		case 'q': quiet = 1; break;
 		case 'Z':
@@ -290,6 +309,21 @@ int main(int argc, char **argv)
 		input = rollback_from;
 		fprintf(stderr, "dbapply: rolling back with %s\n", input);
 	}
+	if (!prefer)
+		prefer = db->env.prefer;
+	o.prefer = !prefer ? PREFER_NONE : !strcmp(prefer, "source") ? PREFER_OURS : PREFER_THEIRS;
+	o.natural = db->env.natural;
+	o.nnatural = db->env.nnatural;
+	o.base_dir = backup_dir(db);
+	o.base_label = label;
+	if (!with_history) {
+		for (const char *const *h = apply_default_history; *h; h++)
+			filter_add(&history, &nhistory, *h);
+		for (size_t i = 0; i < db->env.nhistory; i++)
+			filter_add(&history, &nhistory, db->env.history[i]);
+		o.history = history;
+		o.nhistory = nhistory;
+	}
 	if (db->env.nexclude) {
 		envf.exclude = db->env.exclude;
 		envf.nexclude = db->env.nexclude;
@@ -321,13 +355,18 @@ int main(int argc, char **argv)
 		printf("dry run: rolled back, nothing was written to %s\n", db->shown_url);
 	if (undo && !access(undo, F_OK))
 		printf("undo: %s (dbapply --rollback %s restores the state before this run)\n", undo, argv[0]);
-	if (rollback_from && !o.dry_run)
+	if (rollback_from && !o.dry_run) {
+		/* the sync bases as they were before that sync */
+		if (sync_base_restore(rollback_from, backup_dir(db), label) < 0)
+			warning("the rollback is done, but the sync base was not restored: the next merge may "
+				"take the rolled-back rows for the target's own changes");
 		mark_undone(rollback_from);
+	}
 	if (conflict_records)
 		printf("%llu conflict%s from dbmerge not applied: settle %s with dbmerge --prefer\n",
 		       (unsigned long long)conflict_records, conflict_records == 1 ? "" : "s",
 		       conflict_records == 1 ? "it" : "them");
-	rc = conflict_records ? EXIT_DIFFER : EXIT_OK;
+	rc = conflict_records || summary_undecided(&sum) ? EXIT_DIFFER : EXIT_OK;
 	if (save_base && !o.dry_run) {
 		struct source base;
 		if (source_open(&base, argv[0], NULL) < 0 || source_dump(&base, save_base, "base") < 0) {
@@ -347,5 +386,8 @@ out:
 	free(rollback_from);
 	free(label);
 	free(identity);
+	for (size_t i = 0; i < nhistory; i++)
+		free(history[i]);
+	free(history);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "syncbase.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -137,6 +138,17 @@ int main(int argc, char **argv)
 		unlink(m.buf);
 		buf_release(&m);
 		printf("removed %s\n", l[i].path);
+		/* the sync bases kept for the rollback of that run go with it */
+		char **prev;
+		size_t nprev;
+		if (!strcmp(l[i].purpose, "undo") && sync_base_prev_list(l[i].path, &prev, &nprev) == 0) {
+			for (size_t k = 0; k < nprev; k++) {
+				if (unlink(prev[k]) == 0)
+					printf("removed %s\n", prev[k]);
+				free(prev[k]);
+			}
+			free(prev);
+		}
 	}
 	free(remove_it);
 	backup_list_free(l, n);

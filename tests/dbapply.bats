@@ -45,9 +45,10 @@ snapshot() { dump_body "$1" > "$2"; }
 	documents          0         0         0
 	total              2         1         0
 	1 row only in the target kept (--mirror would delete it)
+	1 row overwritten with no sync base to tell an edit from a collision (a first sync)
 	EOF
-	diff -u expected <(head -n 7 <<<"$output")
-	assert_line --index 7 --regexp '^undo: backups/prod-[0-9]{8}T[0-9]{6}Z\.undo\.ndjson\.gz \(dbapply --rollback prod\.db restores the state before this run\)$'
+	diff -u expected <(head -n 8 <<<"$output")
+	assert_line --index 8 --regexp '^undo: backups/prod-[0-9]{8}T[0-9]{6}Z\.undo\.ndjson\.gz \(dbapply --rollback prod\.db restores the state before this run\)$'
 	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients')" 102
 	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 50')" "+1 555 9050"
 	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM cases')" 51
@@ -134,7 +135,7 @@ snapshot() { dump_body "$1" > "$2"; }
 	snapshot target.db before
 	run dbapply target.db s.ndjson
 	assert_failure 2
-	assert_output --partial 's.ndjson:5: table "items": insert failed: CHECK constraint failed'
+	assert_output --partial 's.ndjson:5: table "items" at key {"id":3}: insert failed: CHECK constraint failed'
 	assert_output --partial "nothing was written to target.db"
 	snapshot target.db after
 	diff -u before after
@@ -213,7 +214,7 @@ snapshot() { dump_body "$1" > "$2"; }
 	SQL
 	run sh -c 'dbdump-rows src.db | dbapply t2.db'
 	assert_failure 2
-	assert_output --partial '<stdin>:4: table "m": insert failed: column "flag": the value 5 does not fit a bool column'
+	assert_output --partial '<stdin>:4: table "m" at key {"id":2}: insert failed: column "flag": the value 5 does not fit a bool column'
 	assert_equal "$(sqlite3 t2.db 'SELECT count(*) FROM m')" 0
 }
 
@@ -311,8 +312,10 @@ snapshot() { dump_body "$1" > "$2"; }
 
 @test "a dry run and a run without changes write no undo stream" {
 	dbdump-rows dev.db | dbapply --dry-run prod.db > /dev/null
+	[ ! -e backups ] # a dry run keeps nothing at all
 	dbdump-rows prod.db | dbapply prod.db > /dev/null
-	[ ! -e backups ] || [ -z "$(ls backups)" ]
+	run ls backups
+	assert_output --regexp '^prod\.base-[0-9a-f]{16}-[0-9a-f]{16}\.ndjson\.gz$' # the sync base, no undo stream
 }
 
 @test "a protected environment: --mirror needs --yes, and a backup is taken first" {
@@ -527,4 +530,307 @@ snapshot() { dump_body "$1" > "$2"; }
 	assert_line --regexp '^clients +1 +1 +0$'
 	# a stream without a mark (SQLite has none) leaves the target without one
 	assert [ ! -e backups/prod.mark.json ]
+}
+
+# --- the sync base: a merge that never loses a row ---
+
+# dev and prod equal, synced once so that prod keeps a base from dev.
+synced_pair() {
+	office_db dev.db
+	cp dev.db prod.db
+	dbdump-rows dev.db | dbapply prod.db > /dev/null
+}
+
+@test "a second sync finds nothing to do; the base is kept per source, only after a real run" {
+	office_db dev.db
+	cp dev.db prod.db
+	dbdump-rows dev.db | dbapply --dry-run prod.db > /dev/null
+	run ls backups
+	assert_failure # a dry run keeps nothing
+	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	base=$(ls backups/prod.base-*.ndjson.gz)
+	run dbbackup --verify "$base"
+	assert_success
+	assert_equal "$(zcat "$base" | head -n 1 | jq -r '.purpose + " " + .source')" "syncbase dev.db"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line "total              0         0         0"
+	# a stream from another source is not compared with dev's base
+	cp dev.db other.db
+	sqlite3 other.db "UPDATE clients SET phone = 'other' WHERE id = 1"
+	sqlite3 prod.db "UPDATE clients SET phone = 'prod' WHERE id = 1"
+	run sh -c 'dbdump-rows other.db | dbapply prod.db'
+	assert_success
+	assert_line "1 row overwritten with no sync base to tell an edit from a collision (a first sync)"
+	assert_equal "$(ls backups/prod.base-*.ndjson.gz | wc -l)" 2
+}
+
+@test "a row prod changed since the last sync is kept; dev's changes to other columns still arrive" {
+	synced_pair
+	sqlite3 prod.db "UPDATE clients SET vip = 1 WHERE id = 11; UPDATE clients SET email = 'new@prod' WHERE id = 12"
+	sqlite3 dev.db "UPDATE clients SET phone = 'dev phone' WHERE id = 12"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line "clients            0         1         0"
+	assert_line "2 rows changed in the target since the last sync kept as changed"
+	assert_equal "$(sqlite3 prod.db 'SELECT vip FROM clients WHERE id = 11')" 1
+	assert_equal "$(sqlite3 prod.db "SELECT email || ' ' || phone FROM clients WHERE id = 12")" "new@prod dev phone"
+	# and the next sync leaves prod's edits alone again
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line "total              0         0         0"
+	assert_equal "$(sqlite3 prod.db 'SELECT vip FROM clients WHERE id = 11')" 1
+}
+
+@test "a row prod deleted since the last sync stays deleted" {
+	synced_pair
+	sqlite3 prod.db "DELETE FROM documents WHERE id = 3"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line "total              0         0         0"
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM documents WHERE id = 3')" 0
+}
+
+@test "the same column changed on both sides: a conflict with base and both values, left out, exit 1; the rest applies" {
+	synced_pair
+	sqlite3 prod.db "UPDATE clients SET phone = 'prod phone' WHERE id = 5"
+	sqlite3 dev.db "UPDATE clients SET phone = 'dev phone' WHERE id = 5; UPDATE clients SET name = 'Renamed' WHERE id = 6"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_failure 1
+	assert_output --regexp 'dbapply: <stdin>:[0-9]+: table "clients" at key \{"id":5\}: conflict: both changed since the last sync: "phone": base "\+1 555 [0-9]+", stream "dev phone", target "prod phone"'
+	assert_line "1 conflict not applied: changed on both sides since the last sync (--prefer settles them)"
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 5')" "prod phone"
+	assert_equal "$(sqlite3 prod.db 'SELECT name FROM clients WHERE id = 6')" "Renamed"
+	# reported again until settled, never overwritten silently
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_failure 1
+	assert_output --partial 'at key {"id":5}: conflict'
+	run sh -c 'dbdump-rows dev.db | dbapply --prefer target prod.db'
+	assert_success
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 5')" "prod phone"
+	# settled for the target: the next sync takes prod's phone for prod's own edit
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line "1 row changed in the target since the last sync kept as changed"
+}
+
+@test "--prefer source, and prefer = source in the environment, settle a conflict for the stream" {
+	synced_pair
+	sqlite3 prod.db "UPDATE clients SET phone = 'prod phone', email = 'prod@x' WHERE id = 5"
+	sqlite3 dev.db "UPDATE clients SET phone = 'dev phone' WHERE id = 5"
+	run sh -c 'dbdump-rows dev.db | dbapply --prefer source prod.db'
+	assert_success
+	# the conflicting column takes dev's value, prod's own email stays
+	assert_equal "$(sqlite3 prod.db "SELECT phone || ' ' || email FROM clients WHERE id = 5")" "dev phone prod@x"
+	# the same target named by an environment: the same base
+	printf '[prod]\nurl = sqlite:prod.db\nprefer = source\n' > dbpipe.conf
+	sqlite3 prod.db "UPDATE clients SET phone = 'prod again' WHERE id = 6"
+	sqlite3 dev.db "UPDATE clients SET phone = 'dev again' WHERE id = 6"
+	run sh -c 'dbdump-rows dev.db | dbapply prod'
+	assert_success
+	assert_equal "$(sqlite3 prod.db "SELECT phone FROM clients WHERE id = 6")" "dev again"
+	printf '[prod]\nurl = sqlite:prod.db\nprefer = dev\n' > dbpipe.conf
+	run dbapply prod < /dev/null
+	assert_failure 2
+	assert_output --partial "prefer takes source or target"
+	run dbapply --prefer both prod.db < /dev/null
+	assert_failure 2
+	assert_output --partial "--prefer takes source or target"
+}
+
+@test "a key both sides created for other rows is a collision: never an update; the rows that refer to it are held back" {
+	synced_pair
+	# prod's Lucia and dev's Giovanni both get id 101; dev gives Giovanni a case and a document
+	sqlite3 prod.db "INSERT INTO clients (id, name, created_at) VALUES (101, 'Lucia', '2026-03-03 11:00:00')"
+	sqlite3 dev.db "INSERT INTO clients (id, name, created_at) VALUES (101, 'Giovanni', '2026-03-03 12:00:00');
+		INSERT INTO clients (id, name, referred_by, created_at) VALUES (102, 'Friend of Giovanni', 101, '2026-03-03 12:00:00');
+		INSERT INTO clients (id, name, created_at) VALUES (103, 'Unrelated', '2026-03-03 12:00:00');
+		INSERT INTO cases (id, client_id, type_id, title, opened) VALUES (51, 101, 1, 'Giovanni case', '2026-03-04');
+		INSERT INTO documents (case_id, filename) VALUES (51, 'giovanni.pdf')"
+	snapshot prod.db before
+	for flag in "" "--insert-only" "--prefer source"; do
+		run sh -c "dbdump-rows dev.db | dbapply $flag --dry-run prod.db"
+		assert_failure 1
+		assert_output --regexp 'table "clients" at key \{"id":101\}: collision: the stream and the target each created this key for another row \("name": stream "Giovanni", target "Lucia"'
+	done
+	snapshot prod.db after
+	diff -u before after
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_failure 1
+	assert_output --partial 'table "clients" at key {"id":102}: held back: it refers to table "clients" at {"id":101}, which is not applied'
+	assert_output --partial 'table "cases" at key {"id":51}: held back: it refers to table "clients" at {"id":101}'
+	assert_output --partial 'table "documents" at key {"id":'
+	assert_line "1 collision not applied: a key both sides created for other rows"
+	assert_line "3 rows held back: they refer to a row not applied"
+	assert_equal "$(sqlite3 prod.db 'SELECT name FROM clients WHERE id = 101')" "Lucia"
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients WHERE id IN (102)')" 0
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM cases WHERE client_id = 101')" 0
+	assert_equal "$(sqlite3 prod.db 'SELECT name FROM clients WHERE id = 103')" "Unrelated"
+}
+
+@test "--rollback puts the sync base back: the undone rows come again on the next sync" {
+	synced_pair
+	old=$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 7')
+	sqlite3 dev.db "UPDATE clients SET phone = 'v2' WHERE id = 7"
+	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 7')" v2
+	run dbapply --rollback prod.db
+	assert_success
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 7')" "$old"
+	# with the base of the sync rolled back, prod's old phone is not taken for prod's own edit
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line "clients            0         1         0"
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 7')" v2
+	# a rollback of the very first sync removes the base it made
+	office_db a.db
+	mkdb b.db < "$ROOT/examples/office-schema.sql"
+	dbdump-rows a.db | dbapply b.db > /dev/null
+	ls backups/b.base-*
+	dbapply --rollback b.db > /dev/null
+	run ls backups/b.base-*
+	assert_failure
+}
+
+@test "a failed sync keeps the old base" {
+	synced_pair
+	before=$(zcat backups/prod.base-*.ndjson.gz | tail -n +2 | md5sum)
+	sqlite3 dev.db "UPDATE clients SET phone = 'x' WHERE id = 3"
+	run sh -c 'dbdump-rows dev.db | head -c 3000 | dbapply prod.db'
+	assert_failure 2
+	assert_equal "$(zcat backups/prod.base-*.ndjson.gz | tail -n +2 | md5sum)" "$before"
+	run ls backups/*.partial*
+	assert_failure
+}
+
+@test "migration-history tables are left out of a sync, said in the summary; --with-history and backups include them" {
+	office_db dev.db
+	sqlite3 dev.db "CREATE TABLE django_migrations (id INTEGER PRIMARY KEY, app TEXT, name TEXT);
+		INSERT INTO django_migrations VALUES (1, 'office', '0001_initial'), (2, 'office', '0002_dev_only');
+		CREATE TABLE app_versions (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO app_versions VALUES (1, 'dev')"
+	cp dev.db prod.db
+	sqlite3 prod.db "DELETE FROM django_migrations WHERE id = 2; DELETE FROM app_versions"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line 'history tables left out: "django_migrations" (--with-history includes them)'
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM django_migrations')" 1
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM app_versions')" 1
+	printf '[prod]\nurl = sqlite:prod.db\nhistory_tables = app_*\n' > dbpipe.conf
+	sqlite3 prod.db "DELETE FROM app_versions"
+	run sh -c 'dbdump-rows dev.db | dbapply prod'
+	assert_line 'history tables left out: "app_versions", "django_migrations" (--with-history includes them)'
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM app_versions')" 0
+	run sh -c 'dbdump-rows dev.db | dbapply --with-history prod'
+	assert_success
+	refute_output --partial "history tables"
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM django_migrations')" 2
+	# a backup is a restore, not a sync: its history comes back with it
+	dbbackup prod > /dev/null 2>&1
+	sqlite3 prod.db "DELETE FROM django_migrations WHERE id = 2"
+	run sh -c "dbapply --mirror prod < \$(ls backups/prod-*.backup.ndjson.gz)"
+	assert_success
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM django_migrations')" 2
+}
+
+@test "a table that refers to a table the target's environment excludes is refused before anything is written" {
+	printf '[prod]\nurl = sqlite:prod.db\nexclude = case_types\n' > dbpipe.conf
+	snapshot prod.db before
+	run sh -c 'dbdump-rows dev.db | dbapply prod'
+	assert_failure 2
+	assert_output --regexp 'dbapply: <stdin>:[0-9]+: table "cases": column "type_id" refers to table "case_types", which the target.s environment excludes: its ids there name other rows\.  Exclude "cases" too, or stop excluding "case_types"'
+	assert_output --partial "nothing was written"
+	snapshot prod.db after
+	diff -u before after
+	# excluding the referring tables too is accepted
+	printf '[prod]\nurl = sqlite:prod.db\nexclude = case_types cases documents\n' > dbpipe.conf
+	run sh -c 'dbdump-rows dev.db | dbapply prod'
+	assert_success
+}
+
+@test "a base that no longer says what the target held is not used: a table emptied outside the syncs, a --mirror from another source" {
+	synced_pair
+	# prod's tables emptied behind dbapply's back (made anew): dev's rows come back, with a warning
+	sqlite3 prod.db "DELETE FROM documents; DELETE FROM cases"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_output --partial 'table "cases" is empty in the target but not in its sync base'
+	assert_line --regexp '^cases +50 +0 +0$'
+	# a --mirror from another source makes prod that source's copy: dev's base goes (kept for the rollback)
+	cp dev.db other.db
+	sqlite3 other.db "UPDATE clients SET phone = 'other' WHERE id = 1"
+	dbdump-rows other.db | dbapply --mirror prod.db > /dev/null
+	assert_equal "$(ls backups/prod.base-*.ndjson.gz | wc -l)" 1
+	run sh -c 'dbdump-rows dev.db | dbapply --dry-run prod.db'
+	assert_line "1 row overwritten with no sync base to tell an edit from a collision (a first sync)"
+	# the rollback puts dev's base back and takes other's away
+	dbapply --rollback prod.db > /dev/null
+	run sh -c 'dbdump-rows dev.db | dbapply --dry-run prod.db'
+	assert_line "total              0         0         0"
+	run sh -c 'dbdump-rows other.db | dbapply --dry-run prod.db'
+	assert_line "1 row overwritten with no sync base to tell an edit from a collision (a first sync)"
+}
+
+# dev and prod of an app whose reference tables have other ids on each side:
+# content types created in another order, users of their own.
+natural_pair() {
+	for db in dev.db prod.db; do
+		mkdb "$db" <<-'SQL'
+		CREATE TABLE ctype (id INTEGER PRIMARY KEY, app TEXT NOT NULL, model TEXT NOT NULL, UNIQUE (app, model));
+		CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE);
+		CREATE TABLE perm (id INTEGER PRIMARY KEY, ctype_id INTEGER NOT NULL REFERENCES ctype(id), codename TEXT NOT NULL);
+		CREATE TABLE cases (id INTEGER PRIMARY KEY, title TEXT);
+		CREATE TABLE assigned (id INTEGER PRIMARY KEY, case_id INTEGER REFERENCES cases(id), user_id INTEGER REFERENCES users(id));
+		CREATE TABLE notes (id INTEGER PRIMARY KEY, ctype_id INTEGER REFERENCES ctype(id), object_id INTEGER,
+			perm_id INTEGER REFERENCES perm(id), text TEXT);
+		SQL
+	done
+	sqlite3 dev.db "INSERT INTO ctype VALUES (1, 'office', 'client'), (2, 'auth', 'user');
+		INSERT INTO users VALUES (1, 'giovanni'), (2, 'lucia');
+		INSERT INTO perm VALUES (1, 1, 'add_client'), (2, 2, 'add_user');
+		INSERT INTO cases VALUES (1, 'first case');
+		INSERT INTO assigned VALUES (1, 1, 2);
+		INSERT INTO notes VALUES (1, 1, 5, 1, 'about client 5')"
+	sqlite3 prod.db "INSERT INTO ctype VALUES (1, 'auth', 'user'), (2, 'office', 'client');
+		INSERT INTO users VALUES (7, 'lucia'), (8, 'giovanni');
+		INSERT INTO perm VALUES (10, 1, 'add_user'), (11, 2, 'add_client')"
+	printf '[prod]\nurl = sqlite:prod.db\nnatural = ctype(app, model) users(username) perm(ctype_id, codename)\n' > dbpipe.conf
+}
+
+@test "natural keys: references into tables whose ids differ per side are translated; those tables stay the target's own" {
+	natural_pair
+	run sh -c 'dbdump-rows dev.db | dbapply prod'
+	assert_success
+	assert_output --partial 'table "users" is matched by its natural key: not applied, and references into it are translated'
+	# dev's user 2 is lucia, prod's 7; dev's content type 1 is office.client, prod's 2; dev's permission 1, prod's 11
+	assert_equal "$(sqlite3 prod.db 'SELECT case_id, user_id FROM assigned')" "1|7"
+	assert_equal "$(sqlite3 prod.db 'SELECT ctype_id, perm_id FROM notes')" "2|11"
+	assert_equal "$(sqlite3 prod.db 'SELECT group_concat(id || username) FROM users')" "7lucia,8giovanni"
+	# the next sync finds nothing to do
+	run sh -c 'dbdump-rows dev.db | dbapply prod'
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+	# a natural key the target lacks stops the run before anything is written
+	sqlite3 dev.db "INSERT INTO users VALUES (3, 'nobody'); INSERT INTO assigned VALUES (2, 1, 3); INSERT INTO cases VALUES (2, 'second')"
+	snapshot prod.db before
+	run sh -c 'dbdump-rows dev.db | dbapply prod'
+	assert_failure 2
+	assert_output --regexp '<stdin>:[0-9]+: table "assigned": column "user_id" refers to the row of "users" with username=nobody, which the target lacks'
+	snapshot prod.db after
+	diff -u before after
+}
+
+@test "natural keys: a reference into an excluded table with a natural key is translated, not refused; a malformed setting is refused" {
+	natural_pair
+	printf '[prod]\nurl = sqlite:prod.db\nexclude = users\nnatural = ctype(app, model) users(username) perm(ctype_id, codename)\n' > dbpipe.conf
+	run sh -c 'dbdump-rows dev.db | dbapply prod'
+	assert_success
+	assert_equal "$(sqlite3 prod.db 'SELECT user_id FROM assigned')" 7
+	printf '[prod]\nurl = sqlite:prod.db\nnatural = users username\n' > dbpipe.conf
+	run dbapply prod < /dev/null
+	assert_failure 2
+	assert_output --partial 'dbpipe.conf:3: natural takes TABLE(column, ...), space-separated'
+	printf '[prod]\nurl = sqlite:prod.db\nnatural = users(login)\n' > dbpipe.conf
+	run sh -c 'dbdump-rows dev.db | dbapply prod'
+	assert_failure 2
+	assert_output --partial 'natural key users: the target'"'"'s table has no column "login"'
 }

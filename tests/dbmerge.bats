@@ -481,3 +481,37 @@ Try 'dbmerge --help'."
 		assert_equal "$(jq -r .type first)" header
 	done
 }
+
+@test "rows that refer to a key both sides inserted (or THEIRS deleted) are held back as conflicts, with their own referrers" {
+	mkdb base.db <<-'SQL'
+	CREATE TABLE clients (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+	CREATE TABLE docs (id INTEGER PRIMARY KEY, client_id INTEGER REFERENCES clients(id), title TEXT);
+	CREATE TABLE pages (id INTEGER PRIMARY KEY, doc_id INTEGER REFERENCES docs(id), n INTEGER);
+	INSERT INTO clients VALUES (1, 'Ann'), (3, 'Cy'); INSERT INTO docs VALUES (1, 1, 'ann doc');
+	SQL
+	cp base.db ours.db
+	cp base.db theirs.db
+	# client 2: Giovanni in OURS, Lucia in THEIRS; client 3: renamed in OURS, deleted in THEIRS
+	sqlite3 ours.db "INSERT INTO clients VALUES (2, 'Giovanni'); UPDATE clients SET name = 'Cyrus' WHERE id = 3;
+		INSERT INTO docs VALUES (2, 2, 'giovanni doc'), (3, 1, 'clean'), (4, 3, 'cy doc');
+		INSERT INTO pages VALUES (1, 2, 1), (2, 3, 1)"
+	sqlite3 theirs.db "INSERT INTO clients VALUES (2, 'Lucia'); DELETE FROM clients WHERE id = 3"
+	run -1 --separate-stderr dbmerge base.db ours.db theirs.db
+	echo "$output" > merged.ndjson
+	assert_equal "$(jq -c 'select(.type == "conflict") | [.table, .key.id, .kind, .ours.title // .ours.name // .ours.n]' merged.ndjson | paste -sd ' ')" \
+		'["clients",2,"insert/insert","Giovanni"] ["clients",3,"update/delete","Cyrus"] ["docs",2,"held","giovanni doc"] ["docs",4,"held","cy doc"] ["pages",1,"held",1]'
+	assert_equal "$(data merged.ndjson | jq -c 'select(.type != "conflict") | [.type, .table, .row.id]' | paste -sd ' ')" \
+		'["insert","docs",3] ["insert","pages",2]'
+	[[ "$stderr" == *'table "docs" at key {"id":2}: held back as a conflict: it refers to table "clients" at {"id":2}, which is in conflict'* ]]
+	[[ "$stderr" == *'table "pages" at key {"id":1}: held back as a conflict: it refers to table "docs" at {"id":2}'* ]]
+	# dbapply reports them and applies the rest: Giovanni's doc never lands on Lucia
+	run dbapply theirs.db merged.ndjson
+	assert_failure 1
+	assert_output --partial 'table "docs" at key {"id":2}: held conflict not applied'
+	assert_equal "$(sqlite3 theirs.db 'SELECT count(*) FROM docs WHERE client_id = 2')" 0
+	assert_equal "$(sqlite3 theirs.db 'SELECT title FROM docs WHERE id = 3')" clean
+	# settled, nothing is held
+	run dbmerge --prefer ours base.db ours.db theirs.db
+	assert_success
+	refute_output --partial '"kind":"held"'
+}

@@ -90,3 +90,18 @@ fake() { # label stamp kind [verified]
 	assert [ -f "$young" ]
 	assert [ -f backups/mine.undo.ndjson.partial.gz ]
 }
+
+@test "the sync base kept for an undo stream's rollback goes with that undo stream" {
+	office_db dev.db
+	mkdb prod.db < "$ROOT/examples/office-schema.sql"
+	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	sqlite3 dev.db "UPDATE clients SET phone = 'x' WHERE id = 1"
+	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	run ls backups
+	assert_equal "$(ls backups | grep -c prevbase)" 2
+	run dbprune --keep 1 backups
+	assert_success
+	assert_output --regexp 'removed backups/prod-[0-9TZ]+\.prevbase-[0-9a-f]{16}-[0-9a-f]{16}\.none'
+	assert_equal "$(ls backups | grep -c prevbase)" 1
+	ls backups/prod.base-*.ndjson.gz # the base itself is never pruned
+}

@@ -687,3 +687,46 @@ batch_state() {
 	assert_equal "$(my_sql prod <<<"SELECT count(*) FROM items WHERE note = 'old'")" 2000
 	assert_equal "$(my_sql prod <<<'SELECT name FROM owners')" Ann
 }
+
+@test "three-way merge: prod's edit stays, a key both sides' AUTO_INCREMENT gave out is a collision held back with its case" {
+	office_dev_prod
+	dbdump-rows "$DEV" | dbapply "$PROD" > /dev/null # the sync base
+	my_sql prod <<-'SQL'
+	INSERT INTO clients (name, created_at) VALUES ('Lucia', '2026-03-03 11:00:00');
+	UPDATE clients SET vip = 1 WHERE id = 11;
+	SQL
+	my_sql dev <<-'SQL'
+	INSERT INTO clients (name, created_at) VALUES ('Giovanni', '2026-03-03 12:00:00');
+	INSERT INTO cases (client_id, type_id, title, opened) VALUES (101, 1, 'Giovanni case', '2026-03-04');
+	UPDATE clients SET phone = 'dev phone' WHERE id = 12;
+	SQL
+	for pass in 1 2; do
+		run sh -c "dbdump-rows '$DEV' | dbapply '$PROD'"
+		assert_failure 1
+		assert_output --partial 'table "clients" at key {"id":101}: collision: the stream and the target each created this key for another row ("name": stream "Giovanni", target "Lucia";'
+		assert_output --partial 'table "cases" at key {"id":51}: held back: it refers to table "clients" at {"id":101}'
+	done
+	assert_line --regexp '^total +0 +0 +0$' # the second pass: nothing else to do
+	assert_equal "$(echo 'SELECT name FROM clients WHERE id = 101' | my_sql prod)" Lucia
+	assert_equal "$(echo 'SELECT vip FROM clients WHERE id = 11' | my_sql prod)" 1
+	assert_equal "$(echo 'SELECT phone FROM clients WHERE id = 12' | my_sql prod)" "dev phone"
+	assert_equal "$(echo 'SELECT count(*) FROM cases WHERE id = 51' | my_sql prod)" 0
+	echo "INSERT INTO clients (name, created_at) VALUES ('Next', NOW())" | my_sql prod
+	assert_equal "$(echo "SELECT id FROM clients WHERE name = 'Next'" | my_sql prod)" 102
+}
+
+@test "a batched insert that fails names the table, key and line of its own row, not of a later one" {
+	for d in dev prod; do
+		my_sql "$d" <<<"CREATE TABLE a (id INT PRIMARY KEY, n INT) ENGINE=InnoDB;
+			CREATE TABLE b (id INT PRIMARY KEY, a_id INT, t TEXT, FOREIGN KEY (a_id) REFERENCES a(id)) ENGINE=InnoDB;"
+	done
+	my_sql prod <<<"ALTER TABLE a ADD CONSTRAINT small CHECK (n < 1000);"
+	my_sql dev <<<"INSERT INTO a SELECT seq, seq FROM seq_1_to_150; UPDATE a SET n = 5000 WHERE id = 100;
+		INSERT INTO b SELECT seq, seq, 'x' FROM seq_1_to_10;"
+	dbdump-rows "$DEV" > s.ndjson
+	line=$(grep -n '"table":"a","row":{"id":100,' s.ndjson | cut -d: -f1)
+	run dbapply "$PROD" s.ndjson
+	assert_failure 2
+	assert_output --partial "s.ndjson:$line: table \"a\" at key {\"id\":100}: insert failed: table \"a\", inserting the row with id=100"
+	refute_output --partial 'table "b"'
+}

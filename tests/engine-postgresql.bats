@@ -700,16 +700,20 @@ records() {
 
 @test "--since into an environment that excludes a table: the mark leaves it out, and its rows never count" {
 	since_story
-	printf '[prodenv]\nurl = %s\nexclude = kinds\n' "$PROD" > dbpipe.conf
+	# (items, which refers to kinds, is the table excluded: excluding kinds
+	# would leave items pointing at prod's own kinds, which dbapply refuses)
+	printf '[prodenv]\nurl = %s\nexclude = items\n' "$PROD" > dbpipe.conf
 	dbdump-rows "$DEV" | dbapply prodenv > /dev/null 2>&1
-	assert_equal "$(jq -c .tables backups/prodenv.mark.json)" '["items"]'
+	assert_equal "$(jq -c .tables backups/prodenv.mark.json)" '["kinds"]'
 	pg_psql dev -q -c "UPDATE kinds SET name = 'uno' WHERE id = 1" -c "UPDATE items SET name = 'y' WHERE id = 3"
 	dbdump-rows --since "$(dbapply --mark prodenv)" "$DEV" > inc.ndjson
 	assert_equal "$(records < inc.ndjson | paste -sd ' ')" '["row","kinds",1] ["row","items",3]'
 	run dbapply prodenv inc.ndjson
 	assert_success
-	assert_line --regexp '^items +0 +1 +0$'
-	assert_equal "$(pg_psql prod -Atc 'SELECT name FROM kinds WHERE id = 1')" one
+	assert_line --regexp '^kinds +0 +1 +0$'
+	refute_line --regexp '^items '
+	assert_equal "$(pg_psql prod -Atc 'SELECT name FROM items WHERE id = 3')" "item 3"
+	assert_equal "$(pg_psql prod -Atc 'SELECT name FROM kinds WHERE id = 1')" uno
 }
 
 @test "--disable-triggers: an updated_at trigger no longer rewrites what the sync sends; triggers return as they were" {
@@ -769,4 +773,70 @@ records() {
 	assert_success
 	assert_equal "$stderr" "dbdump-rows: warning: postgres://plain:***@127.0.0.1:$PG_PORT/dev: --since: this database's snapshot cannot be named (permission denied for function pg_control_system): every row is dumped"
 	assert_equal "$(records <<<"$output" | wc -l)" 2002
+}
+
+@test "three-way merge: prod's edit stays, a key both sides' sequences gave out is a collision held back with its case" {
+	office_pg dev
+	office_pg prod
+	dbdump-rows "$DEV" | dbapply "$PROD" > /dev/null # the sync base
+	pg_psql prod -q -c "INSERT INTO clients (name, created_at) VALUES ('Lucia', '2026-03-03 11:00:00')" \
+		-c "UPDATE clients SET vip = true WHERE id = 11"
+	pg_psql dev -q -c "INSERT INTO clients (name, created_at) VALUES ('Giovanni', '2026-03-03 12:00:00')" \
+		-c "INSERT INTO cases (client_id, type_id, title, opened) VALUES (101, 1, 'Giovanni case', '2026-03-04')" \
+		-c "UPDATE clients SET phone = 'dev phone' WHERE id = 12"
+	for pass in 1 2; do
+		run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+		assert_failure 1
+		assert_output --partial 'table "clients" at key {"id":101}: collision: the stream and the target each created this key for another row ("name": stream "Giovanni", target "Lucia";'
+		assert_output --partial 'table "cases" at key {"id":51}: held back: it refers to table "clients" at {"id":101}'
+	done
+	assert_line --regexp '^total +0 +0 +0$' # the second pass: nothing else to do
+	assert_equal "$(pg_psql prod -Atc 'SELECT name FROM clients WHERE id = 101')" Lucia
+	assert_equal "$(pg_psql prod -Atc 'SELECT vip FROM clients WHERE id = 11')" t
+	assert_equal "$(pg_psql prod -Atc 'SELECT phone FROM clients WHERE id = 12')" "dev phone"
+	assert_equal "$(pg_psql prod -Atc 'SELECT count(*) FROM cases WHERE id = 51')" 0
+	# prod's sequences still give out fresh ids
+	assert_equal "$(pg_psql prod -Atc "INSERT INTO clients (name, created_at) VALUES ('Next', now()) RETURNING id" | head -1)" 102
+}
+
+@test "a batched write that fails names the table, key and line of its own row, not of a later one" {
+	for d in dev prod; do
+		pg_psql "$d" -q -c "CREATE TABLE a (id int PRIMARY KEY, n int); CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a(id), t text)"
+	done
+	pg_psql prod -q -c "ALTER TABLE a ADD CONSTRAINT small CHECK (n < 1000)"
+	pg_psql dev -q -c "INSERT INTO a SELECT g, g FROM generate_series(1, 150) g" \
+		-c "UPDATE a SET n = 5000 WHERE id = 100" -c "INSERT INTO b SELECT g, g, 'x' FROM generate_series(1, 10) g"
+	dbdump-rows "$DEV" > s.ndjson
+	line=$(grep -n '"table":"a","row":{"id":100,' s.ndjson | cut -d: -f1)
+	# the inserts into "a" go as one COPY, whose failure surfaces when "b" is written
+	run dbapply "$PROD" s.ndjson
+	assert_failure 2
+	assert_output --partial "s.ndjson:$line: table \"a\" at key {\"id\":100}: insert failed: inserting into \"a\" (row 100 of a batch of 150)"
+	assert_output --partial 'violates check constraint "small"'
+	refute_output --partial 'table "b"'
+	# updates sent through the pipeline, then a later table
+	pg_psql prod -q -c "ALTER TABLE a DROP CONSTRAINT small"
+	dbapply "$PROD" s.ndjson > /dev/null
+	pg_psql prod -q -c "UPDATE a SET n = 1 WHERE id = 100; ALTER TABLE a ADD CONSTRAINT small CHECK (n < 1000)"
+	pg_psql dev -q -c "UPDATE a SET n = n + 1 WHERE id IN (20, 30)" -c "UPDATE a SET n = 7000 WHERE id = 30" -c "UPDATE b SET t = 'y'"
+	dbdump-rows "$DEV" > s2.ndjson
+	line=$(grep -n '"table":"a","row":{"id":30,' s2.ndjson | cut -d: -f1)
+	run dbapply --prefer source "$PROD" s2.ndjson
+	assert_failure 2
+	assert_output --partial "s2.ndjson:$line: table \"a\" at key {\"id\":30}: update failed: updating \"a\" (id=30)"
+}
+
+@test "SQLite timestamps in a timestamptz column: a re-sync finds nothing, a later edit is an update, not a conflict" {
+	mkdb r.db <<<"CREATE TABLE t (id integer PRIMARY KEY, at datetime NOT NULL); INSERT INTO t VALUES (1, '2024-01-15 09:30:00.250000');"
+	pg_psql prod -q -c "CREATE TABLE t (id integer PRIMARY KEY, at timestamptz NOT NULL)"
+	dbdump-rows r.db | dbapply "$PROD" > /dev/null
+	run sh -c 'dbdump-rows r.db | dbapply "$PROD"'
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+	refute_output --partial "kept as changed"
+	sqlite3 r.db "UPDATE t SET at = '2024-06-01 12:00:00.500000'"
+	run sh -c 'dbdump-rows r.db | dbapply "$PROD"'
+	assert_success
+	assert_line --regexp '^t +0 +1 +0$'
+	assert_equal "$(pg_psql prod -Atc "SELECT to_char(at AT TIME ZONE 'UTC', 'HH24:MI:SS.US') FROM t")" 12:00:00.500000
 }

@@ -11,8 +11,11 @@
 
 #include "deps.h"
 #include "diff.h"
+#include "holdback.h"
+#include "natural.h"
 #include "progress.h"
 #include "stream.h"
+#include "syncbase.h"
 
 #define MAX_CONFLICTS_SHOWN 20
 
@@ -20,12 +23,14 @@
 struct plan {
 	struct table *st;       /* the stream's table */
 	struct table *proj;     /* target types laid out like the stream's table */
+	const struct table *bt; /* the old sync base's table of that name (same shape), or NULL */
 	struct diff_counts *counts;
 	char *spool[2];         /* [0] inserts and updates, [1] deletes */
 	FILE *lines[2];         /* the input line of each spooled change */
 	struct stream_writer w[2];
 	uint64_t nspooled[2];
-	int skip;               /* excluded by the target environment */
+	int skip;               /* not applied: excluded, history, or a natural-key table */
+	long natural;           /* the natural key of a table matched by one (natural.h), or -1 */
 	int quiet_triggers;     /* its triggers are turned off while writing (--disable-triggers) */
 	int triggers_are_off;
 	/* Foreign-key columns of a cycle the engine cannot defer: written NULL
@@ -59,6 +64,31 @@ struct apply {
 	const struct row **held_keys;
 	size_t nheld, held_alloc, held_pos;
 	struct buf msg;
+	/* The sync base (syncbase.h): the old one, read beside the stream of a
+	 * row stream, and the new one, written as the stream is read (not in a
+	 * dry run) and put in place after the commit. */
+	struct source base;
+	int base_open, base_w_open;
+	char *base_path, *base_partial;
+	struct stream_writer base_w;
+	const struct row *base_next; /* the old base's next row, read ahead */
+	int base_have, base_primed;
+	const struct row *base_bound; /* three-way by keyed batches: the batch's last key */
+	const struct row *stream_row; /* the stream's current row, whole */
+	int key_keep_old;        /* three-way: the current key keeps its old base row */
+	struct holdback holdback; /* rows left out, whose referrers follow them */
+	struct natural nat;      /* reference tables matched by natural keys */
+	uint64_t reported;       /* three-way conflicts and held rows reported (capped) */
+	/* Phase 2: per write, where its row came from (struct written), so
+	 * that a failure the engine reports later names the right row. */
+	FILE *wlog;
+	uint64_t wlog_base;      /* db->nwrites before the first write */
+};
+
+struct written {
+	long line;               /* the input line, 0: none */
+	uint32_t plan, which;    /* the plan and its spool (write_spool's which) */
+	uint64_t rec;            /* the change's place in that spool, from 0 */
 };
 
 static int spool_open(struct apply *a, struct plan *p, size_t idx, int which)
@@ -92,10 +122,32 @@ static int spool_change(struct apply *a, const struct change *c, long line)
 static int emit_from_diff(void *ctx, const struct change *c)
 {
 	struct apply *a = ctx;
+	/* A merge with no base for the table takes every difference for an
+	 * edit: say how many, since some may be collisions. */
+	if (c->type == REC_UPDATE && a->o->mode == APPLY_MERGE && a->rd.kind == STREAM_ROWS && a->o->base_dir)
+		a->cur->counts->unbased++;
 	return spool_change(a, c, c->type == REC_DELETE ? 0 : a->line);
 }
 
-/* The stream's rows of the current table, for diff_table. */
+/* A data record just read for the current table: its references into
+ * natural-key tables translated to the target's ids; for such a table
+ * itself, its ids noted with their natural keys. */
+static int take_record(struct apply *a)
+{
+	struct plan *p = a->cur;
+	struct change *c = &a->rd.rec;
+	if (!a->nat.nkeys || c->type == REC_CONFLICT || (p->skip && p->natural < 0))
+		return 0;
+	buf_reset(&a->msg);
+	if (natural_translate(&a->nat, &a->rd.schema, p->st, &c->row, &a->msg) < 0 ||
+	    natural_translate(&a->nat, &a->rd.schema, p->st, &c->old, &a->msg) < 0)
+		return stream_error(&a->rd, "table \"%s\": %s", p->st->name, a->msg.buf);
+	if (p->natural >= 0 && (c->type == REC_ROW || c->type == REC_INSERT))
+		natural_add_stream(&a->nat, (size_t)p->natural, p->st, &c->row);
+	return 0;
+}
+
+/* The stream's rows of the current table, for diff_table and merge_table. */
 static int stream_rows_next(void *ctx, const struct row **out)
 {
 	struct apply *a = ctx;
@@ -104,10 +156,186 @@ static int stream_rows_next(void *ctx, const struct row **out)
 		return -1;
 	if (got == 0 || a->rd.rec.type == REC_TABLE_END)
 		return 0;
+	if (take_record(a) < 0)
+		return -1;
 	progress_rows(1, a->rd.line.len + 1);
 	a->line = a->rd.rec_line;
-	*out = &a->rd.rec.row;
+	*out = a->stream_row = &a->rd.rec.row;
 	return 1;
+}
+
+/* --- the sync base ---
+ * Three-way (a table with a base, merge or --insert-only): after each key,
+ * the new base gets the stream's row, or the old base's where the key was
+ * left out (a conflict, a held row, an update --insert-only leaves), or
+ * nothing (a collision).  Two-way (no base yet, --mirror, keyed look-ups):
+ * the stream's rows, and where the stream does not hold the table whole,
+ * the old base's rows of the other keys. */
+
+static int three_way(const struct apply *a, const struct plan *p)
+{
+	return p->bt && a->rd.kind == STREAM_ROWS && a->o->mode != APPLY_MIRROR;
+}
+
+static int base_next_old(struct apply *a)
+{
+	int got = source_next_row(&a->base, &a->base_next);
+	a->base_have = got > 0;
+	return got < 0 ? -1 : 0;
+}
+
+/* Two-way: r (NULL at the end of the table) goes into the new base, after
+ * the old base's rows of smaller keys where the table is partial. */
+static int base_overlay(struct apply *a, struct plan *p, const struct row *r)
+{
+	if (!a->base_w_open)
+		return 0;
+	if (p->bt && !p->st->complete) {
+		if (!a->base_primed && (a->base_primed = 1, base_next_old(a) < 0))
+			return -1;
+		while (a->base_have) {
+			int cmp = r ? table_key_cmp(p->st, a->base_next, r) : -1;
+			if (cmp > 0)
+				break;
+			if ((cmp < 0 && stream_write_row(&a->base_w, a->base_next) < 0) || base_next_old(a) < 0)
+				return -1;
+		}
+	}
+	return r ? stream_write_row(&a->base_w, r) : 0;
+}
+
+/* Three-way: the old base's rows, up to the last key of the batch of
+ * records held for a keyed look-up (base_bound; NULL: to the end), the
+ * others left for the next batch. */
+static int base_rows_bounded(void *ctx, const struct row **out)
+{
+	struct apply *a = ctx;
+	if (!a->base_primed && (a->base_primed = 1, base_next_old(a) < 0))
+		return -1;
+	if (!a->base_have || (a->base_bound && table_key_cmp(a->cur->st, a->base_next, a->base_bound) > 0))
+		return 0;
+	*out = a->base_next;
+	a->base_primed = 0; /* taken: the next call reads on */
+	return 1;
+}
+
+static int base_after_key(void *ctx, const struct row *b, const struct row *o, const struct row *th,
+			  int conflicted)
+{
+	struct apply *a = ctx;
+	(void)th;
+	const struct row *keep = conflicted || a->key_keep_old ? b : o ? o : !a->cur->st->complete ? b : NULL;
+	a->key_keep_old = 0;
+	return a->base_w_open && keep ? stream_write_row(&a->base_w, keep) : 0;
+}
+
+/* After the header: the old base of this target and source, if any, and
+ * the new one's file (not for a dry run). */
+static int base_start(struct apply *a)
+{
+	if (!a->o->base_dir || a->rd.kind != STREAM_ROWS)
+		return 0;
+	a->base_path = sync_base_path(a->o->base_dir, a->o->base_label,
+				      a->o->undo_source ? a->o->undo_source : a->db->shown_url, a->rd.source);
+	if (!access(a->base_path, F_OK)) {
+		if (source_open(&a->base, a->base_path, NULL) < 0)
+			return error("%s: the sync base cannot be read: remove it to merge two-way, as a first sync does",
+				     a->base_path);
+		a->base_open = 1;
+		a->base.spool_passed = 1; /* its tables may come in another order */
+	}
+	if (a->o->dry_run)
+		return 0;
+	struct buf partial = BUF_INIT;
+	buf_add(&partial, a->base_path, strlen(a->base_path) - 3);
+	buf_adds(&partial, ".partial.gz");
+	a->base_partial = buf_detach(&partial);
+	if (make_parent_dir(a->base_partial) < 0 || stream_create(&a->base_w, a->base_partial) < 0)
+		return -1;
+	a->base_w_open = 1;
+	return 0;
+}
+
+/* The new base's table records: the stream's tables, then the old base's
+ * others, which are copied as they are (base_finish). */
+static int base_write_tables(struct apply *a)
+{
+	if (!a->base_w_open)
+		return 0;
+	a->base_w.purpose = "syncbase";
+	stream_write_header(&a->base_w, STREAM_ROWS, a->rd.source, a->rd.engine);
+	for (size_t i = 0; i < a->nplans; i++)
+		if (!a->plans[i].skip && stream_write_table(&a->base_w, a->plans[i].st) < 0)
+			return -1;
+	for (size_t i = 0; a->base_open && i < a->base.schema->n; i++) {
+		const struct table *bt = a->base.schema->tables[i];
+		int taken = 0;
+		for (size_t j = 0; j < a->nplans && !taken; j++)
+			taken = !a->plans[j].skip && !strcmp(a->plans[j].st->name, bt->name);
+		if (!taken && stream_write_table(&a->base_w, bt) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int base_begin_table(struct apply *a, struct plan *p)
+{
+	a->base_primed = a->base_have = 0;
+	if (a->base_w_open)
+		stream_begin_table(&a->base_w, p->st);
+	return p->bt ? source_begin_table(&a->base, p->bt) : 0;
+}
+
+static int base_end_table(struct apply *a, struct plan *p)
+{
+	const struct row *r;
+	int got = 0;
+	if (three_way(a, p)) {
+		/* after keyed batches, the rows of the keys past the last one */
+		a->base_bound = NULL;
+		while ((got = base_rows_bounded(a, &r)) > 0)
+			if (a->base_w_open && stream_write_row(&a->base_w, r) < 0)
+				return -1;
+	} else if (base_overlay(a, p, NULL) < 0) {
+		return -1;
+	}
+	return got < 0 ? -1 : a->base_w_open ? stream_end_table(&a->base_w) : 0;
+}
+
+/* The stream's rows for a two-way comparison: each also goes into the new base. */
+static int stream_rows_overlay(void *ctx, const struct row **out)
+{
+	struct apply *a = ctx;
+	int got = stream_rows_next(ctx, out);
+	return got > 0 && base_overlay(a, a->cur, *out) < 0 ? -1 : got;
+}
+
+/* Copy the old base's tables the stream did not touch, and end the file. */
+static int base_finish(struct apply *a)
+{
+	if (!a->base_w_open)
+		return 0;
+	for (size_t i = 0; a->base_open && i < a->base.schema->n; i++) {
+		const struct table *bt = a->base.schema->tables[i];
+		const struct row *r;
+		int taken = 0, got;
+		for (size_t j = 0; j < a->nplans && !taken; j++)
+			taken = !a->plans[j].skip && !strcmp(a->plans[j].st->name, bt->name);
+		if (taken)
+			continue;
+		stream_begin_table(&a->base_w, bt);
+		if (source_begin_table(&a->base, bt) < 0)
+			return -1;
+		while ((got = source_next_row(&a->base, &r)) > 0)
+			if (stream_write_row(&a->base_w, r) < 0)
+				return -1;
+		if (got < 0 || stream_end_table(&a->base_w) < 0)
+			return -1;
+	}
+	if (a->base_open && source_finish(&a->base) < 0)
+		return -1;
+	a->base_w_open = 0;
+	return stream_finish(&a->base_w);
 }
 
 /* The target's rows of one table, in key order. */
@@ -117,11 +345,17 @@ struct target_rows {
 	const struct table *t;
 	struct row row, prev;
 	int have;            /* row holds a row (for the change-stream join) */
+	int ahead;           /* row was read ahead: the next call returns it */
 };
 
 static int target_rows_next(void *ctx, const struct row **out)
 {
 	struct target_rows *tr = ctx;
+	if (tr->ahead) {
+		tr->ahead = 0;
+		*out = &tr->row;
+		return tr->have;
+	}
 	int got = tr->db->ops->scan_next(tr->cursor, &tr->row);
 	if (got < 0)
 		return error("%s: %s", tr->db->shown_url, tr->db->err.buf);
@@ -159,20 +393,123 @@ static void target_rows_close(struct apply *a, struct target_rows *tr)
 	row_release(&tr->prev);
 }
 
+const char *const apply_default_history[] = {
+	"django_migrations", "_prisma_migrations", "schema_migrations", "ar_internal_metadata",
+	"alembic_version", "flyway_schema_history", "knex_migrations", "knex_migrations_lock",
+	"doctrine_migration_versions", NULL,
+};
+
+/* Migration bookkeeping (django_migrations, ...) says which migrations ran
+ * on this database: copying it would claim ones that never ran.  Backups
+ * and undo streams restore it like any table. */
+static int is_history(const struct apply *a, const char *table)
+{
+	if (!strcmp(a->rd.purpose, "backup") || !strcmp(a->rd.purpose, "undo"))
+		return 0;
+	for (size_t i = 0; i < a->o->nhistory; i++)
+		if (glob_match(a->o->history[i], table))
+			return 1;
+	return 0;
+}
+
+/* A table matched by its natural key is the target's own: not written, and
+ * its rows (natural key -> the target's ids) read now, for the references. */
+static int load_natural(struct apply *a, struct plan *p, const struct table *tt)
+{
+	struct db_cursor *cur;
+	struct row r;
+	int got;
+	buf_reset(&a->msg);
+	if (!tt)
+		return error("%s:%ld: table \"%s\", matched by its natural key, is not in the target", a->rd.name,
+			     p->st->line, p->st->name);
+	if (natural_check(&a->nat, (size_t)p->natural, tt, &a->msg) < 0 ||
+	    natural_check(&a->nat, (size_t)p->natural, p->st, &a->msg) < 0)
+		return error("%s:%ld: %s", a->rd.name, p->st->line, a->msg.buf);
+	warning("table \"%s\" is matched by its natural key: not applied, and references into it are "
+		"translated to the target's ids", p->st->name);
+	if (a->db->ops->scan_open(a->db, tt, &cur) < 0)
+		return error("%s: table \"%s\": %s", a->db->shown_url, tt->name, a->db->err.buf);
+	row_init(&r, tt->ncols);
+	while ((got = a->db->ops->scan_next(cur, &r)) > 0)
+		natural_add_target(&a->nat, (size_t)p->natural, tt, &r);
+	a->db->ops->scan_close(cur);
+	row_release(&r);
+	return got < 0 ? error("%s: table \"%s\": %s", a->db->shown_url, tt->name, a->db->err.buf) : 0;
+}
+
+/* Translating a reference that is part of the table's key would move its
+ * rows out of the key order every comparison relies on. */
+static int refers_by_key_to_natural(const struct apply *a, const struct table *st)
+{
+	for (size_t j = 0; j < st->nrefs; j++) {
+		const struct ref *r = &st->refs[j];
+		if (natural_find(&a->nat, r->table) < 0)
+			continue;
+		for (size_t c = 0; c < r->ncols; c++) {
+			long i = table_column_index(st, r->cols[c]);
+			if (i >= 0 && table_is_key(st, (size_t)i) && st->key_kind != KEY_ROW)
+				return error("%s:%ld: table \"%s\": its key column \"%s\" refers to table \"%s\", "
+					     "matched by its natural key: translating it is not supported", a->rd.name,
+					     st->line, st->name, r->cols[c], r->table);
+		}
+	}
+	return 0;
+}
+
+/* A table the environment excludes has other rows under the same ids there
+ * (its own users): a reference into it would point at someone else. */
+static int refers_to_excluded(const struct apply *a, const struct table *st)
+{
+	int bad = 0;
+	for (size_t j = 0; a->o->exclude && j < st->nrefs; j++) {
+		const struct ref *r = &st->refs[j];
+		if (filter_match(a->o->exclude, r->table) || natural_find(&a->nat, r->table) >= 0)
+			continue;
+		struct buf cols = BUF_INIT;
+		for (size_t c = 0; c < r->ncols; c++)
+			buf_addf(&cols, "%s\"%s\"", c ? ", " : "", r->cols[c]);
+		error("%s:%ld: table \"%s\": column %s refers to table \"%s\", which the target's environment "
+		      "excludes: its ids there name other rows.  Exclude \"%s\" too, or stop excluding \"%s\"",
+		      a->rd.name, st->line, st->name, cols.buf, r->table, st->name, r->table);
+		buf_release(&cols);
+		bad = -1;
+	}
+	return bad;
+}
+
 /* Match every stream table with a target table before any data is read. */
 static int plan_tables(struct apply *a)
 {
 	struct buf err = BUF_INIT;
-	int ret = -1;
+	int ret = -1, refs_bad = 0;
 	a->plans = xcalloc(a->rd.schema.n + 1, sizeof(*a->plans));
 	for (size_t i = 0; i < a->rd.schema.n; i++) {
 		struct table *st = a->rd.schema.tables[i];
 		struct table *tt = schema_find(&a->target, st->name);
 		struct plan *p = &a->plans[a->nplans++];
 		p->st = st;
+		p->natural = natural_find(&a->nat, st->name);
+		if (p->natural >= 0) {
+			p->skip = 1;
+			if (load_natural(a, p, tt) < 0)
+				goto out;
+			continue;
+		}
+		if (refers_by_key_to_natural(a, st) < 0)
+			goto out;
 		if (a->o->exclude && !filter_match(a->o->exclude, st->name)) {
 			warning("table \"%s\" is excluded by the target's environment: not applied", st->name);
 			p->skip = 1;
+			continue;
+		}
+		if (is_history(a, st->name)) {
+			summary_left_out(a->sum, st->name);
+			p->skip = 1;
+			continue;
+		}
+		if (refers_to_excluded(a, st) < 0) {
+			refs_bad = 1; /* every one is named before the run stops */
 			continue;
 		}
 		if (!tt) {
@@ -201,13 +538,159 @@ static int plan_tables(struct apply *a)
 				st->name);
 		p->proj = table_project(tt, st);
 		p->counts = summary_table(a->sum, st->name);
+		p->bt = a->base_open ? schema_find(a->base.schema, st->name) : NULL;
+		if (p->bt && !table_shape_equal(st, p->bt)) {
+			warning("table \"%s\" has other columns or another key than in the sync base %s "
+				"(a schema change): merged two-way this time", st->name, a->base_path);
+			p->bt = NULL;
+		}
 		if (spool_open(a, p, i, 0) < 0 || spool_open(a, p, i, 1) < 0)
 			goto out;
 	}
-	ret = 0;
+	ret = refs_bad ? -1 : 0;
 out:
 	buf_release(&err);
 	return ret;
+}
+
+/* A value of r for a message: its JSON, or ? */
+static void add_value(struct buf *b, const struct table *t, const struct row *r, size_t i)
+{
+	struct buf err = BUF_INIT;
+	size_t len = b->len;
+	if (value_to_json(b, r, i, t->cols[i].type, &err) < 0) {
+		b->len = len;
+		buf_adds(b, "?");
+	}
+	buf_release(&err);
+}
+
+static int compared(const struct table *t, size_t i)
+{
+	return !table_is_key(t, i) && !t->cols[i].generated;
+}
+
+/* A conflict record of the three-way merge: reported, not applied; a
+ * collision and a row the target deleted take their referrers with them. */
+static int report_three_way(struct apply *a, struct plan *p, const struct change *c)
+{
+	const struct table *t = p->st;
+	const struct row *b = &c->side[SIDE_BASE], *o = &c->side[SIDE_OURS], *th = &c->side[SIDE_THEIRS];
+	if (c->kind == CONFLICT_INSERT_INSERT || c->kind == CONFLICT_UPDATE_DELETE)
+		holdback_add(&a->holdback, t, o);
+	if (++a->reported > MAX_CONFLICTS_SHOWN)
+		return 0;
+	buf_reset(&a->msg);
+	table_key_to_json(&a->msg, t, &c->row);
+	buf_adds(&a->msg, ": ");
+	if (c->kind == CONFLICT_INSERT_INSERT) {
+		buf_adds(&a->msg, "collision: the stream and the target each created this key for another row (");
+		for (size_t i = 0, n = 0; i < t->ncols && n < 3; i++) {
+			if (!compared(t, i) || value_equal(o, i, th, i, t->cols[i].type))
+				continue;
+			buf_addf(&a->msg, "%s\"%s\": stream ", n++ ? "; " : "", t->cols[i].name);
+			add_value(&a->msg, t, o, i);
+			buf_adds(&a->msg, ", target ");
+			add_value(&a->msg, t, th, i);
+		}
+		buf_adds(&a->msg, "): not applied, nor the rows that refer to it");
+	} else if (c->kind == CONFLICT_UPDATE_UPDATE) {
+		buf_adds(&a->msg, "conflict: both changed since the last sync: ");
+		for (size_t i = 0, n = 0; i < t->ncols; i++) {
+			if (!compared(t, i) || value_equal(o, i, b, i, t->cols[i].type) ||
+			    value_equal(th, i, b, i, t->cols[i].type) || value_equal(o, i, th, i, t->cols[i].type))
+				continue;
+			buf_addf(&a->msg, "%s\"%s\": base ", n++ ? "; " : "", t->cols[i].name);
+			add_value(&a->msg, t, b, i);
+			buf_adds(&a->msg, ", stream ");
+			add_value(&a->msg, t, o, i);
+			buf_adds(&a->msg, ", target ");
+			add_value(&a->msg, t, th, i);
+		}
+		buf_adds(&a->msg, " (not applied; --prefer source or --prefer target settles it)");
+	} else {
+		buf_adds(&a->msg, "conflict: changed in the stream since the last sync, deleted in the target "
+			 "(not applied, nor the rows that refer to it; --prefer source inserts it again)");
+	}
+	error("%s:%ld: table \"%s\" at key %s", a->rd.name, a->line, t->name, a->msg.buf);
+	return 0;
+}
+
+/* The changes of the three-way merge of one table: spooled, unless the row
+ * refers to a row left out. */
+static int emit_three_way(void *ctx, const struct change *c)
+{
+	struct apply *a = ctx;
+	struct plan *p = a->cur;
+	if (c->type == REC_CONFLICT) {
+		if (a->o->mode == APPLY_INSERT_ONLY && c->kind == CONFLICT_UPDATE_UPDATE) {
+			p->counts->conflicts--; /* --insert-only leaves changed rows as they are */
+			p->counts->left++;
+			return 0;
+		}
+		return report_three_way(a, p, c);
+	}
+	const char *parent = holdback_refers(&a->holdback, p->st, a->stream_row);
+	if (parent) {
+		if (c->type == REC_INSERT)
+			p->counts->inserts--;
+		else
+			p->counts->updates--;
+		p->counts->held++;
+		holdback_add(&a->holdback, p->st, a->stream_row);
+		a->key_keep_old = 1;
+		if (++a->reported <= MAX_CONFLICTS_SHOWN) {
+			buf_reset(&a->msg);
+			table_key_to_json(&a->msg, p->st, a->stream_row);
+			error("%s:%ld: table \"%s\" at key %s: held back: it refers to %s, which is not applied",
+			      a->rd.name, a->line, p->st->name, a->msg.buf, parent);
+		}
+		return 0;
+	}
+	if (c->type == REC_UPDATE && a->o->mode == APPLY_INSERT_ONLY) {
+		p->counts->updates--;
+		p->counts->left++;
+		a->key_keep_old = 1;
+		return 0;
+	}
+	return spool_change(a, c, a->line);
+}
+
+/* A target table that is empty while the base has rows was emptied or made
+ * anew outside the syncs (dropped and created again, restored): the base no
+ * longer says what it held, and taking its rows for ones the target deleted
+ * would keep them out forever.  Such a table is merged two-way. */
+static int base_is_stale(struct apply *a, struct plan *p, struct target_rows *tr)
+{
+	const struct row *r;
+	if (target_rows_next(tr, &r) < 0)
+		return -1;
+	tr->ahead = 1;
+	if (tr->have)
+		return 0;
+	a->base_bound = NULL;
+	if (!a->base_primed) {
+		a->base_primed = 1;
+		if (base_next_old(a) < 0)
+			return -1;
+	}
+	if (!a->base_have)
+		return 0;
+	warning("table \"%s\" is empty in the target but not in its sync base %s: the base is not "
+		"what the target held (made anew or restored?), so it is merged two-way", p->st->name,
+		a->base_path);
+	p->bt = NULL;
+	return 0;
+}
+
+/* The three-way merge of the old base's rows (to base_bound), the stream's
+ * (ours) and the target's (theirs). */
+static int merge_three(struct apply *a, struct plan *p, struct row_iter *ours, struct row_iter *theirs)
+{
+	struct merge_rules rules = { a->o->prefer, 0, 1, base_after_key };
+	struct merge_counts mc = { 0 };
+	struct row_iter base = { base_rows_bounded, a, a->base_path };
+	return merge_table(p->st, &base, ours, theirs, &rules, emit_three_way, a, p->counts, &mc);
 }
 
 static int read_row_table(struct apply *a, struct plan *p)
@@ -216,10 +699,20 @@ static int read_row_table(struct apply *a, struct plan *p)
 				   a->o->mode == APPLY_MIRROR && p->st->complete };
 	struct target_rows tr;
 	struct row_iter old = { target_rows_next, &tr, a->db->shown_url };
-	struct row_iter new_ = { stream_rows_next, a, a->rd.name };
+	struct row_iter new_ = { stream_rows_overlay, a, a->rd.name };
+	int rc;
 	if (target_rows_open(a, p, &tr, 0) < 0)
 		return -1;
-	int rc = diff_table(p->st, &old, &new_, &pol, emit_from_diff, a, p->counts);
+	if (three_way(a, p) && base_is_stale(a, p, &tr) < 0) {
+		target_rows_close(a, &tr);
+		return -1;
+	}
+	if (three_way(a, p)) {
+		new_.next = stream_rows_next;
+		rc = merge_three(a, p, &new_, &old);
+	} else {
+		rc = diff_table(p->st, &old, &new_, &pol, emit_from_diff, a, p->counts);
+	}
 	target_rows_close(a, &tr);
 	return rc;
 }
@@ -389,6 +882,8 @@ static int read_change_table(struct apply *a, struct plan *p)
 	while ((got = stream_next(&a->rd)) > 0 && a->rd.rec.type != REC_TABLE_END) {
 		progress_rows(1, a->rd.line.len + 1);
 		a->line = a->rd.rec_line;
+		if (take_record(a) < 0)
+			goto out;
 		if (!settled_without_target(a, p, &a->rd.rec) && check_at_key(a, p, &tr, &a->rd.rec) < 0)
 			goto out;
 	}
@@ -444,8 +939,8 @@ static int held_rows_next(void *ctx, const struct row **out)
 	if (a->held_pos >= a->nheld)
 		return 0;
 	a->line = a->held_line[a->held_pos];
-	*out = &a->held[a->held_pos++].row;
-	return 1;
+	*out = a->stream_row = &a->held[a->held_pos++].row;
+	return !three_way(a, a->cur) && base_overlay(a, a->cur, *out) < 0 ? -1 : 1;
 }
 
 /* Compare or check the held records with the target rows of their keys. */
@@ -464,7 +959,9 @@ static int check_held(struct apply *a, struct plan *p)
 		struct row_iter old = { target_rows_next, &tr, a->db->shown_url };
 		struct row_iter new_ = { held_rows_next, a, a->rd.name };
 		a->held_pos = 0;
-		ret = diff_table(p->st, &old, &new_, &pol, emit_from_diff, a, p->counts);
+		a->base_bound = &a->held[a->nheld - 1].row;
+		ret = three_way(a, p) ? merge_three(a, p, &new_, &old)
+				      : diff_table(p->st, &old, &new_, &pol, emit_from_diff, a, p->counts);
 	} else if (target_rows_next(&tr, &cur) >= 0) {
 		size_t i = 0;
 		for (; i < a->nheld; i++) {
@@ -486,6 +983,8 @@ static int read_keyed(struct apply *a, struct plan *p)
 	while ((got = stream_next(&a->rd)) > 0 && a->rd.rec.type != REC_TABLE_END) {
 		progress_rows(1, a->rd.line.len + 1);
 		a->line = a->rd.rec_line;
+		if (take_record(a) < 0)
+			return -1;
 		if (a->rd.kind == STREAM_CHANGES && settled_without_target(a, p, &a->rd.rec))
 			continue;
 		hold(a, &a->rd.rec);
@@ -514,10 +1013,12 @@ static int read_input(struct apply *a)
 				return -1;
 			continue;
 		}
+		if (base_begin_table(a, a->cur) < 0)
+			return -1;
 		int rc = use_keys(a, a->cur) ? read_keyed(a, a->cur)
 			 : a->rd.kind == STREAM_ROWS ? read_row_table(a, a->cur)
 			 : read_change_table(a, a->cur);
-		if (rc < 0)
+		if (rc < 0 || base_end_table(a, a->cur) < 0)
 			return -1;
 	}
 	/* The final end record proves the input is whole; nothing is written before. */
@@ -525,6 +1026,11 @@ static int read_input(struct apply *a)
 	if (got > 0)
 		return stream_error(&a->rd, "records after the last table");
 	if (got < 0)
+		return -1;
+	if (a->reported > MAX_CONFLICTS_SHOWN)
+		error("... and %llu more rows left out (conflicts, collisions and the rows held back with them)",
+		      (unsigned long long)(a->reported - MAX_CONFLICTS_SHOWN));
+	if (base_finish(a) < 0)
 		return -1;
 	if (a->conflicts) {
 		if (a->conflicts > MAX_CONFLICTS_SHOWN)
@@ -662,11 +1168,40 @@ static const char *const verbs[] = { "insert", "insert", "update", "delete" };
 
 static int write_failed(struct apply *a, struct plan *p, const struct change *c, long line)
 {
+	buf_reset(&a->msg);
+	table_key_to_json(&a->msg, p->st, &c->row);
 	if (line)
-		return error("%s:%ld: table \"%s\": %s failed: %s", a->rd.name, line, p->st->name,
-			     verbs[c->type], a->db->err.buf);
-	return error("%s: table \"%s\": %s of a row only in the target failed: %s", a->db->shown_url,
-		     p->st->name, verbs[c->type], a->db->err.buf);
+		return error("%s:%ld: table \"%s\" at key %s: %s failed: %s", a->rd.name, line, p->st->name,
+			     a->msg.buf, verbs[c->type], a->db->err.buf);
+	return error("%s: table \"%s\" at key %s: %s of a row only in the target failed: %s",
+		     a->db->shown_url, p->st->name, a->msg.buf, verbs[c->type], a->db->err.buf);
+}
+
+/* A failure the engine reported for an earlier write than the current one
+ * (writes are batched), when it said which: reported with that write's
+ * table, key and line; 1 if so, 0 if not known. */
+static int blame_earlier_write(struct apply *a)
+{
+	uint64_t n = a->db->failed_write;
+	struct written e;
+	struct stream_reader sp;
+	int got, found = 0;
+	if (!a->wlog || n <= a->wlog_base ||
+	    fseeko(a->wlog, (off_t)((n - a->wlog_base - 1) * sizeof(e)), SEEK_SET) ||
+	    fread(&e, sizeof(e), 1, a->wlog) != 1 || e.plan >= a->nplans)
+		return 0;
+	struct plan *p = &a->plans[e.plan];
+	if (stream_open(&sp, e.which == 2 ? p->fixup : p->spool[e.which & 1]) < 0)
+		return 0;
+	for (uint64_t i = 0; !found && (got = stream_next(&sp)) > 0;)
+		if (sp.rec.type != REC_TABLE_END && i++ == e.rec)
+			found = 1;
+	if (found) {
+		sp.rec.type = e.which >= 2 ? REC_UPDATE : sp.rec.type; /* the cycle's columns */
+		write_failed(a, p, &sp.rec, e.line);
+	}
+	stream_close(&sp);
+	return found;
 }
 
 /* For a table in a cycle the engine cannot defer: take the cycle's columns
@@ -723,6 +1258,7 @@ static int write_spool(struct apply *a, struct plan *p, int which)
 	const char *path = which == 2 ? p->fixup : p->spool[which & 1];
 	int got, ret = -1;
 	long line = 0;
+	uint64_t nrec = 0;
 	if (which == 2 ? !p->nfixups : !p->nspooled[which & 1] || (which == 3 && !p->nnull))
 		return 0;
 	if (which < 2)
@@ -738,6 +1274,7 @@ static int write_spool(struct apply *a, struct plan *p, int which)
 			error("%s: spool out of step", path);
 			goto out;
 		}
+		struct written w = { which < 2 ? line : 0, (uint32_t)(p - a->plans), (uint32_t)which, nrec++ };
 		progress_rows(1, 0);
 		if (which == 3) {
 			/* Before a delete: NULL into the cycle's columns, so no row of
@@ -765,8 +1302,13 @@ static int write_spool(struct apply *a, struct plan *p, int which)
 			if (!rest)
 				continue;
 		}
-		if (a->db->ops->write(a->db, p->proj, c) < 0) {
-			write_failed(a, p, c, line);
+		if (fwrite(&w, sizeof(w), 1, a->wlog) != 1) {
+			error("%s: %s", a->tmpdir, strerror(errno));
+			goto out;
+		}
+		if (db_write(a->db, p->proj, c) < 0) {
+			if (a->db->failed_write == a->db->nwrites || !blame_earlier_write(a))
+				write_failed(a, p, c, w.line);
 			goto out;
 		}
 	}
@@ -820,6 +1362,16 @@ static int write_changes(struct apply *a)
 	struct plan **live = xcalloc(a->nplans + 1, sizeof(*live));
 	struct deps d;
 	int ret = -1;
+	struct buf wpath = BUF_INIT;
+	buf_addf(&wpath, "%s/written", a->tmpdir);
+	a->wlog = fopen(wpath.buf, "w+");
+	buf_release(&wpath);
+	if (!a->wlog) {
+		free(order.tables);
+		free(live);
+		return error("%s: %s", a->tmpdir, strerror(errno));
+	}
+	a->wlog_base = a->db->nwrites;
 	/* The target's own references decide the order. */
 	for (size_t i = 0; i < a->nplans; i++)
 		if (!a->plans[i].skip) {
@@ -852,13 +1404,15 @@ static int write_changes(struct apply *a)
 			goto out;
 	for (size_t i = 0; i < a->nplans; i++)
 		if (!a->plans[i].skip && a->plans[i].counts->inserts && a->db->ops->reset_sequence(a->db, a->plans[i].proj) < 0) {
-			error("%s: table \"%s\": %s", a->db->shown_url, a->plans[i].st->name, a->db->err.buf);
+			if (!blame_earlier_write(a))
+				error("%s: table \"%s\": %s", a->db->shown_url, a->plans[i].st->name, a->db->err.buf);
 			goto out;
 		}
 	if (set_triggers(a, live, order.n, 1) < 0)
 		goto out;
 	if (a->db->ops->check_constraints(a->db) < 0) {
-		error("%s: %s", a->db->shown_url, a->db->err.buf);
+		if (!blame_earlier_write(a))
+			error("%s: %s", a->db->shown_url, a->db->err.buf);
 		goto out;
 	}
 	ret = 0;
@@ -908,6 +1462,18 @@ static void cleanup(struct apply *a)
 	free(a->held_keys);
 	change_release(&a->out);
 	buf_release(&a->msg);
+	if (a->base_w_open)
+		stream_abandon(&a->base_w);
+	if (a->base_partial && !access(a->base_partial, F_OK))
+		unlink(a->base_partial); /* a failed run keeps the old base */
+	free(a->base_partial);
+	free(a->base_path);
+	if (a->base_open)
+		source_close(&a->base);
+	holdback_release(&a->holdback);
+	natural_release(&a->nat);
+	if (a->wlog)
+		fclose(a->wlog);
 }
 
 static int run(struct apply *a, const char *input)
@@ -927,9 +1493,13 @@ static int run(struct apply *a, const char *input)
 		return -1;
 	if (a->o->after_header && a->o->after_header(a->o->after_header_ctx, &a->rd) < 0)
 		return -1;
+	if (base_start(a) < 0)
+		return -1;
+	holdback_init(&a->holdback, &a->rd.schema);
+	natural_init(&a->nat, a->o->natural, a->o->nnatural);
 	if (db->ops->begin_write(db) < 0 || db->ops->load_schema(db, &a->target) < 0)
 		return error("%s: %s", db->shown_url, db->err.buf);
-	if (plan_tables(a) < 0 || read_input(a) < 0)
+	if (plan_tables(a) < 0 || base_write_tables(a) < 0 || read_input(a) < 0)
 		return -1;
 	if (a->o->before_write && a->o->before_write(a->o->before_write_ctx, a->sum) < 0)
 		return -1;
@@ -950,6 +1520,8 @@ static int run(struct apply *a, const char *input)
 	if (a->undo_partial && !access(a->undo_partial, F_OK) && rename(a->undo_partial, a->o->undo_path) < 0)
 		warning("%s: %s (the sync is committed; its undo stream is %s)", a->o->undo_path,
 			strerror(errno), a->undo_partial);
+	if (a->base_partial)
+		sync_base_commit(a->base_path, a->base_partial, a->o->undo_path, a->o->mode == APPLY_MIRROR);
 	return 0;
 }
 
@@ -961,6 +1533,7 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	a.o = o;
 	a.db = db;
 	a.sum = sum;
+	sum->sync = 1;
 	change_init(&a.out);
 	buf_init(&a.msg);
 	schema_init(&a.target);

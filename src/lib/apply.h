@@ -16,6 +16,8 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "merge.h"
+#include "natural.h"
 #include "source.h"
 #include "summary.h"
 
@@ -30,6 +32,21 @@ struct apply_opts {
 				    (not for a dry run, nor when nothing changes) */
 	const char *undo_source; /* its header's "source": the target's db_identity */
 	const struct filter *exclude; /* tables not to touch (the target environment's) */
+	/* Migration-history tables (glob patterns): left out of a row stream
+	 * unless it is a backup or undo stream, named in sum->history. */
+	char *const *history;
+	size_t nhistory;
+	/* The sync base (syncbase.h): kept in base_dir for (base_label,
+	 * undo_source) and each stream's source; NULL base_dir: none is read
+	 * or kept, and a merge is two-way. */
+	const char *base_dir, *base_label;
+	/* Reference tables matched by a natural key (natural.h): not written,
+	 * and references into them translated to the target's ids. */
+	const struct natural_key *natural;
+	size_t nnatural;
+	/* How a merge settles a conflict: PREFER_OURS the stream's values,
+	 * PREFER_THEIRS the target's; PREFER_NONE reports it. */
+	enum merge_prefer prefer;
 	/* Called after phase 1, before anything is written, with the counts
 	 * (to ask for confirmation, to take a backup); returns 0 to go on, -1 to
 	 * stop (having said why).  NULL: go on. */
@@ -41,8 +58,16 @@ struct apply_opts {
 	void *after_header_ctx;
 };
 
+/* The migration-history tables of common frameworks (Django, Prisma, Rails,
+ * Alembic, Flyway, Knex, Doctrine), NULL-terminated. */
+extern const char *const apply_default_history[];
+
 /* Apply the stream at input ("-" is stdin) to db, which is connected and not
- * in a transaction.  Fills sum, and counts in *conflict_records the conflict
+ * in a transaction.  A row stream with a base from the same source is merged
+ * three-way (merge.h): rows the target changed since are kept, conflicts and
+ * collisions (a key both sides created with other content) are reported and
+ * left out with every row that refers to them, and the rest is written; the
+ * counts are in sum (summary_left_out).  Fills sum, and counts in *conflict_records the conflict
  * records of a dbmerge stream, which are reported and not applied.  On success the transaction is committed (or
  * rolled back for a dry run); on failure returns -1 with the reason printed,
  * the transaction rolled back and no undo file left behind. */

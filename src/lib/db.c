@@ -123,6 +123,13 @@ struct db *db_connect(const char *target)
 	return db;
 }
 
+int db_write(struct db *db, const struct table *t, const struct change *c)
+{
+	db->nwrites++;
+	db->failed_write = 0;
+	return db->ops->write(db, t, c);
+}
+
 void db_disconnect(struct db *db)
 {
 	if (!db)

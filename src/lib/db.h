@@ -77,8 +77,15 @@ struct db {
 	char *shown_url;    /* masked, for messages and headers */
 	struct env env;     /* the environment it was named by (env.name NULL if none) */
 	struct buf err;
+	/* Writes are batched, so a row's failure may surface in a later call:
+	 * db_write counts the writes, and a backend that can tell which row
+	 * failed sets failed_write to its number (from 1), else leaves 0. */
+	uint64_t nwrites, failed_write;
 	void *impl;
 };
+
+/* ops->write, counted (see failed_write). */
+int db_write(struct db *db, const struct table *t, const struct change *c);
 
 /* Resolve target (a URL, a .db/.sqlite path, or an environment name) and
  * connect.  On failure prints the reason and returns NULL. */

@@ -101,6 +101,7 @@ struct my_db {
 	/* the pending multi-row statement */
 	const struct table *batch_t;   /* compared, never read at flush time */
 	size_t batch_rows, batch_width;
+	uint64_t batch_first;   /* db->nwrites of the batch's first row */
 	int batch_op;                  /* BATCH_INSERT, BATCH_DELETE or BATCH_UPDATE */
 	struct buf batch_table, batch_head, batch_tuple;
 	char **batch_keynames;
@@ -1645,6 +1646,7 @@ static int flush_update(struct db *db, size_t rows)
 			buf_adds(&db->err, "no row with this key in the target (it changed since the diff)");
 		}
 		name_batch_row(db, "updating", r * w);
+		db->failed_write = m->batch_first + r;
 		goto out;
 	}
 	rc = 0;
@@ -1698,6 +1700,7 @@ static int flush_batch(struct db *db)
 			buf_adds(&db->err, "no row with this key in the target (it changed since the diff)");
 		}
 		name_batch_row(db, del ? "deleting" : "inserting", r * w);
+		db->failed_write = m->batch_first + r;
 		found = 1;
 	}
 	if (!found) {
@@ -2178,6 +2181,7 @@ static int my_write(struct db *db, const struct table *t, const struct change *c
 	if (suspend_stream(db) < 0 || refuse_nontx(db, t->name) < 0 || set_fk_mode(db, t, c->type) < 0)
 		return -1;
 	if (op >= 0 && !m->batch_rows) {
+		m->batch_first = db->nwrites;
 		if (op != BATCH_UPDATE) {
 			batch_start(m, t, op == BATCH_DELETE);
 		} else {

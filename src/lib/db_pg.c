@@ -91,6 +91,7 @@ struct batch {
 	 * over arrays (alternating updates and deletes make such batches). */
 	struct row held[BATCH_MIN];
 	int held_init, arrays;
+	uint64_t first;     /* db->nwrites of its first row */
 };
 
 struct pg_db {
@@ -105,6 +106,8 @@ struct pg_db {
 	/* Updates and deletes in flight: what each one is, for its error. */
 	int piping;
 	char *pdesc[PIPE_MAX];
+	uint64_t pwrite[PIPE_MAX]; /* the db->nwrites of each */
+	uint64_t cur_write;        /* that of the row send_row sends */
 	size_t npending;
 	/* The cursor whose next FETCH was sent ahead and not yet collected. */
 	struct db_cursor *ahead;
@@ -112,6 +115,7 @@ struct pg_db {
 	int copying;
 	char *copy_table;
 	unsigned long copy_rows;
+	uint64_t copy_first;     /* db->nwrites of the COPY's first row */
 	/* Sequences to move past their column's largest id at commit:
 	 * "table\0column" pairs.  setval() is not transactional, so a rolled
 	 * back (dry) run must never have called it. */
@@ -1403,6 +1407,7 @@ static int start_copy(struct db *db, const struct table *t)
 	free(p->copy_table);
 	p->copy_table = xstrdup(t->name);
 	p->copy_rows = 0;
+	p->copy_first = db->nwrites;
 	return 0;
 }
 
@@ -1432,6 +1437,8 @@ static int flush_copy(struct db *db)
 				if (l) {
 					long line = strtol(l + 7, NULL, 10);
 					buf_addf(&p->tmp, " (row %ld of a batch of %lu)", line, p->copy_rows);
+					if (line > 0 && (unsigned long)line <= p->copy_rows)
+						db->failed_write = p->copy_first + (uint64_t)line - 1;
 				}
 			}
 			buf_reset(&db->err);
@@ -1703,8 +1710,10 @@ static int flush_batch(struct db *db, int report)
 	}
 	if (!b->arrays) {
 		int rc = 0;
-		for (size_t i = 0; i < b->rows && rc == 0; i++)
+		for (size_t i = 0; i < b->rows && rc == 0; i++) {
+			p->cur_write = b->first + i;
 			rc = send_row(db, b->t, b->kind, &b->held[i], b->only);
+		}
 		batch_reset(b);
 		return rc;
 	}
@@ -1723,8 +1732,9 @@ static int flush_batch(struct db *db, int report)
 	free(params);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		buf_reset(&p->tmp);
-		buf_addf(&p->tmp, "%s \"%s\" (one of a batch of %zu rows)", what, b->table, b->rows);
+		buf_addf(&p->tmp, "%s \"%s\" (one of a batch of %zu rows from this one)", what, b->table, b->rows);
 		rc = fail_res(db, p->tmp.buf, res);
+		db->failed_write = b->first;
 	} else {
 		if (PQntuples(res) > 0) {
 			buf_reset(&db->err);
@@ -1732,7 +1742,9 @@ static int flush_batch(struct db *db, int report)
 			for (size_t k = 0; k < b->nkey; k++)
 				buf_addf(&db->err, "%s%s=%.60s", k ? ", " : "", b->t->cols[b->cols[k]].name,
 					 PQgetvalue(res, 0, (int)k));
-			buf_adds(&db->err, "): no row with this key in the target (it changed since the diff)");
+			buf_addf(&db->err, "): no row with this key in the target (it changed since the diff; "
+				 "one of a batch of %zu rows from this one)", b->rows);
+			db->failed_write = b->first;
 			rc = -1;
 		}
 		PQclear(res);
@@ -1787,6 +1799,8 @@ static int batch_add(struct db *db, const struct table *t, const struct change *
 			row_init(&b->held[i], 0);
 		b->held_init = 1;
 	}
+	if (!b->rows)
+		b->first = db->nwrites;
 	if (b->rows < BATCH_MIN) {
 		row_copy(&b->held[b->rows++], &c->row);
 		if (b->rows < BATCH_MIN)
@@ -1824,6 +1838,7 @@ no:
 
 static int pg_write(struct db *db, const struct table *t, const struct change *c)
 {
+	struct pg_db *p = db->impl;
 	if (c->type == REC_ROW || c->type == REC_INSERT)
 		return copy_row(db, t, &c->row);
 	settle(db);
@@ -1839,6 +1854,7 @@ static int pg_write(struct db *db, const struct table *t, const struct change *c
 	}
 	if (flush_batch(db, 1) < 0)
 		return -1;
+	p->cur_write = db->nwrites;
 	return send_row(db, t, c->type, &c->row, to_only);
 }
 
@@ -1923,6 +1939,7 @@ static int send_row(struct db *db, const struct table *t, enum rec_type type, co
 		flush_pipeline(db, 0);
 		return -1;
 	}
+	p->pwrite[p->npending] = p->cur_write;
 	p->pdesc[p->npending++] = xstrdup(p->tmp.buf);
 	if (p->npending >= PIPE_MAX)
 		return flush_pipeline(db, 1);
@@ -1952,6 +1969,8 @@ static int flush_pipeline(struct db *db, int report)
 			rc = -1;
 			break;
 		}
+		if (report)
+			db->failed_write = p->pwrite[i]; /* reset below unless it fails */
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			if (report) {
 				buf_reset(&db->err);
@@ -1968,6 +1987,8 @@ static int flush_pipeline(struct db *db, int report)
 		while ((res = PQgetResult(p->conn)))
 			PQclear(res);
 	}
+	if (rc == 0 && report)
+		db->failed_write = 0;
 	/* The rest (aborted after a failure) up to and with the sync point. */
 	for (int nulls = 0; nulls < 2 * PIPE_MAX + 4;) {
 		res = PQgetResult(p->conn);

@@ -25,6 +25,12 @@ struct diff_counts {
 	uint64_t inserts, updates, deletes;
 	uint64_t kept;   /* rows only in OLD (or deletes) that the policy keeps */
 	uint64_t left;   /* changed rows the policy leaves as they are (no updates) */
+	/* three-way (merge.h, dbapply's sync base) */
+	uint64_t theirs_kept; /* rows the target changed since the base, kept */
+	uint64_t unbased;     /* rows overwritten with no base to tell an edit from a collision */
+	uint64_t conflicts;   /* rows changed on both sides, not applied */
+	uint64_t collisions;  /* keys both sides created with other content, not applied */
+	uint64_t held;        /* rows held back: they refer to a collision or conflict */
 };
 
 typedef int (*diff_emit_fn)(void *ctx, const struct change *c);

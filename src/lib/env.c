@@ -16,6 +16,7 @@ struct lookup {
 	struct env *env;
 	int found;
 	const char *bad;
+	struct buf why;     /* the text of bad, when made here */
 };
 
 /* 1 yes, 0 no, -1 neither: a typo must not leave prod unprotected. */
@@ -28,21 +29,59 @@ static int yes_no(const char *v)
 	return -1;
 }
 
+/* The words of value (separated by blanks or commas) appended to *v. */
+static void add_words(char ***v, size_t *n, const char *value)
+{
+	char *copy = xstrdup(value), *save = NULL;
+	for (char *tok = strtok_r(copy, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		*v = xrealloc(*v, (*n + 1) * sizeof(char *));
+		(*v)[(*n)++] = xstrdup(tok);
+	}
+	free(copy);
+}
+
 static int on_entry(void *user, const char *section, const char *key, const char *value)
 {
 	struct lookup *l = user;
-	static const char *const known[] = { "url", "protected", "exclude", "backups" };
+	static const char *const known[] = { "url", "protected", "exclude", "backups", "prefer",
+					     "history_tables", "natural" };
 	int ok = 0;
 	/* Every section is checked, not only the one asked for. */
 	for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
 		ok |= !strcmp(key, known[i]);
 	if (!ok) {
-		l->bad = "unknown setting (known: url, protected, exclude, backups)";
+		l->bad = "unknown setting (known: url, protected, exclude, backups, prefer, history_tables, natural)";
 		return 0;
 	}
 	if (!strcmp(key, "protected") && yes_no(value) < 0) {
 		l->bad = "protected takes yes or no (also true/false, on/off, 1/0)";
 		return 0;
+	}
+	if (!strcmp(key, "prefer") && strcmp(value, "source") && strcmp(value, "target")) {
+		l->bad = "prefer takes source or target";
+		return 0;
+	}
+	if (!strcmp(key, "natural") && !l->bad) {
+		/* checked in every section; kept for the one asked for */
+		struct natural_key *k = NULL;
+		size_t n = 0;
+		buf_reset(&l->why);
+		int bad = natural_parse(value, &k, &n, &l->why) < 0;
+		if (!bad && !strcmp(section, l->want)) {
+			l->env->natural = xrealloc(l->env->natural, (l->env->nnatural + n + 1) * sizeof(*k));
+			memcpy(l->env->natural + l->env->nnatural, k, n * sizeof(*k));
+			l->env->nnatural += n;
+			free(k);
+		} else {
+			natural_free(k, n);
+			free(k);
+		}
+		if (bad) {
+			l->bad = l->why.buf;
+			return 0;
+		}
+		l->found |= !strcmp(section, l->want);
+		return 1;
 	}
 	if (strcmp(section, l->want))
 		return 1;
@@ -54,12 +93,12 @@ static int on_entry(void *user, const char *section, const char *key, const char
 	} else if (!strcmp(key, "protected")) {
 		e->protected_env = yes_no(value);
 	} else if (!strcmp(key, "exclude")) {
-		char *copy = xstrdup(value), *save = NULL;
-		for (char *tok = strtok_r(copy, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-			e->exclude = xrealloc(e->exclude, (e->nexclude + 1) * sizeof(char *));
-			e->exclude[e->nexclude++] = xstrdup(tok);
-		}
-		free(copy);
+		add_words(&e->exclude, &e->nexclude, value);
+	} else if (!strcmp(key, "history_tables")) {
+		add_words(&e->history, &e->nhistory, value);
+	} else if (!strcmp(key, "prefer")) {
+		free(e->prefer);
+		e->prefer = xstrdup(value);
 	} else {
 		free(e->backups);
 		e->backups = xstrdup(value);
@@ -71,12 +110,18 @@ static int lookup_file(const char *path, const char *name, struct env *out)
 {
 	if (access(path, F_OK))
 		return 0;
-	struct lookup l = { name, out, 0, NULL };
+	struct lookup l = { name, out, 0, NULL, BUF_INIT };
 	int rc = ini_parse(path, on_entry, &l);
-	if (rc < 0)
+	if (rc < 0) {
+		buf_release(&l.why);
 		return error("%s: %s", path, strerror(errno));
-	if (rc > 0)
-		return error("%s:%d: %s", path, rc, l.bad ? l.bad : "malformed line");
+	}
+	if (rc > 0) {
+		error("%s:%d: %s", path, rc, l.bad ? l.bad : "malformed line");
+		buf_release(&l.why);
+		return -1;
+	}
+	buf_release(&l.why);
 	if (l.found) {
 		if (!out->url)
 			return error("%s: environment [%s] has no url", path, name);
@@ -128,6 +173,12 @@ void env_release(struct env *e)
 	for (size_t i = 0; i < e->nexclude; i++)
 		free(e->exclude[i]);
 	free(e->exclude);
+	for (size_t i = 0; i < e->nhistory; i++)
+		free(e->history[i]);
+	free(e->history);
+	free(e->prefer);
+	natural_free(e->natural, e->nnatural);
+	free(e->natural);
 	free(e->name);
 	free(e->url);
 	free(e->backups);

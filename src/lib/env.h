@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "natural.h"
+
 struct env {
 	char *name;
 	char *url;
@@ -12,6 +14,11 @@ struct env {
 	char **exclude;     /* table glob patterns */
 	size_t nexclude;
 	char *backups;      /* backup directory */
+	char *prefer;       /* "source" or "target": how a merge settles conflicts; NULL: it reports them */
+	char **history;     /* more migration-history tables (glob patterns), left out of syncs */
+	size_t nhistory;
+	struct natural_key *natural; /* reference tables matched by a natural key */
+	size_t nnatural;
 	char *config;       /* the file it came from, or NULL */
 };
 

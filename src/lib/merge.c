@@ -13,6 +13,8 @@
 
 #include <string.h>
 
+#include "holdback.h"
+
 int merge_policy_parse(const char *s, enum merge_policy *out)
 {
 	if (!strcmp(s, "upsert"))
@@ -149,12 +151,13 @@ static int same_row(const struct table *t, const struct row *a, const struct row
 
 struct merger {
 	const struct table *t;
-	enum merge_prefer prefer;
+	const struct merge_rules *r;
 	diff_emit_fn emit;
 	void *ctx;
 	struct diff_counts *cnt;
 	struct merge_counts *mc;
 	struct change c;
+	int conflicted;          /* a conflict record was emitted for this key */
 };
 
 /* c.row holds the key of r and nothing else; c.old is empty. */
@@ -220,9 +223,12 @@ static int conflict(struct merger *m, enum conflict_kind kind, const struct row 
 		    const struct row *o, const struct row *th)
 {
 	const struct row *sides[3] = { b, o, th };
-	if (m->prefer != PREFER_NONE) {
+	enum merge_prefer prefer = m->r->prefer;
+	if (kind == CONFLICT_INSERT_INSERT && !m->r->prefer_settles_inserts)
+		prefer = PREFER_NONE;
+	if (prefer != PREFER_NONE) {
 		m->mc->settled++;
-		if (m->prefer == PREFER_THEIRS) {
+		if (prefer == PREFER_THEIRS) {
 			/* THEIRS' row stays; in an update/update the columns that
 			 * do not conflict still merge. */
 			return kind == CONFLICT_UPDATE_UPDATE ? emit_update(m, b, o, th, TAKE_THEIRS_UNCHANGED) : 0;
@@ -236,6 +242,8 @@ static int conflict(struct merger *m, enum conflict_kind kind, const struct row 
 			return emit_delete(m, th);
 		case CONFLICT_UPDATE_DELETE:
 			return emit_insert(m, o);
+		case CONFLICT_HELD:
+			break; /* made by merge_three_way, never here */
 		}
 	}
 	start_change(m, REC_CONFLICT, o ? o : th);
@@ -244,6 +252,11 @@ static int conflict(struct merger *m, enum conflict_kind kind, const struct row 
 		if (sides[s])
 			row_copy(&m->c.side[s], sides[s]);
 	m->mc->conflicts++;
+	m->conflicted = 1;
+	if (kind == CONFLICT_INSERT_INSERT)
+		m->cnt->collisions++;
+	else
+		m->cnt->conflicts++;
 	return m->emit(m->ctx, &m->c);
 }
 
@@ -254,6 +267,8 @@ static int merge_key(struct merger *m, const struct row *b, const struct row *o,
 	if (!b) {
 		if (o && !th)
 			return emit_insert(m, o);
+		if (!o && th && m->r->keep_missing)
+			m->cnt->kept++;
 		if (o && th && !same_row(t, o, th))
 			return conflict(m, CONFLICT_INSERT_INSERT, NULL, o, th);
 		return 0;
@@ -261,6 +276,10 @@ static int merge_key(struct merger *m, const struct row *b, const struct row *o,
 	if (!o) {
 		if (!th)
 			return 0;
+		if (m->r->keep_missing) {
+			m->cnt->kept++;
+			return 0;
+		}
 		if (same_row(t, th, b))
 			return emit_delete(m, th);
 		return conflict(m, CONFLICT_DELETE_UPDATE, b, NULL, th);
@@ -274,16 +293,21 @@ static int merge_key(struct merger *m, const struct row *b, const struct row *o,
 		if (compared(t, i) && !same_value(t, o, b, i) && !same_value(t, th, b, i) &&
 		    !same_value(t, o, th, i))
 			return conflict(m, CONFLICT_UPDATE_UPDATE, b, o, th);
+	for (size_t i = 0; i < t->ncols; i++)
+		if (compared(t, i) && !same_value(t, th, b, i) && same_value(t, o, b, i)) {
+			m->cnt->theirs_kept++;
+			break;
+		}
 	return emit_update(m, b, o, th, TAKE_OURS_CHANGED);
 }
 
 int merge_table(const struct table *t, struct row_iter *base, struct row_iter *ours,
-		struct row_iter *theirs, enum merge_prefer prefer, diff_emit_fn emit, void *ctx,
+		struct row_iter *theirs, const struct merge_rules *rules, diff_emit_fn emit, void *ctx,
 		struct diff_counts *counts, struct merge_counts *mc)
 {
 	struct side s[3] = { { base, NULL, 0, { 0 }, 0 }, { ours, NULL, 0, { 0 }, 0 },
 			     { theirs, NULL, 0, { 0 }, 0 } };
-	struct merger m = { t, prefer, emit, ctx, counts, mc, { 0 } };
+	struct merger m = { t, rules, emit, ctx, counts, mc, { 0 }, 0 };
 	int ret = -1;
 	change_init(&m.c);
 	m.c.table = (struct table *)t;
@@ -300,7 +324,10 @@ int merge_table(const struct table *t, struct row_iter *base, struct row_iter *o
 		for (int i = 0; i < 3; i++)
 			if (s[i].got > 0 && (s[i].cur == min || table_key_cmp(t, s[i].cur, min) == 0))
 				at[i] = s[i].cur;
+		m.conflicted = 0;
 		if (merge_key(&m, at[0], at[1], at[2]) < 0)
+			goto out;
+		if (rules->after_key && rules->after_key(ctx, at[0], at[1], at[2], m.conflicted) < 0)
 			goto out;
 		for (int i = 0; i < 3; i++)
 			if (at[i] && advance(&s[i], t) < 0)
@@ -314,10 +341,58 @@ out:
 	return ret;
 }
 
-/* The writer takes changes and conflicts alike. */
-static int emit_to_writer(void *ctx, const struct change *c)
+/* The three-way merge onto a writer: changes and conflict records alike,
+ * except that a row of OURS that refers to a row left in conflict (a key
+ * both inserted, a row THEIRS deleted) is held back as a "held" conflict,
+ * and so are the rows that refer to it in turn (holdback.h). */
+struct holding {
+	struct stream_writer *w;
+	struct holdback hb;
+	struct row_iter ours;     /* OURS' rows; cur is the current one, whole */
+	const struct row *cur;
+	const struct table *t;
+	struct diff_counts *cnt;
+	struct merge_counts *mc;
+	struct change held;
+};
+
+static int ours_rows_next(void *ctx, const struct row **out)
 {
-	return c->type == REC_CONFLICT ? stream_write_conflict(ctx, c) : stream_write_change(ctx, c);
+	struct holding *h = ctx;
+	int got = h->ours.next(h->ours.ctx, out);
+	if (got > 0)
+		h->cur = *out;
+	return got;
+}
+
+static int emit_holding(void *ctx, const struct change *c)
+{
+	struct holding *h = ctx;
+	if (c->type == REC_CONFLICT) {
+		if (c->kind == CONFLICT_INSERT_INSERT || c->kind == CONFLICT_UPDATE_DELETE)
+			holdback_add(&h->hb, h->t, &c->side[SIDE_OURS]);
+		return stream_write_conflict(h->w, c);
+	}
+	const char *parent = c->type != REC_DELETE ? holdback_refers(&h->hb, h->t, h->cur) : NULL;
+	if (!parent)
+		return stream_write_change(h->w, c);
+	struct buf key = BUF_INIT;
+	table_key_to_json(&key, h->t, h->cur);
+	warning("table \"%s\" at key %s: held back as a conflict: it refers to %s, which is in conflict",
+		h->t->name, key.buf, parent);
+	buf_release(&key);
+	if (c->type == REC_INSERT)
+		h->cnt->inserts--;
+	else
+		h->cnt->updates--;
+	h->mc->conflicts++;
+	holdback_add(&h->hb, h->t, h->cur);
+	h->held.type = REC_CONFLICT;
+	h->held.kind = CONFLICT_HELD;
+	h->held.table = c->table;
+	row_copy(&h->held.row, &c->row);
+	row_copy(&h->held.side[SIDE_OURS], h->cur);
+	return stream_write_conflict(h->w, &h->held);
 }
 
 int merge_three_way(struct source *base, struct source *ours, struct source *theirs,
@@ -347,28 +422,38 @@ int merge_three_way(struct source *base, struct source *ours, struct source *the
 			warning("table \"%s\" is not in BASE: its rows on both sides count as new", t->name);
 	}
 
-	struct row_iter bi = source_rows(base), oi = source_rows(ours), ti = source_rows(theirs);
+	struct merge_rules rules = { prefer, 1, 0, NULL };
+	struct holding h = { w, { 0 }, source_rows(ours), NULL, NULL, NULL, mc, { 0 } };
+	struct row_iter bi = source_rows(base), oi = { ours_rows_next, &h, ours->name }, ti = source_rows(theirs);
+	int ret = -1;
 	struct row_iter none = no_rows(base->name);
+	holdback_init(&h.hb, os);
+	change_init(&h.held);
 	stream_write_header(w, STREAM_CHANGES, ours->origin, ours->engine);
 	for (size_t i = 0; i < os->n; i++)
 		if (stream_write_table(w, os->tables[i]) < 0)
-			return -1;
+			goto out;
 	for (size_t i = 0; i < os->n; i++) {
 		const struct table *t = os->tables[i];
 		const struct table *th = schema_find(theirs->schema, t->name);
 		const struct table *b = schema_find(base->schema, t->name);
 		if ((b && source_begin_table(base, b) < 0) || source_begin_table(ours, t) < 0 ||
 		    source_begin_table(theirs, th) < 0)
-			return -1;
+			goto out;
 		stream_begin_table(w, t);
-		if (merge_table(t, b ? &bi : &none, &oi, &ti, prefer, emit_to_writer, w,
-				summary_table(sum, t->name), mc) < 0 ||
+		h.t = t;
+		h.cnt = summary_table(sum, t->name);
+		if (merge_table(t, b ? &bi : &none, &oi, &ti, &rules, emit_holding, &h, h.cnt, mc) < 0 ||
 		    stream_end_table(w) < 0)
-			return -1;
+			goto out;
 	}
 	/* A truncated input must give a truncated output, which every consumer
 	 * refuses: the final end record comes only after all three ended well. */
 	if (source_finish(base) < 0 || source_finish(ours) < 0 || source_finish(theirs) < 0)
-		return -1;
-	return 0;
+		goto out;
+	ret = 0;
+out:
+	holdback_release(&h.hb);
+	change_release(&h.held);
+	return ret;
 }

@@ -60,10 +60,29 @@ struct merge_counts {
 int merge_filter(struct stream_reader *rd, struct stream_writer *w, enum merge_policy p,
 		 struct summary *sum, struct merge_counts *mc);
 
+/* How merge_table decides beyond the table above. */
+struct merge_rules {
+	enum merge_prefer prefer;
+	/* prefer settles insert/insert too.  dbapply leaves it 0: a key that
+	 * both sides created with other content (a collision) is never an
+	 * update, whatever the preference. */
+	int prefer_settles_inserts;
+	/* OURS does not remove rows: a row missing from OURS is kept as THEIRS
+	 * has it (counted in counts->kept), never deleted nor a conflict.
+	 * dbapply's merge: OURS may be partial, and a merge deletes nothing. */
+	int keep_missing;
+	/* Called after each key with its three rows (NULL where absent) and
+	 * whether a conflict record was emitted for it; NULL: not called. */
+	int (*after_key)(void *ctx, const struct row *b, const struct row *o, const struct row *th,
+			 int conflicted);
+};
+
 /* Merge the rows of one table (laid out by t on all three sides) and emit
- * the changes and conflict records in key order. */
+ * the changes and conflict records in key order.  A row THEIRS changed
+ * since BASE and keeps (OURS left those columns as BASE had them) counts in
+ * counts->theirs_kept. */
 int merge_table(const struct table *t, struct row_iter *base, struct row_iter *ours,
-		struct row_iter *theirs, enum merge_prefer prefer, diff_emit_fn emit, void *ctx,
+		struct row_iter *theirs, const struct merge_rules *rules, diff_emit_fn emit, void *ctx,
 		struct diff_counts *counts, struct merge_counts *mc);
 
 /* The whole three-way merge onto w: a change stream with OURS' header and

@@ -304,14 +304,19 @@ void table_key_to_json(struct buf *out, const struct table *t, const struct row 
 	buf_release(&err);
 }
 
-int table_same_shape(const struct table *a, const struct table *b, const char *name)
+int table_shape_equal(const struct table *a, const struct table *b)
 {
 	int same = b->ncols == a->ncols && b->nkey == a->nkey;
 	for (size_t i = 0; same && i < a->ncols; i++)
 		same = !strcmp(b->cols[i].name, a->cols[i].name) && b->cols[i].type == a->cols[i].type;
 	for (size_t k = 0; same && k < a->nkey; k++)
 		same = b->key[k] == a->key[k];
-	if (!same)
+	return same;
+}
+
+int table_same_shape(const struct table *a, const struct table *b, const char *name)
+{
+	if (!table_shape_equal(a, b))
 		return error("%s: table \"%s\" has other columns, column types or another key than in the "
 			     "other input (a schema change: its rows cannot be compared)", name, a->name);
 	return 0;

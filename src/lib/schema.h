@@ -83,6 +83,8 @@ void table_key_to_json(struct buf *out, const struct table *t, const struct row 
  * a's types, and a's key; -1 with a message naming the table if not, since
  * their rows cannot be compared. */
 int table_same_shape(const struct table *a, const struct table *b, const char *name);
+/* The same test, silent: 1 same shape, 0 not. */
+int table_shape_equal(const struct table *a, const struct table *b);
 
 /* Compare two rows of t by key. */
 int table_key_cmp(const struct table *t, const struct row *a, const struct row *b);

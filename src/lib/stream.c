@@ -17,7 +17,8 @@
 #define WRITE_CHUNK (256 * 1024)
 
 static const char *const side_names[] = { "base", "ours", "theirs" };
-static const char *const kind_names[] = { "update/update", "update/delete", "delete/update", "insert/insert" };
+static const char *const kind_names[] = { "update/update", "update/delete", "delete/update", "insert/insert",
+					  "held" };
 
 const char *conflict_kind_name(enum conflict_kind k)
 {
@@ -31,6 +32,7 @@ int conflict_has_side(enum conflict_kind k, enum conflict_side s)
 	case CONFLICT_UPDATE_DELETE: return s != SIDE_THEIRS;
 	case CONFLICT_DELETE_UPDATE: return s != SIDE_OURS;
 	case CONFLICT_INSERT_INSERT: return s != SIDE_BASE;
+	case CONFLICT_HELD: return s == SIDE_OURS;
 	}
 	return 0;
 }

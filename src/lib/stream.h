@@ -27,9 +27,12 @@ enum rec_type { REC_ROW, REC_INSERT, REC_UPDATE, REC_DELETE, REC_TABLE_END, REC_
  * both sides changed in ways that do not merge.  Named "ours/theirs": what
  * OURS did, then what THEIRS did.  The sides present: update/update all
  * three; update/delete BASE and OURS; delete/update BASE and THEIRS;
- * insert/insert OURS and THEIRS. */
+ * insert/insert OURS and THEIRS.  "held": OURS' row (inserted or changed),
+ * held back because it refers to a row of an insert/insert or update/delete
+ * conflict, which it would otherwise attach to THEIRS' row or to none. */
 enum conflict_kind {
-	CONFLICT_UPDATE_UPDATE, CONFLICT_UPDATE_DELETE, CONFLICT_DELETE_UPDATE, CONFLICT_INSERT_INSERT
+	CONFLICT_UPDATE_UPDATE, CONFLICT_UPDATE_DELETE, CONFLICT_DELETE_UPDATE, CONFLICT_INSERT_INSERT,
+	CONFLICT_HELD
 };
 enum conflict_side { SIDE_BASE, SIDE_OURS, SIDE_THEIRS };
 /* "update/update", ... */

@@ -26,6 +26,27 @@ uint64_t summary_changes(const struct summary *s)
 	return n;
 }
 
+uint64_t summary_undecided(const struct summary *s)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		n += s->rows[i]->c.conflicts + s->rows[i]->c.collisions + s->rows[i]->c.held;
+	return n;
+}
+
+void summary_left_out(struct summary *s, const char *table)
+{
+	s->left_out = xrealloc(s->left_out, (s->nleft_out + 1) * sizeof(*s->left_out));
+	s->left_out[s->nleft_out++] = xstrdup(table);
+}
+
+/* "N row(s) what", when N is not 0. */
+static void count_line(FILE *f, uint64_t n, const char *one, const char *many, const char *what)
+{
+	if (n)
+		fprintf(f, "%" PRIu64 " %s %s\n", n, n == 1 ? one : many, what);
+}
+
 uint64_t summary_print(const struct summary *s, FILE *f)
 {
 	struct diff_counts total = { 0 };
@@ -43,6 +64,11 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 		total.deletes += c->deletes;
 		total.kept += c->kept;
 		total.left += c->left;
+		total.theirs_kept += c->theirs_kept;
+		total.unbased += c->unbased;
+		total.conflicts += c->conflicts;
+		total.collisions += c->collisions;
+		total.held += c->held;
 	}
 	fprintf(f, "%-*s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", w, "total",
 		total.inserts, total.updates, total.deletes);
@@ -52,6 +78,19 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 	if (total.left)
 		fprintf(f, "%" PRIu64 " changed row%s left as %s (--insert-only)\n",
 			total.left, total.left == 1 ? "" : "s", total.left == 1 ? "it is" : "they are");
+	if (!s->sync)
+		return total.inserts + total.updates + total.deletes;
+	count_line(f, total.theirs_kept, "row", "rows", "changed in the target since the last sync kept as changed");
+	count_line(f, total.unbased, "row", "rows",
+		   "overwritten with no sync base to tell an edit from a collision (a first sync)");
+	count_line(f, total.conflicts, "conflict", "conflicts",
+		   "not applied: changed on both sides since the last sync (--prefer settles them)");
+	count_line(f, total.collisions, "collision", "collisions",
+		   "not applied: a key both sides created for other rows");
+	count_line(f, total.held, "row", "rows", "held back: they refer to a row not applied");
+	for (size_t i = 0; i < s->nleft_out; i++)
+		fprintf(f, "%s\"%s\"%s", i ? ", " : "history tables left out: ", s->left_out[i],
+			i + 1 == s->nleft_out ? " (--with-history includes them)\n" : "");
 	return total.inserts + total.updates + total.deletes;
 }
 
@@ -62,5 +101,8 @@ void summary_release(struct summary *s)
 		free(s->rows[i]);
 	}
 	free(s->rows);
+	for (size_t i = 0; i < s->nleft_out; i++)
+		free(s->left_out[i]);
+	free(s->left_out);
 	memset(s, 0, sizeof(*s));
 }

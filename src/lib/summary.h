@@ -14,6 +14,10 @@ struct summary {
 		char *table;
 		struct diff_counts c;
 	} **rows;             /* each allocated alone: a returned pointer stays valid */
+	char **left_out;      /* migration-history tables not applied */
+	size_t nleft_out;
+	int sync;             /* dbapply's: say what the sync base decided (kept, */
+			      /* overwritten, conflicts, collisions, held rows) */
 };
 
 /* The counts of table (added at the end on first use); the pointer stays
@@ -22,6 +26,11 @@ struct diff_counts *summary_table(struct summary *s, const char *table);
 /* The aligned table with a total line; returns the total number of changes. */
 uint64_t summary_print(const struct summary *s, FILE *f);
 uint64_t summary_changes(const struct summary *s);
+/* Rows not applied because someone must decide: conflicts, collisions and
+ * the rows held back with them. */
+uint64_t summary_undecided(const struct summary *s);
+/* Note a migration-history table left out of the sync. */
+void summary_left_out(struct summary *s, const char *table);
 void summary_release(struct summary *s);
 
 #endif

@@ -425,6 +425,27 @@ int value_cmp(const struct row *a, size_t ia, const struct row *b, size_t ib, en
 	}
 }
 
+/* The length of a time or date-time text without what does not change the
+ * instant it names: trailing zeros of the fraction (an engine that keeps six
+ * digits writes .250000 for .25), and a UTC zone, which a naive value read
+ * back from a column with a time zone gains (dbapply writes in UTC). */
+static size_t instant_len(const char *p, size_t len)
+{
+	if (len && p[len - 1] == 'Z')
+		len--;
+	else if (len >= 6 && !memcmp(p + len - 6, "+00:00", 6))
+		len -= 6;
+	const char *dot = memchr(p, '.', len);
+	if (dot) {
+		size_t point = (size_t)(dot - p);
+		while (len > point + 1 && p[len - 1] == '0')
+			len--;
+		if (len == point + 1)
+			len = point;
+	}
+	return len;
+}
+
 int value_equal(const struct row *a, size_t ia, const struct row *b, size_t ib, enum vtype t)
 {
 	const struct value *va = &a->v[ia], *vb = &b->v[ib];
@@ -432,5 +453,10 @@ int value_equal(const struct row *a, size_t ia, const struct row *b, size_t ib, 
 		return 0;
 	if (va->state != V_SET)
 		return 1;
+	if (t == VT_TIME || t == VT_TIMESTAMP || t == VT_TIMESTAMPTZ) {
+		const char *pa = row_ptr(a, ia), *pb = row_ptr(b, ib);
+		size_t la = instant_len(pa, va->len), lb = instant_len(pb, vb->len);
+		return la == lb && !memcmp(pa, pb, la);
+	}
 	return value_cmp(a, ia, b, ib, t) == 0;
 }

@@ -71,7 +71,9 @@ void value_format_double(struct buf *out, double d);
 /* Key order: ints, decimals and floats by value, everything else bytewise;
  * NULL sorts first.  Returns <0, 0, >0. */
 int value_cmp(const struct row *a, size_t ia, const struct row *b, size_t ib, enum vtype t);
-/* Whether two values are the same for diffing (decimals and floats by value). */
+/* Whether two values are the same for diffing: decimals and floats by value,
+ * times and timestamps by the instant (trailing zeros of the fraction and a
+ * UTC zone do not count). */
 int value_equal(const struct row *a, size_t ia, const struct row *b, size_t ib, enum vtype t);
 
 /* Whether s is a decimal number as the stream writes one (or NaN,
