@@ -834,3 +834,17 @@ natural_pair() {
 	assert_failure 2
 	assert_output --partial 'natural key users: the target'"'"'s table has no column "login"'
 }
+
+@test "a row that refers to a later collision of its own table cannot be held back: the run stops, nothing written" {
+	synced_pair
+	sqlite3 prod.db "INSERT INTO clients (id, name, created_at) VALUES (101, 'Lucia', '2026-03-03 11:00:00')"
+	# dev's client 7, read before #101, now names dev's #101 as the one who referred it
+	sqlite3 dev.db "INSERT INTO clients (id, name, created_at) VALUES (101, 'Giovanni', '2026-03-03 12:00:00');
+		UPDATE clients SET referred_by = 101 WHERE id = 7"
+	snapshot prod.db before
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_failure 2
+	assert_output --regexp '<stdin>:[0-9]+: table "clients" at key \{"id":7\} refers to table "clients" at \{"id":101\}, which is not applied, and comes before it in the stream, too early to be held back with it'
+	snapshot prod.db after
+	diff -u before after
+}

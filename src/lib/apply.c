@@ -1275,6 +1275,17 @@ static int write_spool(struct apply *a, struct plan *p, int which)
 			goto out;
 		}
 		struct written w = { which < 2 ? line : 0, (uint32_t)(p - a->plans), (uint32_t)which, nrec++ };
+		const char *held = which == 0 ? holdback_refers(&a->holdback, p->st, &c->row) : NULL;
+		if (held) {
+			/* A row read before the one it refers to was left out (a
+			 * self-reference, a cycle): too late to hold it back. */
+			buf_reset(&a->msg);
+			table_key_to_json(&a->msg, p->st, &c->row);
+			error("%s:%ld: table \"%s\" at key %s refers to %s, which is not applied, and comes before it "
+			      "in the stream, too early to be held back with it: settle that row first", a->rd.name,
+			      w.line, p->st->name, a->msg.buf, held);
+			goto out;
+		}
 		progress_rows(1, 0);
 		if (which == 3) {
 			/* Before a delete: NULL into the cycle's columns, so no row of
