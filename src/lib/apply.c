@@ -252,6 +252,7 @@ static int base_start(struct apply *a)
 	a->base_partial = buf_detach(&partial);
 	if (make_parent_dir(a->base_partial) < 0 || stream_create(&a->base_w, a->base_partial) < 0)
 		return -1;
+	stream_fast(&a->base_w);
 	a->base_w_open = 1;
 	return 0;
 }

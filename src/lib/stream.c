@@ -532,6 +532,12 @@ int stream_create(struct stream_writer *w, const char *path)
 	return 0;
 }
 
+void stream_fast(struct stream_writer *w)
+{
+	if (w->gz)
+		gzsetparams(w->gz, 1, Z_DEFAULT_STRATEGY);
+}
+
 /* A write of w's output failed (err is its errno, or 0): said once, and not
  * at all when the reader went away (EPIPE: `dbdump-rows db | head`, util.h).
  * What was not written is dropped, never tried again. */

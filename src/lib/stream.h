@@ -110,6 +110,9 @@ struct stream_writer {
  * A write that fails makes every later call return -1, with one message, or
  * none when the reader went away (EPIPE: see reader_gone in util.h). */
 int stream_create(struct stream_writer *w, const char *path);
+/* Right after stream_create: gzip for speed (level 1) rather than size, for
+ * a file every run writes whole (the sync base). */
+void stream_fast(struct stream_writer *w);
 int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 			const char *source, const char *engine);
 /* The table record; "complete" only in a row stream (a change stream's
