@@ -730,3 +730,37 @@ batch_state() {
 	assert_output --partial "s.ndjson:$line: table \"a\" at key {\"id\":100}: insert failed: table \"a\", inserting the row with id=100"
 	refute_output --partial 'table "b"'
 }
+
+@test "a row another session changes after dbapply read it is not written over: dbapply locks what it read, the other write waits and comes after" {
+	for d in dev prod; do
+		my_sql "$d" <<<"CREATE TABLE a (id INT PRIMARY KEY, v TEXT) ENGINE=InnoDB; CREATE TABLE b (id INT PRIMARY KEY, v TEXT) ENGINE=InnoDB;
+			INSERT INTO a SELECT seq, CONCAT('a', seq) FROM seq_1_to_10;
+			INSERT INTO b SELECT seq, CONCAT(REPEAT('b', 60), seq) FROM seq_1_to_20000;"
+	done
+	my_sql dev <<<"UPDATE a SET v = 'from dev' WHERE id = 5"
+	dbdump-rows "$DEV" > s.ndjson
+	# the stream through "a" and well into "b" (past what the reader buffers), then a pause
+	upto=$(grep -n '"table":"b","row":{"id":10000,' s.ndjson | cut -d: -f1)
+	mkfifo in gate
+	{ head -n "$upto" s.ndjson; cat gate > /dev/null; tail -n +"$((upto + 1))" s.ndjson; } > in &
+	dbapply "$PROD" in > out 2> err &
+	apply=$!
+	trx() { my_sql <<<"SELECT count(*) FROM information_schema.INNODB_TRX WHERE $1"; }
+	for _ in $(seq 1 100); do
+		[ "$(trx 'trx_rows_locked >= 10')" -ge 1 ] && break
+		sleep 0.1
+	done
+	my_sql prod <<<"UPDATE a SET v = 'another session' WHERE id = 5" &
+	other=$!
+	for _ in $(seq 1 100); do
+		[ "$(trx "trx_state = 'LOCK WAIT'")" -ge 1 ] && break
+		sleep 0.1
+	done
+	assert_equal "$(trx "trx_state = 'LOCK WAIT'")" 1 # the other session waits for dbapply
+	echo go > gate
+	rc=0
+	wait "$apply" || rc=$?
+	assert_equal "$rc" 0
+	wait "$other"
+	assert_equal "$(my_sql prod <<<'SELECT v FROM a WHERE id = 5')" "another session"
+}

@@ -840,3 +840,35 @@ records() {
 	assert_line --regexp '^t +0 +1 +0$'
 	assert_equal "$(pg_psql prod -Atc "SELECT to_char(at AT TIME ZONE 'UTC', 'HH24:MI:SS.US') FROM t")" 12:00:00.500000
 }
+
+@test "a row another session changes after dbapply read it is not written over: the run stops, nothing of it written" {
+	for d in dev prod; do
+		pg_psql "$d" -q -c "CREATE TABLE a (id int PRIMARY KEY, v text); CREATE TABLE b (id int PRIMARY KEY, v text)" \
+			-c "INSERT INTO a SELECT g, 'a' || g FROM generate_series(1, 10) g" \
+			-c "INSERT INTO b SELECT g, repeat('b', 60) || g FROM generate_series(1, 20000) g"
+	done
+	pg_psql dev -q -c "UPDATE a SET v = 'from dev' WHERE id = 5"
+	dbdump-rows "$DEV" > s.ndjson
+	# the stream through "a" and well into "b" (past what the reader buffers),
+	# then a pause until the other session has written
+	upto=$(grep -n '"table":"b","row":{"id":10000,' s.ndjson | cut -d: -f1)
+	mkfifo in gate
+	{ head -n "$upto" s.ndjson; cat gate > /dev/null; tail -n +"$((upto + 1))" s.ndjson; } > in &
+	dbapply "$PROD" in > out 2> err &
+	apply=$!
+	# dbapply has read "a" and waits for the rest of "b", in its transaction
+	for _ in $(seq 1 100); do
+		[ "$(pg_psql postgres -Atc "SELECT count(*) FROM pg_stat_activity WHERE datname = 'prod' AND state = 'idle in transaction'")" = 1 ] && break
+		sleep 0.1
+	done
+	pg_psql prod -q -c "UPDATE a SET v = 'another session' WHERE id = 5"
+	echo go > gate
+	rc=0
+	wait "$apply" || rc=$?
+	assert_equal "$rc" 2
+	run cat err
+	assert_output --partial 'table "a" at key {"id":5}: update failed'
+	assert_output --partial 'could not serialize access due to concurrent update'
+	assert_output --partial 'another session changed the row after dbapply read it'
+	assert_equal "$(pg_psql prod -Atc 'SELECT v FROM a WHERE id = 5')" "another session"
+}

@@ -84,6 +84,7 @@ struct my_db {
 	struct buf sql, tmp;
 	struct db_cursor *streaming;   /* the cursor whose result the connection is reading */
 	int in_tx;
+	int writing;            /* in_tx is a write transaction: scans lock what they read */
 	/* write state, from begin_write */
 	struct schema ws;              /* the target's tables */
 	int *deferred;                 /* per ws table: in a cycle or self-referencing */
@@ -765,6 +766,7 @@ static int my_begin_read(struct db *db)
 	    exec(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY") < 0)
 		return -1;
 	m->in_tx = 1;
+	m->writing = 0;
 	return 0;
 }
 
@@ -783,6 +785,7 @@ static int my_begin_write(struct db *db)
 	    exec(db, "SET foreign_key_checks = 1") < 0 || exec(db, "START TRANSACTION") < 0)
 		return -1;
 	m->in_tx = 1;
+	m->writing = 1;
 	m->fk_off = 0;
 	if (load_schema_into(db, &m->ws) < 0)
 		return -1;
@@ -821,7 +824,7 @@ static int my_commit(struct db *db)
 		return -1;
 	if (exec(db, "COMMIT") < 0)
 		return -1;
-	m->in_tx = 0;
+	m->in_tx = m->writing = 0;
 	if (m->fk_off && exec(db, "SET foreign_key_checks = 1") == 0)
 		m->fk_off = 0;
 	return 0;
@@ -835,7 +838,7 @@ static int my_rollback(struct db *db)
 		return 0;
 	if (exec(db, "ROLLBACK") < 0)
 		return -1;
-	m->in_tx = 0;
+	m->in_tx = m->writing = 0;
 	if (m->fk_off && exec(db, "SET foreign_key_checks = 1") == 0)
 		m->fk_off = 0;
 	if (m->nontx_written.len) {
@@ -1050,6 +1053,11 @@ static int scan_where(struct db *db, const struct table *t, const char *where, s
 			buf_addch(sql, ',');
 		order_term(sql, &t->cols[t->key[k]], c->kind[t->key[k]]);
 	}
+	/* In a write transaction, lock what is read: InnoDB's UPDATE writes the
+	 * latest row, not the one read, so another session's change made
+	 * between the two would be written over unseen.  It waits instead. */
+	if (m->writing)
+		buf_adds(sql, " FOR UPDATE");
 	if (mysql_real_query(m->h, sql->buf, sql->len) || !(c->res = mysql_use_result(m->h))) {
 		fail(db, "");
 		cursor_free(c);

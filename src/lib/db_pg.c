@@ -187,6 +187,9 @@ static void add_result_error(struct buf *err, const PGresult *res, PGconn *conn)
 	}
 	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
 	const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (state && !strcmp(state, "40001") && !hint)
+		hint = "another session changed the row after dbapply read it; nothing is written, run the sync again";
 	const char *where = PQresultErrorField(res, PG_DIAG_CONTEXT);
 	add_message(err, primary);
 	if (detail) {
@@ -658,7 +661,10 @@ static int pg_begin_write(struct db *db)
 	sql_later_clear(&p->triggers_back);
 	/* Deferrable constraints wait for check_constraints or the commit, so
 	 * cycles and rows in any order load; the others stay immediate. */
-	return exec(db, "BEGIN; SET CONSTRAINTS ALL DEFERRED");
+	/* REPEATABLE READ: a row another session changes after this
+	 * transaction has read it cannot be written over; the update or delete
+	 * fails ("could not serialize access") and the run is rolled back. */
+	return exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ; SET CONSTRAINTS ALL DEFERRED");
 }
 
 static int set_sequences(struct db *db);
