@@ -1,6 +1,7 @@
 /* dbapply: apply a row stream or a change stream to a database in one
  * transaction (the work is in lib/apply.c); backups, undo and rollback. */
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,34 @@ static int before_write(void *ctx, const struct summary *planned)
 	return 0;
 }
 
+/* A partial undo stream of label newer than found (or any, when found is
+ * NULL) is a later run that was stopped (kill -9, a lost link) while it
+ * committed: whether its changes are in the target is unknown, and rolling
+ * back the sync before it would leave them there.  -1 (said why) if so. */
+static int refuse_unsettled(struct db *db, const char *label, const char *found)
+{
+	char **left;
+	size_t nleft, len = strlen(label);
+	struct stat fst, lst;
+	int rc = 0;
+	if (backup_scan_leftovers(backup_dir(db), -1, &left, &nleft) < 0)
+		return -1;
+	if (found && stat(found, &fst) < 0)
+		found = NULL;
+	for (size_t i = 0; i < nleft; i++) {
+		const char *slash = strrchr(left[i], '/'), *name = slash ? slash + 1 : left[i];
+		if (!rc && !strncmp(name, label, len) && name[len] == '-' && !stat(left[i], &lst) &&
+		    (!found || lst.st_mtime >= fst.st_mtime))
+			rc = error("%s: a later sync into %s was stopped during its commit, so whether it "
+				   "committed is unknown: if its changes are in the target, rename the file to end in "
+				   ".undo.ndjson.gz and roll back again (it undoes that sync), else remove it; "
+				   "nothing was rolled back", left[i], db->shown_url);
+		free(left[i]);
+	}
+	free(left);
+	return rc;
+}
+
 /* The newest undo stream of db in its backup directory, or NULL. */
 static char *newest_undo(struct db *db, const char *label, const char *identity)
 {
@@ -176,6 +205,10 @@ static char *newest_undo(struct db *db, const char *label, const char *identity)
 			found = xstrdup(list[i].path);
 	}
 	backup_list_free(list, n);
+	if (refuse_unsettled(db, label, found) < 0) {
+		free(found);
+		return NULL;
+	}
 	if (!found)
 		error("no undo stream for %s in %s/", db->shown_url, backup_dir(db));
 	return found;

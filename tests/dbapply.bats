@@ -848,3 +848,24 @@ natural_pair() {
 	snapshot prod.db after
 	diff -u before after
 }
+
+@test "--rollback refuses while a later run's commit is unsettled (only its partial undo stream is left), and names it" {
+	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	phone9=$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 9')
+	sqlite3 dev.db "UPDATE clients SET phone = 'second sync' WHERE id = 9"
+	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	# as if the second run were killed during its commit, after the data went in
+	last=$(ls backups/*.undo.ndjson.gz | sort | tail -1)
+	mv "$last" "${last%.undo.ndjson.gz}.undo.ndjson.partial.gz"
+	snapshot prod.db before
+	run dbapply --rollback prod.db
+	assert_failure 2
+	assert_output --partial ".undo.ndjson.partial.gz: a later sync into prod.db was stopped during its commit, so whether it committed is unknown"
+	snapshot prod.db after
+	diff -u before after
+	# settled: its changes are in prod, so it is the one to undo
+	mv "${last%.undo.ndjson.gz}.undo.ndjson.partial.gz" "$last"
+	run dbapply --rollback prod.db
+	assert_success
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 9')" "$phone9"
+}
