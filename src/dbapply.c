@@ -322,7 +322,9 @@ int main(int argc, char **argv)
 	marks.dir = backup_dir(db);
 	marks.label = label;
 	marks.identity = identity;
-	marks.target = argv[0];
+	/* how messages name the target: never with its password */
+	const char *shown = db->env.name ? db->env.name : db->shown_url;
+	marks.target = shown;
 	sync_mark_read(marks.dir, label, identity, &marks.last);
 	if (print_mark) {
 		if (marks.last.mark)
@@ -387,7 +389,7 @@ int main(int argc, char **argv)
 	if (o.dry_run)
 		printf("dry run: rolled back, nothing was written to %s\n", db->shown_url);
 	if (undo && !access(undo, F_OK))
-		printf("undo: %s (dbapply --rollback %s restores the state before this run)\n", undo, argv[0]);
+		printf("undo: %s (dbapply --rollback %s restores the state before this run)\n", undo, shown);
 	if (rollback_from && !o.dry_run) {
 		/* the sync bases as they were before that sync */
 		if (sync_base_restore(rollback_from, backup_dir(db), label) < 0)

@@ -519,6 +519,18 @@ office_story() {
 	assert_line --partial "\"source\":\"postgresql://$PG_USER:***@127.0.0.1:$PG_PORT/dev?sslmode=disable\""
 	assert_line --partial '{"type":"row","table":"t","row":{"id":7}}'
 	refute_output --partial "$PG_PASSWORD"
+	# dbapply's summary names the target for --rollback: masked too, and so are the files it keeps
+	pg_psql prod -c "CREATE TABLE t (id int PRIMARY KEY)"
+	url="postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/prod"
+	run env PGPASSFILE=/dev/null sh -c 'dbdump-rows "$0" | dbapply "$1"' \
+		"postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/dev" "$url"
+	assert_success
+	assert_output --regexp "undo: backups/[^ ]+ \(dbapply --rollback postgresql://$PG_USER:\*\*\*@127.0.0.1:$PG_PORT/prod restores"
+	refute_output --partial "$PG_PASSWORD"
+	run ls backups
+	refute_output --partial "$PG_PASSWORD"
+	run sh -c "zcat -f backups/* | grep -c -- '$PG_PASSWORD'"
+	assert_output 0
 }
 
 @test "a cycle of keys that cannot be deferred loads with rows that point forward, and --mirror deletes it" {
