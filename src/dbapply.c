@@ -265,6 +265,7 @@ int main(int argc, char **argv)
 	int rc = EXIT_TROUBLE;
 
 	util_progname = "dbapply";
+	interrupt_defer(); /* Ctrl-C and kill roll back and clean up first */
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
 	while ((c = getopt_long(argc, argv, "qnyh", opts, NULL)) != -1) {
 		switch (c) {
@@ -413,6 +414,8 @@ int main(int argc, char **argv)
 out:
 	if (fflush(stdout) || ferror(stdout))
 		rc = EXIT_TROUBLE;
+	if (util_interrupted)
+		rc = 128 + util_interrupted;
 	summary_release(&sum);
 	sync_mark_release(&marks.last);
 	sync_mark_release(&marks.next);

@@ -869,3 +869,34 @@ natural_pair() {
 	assert_success
 	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 9')" "$phone9"
 }
+
+@test "SIGINT or SIGTERM mid-apply: rolled back, spool and partial undo removed, said so, exit 130 or 143" {
+	dbdump-rows dev.db > s.ndjson
+	snapshot prod.db before
+	for sig in INT TERM; do
+		mkdir -p "tmp.$sig"
+		mkfifo "stalled.$sig"
+		TMPDIR=$T/tmp.$sig dbapply prod.db < "stalled.$sig" > out 2> err &
+		pid=$!
+		exec {stall}> "stalled.$sig"
+		head -n 150 s.ndjson >&$stall
+		# dbapply holds its spool directory while it waits for the rest
+		for _ in $(seq 1 100); do
+			[ -n "$(ls "tmp.$sig")" ] && break
+			sleep 0.05
+		done
+		kill -s "$sig" $pid
+		rc=0
+		wait $pid || rc=$?
+		exec {stall}>&-
+		assert_equal "$rc" "$([ $sig = INT ] && echo 130 || echo 143)"
+		run cat err
+		assert_output --partial "interrupted"
+		assert_output --partial "nothing was written to prod.db"
+		assert_equal "$(ls "tmp.$sig")" ""
+		run sh -c 'ls backups/*.partial* 2>/dev/null'
+		assert_output ""
+		snapshot prod.db after
+		diff -u before after
+	done
+}

@@ -1288,6 +1288,10 @@ static int write_spool(struct apply *a, struct plan *p, int which)
 			goto out;
 		}
 		progress_rows(1, 0);
+		if (util_interrupted) {
+			error("interrupted");
+			goto out;
+		}
 		if (which == 3) {
 			/* Before a delete: NULL into the cycle's columns, so no row of
 			 * the cycle points at a row deleted before it. */
@@ -1525,6 +1529,8 @@ static int run(struct apply *a, const char *input)
 			return error("%s: rollback failed: %s", db->shown_url, db->err.buf);
 		return 0;
 	}
+	if (util_interrupted)
+		return error("interrupted");
 	if (db->ops->commit(db) < 0)
 		return error("%s: commit failed: %s", db->shown_url, db->err.buf);
 	/* Only a committed run has an undo stream: a killed one leaves a

@@ -91,8 +91,12 @@ static int read_line(struct stream_reader *r)
 		}
 		if (r->eof)
 			break;
+		if (util_interrupted)
+			return stream_error(r, "interrupted");
 		buf_grow(&r->in, READ_CHUNK);
 		int got = gzread(r->gz, r->in.buf, READ_CHUNK);
+		if (got < 0 && util_interrupted)
+			return stream_error(r, "interrupted");
 		if (got < 0) {
 			int zerr;
 			const char *msg = gz_message(r->gz, &zerr);

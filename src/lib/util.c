@@ -89,6 +89,29 @@ void exit_if_reader_gone(void)
 	exit(EXIT_TROUBLE); /* not reached */
 }
 
+volatile sig_atomic_t util_interrupted;
+
+static void on_interrupt(int sig)
+{
+	util_interrupted = sig;
+}
+
+void interrupt_defer(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt; /* no SA_RESTART: a blocking read returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void exit_if_interrupted(void)
+{
+	if (util_interrupted)
+		exit(128 + util_interrupted);
+}
+
 void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);

@@ -3,6 +3,7 @@
 #define DBPIPE_UTIL_H
 
 #include <stdarg.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -40,6 +41,17 @@ int reader_gone(void);
 /* Programs only: if reader_gone() was called, end by SIGPIPE's default action
  * (also where it was ignored or blocked); otherwise return. */
 void exit_if_reader_gone(void);
+
+/* SIGINT and SIGTERM in a program that must clean up on its way out
+ * (dbapply: roll back, remove its spool and partial files): after
+ * interrupt_defer() they only set util_interrupted to the signal's number,
+ * and interrupt blocking reads; the stream reader, dbapply's writes and its
+ * commit check it and fail with "interrupted", and the program ends with
+ * exit_if_interrupted(): status 128 + the number, as the shell reports a
+ * death by that signal. */
+extern volatile sig_atomic_t util_interrupted;
+void interrupt_defer(void);
+void exit_if_interrupted(void);
 
 /* Allocation that exits on out-of-memory (the only exit allowed in the library). */
 void *xmalloc(size_t n);
