@@ -884,3 +884,20 @@ records() {
 	assert_output --partial 'another session changed the row after dbapply read it'
 	assert_equal "$(pg_psql prod -Atc 'SELECT v FROM a WHERE id = 5')" "another session"
 }
+
+@test "text with a NUL byte is refused by name on every write path, never cut" {
+	pg_psql prod -q -c "CREATE TABLE n (id int PRIMARY KEY, t text)" -c "INSERT INTO n VALUES (1, 'old')"
+	dump_body "$PROD" > before
+	# an update (id 1) and an insert (id 2)
+	for id in 1 2; do
+		mkdb src.db <<<"CREATE TABLE n (id INTEGER PRIMARY KEY, t TEXT); INSERT INTO n VALUES ($id, 'a' || char(0) || 'b');"
+		dbdump-rows src.db > s.ndjson
+		grep -q 'a\\u0000b' s.ndjson
+		run dbapply "$PROD" s.ndjson
+		assert_failure 2
+		assert_output --partial "s.ndjson:3: table \"n\" at key {\"id\":$id}:"
+		assert_output --partial 'column "t": PostgreSQL cannot store a NUL byte (\u0000) in text'
+	done
+	dump_body "$PROD" > after
+	diff -u before after
+}

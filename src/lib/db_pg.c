@@ -1842,9 +1842,22 @@ no:
 	return 0;
 }
 
+/* PostgreSQL's text types cannot hold a NUL byte, and a parameter would be
+ * cut at it: refused by name, on every path (COPY, batches, statements). */
+static int refuse_nul(struct db *db, const struct table *t, const struct row *r)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		if (r->v[i].state == V_SET && t->cols[i].type != VT_BYTES && memchr(row_ptr(r, i), '\0', r->v[i].len))
+			return fail(db, "column \"%s\": PostgreSQL cannot store a NUL byte (\\u0000) in %s", t->cols[i].name,
+				    t->cols[i].native);
+	return 0;
+}
+
 static int pg_write(struct db *db, const struct table *t, const struct change *c)
 {
 	struct pg_db *p = db->impl;
+	if (refuse_nul(db, t, &c->row) < 0)
+		return -1;
 	if (c->type == REC_ROW || c->type == REC_INSERT)
 		return copy_row(db, t, &c->row);
 	settle(db);
