@@ -100,3 +100,16 @@ setup() {
 	assert_output --partial "no such SQLite database file"
 	[ ! -e backups ] || [ -z "$(ls backups)" ]
 }
+
+@test "a backup whose .verified marker cannot be written is not called verified: exit 2" {
+	dbbackup prod.db > /dev/null 2>&1
+	b=$(ls backups/*.backup.ndjson.gz)
+	rm "$b.verified"
+	mkdir "$b.verified" # the marker's name is taken: it cannot be written
+	run dbbackup --verify "$b"
+	assert_failure 2
+	assert_output --partial "$b.verified: "
+	assert_output --partial "cannot be marked verified"
+	run dbbackup --list backups
+	refute_output --partial "verified"
+}

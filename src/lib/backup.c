@@ -75,15 +75,19 @@ static char *marker_path(const char *path)
 
 /* The marker holds the size and modification time of the file it vouches
  * for, and what it holds: a file changed since is no longer verified. */
-static void write_marker(const char *path, const struct stat *st, const char *summary)
+static int write_marker(const char *path, const struct stat *st, const char *summary)
 {
 	char *m = marker_path(path);
 	FILE *f = fopen(m, "w");
-	if (f) {
-		fprintf(f, "%lld %lld %s\n", (long long)st->st_size, (long long)st->st_mtime, summary);
-		fclose(f);
-	}
+	int ok = f && fprintf(f, "%lld %lld %s\n", (long long)st->st_size, (long long)st->st_mtime, summary) > 0;
+	if (f && fclose(f) != 0)
+		ok = 0;
+	int rc = ok ? 0 : error("%s: %s (the backup reads back whole, but cannot be marked verified)", m,
+				strerror(errno ? errno : EIO));
+	if (!ok)
+		unlink(m);
 	free(m);
+	return rc;
 }
 
 static void remove_marker(const char *path)
@@ -159,7 +163,9 @@ static int read_header(const char *path, struct backup_info *info)
 	return ok;
 }
 
-int backup_verify(const char *path, struct backup_info *info)
+/* Read path whole; the marker goes to marked (path itself, or the name
+ * path will be renamed to). */
+static int verify_into(const char *path, const char *marked, struct backup_info *info)
 {
 	struct stream_reader r;
 	struct stat st;
@@ -181,14 +187,18 @@ int backup_verify(const char *path, struct backup_info *info)
 	}
 	struct buf s = BUF_INIT;
 	buf_addf(&s, "%zu tables %llu rows", r.schema.n, (unsigned long long)r.total);
-	write_marker(path, &st, s.buf);
+	ret = write_marker(marked, &st, s.buf);
 	buf_release(&s);
-	ret = 0;
 out:
 	if (ret < 0)
-		remove_marker(path);
+		remove_marker(marked);
 	stream_close(&r);
 	return ret;
+}
+
+int backup_verify(const char *path, struct backup_info *info)
+{
+	return verify_into(path, path, info);
 }
 
 int backup_write(const char *target, const char *path)
@@ -197,11 +207,26 @@ int backup_write(const char *target, const char *path)
 	int ret = -1;
 	if (source_open(&src, target, NULL) < 0 || make_parent_dir(path) < 0)
 		goto out;
-	if (source_dump(&src, path, "backup") < 0) {
-		unlink(path);
+	/* Written and verified under a name no one takes for a backup (dbprune
+	 * included), then renamed: a backup is whole and verified, or absent. */
+	struct buf partial = BUF_INIT;
+	size_t n = strlen(path);
+	buf_add(&partial, path, n > 3 && !strcmp(path + n - 3, ".gz") ? n - 3 : n);
+	buf_adds(&partial, ".partial.gz");
+	if (source_dump(&src, partial.buf, "backup") < 0 || verify_into(partial.buf, path, NULL) < 0) {
+		unlink(partial.buf);
+		buf_release(&partial);
 		goto out;
 	}
-	ret = backup_verify(path, NULL);
+	if (rename(partial.buf, path) < 0) {
+		error("%s: %s", path, strerror(errno));
+		remove_marker(path);
+		unlink(partial.buf);
+		buf_release(&partial);
+		goto out;
+	}
+	buf_release(&partial);
+	ret = 0;
 out:
 	source_close(&src);
 	return ret;
