@@ -30,6 +30,8 @@ static const char usage_text[] =
 	"                    conflicts and collisions and leave them out\n"
 	"  --prefer source|target\n"
 	"                    settle conflicts with the stream's or the target's values\n"
+	"  --rekey           insert a collision (a key both sides created) under a new\n"
+	"                    key, and translate later streams from the source by it\n"
 	"  --with-history    also apply migration-history tables (django_migrations...)\n"
 	"  --insert-only     insert new rows only; existing rows are left alone\n"
 	"  --mirror          make the stream's complete tables exact copies: deletes too\n"
@@ -229,7 +231,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_INSERT_ONLY = 256, OPT_MIRROR, OPT_FORCE, OPT_NO_BACKUP, OPT_NO_UNDO,
 	       OPT_ROLLBACK, OPT_SAVE_BASE, OPT_ALLOW_NONTX, OPT_MARK, OPT_DISABLE_TRIGGERS, OPT_PREFER,
-	       OPT_WITH_HISTORY };
+	       OPT_WITH_HISTORY, OPT_REKEY };
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "insert-only", no_argument, NULL, OPT_INSERT_ONLY },
@@ -244,6 +246,7 @@ int main(int argc, char **argv)
 		{ "save-base", required_argument, NULL, OPT_SAVE_BASE },
 		{ "prefer", required_argument, NULL, OPT_PREFER },
 		{ "with-history", no_argument, NULL, OPT_WITH_HISTORY },
+		{ "rekey", no_argument, NULL, OPT_REKEY },
 		{ "allow-non-transactional", no_argument, NULL, OPT_ALLOW_NONTX },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "zero-date", required_argument, NULL, 'Z' },
@@ -292,6 +295,7 @@ int main(int argc, char **argv)
 			prefer = optarg;
 			break;
 		case OPT_WITH_HISTORY: with_history = 1; break;
+		case OPT_REKEY: o.rekey = 1; break;
 		case OPT_ALLOW_NONTX: setenv("DBPIPE_ALLOW_NON_TRANSACTIONAL", "1", 1); break;
 		case 'q': quiet = 1; break;
 		case 'Z':
@@ -348,6 +352,7 @@ int main(int argc, char **argv)
 	if (!prefer)
 		prefer = db->env.prefer;
 	o.prefer = !prefer ? PREFER_NONE : !strcmp(prefer, "source") ? PREFER_OURS : PREFER_THEIRS;
+	o.rekey |= db->env.rekey;
 	o.natural = db->env.natural;
 	o.nnatural = db->env.nnatural;
 	o.base_dir = backup_dir(db);

@@ -900,3 +900,82 @@ natural_pair() {
 		diff -u before after
 	done
 }
+
+@test "--rekey: a collision goes in under a new key, the rows that refer to it follow, and later syncs from dev are clean" {
+	synced_pair
+	sqlite3 prod.db "INSERT INTO clients (id, name, created_at) VALUES (101, 'Lucia', '2026-03-03 11:00:00');
+		INSERT INTO cases (id, client_id, type_id, title, opened) VALUES (51, 101, 1, 'Lucia case', '2026-03-04')"
+	sqlite3 dev.db "INSERT INTO clients (id, name, created_at) VALUES (101, 'Giovanni', '2026-03-03 12:00:00');
+		INSERT INTO clients (id, name, referred_by, created_at) VALUES (102, 'Friend', 101, '2026-03-03 12:00:00');
+		INSERT INTO cases (id, client_id, type_id, title, opened) VALUES (51, 101, 1, 'Giovanni case', '2026-03-04');
+		INSERT INTO documents (id, case_id, filename) VALUES (900, 51, 'giovanni.pdf')"
+	run sh -c 'dbdump-rows dev.db | dbapply --rekey prod.db'
+	assert_success
+	assert_output --partial 'table "clients" at key {"id":101}: collision: inserted as {"id":103} (--rekey)'
+	assert_output --partial 'table "cases" at key {"id":51}: collision: inserted as {"id":52} (--rekey)'
+	assert_line "2 collisions re-keyed: inserted under a new key (--rekey)"
+	# Lucia and her case are untouched; Giovanni, his friend, case and document point at each other
+	assert_equal "$(sqlite3 prod.db "SELECT name FROM clients WHERE id = 101")" Lucia
+	assert_equal "$(sqlite3 prod.db "SELECT title FROM cases WHERE client_id = 101")" "Lucia case"
+	assert_equal "$(sqlite3 prod.db "SELECT name FROM clients WHERE id = 103")" Giovanni
+	assert_equal "$(sqlite3 prod.db "SELECT referred_by FROM clients WHERE name = 'Friend'")" 103
+	assert_equal "$(sqlite3 prod.db "SELECT id || ' ' || client_id FROM cases WHERE title = 'Giovanni case'")" "52 103"
+	assert_equal "$(sqlite3 prod.db "SELECT case_id FROM documents WHERE filename = 'giovanni.pdf'")" 52
+	# the next sync finds nothing to do, with or without --rekey
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+	# dev's later changes reach Giovanni's row in prod, and a new case of his follows the map
+	sqlite3 dev.db "UPDATE clients SET phone = 'giovanni phone' WHERE id = 101;
+		INSERT INTO cases (id, client_id, type_id, title, opened) VALUES (60, 101, 1, 'Second case', '2026-03-05')"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_equal "$(sqlite3 prod.db "SELECT phone FROM clients WHERE id = 103")" "giovanni phone"
+	assert_equal "$(sqlite3 prod.db "SELECT phone IS NULL FROM clients WHERE id = 101")" 1
+	assert_equal "$(sqlite3 prod.db "SELECT client_id FROM cases WHERE id = 60")" 103
+	# the rollback of the re-keying sync takes its rows out and forgets the map
+	dbapply --rollback prod.db > /dev/null
+	dbapply --rollback prod.db > /dev/null
+	assert_equal "$(sqlite3 prod.db "SELECT count(*) FROM clients WHERE id IN (102, 103)")" 0
+	run sh -c 'dbdump-rows dev.db | dbapply --dry-run prod.db'
+	assert_failure 1
+	assert_output --partial 'table "clients" at key {"id":101}: collision'
+}
+
+@test "--rekey: dev's own row under a key --rekey gave in prod is a collision in turn" {
+	synced_pair
+	sqlite3 prod.db "INSERT INTO clients (id, name, created_at) VALUES (101, 'Lucia', '2026-03-03 11:00:00')"
+	sqlite3 dev.db "INSERT INTO clients (id, name, created_at) VALUES (101, 'Giovanni', '2026-03-03 12:00:00')"
+	dbdump-rows dev.db | dbapply --rekey prod.db > /dev/null 2>&1 # Giovanni is prod's 102
+	sqlite3 dev.db "INSERT INTO clients (id, name, created_at) VALUES (102, 'Dev 102', '2026-03-03 12:00:00')"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_failure 1
+	assert_output --partial 'table "clients" at key {"id":102}: collision: --rekey gave this key in the target to another row'
+	assert_equal "$(sqlite3 prod.db "SELECT name FROM clients WHERE id = 102")" Giovanni
+	printf '[prod]\nurl = sqlite:prod.db\nrekey = yes\n' > dbpipe.conf
+	run sh -c 'dbdump-rows dev.db | dbapply prod'
+	assert_success
+	assert_output --partial 'table "clients" at key {"id":102}: collision: inserted as {"id":103} (--rekey)'
+	assert_equal "$(sqlite3 prod.db "SELECT group_concat(id || name, ',') FROM clients WHERE id > 100")" "101Lucia,102Giovanni,103Dev 102"
+	run sh -c 'dbdump-rows dev.db | dbapply prod'
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+}
+
+@test "--rekey then --mirror: the mirror makes prod dev's copy, keys and all, and drops the map" {
+	synced_pair
+	sqlite3 prod.db "INSERT INTO clients (id, name, created_at) VALUES (101, 'Lucia', '2026-03-03 11:00:00')"
+	sqlite3 dev.db "INSERT INTO clients (id, name, created_at) VALUES (101, 'Giovanni', '2026-03-03 12:00:00');
+		INSERT INTO cases (id, client_id, type_id, title, opened) VALUES (51, 101, 1, 'Giovanni case', '2026-03-04')"
+	dbdump-rows dev.db | dbapply --rekey prod.db > /dev/null 2>&1
+	assert_equal "$(sqlite3 prod.db "SELECT client_id FROM cases WHERE id = 51")" 102
+	run sh -c 'dbdump-rows dev.db | dbapply --mirror prod.db'
+	assert_success
+	run dbdiff dev.db prod.db
+	assert_success
+	run sh -c 'zcat backups/prod.base-*.ndjson.gz | grep -c dbpipe.rekey'
+	assert_output 0
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+}

@@ -400,6 +400,53 @@ stderr: $stderr"
 	refute_output --partial "Giovanni"
 }
 
+# b2: the same collision with --rekey: Giovanni goes in under a new id, his
+# case and its assignment follow, and the next sync has nothing to do.
+check_rekey() {
+	new_pair "$1"
+	first_sync
+	run orm "$DEV" '
+g = Client.objects.create(name="Giovanni Galli", phone="+39 06 3333")
+claim = Case.objects.create(client=g, title="Giovanni claim")
+claim.assigned_to.add(User.objects.get(username="bob"))
+f = Client.objects.create(name="Franco Fabbri", referred_by=g)
+print(g.pk)
+'
+	assert_success
+	local gid=$output
+	run orm "$PROD" 'print(Client.objects.create(name="Lucia Longo", phone="+39 06 4444").pk)'
+	assert_success
+	assert_equal "$output" "$gid"
+	push --rekey
+	[ "$status" -eq 0 ] || fail "exit status $status
+stdout: $output
+stderr: $stderr"
+	grep -q "office_client.*collision: inserted as" <<<"$stderr" || fail "no re-key named: $stderr"
+	run dj "$PROD" office show
+	assert_success
+	assert_line "client $gid 'Lucia Longo' phone='+39 06 4444' vip=False referred_by=None"
+	assert_line --regexp "^client [0-9]+ 'Giovanni Galli' phone='\+39 06 3333' vip=False referred_by=None$"
+	refute_line --regexp "^client $gid 'Giovanni"
+	assert_line --regexp "^client [0-9]+ 'Franco Fabbri' phone='' vip=False referred_by=Giovanni Galli$"
+	assert_line --regexp "^case [0-9]+ 'Giovanni claim' client='Giovanni Galli' assigned=\[bob\]$"
+	refute_line --regexp "^case [0-9]+ .* client='Lucia Longo'"
+	push
+	assert_success
+	assert_equal "$(total_counts)" "0 0 0"
+	# and new objects through prod's ORM still get fresh ids
+	run orm "$PROD" 'print(Client.objects.create(name="After").pk > max(c.pk for c in Client.objects.exclude(name="After")))'
+	assert_success
+	assert_output True
+}
+
+@test "--rekey, sqlite dev -> postgresql prod: the colliding client goes in under a new id with his case; the next sync is clean" {
+	check_rekey sqlite-pg
+}
+
+@test "--rekey, postgresql dev -> mariadb prod: the colliding client goes in under a new id with his case; the next sync is clean" {
+	check_rekey pg-mariadb
+}
+
 # c: django_migrations is history, not data.
 migrations_list='
 from django.db.migrations.recorder import MigrationRecorder

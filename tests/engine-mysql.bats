@@ -764,3 +764,21 @@ batch_state() {
 	wait "$other"
 	assert_equal "$(my_sql prod <<<'SELECT v FROM a WHERE id = 5')" "another session"
 }
+
+@test "--rekey: ids both sides' AUTO_INCREMENT gave out: dev's row goes in under a new id, its case follows" {
+	office_dev_prod
+	dbdump-rows "$DEV" | dbapply "$PROD" > /dev/null # the sync base
+	my_sql prod <<<"INSERT INTO clients (name, created_at) VALUES ('Lucia', '2026-03-03 11:00:00');"
+	my_sql dev <<<"INSERT INTO clients (name, created_at) VALUES ('Giovanni', '2026-03-03 12:00:00');
+		INSERT INTO cases (client_id, type_id, title, opened) VALUES (101, 1, 'Giovanni case', '2026-03-04');"
+	run sh -c "dbdump-rows '$DEV' | dbapply --rekey '$PROD'"
+	assert_success
+	assert_output --partial 'table "clients" at key {"id":101}: collision: inserted as {"id":102} (--rekey)'
+	assert_equal "$(my_sql prod <<<"SELECT client_id FROM cases WHERE title = 'Giovanni case'")" 102
+	assert_equal "$(my_sql prod <<<"SELECT name FROM clients WHERE id = 101")" Lucia
+	run sh -c "dbdump-rows '$DEV' | dbapply '$PROD'"
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+	my_sql prod <<<"INSERT INTO clients (name, created_at) VALUES ('Next', NOW())"
+	assert_equal "$(my_sql prod <<<"SELECT id FROM clients WHERE name = 'Next'")" 103
+}

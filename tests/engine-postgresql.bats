@@ -901,3 +901,22 @@ records() {
 	dump_body "$PROD" > after
 	diff -u before after
 }
+
+@test "--rekey: ids both sides' sequences gave out: dev's row goes in under a new id, its case follows, prod's sequence moves past" {
+	office_pg dev
+	office_pg prod
+	dbdump-rows "$DEV" | dbapply "$PROD" > /dev/null # the sync base
+	pg_psql prod -q -c "INSERT INTO clients (name, created_at) VALUES ('Lucia', '2026-03-03 11:00:00')"
+	pg_psql dev -q -c "INSERT INTO clients (name, created_at) VALUES ('Giovanni', '2026-03-03 12:00:00')" \
+		-c "INSERT INTO cases (client_id, type_id, title, opened) VALUES (101, 1, 'Giovanni case', '2026-03-04')"
+	run sh -c 'dbdump-rows "$DEV" | dbapply --rekey "$PROD"'
+	assert_success
+	assert_output --partial 'table "clients" at key {"id":101}: collision: inserted as {"id":102} (--rekey)'
+	assert_equal "$(pg_psql prod -Atc "SELECT id FROM clients WHERE name = 'Giovanni'")" 102
+	assert_equal "$(pg_psql prod -Atc "SELECT client_id FROM cases WHERE title = 'Giovanni case'")" 102
+	assert_equal "$(pg_psql prod -Atc "SELECT name FROM clients WHERE id = 101")" Lucia
+	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+	assert_equal "$(pg_psql prod -Atc "INSERT INTO clients (name, created_at) VALUES ('Next', now()) RETURNING id" | head -1)" 103
+}

@@ -14,6 +14,7 @@
 #include "holdback.h"
 #include "natural.h"
 #include "progress.h"
+#include "rekey.h"
 #include "stream.h"
 #include "syncbase.h"
 
@@ -79,6 +80,16 @@ struct apply {
 	struct holdback holdback; /* rows left out, whose referrers follow them */
 	struct natural nat;      /* reference tables matched by natural keys */
 	uint64_t reported;       /* three-way conflicts and held rows reported (capped) */
+	/* --rekey (rekey.h): the map, and for the table being read: the rows
+	 * the map moves to other keys (held until the merge reaches them), the
+	 * collisions to re-key at its end, the largest key of any side. */
+	struct rekey rk;
+	struct keyed_rows { struct row *r; long *line; size_t n, alloc, pos; } moved, queued;
+	int stream_pending;      /* the stream's current row waits behind moved ones */
+	int stream_ended;        /* the stream's rows of the table have all been read */
+	int64_t max_key;
+	int have_max_key;
+	struct table *rk_table;  /* the map's table record in the new base, or NULL */
 	/* Phase 2: per write, where its row came from (struct written), so
 	 * that a failure the engine reports later names the right row. */
 	FILE *wlog;
@@ -129,6 +140,94 @@ static int emit_from_diff(void *ctx, const struct change *c)
 	return spool_change(a, c, c->type == REC_DELETE ? 0 : a->line);
 }
 
+/* --- --rekey --- */
+
+static void keyed_rows_add(struct keyed_rows *k, const struct row *r, long line)
+{
+	if (k->n == k->alloc) {
+		size_t n = k->alloc ? 2 * k->alloc : 16;
+		k->r = xrealloc(k->r, n * sizeof(*k->r));
+		k->line = xrealloc(k->line, n * sizeof(*k->line));
+		for (size_t i = k->alloc; i < n; i++)
+			row_init(&k->r[i], 0);
+		k->alloc = n;
+	}
+	row_copy(&k->r[k->n], r);
+	k->line[k->n++] = line;
+}
+
+static void keyed_rows_release(struct keyed_rows *k)
+{
+	for (size_t i = 0; i < k->alloc; i++)
+		row_release(&k->r[i]);
+	free(k->r);
+	free(k->line);
+	memset(k, 0, sizeof(*k));
+}
+
+static void note_key(struct apply *a, const struct table *t, const struct row *r)
+{
+	int64_t k;
+	if (rekey_table_ok(t) && rekey_key_of(t, r, &k) && (!a->have_max_key || k > a->max_key)) {
+		a->max_key = k;
+		a->have_max_key = 1;
+	}
+}
+
+/* Whether the map has entries for table. */
+static int rekeyed_table(const struct apply *a, const char *table)
+{
+	return rekey_max_image(&a->rk, table) != INT64_MIN;
+}
+
+/* The place of table in the stream's order, or -1. */
+static long plan_index(const struct apply *a, const char *table)
+{
+	for (size_t i = 0; i < a->nplans; i++)
+		if (!strcmp(a->plans[i].st->name, table))
+			return (long)i;
+	return -1;
+}
+
+/* The references of r (a row of t, laid out by it) into re-keyed rows, as
+ * the target has them.  fresh_only: only those re-keyed by this run, for a
+ * row of the table at place fresh_only - 1 or before: --rekey gives new
+ * keys at the end of a table, so its own rows and those of the tables read
+ * before it (a self-reference, a cycle) still hold the stream's key, while
+ * the tables read after it were translated as they were read. */
+static int rekey_references(struct apply *a, const struct table *t, struct row *r, size_t fresh_only)
+{
+	for (size_t j = 0; j < t->nrefs; j++) {
+		const struct ref *ref = &t->refs[j];
+		const struct table *pt = schema_find(&a->rd.schema, ref->table);
+		int64_t v, to;
+		long i;
+		if (ref->ncols != 1 || !pt || !rekey_table_ok(pt) || strcmp(ref->to[0], pt->cols[pt->key[0]].name) ||
+		    !rekeyed_table(a, ref->table) || (i = table_column_index(t, ref->cols[0])) < 0 ||
+		    r->v[i].state != V_SET)
+			continue;
+		if (fresh_only && plan_index(a, ref->table) < (long)fresh_only - 1)
+			continue;
+		char *text = xstrndup(row_ptr(r, (size_t)i), r->v[i].len);
+		int ok = !parse_int64(text, INT64_MIN, INT64_MAX, &v);
+		free(text);
+		if (!ok || !rekey_lookup(&a->rk, ref->table, v, &to) || (fresh_only && !rekey_is_fresh(&a->rk, ref->table, v)))
+			continue;
+		/* v may be the stream's key of a row re-keyed now, or the key an
+		 * earlier sync gave to another row, already translated: */
+		if (fresh_only && rekey_is_image(&a->rk, ref->table, v)) {
+			buf_reset(&a->msg);
+			table_key_to_json(&a->msg, t, r);
+			return error("table \"%s\" at key %s: \"%s\" = %lld names both a row --rekey re-keys now and "
+				     "the row an earlier --rekey gave that key: give one of them another key by hand",
+				     t->name, a->msg.buf, ref->cols[0], (long long)v);
+		}
+		char s[24];
+		row_set(r, (size_t)i, s, (size_t)format_i64(s, to));
+	}
+	return 0;
+}
+
 /* A data record just read for the current table: its references into
  * natural-key tables translated to the target's ids; for such a table
  * itself, its ids noted with their natural keys. */
@@ -136,6 +235,11 @@ static int take_record(struct apply *a)
 {
 	struct plan *p = a->cur;
 	struct change *c = &a->rd.rec;
+	/* (--mirror makes the target the stream's copy, keys and all: no map) */
+	if (a->rk.n && !p->skip && c->type != REC_CONFLICT && a->o->mode != APPLY_MIRROR) {
+		rekey_references(a, p->st, &c->row, 0);
+		rekey_references(a, p->st, &c->old, 0);
+	}
 	if (!a->nat.nkeys || c->type == REC_CONFLICT || (p->skip && p->natural < 0))
 		return 0;
 	buf_reset(&a->msg);
@@ -216,6 +320,8 @@ static int base_rows_bounded(void *ctx, const struct row **out)
 		return 0;
 	*out = a->base_next;
 	a->base_primed = 0; /* taken: the next call reads on */
+	if (a->o->rekey)
+		note_key(a, a->cur->st, *out);
 	return 1;
 }
 
@@ -227,6 +333,22 @@ static int base_after_key(void *ctx, const struct row *b, const struct row *o, c
 	const struct row *keep = conflicted || a->key_keep_old ? b : o ? o : !a->cur->st->complete ? b : NULL;
 	a->key_keep_old = 0;
 	return a->base_w_open && keep ? stream_write_row(&a->base_w, keep) : 0;
+}
+
+/* The --rekey map of the old base, before any other table is read. */
+static int base_read_rekey(struct apply *a)
+{
+	const struct table *t = a->base_open ? schema_find(a->base.schema, REKEY_TABLE) : NULL;
+	const struct row *r;
+	int got;
+	if (!t)
+		return 0;
+	if (source_begin_table(&a->base, t) < 0)
+		return -1;
+	while ((got = source_next_row(&a->base, &r)) > 0)
+		if (rekey_from_row(&a->rk, t, r) < 0)
+			return error("%s: table \"%s\": not a --rekey map", a->base_path, REKEY_TABLE);
+	return got;
 }
 
 /* After the header: the old base of this target and source, if any, and
@@ -243,6 +365,8 @@ static int base_start(struct apply *a)
 				     a->base_path);
 		a->base_open = 1;
 		a->base.spool_passed = 1; /* its tables may come in another order */
+		if (base_read_rekey(a) < 0)
+			return -1;
 	}
 	if (a->o->dry_run)
 		return 0;
@@ -259,6 +383,17 @@ static int base_start(struct apply *a)
 
 /* The new base's table records: the stream's tables, then the old base's
  * others, which are copied as they are (base_finish). */
+/* Whether the new base writes table anew (else it is copied from the old). */
+static int base_rewrites(const struct apply *a, const char *table)
+{
+	if (!strcmp(table, REKEY_TABLE))
+		return 1;
+	for (size_t j = 0; j < a->nplans; j++)
+		if (!a->plans[j].skip && !strcmp(a->plans[j].st->name, table))
+			return 1;
+	return 0;
+}
+
 static int base_write_tables(struct apply *a)
 {
 	if (!a->base_w_open)
@@ -270,14 +405,17 @@ static int base_write_tables(struct apply *a)
 			return -1;
 	for (size_t i = 0; a->base_open && i < a->base.schema->n; i++) {
 		const struct table *bt = a->base.schema->tables[i];
-		int taken = 0;
-		for (size_t j = 0; j < a->nplans && !taken; j++)
-			taken = !a->plans[j].skip && !strcmp(a->plans[j].st->name, bt->name);
-		if (!taken && stream_write_table(&a->base_w, bt) < 0)
+		if (!base_rewrites(a, bt->name) && stream_write_table(&a->base_w, bt) < 0)
+			return -1;
+	}
+	if ((a->o->rekey || a->rk.n) && a->o->mode != APPLY_MIRROR) {
+		a->rk_table = rekey_table_record();
+		if (stream_write_table(&a->base_w, a->rk_table) < 0)
 			return -1;
 	}
 	return 0;
 }
+
 
 static int base_begin_table(struct apply *a, struct plan *p)
 {
@@ -300,6 +438,12 @@ static int base_end_table(struct apply *a, struct plan *p)
 	} else if (base_overlay(a, p, NULL) < 0) {
 		return -1;
 	}
+	/* the rows --rekey put in: under keys larger than all the others */
+	for (size_t i = 0; got >= 0 && a->base_w_open && i < a->queued.n; i++)
+		if (stream_write_row(&a->base_w, &a->queued.r[i]) < 0)
+			return -1;
+	a->queued.n = a->moved.n = a->moved.pos = 0;
+	a->stream_pending = a->stream_ended = a->have_max_key = 0;
 	return got < 0 ? -1 : a->base_w_open ? stream_end_table(&a->base_w) : 0;
 }
 
@@ -319,10 +463,8 @@ static int base_finish(struct apply *a)
 	for (size_t i = 0; a->base_open && i < a->base.schema->n; i++) {
 		const struct table *bt = a->base.schema->tables[i];
 		const struct row *r;
-		int taken = 0, got;
-		for (size_t j = 0; j < a->nplans && !taken; j++)
-			taken = !a->plans[j].skip && !strcmp(a->plans[j].st->name, bt->name);
-		if (taken)
+		int got;
+		if (base_rewrites(a, bt->name))
 			continue;
 		stream_begin_table(&a->base_w, bt);
 		if (source_begin_table(&a->base, bt) < 0)
@@ -331,6 +473,21 @@ static int base_finish(struct apply *a)
 			if (stream_write_row(&a->base_w, r) < 0)
 				return -1;
 		if (got < 0 || stream_end_table(&a->base_w) < 0)
+			return -1;
+	}
+	if (a->rk_table) {
+		struct row r;
+		row_init(&r, 3);
+		stream_begin_table(&a->base_w, a->rk_table);
+		for (size_t i = 0; i < a->rk.n; i++) {
+			rekey_to_row(&a->rk.e[i], &r);
+			if (stream_write_row(&a->base_w, &r) < 0) {
+				row_release(&r);
+				return -1;
+			}
+		}
+		row_release(&r);
+		if (stream_end_table(&a->base_w) < 0)
 			return -1;
 	}
 	if (a->base_open && source_finish(&a->base) < 0)
@@ -347,6 +504,7 @@ struct target_rows {
 	struct row row, prev;
 	int have;            /* row holds a row (for the change-stream join) */
 	int ahead;           /* row was read ahead: the next call returns it */
+	struct apply *track; /* --rekey: note each row's key in it (note_key) */
 };
 
 static int target_rows_next(void *ctx, const struct row **out)
@@ -368,6 +526,8 @@ static int target_rows_next(void *ctx, const struct row **out)
 			     tr->db->shown_url, tr->t->name);
 	if (tr->have)
 		row_copy(&tr->prev, &tr->row);
+	if (tr->have && tr->track)
+		note_key(tr->track, tr->t, &tr->row);
 	return got;
 }
 
@@ -577,6 +737,11 @@ static int report_three_way(struct apply *a, struct plan *p, const struct change
 {
 	const struct table *t = p->st;
 	const struct row *b = &c->side[SIDE_BASE], *o = &c->side[SIDE_OURS], *th = &c->side[SIDE_THEIRS];
+	if (c->kind == CONFLICT_INSERT_INSERT && a->o->rekey && rekey_table_ok(t) && a->rd.kind == STREAM_ROWS) {
+		p->counts->collisions--; /* re-keyed at the end of the table instead */
+		keyed_rows_add(&a->queued, o, a->line);
+		return 0;
+	}
 	if (c->kind == CONFLICT_INSERT_INSERT || c->kind == CONFLICT_UPDATE_DELETE)
 		holdback_add(&a->holdback, t, o);
 	if (++a->reported > MAX_CONFLICTS_SHOWN)
@@ -684,6 +849,120 @@ static int base_is_stale(struct apply *a, struct plan *p, struct target_rows *tr
 	return 0;
 }
 
+/* A row whose own key is one the map gave to another row of the stream's
+ * source: a collision with that row's copy in the target. */
+static int image_collision(struct apply *a, const struct row *r)
+{
+	struct plan *p = a->cur;
+	if (a->o->rekey) {
+		keyed_rows_add(&a->queued, r, a->rd.rec_line);
+		return 0;
+	}
+	p->counts->collisions++;
+	holdback_add(&a->holdback, p->st, r);
+	if (++a->reported <= MAX_CONFLICTS_SHOWN) {
+		buf_reset(&a->msg);
+		table_key_to_json(&a->msg, p->st, r);
+		error("%s:%ld: table \"%s\" at key %s: collision: --rekey gave this key in the target to another row "
+		      "of the stream's source: not applied, nor the rows that refer to it (--rekey re-keys it too)",
+		      a->rd.name, a->rd.rec_line, p->st->name, a->msg.buf);
+	}
+	return 0;
+}
+
+/* The stream's rows of a table that can be re-keyed, in the target's key
+ * order: a row the map moves is held, with its new key, until the merge
+ * reaches that key (always after its own: new keys are larger than any
+ * other); a row whose key the map gave to another is a collision. */
+static int rekey_rows_next(void *ctx, const struct row **out)
+{
+	struct apply *a = ctx;
+	const struct table *t = a->cur->st;
+	struct keyed_rows *m = &a->moved;
+	for (;;) {
+		const struct row *r = &a->rd.rec.row;
+		int64_t k, to;
+		if (!a->stream_pending && !a->stream_ended) {
+			int got = stream_rows_next(ctx, &r);
+			if (got < 0)
+				return -1;
+			a->stream_pending = got > 0;
+			a->stream_ended = got == 0;
+			if (a->stream_pending && rekey_key_of(t, r, &k)) {
+				note_key(a, t, r);
+				if (rekey_lookup(&a->rk, t->name, k, &to)) {
+					keyed_rows_add(m, r, a->rd.rec_line);
+					rekey_set_key(t, &m->r[m->n - 1], to);
+					/* in key order: entries are few, and come almost sorted */
+					for (size_t i = m->n - 1; i > m->pos && table_key_cmp(t, &m->r[i], &m->r[i - 1]) < 0; i--) {
+						struct row tmp = m->r[i];
+						long l = m->line[i];
+						m->r[i] = m->r[i - 1], m->line[i] = m->line[i - 1];
+						m->r[i - 1] = tmp, m->line[i - 1] = l;
+					}
+					a->stream_pending = 0;
+					continue;
+				}
+				if (rekey_is_image(&a->rk, t->name, k)) {
+					a->stream_pending = 0;
+					if (image_collision(a, r) < 0)
+						return -1;
+					continue;
+				}
+			}
+		}
+		if (m->pos < m->n && (!a->stream_pending || table_key_cmp(t, &m->r[m->pos], r) < 0)) {
+			a->line = m->line[m->pos];
+			*out = a->stream_row = &m->r[m->pos++];
+			return 1;
+		}
+		if (!a->stream_pending)
+			return 0;
+		a->stream_pending = 0;
+		a->line = a->rd.rec_line;
+		*out = a->stream_row = r;
+		return 1;
+	}
+}
+
+/* At the end of a table: each collision queued for --rekey goes in under a
+ * key larger than any of the table's on every side, the map keeps it, and
+ * the rows read after it refer to the new key. */
+static int rekey_queued(struct apply *a, struct plan *p)
+{
+	const struct table *t = p->st;
+	int64_t next = rekey_max_image(&a->rk, t->name);
+	if (a->have_max_key && a->max_key > next)
+		next = a->max_key;
+	struct change c;
+	change_init(&c);
+	c.type = REC_INSERT;
+	c.table = p->st;
+	int rc = 0;
+	for (size_t i = 0; i < a->queued.n && !rc; i++) {
+		int64_t src;
+		struct row *r = &a->queued.r[i];
+		if (!rekey_key_of(t, r, &src))
+			continue;
+		if (next == INT64_MAX) {
+			rc = error("table \"%s\": no larger key is left for --rekey", t->name);
+			break;
+		}
+		rekey_add(&a->rk, t->name, src, ++next, 1);
+		rekey_set_key(t, r, next);
+		row_copy(&c.row, r);
+		row_resize(&c.old, t->ncols);
+		rc = spool_change(a, &c, a->queued.line[i]);
+		p->counts->inserts++;
+		p->counts->rekeyed++;
+		warning("%s:%ld: table \"%s\" at key {\"%s\":%lld}: collision: inserted as {\"%s\":%lld} (--rekey)",
+				a->rd.name, a->queued.line[i], t->name, t->cols[t->key[0]].name, (long long)src,
+				t->cols[t->key[0]].name, (long long)next);
+	}
+	change_release(&c);
+	return rc;
+}
+
 /* The three-way merge of the old base's rows (to base_bound), the stream's
  * (ours) and the target's (theirs). */
 static int merge_three(struct apply *a, struct plan *p, struct row_iter *ours, struct row_iter *theirs)
@@ -709,8 +988,12 @@ static int read_row_table(struct apply *a, struct plan *p)
 		return -1;
 	}
 	if (three_way(a, p)) {
-		new_.next = stream_rows_next;
+		int rekeying = rekey_table_ok(p->st) && (a->o->rekey || rekeyed_table(a, p->st->name));
+		new_.next = rekeying ? rekey_rows_next : stream_rows_next;
+		tr.track = rekeying ? a : NULL;
 		rc = merge_three(a, p, &new_, &old);
+		if (rc == 0 && rekeying)
+			rc = rekey_queued(a, p);
 	} else {
 		rc = diff_table(p->st, &old, &new_, &pol, emit_from_diff, a, p->counts);
 	}
@@ -910,6 +1193,9 @@ out:
 static int use_keys(struct apply *a, struct plan *p)
 {
 	const struct db_ops *ops = a->db->ops;
+	/* --rekey and re-keyed rows need every key of the table, in order */
+	if (a->o->mode != APPLY_MIRROR && (a->o->rekey || rekeyed_table(a, p->st->name)))
+		return 0;
 	return ops->scan_keys_open && (a->rd.kind == STREAM_CHANGES || !p->st->complete) &&
 	       ops->scan_keys_open(a->db, p->proj, NULL, 0, NULL) == 1;
 }
@@ -1145,6 +1431,8 @@ static int write_undo(struct apply *a)
 			int s = !have[0] ? 1 : !have[1] ? 0
 				: table_key_cmp(p->st, &r[0].rec.row, &r[1].rec.row) <= 0 ? 0 : 1;
 			r[s].rec.table = p->st;
+			if (s == 0 && a->rk.n && rekey_references(a, p->st, &r[s].rec.row, i + 1) < 0)
+				goto next; /* as write_spool will write it */
 			invert(&r[s].rec, &u);
 			if (stream_write_change(&w, &u) < 0 || spool_advance(&r[s], &have[s]) < 0)
 				goto next;
@@ -1276,6 +1564,9 @@ static int write_spool(struct apply *a, struct plan *p, int which)
 			goto out;
 		}
 		struct written w = { which < 2 ? line : 0, (uint32_t)(p - a->plans), (uint32_t)which, nrec++ };
+		/* read before its parent was re-keyed (a self-reference, a cycle) */
+		if (which == 0 && a->rk.n && rekey_references(a, p->st, &c->row, (size_t)(p - a->plans) + 1) < 0)
+			goto out;
 		const char *held = which == 0 ? holdback_refers(&a->holdback, p->st, &c->row) : NULL;
 		if (held) {
 			/* A row read before the one it refers to was left out (a
@@ -1488,6 +1779,10 @@ static void cleanup(struct apply *a)
 		source_close(&a->base);
 	holdback_release(&a->holdback);
 	natural_release(&a->nat);
+	rekey_release(&a->rk);
+	keyed_rows_release(&a->moved);
+	keyed_rows_release(&a->queued);
+	table_free(a->rk_table);
 	if (a->wlog)
 		fclose(a->wlog);
 }

@@ -47,6 +47,10 @@ struct apply_opts {
 	/* How a merge settles a conflict: PREFER_OURS the stream's values,
 	 * PREFER_THEIRS the target's; PREFER_NONE reports it. */
 	enum merge_prefer prefer;
+	/* A collision (a key both sides created for other rows) in a table
+	 * keyed by one integer column is inserted under a new key, and the map
+	 * kept with the base translates later streams (rekey.h). */
+	int rekey;
 	/* Called after phase 1, before anything is written, with the counts
 	 * (to ask for confirmation, to take a backup); returns 0 to go on, -1 to
 	 * stop (having said why).  NULL: go on. */

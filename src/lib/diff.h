@@ -31,6 +31,7 @@ struct diff_counts {
 	uint64_t conflicts;   /* rows changed on both sides, not applied */
 	uint64_t collisions;  /* keys both sides created with other content, not applied */
 	uint64_t held;        /* rows held back: they refer to a collision or conflict */
+	uint64_t rekeyed;     /* collisions inserted under a new key (--rekey) */
 };
 
 typedef int (*diff_emit_fn)(void *ctx, const struct change *c);

@@ -44,17 +44,19 @@ static int on_entry(void *user, const char *section, const char *key, const char
 {
 	struct lookup *l = user;
 	static const char *const known[] = { "url", "protected", "exclude", "backups", "prefer",
-					     "history_tables", "natural" };
+					     "history_tables", "natural", "rekey" };
 	int ok = 0;
 	/* Every section is checked, not only the one asked for. */
 	for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
 		ok |= !strcmp(key, known[i]);
 	if (!ok) {
-		l->bad = "unknown setting (known: url, protected, exclude, backups, prefer, history_tables, natural)";
+		l->bad = "unknown setting (known: url, protected, exclude, backups, prefer, history_tables, natural, "
+			 "rekey)";
 		return 0;
 	}
-	if (!strcmp(key, "protected") && yes_no(value) < 0) {
-		l->bad = "protected takes yes or no (also true/false, on/off, 1/0)";
+	if ((!strcmp(key, "protected") || !strcmp(key, "rekey")) && yes_no(value) < 0) {
+		l->bad = !strcmp(key, "rekey") ? "rekey takes yes or no (also true/false, on/off, 1/0)"
+					      : "protected takes yes or no (also true/false, on/off, 1/0)";
 		return 0;
 	}
 	if (!strcmp(key, "prefer") && strcmp(value, "source") && strcmp(value, "target")) {
@@ -92,6 +94,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
 		e->url = xstrdup(value);
 	} else if (!strcmp(key, "protected")) {
 		e->protected_env = yes_no(value);
+	} else if (!strcmp(key, "rekey")) {
+		e->rekey = yes_no(value);
 	} else if (!strcmp(key, "exclude")) {
 		add_words(&e->exclude, &e->nexclude, value);
 	} else if (!strcmp(key, "history_tables")) {

@@ -15,6 +15,7 @@ struct env {
 	size_t nexclude;
 	char *backups;      /* backup directory */
 	char *prefer;       /* "source" or "target": how a merge settles conflicts; NULL: it reports them */
+	int rekey;          /* dbapply --rekey by default */
 	char **history;     /* more migration-history tables (glob patterns), left out of syncs */
 	size_t nhistory;
 	struct natural_key *natural; /* reference tables matched by a natural key */

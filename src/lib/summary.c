@@ -69,6 +69,7 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 		total.conflicts += c->conflicts;
 		total.collisions += c->collisions;
 		total.held += c->held;
+		total.rekeyed += c->rekeyed;
 	}
 	fprintf(f, "%-*s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", w, "total",
 		total.inserts, total.updates, total.deletes);
@@ -88,6 +89,7 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 	count_line(f, total.collisions, "collision", "collisions",
 		   "not applied: a key both sides created for other rows");
 	count_line(f, total.held, "row", "rows", "held back: they refer to a row not applied");
+	count_line(f, total.rekeyed, "collision", "collisions", "re-keyed: inserted under a new key (--rekey)");
 	for (size_t i = 0; i < s->nleft_out; i++)
 		fprintf(f, "%s\"%s\"%s", i ? ", " : "history tables left out: ", s->left_out[i],
 			i + 1 == s->nleft_out ? " (--with-history includes them)\n" : "");
