@@ -238,3 +238,20 @@ changes() { jq -c 'select(.type == "insert" or .type == "update" or .type == "de
 		assert_equal "$sig $(ls -A tmp)" "$sig "
 	done
 }
+
+@test "table records: 100,000 columns read in one pass (a name listed twice found at the end); a malformed reference refused" {
+	{
+		echo '{"type":"header","stream":"rows","version":1,"source":"x","engine":"sqlite"}'
+		awk 'BEGIN { printf "{\"type\":\"table\",\"table\":\"w\",\"key\":[\"c0\"],\"columns\":[";
+			for (i = 0; i < 100000; i++) printf "{\"name\":\"c%d\",\"type\":\"int\"},", i;
+			printf "{\"name\":\"c5\",\"type\":\"int\"}],\"references\":[]}\n" }'
+	} > wide.ndjson
+	run dbdiff wide.ndjson wide.ndjson
+	assert_failure 2
+	assert_output 'dbdiff: wide.ndjson:2: table "w": column "c5" listed twice'
+	printf '%s\n' '{"type":"header","stream":"rows","version":1,"source":"x","engine":"sqlite"}' \
+		'{"type":"table","table":"r","key":["id"],"columns":[{"name":"id","type":"int"},{"name":"p","type":"int"}],"references":[{"table":"r","columns":["p"],"to":["id","x"]}]}' > badref.ndjson
+	run dbdiff badref.ndjson badref.ndjson
+	assert_failure 2
+	assert_output --partial 'badref.ndjson:2: table "r": a malformed reference'
+}

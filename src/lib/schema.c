@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "strmap.h"
 
 void schema_init(struct schema *s)
 {
@@ -209,21 +210,26 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 		fail(err, "table record for \"%s\" has no \"columns\" array", name);
 		goto bad;
 	}
+	/* the names seen: a record may have many columns, so no pairwise check */
+	struct strmap names = { 0 };
 	for (const struct jv *c = cols->first; c; c = c->next) {
 		const char *cn = jv_get_string(c, "name"), *ty = jv_get_string(c, "type");
 		enum vtype vt;
 		if (!cn || !ty) {
 			fail(err, "table \"%s\": a column without \"name\" or \"type\"", name);
+			strmap_release(&names);
 			goto bad;
 		}
 		if (vtype_parse(ty, &vt) < 0) {
 			buf_reset(err);
 			buf_addf(err, "table \"%s\": column \"%s\" has unknown type \"%s\"", name, cn, ty);
+			strmap_release(&names);
 			goto bad;
 		}
-		if (table_column_index(t, cn) >= 0) {
+		if (!strmap_put(&names, cn, strlen(cn), "", 0)) {
 			buf_reset(err);
 			buf_addf(err, "table \"%s\": column \"%s\" listed twice", name, cn);
+			strmap_release(&names);
 			goto bad;
 		}
 		const struct jv *nl = jv_get(c, "nullable");
@@ -232,6 +238,7 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 		col->generated = jv_get_true(c, "generated");
 		col->autoinc = jv_get_true(c, "autoincrement");
 	}
+	strmap_release(&names);
 	char **key = NULL;
 	size_t nkey = 0;
 	const struct jv *kj = jv_get(rec, "key");
@@ -274,7 +281,8 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 		if (!rt || strv_from_json(jv_get(r, "columns"), &rf->cols, &rf->ncols, err, "columns") < 0 ||
 		    strv_from_json(jv_get(r, "to"), &rf->to, &nto, err, "to") < 0 || nto != rf->ncols) {
 			free_strv(rf->to, nto);
-			rf->to = NULL;
+			free_strv(rf->cols, rf->ncols);
+			rf->to = rf->cols = NULL;
 			rf->ncols = 0;
 			fail(err, "table \"%s\": a malformed reference", name);
 			goto bad;
