@@ -920,3 +920,34 @@ records() {
 	assert_line --regexp '^total +0 +0 +0$'
 	assert_equal "$(pg_psql prod -Atc "INSERT INTO clients (name, created_at) VALUES ('Next', now()) RETURNING id" | head -1)" 103
 }
+
+@test "the connection lost during the COMMIT: a new connection asks the server what became of it, and the run says so" {
+	office_pg dev
+	office_pg prod
+	pg_psql dev -q -c "UPDATE clients SET phone = 'committed?' WHERE id = 5"
+	dbdump-rows "$DEV" > s.ndjson
+	# prod's COMMIT waits for a synchronous standby that never answers
+	pg_psql prod -q -c "ALTER DATABASE prod SET synchronous_commit = on"
+	pg_psql postgres -q -c "ALTER SYSTEM SET synchronous_standby_names = 'nobody'" -c "SELECT pg_reload_conf()"
+	dbapply "$PROD" s.ndjson > out 2> err &
+	pid=$!
+	waiting() { pg_psql postgres -Atc "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"; }
+	for _ in $(seq 1 100); do
+		[ "$(waiting)" = 1 ] && break
+		sleep 0.1
+	done
+	assert_equal "$(waiting)" 1
+	# the server goes down during the wait, and comes back without the standby
+	pg_psql postgres -q -c "ALTER SYSTEM RESET synchronous_standby_names"
+	pg_as_owner "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m fast -w restart > /dev/null
+	rc=0
+	wait $pid || rc=$?
+	cat err
+	assert_equal "$rc" 0
+	run cat err
+	assert_output --partial "the connection was lost during the commit, and a new connection found the transaction committed"
+	refute_output --partial "nothing was written"
+	assert_equal "$(pg_psql prod -Atc 'SELECT phone FROM clients WHERE id = 5')" "committed?"
+	run sh -c 'ls backups/*.undo.ndjson.gz'
+	assert_success
+}

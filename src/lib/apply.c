@@ -80,6 +80,7 @@ struct apply {
 	struct holdback holdback; /* rows left out, whose referrers follow them */
 	struct natural nat;      /* reference tables matched by natural keys */
 	uint64_t reported;       /* three-way conflicts and held rows reported (capped) */
+	int commit_unknown;      /* the connection was lost during the commit: outcome unknown */
 	/* --rekey (rekey.h): the map, and for the table being read: the rows
 	 * the map moves to other keys (held until the merge reaches them), the
 	 * collisions to re-key at its end, the largest key of any side. */
@@ -1826,8 +1827,13 @@ static int run(struct apply *a, const char *input)
 	}
 	if (util_interrupted)
 		return error("interrupted");
-	if (db->ops->commit(db) < 0)
+	if (db->ops->commit(db) < 0) {
+		a->commit_unknown = db->commit_unknown;
 		return error("%s: commit failed: %s", db->shown_url, db->err.buf);
+	}
+	if (db->commit_found)
+		warning("%s: the connection was lost during the commit, and a new connection found the "
+			"transaction committed", db->shown_url);
 	/* Only a committed run has an undo stream: a killed one leaves a
 	 * .partial.gz file that nothing reads. */
 	if (a->undo_partial && !access(a->undo_partial, F_OK) && rename(a->undo_partial, a->o->undo_path) < 0)
@@ -1861,9 +1867,20 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	}
 	int ret = run(&a, input);
 	*conflict_records = a.conflict_records;
-	if (ret < 0) {
+	if (ret < 0 && a.commit_unknown) {
+		/* Not "nothing was written": it may all have been.  The undo
+		 * stream stays, and --rollback refuses until it is settled. */
+		if (a.undo_partial && !access(a.undo_partial, F_OK))
+			error("whether %s holds this run's changes is unknown: compare it with the stream; if it "
+			      "does, rename %s to end in .undo.ndjson.gz to be able to roll it back, else remove it",
+			      db->shown_url, a.undo_partial);
+		else
+			error("whether %s holds this run's changes is unknown: compare it with the stream",
+			      db->shown_url);
+	} else if (ret < 0) {
 		if (db->ops->rollback(db) < 0)
-			error("%s: rollback failed: %s", db->shown_url, db->err.buf);
+			error("%s: rollback failed: %s (a transaction that was not committed ends with its "
+			      "connection: nothing was written)", db->shown_url, db->err.buf);
 		else
 			error("nothing was written to %s", db->shown_url);
 		if (a.undo_partial)

@@ -81,6 +81,11 @@ struct db {
 	 * db_write counts the writes, and a backend that can tell which row
 	 * failed sets failed_write to its number (from 1), else leaves 0. */
 	uint64_t nwrites, failed_write;
+	/* Set by a commit that failed because the connection was lost, when
+	 * whether the server committed is not known (commit_unknown), or was
+	 * found out on a new connection to have committed (commit_found; the
+	 * commit then returns 0). */
+	int commit_unknown, commit_found;
 	void *impl;
 };
 

@@ -822,8 +822,13 @@ static int my_commit(struct db *db)
 	struct my_db *m = db->impl;
 	if (m->unverified && check_deferred(db) < 0)
 		return -1;
-	if (exec(db, "COMMIT") < 0)
+	if (exec(db, "COMMIT") < 0) {
+		/* CR_SERVER_GONE_ERROR, CR_SERVER_LOST: the COMMIT may have been
+		 * carried out before the connection went */
+		unsigned e = mysql_errno(m->h);
+		db->commit_unknown = e == 2006 || e == 2013;
 		return -1;
+	}
 	m->in_tx = m->writing = 0;
 	if (m->fk_off && exec(db, "SET foreign_key_checks = 1") == 0)
 		m->fk_off = 0;

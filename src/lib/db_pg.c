@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <postgresql/libpq-fe.h> /* Debian: /usr/include/postgresql */
 
@@ -108,6 +109,7 @@ struct pg_db {
 	char *pdesc[PIPE_MAX];
 	uint64_t pwrite[PIPE_MAX]; /* the db->nwrites of each */
 	uint64_t cur_write;        /* that of the row send_row sends */
+	char xid[32];              /* the write transaction's id (txid_current) */
 	size_t npending;
 	/* The cursor whose next FETCH was sent ahead and not yet collected. */
 	struct db_cursor *ahead;
@@ -664,10 +666,63 @@ static int pg_begin_write(struct db *db)
 	/* REPEATABLE READ: a row another session changes after this
 	 * transaction has read it cannot be written over; the update or delete
 	 * fails ("could not serialize access") and the run is rolled back. */
-	return exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ; SET CONSTRAINTS ALL DEFERRED");
+	if (exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ; SET CONSTRAINTS ALL DEFERRED") < 0)
+		return -1;
+	/* The transaction's id, to ask a new connection what became of it if
+	 * the connection is lost during the COMMIT (pg_commit). */
+	PGresult *res = query(db, "SELECT txid_current()", 0, NULL);
+	if (!res)
+		return -1;
+	snprintf(p->xid, sizeof(p->xid), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
 }
 
 static int set_sequences(struct db *db);
+
+/* The connection was lost during the COMMIT (db->err says how): whether the
+ * server committed is asked of a new connection, for up to 30 s (a server
+ * that restarts): txid_status() of the transaction's id.  0 committed,
+ * -1 rolled back or unknown (db->commit_unknown). */
+static int commit_outcome(struct db *db)
+{
+	struct pg_db *p = db->impl;
+	const char *status = NULL;
+	struct buf lost = BUF_INIT;
+	buf_add(&lost, db->err.buf, db->err.len);
+	for (int tries = 0; tries < 60 && !status; tries++) {
+		PGconn *c = PQconnectdb(db->url);
+		if (c && PQstatus(c) == CONNECTION_OK) {
+			const char *params[1] = { p->xid };
+			PGresult *res = PQexecParams(c, "SELECT txid_status($1::bigint)", 1, NULL, params, NULL, NULL, 0);
+			if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+				status = !strcmp(PQgetvalue(res, 0, 0), "committed") ? "committed"
+					 : !strcmp(PQgetvalue(res, 0, 0), "aborted") ? "aborted" : "in progress";
+			else
+				status = "unknown";
+			PQclear(res);
+		}
+		if (c)
+			PQfinish(c);
+		if (!status)
+			usleep(500000);
+	}
+	buf_reset(&db->err);
+	if (status && !strcmp(status, "committed")) {
+		db->commit_found = 1;
+		buf_release(&lost);
+		return 0;
+	}
+	if (status && !strcmp(status, "aborted"))
+		buf_addf(&db->err, "%s; a new connection found the transaction rolled back", lost.buf);
+	else {
+		db->commit_unknown = 1;
+		buf_addf(&db->err, "%s; whether the transaction committed is unknown (%s)", lost.buf,
+			 status ? "the server says it is still in progress" : "no new connection in 30 s");
+	}
+	buf_release(&lost);
+	return -1;
+}
 
 static int pg_commit(struct db *db)
 {
@@ -681,6 +736,10 @@ static int pg_commit(struct db *db)
 	if (p->nseqs && (exec(db, "SET CONSTRAINTS ALL IMMEDIATE") < 0 || set_sequences(db) < 0))
 		return -1;
 	PGresult *res = PQexec(p->conn, "COMMIT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQstatus(p->conn) != CONNECTION_OK) {
+		fail_res(db, "commit", res);
+		return commit_outcome(db);
+	}
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		return fail_res(db, "commit", res);
 	/* COMMIT of a failed transaction reports ROLLBACK, not an error. */
