@@ -531,6 +531,12 @@ office_story() {
 	refute_output --partial "$PG_PASSWORD"
 	run sh -c "zcat -f backups/* | grep -c -- '$PG_PASSWORD'"
 	assert_output 0
+	# dbdiff names a database it compares masked too, here in a schema-change message
+	mkdb other.db <<<"CREATE TABLE t (id INTEGER PRIMARY KEY, extra TEXT);"
+	run env PGPASSFILE=/dev/null dbdiff "$url" other.db
+	assert_failure 2
+	assert_output --partial "postgresql://$PG_USER:***@127.0.0.1:$PG_PORT/prod"
+	refute_output --partial "$PG_PASSWORD"
 }
 
 @test "a cycle of keys that cannot be deferred loads with rows that point forward, and --mirror deletes it" {

@@ -41,11 +41,11 @@ int filter_match(const struct filter *f, const char *table)
 	return 0;
 }
 
-static int open_database(struct source *s, const struct filter *f)
+static int open_database(struct source *s, const char *arg, const struct filter *f)
 {
 	struct schema all;
 	schema_init(&all);
-	s->db = db_connect(s->name);
+	s->db = db_connect(arg);
 	if (!s->db)
 		return -1;
 	if (s->db->ops->begin_read(s->db) < 0 || s->db->ops->load_schema(s->db, &all) < 0) {
@@ -117,12 +117,12 @@ int source_since(struct source *s, const char *mark)
 int source_open(struct source *s, const char *arg, const struct filter *f)
 {
 	memset(s, 0, sizeof(*s));
-	s->name = xstrdup(arg);
+	s->name = db_mask_url(arg); /* for messages: never a password */
 	schema_init(&s->dbschema);
 	row_init(&s->row, 0);
 	row_init(&s->prev, 0);
 	if (db_is_target(arg))
-		return open_database(s, f);
+		return open_database(s, arg, f);
 	s->is_stream = 1;
 	if (stream_open(&s->rd, arg) < 0)
 		return -1;
