@@ -204,15 +204,13 @@ static int rekey_references(struct apply *a, const struct table *t, struct row *
 		int64_t v, to;
 		long i;
 		if (ref->ncols != 1 || !pt || !rekey_table_ok(pt) || strcmp(ref->to[0], pt->cols[pt->key[0]].name) ||
-		    !rekeyed_table(a, ref->table) || (i = table_column_index(t, ref->cols[0])) < 0 ||
-		    r->v[i].state != V_SET)
+		    !rekeyed_table(a, ref->table))
 			continue;
 		if (fresh_only && plan_index(a, ref->table) < (long)fresh_only - 1)
 			continue;
-		char *text = xstrndup(row_ptr(r, (size_t)i), r->v[i].len);
-		int ok = !parse_int64(text, INT64_MIN, INT64_MAX, &v);
-		free(text);
-		if (!ok || !rekey_lookup(&a->rk, ref->table, v, &to) || (fresh_only && !rekey_is_fresh(&a->rk, ref->table, v)))
+		i = table_column_index(t, ref->cols[0]);
+		if (!rekey_int_of(r, i, &v) || !rekey_lookup(&a->rk, ref->table, v, &to) ||
+		    (fresh_only && !rekey_is_fresh(&a->rk, ref->table, v)))
 			continue;
 		/* v may be the stream's key of a row re-keyed now, or the key an
 		 * earlier sync gave to another row, already translated: */
@@ -727,11 +725,6 @@ static void add_value(struct buf *b, const struct table *t, const struct row *r,
 	buf_release(&err);
 }
 
-static int compared(const struct table *t, size_t i)
-{
-	return !table_is_key(t, i) && !t->cols[i].generated;
-}
-
 /* A conflict record of the three-way merge: reported, not applied; a
  * collision and a row the target deleted take their referrers with them. */
 static int report_three_way(struct apply *a, struct plan *p, const struct change *c)
@@ -753,7 +746,7 @@ static int report_three_way(struct apply *a, struct plan *p, const struct change
 	if (c->kind == CONFLICT_INSERT_INSERT) {
 		buf_adds(&a->msg, "collision: the stream and the target each created this key for another row (");
 		for (size_t i = 0, n = 0; i < t->ncols && n < 3; i++) {
-			if (!compared(t, i) || value_equal(o, i, th, i, t->cols[i].type))
+			if (!table_is_compared(t, i) || value_equal(o, i, th, i, t->cols[i].type))
 				continue;
 			buf_addf(&a->msg, "%s\"%s\": stream ", n++ ? "; " : "", t->cols[i].name);
 			add_value(&a->msg, t, o, i);
@@ -764,8 +757,7 @@ static int report_three_way(struct apply *a, struct plan *p, const struct change
 	} else if (c->kind == CONFLICT_UPDATE_UPDATE) {
 		buf_adds(&a->msg, "conflict: both changed since the last sync: ");
 		for (size_t i = 0, n = 0; i < t->ncols; i++) {
-			if (!compared(t, i) || value_equal(o, i, b, i, t->cols[i].type) ||
-			    value_equal(th, i, b, i, t->cols[i].type) || value_equal(o, i, th, i, t->cols[i].type))
+			if (!merge_column_conflict(t, b, o, th, i))
 				continue;
 			buf_addf(&a->msg, "%s\"%s\": base ", n++ ? "; " : "", t->cols[i].name);
 			add_value(&a->msg, t, b, i);

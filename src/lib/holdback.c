@@ -32,13 +32,9 @@ static int ref_key(struct buf *k, size_t child, size_t ref, const struct table *
 {
 	buf_reset(k);
 	buf_addf(k, "%zu:%zu:", child, ref);
-	for (size_t c = 0; c < ncols; c++) {
-		long i = table_column_index(t, cols[c]);
-		if (i < 0 || r->v[i].state != V_SET)
+	for (size_t c = 0; c < ncols; c++)
+		if (!row_add_part(k, r, table_column_index(t, cols[c])))
 			return 0;
-		buf_addf(k, "%zu:", r->v[i].len);
-		buf_add(k, row_ptr(r, (size_t)i), r->v[i].len);
-	}
 	return 1;
 }
 

@@ -130,12 +130,6 @@ static int advance(struct side *s, const struct table *t)
 	return 1;
 }
 
-/* Whether column i takes part in the comparison (not key, not generated). */
-static int compared(const struct table *t, size_t i)
-{
-	return !table_is_key(t, i) && !t->cols[i].generated;
-}
-
 static int same_value(const struct table *t, const struct row *a, const struct row *b, size_t i)
 {
 	return value_equal(a, i, b, i, t->cols[i].type);
@@ -144,9 +138,16 @@ static int same_value(const struct table *t, const struct row *a, const struct r
 static int same_row(const struct table *t, const struct row *a, const struct row *b)
 {
 	for (size_t i = 0; i < t->ncols; i++)
-		if (compared(t, i) && !same_value(t, a, b, i))
+		if (table_is_compared(t, i) && !same_value(t, a, b, i))
 			return 0;
 	return 1;
+}
+
+int merge_column_conflict(const struct table *t, const struct row *b, const struct row *o,
+			  const struct row *th, size_t i)
+{
+	return table_is_compared(t, i) && !same_value(t, o, b, i) && !same_value(t, th, b, i) &&
+	       !same_value(t, o, th, i);
 }
 
 struct merger {
@@ -202,7 +203,7 @@ static int emit_update(struct merger *m, const struct row *b, const struct row *
 	int any = 0;
 	start_change(m, REC_UPDATE, th);
 	for (size_t i = 0; i < t->ncols; i++) {
-		if (!compared(t, i) || same_value(t, o, th, i))
+		if (!table_is_compared(t, i) || same_value(t, o, th, i))
 			continue;
 		if (take != TAKE_ALL && same_value(t, o, b, i))
 			continue;
@@ -290,11 +291,10 @@ static int merge_key(struct merger *m, const struct row *b, const struct row *o,
 	 * makes the row a conflict; prefer ours then takes OURS' values there
 	 * (TAKE_OURS_CHANGED: o differs from b and from th covers them). */
 	for (size_t i = 0; i < t->ncols; i++)
-		if (compared(t, i) && !same_value(t, o, b, i) && !same_value(t, th, b, i) &&
-		    !same_value(t, o, th, i))
+		if (merge_column_conflict(t, b, o, th, i))
 			return conflict(m, CONFLICT_UPDATE_UPDATE, b, o, th);
 	for (size_t i = 0; i < t->ncols; i++)
-		if (compared(t, i) && !same_value(t, th, b, i) && same_value(t, o, b, i)) {
+		if (table_is_compared(t, i) && !same_value(t, th, b, i) && same_value(t, o, b, i)) {
 			m->cnt->theirs_kept++;
 			break;
 		}

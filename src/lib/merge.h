@@ -60,6 +60,11 @@ struct merge_counts {
 int merge_filter(struct stream_reader *rd, struct stream_writer *w, enum merge_policy p,
 		 struct summary *sum, struct merge_counts *mc);
 
+/* Whether column i of one key's rows b, o, th makes an update/update
+ * conflict: both sides changed it since BASE, to other values. */
+int merge_column_conflict(const struct table *t, const struct row *b, const struct row *o,
+			  const struct row *th, size_t i);
+
 /* How merge_table decides beyond the table above. */
 struct merge_rules {
 	enum merge_prefer prefer;

@@ -127,21 +127,11 @@ int natural_check(const struct natural *nat, size_t k, const struct table *t, st
 	return 0;
 }
 
-/* Append value i of r as "length:bytes"; 0 if it is NULL or absent. */
-static int add_part(struct buf *b, const struct row *r, long i)
-{
-	if (i < 0 || r->v[i].state != V_SET)
-		return 0;
-	buf_addf(b, "%zu:", r->v[i].len);
-	buf_add(b, row_ptr(r, (size_t)i), r->v[i].len);
-	return 1;
-}
-
 static int key_of(struct buf *b, const struct table *t, const struct row *r)
 {
 	buf_reset(b);
 	for (size_t k = 0; k < t->nkey; k++)
-		if (!add_part(b, r, (long)t->key[k]))
+		if (!row_add_part(b, r, (long)t->key[k]))
 			return 0;
 	return 1;
 }
@@ -150,27 +140,34 @@ static int natural_of(struct buf *b, const struct natural_key *nk, const struct 
 {
 	buf_reset(b);
 	for (size_t c = 0; c < nk->ncols; c++)
-		if (!add_part(b, r, table_column_index(t, nk->cols[c])))
+		if (!row_add_part(b, r, table_column_index(t, nk->cols[c])))
 			return 0;
 	return 1;
 }
 
-void natural_add_target(struct natural *nat, size_t k, const struct table *t, const struct row *r)
+/* Note r's key and natural key: in the target's map (natural key -> ids)
+ * or in the stream's (ids -> natural key). */
+static void add_row(struct natural *nat, size_t k, const struct table *t, const struct row *r, int target)
 {
 	struct buf key = BUF_INIT, nkey = BUF_INIT;
-	if (key_of(&key, t, r) && natural_of(&nkey, &nat->keys[k], t, r))
-		put(&nat->maps[k].target, &nkey, &key);
+	if (key_of(&key, t, r) && natural_of(&nkey, &nat->keys[k], t, r)) {
+		if (target)
+			put(&nat->maps[k].target, &nkey, &key);
+		else
+			put(&nat->maps[k].ids, &key, &nkey);
+	}
 	buf_release(&key);
 	buf_release(&nkey);
 }
 
+void natural_add_target(struct natural *nat, size_t k, const struct table *t, const struct row *r)
+{
+	add_row(nat, k, t, r, 1);
+}
+
 void natural_add_stream(struct natural *nat, size_t k, const struct table *t, const struct row *r)
 {
-	struct buf key = BUF_INIT, nkey = BUF_INIT;
-	if (key_of(&key, t, r) && natural_of(&nkey, &nat->keys[k], t, r))
-		put(&nat->maps[k].ids, &key, &nkey);
-	buf_release(&key);
-	buf_release(&nkey);
+	add_row(nat, k, t, r, 0);
 }
 
 /* The next "length:bytes" part of s (of end), or NULL at the end. */
@@ -220,7 +217,7 @@ int natural_translate(struct natural *nat, const struct schema *s, const struct 
 				if (!strcmp(ref->to[c], nt->cols[nt->key[kk]].name))
 					at[kk] = table_column_index(t, ref->cols[c]);
 			whole = at[kk] >= 0;
-			if (whole && !add_part(&ids, r, at[kk]))
+			if (whole && !row_add_part(&ids, r, at[kk]))
 				unset = 1; /* NULL or absent: no reference to translate */
 		}
 		if (whole && unset)

@@ -128,7 +128,7 @@ void rekey_to_row(const struct rekey_entry *e, struct row *r)
 	set_int(r, 2, e->dst);
 }
 
-static int get_int(const struct row *r, long i, int64_t *out)
+int rekey_int_of(const struct row *r, long i, int64_t *out)
 {
 	if (i < 0 || r->v[i].state != V_SET)
 		return 0;
@@ -142,8 +142,8 @@ int rekey_from_row(struct rekey *m, const struct table *t, const struct row *r)
 {
 	long ti = table_column_index(t, "table");
 	int64_t src, dst;
-	if (ti < 0 || r->v[ti].state != V_SET || !get_int(r, table_column_index(t, "source_key"), &src) ||
-	    !get_int(r, table_column_index(t, "target_key"), &dst))
+	if (ti < 0 || r->v[ti].state != V_SET || !rekey_int_of(r, table_column_index(t, "source_key"), &src) ||
+	    !rekey_int_of(r, table_column_index(t, "target_key"), &dst))
 		return -1;
 	char *name = xstrndup(row_ptr(r, (size_t)ti), r->v[ti].len);
 	rekey_add(m, name, src, dst, 0);
@@ -153,7 +153,7 @@ int rekey_from_row(struct rekey *m, const struct table *t, const struct row *r)
 
 int rekey_key_of(const struct table *t, const struct row *r, int64_t *out)
 {
-	return get_int(r, (long)t->key[0], out);
+	return rekey_int_of(r, (long)t->key[0], out);
 }
 
 void rekey_set_key(const struct table *t, struct row *r, int64_t key)

@@ -48,6 +48,8 @@ void rekey_to_row(const struct rekey_entry *e, struct row *r);
 /* One row of the base's map table; -1 if it is not one. */
 int rekey_from_row(struct rekey *m, const struct table *t, const struct row *r);
 
+/* Value i of r as an integer: 1 and *out, or 0 (-1, NULL, absent, not one). */
+int rekey_int_of(const struct row *r, long i, int64_t *out);
 /* The integer key of r (a row of t, rekey_table_ok): 1 and *out, or 0. */
 int rekey_key_of(const struct table *t, const struct row *r, int64_t *out);
 void rekey_set_key(const struct table *t, struct row *r, int64_t key);

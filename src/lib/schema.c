@@ -98,6 +98,11 @@ int table_is_key(const struct table *t, size_t i)
 	return 0;
 }
 
+int table_is_compared(const struct table *t, size_t i)
+{
+	return !table_is_key(t, i) && !t->cols[i].generated;
+}
+
 int table_key_all(const struct table *t, int (*ok)(const struct column *c))
 {
 	if (t->key_kind == KEY_ROW || !t->nkey)

@@ -63,6 +63,9 @@ struct column *table_add_column(struct table *t, const char *name, enum vtype ty
 long table_column_index(const struct table *t, const char *name);
 /* Whether column i is part of the key. */
 int table_is_key(const struct table *t, size_t i);
+/* Whether column i takes part when two rows of one key are compared: not
+ * a key column, not generated. */
+int table_is_compared(const struct table *t, size_t i);
 /* Whether t has a key of its own (primary or unique, not the whole row)
  * and ok accepts every column of it: what a look-up or a batch by key
  * needs. */

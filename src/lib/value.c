@@ -91,6 +91,15 @@ void row_set(struct row *r, size_t i, const char *p, size_t len)
 	buf_addch(&r->data, '\0'); /* so numeric parsers can read the value in place */
 }
 
+int row_add_part(struct buf *b, const struct row *r, long i)
+{
+	if (i < 0 || r->v[i].state != V_SET)
+		return 0;
+	buf_addf(b, "%zu:", r->v[i].len);
+	buf_add(b, row_ptr(r, (size_t)i), r->v[i].len);
+	return 1;
+}
+
 void row_set_null(struct row *r, size_t i)
 {
 	r->v[i].state = V_NULL;

@@ -45,6 +45,10 @@ void row_copy(struct row *dst, const struct row *src);
 void row_resize(struct row *r, size_t n);
 /* Copy value i of src into dst (nothing if it is absent in src). */
 void row_copy_value(struct row *dst, const struct row *src, size_t i);
+/* Append value i of r to b as "length:bytes" (an unambiguous part of a key
+ * for the in-memory maps: strmap.h); 0, with nothing appended, if i is -1
+ * or the value is NULL or absent. */
+int row_add_part(struct buf *b, const struct row *r, long i);
 /* Set value i; p may contain NUL bytes. */
 void row_set(struct row *r, size_t i, const char *p, size_t len);
 void row_set_null(struct row *r, size_t i);
