@@ -10,7 +10,9 @@ CPPFLAGS += -D_GNU_SOURCE -Isrc/lib $(shell mysql_config --include)
 WARN = -std=c11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 LIBS = -lxxhash -linih -lsqlite3 -lpq -lz $(shell mysql_config --libs) -lm
 
-LIBSRC := $(sort $(wildcard src/lib/*.c))
+# The library: engine-neutral files in src/lib/, one folder per engine.
+LIBSRC := $(sort $(wildcard src/lib/*.c src/lib/*/*.c))
+LIBHDR := $(wildcard src/lib/*.h src/lib/*/*.h)
 LIBOBJ := $(LIBSRC:src/lib/%.c=$(BUILD)/lib/%.o)
 PROGSRC := $(sort $(wildcard src/*.c))
 PROGS := $(PROGSRC:src/%.c=$(BIN)/%)
@@ -19,15 +21,16 @@ MAN5 := $(wildcard man/*.5)
 
 all: $(PROGS)
 
-$(BUILD)/lib/%.o: src/lib/%.c src/lib/*.h
+$(BUILD)/lib/%.o: src/lib/%.c $(LIBHDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
+# A thin archive: members keep their paths, so two engines may both have a read.o.
 $(BUILD)/libdbpipe.a: $(LIBOBJ)
 	rm -f $@
-	ar rcs $@ $^
+	ar rcs --thin $@ $^
 
-$(BUILD)/%.o: src/%.c src/lib/*.h
+$(BUILD)/%.o: src/%.c $(LIBHDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 

@@ -111,6 +111,7 @@ struct before_write {
 	int yes, dry_run, backup, rollback;
 	const char *label;
 	struct marks *marks;
+	const struct db_options *dbopts;
 };
 
 /* Destructive work on a protected environment needs --yes or its name typed. */
@@ -147,7 +148,7 @@ static int before_write(void *ctx, const struct summary *planned)
 	if (!c->backup || !summary_changes(planned))
 		return 0;
 	char *path = backup_new_path(backup_dir(c->db), c->label, "backup");
-	if (!path || backup_write(c->target, path) < 0) {
+	if (!path || backup_write(c->target, path, c->dbopts) < 0) {
 		free(path);
 		return error("no backup, so nothing was written (--no-backup skips it)");
 	}
@@ -255,6 +256,7 @@ int main(int argc, char **argv)
 	};
 	struct apply_opts o = { APPLY_MERGE };
 	struct before_write bw = { 0 };
+	struct db_options dbopts = { 0 };
 	struct marks marks = { 0 };
 	struct filter envf = { 0 }; /* the target environment's excludes */
 	struct summary sum = { 0 };
@@ -296,10 +298,10 @@ int main(int argc, char **argv)
 			break;
 		case OPT_WITH_HISTORY: with_history = 1; break;
 		case OPT_REKEY: o.rekey = 1; break;
-		case OPT_ALLOW_NONTX: setenv("DBPIPE_ALLOW_NON_TRANSACTIONAL", "1", 1); break;
+		case OPT_ALLOW_NONTX: dbopts.allow_non_transactional = 1; break;
 		case 'q': quiet = 1; break;
 		case 'Z':
-			if (db_set_zero_date(optarg) < 0)
+			if (db_parse_zero_date(optarg, &dbopts) < 0)
 				usage_error("--zero-date takes only \"null\"");
 			break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
@@ -317,9 +319,9 @@ int main(int argc, char **argv)
 		usage_error("--rollback takes no --insert-only or --mirror");
 	/* A dry run must not write what it cannot take back. */
 	if (o.dry_run)
-		unsetenv("DBPIPE_ALLOW_NON_TRANSACTIONAL");
+		dbopts.allow_non_transactional = 0;
 
-	if (!(db = db_connect(argv[0])))
+	if (!(db = db_connect(argv[0], &dbopts)))
 		goto out;
 	label = backup_label(db);
 	identity = db_identity(db);
@@ -379,6 +381,7 @@ int main(int argc, char **argv)
 	bw.backup = db->env.protected_env && !no_backup && !o.dry_run;
 	bw.label = label;
 	bw.marks = &marks;
+	bw.dbopts = &dbopts;
 	o.before_write = before_write;
 	o.before_write_ctx = &bw;
 	if (!no_undo && !o.dry_run && !(undo = backup_new_path(backup_dir(db), label, "undo")))
@@ -410,7 +413,7 @@ int main(int argc, char **argv)
 	rc = conflict_records || summary_undecided(&sum) ? EXIT_DIFFER : EXIT_OK;
 	if (save_base && !o.dry_run) {
 		struct source base;
-		if (source_open(&base, argv[0], NULL) < 0 || source_dump(&base, save_base, "base") < 0) {
+		if (source_open(&base, argv[0], NULL, &dbopts) < 0 || source_dump(&base, save_base, "base") < 0) {
 			error("%s: the sync is done, but the base was not saved", save_base);
 			rc = EXIT_TROUBLE;
 		}

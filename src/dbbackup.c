@@ -63,6 +63,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL;
+	struct db_options dbopts = { 0 };
 	int c, quiet = 0, verify = 0, do_list = 0, rc = EXIT_OK;
 
 	util_progname = "dbbackup";
@@ -74,7 +75,7 @@ int main(int argc, char **argv)
 		case OPT_LIST: do_list = 1; break;
 		case 'q': quiet = 1; break;
 		case 'Z':
-			if (db_set_zero_date(optarg) < 0)
+			if (db_parse_zero_date(optarg, &dbopts) < 0)
 				usage_error("--zero-date takes only \"null\"");
 			break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
@@ -107,7 +108,7 @@ int main(int argc, char **argv)
 	} else {
 		if (argc != 1)
 			usage_error(argc ? "too many operands" : "missing TARGET");
-		struct db *db = db_connect(argv[0]);
+		struct db *db = db_connect(argv[0], &dbopts);
 		char *label = NULL, *path = NULL;
 		if (!db)
 			return EXIT_TROUBLE;
@@ -115,7 +116,7 @@ int main(int argc, char **argv)
 		path = backup_new_path(dir ? dir : backup_dir(db), label, "backup");
 		/* backup_write opens its own snapshot; this connection only named the target. */
 		db_disconnect(db);
-		if (!path || backup_write(argv[0], path) < 0) {
+		if (!path || backup_write(argv[0], path, &dbopts) < 0) {
 			rc = EXIT_TROUBLE;
 		} else {
 			printf("%s\n", path);

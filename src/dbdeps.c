@@ -279,7 +279,7 @@ int main(int argc, char **argv)
 
 	/* A stream is read to its final end record: a truncated one is refused
 	 * before anything is printed. */
-	if (source_open(&src, argc ? argv[0] : "-", NULL) == 0 && source_finish(&src) == 0) {
+	if (source_open(&src, argc ? argv[0] : "-", NULL, NULL) == 0 && source_finish(&src) == 0) {
 		struct deps d;
 		deps_compute_flags(src.schema, flags, &d);
 		if (fmt == FMT_DOT)

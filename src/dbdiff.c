@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 		usage_error("OLD and NEW cannot both be stdin");
 
 	memset(&new_, 0, sizeof(new_));
-	if (source_open(&old, argv[0], NULL) == 0 && source_open(&new_, argv[1], NULL) == 0 &&
+	if (source_open(&old, argv[0], NULL, NULL) == 0 && source_open(&new_, argv[1], NULL, NULL) == 0 &&
 	    run(&old, &new_, out_path, &sum, &only_in_old) == 0) {
 		uint64_t changes = summary_changes(&sum) + only_in_old;
 		if (stat) {

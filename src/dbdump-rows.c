@@ -42,6 +42,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct filter filter = { 0 };
+	struct db_options dbopts = { 0 };
 	struct source src;
 	const char *out_path = NULL, *since = NULL;
 	int c, quiet = 0, rc = EXIT_TROUBLE;
@@ -57,7 +58,7 @@ int main(int argc, char **argv)
 		case 'S': since = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'Z':
-			if (db_set_zero_date(optarg) < 0)
+			if (db_parse_zero_date(optarg, &dbopts) < 0)
 				usage_error("--zero-date takes only \"null\"");
 			break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
@@ -72,7 +73,7 @@ int main(int argc, char **argv)
 
 	if (!db_is_target(argv[0]))
 		die("%s: not a database (a URL, a .db/.sqlite file or an environment name)", argv[0]);
-	if (source_open(&src, argv[0], &filter) == 0 && source_since(&src, since) == 0 &&
+	if (source_open(&src, argv[0], &filter, &dbopts) == 0 && source_since(&src, since) == 0 &&
 	    source_dump(&src, out_path, NULL) == 0)
 		rc = EXIT_OK;
 	source_close(&src);

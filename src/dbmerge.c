@@ -88,7 +88,7 @@ static int run_three_way(char **args, const char *out, enum merge_prefer prefer,
 	struct stream_writer w;
 	int ret = -1, opened = 0;
 	for (; opened < 3; opened++)
-		if (source_open(&src[opened], args[opened], NULL) < 0) {
+		if (source_open(&src[opened], args[opened], NULL, NULL) < 0) {
 			opened++;
 			goto out;
 		}

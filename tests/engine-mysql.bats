@@ -153,6 +153,22 @@ types_rows() {
 	assert_output --partial "unknown URL parameter"
 }
 
+@test "connection errors: a password holding @, : and / works unencoded and is never shown" {
+	my_sql mysql <<<"DROP USER IF EXISTS 'odd'@'127.0.0.1'; CREATE USER 'odd'@'127.0.0.1' IDENTIFIED BY 'p@ss:w/rd'; GRANT ALL ON dev.* TO 'odd'@'127.0.0.1';"
+	my_sql dev <<<"CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (7);"
+	MYSQL_PWD= run --separate-stderr dbdump-rows "mysql://odd:p@ss:w/rd@127.0.0.1:$MY_PORT/dev"
+	assert_success
+	assert_line --index 0 --partial "\"source\":\"mysql://odd:***@127.0.0.1:$MY_PORT/dev\""
+	assert_line --index 2 '{"type":"row","table":"t","row":{"id":7}}'
+	[[ "$output" != *p@ss* ]]
+
+	MYSQL_PWD= run --separate-stderr dbdump-rows "mysql://odd:p@ss:x/y@127.0.0.1:$MY_PORT/dev"
+	assert_failure 2
+	[[ "$stderr" == *"mysql://odd:***@127.0.0.1:$MY_PORT/dev"* ]]
+	[[ "$stderr" != *p@ss* && "$stderr" != *x/y* ]]
+	my_sql mysql <<<"DROP USER 'odd'@'127.0.0.1'"
+}
+
 @test "connections: password in the URL, MYSQL_PWD, a socket, an option file, mariadb://" {
 	my_sql dev <<<"CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (7);"
 	local pw=$MYSQL_PWD

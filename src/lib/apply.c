@@ -48,6 +48,7 @@ struct apply {
 	int rd_open;
 	struct db *db;
 	struct schema target;
+	int *target_in_cycle;   /* per target table: in a cycle or self-referencing */
 	struct plan *plans;
 	size_t nplans;
 	struct summary *sum;
@@ -359,7 +360,7 @@ static int base_start(struct apply *a)
 	a->base_path = sync_base_path(a->o->base_dir, a->o->base_label,
 				      a->o->undo_source ? a->o->undo_source : a->db->shown_url, a->rd.source);
 	if (!access(a->base_path, F_OK)) {
-		if (source_open(&a->base, a->base_path, NULL) < 0)
+		if (source_open(&a->base, a->base_path, NULL, NULL) < 0)
 			return error("%s: the sync base cannot be read: remove it to merge two-way, as a first sync does",
 				     a->base_path);
 		a->base_open = 1;
@@ -1755,6 +1756,7 @@ static void cleanup(struct apply *a)
 	if (a->rd_open)
 		stream_close(&a->rd);
 	schema_release(&a->target);
+	free(a->target_in_cycle);
 	for (size_t i = 0; i < a->held_alloc; i++)
 		change_release(&a->held[i]);
 	free(a->held);
@@ -1780,6 +1782,21 @@ static void cleanup(struct apply *a)
 		fclose(a->wlog);
 }
 
+/* Tell an engine that wants to know (MySQL, which turns foreign-key checks
+ * off for them) which target tables are in a cycle or refer to themselves. */
+static int plan_engine_writes(struct apply *a)
+{
+	if (!a->db->ops->plan_writes)
+		return 0;
+	struct deps d;
+	deps_compute(&a->target, &d);
+	a->target_in_cycle = xcalloc(a->target.n + 1, sizeof(int));
+	for (size_t i = 0; i < a->target.n; i++)
+		a->target_in_cycle[i] = d.in_cycle[i] || d.self_ref[i];
+	deps_release(&d);
+	return a->db->ops->plan_writes(a->db, &a->target, a->target_in_cycle);
+}
+
 static int run(struct apply *a, const char *input)
 {
 	struct db *db = a->db;
@@ -1801,7 +1818,8 @@ static int run(struct apply *a, const char *input)
 		return -1;
 	holdback_init(&a->holdback, &a->rd.schema);
 	natural_init(&a->nat, a->o->natural, a->o->nnatural);
-	if (db->ops->begin_write(db) < 0 || db->ops->load_schema(db, &a->target) < 0)
+	if (db->ops->begin_write(db) < 0 || db->ops->load_schema(db, &a->target) < 0 ||
+	    plan_engine_writes(a) < 0)
 		return error("%s: %s", db->shown_url, db->err.buf);
 	if (plan_tables(a) < 0 || base_write_tables(a) < 0 || read_input(a) < 0)
 		return -1;

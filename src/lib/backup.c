@@ -201,11 +201,11 @@ int backup_verify(const char *path, struct backup_info *info)
 	return verify_into(path, path, info);
 }
 
-int backup_write(const char *target, const char *path)
+int backup_write(const char *target, const char *path, const struct db_options *o)
 {
 	struct source src;
 	int ret = -1;
-	if (source_open(&src, target, NULL) < 0 || make_parent_dir(path) < 0)
+	if (source_open(&src, target, NULL, o) < 0 || make_parent_dir(path) < 0)
 		goto out;
 	/* Written and verified under a name no one takes for a backup (dbprune
 	 * included), then renamed: a backup is whole and verified, or absent. */

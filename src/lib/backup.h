@@ -36,7 +36,7 @@ const char *backup_dir(const struct db *db);
 
 /* Dump target (excluding its environment's excluded tables) into path as a
  * backup, then read it back and mark it verified.  0 or -1. */
-int backup_write(const char *target, const char *path);
+int backup_write(const char *target, const char *path, const struct db_options *o);
 /* Read path whole: gzip CRC, records, counts, hashes.  Fills info (may be
  * NULL) and refreshes the .verified marker.  0, or -1 with what is wrong. */
 int backup_verify(const char *path, struct backup_info *info);

@@ -1,11 +1,13 @@
 /* db: choosing a backend for a target, and the SQL text shared by all engines. */
 #include "db.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "env.h"
+#include "url.h"
 
 struct scheme {
 	const char *prefix;
@@ -85,7 +87,7 @@ int db_is_target(const char *target)
 	return got != 0 || !strpbrk(target, "./");
 }
 
-struct db *db_connect(const char *target)
+struct db *db_connect(const char *target, const struct db_options *o)
 {
 	const char *rest;
 	struct env e = { 0 };
@@ -115,6 +117,8 @@ struct db *db_connect(const char *target)
 	db->shown_url = db_mask_url(url);
 	buf_init(&db->err);
 	db->env = e; /* owned by db now */
+	if (o)
+		db->opts = *o;
 	if (ops->open(db, rest) < 0) {
 		error("%s: %s", db->shown_url, db->err.buf);
 		db_disconnect(db);
@@ -158,183 +162,61 @@ char *db_identity(const struct db *db)
 	return xstrdup(db->shown_url);
 }
 
-int db_set_zero_date(const char *how)
+int db_parse_zero_date(const char *how, struct db_options *o)
 {
 	if (strcmp(how, "null"))
 		return -1;
-	/* The backend reads it where it converts values, far from any option. */
-	setenv("DBPIPE_ZERO_DATE", "null", 1);
+	o->zero_date_null = 1;
 	return 0;
 }
 
 char *db_mask_url(const char *url)
 {
-	return env_mask_url(url);
+	return url_mask(url);
 }
 
-/* --- shared SQL text --- */
+/* --- the write vocabulary --- */
 
-void sql_ident(struct buf *sql, const struct sql_dialect *d, const char *name)
+int db_error(struct db *db, const char *fmt, ...)
 {
-	buf_addch(sql, d->quote);
-	for (const char *p = name; *p; p++) {
-		if (*p == d->quote)
-			buf_addch(sql, d->quote);
-		buf_addch(sql, *p);
-	}
-	buf_addch(sql, d->quote);
+	va_list ap;
+	buf_reset(&db->err);
+	va_start(ap, fmt);
+	buf_vaddf(&db->err, fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
-void sql_table(struct buf *sql, const struct sql_dialect *d, const char *name)
-{
-	const char *dot = d->schemas ? strchr(name, '.') : NULL;
-	if (!dot) {
-		sql_ident(sql, d, name);
-		return;
-	}
-	char *schema = xstrndup(name, (size_t)(dot - name));
-	sql_ident(sql, d, schema);
-	buf_addch(sql, '.');
-	sql_ident(sql, d, dot + 1);
-	free(schema);
-}
+/* At most this many key columns and bytes of each value in a message. */
+enum { KEY_SHOWN_COLS = 4, KEY_SHOWN_BYTES = 60 };
 
-int sql_writable(const struct table *t, size_t i)
+void db_describe_key(struct buf *out, const struct table *t, const struct row *r)
 {
-	return !t->cols[i].generated;
-}
-
-void sql_select(struct buf *sql, const struct sql_dialect *d, const struct table *t,
-		const char *text_collate)
-{
-	buf_adds(sql, "SELECT ");
-	for (size_t i = 0; i < t->ncols; i++) {
-		if (i)
-			buf_addch(sql, ',');
-		sql_ident(sql, d, t->cols[i].name);
-	}
-	buf_adds(sql, " FROM ");
-	sql_table(sql, d, t->name);
-	buf_adds(sql, " ORDER BY ");
-	for (size_t k = 0; k < t->nkey; k++) {
-		const struct column *c = &t->cols[t->key[k]];
+	buf_adds(out, " (");
+	for (size_t k = 0; k < t->nkey && k < KEY_SHOWN_COLS; k++) {
+		size_t i = t->key[k];
 		if (k)
-			buf_addch(sql, ',');
-		if (d->order_key) {
-			d->order_key(sql, d, c);
-			continue;
+			buf_adds(out, ", ");
+		buf_addf(out, "%s=", t->cols[i].name);
+		if (r->v[i].state != V_SET) {
+			buf_adds(out, "NULL");
+		} else if (t->cols[i].type == VT_BYTES) {
+			buf_addf(out, "<%zu bytes>", r->v[i].len);
+		} else {
+			for (size_t j = 0; j < r->v[i].len && j < KEY_SHOWN_BYTES; j++) {
+				char ch = row_ptr(r, i)[j];
+				buf_addch(out, (unsigned char)ch < ' ' ? ' ' : ch); /* one line */
+			}
+			if (r->v[i].len > KEY_SHOWN_BYTES)
+				buf_adds(out, "...");
 		}
-		sql_ident(sql, d, c->name);
-		if (text_collate && *text_collate &&
-		    c->type != VT_INT && c->type != VT_FLOAT && c->type != VT_DECIMAL &&
-		    c->type != VT_BOOL && c->type != VT_BYTES)
-			buf_addf(sql, " %s", text_collate);
 	}
+	if (t->nkey > KEY_SHOWN_COLS)
+		buf_adds(out, ", ...");
+	buf_addch(out, ')');
 }
 
-void sql_insert(struct buf *sql, const struct sql_dialect *d, const struct table *t)
+int db_no_row(struct db *db)
 {
-	size_t n = 0;
-	buf_adds(sql, "INSERT INTO ");
-	sql_table(sql, d, t->name);
-	buf_adds(sql, " (");
-	for (size_t i = 0; i < t->ncols; i++) {
-		if (!sql_writable(t, i))
-			continue;
-		if (n++)
-			buf_addch(sql, ',');
-		sql_ident(sql, d, t->cols[i].name);
-	}
-	buf_adds(sql, ") VALUES (");
-	for (size_t i = 1; i <= n; i++) {
-		if (i > 1)
-			buf_addch(sql, ',');
-		d->placeholder(sql, i);
-	}
-	buf_addch(sql, ')');
-}
-
-void sql_later_add(struct sql_later *l, const char *table, const char *sql)
-{
-	size_t lt = strlen(table), ls = strlen(sql);
-	char *e = xmalloc(lt + ls + 2);
-	memcpy(e, table, lt + 1);
-	memcpy(e + lt + 1, sql, ls + 1);
-	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-	l->v[l->n++] = e;
-}
-
-int sql_later_run(struct sql_later *l, struct db *db, const char *table,
-		  int (*run)(struct db *db, const char *sql))
-{
-	size_t lt = strlen(table);
-	for (size_t i = 0; i < l->n; i++) {
-		char *e = l->v[i];
-		if (strcmp(e, table) || !e[lt + 1])
-			continue;
-		if (run(db, e + lt + 1) < 0)
-			return -1;
-		e[lt + 1] = '\0'; /* done */
-	}
-	return 0;
-}
-
-void sql_later_clear(struct sql_later *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-void sql_key_list(struct buf *sql, const struct sql_dialect *d, const struct table *t)
-{
-	buf_addch(sql, '(');
-	for (size_t k = 0; k < t->nkey; k++) {
-		if (k)
-			buf_addch(sql, ',');
-		sql_ident(sql, d, t->cols[t->key[k]].name);
-	}
-	buf_addch(sql, ')');
-}
-
-static void where_key(struct buf *sql, const struct sql_dialect *d, const struct table *t, size_t *n)
-{
-	buf_adds(sql, " WHERE ");
-	for (size_t k = 0; k < t->nkey; k++) {
-		if (k)
-			buf_adds(sql, " AND ");
-		sql_ident(sql, d, t->cols[t->key[k]].name);
-		/* Whole-row keys may hold NULLs, which plain = never matches. */
-		buf_adds(sql, t->key_kind == KEY_ROW ? d->null_safe_eq : " = ");
-		d->placeholder(sql, ++*n);
-	}
-}
-
-void sql_update(struct buf *sql, const struct sql_dialect *d, const struct table *t,
-		const struct row *set)
-{
-	size_t n = 0;
-	buf_adds(sql, "UPDATE ");
-	sql_table(sql, d, t->name);
-	buf_adds(sql, " SET ");
-	for (size_t i = 0; i < t->ncols; i++) {
-		if (set->v[i].state == V_ABSENT || table_is_key(t, i) || !sql_writable(t, i))
-			continue;
-		if (n)
-			buf_addch(sql, ',');
-		sql_ident(sql, d, t->cols[i].name);
-		buf_adds(sql, " = ");
-		d->placeholder(sql, ++n);
-	}
-	where_key(sql, d, t, &n);
-}
-
-void sql_delete(struct buf *sql, const struct sql_dialect *d, const struct table *t)
-{
-	size_t n = 0;
-	buf_adds(sql, "DELETE FROM ");
-	sql_table(sql, d, t->name);
-	where_key(sql, d, t, &n);
+	return db_error(db, "no row with this key in the target (it changed since the diff)");
 }

@@ -11,11 +11,22 @@
 
 #include "env.h"
 #include "schema.h"
+#include "sql.h"
 #include "stream.h"
 #include "util.h"
 
 struct db;
 struct db_cursor;
+
+/* What a program's options tell a connection. */
+struct db_options {
+	/* --zero-date=null: MySQL's zero dates (0000-00-00) read as NULL;
+	 * without it such a value is an error. */
+	int zero_date_null;
+	/* --allow-non-transactional: write MySQL tables whose engine cannot
+	 * roll back (never in a dry run). */
+	int allow_non_transactional;
+};
 
 struct db_ops {
 	const char *engine;     /* as in the stream header: sqlite, postgresql, mysql */
@@ -47,6 +58,11 @@ struct db_ops {
 	int (*reset_sequence)(struct db *db, const struct table *t);
 
 	/* Optional (NULL where the engine has no such thing). */
+	/* Before the first write of a transaction: the target's tables as
+	 * load_schema gave them in it, and for each (by index) whether it is in
+	 * a foreign-key cycle or refers to itself.  Both stay the caller's,
+	 * unchanged, until commit or rollback. */
+	int (*plan_writes)(struct db *db, const struct schema *target, const int *in_cycle);
 	/* Turn off the triggers of t that are on (on 0), until the end of the
 	 * write transaction or until turned back on (on 1); a rollback brings
 	 * them back too.  NULL where a transaction cannot (MySQL). */
@@ -76,6 +92,7 @@ struct db {
 	char *url;          /* never printed: may hold a password */
 	char *shown_url;    /* masked, for messages and headers */
 	struct env env;     /* the environment it was named by (env.name NULL if none) */
+	struct db_options opts;
 	struct buf err;
 	/* Writes are batched, so a row's failure may surface in a later call:
 	 * db_write counts the writes, and a backend that can tell which row
@@ -93,13 +110,22 @@ struct db {
 int db_write(struct db *db, const struct table *t, const struct change *c);
 
 /* Resolve target (a URL, a .db/.sqlite path, or an environment name) and
- * connect.  On failure prints the reason and returns NULL. */
-struct db *db_connect(const char *target);
+ * connect with the options o (NULL: none).  On failure prints the reason
+ * and returns NULL. */
+struct db *db_connect(const char *target, const struct db_options *o);
 void db_disconnect(struct db *db);
 
-/* --zero-date=HOW: how the MySQL backend reads 0000-00-00 ("null" is the
- * only choice; without it a zero date is an error).  -1 for another HOW. */
-int db_set_zero_date(const char *how);
+/* --zero-date=HOW into o ("null" is the only choice).  -1 for another HOW. */
+int db_parse_zero_date(const char *how, struct db_options *o);
+
+/* --- the write vocabulary every backend shares --- */
+/* Set db->err to the formatted message; returns -1. */
+int db_error(struct db *db, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* " (k1=v1, k2=v2)": the key of row r of t, for messages, on one line, with
+ * long values and long keys cut short. */
+void db_describe_key(struct buf *out, const struct table *t, const struct row *r);
+/* An update or delete found no row with its key: db->err says so; -1. */
+int db_no_row(struct db *db);
 
 /* What names this database whatever the spelling of its target: for SQLite
  * "sqlite:" and the file's real path, else the masked URL.  Caller frees. */
@@ -110,47 +136,6 @@ char *db_mask_url(const char *url);
 
 /* Whether target names a database rather than a stream file. */
 int db_is_target(const char *target);
-
-/* --- shared SQL text --- */
-struct sql_dialect {
-	char quote;                                    /* identifier quote: " or ` */
-	const char *null_safe_eq;                      /* = that matches NULL to NULL */
-	int schemas;                                   /* "a.b" names table b of schema a */
-	void (*placeholder)(struct buf *sql, size_t n); /* the n-th parameter, from 1 */
-	/* Optional: the ORDER BY expression of key column c, when the engine's own
-	 * order of the column differs from value_cmp's. */
-	void (*order_key)(struct buf *sql, const struct sql_dialect *d, const struct column *c);
-};
-void sql_ident(struct buf *sql, const struct sql_dialect *d, const char *name);
-/* The table name; "schema.table" becomes a qualified name. */
-void sql_table(struct buf *sql, const struct sql_dialect *d, const char *name);
-/* SELECT cols FROM t ORDER BY key; `collate` is appended to text key columns. */
-void sql_select(struct buf *sql, const struct sql_dialect *d, const struct table *t,
-		const char *text_collate);
-/* INSERT INTO t (non-generated cols) VALUES (params).  Parameters in column order. */
-void sql_insert(struct buf *sql, const struct sql_dialect *d, const struct table *t);
-/* UPDATE t SET set-cols WHERE key; parameters: set-cols then key cols.  set
- * marks which columns (by index) are set. */
-void sql_update(struct buf *sql, const struct sql_dialect *d, const struct table *t,
-		const struct row *set);
-void sql_delete(struct buf *sql, const struct sql_dialect *d, const struct table *t);
-/* Statements a backend keeps to run later, each for one table: how
- * set_triggers puts back what it turned off. */
-struct sql_later {
-	char **v;   /* "table\0sql"; the sql is emptied once run */
-	size_t n;
-};
-void sql_later_add(struct sql_later *l, const char *table, const char *sql);
-/* Run the statements kept for table, once each and in the order kept,
- * through run; 0, or -1 at the first that fails. */
-int sql_later_run(struct sql_later *l, struct db *db, const char *table,
-		  int (*run)(struct db *db, const char *sql));
-void sql_later_clear(struct sql_later *l);
-
-/* "(k1,k2)": the key columns of t, quoted, in key order. */
-void sql_key_list(struct buf *sql, const struct sql_dialect *d, const struct table *t);
-/* Whether column i of t takes part in writes of the given row. */
-int sql_writable(const struct table *t, size_t i);
 
 extern const struct db_ops db_sqlite_ops;
 extern const struct db_ops db_mysql_ops;

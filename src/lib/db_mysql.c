@@ -51,6 +51,7 @@
 
 #include "db.h"
 #include "deps.h"
+#include "url.h"
 
 #define STMT_CACHE 32
 #define UPD_TMPS 8      /* temporary tables for batched updates kept at once */
@@ -196,170 +197,24 @@ static MYSQL_RES *query(struct db *db, const char *sql)
 
 /* --- connecting --- */
 
-static int hexval(int c)
+/* mysql://[user[:password]@][host][:port][/database][?socket=PATH&password=...]
+ * (also mariadb://), read by the one URL reader; only these parameters. */
+static int parse_url(struct db *db, const char *text, struct url *u)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* A percent-decoded copy of p[0..n), or NULL if an escape is malformed. */
-static char *pct_decode(const char *p, size_t n)
-{
-	struct buf b = BUF_INIT;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '%') {
-			int hi = i + 2 < n ? hexval((unsigned char)p[i + 1]) : -1;
-			int lo = i + 2 < n ? hexval((unsigned char)p[i + 2]) : -1;
-			if (hi < 0 || lo < 0) {
-				buf_release(&b);
-				return NULL;
-			}
-			buf_addch(&b, (char)(hi * 16 + lo));
-			i += 2;
-			continue;
+	if (url_parse(text, u, &db->err) < 0)
+		return -1;
+	for (size_t i = 0; i < u->nparams; i++)
+		if (strcmp(u->keys[i], "socket") && strcmp(u->keys[i], "password")) {
+			url_release(u);
+			return db_error(db, "unknown URL parameter (known: socket=PATH, password=...)");
 		}
-		buf_addch(&b, p[i]);
-	}
-	return buf_detach(&b);
-}
-
-struct my_url {
-	char *user, *pass, *host, *db, *socket;
-	unsigned port;
-};
-
-static void url_release(struct my_url *u)
-{
-	free(u->user);
-	if (u->pass)
-		memset(u->pass, 0, strlen(u->pass));
-	free(u->pass);
-	free(u->host);
-	free(u->db);
-	free(u->socket);
-}
-
-/* mysql://[user[:password]@][host][:port][/database][?socket=PATH] (also mariadb://).
- * Never copies the password into an error message. */
-static int parse_url(struct db *db, const char *url, struct my_url *u)
-{
-	memset(u, 0, sizeof(*u));
-	const char *p = strstr(url, "://");
-	if (!p)
-		goto bad;
-	p += 3;
-	size_t alen = strcspn(p, "/?");
-	const char *auth_end = p + alen;
-	const char *at = NULL;
-	for (const char *q = p; q < auth_end; q++)
-		if (*q == '@')
-			at = q;
-	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		if (colon) {
-			u->user = pct_decode(p, (size_t)(colon - p));
-			u->pass = pct_decode(colon + 1, (size_t)(at - colon - 1));
-			if (!u->pass)
-				goto bad;
-		} else {
-			u->user = pct_decode(p, (size_t)(at - p));
-		}
-		if (!u->user)
-			goto bad;
-		if (!*u->user) {
-			free(u->user);
-			u->user = NULL;
-		}
-		p = at + 1;
-	}
-	const char *hend = auth_end, *port = NULL;
-	if (*p == '[') {
-		const char *close = memchr(p, ']', (size_t)(auth_end - p));
-		if (!close)
-			goto bad;
-		u->host = xstrndup(p + 1, (size_t)(close - p - 1));
-		if (close + 1 < auth_end) {
-			if (close[1] != ':')
-				goto bad;
-			port = close + 2;
-		}
-	} else {
-		const char *colon = memchr(p, ':', (size_t)(auth_end - p));
-		if (colon) {
-			hend = colon;
-			port = colon + 1;
-		}
-		if (hend > p)
-			u->host = pct_decode(p, (size_t)(hend - p));
-	}
-	if (port) {
-		char *ps = xstrndup(port, (size_t)(auth_end - port));
-		int64_t v;
-		int ok = parse_int64(ps, 1, 65535, &v) == 0;
-		free(ps);
-		if (!ok) {
-			buf_reset(&db->err);
-			buf_adds(&db->err, "invalid port in the URL");
-			goto fail;
-		}
-		u->port = (unsigned)v;
-	}
-	p = auth_end;
-	if (*p == '/') {
-		p++;
-		size_t n = strcspn(p, "?");
-		if (n) {
-			u->db = pct_decode(p, n);
-			if (!u->db)
-				goto bad;
-		}
-		p += n;
-	}
-	if (*p == '?') {
-		p++;
-		while (*p) {
-			size_t n = strcspn(p, "&");
-			const char *eq = memchr(p, '=', n);
-			if (!eq)
-				goto bad_param;
-			char *val = pct_decode(eq + 1, (size_t)(p + n - eq - 1));
-			if (!val)
-				goto bad;
-			size_t klen = (size_t)(eq - p);
-			if (klen == 6 && !memcmp(p, "socket", 6)) {
-				free(u->socket);
-				u->socket = val;
-			} else if (klen == 8 && !memcmp(p, "password", 8)) {
-				free(u->pass);
-				u->pass = val;
-			} else {
-				free(val);
-				goto bad_param;
-			}
-			p += n;
-			if (*p == '&')
-				p++;
-		}
-	}
 	return 0;
-bad_param:
-	buf_reset(&db->err);
-	buf_adds(&db->err, "unknown URL parameter (known: socket=PATH, password=...)");
-	goto fail;
-bad:
-	buf_reset(&db->err);
-	buf_adds(&db->err, "malformed URL: expected mysql://[user[:password]@][host][:port]/database[?socket=PATH]");
-fail:
-	url_release(u);
-	return -1;
 }
 
 static int my_open(struct db *db, const char *url)
 {
 	struct my_db *m = xcalloc(1, sizeof(*m));
-	struct my_url u;
+	struct url u;
 	buf_init(&m->sql);
 	buf_init(&m->tmp);
 	buf_init(&m->arena);
@@ -386,7 +241,7 @@ static int my_open(struct db *db, const char *url)
 	mysql_options(m->h, MYSQL_READ_DEFAULT_GROUP, "client");
 	mysql_options(m->h, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(m->h, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-	const char *pass = u.pass;
+	const char *pass = url_param(&u, "password") ? url_param(&u, "password") : u.password;
 #ifndef MARIADB_PACKAGE_VERSION
 	/* Connector/C falls back to the option files, then MYSQL_PWD, by itself;
 	 * Oracle's client may not read MYSQL_PWD any more. */
@@ -395,8 +250,8 @@ static int my_open(struct db *db, const char *url)
 #endif
 	/* CLIENT_FOUND_ROWS: an UPDATE reports the rows it matched, changed or
 	 * not, so that "no such row" can be told apart from "same values". */
-	MYSQL *ok = mysql_real_connect(m->h, u.host, u.user, pass, u.db, u.port, u.socket,
-				       CLIENT_FOUND_ROWS);
+	MYSQL *ok = mysql_real_connect(m->h, u.host, u.user, pass, u.database, u.port,
+				       url_param(&u, "socket"), CLIENT_FOUND_ROWS);
 	url_release(&u);
 	if (!ok) {
 		buf_reset(&db->err);
@@ -1136,9 +991,8 @@ static int my_scan_keys_open(struct db *db, const struct table *t, const struct 
 	if (!n)
 		return 1;
 	struct buf where = BUF_INIT;
-	sql_key_list(&where, &my_dialect, t);
-	buf_adds(&where, " IN (");
-	for (size_t r = 0; r < n; r++) {
+	sql_addf(&where, &my_dialect, "(%K) IN (", t);
+		for (size_t r = 0; r < n; r++) {
 		buf_adds(&where, r ? ",(" : "(");
 		for (size_t k = 0; k < t->nkey; k++) {
 			size_t i = t->key[k];
@@ -1194,12 +1048,6 @@ static int spool_next(struct db_cursor *c)
 		c->vals[i] = offs[i] == SIZE_MAX ? NULL : c->spool_row.buf + offs[i];
 	free(offs);
 	return 1;
-}
-
-static int zero_date_null(void)
-{
-	const char *z = getenv("DBPIPE_ZERO_DATE");
-	return z && !strcmp(z, "null");
 }
 
 /* The key of the current row as "col=value, ..." for messages. */
@@ -1286,7 +1134,7 @@ static int convert_value(struct db_cursor *c, size_t i, struct row *row)
 	case K_DATETIME:
 	case K_TIMESTAMP:
 		if (is_zero_date(p, n)) {
-			if (zero_date_null()) {
+			if (c->db->opts.zero_date_null) {
 				row_set_null(row, i);
 				return 0;
 			}
@@ -2132,10 +1980,9 @@ static int refuse_nontx(struct db *db, const char *table)
 {
 	struct my_db *m = db->impl;
 	size_t n = strlen(table);
-	const char *allow = getenv("DBPIPE_ALLOW_NON_TRANSACTIONAL");
 	for (size_t i = 0; i < m->nnontx; i++)
 		if (!strncmp(m->nontx[i], table, n) && m->nontx[i][n] == '\t') {
-			if (allow && !strcmp(allow, "1")) {
+			if (db->opts.allow_non_transactional) {
 				buf_reset(&m->tmp);
 				buf_addf(&m->tmp, "\"%s\"", table);
 				if (!strstr(m->nontx_written.buf, m->tmp.buf))

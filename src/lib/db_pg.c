@@ -1034,8 +1034,8 @@ static int pg_scan_keys_open(struct db *db, const struct table *t, const struct 
 	/* (k1, k2) IN (SELECT * FROM unnest('{...}'::type[], ...)), the arrays
 	 * as literals (a cursor's statement takes no parameters). */
 	struct buf where = BUF_INIT;
-	sql_key_list(&where, &pg_dialect, t);
-	buf_adds(&where, " IN (SELECT * FROM unnest(");
+	sql_addf(&where, &pg_dialect, "(%K) IN (", t);
+	buf_adds(&where, "SELECT * FROM unnest(");
 	for (size_t k = 0; k < t->nkey; k++) {
 		const struct column *col = &t->cols[t->key[k]];
 		buf_reset(&p->tmp);

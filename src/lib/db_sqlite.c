@@ -57,8 +57,10 @@ static void sqlite_placeholder(struct buf *sql, size_t n)
 
 /* Keys ordered as value_cmp orders their values as this backend reads them:
  * SQLite puts numbers before text before blobs whatever a column's type. */
-static void sqlite_order_key(struct buf *sql, const struct sql_dialect *d, const struct column *c)
+static void sqlite_order_key(struct buf *sql, const struct sql_dialect *d, const struct column *c,
+			     enum key_order order)
 {
+	(void)order;
 	switch (c->type) {
 	case VT_INT:
 	case VT_FLOAT:
@@ -92,7 +94,7 @@ static void sqlite_order_key(struct buf *sql, const struct sql_dialect *d, const
 }
 
 /* SQLite has one schema here (main): a "." is part of a table's name. */
-static const struct sql_dialect sqlite_dialect = { '"', " IS ", 0, sqlite_placeholder, sqlite_order_key };
+static const struct sql_dialect sqlite_dialect = { '"', " IS ", 0, sqlite_placeholder, sqlite_order_key, NULL };
 
 static int fail(struct db *db, const char *what)
 {
@@ -492,7 +494,7 @@ static int sq_scan_open(struct db *db, const struct table *t, struct db_cursor *
 	struct sqlite_db *s = db->impl;
 	struct db_cursor *c = xcalloc(1, sizeof(*c));
 	buf_reset(&s->sql);
-	sql_select(&s->sql, &sqlite_dialect, t, NULL);
+	sql_select(&s->sql, &sqlite_dialect, t);
 	if (prepare(db, s->sql.buf, &c->stmt) < 0) {
 		free(c);
 		return -1;

@@ -190,33 +190,3 @@ void env_release(struct env *e)
 	memset(e, 0, sizeof(*e));
 }
 
-char *env_mask_url(const char *url)
-{
-	struct buf b = BUF_INIT;
-	const char *scheme = strstr(url, "://");
-	const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-	const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
-	if (at && (!slash || at < slash)) {
-		const char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
-		if (colon) {
-			buf_add(&b, url, (size_t)(colon - url));
-			buf_adds(&b, ":***");
-			buf_adds(&b, at);
-		}
-	}
-	if (!b.len)
-		buf_adds(&b, url);
-	/* Query-string passwords: ?password=... or &password=... */
-	char *pw = strstr(b.buf, "password=");
-	if (pw) {
-		char *end = strchr(pw, '&');
-		struct buf m = BUF_INIT;
-		buf_add(&m, b.buf, (size_t)(pw - b.buf) + 9);
-		buf_adds(&m, "***");
-		if (end)
-			buf_adds(&m, end);
-		buf_release(&b);
-		return buf_detach(&m);
-	}
-	return buf_detach(&b);
-}

@@ -28,7 +28,4 @@ struct env {
 int env_lookup(const char *name, struct env *out);
 void env_release(struct env *e);
 
-/* The URL with the password (user:PASSWORD@, password=...) replaced by ***. */
-char *env_mask_url(const char *url);
-
 #endif

@@ -124,6 +124,58 @@ void table_key_whole_row(struct table *t)
 	t->key_kind = KEY_ROW;
 }
 
+int table_offer_key(struct table *t, int primary, const size_t *cols, size_t ncols)
+{
+	if (t->nkey || !ncols)
+		return 0;
+	for (size_t i = 0; i < ncols; i++)
+		if (cols[i] >= t->ncols ||
+		    (!primary && (t->cols[cols[i]].nullable || t->cols[cols[i]].generated)))
+			return 0;
+	free(t->key);
+	t->key = xcalloc(ncols, sizeof(*t->key));
+	memcpy(t->key, cols, ncols * sizeof(*cols));
+	t->nkey = ncols;
+	t->key_kind = primary ? KEY_PRIMARY : KEY_UNIQUE;
+	return 1;
+}
+
+void table_settle_key(struct table *t)
+{
+	if (!t->nkey)
+		table_key_whole_row(t);
+}
+
+struct ref *table_add_ref(struct table *t, const char *to, int deferrable)
+{
+	t->refs = xrealloc(t->refs, (t->nrefs + 1) * sizeof(*t->refs));
+	struct ref *rf = &t->refs[t->nrefs++];
+	memset(rf, 0, sizeof(*rf));
+	rf->table = xstrdup(to);
+	rf->deferrable = deferrable;
+	return rf;
+}
+
+void ref_add_column(struct ref *rf, const char *col, const char *to_col)
+{
+	rf->cols = xrealloc(rf->cols, (rf->ncols + 1) * sizeof(*rf->cols));
+	rf->to = xrealloc(rf->to, (rf->ncols + 1) * sizeof(*rf->to));
+	rf->cols[rf->ncols] = xstrdup(col);
+	rf->to[rf->ncols] = xstrdup(to_col);
+	rf->ncols++;
+}
+
+static int table_name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct table *const *)a)->name, (*(struct table *const *)b)->name);
+}
+
+void schema_sort(struct schema *s)
+{
+	if (s->n > 1)
+		qsort(s->tables, s->n, sizeof(*s->tables), table_name_cmp);
+}
+
 static void add_strv(struct buf *out, char **v, size_t n)
 {
 	buf_addch(out, '[');

@@ -73,6 +73,22 @@ int table_key_all(const struct table *t, int (*ok)(const struct column *c));
 /* Use the whole row as key (tables without a primary or unique key). */
 void table_key_whole_row(struct table *t);
 
+/* --- catalog rules, the same for every engine ---
+ * A backend offers each table's indexes in its order of preference (the
+ * primary key first, then unique indexes by name); the first that can be
+ * a key becomes it: the primary key always, a unique index when all its
+ * columns are NOT NULL and not generated.  table_offer_key returns 1 when
+ * it took the index.  Once every index is offered, table_settle_key makes
+ * a table without one keyed by its whole row. */
+int table_offer_key(struct table *t, int primary, const size_t *cols, size_t ncols);
+void table_settle_key(struct table *t);
+/* A foreign key of t to table `to`; its columns are added one pair at a
+ * time with ref_add_column, in the constraint's order. */
+struct ref *table_add_ref(struct table *t, const char *to, int deferrable);
+void ref_add_column(struct ref *rf, const char *col, const char *to_col);
+/* Sort a schema's tables by name, bytewise: every engine lists them so. */
+void schema_sort(struct schema *s);
+
 /* The table record, one line of JSON without the newline; "complete":true
  * when complete is set. */
 void table_to_json(struct buf *out, const struct table *t, int complete);

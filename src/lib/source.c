@@ -41,11 +41,12 @@ int filter_match(const struct filter *f, const char *table)
 	return 0;
 }
 
-static int open_database(struct source *s, const char *arg, const struct filter *f)
+static int open_database(struct source *s, const char *arg, const struct filter *f,
+			 const struct db_options *o)
 {
 	struct schema all;
 	schema_init(&all);
-	s->db = db_connect(arg);
+	s->db = db_connect(arg, o);
 	if (!s->db)
 		return -1;
 	if (s->db->ops->begin_read(s->db) < 0 || s->db->ops->load_schema(s->db, &all) < 0) {
@@ -114,7 +115,8 @@ int source_since(struct source *s, const char *mark)
 	return 0;
 }
 
-int source_open(struct source *s, const char *arg, const struct filter *f)
+int source_open(struct source *s, const char *arg, const struct filter *f,
+		const struct db_options *o)
 {
 	memset(s, 0, sizeof(*s));
 	s->name = db_mask_url(arg); /* for messages: never a password */
@@ -122,7 +124,7 @@ int source_open(struct source *s, const char *arg, const struct filter *f)
 	row_init(&s->row, 0);
 	row_init(&s->prev, 0);
 	if (db_is_target(arg))
-		return open_database(s, arg, f);
+		return open_database(s, arg, f, o);
 	s->is_stream = 1;
 	if (stream_open(&s->rd, arg) < 0)
 		return -1;

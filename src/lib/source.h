@@ -49,10 +49,12 @@ struct source {
 	int reading_spool;
 };
 
-/* Open a stream or a database (then begin its read snapshot).  The filter
- * applies to a database's tables; a pattern that matches nothing is an
- * error, as in pg_dump.  Prints a message and returns -1 on failure. */
-int source_open(struct source *s, const char *arg, const struct filter *f);
+/* Open a stream or a database (then begin its read snapshot) with the
+ * connection options o (NULL: none).  The filter applies to a database's
+ * tables; a pattern that matches nothing is an error, as in pg_dump.
+ * Prints a message and returns -1 on failure. */
+int source_open(struct source *s, const char *arg, const struct filter *f,
+		const struct db_options *o);
 /* Read only the rows changed since mark (dbdump-rows --since): every table
  * becomes incomplete.  Where the mark cannot be used (another database, an
  * engine that cannot tell, too old) a warning says so and every row is read.

@@ -199,21 +199,26 @@ void buf_adds(struct buf *b, const char *s)
 }
 
 
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(b->buf + b->len, b->alloc ? b->alloc - b->len : 0, fmt, ap);
+	if (n >= 0 && b->len + (size_t)n + 1 > b->alloc) {
+		buf_grow(b, (size_t)n);
+		vsnprintf(b->buf + b->len, b->alloc - b->len, fmt, again);
+	}
+	va_end(again);
+	if (n >= 0)
+		b->len += (size_t)n;
+}
+
 void buf_addf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(b->buf + b->len, b->alloc ? b->alloc - b->len : 0, fmt, ap);
+	buf_vaddf(b, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if (b->len + (size_t)n + 1 > b->alloc) {
-		buf_grow(b, (size_t)n);
-		va_start(ap, fmt);
-		vsnprintf(b->buf + b->len, b->alloc - b->len, fmt, ap);
-		va_end(ap);
-	}
-	b->len += (size_t)n;
 }
 
 void buf_add_hex(struct buf *b, const void *p, size_t n)

@@ -98,6 +98,7 @@ static inline void buf_addch(struct buf *b, char c)
 	b->buf[b->len] = '\0';
 }
 void buf_addf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void buf_vaddf(struct buf *b, const char *fmt, va_list ap);
 /* Append the n bytes at p as lower-case hex digits, two a byte. */
 void buf_add_hex(struct buf *b, const void *p, size_t n);
 /* Take the string out of the buffer; the caller frees it, b is reset. */

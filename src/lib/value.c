@@ -399,6 +399,22 @@ static int double_cmp(const char *a, const char *b)
 	return x < y ? -1 : x > y;
 }
 
+enum key_order value_key_order(enum vtype t)
+{
+	switch (t) {
+	case VT_INT: case VT_FLOAT: case VT_DECIMAL: case VT_BOOL:
+		return KEY_ORDER_NUMBER;
+	case VT_BYTES: case VT_UUID:
+		return KEY_ORDER_BYTES;
+	case VT_TEXT: case VT_ENUM:
+		return KEY_ORDER_TEXT;
+	case VT_TIMESTAMP: case VT_TIMESTAMPTZ:
+		return KEY_ORDER_TIMESTAMP;
+	default:
+		return KEY_ORDER_CANONICAL;
+	}
+}
+
 int value_cmp(const struct row *a, size_t ia, const struct row *b, size_t ib, enum vtype t)
 {
 	const struct value *va = &a->v[ia], *vb = &b->v[ib];

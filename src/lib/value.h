@@ -75,6 +75,18 @@ void value_format_double(struct buf *out, double d);
 /* Key order: ints, decimals and floats by value, everything else bytewise;
  * NULL sorts first.  Returns <0, 0, >0. */
 int value_cmp(const struct row *a, size_t ia, const struct row *b, size_t ib, enum vtype t);
+/* The order value_cmp gives a key column of type t, which every backend's
+ * ORDER BY reproduces in its own terms (the dialect's order_key):
+ *  NUMBER     by value: ints, decimals, floats, and booleans (false < true);
+ *  BYTES      by raw bytes: bytes, and uuids (16 bytes order as their hex);
+ *  TEXT       by the UTF-8 bytes of the text, whatever the collation;
+ *  TIMESTAMP  by the bytes of the canonical text ('T' between date and time,
+ *             'Z' for UTC), which is rarely the engine's own text;
+ *  CANONICAL  by the bytes of the canonical text of any other type. */
+enum key_order { KEY_ORDER_NUMBER, KEY_ORDER_BYTES, KEY_ORDER_TEXT, KEY_ORDER_TIMESTAMP,
+		 KEY_ORDER_CANONICAL };
+enum key_order value_key_order(enum vtype t);
+
 /* Whether two values are the same for diffing: decimals and floats by value,
  * times and timestamps by the instant (trailing zeros of the fraction and a
  * UTC zone do not count). */
