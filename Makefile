@@ -60,6 +60,23 @@ demo: deps all
 bench: all
 	sh bench/run.sh
 
+# Coverage-guided fuzzing of the stream reader and the JSON parser
+# (libFuzzer, ASan, UBSan), FUZZ_SECONDS per target, from the seed corpus in
+# fuzz/corpus/; what it learns goes to build-fuzz/, never into the seeds.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+fuzz:
+	@sh scripts/install-deps fuzz
+	$(MAKE) CC=clang BUILD=build-fuzz BIN=bin-fuzz CFLAGS="$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link" build-fuzz/libdbpipe.a
+	for t in stream json; do \
+		clang $(CPPFLAGS) $(WARN) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o build-fuzz/fuzz_$$t fuzz/fuzz_$$t.c \
+			build-fuzz/libdbpipe.a $(LIBS) || exit 1; \
+		mkdir -p build-fuzz/corpus-$$t; \
+		build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
+			-close_fd_mask=2 -artifact_prefix=build-fuzz/crash-$$t- \
+			build-fuzz/corpus-$$t fuzz/corpus/$$t || exit 1; \
+	done
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
@@ -69,5 +86,5 @@ install: all
 clean:
 	rm -rf build*/ bin*/
 
-.PHONY: all deps check check-sanitize demo bench install clean
+.PHONY: all deps check check-sanitize demo bench fuzz install clean
 .SECONDARY:

@@ -18,10 +18,11 @@ char buf_empty[1];
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
 	/* One fprintf per message, so lines from concurrent writers do not interleave. */
-	char msg[4096];
+	struct buf msg = BUF_INIT;
 	progress_done(); /* a message starts on a clean line */
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	fprintf(stderr, "%s: %s%s\n", util_progname, prefix, msg);
+	buf_vaddf(&msg, fmt, ap);
+	fprintf(stderr, "%s: %s%s\n", util_progname, prefix, msg.len ? msg.buf : "");
+	buf_release(&msg);
 }
 
 int error(const char *fmt, ...)
