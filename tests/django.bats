@@ -588,3 +588,41 @@ stderr: $stderr"
 @test "excluded auth_user, postgresql dev -> mariadb prod env: office_case_assigned_to.user_id refused before writing (exit 2, column, table, remedy)" {
 	check_excluded_reference pg-mariadb
 }
+
+@test "a safe copy of prod for a laptop: examples/mask.conf leaves no person in it, and the laptop's ORM reads every object with its relations" {
+	pg_clone seeded prod >/dev/null
+	pg_clone migrated laptop >/dev/null
+	PROD=$(pg_url prod)
+	LAPTOP=$(pg_url laptop)
+	local rules=$ROOT/examples/mask.conf
+	echo 'the team secret' > key
+	# every text column of the app and of auth_user has a rule
+	run --separate-stderr dbmask --check -r "$rules" "$PROD"
+	assert_failure 1
+	refute_output --regexp '^(office_|auth_user\.|django_admin_log\.|django_session\.)'
+	run bash -c 'set -o pipefail; dbdump-rows "$1" | dbmask -r "$2" -k key | dbapply --mirror "$3"' _ "$PROD" "$rules" "$LAPTOP"
+	assert_success
+	# no real name, username, phone or title is left, as the laptop's ORM reads it
+	run dj "$LAPTOP" office show
+	assert_success
+	assert_output --partial "case 1 "
+	refute_output --regexp "Rossi|Russo|Bianchi|Verdi|Archer|alice|carol|\\+39|Appeal|Lease|Will"
+	# every relation holds: referrers, clients, assignees, generic foreign keys
+	local relations='print([(c.pk, c.referred_by_id) for c in Client.objects.order_by("pk")],
+		[(c.pk, c.client_id, sorted(u.pk for u in c.assigned_to.all())) for c in Case.objects.order_by("pk")],
+		[(d.pk, d.case_id, d.content_type.model if d.content_type else None, d.object_id, d.about is not None)
+		 for d in Document.objects.order_by("pk")])'
+	run orm "$PROD" "$relations"
+	assert_success
+	local prod_relations=$output
+	run orm "$LAPTOP" "$relations"
+	assert_success
+	assert_equal "$output" "$prod_relations"
+	# nobody logs in with a production password
+	run dj "$LAPTOP" office run 'print(sorted({u.has_usable_password() for u in User.objects.all()}))'
+	assert_output "[False]"
+	# the same secret next week: the laptop is already what prod masks to
+	run bash -c 'set -o pipefail; dbdump-rows "$1" | dbmask -r "$2" -k key | dbapply --mirror "$3"' _ "$PROD" "$rules" "$LAPTOP"
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "env.h"
 #include "url.h"
@@ -33,6 +34,11 @@ static int has_suffix(const char *s, const char *suffix)
 static int sqlite_file(const char *path)
 {
 	char magic[16];
+	struct stat st;
+	/* Only a regular file is looked into: reading a pipe (a stream given as
+	 * /dev/fd/N) would eat its first bytes. */
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return 0;

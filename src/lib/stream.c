@@ -611,6 +611,10 @@ int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 		buf_adds(&w->out, ",\"since\":");
 		json_add_string(&w->out, w->since, strlen(w->since));
 	}
+	if (w->masked) {
+		buf_adds(&w->out, ",\"masked\":");
+		json_add_string(&w->out, w->masked, strlen(w->masked));
+	}
 	buf_adds(&w->out, "}\n");
 	return 0; /* the header is not hashed: two dumps of the same data hash alike */
 }

@@ -101,6 +101,7 @@ struct stream_writer {
 	const struct table *cur;
 	const char *purpose;   /* if set before the header: its "purpose" field */
 	const char *mark, *since; /* likewise "mark" and "since" */
+	const char *masked;    /* likewise "masked": dbmask's rules file */
 	struct buf keys;       /* private: "name": of each column of cur */
 	size_t *key_off;
 	int failed;            /* private: a write failed (said once, if at all) */
