@@ -84,6 +84,13 @@ bench_postgresql() {
 	dbdump-rows -q "$prod" > "$work/prod.ndjson"
 	run "jq -c . dev.ndjson" $total "jq -c . '$work/dev.ndjson'"
 	run "dbdiff prod.ndjson dev.ndjson (1% changed)" $total "dbdiff '$work/prod.ndjson' '$work/dev.ndjson'; test \$? -eq 1"
+	echo 'bench secret' > "$work/key"
+	printf '[customers]\nname = fake name\nemail = fake email\n' > "$work/mask.conf"
+	printf '[customers]\nid = hash\nname = fake name\nemail = fake email\n' > "$work/mask-key.conf"
+	run "dbmask dev.ndjson (customers' name and email)" $total \
+		"dbmask -r '$work/mask.conf' -k '$work/key' '$work/dev.ndjson'"
+	run "dbmask dev.ndjson (customers' key too: sorted again, 64 MB)" $total \
+		"dbmask -r '$work/mask-key.conf' -k '$work/key' '$work/dev.ndjson'"
 	run "dbdump-rows dev | dbapply prod2 (every row compared, 1% changed)" $total \
 		"dbdump-rows -q '$dev' | dbapply -q --no-undo '$prod2'"
 	run "dbdump-rows --since MARK dev | dbapply prod (incremental, 1% changed)" $total \

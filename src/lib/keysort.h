@@ -15,9 +15,13 @@ struct keysort {
 	enum stream_kind kind;
 	size_t limit;
 	char *dir;              /* the runs' directory, made when the first is written */
-	struct change *v;
-	size_t n, alloc, bytes;
+	/* The records kept, packed one after the other (type, then each row's
+	 * values as state, length, bytes), and where each starts. */
+	struct buf arena;
+	size_t *start;
+	size_t n, alloc;
 	size_t nruns;
+	struct change scratch;  /* a record unpacked, handed to emit */
 };
 
 void keysort_init(struct keysort *ks, const struct table *t, enum stream_kind kind, size_t limit);

@@ -415,12 +415,11 @@ enum key_order value_key_order(enum vtype t)
 	}
 }
 
-int value_cmp(const struct row *a, size_t ia, const struct row *b, size_t ib, enum vtype t)
+int value_cmp_text(const char *pa, size_t la, int seta, const char *pb, size_t lb, int setb,
+		   enum vtype t)
 {
-	const struct value *va = &a->v[ia], *vb = &b->v[ib];
-	if (va->state != V_SET || vb->state != V_SET)
-		return (va->state == V_SET) - (vb->state == V_SET);
-	const char *pa = row_ptr(a, ia), *pb = row_ptr(b, ib);
+	if (!seta || !setb)
+		return seta - setb;
 	switch (t) {
 	case VT_INT: {
 		/* Canonical ints (no '+', no leading zeros, no "-0") compare by sign,
@@ -428,12 +427,12 @@ int value_cmp(const struct row *a, size_t ia, const struct row *b, size_t ib, en
 		int na = pa[0] == '-', nb = pb[0] == '-';
 		if (na != nb)
 			return na ? -1 : 1;
-		int c = va->len != vb->len ? (va->len < vb->len ? -1 : 1) : memcmp(pa, pb, va->len);
+		int c = la != lb ? (la < lb ? -1 : 1) : memcmp(pa, pb, la);
 		c = c < 0 ? -1 : c > 0;
 		return na ? -c : c;
 	}
 	case VT_DECIMAL: {
-		int c = decimal_cmp(pa, va->len, pb, vb->len);
+		int c = decimal_cmp(pa, la, pb, lb);
 		if (c != -2)
 			return c;
 		return double_cmp(pa, pb);
@@ -441,13 +440,20 @@ int value_cmp(const struct row *a, size_t ia, const struct row *b, size_t ib, en
 	case VT_FLOAT:
 		return double_cmp(pa, pb);
 	default: {
-		size_t m = va->len < vb->len ? va->len : vb->len;
+		size_t m = la < lb ? la : lb;
 		int c = memcmp(pa, pb, m);
 		if (c)
 			return c < 0 ? -1 : 1;
-		return va->len < vb->len ? -1 : va->len > vb->len;
+		return la < lb ? -1 : la > lb;
 	}
 	}
+}
+
+int value_cmp(const struct row *a, size_t ia, const struct row *b, size_t ib, enum vtype t)
+{
+	const struct value *va = &a->v[ia], *vb = &b->v[ib];
+	return value_cmp_text(row_ptr(a, ia), va->len, va->state == V_SET, row_ptr(b, ib), vb->len,
+			      vb->state == V_SET, t);
 }
 
 /* The length of a time or date-time text without what does not change the

@@ -75,6 +75,10 @@ void value_format_double(struct buf *out, double d);
 /* Key order: ints, decimals and floats by value, everything else bytewise;
  * NULL sorts first.  Returns <0, 0, >0. */
 int value_cmp(const struct row *a, size_t ia, const struct row *b, size_t ib, enum vtype t);
+/* The same for two canonical texts (NUL-terminated after their length), set
+ * or NULL. */
+int value_cmp_text(const char *pa, size_t la, int seta, const char *pb, size_t lb, int setb,
+		   enum vtype t);
 /* The order value_cmp gives a key column of type t, which every backend's
  * ORDER BY reproduces in its own terms (the dialect's order_key):
  *  NUMBER     by value: ints, decimals, floats, and booleans (false < true);
