@@ -410,6 +410,38 @@ snapshot() { dump_body "$1" > "$2"; }
 	assert_equal "$(sqlite3 dst.db 'SELECT name, n FROM tags ORDER BY 1' | xargs)" "a|1 b|2"
 }
 
+@test "a merge, then --mirror, into SQLite tables named with SQL words and quotes (a WHERE b, x\"y)" {
+	for db in src.db dst.db; do
+		mkdb "$db" <<-'SQL'
+		CREATE TABLE "a WHERE b" ("x ""q" TEXT, "order" INTEGER);
+		CREATE TABLE "x""y" (id INTEGER PRIMARY KEY, "select" TEXT, "a WHERE b" INTEGER);
+		SQL
+	done
+	sqlite3 src.db <<-'SQL'
+	INSERT INTO "a WHERE b" VALUES ('k', 1), ('m', 2);
+	INSERT INTO "x""y" VALUES (1, 'one', 1), (2, 'two src', 2), (4, 'four', 4);
+	SQL
+	sqlite3 dst.db <<-'SQL'
+	INSERT INTO "a WHERE b" VALUES ('k', 1), ('k', 1), ('z', 9);
+	INSERT INTO "x""y" VALUES (1, 'one', 1), (2, 'two', 2), (3, 'three', 3);
+	SQL
+	run sh -c 'dbdump-rows src.db | dbapply dst.db'
+	assert_success
+	assert_line --regexp '^a WHERE b +1 +0 +0$'
+	assert_line --regexp '^x"y +1 +1 +0$'
+	assert_equal "$(sqlite3 dst.db 'SELECT * FROM "a WHERE b" ORDER BY 1, 2' | xargs)" "k|1 k|1 m|2 z|9"
+	assert_equal "$(sqlite3 dst.db 'SELECT * FROM "x""y" ORDER BY 1' | xargs)" "1|one|1 2|two src|2 3|three|3 4|four|4"
+	# the whole-row key deletes one copy of k by rowid, z by its values
+	run sh -c 'dbdump-rows src.db | dbapply --mirror dst.db'
+	assert_success
+	assert_line --regexp '^a WHERE b +0 +0 +2$'
+	assert_line --regexp '^x"y +0 +0 +1$'
+	assert_equal "$(sqlite3 dst.db 'SELECT * FROM "a WHERE b" ORDER BY 1, 2' | xargs)" "k|1 m|2"
+	assert_equal "$(sqlite3 dst.db 'SELECT * FROM "x""y" ORDER BY 1' | xargs)" "1|one|1 2|two src|2 4|four|4"
+	run dbdiff src.db dst.db
+	assert_success
+}
+
 @test "foreign-key violations the target had before are not blamed on the sync" {
 	sqlite3 prod.db "PRAGMA foreign_keys = OFF; INSERT INTO documents (case_id, filename) VALUES (999, 'orphan.pdf')"
 	run sh -c 'dbdump-rows dev.db | dbapply prod.db'

@@ -96,6 +96,32 @@ setup() {
 	assert_equal "$(jq -c 'select(.type == "row" and .table == "w") | .row.b' <<<"$output" | xargs)" "1 1 2"
 }
 
+@test "the key is the first unique index by name that can be one (every column NOT NULL, none generated, no expression, not partial); a reference without target columns points at the parent's key" {
+	mkdb k.db <<-'SQL'
+	CREATE TABLE p (a TEXT NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (b, a));
+	CREATE TABLE u (a TEXT NOT NULL, b INTEGER NOT NULL, g INTEGER GENERATED ALWAYS AS (b * 2) NOT NULL, n INTEGER);
+	CREATE UNIQUE INDEX u_0_partial ON u (b) WHERE b > 0;
+	CREATE UNIQUE INDEX u_a_expr ON u (lower(a));
+	CREATE UNIQUE INDEX u_b_generated ON u (g);
+	CREATE UNIQUE INDEX u_c_nullable ON u (n);
+	CREATE UNIQUE INDEX u_e_b ON u (b);
+	CREATE UNIQUE INDEX u_d_ab ON u (a, b);
+	CREATE TABLE c (x INTEGER, y TEXT, FOREIGN KEY (x, y) REFERENCES p);
+	CREATE TABLE s (id INTEGER PRIMARY KEY, up INTEGER REFERENCES s);
+	SQL
+	run dbdump-rows k.db
+	assert_success
+	cat > expected <<-'EOF'
+	["c",["x","y"],"row",[[["x","y"],"p",["b","a"]]]]
+	["p",["b","a"],"primary",[]]
+	["s",["id"],"primary",[[["up"],"s",["id"]]]]
+	["u",["a","b"],"unique",[]]
+	EOF
+	jq -c 'select(.type == "table") | [.table, .key, .key_from, [.references[] | [.columns, .table, .to]]]' \
+		<<<"$output" | sort > actual
+	diff -u expected actual
+}
+
 @test "-t and -x select tables by glob" {
 	run dbdump-rows -t 'c*' -x cases dev.db
 	assert_success

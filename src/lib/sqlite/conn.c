@@ -1,0 +1,211 @@
+/* sqlite/conn: the SQLite backend's connection, transactions and foreign-key
+ * checks, and its table of operations.  SQLite's declared types are mapped
+ * by its own affinity rules refined by name (DATE, BOOLEAN, DECIMAL...:
+ * catalog.c), and values are converted from whatever storage class a row
+ * actually holds (read.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sqlite.h"
+
+/* Write statements kept prepared: a sync writes a few tables at a time. */
+#define STMT_CACHE 32
+
+static int strcmp_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int sq_fail(struct db *db, const char *what)
+{
+	struct sqlite_db *s = db->impl;
+	return db_error(db, "%s%s%s", what, *what ? ": " : "", s && s->h ? sqlite3_errmsg(s->h) : "");
+}
+
+int sq_exec(struct db *db, const char *sql)
+{
+	struct sqlite_db *s = db->impl;
+	char *msg = NULL;
+	if (sqlite3_exec(s->h, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	db_error(db, "%s", msg ? msg : sqlite3_errmsg(s->h));
+	sqlite3_free(msg);
+	return -1;
+}
+
+int sq_prepare(struct db *db, const char *sql, sqlite3_stmt **out)
+{
+	struct sqlite_db *s = db->impl;
+	if (sqlite3_prepare_v2(s->h, sql, -1, out, NULL) != SQLITE_OK)
+		return sq_fail(db, sql);
+	return 0;
+}
+
+sqlite3_stmt *sq_cached(struct db *db, const char *sql)
+{
+	struct sqlite_db *s = db->impl;
+	sqlite3_stmt *st = stmt_cache_find(&s->cache, sql);
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
+	if (sq_prepare(db, sql, &st) < 0)
+		return NULL;
+	stmt_cache_put(&s->cache, sql, st);
+	return st;
+}
+
+static void finalize(void *ctx, void *stmt)
+{
+	(void)ctx;
+	sqlite3_finalize(stmt);
+}
+
+static int sq_open(struct db *db, const char *path)
+{
+	struct sqlite_db *s = xcalloc(1, sizeof(*s));
+	buf_init(&s->sql);
+	buf_init(&s->tmp);
+	stmt_cache_init(&s->cache, STMT_CACHE, finalize, NULL);
+	db->impl = s;
+	if (access(path, F_OK))
+		return db_error(db, "no such SQLite database file");
+	if (sqlite3_open_v2(path, &s->h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		return sq_fail(db, "cannot open");
+	sqlite3_busy_timeout(s->h, 10000);
+	/* Reading the schema proves this is a database, not some other file. */
+	if (sq_exec(db, "SELECT count(*) FROM sqlite_schema") < 0)
+		return -1;
+	return 0;
+}
+
+static void sq_close(struct db *db)
+{
+	struct sqlite_db *s = db->impl;
+	stmt_cache_clear(&s->cache);
+	free_strings(s->fk_before, s->nfk_before);
+	sql_later_clear(&s->triggers_back);
+	if (s->h)
+		sqlite3_close(s->h);
+	buf_release(&s->sql);
+	buf_release(&s->tmp);
+	free(s);
+	db->impl = NULL;
+}
+
+static int sq_begin_read(struct db *db)
+{
+	/* A deferred transaction takes its snapshot at the first read and holds it. */
+	return sq_exec(db, "BEGIN DEFERRED");
+}
+
+/* The violations foreign_key_check reports now, one "table rowid parent fkid"
+ * string each, sorted. */
+static int fk_violations(struct db *db, char ***out, size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t alloc = 0;
+	*out = NULL;
+	*n = 0;
+	if (sq_prepare(db, "PRAGMA foreign_key_check", &st) < 0)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct buf b = BUF_INIT;
+		buf_addf(&b, "%s\t%lld\t%s\t%d", sqlite3_column_text(st, 0),
+			 (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2),
+			 sqlite3_column_int(st, 3));
+		ALLOC_GROW(*out, *n + 1, alloc);
+		(*out)[(*n)++] = buf_detach(&b);
+	}
+	sqlite3_finalize(st);
+	if (*n)
+		qsort(*out, *n, sizeof(char *), strcmp_ptr);
+	return 0;
+}
+
+static int sq_begin_write(struct db *db)
+{
+	struct sqlite_db *s = db->impl;
+	if (sq_exec(db, "PRAGMA foreign_keys = ON") < 0 || sq_exec(db, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	sql_later_clear(&s->triggers_back);
+	/* Violations that were there before are not ours to report. */
+	free_strings(s->fk_before, s->nfk_before);
+	if (fk_violations(db, &s->fk_before, &s->nfk_before) < 0)
+		return -1;
+	/* Foreign keys are checked at commit, so cycles and forward references load. */
+	return sq_exec(db, "PRAGMA defer_foreign_keys = ON");
+}
+
+static int sq_commit(struct db *db)
+{
+	return sq_exec(db, "COMMIT");
+}
+
+static int sq_rollback(struct db *db)
+{
+	struct sqlite_db *s = db->impl;
+	if (sqlite3_get_autocommit(s->h))
+		return 0;
+	return sq_exec(db, "ROLLBACK");
+}
+
+/* Reported by name: at most this many violations, then how many more. */
+enum { FK_SHOWN = 5 };
+
+static int sq_check_constraints(struct db *db)
+{
+	struct sqlite_db *s = db->impl;
+	char **now;
+	size_t n, bad = 0;
+	if (fk_violations(db, &now, &n) < 0)
+		return -1;
+	struct buf msg = BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (s->nfk_before && bsearch(&now[i], s->fk_before, s->nfk_before, sizeof(char *), strcmp_ptr))
+			continue;
+		if (bad++ < FK_SHOWN) {
+			char table[256], parent[256];
+			long long rowid;
+			if (sscanf(now[i], "%255[^\t]\t%lld\t%255[^\t]", table, &rowid, parent) == 3)
+				buf_addf(&msg, "%sforeign key violation: a row of \"%s\" (rowid %lld) references a missing row of \"%s\"",
+					 bad > 1 ? "; " : "", table, rowid, parent);
+		}
+	}
+	if (bad > FK_SHOWN)
+		buf_addf(&msg, "; and %zu more", bad - FK_SHOWN);
+	free_strings(now, n);
+	if (bad)
+		db_error(db, "%s", msg.buf);
+	buf_release(&msg);
+	return bad ? -1 : 0;
+}
+
+const struct db_ops db_sqlite_ops = {
+	.engine = "sqlite",
+	.defers_all_checks = 1,
+	.open = sq_open,
+	.close = sq_close,
+	.load_schema = sq_load_schema,
+	.begin_read = sq_begin_read,
+	.begin_write = sq_begin_write,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.scan_open = sq_scan_open,
+	.scan_next = sq_scan_next,
+	.scan_close = sq_scan_close,
+	.write = sq_write,
+	.check_constraints = sq_check_constraints,
+	.reset_sequence = sq_reset_sequence,
+	.set_triggers = sq_set_triggers,
+};

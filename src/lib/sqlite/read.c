@@ -1,0 +1,187 @@
+/* sqlite/read: scans in key order, and values read as canonical text from
+ * whatever storage class a row holds: SQLite stores a value by what it is,
+ * whatever its column's declared type. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlite.h"
+
+static void sqlite_placeholder(struct buf *sql, size_t n)
+{
+	(void)n;
+	buf_addch(sql, '?');
+}
+
+/* Keys ordered as value_cmp orders their values as read_value reads them:
+ * SQLite puts numbers before text before blobs whatever a column's type, so
+ * every key column but a number is cast to one storage class. */
+static void sqlite_order_key(struct buf *sql, const struct sql_dialect *d, const struct column *c,
+			     enum key_order order)
+{
+	switch (order) {
+	case KEY_ORDER_NUMBER:
+		sql_addf(sql, d, "%I", c->name);
+		break;
+	case KEY_ORDER_BYTES:
+		sql_addf(sql, d, "CAST(%I AS BLOB)", c->name);
+		break;
+	case KEY_ORDER_TIMESTAMP:
+		/* read with a 'T' between date and time, so sorted that way */
+		sql_addf(sql, d, "CASE WHEN substr(%I, 11, 1) = ' ' "
+			 "THEN substr(%I, 1, 10) || 'T' || substr(%I, 12) "
+			 "ELSE CAST(%I AS TEXT) END COLLATE BINARY",
+			 c->name, c->name, c->name, c->name);
+		break;
+	case KEY_ORDER_TEXT:
+	case KEY_ORDER_CANONICAL:
+		sql_addf(sql, d, "CAST(%I AS TEXT) COLLATE BINARY", c->name);
+		break;
+	}
+}
+
+/* SQLite has one schema here (main): a "." is part of a table's name. */
+const struct sql_dialect sq_dialect = { '"', " IS ", 0, sqlite_placeholder, sqlite_order_key, NULL };
+
+int sq_scan_open(struct db *db, const struct table *t, struct db_cursor **out)
+{
+	struct sqlite_db *s = db->impl;
+	struct db_cursor *c = xcalloc(1, sizeof(*c));
+	buf_reset(&s->sql);
+	sql_select(&s->sql, &sq_dialect, t);
+	if (sq_prepare(db, s->sql.buf, &c->stmt) < 0) {
+		free(c);
+		return -1;
+	}
+	c->db = db;
+	c->t = t;
+	*out = c;
+	return 0;
+}
+
+int sq_is_timestamp_text(const char *p, size_t n)
+{
+	return n >= 19 && isdigit((unsigned char)p[0]) && p[4] == '-' && p[7] == '-' &&
+	       (p[10] == ' ' || p[10] == 'T') && p[13] == ':' && p[16] == ':';
+}
+
+/* Column i (of type type, held as storage class kind) of an int or bool
+ * column: 1 read, 0 it does not fit. */
+static int read_integer(sqlite3_stmt *st, int i, enum vtype type, int kind, struct row *row)
+{
+	char tmp[32];
+	if (kind == SQLITE_INTEGER) {
+		long long v = sqlite3_column_int64(st, i);
+		if (type == VT_INT)
+			row_set(row, (size_t)i, tmp, (size_t)format_i64(tmp, v));
+		else if (v == 0 || v == 1)
+			row_set(row, (size_t)i, v ? "true" : "false", v ? 4 : 5);
+		else
+			return 0;
+		return 1;
+	}
+	if (kind == SQLITE_FLOAT && type == VT_INT) {
+		/* a whole number stored as a real, e.g. by arithmetic */
+		double d = sqlite3_column_double(st, i);
+		if (d == floor(d) && fabs(d) < 9.2e18) {
+			snprintf(tmp, sizeof(tmp), "%lld", (long long)d);
+			row_set(row, (size_t)i, tmp, strlen(tmp));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The same for a float or decimal column. */
+static int read_number(sqlite3_stmt *st, int i, enum vtype type, int kind, struct row *row)
+{
+	char tmp[32];
+	if (kind == SQLITE_INTEGER) {
+		row_set(row, (size_t)i, tmp, (size_t)format_i64(tmp, sqlite3_column_int64(st, i)));
+		return 1;
+	}
+	if (kind == SQLITE_FLOAT) {
+		struct buf b = BUF_INIT;
+		value_format_double(&b, sqlite3_column_double(st, i));
+		row_set(row, (size_t)i, b.buf, b.len);
+		buf_release(&b);
+		return 1;
+	}
+	if (kind == SQLITE_TEXT && type == VT_DECIMAL &&
+	    is_decimal_text((const char *)sqlite3_column_text(st, i))) {
+		row_set(row, (size_t)i, (const char *)sqlite3_column_text(st, i),
+			(size_t)sqlite3_column_bytes(st, i));
+		return 1;
+	}
+	return 0;
+}
+
+/* Any other column: its text (a blob's bytes for bytes and unknown types),
+ * a timestamp with the 'T' of the canonical text. */
+static void read_text(sqlite3_stmt *st, int i, enum vtype type, int kind, struct row *row)
+{
+	if (type == VT_BYTES || type == VT_OTHER) {
+		const void *p = kind == SQLITE_BLOB ? sqlite3_column_blob(st, i)
+						    : (const void *)sqlite3_column_text(st, i);
+		row_set(row, (size_t)i, p, (size_t)sqlite3_column_bytes(st, i));
+		return;
+	}
+	const char *p = (const char *)sqlite3_column_text(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	row_set(row, (size_t)i, p, n);
+	if ((type == VT_TIMESTAMP || type == VT_TIMESTAMPTZ) && sq_is_timestamp_text(p, n))
+		row->data.buf[row->v[i].off + 10] = 'T';
+}
+
+/* Convert column i of the current row to canonical text of the column's type. */
+static int read_value(struct db_cursor *c, size_t i, struct row *row)
+{
+	sqlite3_stmt *st = c->stmt;
+	const struct column *col = &c->t->cols[i];
+	int kind = sqlite3_column_type(st, (int)i), fits = 1;
+	if (kind == SQLITE_NULL) {
+		row_set_null(row, i);
+		return 0;
+	}
+	switch (col->type) {
+	case VT_INT:
+	case VT_BOOL:
+		fits = read_integer(st, (int)i, col->type, kind, row);
+		break;
+	case VT_FLOAT:
+	case VT_DECIMAL:
+		fits = read_number(st, (int)i, col->type, kind, row);
+		break;
+	default:
+		read_text(st, (int)i, col->type, kind, row);
+	}
+	if (fits)
+		return 0;
+	return db_error(c->db, "table \"%s\", column \"%s\" (%s): the value %.40s does not fit its type %s",
+			c->t->name, col->name, col->native, sqlite3_column_text(st, (int)i),
+			vtype_name(col->type));
+}
+
+int sq_scan_next(struct db_cursor *c, struct row *row)
+{
+	int rc = sqlite3_step(c->stmt);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return sq_fail(c->db, "reading rows");
+	row_clear(row);
+	for (size_t i = 0; i < c->t->ncols; i++)
+		if (read_value(c, i, row) < 0)
+			return -1;
+	return 1;
+}
+
+void sq_scan_close(struct db_cursor *c)
+{
+	if (!c)
+		return;
+	sqlite3_finalize(c->stmt);
+	free(c);
+}

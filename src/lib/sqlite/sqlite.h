@@ -1,0 +1,61 @@
+/* sqlite: what the files of the SQLite backend share, and nothing outside
+ * this folder includes.  conn.c connects, runs transactions and checks
+ * foreign keys; catalog.c reads the schema; read.c scans rows; write.c
+ * writes them.  Functions returning int give 0 or -1 with the message in
+ * db->err, as everywhere in db.h. */
+#ifndef DBPIPE_SQLITE_SQLITE_H
+#define DBPIPE_SQLITE_SQLITE_H
+
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+
+struct sqlite_db {
+	sqlite3 *h;
+	/* The foreign-key violations the target had before this write
+	 * transaction ("table\trowid\tparent\tfkid", sorted): not ours to report. */
+	char **fk_before;
+	size_t nfk_before;
+	struct stmt_cache cache;   /* the write statements, prepared once */
+	struct buf sql, tmp;
+	/* The CREATE TRIGGER of each trigger set_triggers dropped. */
+	struct sql_later triggers_back;
+};
+
+struct db_cursor {
+	struct db *db;
+	sqlite3_stmt *stmt;
+	const struct table *t;
+};
+
+/* How SQLite's SQL differs (read.c, next to the reading it orders by). */
+extern const struct sql_dialect sq_dialect;
+
+/* conn.c */
+/* db->err = "what: " and SQLite's last message; returns -1. */
+int sq_fail(struct db *db, const char *what);
+int sq_exec(struct db *db, const char *sql);
+int sq_prepare(struct db *db, const char *sql, sqlite3_stmt **out);
+/* A prepared statement for sql, reused across calls (reset, bindings
+ * cleared), owned by the cache; NULL on failure. */
+sqlite3_stmt *sq_cached(struct db *db, const char *sql);
+
+/* catalog.c */
+int sq_load_schema(struct db *db, struct schema *out);
+
+/* read.c */
+int sq_scan_open(struct db *db, const struct table *t, struct db_cursor **out);
+int sq_scan_next(struct db_cursor *c, struct row *row);
+void sq_scan_close(struct db_cursor *c);
+/* Whether p (n bytes) starts as "YYYY-MM-DD HH:MM:SS" does, with a space or
+ * a 'T' at offset 10. */
+int sq_is_timestamp_text(const char *p, size_t n);
+
+/* write.c */
+int sq_write(struct db *db, const struct table *t, const struct change *c);
+int sq_reset_sequence(struct db *db, const struct table *t);
+int sq_set_triggers(struct db *db, const struct table *t, int on);
+
+#endif

@@ -1,0 +1,186 @@
+/* sqlite/write: rows written through cached statements with values bound
+ * as the storage class their column's type calls for; the AUTOINCREMENT
+ * counter moved past the rows; triggers dropped and created again, since
+ * SQLite cannot switch one off. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlite.h"
+
+/* Bind value i of r (of t) to parameter pos of st. */
+static int bind_value(struct db *db, sqlite3_stmt *st, int pos, const struct table *t,
+		      const struct row *r, size_t i)
+{
+	struct sqlite_db *s = db->impl;
+	const struct column *col = &t->cols[i];
+	const char *p = row_ptr(r, i);
+	size_t n = r->v[i].len;
+	int rc;
+	if (r->v[i].state != V_SET)
+		return sqlite3_bind_null(st, pos) == SQLITE_OK ? 0 : sq_fail(db, "bind");
+	switch (col->type) {
+	case VT_INT:
+		if (!strcmp(p, "true") || !strcmp(p, "false"))
+			rc = sqlite3_bind_int(st, pos, p[0] == 't');
+		else
+			rc = sqlite3_bind_int64(st, pos, strtoll(p, NULL, 10));
+		break;
+	case VT_BOOL:
+		if (strcmp(p, "true") && strcmp(p, "false") && strcmp(p, "1") && strcmp(p, "0"))
+			return db_error(db, "column \"%s\": the value %.40s does not fit a bool column",
+					col->name, p);
+		rc = sqlite3_bind_int(st, pos, !strcmp(p, "true") || !strcmp(p, "1"));
+		break;
+	case VT_FLOAT: {
+		double d = strtod(p, NULL);
+		if (isnan(d))
+			return db_error(db, "column \"%s\": SQLite cannot store NaN (it would become NULL)",
+					col->name);
+		rc = sqlite3_bind_double(st, pos, d);
+		break;
+	}
+	case VT_BYTES:
+		rc = sqlite3_bind_blob(st, pos, p, (int)n, SQLITE_TRANSIENT);
+		break;
+	case VT_TIMESTAMP:
+	case VT_TIMESTAMPTZ:
+		if (sq_is_timestamp_text(p, n) && p[10] == 'T') {
+			/* SQLite's own date functions write a space between date and time. */
+			buf_reset(&s->tmp);
+			buf_add(&s->tmp, p, n);
+			s->tmp.buf[10] = ' ';
+			rc = sqlite3_bind_text(st, pos, s->tmp.buf, (int)n, SQLITE_TRANSIENT);
+			break;
+		}
+		/* fall through */
+	default:
+		rc = sqlite3_bind_text(st, pos, p, (int)n, SQLITE_TRANSIENT);
+	}
+	return rc == SQLITE_OK ? 0 : sq_fail(db, "bind");
+}
+
+/* The key columns of r, from parameter *pos + 1 on. */
+static int bind_key(struct db *db, sqlite3_stmt *st, int *pos, const struct table *t,
+		    const struct row *r)
+{
+	for (size_t k = 0; k < t->nkey; k++)
+		if (bind_value(db, st, ++*pos, t, r, t->key[k]) < 0)
+			return -1;
+	return 0;
+}
+
+/* The statement of change c, prepared, with its values bound. */
+static sqlite3_stmt *write_stmt(struct db *db, const struct table *t, const struct change *c)
+{
+	struct sqlite_db *s = db->impl;
+	const struct row *r = &c->row;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int pos = 0, insert = c->type == REC_ROW || c->type == REC_INSERT;
+	buf_reset(&s->sql);
+	if (insert)
+		sql_insert(&s->sql, &sq_dialect, t);
+	else if (c->type == REC_UPDATE)
+		sql_update(&s->sql, &sq_dialect, t, r);
+	else if (t->key_kind != KEY_ROW)
+		sql_delete(&s->sql, &sq_dialect, t);
+	else /* a whole-row key may match duplicates: delete one of them */
+		sql_addf(&s->sql, &sq_dialect,
+			 "DELETE FROM %T WHERE rowid IN (SELECT rowid FROM %T WHERE %W LIMIT 1)",
+			 t->name, t->name, t, &n);
+	if (!(st = sq_cached(db, s->sql.buf)))
+		return NULL;
+	/* The parameters in the order the statement names them (sql.h). */
+	for (size_t i = 0; i < t->ncols; i++) {
+		int param = insert ? sql_writable(t, i) : c->type == REC_UPDATE && sql_sets(t, r, i);
+		if (param && bind_value(db, st, ++pos, t, r, i) < 0)
+			return NULL;
+	}
+	if (!insert && bind_key(db, st, &pos, t, r) < 0)
+		return NULL;
+	return st;
+}
+
+int sq_write(struct db *db, const struct table *t, const struct change *c)
+{
+	struct sqlite_db *s = db->impl;
+	if (c->type != REC_ROW && c->type != REC_INSERT && c->type != REC_UPDATE &&
+	    c->type != REC_DELETE)
+		return 0;
+	sqlite3_stmt *st = write_stmt(db, t, c);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(db, "");
+	if (c->type != REC_INSERT && c->type != REC_ROW && sqlite3_changes(s->h) == 0)
+		return db_no_row(db);
+	return 0;
+}
+
+/* Run sql once with ?1 bound to name: SQLite's result code of the step, or
+ * -1 when it cannot be prepared. */
+static int step_named(struct db *db, const char *sql, const char *name)
+{
+	sqlite3_stmt *st;
+	if (sq_prepare(db, sql, &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sq_reset_sequence(struct db *db, const struct table *t)
+{
+	struct sqlite_db *s = db->impl;
+	int rc = step_named(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 "
+			    "AND sql LIKE '%AUTOINCREMENT%' "
+			    "AND EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence')",
+			    t->name);
+	if (rc != SQLITE_ROW)
+		return rc < 0 ? -1 : 0; /* not an AUTOINCREMENT table: no counter to move */
+	/* AUTOINCREMENT never reuses an id below sqlite_sequence.seq: keep it above every row. */
+	rc = step_named(db, "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, 0 "
+			"WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)", t->name);
+	if (rc != SQLITE_DONE)
+		return rc < 0 ? -1 : sq_fail(db, "sqlite_sequence");
+	buf_reset(&s->sql);
+	sql_addf(&s->sql, &sq_dialect, "UPDATE sqlite_sequence SET seq = (SELECT max(rowid) FROM %T) "
+		 "WHERE name = ?1 AND seq < (SELECT max(rowid) FROM %T)", t->name, t->name);
+	rc = step_named(db, s->sql.buf, t->name);
+	if (rc != SQLITE_DONE)
+		return rc < 0 ? -1 : sq_fail(db, "sqlite_sequence");
+	return 0;
+}
+
+/* SQLite cannot switch a trigger off, but its schema changes are
+ * transactional: drop the triggers now and create them again from their
+ * own text before the commit (a rollback restores them anyway). */
+int sq_set_triggers(struct db *db, const struct table *t, int on)
+{
+	struct sqlite_db *s = db->impl;
+	if (on)
+		return sql_later_run(&s->triggers_back, db, t->name, sq_exec);
+	sqlite3_stmt *st;
+	if (sq_prepare(db, "SELECT name, sql FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 "
+		       "ORDER BY name", &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_TRANSIENT);
+	int rc, ret = 0;
+	struct buf drops = BUF_INIT; /* every DROP TRIGGER, run once the reading is done */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		sql_later_add(&s->triggers_back, t->name, (const char *)sqlite3_column_text(st, 1));
+		sql_addf(&drops, &sq_dialect, "DROP TRIGGER main.%I;", name);
+	}
+	if (rc != SQLITE_DONE)
+		ret = sq_fail(db, "reading the triggers");
+	sqlite3_finalize(st);
+	if (ret == 0 && drops.len)
+		ret = sq_exec(db, drops.buf);
+	buf_release(&drops);
+	return ret;
+}
