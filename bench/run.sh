@@ -177,8 +177,12 @@ bench_sqlite() {
 	section "SQLite: $ROWS customers"
 	run "sqlite3 -csv 'SELECT * ... ORDER BY id'" $ROWS "sqlite3 -csv '$work/dev.db' 'SELECT * FROM customers ORDER BY id'"
 	run "dbdump-rows dev.db" $ROWS "dbdump-rows -q '$work/dev.db' > '$work/s.ndjson'"
+	cp "$work/prod.db" "$work/prod-keyed.db"
+	dbdiff "$work/prod.db" "$work/dev.db" > "$work/s-changes.ndjson" || true
 	run "dbdump-rows dev.db | dbapply prod.db (every row compared, 1% changed)" $ROWS \
 		"dbdump-rows -q '$work/dev.db' | dbapply -q --no-undo '$work/prod.db'"
+	run "dbapply prod.db < change stream (1% of rows, looked up by key)" $CHANGED \
+		"dbapply -q --no-undo '$work/prod-keyed.db' '$work/s-changes.ndjson'"
 	bench_json "$work/s.ndjson"
 }
 

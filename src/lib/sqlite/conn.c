@@ -204,6 +204,7 @@ const struct db_ops db_sqlite_ops = {
 	.scan_open = sq_scan_open,
 	.scan_next = sq_scan_next,
 	.scan_close = sq_scan_close,
+	.scan_keys_open = sq_scan_keys_open,
 	.write = sq_write,
 	.check_constraints = sq_check_constraints,
 	.reset_sequence = sq_reset_sequence,

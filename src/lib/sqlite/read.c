@@ -164,9 +164,69 @@ static int read_value(struct db_cursor *c, size_t i, struct row *row)
 			vtype_name(col->type));
 }
 
+/* Keys looked up one by one are integer keys only: an integer compares by
+ * value whatever its column's affinity, while text keys would compare by
+ * the column's collation (NOCASE...), not value_cmp's bytes. */
+static int probe_column(const struct column *c)
+{
+	return c->type == VT_INT;
+}
+
+/* The target is in this process: a primary-key probe costs microseconds,
+ * so a change stream reads only its own rows, one probe per key. */
+int sq_scan_keys_open(struct db *db, const struct table *t, const struct row *const *keys, size_t n,
+		      struct db_cursor **out)
+{
+	struct sqlite_db *s = db->impl;
+	if (!table_key_all(t, probe_column))
+		return 0;
+	if (!n)
+		return 1;
+	struct db_cursor *c = xcalloc(1, sizeof(*c));
+	size_t np = 0;
+	buf_reset(&s->sql);
+	sql_addf(&s->sql, &sq_dialect, "SELECT %C FROM %T WHERE %W", t, t->name, t, &np);
+	if (sq_prepare(db, s->sql.buf, &c->stmt) < 0) {
+		free(c);
+		return -1;
+	}
+	c->db = db;
+	c->t = t;
+	c->keys = keys;
+	c->nkeys = n;
+	*out = c;
+	return 1;
+}
+
+/* Step to the next row: of the scan, or of the next key that has one. */
+static int step(struct db_cursor *c)
+{
+	if (!c->keys)
+		return sqlite3_step(c->stmt);
+	while (c->next < c->nkeys) {
+		const struct row *key = c->keys[c->next++];
+		sqlite3_reset(c->stmt);
+		for (size_t k = 0; k < c->t->nkey; k++) {
+			size_t i = c->t->key[k];
+			int64_t v = 0;
+			if (key->v[i].state == V_SET &&
+			    parse_int64(row_ptr(key, i), INT64_MIN, INT64_MAX, &v) < 0)
+				return SQLITE_RANGE; /* SQLite's integers are 64-bit: no such row can be */
+			int rc = key->v[i].state == V_SET ? sqlite3_bind_int64(c->stmt, (int)k + 1, v)
+							  : sqlite3_bind_null(c->stmt, (int)k + 1);
+			if (rc != SQLITE_OK)
+				return rc;
+		}
+		int rc = sqlite3_step(c->stmt);
+		if (rc != SQLITE_DONE)
+			return rc;
+	}
+	return SQLITE_DONE;
+}
+
 int sq_scan_next(struct db_cursor *c, struct row *row)
 {
-	int rc = sqlite3_step(c->stmt);
+	int rc = step(c);
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc != SQLITE_ROW)

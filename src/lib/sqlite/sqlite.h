@@ -28,6 +28,9 @@ struct db_cursor {
 	struct db *db;
 	sqlite3_stmt *stmt;
 	const struct table *t;
+	/* scan_keys_open: the keys still to look up, one probe each */
+	const struct row *const *keys;
+	size_t nkeys, next;
 };
 
 /* How SQLite's SQL differs (read.c, next to the reading it orders by). */
@@ -48,6 +51,8 @@ int sq_load_schema(struct db *db, struct schema *out);
 /* read.c */
 int sq_scan_open(struct db *db, const struct table *t, struct db_cursor **out);
 int sq_scan_next(struct db_cursor *c, struct row *row);
+int sq_scan_keys_open(struct db *db, const struct table *t, const struct row *const *keys, size_t n,
+		      struct db_cursor **out);
 void sq_scan_close(struct db_cursor *c);
 /* Whether p (n bytes) starts as "YYYY-MM-DD HH:MM:SS" does, with a space or
  * a 'T' at offset 10. */
