@@ -85,6 +85,11 @@ struct db_ops {
 	 * n 0 it only says which (1 or 0) and opens nothing. */
 	int (*scan_keys_open)(struct db *db, const struct table *t, const struct row *const *keys,
 			      size_t n, struct db_cursor **out);
+	/* The rows of t for which the SQL condition `where` (the user's text,
+	 * in this engine's dialect) holds, in no particular order: the start
+	 * rows of dbdump-rows --subset. */
+	int (*scan_where_open)(struct db *db, const struct table *t, const char *where,
+			       struct db_cursor **out);
 };
 
 struct db {

@@ -205,6 +205,7 @@ const struct db_ops db_sqlite_ops = {
 	.scan_next = sq_scan_next,
 	.scan_close = sq_scan_close,
 	.scan_keys_open = sq_scan_keys_open,
+	.scan_where_open = sq_scan_where_open,
 	.write = sq_write,
 	.check_constraints = sq_check_constraints,
 	.reset_sequence = sq_reset_sequence,

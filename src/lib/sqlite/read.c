@@ -61,6 +61,24 @@ int sq_scan_open(struct db *db, const struct table *t, struct db_cursor **out)
 	return 0;
 }
 
+int sq_scan_where_open(struct db *db, const struct table *t, const char *where,
+		       struct db_cursor **out)
+{
+	struct sqlite_db *s = db->impl;
+	struct db_cursor *c = xcalloc(1, sizeof(*c));
+	buf_reset(&s->sql);
+	/* The condition in parentheses: an OR in it stays inside. */
+	sql_addf(&s->sql, &sq_dialect, "SELECT %C FROM %T WHERE (%s)", t, t->name, where);
+	if (sq_prepare(db, s->sql.buf, &c->stmt) < 0) {
+		free(c);
+		return -1;
+	}
+	c->db = db;
+	c->t = t;
+	*out = c;
+	return 0;
+}
+
 int sq_is_timestamp_text(const char *p, size_t n)
 {
 	return n >= 19 && isdigit((unsigned char)p[0]) && p[4] == '-' && p[7] == '-' &&

@@ -51,6 +51,8 @@ int sq_load_schema(struct db *db, struct schema *out);
 /* read.c */
 int sq_scan_open(struct db *db, const struct table *t, struct db_cursor **out);
 int sq_scan_next(struct db_cursor *c, struct row *row);
+int sq_scan_where_open(struct db *db, const struct table *t, const char *where,
+		       struct db_cursor **out);
 int sq_scan_keys_open(struct db *db, const struct table *t, const struct row *const *keys, size_t n,
 		      struct db_cursor **out);
 void sq_scan_close(struct db_cursor *c);
