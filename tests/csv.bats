@@ -354,3 +354,16 @@ refused() {
 	assert_line --regexp '^case_types +1 +0 +0$'
 	assert_equal "$(sqlite3 dev.db 'SELECT name FROM case_types WHERE id = 5')" tax
 }
+
+@test "column names with commas, quotes or spaces are quoted in the header, and read back" {
+	mkdb odd.db <<-'SQL'
+	CREATE TABLE "odd table" ("id" INTEGER PRIMARY KEY, "a,b" TEXT, "say ""x""" TEXT, " lead" TEXT);
+	INSERT INTO "odd table" VALUES (1, 'v', 'w', 'x');
+	SQL
+	dbdump-rows odd.db | dbapply csv:out >/dev/null
+	printf 'id,"a,b","say ""x"""," lead"\n1,v,w,x\n' > expected
+	diff -u expected "out/odd table.csv"
+	dbdump-rows odd.db | tail -n +2 > expected
+	dump_body --like odd.db csv:out > actual
+	diff -u expected actual
+}
