@@ -8,7 +8,7 @@ BUILD ?= build
 BIN ?= bin
 CPPFLAGS += -D_GNU_SOURCE -Isrc/lib $(shell mysql_config --include)
 WARN = -std=c11 -Wall -Wextra -Werror -Wno-missing-field-initializers
-LIBS = -lxxhash -linih -lsqlite3 -lpq -lz $(shell mysql_config --libs) -lm
+LIBS = -lxxhash -linih -lsqlite3 -lpq -lcsv -lz $(shell mysql_config --libs) -lm
 
 # The library: engine-neutral files in src/lib/, one folder per engine.
 LIBSRC := $(sort $(wildcard src/lib/*.c src/lib/*/*.c))

@@ -11,7 +11,7 @@
 #include "util.h"
 
 static const char usage_text[] =
-	"usage: dbdump-rows [-t PATTERN]... [-x PATTERN]... [--since MARK] [-o FILE] SOURCE\n"
+	"usage: dbdump-rows [-t PATTERN]... [-x PATTERN]... [--since MARK] [--like DB] [-o FILE] SOURCE\n"
 	"Write the tables of SOURCE as a row stream (man dbpipe.5): a header, the\n"
 	"table records in dependency order, then each table's rows in key order.\n"
 	"\n"
@@ -22,11 +22,16 @@ static const char usage_text[] =
 	"                         snapshot of an earlier dump (dbapply --mark TARGET\n"
 	"                         prints the one last applied; PostgreSQL only: other\n"
 	"                         engines, other databases and \"\" dump every row)\n"
+	"  --like DB              a csv: SOURCE takes its column types, keys and\n"
+	"                         references from the tables of the database DB\n"
+	"                         (without it every column is text, keyed by the\n"
+	"                         whole row)\n"
 	"  --zero-date=null       read MySQL zero dates (0000-00-00) as NULL\n"
 	"  -q, --quiet            no progress meter on stderr (shown only on a terminal)\n"
 	"  -h, --help             show this help\n"
 	"\n"
-	"SOURCE is sqlite:PATH, a .db/.sqlite file, a URL or an environment name.\n"
+	"SOURCE is sqlite:PATH, a .db/.sqlite file, a URL, csv:DIR or an environment\n"
+	"name.\n"
 	"Exit status: 0 ok, 2 trouble.  See dbdump-rows(1).\n";
 
 int main(int argc, char **argv)
@@ -38,13 +43,15 @@ int main(int argc, char **argv)
 		{ "since", required_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "zero-date", required_argument, NULL, 'Z' },
+		{ "like", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct filter filter = { 0 };
 	struct db_options dbopts = { 0 };
 	struct source src;
-	const char *out_path = NULL, *since = NULL;
+	struct schema like;
+	const char *out_path = NULL, *since = NULL, *like_db = NULL;
 	int c, quiet = 0, rc = EXIT_TROUBLE;
 
 	util_progname = "dbdump-rows";
@@ -57,6 +64,7 @@ int main(int argc, char **argv)
 		case 'o': out_path = optarg; break;
 		case 'S': since = optarg; break;
 		case 'q': quiet = 1; break;
+		case 'L': like_db = optarg; break;
 		case 'Z':
 			if (db_parse_zero_date(optarg, &dbopts) < 0)
 				usage_error("--zero-date takes only \"null\"");
@@ -73,10 +81,22 @@ int main(int argc, char **argv)
 
 	if (!db_is_target(argv[0]))
 		die("%s: not a database (a URL, a .db/.sqlite file or an environment name)", argv[0]);
-	if (source_open(&src, argv[0], &filter, &dbopts) == 0 && source_since(&src, since) == 0 &&
-	    source_dump(&src, out_path, NULL) == 0)
-		rc = EXIT_OK;
+	schema_init(&like);
+	if (like_db && source_load_schema(like_db, &dbopts, &like) < 0) {
+		schema_release(&like);
+		filter_release(&filter);
+		return EXIT_TROUBLE;
+	}
+	if (like_db)
+		dbopts.like = &like;
+	if (source_open(&src, argv[0], &filter, &dbopts) == 0) {
+		if (like_db && strcmp(src.engine, "csv"))
+			warning("--like is for csv: sources: %s has types of its own", src.name);
+		if (source_since(&src, since) == 0 && source_dump(&src, out_path, NULL) == 0)
+			rc = EXIT_OK;
+	}
 	source_close(&src);
+	schema_release(&like);
 	filter_release(&filter);
 	exit_if_reader_gone();
 	return rc;

@@ -23,6 +23,7 @@ static const struct scheme schemes[] = {
 	{ "mariadb://", &db_mysql_ops, 0 },
 	{ "postgres://", &db_pg_ops, 0 },
 	{ "postgresql://", &db_pg_ops, 0 },
+	{ "csv:", &db_csv_ops, 1 },
 };
 
 static int has_suffix(const char *s, const char *suffix)
@@ -112,7 +113,7 @@ struct db *db_connect(const char *target, const struct db_options *o)
 	}
 	if (!ops) {
 		char *shown = db_mask_url(url);
-		error("%s: unsupported database URL (known: sqlite:, .db and .sqlite paths, postgres://, postgresql://, mysql://, mariadb://)", shown);
+		error("%s: unsupported database URL (known: sqlite:, .db and .sqlite paths, postgres://, postgresql://, mysql://, mariadb://, csv:)", shown);
 		free(shown);
 		env_release(&e);
 		return NULL;

@@ -26,6 +26,11 @@ struct db_options {
 	/* --allow-non-transactional: write MySQL tables whose engine cannot
 	 * roll back (never in a dry run). */
 	int allow_non_transactional;
+	/* Where a csv: directory takes its column types, keys and references
+	 * from (NULL: every column text, each table keyed by its whole row):
+	 * for a source the tables of dbdump-rows --like DB, for a target the
+	 * stream's tables.  Other engines ignore it. */
+	const struct schema *like;
 };
 
 struct db_ops {
@@ -145,5 +150,6 @@ int db_is_target(const char *target);
 extern const struct db_ops db_sqlite_ops;
 extern const struct db_ops db_mysql_ops;
 extern const struct db_ops db_pg_ops;
+extern const struct db_ops db_csv_ops;
 
 #endif

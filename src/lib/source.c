@@ -88,6 +88,19 @@ static int open_database(struct source *s, const char *arg, const struct filter 
 	return 0;
 }
 
+int source_load_schema(const char *target, const struct db_options *o, struct schema *out)
+{
+	struct db *db = db_connect(target, o);
+	int ret = 0;
+	if (!db)
+		return -1;
+	if (db->ops->begin_read(db) < 0 || db->ops->load_schema(db, out) < 0)
+		ret = error("%s: %s", db->shown_url, db->err.buf);
+	db->ops->rollback(db);
+	db_disconnect(db);
+	return ret;
+}
+
 int source_since(struct source *s, const char *mark)
 {
 	if (!mark || !*mark)

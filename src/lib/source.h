@@ -55,6 +55,11 @@ struct source {
  * Prints a message and returns -1 on failure. */
 int source_open(struct source *s, const char *arg, const struct filter *f,
 		const struct db_options *o);
+/* The tables of the database target (connected with the options o, read
+ * in one snapshot, then disconnected) into out: what dbdump-rows --like
+ * hands a csv: source.  Prints a message and returns -1 on failure. */
+int source_load_schema(const char *target, const struct db_options *o, struct schema *out);
+
 /* Read only the rows changed since mark (dbdump-rows --since): every table
  * becomes incomplete.  Where the mark cannot be used (another database, an
  * engine that cannot tell, too old) a warning says so and every row is read.
