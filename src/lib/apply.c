@@ -1818,6 +1818,8 @@ static int run(struct apply *a, const char *input)
 		return -1;
 	holdback_init(&a->holdback, &a->rd.schema);
 	natural_init(&a->nat, a->o->natural, a->o->nnatural);
+	/* A target without types and keys of its own (csv:) takes the stream's. */
+	db->opts.like = &a->rd.schema;
 	if (db->ops->begin_write(db) < 0 || db->ops->load_schema(db, &a->target) < 0 ||
 	    plan_engine_writes(a) < 0)
 		return error("%s: %s", db->shown_url, db->err.buf);

@@ -86,7 +86,8 @@ static inline void buf_add(struct buf *b, const void *data, size_t n)
 {
 	if (b->len + n + 1 > b->alloc)
 		buf_grow(b, n);
-	memcpy(b->buf + b->len, data, n);
+	if (n) /* an empty value may come as NULL (SQLite's empty blob) */
+		memcpy(b->buf + b->len, data, n);
 	b->len += n;
 	b->buf[b->len] = '\0';
 }
