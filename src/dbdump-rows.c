@@ -11,7 +11,8 @@
 #include "util.h"
 
 static const char usage_text[] =
-	"usage: dbdump-rows [-t PATTERN]... [-x PATTERN]... [--since MARK] [--like DB] [-o FILE] SOURCE\n"
+	"usage: dbdump-rows [-t PATTERN]... [-x PATTERN]... [--since MARK] [--subset TABLE:WHERE]...\n"
+	"                   [--like DB] [-o FILE] SOURCE\n"
 	"Write the tables of SOURCE as a row stream (man dbpipe.5): a header, the\n"
 	"table records in dependency order, then each table's rows in key order.\n"
 	"\n"
@@ -22,6 +23,10 @@ static const char usage_text[] =
 	"                         snapshot of an earlier dump (dbapply --mark TARGET\n"
 	"                         prints the one last applied; PostgreSQL only: other\n"
 	"                         engines, other databases and \"\" dump every row)\n"
+	"  --subset TABLE:WHERE   only the rows of TABLE where the SQL condition WHERE\n"
+	"                         holds, every row that refers to them (transitively)\n"
+	"                         and every row those refer to (repeatable): a slice\n"
+	"                         that loads with every foreign key\n"
 	"  --like DB              a csv: SOURCE takes its column types, keys and\n"
 	"                         references from the tables of the database DB\n"
 	"                         (without it every column is text, keyed by the\n"
@@ -44,6 +49,7 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "zero-date", required_argument, NULL, 'Z' },
 		{ "like", required_argument, NULL, 'L' },
+		{ "subset", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -51,6 +57,8 @@ int main(int argc, char **argv)
 	struct db_options dbopts = { 0 };
 	struct source src;
 	struct schema like;
+	struct subset_start *starts = NULL;
+	size_t nstarts = 0;
 	const char *out_path = NULL, *since = NULL, *like_db = NULL;
 	int c, quiet = 0, rc = EXIT_TROUBLE;
 
@@ -65,6 +73,16 @@ int main(int argc, char **argv)
 		case 'S': since = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'L': like_db = optarg; break;
+		case 'U': {
+			char *colon = strchr(optarg, ':');
+			if (!colon || colon == optarg || !colon[1])
+				usage_error("--subset takes TABLE:WHERE-CONDITION");
+			*colon = '\0';
+			starts = xrealloc(starts, (nstarts + 1) * sizeof(*starts));
+			starts[nstarts].table = optarg;
+			starts[nstarts++].where = colon + 1;
+			break;
+		}
 		case 'Z':
 			if (db_parse_zero_date(optarg, &dbopts) < 0)
 				usage_error("--zero-date takes only \"null\"");
@@ -92,12 +110,14 @@ int main(int argc, char **argv)
 	if (source_open(&src, argv[0], &filter, &dbopts) == 0) {
 		if (like_db && strcmp(src.engine, "csv"))
 			warning("--like is for csv: sources: %s has types of its own", src.name);
-		if (source_since(&src, since) == 0 && source_dump(&src, out_path, NULL) == 0)
+		if (source_since(&src, since) == 0 && source_subset(&src, starts, nstarts) == 0 &&
+		    source_dump(&src, out_path, NULL) == 0)
 			rc = EXIT_OK;
 	}
 	source_close(&src);
 	schema_release(&like);
 	filter_release(&filter);
+	free(starts);
 	exit_if_reader_gone();
 	return rc;
 }

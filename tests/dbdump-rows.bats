@@ -225,3 +225,83 @@ setup() {
 	run -2 --separate-stderr dbdump-rows -q big.db -o /dev/full
 	assert_equal "$stderr" "dbdump-rows: /dev/full: write error: No space left on device"
 }
+
+# Chinook from ../shared/datasets as $1, or skip.
+chinook_copy() {
+	local src=$ROOT/../shared/datasets/chinook/Chinook_Sqlite.sqlite
+	[ -f "$src" ] || skip "shared/datasets is absent (a user's clone has no shared/)"
+	cp "$src" "$1"
+}
+
+# The rows of table $2 in stream $1.
+rows_of() {
+	jq -r --arg t "$2" 'select(.type == "end" and .table == $t) | .rows' "$1"
+}
+
+@test "--subset: one customer, everything that refers to them and everything they need, loads into an empty database with every foreign key" {
+	chinook_copy chinook.db
+	run dbdump-rows --subset 'Customer:CustomerId = 1' -o slice.ndjson chinook.db
+	assert_success
+	# the closure, counted by hand in SQL
+	q() { sqlite3 chinook.db "$1"; }
+	local lines="SELECT il.* FROM InvoiceLine il JOIN Invoice i USING (InvoiceId) WHERE i.CustomerId = 1"
+	local tracks="SELECT DISTINCT t.* FROM Track t JOIN ($lines) l USING (TrackId)"
+	assert_equal "$(rows_of slice.ndjson Customer)" 1
+	assert_equal "$(rows_of slice.ndjson Invoice)" "$(q 'SELECT count(*) FROM Invoice WHERE CustomerId = 1')"
+	assert_equal "$(rows_of slice.ndjson InvoiceLine)" "$(q "SELECT count(*) FROM ($lines)")"
+	assert_equal "$(rows_of slice.ndjson Track)" "$(q "SELECT count(*) FROM ($tracks)")"
+	assert_equal "$(rows_of slice.ndjson Album)" "$(q "SELECT count(DISTINCT AlbumId) FROM ($tracks)")"
+	assert_equal "$(rows_of slice.ndjson Artist)" "$(q "SELECT count(DISTINCT a.ArtistId) FROM Album a JOIN ($tracks) t USING (AlbumId)")"
+	assert_equal "$(rows_of slice.ndjson Genre)" "$(q "SELECT count(DISTINCT GenreId) FROM ($tracks)")"
+	assert_equal "$(rows_of slice.ndjson MediaType)" "$(q "SELECT count(DISTINCT MediaTypeId) FROM ($tracks)")"
+	# the support rep and whoever they report to, up the chain
+	assert_equal "$(rows_of slice.ndjson Employee)" "$(q "WITH RECURSIVE up(id) AS (
+		SELECT SupportRepId FROM Customer WHERE CustomerId = 1
+		UNION SELECT e.ReportsTo FROM Employee e JOIN up ON e.EmployeeId = up.id WHERE e.ReportsTo IS NOT NULL)
+		SELECT count(*) FROM up")"
+	# tracks are needed, not followed: no playlist comes along
+	assert_equal "$(rows_of slice.ndjson PlaylistTrack)" 0
+	# no table says it is whole
+	assert_equal "$(jq -c 'select(.type == "table" and .complete)' slice.ndjson)" ""
+
+	sqlite3 empty.db < <(sqlite3 chinook.db .schema)
+	run dbapply empty.db slice.ndjson
+	assert_success
+	assert_equal "$(sqlite3 empty.db 'PRAGMA foreign_key_check')" ""
+	assert_equal "$(sqlite3 empty.db 'SELECT count(*) FROM InvoiceLine JOIN Invoice USING (InvoiceId) JOIN Track USING (TrackId) JOIN Album USING (AlbumId) JOIN Artist USING (ArtistId)')" \
+		"$(rows_of slice.ndjson InvoiceLine)"
+}
+
+@test "--subset: several starts add up; a --mirror apply of a slice keeps the rows outside it" {
+	chinook_copy chinook.db
+	run dbdump-rows --subset 'Customer:CustomerId IN (1, 2)' --subset 'Artist:Name = '"'AC/DC'" -o slice.ndjson chinook.db
+	assert_success
+	# customers 1 and 2, and everyone who bought an AC/DC track: the invoice
+	# lines of AC/DC's tracks refer to them, and need their invoices and buyers
+	assert_equal "$(rows_of slice.ndjson Customer)" "$(sqlite3 chinook.db "SELECT count(*) FROM Customer WHERE CustomerId IN (1, 2)
+		OR CustomerId IN (SELECT i.CustomerId FROM Invoice i JOIN InvoiceLine USING (InvoiceId) JOIN Track USING (TrackId)
+		JOIN Album USING (AlbumId) JOIN Artist ar USING (ArtistId) WHERE ar.Name = 'AC/DC')")"
+	# AC/DC's albums and their tracks came as descendants of the artist
+	assert_equal "$(jq -c 'select(.type == "row" and .table == "Album" and .row.ArtistId == 1) | .row.AlbumId' slice.ndjson | wc -l)" 2
+	cp chinook.db copy.db
+	sqlite3 copy.db "UPDATE Customer SET Company = 'changed' WHERE CustomerId = 1"
+	run dbapply --mirror --yes copy.db slice.ndjson
+	assert_success
+	assert_line --regexp '^total +0 +1 +0$'
+	assert_equal "$(sqlite3 copy.db 'SELECT count(*) FROM Customer')" 59
+	assert_equal "$(sqlite3 copy.db 'SELECT count(*) FROM Invoice')" 412
+}
+
+@test "--subset refusals: an unknown table, a condition the engine refuses, no condition; exit 2" {
+	office_db dev.db
+	run --separate-stderr dbdump-rows --subset 'nosuch:id = 1' dev.db
+	assert_failure 2
+	assert_equal "$output" ""
+	assert_equal "$stderr" 'dbdump-rows: --subset: no table "nosuch" in dev.db (or it is excluded)'
+	run --separate-stderr dbdump-rows --subset 'clients:no_such_column = 1' dev.db
+	assert_failure 2
+	[[ "$stderr" == *'--subset clients:no_such_column = 1: '*'no such column: no_such_column'* ]]
+	run --separate-stderr dbdump-rows --subset 'clients' dev.db
+	assert_failure 2
+	[[ "$stderr" == 'dbdump-rows: --subset takes TABLE:WHERE-CONDITION'* ]]
+}

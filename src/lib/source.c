@@ -128,6 +128,21 @@ int source_since(struct source *s, const char *mark)
 	return 0;
 }
 
+int source_subset(struct source *s, const struct subset_start *starts, size_t n)
+{
+	if (!n)
+		return 0;
+	if (!s->db)
+		return error("%s: --subset applies to a database, not a stream", s->name);
+	s->subset = xcalloc(1, sizeof(*s->subset));
+	if (subset_compute(s->subset, s->db, &s->dbschema, starts, n) < 0)
+		return -1;
+	/* A slice says nothing of the rows it leaves out: a mirror keeps them. */
+	for (size_t i = 0; i < s->dbschema.n; i++)
+		s->dbschema.tables[i]->complete = 0;
+	return 0;
+}
+
 int source_open(struct source *s, const char *arg, const struct filter *f,
 		const struct db_options *o)
 {
@@ -213,6 +228,8 @@ int source_begin_table(struct source *s, const struct table *t)
 	if (!s->is_stream) {
 		/* A database reads any of its tables at any time. */
 		s->cur = t;
+		for (s->cur_index = 0; s->cur_index < s->schema->n && s->schema->tables[s->cur_index] != t;)
+			s->cur_index++;
 		if ((s->since ? s->db->ops->scan_since_open(s->db, t, s->since, &s->cursor)
 			      : s->db->ops->scan_open(s->db, t, &s->cursor)) < 0)
 			return error("%s: table \"%s\": %s", s->db->shown_url, t->name, s->db->err.buf);
@@ -264,7 +281,10 @@ int source_next_row(struct source *s, const struct row **out)
 		*out = &rd->rec.row;
 		return 1;
 	}
-	int got = s->db->ops->scan_next(s->cursor, &s->row);
+	int got;
+	while ((got = s->db->ops->scan_next(s->cursor, &s->row)) > 0 && s->subset &&
+	       !subset_has(s->subset, s->cur_index, &s->row))
+		; /* not in the slice */
 	if (got < 0)
 		return error("%s: %s", s->db->shown_url, s->db->err.buf);
 	if (got == 0) {
@@ -318,6 +338,9 @@ void source_close(struct source *s)
 	}
 	if (s->is_stream)
 		stream_close(&s->rd);
+	if (s->subset)
+		subset_release(s->subset);
+	free(s->subset);
 	schema_release(&s->dbschema);
 	row_release(&s->row);
 	row_release(&s->prev);

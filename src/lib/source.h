@@ -9,6 +9,7 @@
 #include "diff.h"
 #include "schema.h"
 #include "stream.h"
+#include "subset.h"
 
 /* Table selection: -t/--table and -x/--exclude glob patterns. */
 struct filter {
@@ -32,6 +33,7 @@ struct source {
 	const char *engine;
 	char *mark;               /* a database's snapshot mark (db_ops.snapshot_mark), or NULL */
 	char *since;              /* set by source_since: only rows changed since this mark */
+	struct subset *subset;    /* set by source_subset: only the rows it chose */
 	/* Keep the rows of stream tables passed over in temporary files, so they
 	 * can still be read when asked for later (inputs whose tables come in
 	 * different orders).  Set before the first source_begin_table. */
@@ -42,6 +44,7 @@ struct source {
 	struct db_cursor *cursor;
 	struct row row, prev;
 	int have_prev;
+	size_t cur_index;         /* of cur in schema (databases) */
 	struct spooled { const struct table *t; char *path; } *spooled;
 	size_t nspooled;
 	char *spool_dir;
@@ -65,6 +68,11 @@ int source_load_schema(const char *target, const struct db_options *o, struct sc
  * engine that cannot tell, too old) a warning says so and every row is read.
  * NULL or "" reads every row silently.  0 or -1. */
 int source_since(struct source *s, const char *mark);
+/* Read only a subset of a database's rows (dbdump-rows --subset): the rows
+ * the starts select, what refers to them and what they need (subset.h);
+ * every table becomes incomplete.  Prints a message and returns -1 on
+ * failure. */
+int source_subset(struct source *s, const struct subset_start *starts, size_t n);
 /* Position at the rows of t, one of s->schema's tables: any of them in a
  * database; in a stream one at or after the current position (tables passed
  * over are read and checked, and spooled if spool_passed is set), or one
