@@ -180,11 +180,11 @@ void url_release(struct url *u)
 	free(u->host);
 	free(u->database);
 	for (size_t i = 0; i < u->nparams; i++) {
-		free(u->keys[i]);
-		if (u->values[i] && !strcmp(u->keys[i] ? u->keys[i] : "", "password"))
+		if (u->values[i] && u->keys[i] && !strcmp(u->keys[i], "password"))
 			wipe(u->values[i]);
 		else
 			free(u->values[i]);
+		free(u->keys[i]);
 	}
 	free(u->keys);
 	free(u->values);
