@@ -332,6 +332,20 @@ types_rows() {
 	assert_equal "$(my_sql prod <<<'SELECT f, n FROM fw ORDER BY n' | tr '\t\n' ' ,')" "1.1 1,-0.3 3,"
 }
 
+@test "keys: a primary key on a prefix is passed over for the first usable unique index, by bytewise name" {
+	# Bytewise, B_first comes before a_second (a collation folding case
+	# would put a_second first); A_pre has a prefix, c_null a NULL column.
+	my_sql dev <<-'SQL'
+	CREATE TABLE k (s VARCHAR(20) NOT NULL, a INT NOT NULL, b INT NOT NULL, c INT NULL, PRIMARY KEY (s(3)),
+		UNIQUE KEY a_second (a), UNIQUE KEY B_first (b), UNIQUE KEY A_pre (s(2), a), UNIQUE KEY c_null (c)) ENGINE=InnoDB;
+	INSERT INTO k VALUES ('abc', 1, 2, NULL), ('xyz', 2, 1, NULL);
+	SQL
+	run dbdump-rows -o dev.ndjson "$DEV"
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "table" and .table == "k") | [.key, .key_from]' dev.ndjson)" '[["b"],"unique"]'
+	assert_equal "$(jq -c 'select(.type == "row" and .table == "k") | .row.s' dev.ndjson | tr -d '\n')" '"xyz""abc"'
+}
+
 @test "zero dates: an error naming table, column and key, or NULL with --zero-date=null" {
 	my_sql dev <<-'SQL'
 	SET SESSION sql_mode = '';
@@ -510,6 +524,39 @@ cycle_schema() {
 	run dbapply --dry-run "$PROD" <(dbdump-rows "$DEV")
 	assert_failure 2
 	assert_output --partial 'foreign key violation'
+}
+
+@test "--rollback of a sync into foreign-key cycles restores the target; a table outside the cycles keeps the server's checks" {
+	cycle_schema dev
+	cycle_schema prod
+	my_sql prod <<-'SQL'
+	SET foreign_key_checks = 0;
+	INSERT INTO staff VALUES (5, 5, 6), (6, 5, NULL);
+	INSERT INTO store VALUES (5, 6);
+	INSERT INTO customer VALUES (5, 5);
+	SQL
+	my_sql dev <<-'SQL'
+	SET foreign_key_checks = 0;
+	INSERT INTO staff VALUES (1, 2, 3), (2, 1, NULL), (3, 1, 2);
+	INSERT INTO store VALUES (1, 1), (2, 3);
+	INSERT INTO customer VALUES (1, 2), (2, 1);
+	SQL
+	dbdump-rows -o before.ndjson "$PROD"
+	run dbapply --mirror "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+	# The undo stream deletes dev's rows and puts prod's back, cycles and all.
+	run dbapply --rollback "$PROD"
+	assert_success
+	run dbdiff before.ndjson "$PROD"
+	assert_success
+	# customer is in no cycle: the server refuses its dangling row itself.
+	my_sql dev <<<"SET foreign_key_checks = 0; INSERT INTO customer VALUES (3, 42);"
+	run dbapply "$PROD" <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_output --partial 'a foreign key constraint fails'
+	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM customer')" 1
 }
 
 @test "non-transactional tables are refused as a write target unless allowed" {

@@ -1,0 +1,313 @@
+/* mysql/catalog: the schema as information_schema describes it (tables,
+ * columns and their neutral types, keys, references, triggers), and how a
+ * column's native type is read. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mysql_int.h"
+
+void my_type_word(const char *native, char *out, size_t size)
+{
+	size_t n = 0;
+	while (native[n] && (isalpha((unsigned char)native[n]) || native[n] == '_') && n < size - 1) {
+		out[n] = (char)tolower((unsigned char)native[n]);
+		n++;
+	}
+	out[n] = '\0';
+}
+
+int my_word_in(const char *w, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(w, *list))
+			return 1;
+	return 0;
+}
+
+unsigned my_paren_number(const char *native, unsigned dflt)
+{
+	const char *p = strchr(native, '(');
+	return p && isdigit((unsigned char)p[1]) ? (unsigned)strtoul(p + 1, NULL, 10) : dflt;
+}
+
+const char *const my_int_words[] = { "tinyint", "smallint", "mediumint", "int", "integer", "bigint", NULL };
+const char *const my_text_words[] = { "char", "varchar", "tinytext", "text", "mediumtext", "longtext",
+				       "nchar", "nvarchar", NULL };
+static const char *const geom_words[] = { "geometry", "point", "linestring", "polygon", "multipoint",
+					  "multilinestring", "multipolygon", "geometrycollection",
+					  "geomcollection", NULL };
+static const char *const bytes_words[] = { "binary", "varbinary", "tinyblob", "blob", "mediumblob",
+					   "longblob", NULL };
+
+/* The neutral type of a column from its COLUMN_TYPE. */
+static enum vtype mysql_type(const char *native)
+{
+	char w[32];
+	my_type_word(native, w, sizeof(w));
+	if (!strncasecmp(native, "tinyint(1)", 10))
+		return VT_BOOL;
+	if (my_word_in(w, my_int_words))
+		/* An unsigned bigint does not fit int64: kept exact as a decimal. */
+		return !strcmp(w, "bigint") && strcasestr(native, "unsigned") ? VT_DECIMAL : VT_INT;
+	if (!strcmp(w, "year"))
+		return VT_INT;
+	if (!strcmp(w, "float") || !strcmp(w, "double") || !strcmp(w, "real"))
+		return VT_FLOAT;
+	if (!strcmp(w, "decimal") || !strcmp(w, "numeric") || !strcmp(w, "fixed"))
+		return VT_DECIMAL;
+	if (my_word_in(w, my_text_words) || !strcmp(w, "set"))
+		return VT_TEXT;
+	if (my_word_in(w, bytes_words))
+		return VT_BYTES;
+	if (!strcmp(w, "date"))
+		return VT_DATE;
+	if (!strcmp(w, "time"))
+		return VT_TIME;
+	if (!strcmp(w, "datetime"))
+		return VT_TIMESTAMP;
+	if (!strcmp(w, "timestamp"))
+		return VT_TIMESTAMPTZ;
+	if (!strcmp(w, "enum"))
+		return VT_ENUM;
+	if (!strcmp(w, "json"))
+		return VT_JSON;
+	if (!strcmp(w, "uuid"))
+		return VT_UUID;
+	return VT_OTHER; /* bit, geometry, inet6, ... */
+}
+
+enum kind my_column_kind(const struct column *c)
+{
+	char w[32];
+	my_type_word(c->native, w, sizeof(w));
+	if (c->type == VT_BOOL)
+		return K_BOOL;
+	if (!strcmp(w, "year"))
+		return K_YEAR;
+	if (c->type == VT_FLOAT)
+		return K_FLOAT;
+	if (!strcmp(w, "date"))
+		return K_DATE;
+	if (!strcmp(w, "time"))
+		return K_TIME;
+	if (!strcmp(w, "datetime"))
+		return K_DATETIME;
+	if (!strcmp(w, "timestamp"))
+		return K_TIMESTAMP;
+	if (!strcmp(w, "bit"))
+		return K_BIT;
+	if (my_word_in(w, geom_words))
+		return K_GEOM;
+	return K_RAW;
+}
+
+static int field_is(const char *v, const char *s)
+{
+	return v && !strcasecmp(v, s);
+}
+
+/* Base tables (system-versioned ones read as their current rows). */
+static int load_tables(struct db *db, struct schema *s)
+{
+	MYSQL_RES *r = my_query(db, "SELECT TABLE_NAME FROM information_schema.TABLES "
+				    "WHERE TABLE_SCHEMA = DATABASE() "
+				    "AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') "
+				    "ORDER BY TABLE_NAME");
+	if (!r)
+		return -1;
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(r)))
+		schema_add(s, table_new(row[0]));
+	mysql_free_result(r);
+	return 0;
+}
+
+/* A column from its row of information_schema.COLUMNS (TABLE_NAME,
+ * COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, EXTRA). */
+static void add_column(struct table *t, MYSQL_ROW row)
+{
+	const char *extra = row[4] ? row[4] : "";
+	struct column *c = table_add_column(t, row[1], mysql_type(row[2]), row[2], field_is(row[3], "YES"));
+	c->autoinc = strcasestr(extra, "auto_increment") != NULL;
+	c->generated = strcasestr(extra, "VIRTUAL GENERATED") || strcasestr(extra, "STORED GENERATED") ||
+		       strcasestr(extra, "PERSISTENT GENERATED") || strcasestr(extra, "ROW START") ||
+		       strcasestr(extra, "ROW END");
+}
+
+static int load_columns(struct db *db, struct schema *s)
+{
+	MYSQL_RES *r = my_query(db, "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, EXTRA "
+				    "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+				    "ORDER BY TABLE_NAME, ORDINAL_POSITION");
+	if (!r)
+		return -1;
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(r))) {
+		struct table *t = schema_find(s, row[0]);
+		if (t) /* else a view */
+			add_column(t, row);
+	}
+	mysql_free_result(r);
+	return 0;
+}
+
+/* MariaDB's JSON is LONGTEXT with a json_valid() check. */
+static int load_json_checks(struct db *db, struct schema *s)
+{
+	MYSQL_RES *r = my_query(db, "SELECT TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+				    "WHERE CONSTRAINT_SCHEMA = DATABASE() AND CHECK_CLAUSE LIKE 'json\\_valid(%'");
+	if (!r)
+		return -1;
+	MYSQL_ROW row;
+	struct buf want = BUF_INIT;
+	while ((row = mysql_fetch_row(r))) {
+		struct table *t = schema_find(s, row[0]);
+		for (size_t i = 0; t && i < t->ncols; i++) {
+			buf_reset(&want);
+			sql_addf(&want, &my_dialect, "json_valid(%I)", t->cols[i].name);
+			if (!strcmp(row[1], want.buf) && t->cols[i].type == VT_TEXT)
+				t->cols[i].type = VT_JSON;
+		}
+	}
+	buf_release(&want);
+	mysql_free_result(r);
+	return 0;
+}
+
+/* A unique index as STATISTICS lists it, one column a row. */
+struct index_read {
+	char *table, *name;     /* NULL before the first row */
+	struct table *t;        /* NULL: not a table of the schema */
+	size_t *cols, ncols;
+	int usable;             /* no expression, no prefix */
+};
+
+/* Offer the index read to its table (table_offer_key), and start over. */
+static void index_offer(struct index_read *ix)
+{
+	if (ix->t && ix->usable)
+		table_offer_key(ix->t, !strcmp(ix->name, "PRIMARY"), ix->cols, ix->ncols);
+	free(ix->table);
+	free(ix->name);
+	free(ix->cols);
+	memset(ix, 0, sizeof(*ix));
+}
+
+static void index_add_row(struct index_read *ix, struct schema *s, MYSQL_ROW row)
+{
+	if (!ix->name || strcmp(row[0], ix->table) || strcmp(row[1], ix->name)) {
+		index_offer(ix);
+		ix->table = xstrdup(row[0]);
+		ix->name = xstrdup(row[1]);
+		ix->t = schema_find(s, row[0]);
+		ix->cols = ix->t ? xcalloc(ix->t->ncols + 1, sizeof(*ix->cols)) : NULL;
+		ix->usable = 1;
+	}
+	if (!ix->t)
+		return;
+	long ci = row[2] ? table_column_index(ix->t, row[2]) : -1;
+	if (ci < 0 || row[3] || ix->ncols >= ix->t->ncols)
+		ix->usable = 0; /* an expression or a prefix */
+	else
+		ix->cols[ix->ncols++] = (size_t)ci;
+}
+
+/* Keys by the catalog rules (schema.h): the primary key, then unique
+ * indexes by name (bytewise), offered in that order. */
+static int load_keys(struct db *db, struct schema *s)
+{
+	MYSQL_RES *r = my_query(db, "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, SUB_PART "
+				    "FROM information_schema.STATISTICS "
+				    "WHERE TABLE_SCHEMA = DATABASE() AND NON_UNIQUE = 0 "
+				    "ORDER BY CAST(TABLE_NAME AS BINARY), INDEX_NAME = 'PRIMARY' DESC, "
+				    "CAST(INDEX_NAME AS BINARY), SEQ_IN_INDEX");
+	if (!r)
+		return -1;
+	struct index_read ix;
+	memset(&ix, 0, sizeof(ix));
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(r)))
+		index_add_row(&ix, s, row);
+	index_offer(&ix);
+	mysql_free_result(r);
+	for (size_t i = 0; i < s->n; i++)
+		table_settle_key(s->tables[i]);
+	return 0;
+}
+
+/* Foreign keys; one to another database names its table "db.table". */
+static int load_refs(struct db *db, struct schema *s)
+{
+	MYSQL_RES *r = my_query(db, "SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_SCHEMA, "
+				    "REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME, "
+				    "REFERENCED_TABLE_SCHEMA = DATABASE() "
+				    "FROM information_schema.KEY_COLUMN_USAGE "
+				    "WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL "
+				    "ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION");
+	if (!r)
+		return -1;
+	struct table *last_t = NULL;
+	char *last_c = NULL;
+	struct ref *rf = NULL;
+	struct buf to = BUF_INIT;
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(r))) {
+		struct table *t = schema_find(s, row[0]);
+		if (!t)
+			continue;
+		if (t != last_t || !last_c || strcmp(last_c, row[1])) {
+			buf_reset(&to);
+			if (row[6] && !strcmp(row[6], "1"))
+				buf_adds(&to, row[4]);
+			else
+				buf_addf(&to, "%s.%s", row[3], row[4]);
+			rf = table_add_ref(t, to.buf, 0);
+			free(last_c);
+			last_c = xstrdup(row[1]);
+			last_t = t;
+		}
+		ref_add_column(rf, row[2], row[5]);
+	}
+	free(last_c);
+	buf_release(&to);
+	mysql_free_result(r);
+	return 0;
+}
+
+static int load_triggers(struct db *db, struct schema *s)
+{
+	MYSQL_RES *r = my_query(db, "SELECT DISTINCT EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
+				    "WHERE EVENT_OBJECT_SCHEMA = DATABASE()");
+	if (!r)
+		return -1;
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(r))) {
+		struct table *t = schema_find(s, row[0]);
+		if (t)
+			t->has_triggers = 1;
+	}
+	mysql_free_result(r);
+	return 0;
+}
+
+int my_load_schema(struct db *db, struct schema *out)
+{
+	struct my_db *m = db->impl;
+	struct schema s;
+	schema_init(&s);
+	if (load_tables(db, &s) < 0 || load_columns(db, &s) < 0 ||
+	    (m->is_mariadb && load_json_checks(db, &s) < 0) || load_keys(db, &s) < 0 ||
+	    load_refs(db, &s) < 0 || load_triggers(db, &s) < 0) {
+		schema_release(&s);
+		return -1;
+	}
+	schema_sort(&s);
+	for (size_t i = 0; i < s.n; i++) {
+		schema_add(out, s.tables[i]);
+		s.tables[i] = NULL;
+	}
+	schema_release(&s);
+	return 0;
+}
