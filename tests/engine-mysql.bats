@@ -845,3 +845,23 @@ batch_state() {
 	my_sql prod <<<"INSERT INTO clients (name, created_at) VALUES ('Next', NOW())"
 	assert_equal "$(my_sql prod <<<"SELECT id FROM clients WHERE name = 'Next'")" 103
 }
+
+@test "--subset on MariaDB: the slice of one client equals the SQLite one and loads into an empty database with every foreign key" {
+	office_db office.db
+	office_schema dev
+	office_schema prod
+	dbdump-rows office.db | dbapply "$DEV" >/dev/null
+	run dbdump-rows --subset 'clients:id = 10' -o slice.ndjson "$DEV"
+	assert_success
+	dbdump-rows --subset 'clients:id = 10' -o slice-sqlite.ndjson office.db
+	# client 10, who referred them, their cases and documents: the same rows as from SQLite
+	run dbdiff slice-sqlite.ndjson slice.ndjson
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "row" and .table == "clients") | .row.id' slice.ndjson | sort -n | head -2 | tr '\n' ' ')" "10 20 "
+	run dbapply "$PROD" slice.ndjson
+	assert_success
+	assert_equal "$(my_sql prod <<< 'SELECT count(*) FROM cases')" "$(jq -c 'select(.type == "row" and .table == "cases")' slice.ndjson | wc -l)"
+	run --separate-stderr dbdump-rows --subset 'clients:no_such = 1' "$DEV"
+	assert_failure 2
+	[[ "$stderr" == *"Unknown column 'no_such'"* ]]
+}

@@ -375,6 +375,7 @@ const struct db_ops db_mysql_ops = {
 	.scan_next = my_scan_next,
 	.scan_close = my_scan_close,
 	.scan_keys_open = my_scan_keys_open,
+	.scan_where_open = my_scan_where_open,
 	.write = my_write,
 	.check_constraints = my_check_constraints,
 	.reset_sequence = my_reset_sequence,

@@ -127,6 +127,7 @@ extern const struct sql_dialect my_dialect;
  * connection is free for another statement. */
 int my_suspend_stream(struct db *db);
 int my_scan_open(struct db *db, const struct table *t, struct db_cursor **out);
+int my_scan_where_open(struct db *db, const struct table *t, const char *where, struct db_cursor **out);
 int my_scan_keys_open(struct db *db, const struct table *t, const struct row *const *keys, size_t n,
 		      struct db_cursor **out);
 int my_scan_next(struct db_cursor *c, struct row *row);

@@ -228,9 +228,9 @@ static void where_keys(struct db *db, struct buf *sql, const struct table *t, co
 	buf_addch(sql, ')');
 }
 
-/* SELECT cols FROM t [WHERE key IN keys] ORDER BY key [FOR UPDATE]. */
+/* SELECT cols FROM t [WHERE key IN keys | WHERE (cond)] ORDER BY key [FOR UPDATE]. */
 static void scan_sql(struct db *db, struct buf *sql, const struct db_cursor *c, const struct row *const *keys,
-		     size_t n)
+		     size_t n, const char *cond)
 {
 	const struct table *t = c->t;
 	struct my_db *m = db->impl;
@@ -243,6 +243,8 @@ static void scan_sql(struct db *db, struct buf *sql, const struct db_cursor *c, 
 	sql_addf(sql, &my_dialect, " FROM %T", t->name);
 	if (keys)
 		where_keys(db, sql, t, keys, n);
+	else if (cond)
+		sql_addf(sql, &my_dialect, " WHERE (%s)", cond);
 	if (t->nkey)
 		sql_addf(sql, &my_dialect, " ORDER BY %O", t);
 	/* In a write transaction, lock what is read: InnoDB's UPDATE writes the
@@ -252,9 +254,10 @@ static void scan_sql(struct db *db, struct buf *sql, const struct db_cursor *c, 
 		buf_adds(sql, " FOR UPDATE");
 }
 
-/* Rows of t in key order, those of the n keys if keys is not NULL. */
+/* Rows of t in key order: those of the n keys if keys is not NULL, else
+ * those for which cond holds if it is not NULL. */
 static int scan_where(struct db *db, const struct table *t, const struct row *const *keys, size_t n,
-		      struct db_cursor **out)
+		      const char *cond, struct db_cursor **out)
 {
 	struct my_db *m = db->impl;
 	if (my_suspend_stream(db) < 0 || my_flush_batch(db) < 0)
@@ -262,7 +265,7 @@ static int scan_where(struct db *db, const struct table *t, const struct row *co
 	struct db_cursor *c = cursor_new(db, t);
 	struct buf *sql = &m->sql;
 	buf_reset(sql);
-	scan_sql(db, sql, c, keys, n);
+	scan_sql(db, sql, c, keys, n, cond);
 	if (mysql_real_query(m->h, sql->buf, sql->len) || !(c->res = mysql_use_result(m->h))) {
 		my_server_error(db, NULL);
 		cursor_free(c);
@@ -280,7 +283,12 @@ static int scan_where(struct db *db, const struct table *t, const struct row *co
 
 int my_scan_open(struct db *db, const struct table *t, struct db_cursor **out)
 {
-	return scan_where(db, t, NULL, 0, out);
+	return scan_where(db, t, NULL, 0, NULL, out);
+}
+
+int my_scan_where_open(struct db *db, const struct table *t, const char *where, struct db_cursor **out)
+{
+	return scan_where(db, t, NULL, 0, where, out);
 }
 
 int my_scan_keys_open(struct db *db, const struct table *t, const struct row *const *keys, size_t n,
@@ -290,7 +298,7 @@ int my_scan_keys_open(struct db *db, const struct table *t, const struct row *co
 		return 0;
 	if (!n)
 		return 1;
-	return scan_where(db, t, keys, n, out) < 0 ? -1 : 1;
+	return scan_where(db, t, keys, n, NULL, out) < 0 ? -1 : 1;
 }
 
 /* Read the next spooled row into c->vals/c->lens: 1, 0 at the end, -1. */
