@@ -889,7 +889,9 @@ natural_pair() {
 	sqlite3 dev.db "UPDATE clients SET phone = 'second sync' WHERE id = 9"
 	dbdump-rows dev.db | dbapply prod.db > /dev/null
 	# as if the second run were killed during its commit, after the data went in
-	last=$(ls backups/*.undo.ndjson.gz | sort | tail -1)
+	# (the newest by time: two runs in one second are named T and T-1, and
+	# T-1 sorts first by name)
+	last=$(ls -t backups/*.undo.ndjson.gz | head -1)
 	mv "$last" "${last%.undo.ndjson.gz}.undo.ndjson.partial.gz"
 	snapshot prod.db before
 	run dbapply --rollback prod.db
