@@ -228,7 +228,16 @@ static void mark_undone(const char *path)
 	buf_release(&to);
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+struct args {
+	struct apply_opts o;     /* mode, dry_run, force, disable_triggers, rekey */
+	struct db_options dbopts;
+	const char *target, *input, *save_base, *prefer;
+	int quiet, yes, rollback, print_mark, no_backup, no_undo, with_history;
+};
+
+/* Options and operands into a, in getopt's order; a usage error exits. */
+static void parse_options(int argc, char **argv, struct args *a)
 {
 	enum { OPT_INSERT_ONLY = 256, OPT_MIRROR, OPT_FORCE, OPT_NO_BACKUP, OPT_NO_UNDO,
 	       OPT_ROLLBACK, OPT_SAVE_BASE, OPT_ALLOW_NONTX, OPT_MARK, OPT_DISABLE_TRIGGERS, OPT_PREFER,
@@ -254,186 +263,242 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct apply_opts o = { APPLY_MERGE };
-	struct before_write bw = { 0 };
-	struct db_options dbopts = { 0 };
-	struct marks marks = { 0 };
-	struct filter envf = { 0 }; /* the target environment's excludes */
-	struct summary sum = { 0 };
-	struct db *db = NULL;
-	uint64_t conflict_records = 0;
-	const char *save_base = NULL, *prefer = NULL, *input;
-	char **history = NULL;
-	size_t nhistory = 0;
-	char *undo = NULL, *rollback_from = NULL, *label = NULL, *identity = NULL;
-	int c, quiet = 0, rollback = 0, print_mark = 0, no_backup = 0, no_undo = 0, with_history = 0;
-	int rc = EXIT_TROUBLE;
-
-	util_progname = "dbapply";
-	interrupt_defer(); /* Ctrl-C and kill roll back and clean up first */
-	argv[0] = (char *)util_progname; /* getopt's messages start with it */
+	struct apply_opts *o = &a->o;
+	int c;
 	while ((c = getopt_long(argc, argv, "qnyh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': o.dry_run = 1; break;
+		case 'n': o->dry_run = 1; break;
 		case OPT_INSERT_ONLY:
 		case OPT_MIRROR: {
 			enum apply_mode m = c == OPT_MIRROR ? APPLY_MIRROR : APPLY_INSERT_ONLY;
-			if (o.mode != APPLY_MERGE && o.mode != m)
+			if (o->mode != APPLY_MERGE && o->mode != m)
 				usage_error("--insert-only and --mirror exclude each other");
-			o.mode = m;
+			o->mode = m;
 			break;
 		}
-		case OPT_FORCE: o.force = 1; break;
-		case 'y': bw.yes = 1; break;
-		case OPT_NO_BACKUP: no_backup = 1; break;
-		case OPT_NO_UNDO: no_undo = 1; break;
-		case OPT_ROLLBACK: rollback = 1; break;
-		case OPT_MARK: print_mark = 1; break;
-		case OPT_DISABLE_TRIGGERS: o.disable_triggers = 1; break;
-		case OPT_SAVE_BASE: save_base = optarg; break;
+		case OPT_FORCE: o->force = 1; break;
+		case 'y': a->yes = 1; break;
+		case OPT_NO_BACKUP: a->no_backup = 1; break;
+		case OPT_NO_UNDO: a->no_undo = 1; break;
+		case OPT_ROLLBACK: a->rollback = 1; break;
+		case OPT_MARK: a->print_mark = 1; break;
+		case OPT_DISABLE_TRIGGERS: o->disable_triggers = 1; break;
+		case OPT_SAVE_BASE: a->save_base = optarg; break;
 		case OPT_PREFER:
 			if (strcmp(optarg, "source") && strcmp(optarg, "target"))
 				usage_error("--prefer takes source or target");
-			prefer = optarg;
+			a->prefer = optarg;
 			break;
-		case OPT_WITH_HISTORY: with_history = 1; break;
-		case OPT_REKEY: o.rekey = 1; break;
-		case OPT_ALLOW_NONTX: dbopts.allow_non_transactional = 1; break;
-		case 'q': quiet = 1; break;
+		case OPT_WITH_HISTORY: a->with_history = 1; break;
+		case OPT_REKEY: o->rekey = 1; break;
+		case OPT_ALLOW_NONTX: a->dbopts.allow_non_transactional = 1; break;
+		case 'q': a->quiet = 1; break;
 		case 'Z':
-			if (db_parse_zero_date(optarg, &dbopts) < 0)
+			if (db_parse_zero_date(optarg, &a->dbopts) < 0)
 				usage_error("--zero-date takes only \"null\"");
 			break;
-		case 'h': fputs(usage_text, stdout); return EXIT_OK;
+		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
 		default: usage_error(NULL); /* getopt has named the option */
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	progress_init(quiet);
-	if (argc < 1 || argc > 2 - (rollback || print_mark))
+	if (argc < 1 || argc > 2 - (a->rollback || a->print_mark))
 		usage_error(argc ? "too many operands" : "missing TARGET");
-	if (print_mark && (rollback || o.mode != APPLY_MERGE || o.dry_run))
+	if (a->print_mark && (a->rollback || o->mode != APPLY_MERGE || o->dry_run))
 		usage_error("--mark takes no other action");
-	if (rollback && o.mode != APPLY_MERGE)
+	if (a->rollback && o->mode != APPLY_MERGE)
 		usage_error("--rollback takes no --insert-only or --mirror");
 	/* A dry run must not write what it cannot take back. */
-	if (o.dry_run)
-		dbopts.allow_non_transactional = 0;
+	if (o->dry_run)
+		a->dbopts.allow_non_transactional = 0;
+	a->target = argv[0];
+	a->input = argc > 1 ? argv[1] : "-";
+}
 
-	if (!(db = db_connect(argv[0], &dbopts)))
-		goto out;
-	label = backup_label(db);
-	identity = db_identity(db);
-	o.undo_source = identity;
-	marks.dir = backup_dir(db);
-	marks.label = label;
-	marks.identity = identity;
-	/* how messages name the target: never with its password */
-	const char *shown = db->env.name ? db->env.name : db->shown_url;
-	marks.target = shown;
-	sync_mark_read(marks.dir, label, identity, &marks.last);
-	if (print_mark) {
-		if (marks.last.mark)
-			printf("%s\n", marks.last.mark);
-		rc = EXIT_OK;
-		goto out;
-	}
-	o.after_header = check_stream_marks;
-	o.after_header_ctx = &marks;
-	input = argc > 1 ? argv[1] : "-";
-	if (rollback) {
-		/* An undo stream deletes what the sync inserted: it needs mirror's deletes. */
-		o.mode = APPLY_MIRROR;
-		no_undo = 1;
-		if (!(rollback_from = newest_undo(db, label, identity)))
-			goto out;
-		input = rollback_from;
-		fprintf(stderr, "dbapply: rolling back with %s\n", input);
-	}
-	if (!prefer)
-		prefer = db->env.prefer;
-	o.prefer = !prefer ? PREFER_NONE : !strcmp(prefer, "source") ? PREFER_OURS : PREFER_THEIRS;
-	o.rekey |= db->env.rekey;
-	o.natural = db->env.natural;
-	o.nnatural = db->env.nnatural;
-	o.base_dir = backup_dir(db);
-	o.base_label = label;
-	if (!with_history) {
+/* One run: the command line, the target and what is kept for the end. */
+struct run {
+	struct args args;
+	struct db *db;
+	const char *shown;       /* how messages name the target: never with its password */
+	char *label, *identity;
+	struct marks marks;
+	struct filter envf;      /* the target environment's excludes */
+	char **history;
+	size_t nhistory;
+	struct before_write bw;
+	struct summary sum;
+	uint64_t conflict_records;
+	char *undo, *rollback_from;
+};
+
+/* Connect, and read the mark of the last sync into the target. */
+static int open_target(struct run *r)
+{
+	if (!(r->db = db_connect(r->args.target, &r->args.dbopts)))
+		return -1;
+	r->label = backup_label(r->db);
+	r->identity = db_identity(r->db);
+	r->args.o.undo_source = r->identity;
+	r->marks.dir = backup_dir(r->db);
+	r->marks.label = r->label;
+	r->marks.identity = r->identity;
+	r->shown = r->db->env.name ? r->db->env.name : r->db->shown_url;
+	r->marks.target = r->shown;
+	sync_mark_read(r->marks.dir, r->label, r->identity, &r->marks.last);
+	return 0;
+}
+
+/* --rollback: the input is the newest undo stream, applied as a mirror. */
+static int start_rollback(struct run *r)
+{
+	/* An undo stream deletes what the sync inserted: it needs mirror's deletes. */
+	r->args.o.mode = APPLY_MIRROR;
+	r->args.no_undo = 1;
+	if (!(r->rollback_from = newest_undo(r->db, r->label, r->identity)))
+		return -1;
+	r->args.input = r->rollback_from;
+	fprintf(stderr, "dbapply: rolling back with %s\n", r->args.input);
+	return 0;
+}
+
+/* A rollback that committed: the sync bases as they were before that sync,
+ * and its undo stream marked as used. */
+static void finish_rollback(struct run *r)
+{
+	if (sync_base_restore(r->rollback_from, backup_dir(r->db), r->label) < 0)
+		warning("the rollback is done, but the sync base was not restored: the next merge may "
+			"take the rolled-back rows for the target's own changes");
+	mark_undone(r->rollback_from);
+}
+
+/* The rest of apply_opts, from the target's environment and the run. */
+static void settle_apply_opts(struct run *r)
+{
+	struct apply_opts *o = &r->args.o;
+	struct db *db = r->db;
+	const char *prefer = r->args.prefer ? r->args.prefer : db->env.prefer;
+	o->after_header = check_stream_marks;
+	o->after_header_ctx = &r->marks;
+	o->prefer = !prefer ? PREFER_NONE : !strcmp(prefer, "source") ? PREFER_OURS : PREFER_THEIRS;
+	o->rekey |= db->env.rekey;
+	o->natural = db->env.natural;
+	o->nnatural = db->env.nnatural;
+	o->base_dir = backup_dir(db);
+	o->base_label = r->label;
+	if (!r->args.with_history) {
 		for (const char *const *h = apply_default_history; *h; h++)
-			filter_add(&history, &nhistory, *h);
+			filter_add(&r->history, &r->nhistory, *h);
 		for (size_t i = 0; i < db->env.nhistory; i++)
-			filter_add(&history, &nhistory, db->env.history[i]);
-		o.history = history;
-		o.nhistory = nhistory;
+			filter_add(&r->history, &r->nhistory, db->env.history[i]);
+		o->history = r->history;
+		o->nhistory = r->nhistory;
 	}
 	if (db->env.nexclude) {
-		envf.exclude = db->env.exclude;
-		envf.nexclude = db->env.nexclude;
-		o.exclude = &envf;
-		marks.exclude = &envf;
+		r->envf.exclude = db->env.exclude;
+		r->envf.nexclude = db->env.nexclude;
+		o->exclude = &r->envf;
+		r->marks.exclude = &r->envf;
 	}
-	bw.db = db;
-	bw.target = argv[0];
-	bw.mode = o.mode;
-	bw.dry_run = o.dry_run;
-	bw.rollback = rollback;
-	bw.backup = db->env.protected_env && !no_backup && !o.dry_run;
-	bw.label = label;
-	bw.marks = &marks;
-	bw.dbopts = &dbopts;
-	o.before_write = before_write;
-	o.before_write_ctx = &bw;
-	if (!no_undo && !o.dry_run && !(undo = backup_new_path(backup_dir(db), label, "undo")))
-		goto out;
-	o.undo_path = undo;
-	if (apply_stream(db, input, &o, &sum, &conflict_records) < 0)
-		goto out;
+	r->bw = (struct before_write){
+		.db = db, .target = r->args.target, .mode = o->mode, .yes = r->args.yes,
+		.dry_run = o->dry_run, .rollback = r->args.rollback,
+		.backup = db->env.protected_env && !r->args.no_backup && !o->dry_run,
+		.label = r->label, .marks = &r->marks, .dbopts = &r->args.dbopts,
+	};
+	o->before_write = before_write;
+	o->before_write_ctx = &r->bw;
+}
+
+/* What a committed run (or a dry run) reports on stdout, and keeps: the
+ * stream's mark, the base for dbmerge.  Returns the exit status. */
+static int finish_apply(struct run *r)
+{
+	const struct apply_opts *o = &r->args.o;
+	uint64_t n = r->conflict_records;
+	int rc;
 	/* Committed: the stream's mark is now the target's (a failure to
 	 * record it costs only a full sync next time). */
-	if (!o.dry_run && marks.next.mark &&
-	    sync_mark_write(marks.dir, label, identity, &marks.next) < 0)
+	if (!o->dry_run && r->marks.next.mark &&
+	    sync_mark_write(r->marks.dir, r->label, r->identity, &r->marks.next) < 0)
 		warning("the sync is done, but its mark was not kept: the next --since dump will be whole");
-	summary_print(&sum, stdout);
-	if (o.dry_run)
-		printf("dry run: rolled back, nothing was written to %s\n", db->shown_url);
-	if (undo && !access(undo, F_OK))
-		printf("undo: %s (dbapply --rollback %s restores the state before this run)\n", undo, shown);
-	if (rollback_from && !o.dry_run) {
-		/* the sync bases as they were before that sync */
-		if (sync_base_restore(rollback_from, backup_dir(db), label) < 0)
-			warning("the rollback is done, but the sync base was not restored: the next merge may "
-				"take the rolled-back rows for the target's own changes");
-		mark_undone(rollback_from);
-	}
-	if (conflict_records)
+	summary_print(&r->sum, stdout);
+	if (o->dry_run)
+		printf("dry run: rolled back, nothing was written to %s\n", r->db->shown_url);
+	if (r->undo && !access(r->undo, F_OK))
+		printf("undo: %s (dbapply --rollback %s restores the state before this run)\n", r->undo, r->shown);
+	if (r->rollback_from && !o->dry_run)
+		finish_rollback(r);
+	if (n)
 		printf("%llu conflict%s from dbmerge not applied: settle %s with dbmerge --prefer\n",
-		       (unsigned long long)conflict_records, conflict_records == 1 ? "" : "s",
-		       conflict_records == 1 ? "it" : "them");
-	rc = conflict_records || summary_undecided(&sum) ? EXIT_DIFFER : EXIT_OK;
-	if (save_base && !o.dry_run) {
+		       (unsigned long long)n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
+	rc = n || summary_undecided(&r->sum) ? EXIT_DIFFER : EXIT_OK;
+	if (r->args.save_base && !o->dry_run) {
 		struct source base;
-		if (source_open(&base, argv[0], NULL, &dbopts) < 0 || source_dump(&base, save_base, "base") < 0) {
-			error("%s: the sync is done, but the base was not saved", save_base);
+		if (source_open(&base, r->args.target, NULL, &r->args.dbopts) < 0 ||
+		    source_dump(&base, r->args.save_base, "base") < 0) {
+			error("%s: the sync is done, but the base was not saved", r->args.save_base);
 			rc = EXIT_TROUBLE;
 		}
 		source_close(&base);
 	}
+	return rc;
+}
+
+/* Apply the input to the target (a rollback's too); returns the exit status. */
+static int apply(struct run *r)
+{
+	struct apply_opts *o = &r->args.o;
+	settle_apply_opts(r);
+	if (!r->args.no_undo && !o->dry_run && !(r->undo = backup_new_path(backup_dir(r->db), r->label, "undo")))
+		return EXIT_TROUBLE;
+	o->undo_path = r->undo;
+	if (apply_stream(r->db, r->args.input, o, &r->sum, &r->conflict_records) < 0)
+		return EXIT_TROUBLE;
+	return finish_apply(r);
+}
+
+static void run_release(struct run *r)
+{
+	summary_release(&r->sum);
+	sync_mark_release(&r->marks.last);
+	sync_mark_release(&r->marks.next);
+	db_disconnect(r->db);
+	free(r->undo);
+	free(r->rollback_from);
+	free(r->label);
+	free(r->identity);
+	for (size_t i = 0; i < r->nhistory; i++)
+		free(r->history[i]);
+	free(r->history);
+}
+
+int main(int argc, char **argv)
+{
+	struct run r = { .args = { .o = { APPLY_MERGE } } };
+	int rc = EXIT_TROUBLE;
+
+	util_progname = "dbapply";
+	interrupt_defer(); /* Ctrl-C and kill roll back and clean up first */
+	argv[0] = (char *)util_progname; /* getopt's messages start with it */
+	parse_options(argc, argv, &r.args);
+	progress_init(r.args.quiet);
+	if (open_target(&r) < 0)
+		goto out;
+	if (r.args.print_mark) {
+		if (r.marks.last.mark)
+			printf("%s\n", r.marks.last.mark);
+		rc = EXIT_OK;
+		goto out;
+	}
+	if (r.args.rollback && start_rollback(&r) < 0)
+		goto out;
+	rc = apply(&r);
 out:
 	if (fflush(stdout) || ferror(stdout))
 		rc = EXIT_TROUBLE;
 	if (util_interrupted)
 		rc = 128 + util_interrupted;
-	summary_release(&sum);
-	sync_mark_release(&marks.last);
-	sync_mark_release(&marks.next);
-	db_disconnect(db);
-	free(undo);
-	free(rollback_from);
-	free(label);
-	free(identity);
-	for (size_t i = 0; i < nhistory; i++)
-		free(history[i]);
-	free(history);
+	run_release(&r);
 	return rc;
 }

@@ -198,6 +198,40 @@ snapshot() { dump_body "$1" > "$2"; }
 	assert_output --partial 'swapped.ndjson:14: key out of order in table "clients"'
 }
 
+@test "a record longer than 128 MiB is refused, streamed through a pipe: exit 2, the line named, nothing written" {
+	dbdump-rows dev.db > s.ndjson
+	snapshot prod.db before
+	# One byte over the limit, never on disk: the reader refuses it before
+	# it holds more than the limit.
+	run sh -c '{ head -n 2 s.ndjson; head -c 134217729 /dev/zero | tr "\\0" x; echo; } | dbapply prod.db'
+	assert_failure 2
+	assert_line "dbapply: <stdin>:3: record longer than 134217728 bytes"
+	assert_line "dbapply: nothing was written to prod.db"
+	# At the limit the line is read (and refused as what it is: no JSON).
+	run sh -c '{ head -n 2 s.ndjson; head -c 134217728 /dev/zero | tr "\\0" x; echo; } | dbapply prod.db'
+	assert_failure 2
+	assert_output --partial "dbapply: <stdin>:3: invalid JSON at column 1"
+	snapshot prod.db after
+	diff -u before after
+}
+
+@test "a row with a 50 MiB BLOB (70 MB of base64 on one line) goes through" {
+	mkdb big.db <<-'SQL'
+	CREATE TABLE files (id INTEGER PRIMARY KEY, body BLOB NOT NULL);
+	INSERT INTO files VALUES (1, randomblob(52428800));
+	SQL
+	mkdb copy.db <<-'SQL'
+	CREATE TABLE files (id INTEGER PRIMARY KEY, body BLOB NOT NULL);
+	SQL
+	dbdump-rows big.db > big.ndjson
+	run dbapply --no-undo copy.db big.ndjson
+	assert_success
+	assert_line --regexp '^files +1 +0 +0$'
+	assert_equal "$(sqlite3 copy.db 'SELECT length(body) FROM files')" 52428800
+	run dbdiff big.db copy.db
+	assert_success
+}
+
 @test "a value that does not fit the column is refused" {
 	mkdb src.db <<-'SQL'
 	CREATE TABLE m (id INTEGER PRIMARY KEY, x REAL, flag INTEGER);
@@ -887,7 +921,9 @@ natural_pair() {
 	sqlite3 dev.db "UPDATE clients SET phone = 'second sync' WHERE id = 9"
 	dbdump-rows dev.db | dbapply prod.db > /dev/null
 	# as if the second run were killed during its commit, after the data went in
-	last=$(ls backups/*.undo.ndjson.gz | sort | tail -1)
+	# (the newest by time: two runs in one second are named T and T-1, and
+	# T-1 sorts first by name)
+	last=$(ls -t backups/*.undo.ndjson.gz | head -1)
 	mv "$last" "${last%.undo.ndjson.gz}.undo.ndjson.partial.gz"
 	snapshot prod.db before
 	run dbapply --rollback prod.db

@@ -184,10 +184,9 @@ static void add_cycle(struct deps *d, const struct graph *g, unsigned flags, con
 	d->ncycles++;
 }
 
-void deps_compute_flags(const struct schema *s, unsigned flags, struct deps *d)
+/* The result's arrays, sized for n tables; no table in a cycle yet. */
+static void deps_alloc(struct deps *d, size_t n)
 {
-	size_t n = s->n;
-	struct graph g = { s, n, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0 };
 	memset(d, 0, sizeof(*d));
 	d->n = n;
 	d->order = xcalloc(n + 1, sizeof(size_t));
@@ -197,24 +196,152 @@ void deps_compute_flags(const struct schema *s, unsigned flags, struct deps *d)
 	d->cycle_of = xcalloc(n + 1, sizeof(long));
 	d->nnull_cols = xcalloc(n + 1, sizeof(size_t));
 	d->null_cols = xcalloc(n + 1, sizeof(size_t *));
+	for (size_t i = 0; i < n; i++)
+		d->cycle_of[i] = -1;
+}
 
-	g.parent = xcalloc(n + 1, sizeof(long *));
-	g.index = xcalloc(n + 1, sizeof(long));
-	g.low = xcalloc(n + 1, sizeof(long));
-	g.comp = xcalloc(n + 1, sizeof(long));
-	g.on_stack = xcalloc(n + 1, sizeof(int));
-	g.stack = xcalloc(n + 1, sizeof(size_t));
+/* The graph of s's references, with Tarjan's state reset; notes in d the
+ * tables that refer to themselves. */
+static void graph_init(struct graph *g, const struct schema *s, struct deps *d)
+{
+	size_t n = s->n;
+	memset(g, 0, sizeof(*g));
+	g->s = s;
+	g->n = n;
+	g->parent = xcalloc(n + 1, sizeof(long *));
+	g->index = xcalloc(n + 1, sizeof(long));
+	g->low = xcalloc(n + 1, sizeof(long));
+	g->comp = xcalloc(n + 1, sizeof(long));
+	g->on_stack = xcalloc(n + 1, sizeof(int));
+	g->stack = xcalloc(n + 1, sizeof(size_t));
 	for (size_t i = 0; i < n; i++) {
 		const struct table *t = s->tables[i];
-		g.parent[i] = xcalloc(t->nrefs + 1, sizeof(long));
+		g->parent[i] = xcalloc(t->nrefs + 1, sizeof(long));
 		for (size_t r = 0; r < t->nrefs; r++) {
-			g.parent[i][r] = index_of(s, t->refs[r].table);
-			if (g.parent[i][r] == (long)i)
+			g->parent[i][r] = index_of(s, t->refs[r].table);
+			if (g->parent[i][r] == (long)i)
 				d->self_ref[i] = 1;
 		}
-		g.index[i] = -1;
-		d->cycle_of[i] = -1;
+		g->index[i] = -1;
 	}
+}
+
+static void graph_release(struct graph *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		free(g->parent[i]);
+	free(g->parent);
+	free(g->index);
+	free(g->low);
+	free(g->comp);
+	free(g->on_stack);
+	free(g->stack);
+}
+
+/* Components: members by name (names: every table, by name), then ordered
+ * inside; pred[i] is the member loaded just before i in its component (-1
+ * for the first), pos[i] its place there.  Marks in d the tables in a cycle
+ * of two or more.  members: room for n indexes. */
+static void order_components(const struct graph *g, unsigned flags, const size_t *names, struct deps *d,
+			     long *pos, long *pred, size_t *members)
+{
+	size_t n = g->n;
+	size_t *csize = xcalloc(g->ncomp + 1, sizeof(size_t));
+	int *comp_done = xcalloc(g->ncomp + 1, sizeof(int));
+	for (size_t i = 0; i < n; i++) {
+		csize[g->comp[i]]++;
+		pred[i] = -1;
+		pos[i] = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		d->in_cycle[i] = csize[g->comp[i]] > 1;
+	for (size_t k = 0; k < n; k++) {
+		long c = g->comp[names[k]];
+		if (csize[c] < 2 || comp_done[c])
+			continue;
+		comp_done[c] = 1;
+		size_t m = 0;
+		for (size_t j = k; j < n; j++)
+			if (g->comp[names[j]] == c)
+				members[m++] = names[j];
+		order_component(g, flags, members, m, pos);
+		for (size_t j = 1; j < m; j++)
+			pred[members[j]] = (long)members[j - 1];
+	}
+	free(csize);
+	free(comp_done);
+}
+
+/* The first table by name that is ready: every parent outside its
+ * component is placed, and so is the member before it in its component. */
+static long first_ready(const struct graph *g, const size_t *names, const long *pred, const char *placed)
+{
+	for (size_t k = 0; k < g->n; k++) {
+		size_t i = names[k];
+		if (placed[i] || (pred[i] >= 0 && !placed[pred[i]]))
+			continue;
+		const struct table *t = g->s->tables[i];
+		int ready = 1;
+		for (size_t r = 0; r < t->nrefs && ready; r++) {
+			long p = g->parent[i][r];
+			if (p >= 0 && g->comp[p] != g->comp[i] && !placed[p])
+				ready = 0;
+		}
+		if (ready)
+			return (long)i;
+	}
+	return -1;
+}
+
+/* Kahn's algorithm, always taking the first ready table by name: d->order
+ * and each table's level. */
+static void load_order(const struct graph *g, const size_t *names, const long *pred, struct deps *d)
+{
+	char *placed = xcalloc(g->n + 1, 1);
+	for (size_t done = 0; done < g->n; done++) {
+		/* The constraints form a DAG, so some table is always ready. */
+		long pick = first_ready(g, names, pred, placed);
+		placed[pick] = 1;
+		d->order[done] = (size_t)pick;
+		const struct table *t = g->s->tables[pick];
+		size_t level = 0;
+		for (size_t r = 0; r < t->nrefs; r++) {
+			long p = g->parent[pick][r];
+			if (p >= 0 && p != pick && placed[p] && d->level[p] + 1 > level)
+				level = d->level[p] + 1;
+		}
+		d->level[pick] = level;
+	}
+	free(placed);
+}
+
+/* Cycles in the load order of their first member.  members: room for n. */
+static void collect_cycles(struct deps *d, const struct graph *g, unsigned flags, const long *pos,
+			   size_t *members)
+{
+	size_t n = g->n;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = d->order[k];
+		if (d->cycle_of[i] >= 0)
+			continue;
+		if (d->in_cycle[i]) {
+			size_t m = 0;
+			for (size_t j = k; j < n; j++)
+				if (g->comp[d->order[j]] == g->comp[i])
+					members[m++] = d->order[j];
+			add_cycle(d, g, flags, members, m, pos);
+		} else if (d->self_ref[i]) {
+			add_cycle(d, g, flags, &i, 1, pos);
+		}
+	}
+}
+
+void deps_compute_flags(const struct schema *s, unsigned flags, struct deps *d)
+{
+	size_t n = s->n;
+	struct graph g;
+	deps_alloc(d, n);
+	graph_init(&g, s, d);
 
 	size_t *names = xcalloc(n + 1, sizeof(size_t));
 	for (size_t i = 0; i < n; i++)
@@ -224,97 +351,17 @@ void deps_compute_flags(const struct schema *s, unsigned flags, struct deps *d)
 		if (g.index[names[k]] < 0)
 			strongconnect(&g, names[k]);
 
-	/* Components: members by name, then ordered inside; pred[i] is the member
-	 * loaded just before i in its component (-1 for the first). */
-	size_t *csize = xcalloc(g.ncomp + 1, sizeof(size_t));
 	long *pos = xcalloc(n + 1, sizeof(long)), *pred = xcalloc(n + 1, sizeof(long));
 	size_t *members = xcalloc(n + 1, sizeof(size_t));
-	for (size_t i = 0; i < n; i++) {
-		csize[g.comp[i]]++;
-		pred[i] = -1;
-		pos[i] = 0;
-	}
-	for (size_t i = 0; i < n; i++)
-		d->in_cycle[i] = csize[g.comp[i]] > 1;
-	int *comp_done = xcalloc(g.ncomp + 1, sizeof(int));
-	for (size_t k = 0; k < n; k++) {
-		long c = g.comp[names[k]];
-		if (csize[c] < 2 || comp_done[c])
-			continue;
-		comp_done[c] = 1;
-		size_t m = 0;
-		for (size_t j = k; j < n; j++)
-			if (g.comp[names[j]] == c)
-				members[m++] = names[j];
-		order_component(&g, flags, members, m, pos);
-		for (size_t j = 1; j < m; j++)
-			pred[members[j]] = (long)members[j - 1];
-	}
+	order_components(&g, flags, names, d, pos, pred, members);
+	load_order(&g, names, pred, d);
+	collect_cycles(d, &g, flags, pos, members);
 
-	/* Kahn's algorithm, always taking the first ready table by name.  Ready:
-	 * every parent outside its component is placed, and so is the member
-	 * before it in its component. */
-	char *placed = xcalloc(n + 1, 1);
-	for (size_t done = 0; done < n; done++) {
-		long pick = -1;
-		for (size_t k = 0; k < n && pick < 0; k++) {
-			size_t i = names[k];
-			if (placed[i] || (pred[i] >= 0 && !placed[pred[i]]))
-				continue;
-			const struct table *t = s->tables[i];
-			int ready = 1;
-			for (size_t r = 0; r < t->nrefs && ready; r++) {
-				long p = g.parent[i][r];
-				if (p >= 0 && g.comp[p] != g.comp[i] && !placed[p])
-					ready = 0;
-			}
-			if (ready)
-				pick = (long)i;
-		}
-		/* The constraints form a DAG, so some table is always ready. */
-		placed[pick] = 1;
-		d->order[done] = (size_t)pick;
-		const struct table *t = s->tables[pick];
-		size_t level = 0;
-		for (size_t r = 0; r < t->nrefs; r++) {
-			long p = g.parent[pick][r];
-			if (p >= 0 && p != pick && placed[p] && d->level[p] + 1 > level)
-				level = d->level[p] + 1;
-		}
-		d->level[pick] = level;
-	}
-
-	/* Cycles in the load order of their first member. */
-	for (size_t k = 0; k < n; k++) {
-		size_t i = d->order[k];
-		if (d->cycle_of[i] >= 0)
-			continue;
-		if (d->in_cycle[i]) {
-			size_t m = 0;
-			for (size_t j = k; j < n; j++)
-				if (g.comp[d->order[j]] == g.comp[i])
-					members[m++] = d->order[j];
-			add_cycle(d, &g, flags, members, m, pos);
-		} else if (d->self_ref[i]) {
-			add_cycle(d, &g, flags, &i, 1, pos);
-		}
-	}
-
-	for (size_t i = 0; i < n; i++)
-		free(g.parent[i]);
-	free(g.parent);
-	free(g.index);
-	free(g.low);
-	free(g.comp);
-	free(g.on_stack);
-	free(g.stack);
+	graph_release(&g);
 	free(names);
-	free(csize);
 	free(pos);
 	free(pred);
 	free(members);
-	free(comp_done);
-	free(placed);
 }
 
 void deps_compute(const struct schema *s, struct deps *d)

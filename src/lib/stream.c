@@ -64,7 +64,6 @@ int stream_error(const struct stream_reader *r, const char *fmt, ...)
 	return error("%s:%ld: %s", r->name, r->lineno, msg);
 }
 
-/* Read one line into r->line without its newline.  Returns 1, 0 at EOF, -1. */
 /* zlib names a stream opened by descriptor "<fd:N>": keep only its message. */
 static const char *gz_message(gzFile gz, int *zerr)
 {
@@ -74,6 +73,39 @@ static const char *gz_message(gzFile gz, int *zerr)
 	return msg;
 }
 
+/* Read the next chunk of input into r->in (setting r->eof at its end).
+ * Returns 0 or -1; a failure is on the line being read. */
+static int fill_input(struct stream_reader *r)
+{
+	if (util_interrupted)
+		return stream_error(r, "interrupted");
+	buf_grow(&r->in, READ_CHUNK);
+	int got = gzread(r->gz, r->in.buf, READ_CHUNK);
+	if (got < 0 && util_interrupted)
+		return stream_error(r, "interrupted");
+	if (got < 0) {
+		int zerr;
+		const char *msg = gz_message(r->gz, &zerr);
+		r->lineno++;
+		return stream_error(r, "read error: %s", zerr == Z_ERRNO ? strerror(errno) : msg);
+	}
+	r->in.len = (size_t)got;
+	r->in_pos = 0;
+	if (got == 0) {
+		int zerr;
+		const char *msg = gz_message(r->gz, &zerr);
+		if (zerr != Z_OK && zerr != Z_STREAM_END) {
+			r->lineno++;
+			return stream_error(r, "truncated or corrupt gzip data: %s", msg);
+		}
+		r->eof = 1;
+	}
+	return 0;
+}
+
+/* Read one line into r->line without its newline.  Returns 1, 0 at EOF, -1.
+ * A line longer than STREAM_MAX_RECORD is refused as soon as the part read
+ * passes it, so r->line never holds more. */
 static int read_line(struct stream_reader *r)
 {
 	buf_reset(&r->line);
@@ -82,6 +114,10 @@ static int read_line(struct stream_reader *r)
 			const char *start = r->in.buf + r->in_pos;
 			const char *nl = memchr(start, '\n', r->in.len - r->in_pos);
 			size_t n = nl ? (size_t)(nl - start) : r->in.len - r->in_pos;
+			if (n > STREAM_MAX_RECORD - r->line.len) {
+				r->lineno++;
+				return stream_error(r, "record longer than %zu bytes", STREAM_MAX_RECORD);
+			}
 			buf_add(&r->line, start, n);
 			r->in_pos += n + (nl != NULL);
 			if (nl) {
@@ -91,29 +127,8 @@ static int read_line(struct stream_reader *r)
 		}
 		if (r->eof)
 			break;
-		if (util_interrupted)
-			return stream_error(r, "interrupted");
-		buf_grow(&r->in, READ_CHUNK);
-		int got = gzread(r->gz, r->in.buf, READ_CHUNK);
-		if (got < 0 && util_interrupted)
-			return stream_error(r, "interrupted");
-		if (got < 0) {
-			int zerr;
-			const char *msg = gz_message(r->gz, &zerr);
-			r->lineno++;
-			return stream_error(r, "read error: %s", zerr == Z_ERRNO ? strerror(errno) : msg);
-		}
-		r->in.len = (size_t)got;
-		r->in_pos = 0;
-		if (got == 0) {
-			int zerr;
-			const char *msg = gz_message(r->gz, &zerr);
-			if (zerr != Z_OK && zerr != Z_STREAM_END) {
-				r->lineno++;
-				return stream_error(r, "truncated or corrupt gzip data: %s", msg);
-			}
-			r->eof = 1;
-		}
+		if (fill_input(r) < 0)
+			return -1;
 	}
 	if (r->line.len) {
 		r->lineno++;
@@ -152,36 +167,10 @@ static void hex64(char out[17], uint64_t h)
 	snprintf(out, 17, "%016" PRIx64, h);
 }
 
-int stream_open(struct stream_reader *r, const char *path)
+/* The header record, the first line: the stream's kind, version and
+ * provenance into r. */
+static int read_header(struct stream_reader *r)
 {
-	memset(r, 0, sizeof(*r));
-	buf_init(&r->line);
-	buf_init(&r->err);
-	buf_init(&r->in);
-	json_doc_init(&r->doc);
-	schema_init(&r->schema);
-	change_init(&r->rec);
-	row_init(&r->last, 0);
-	r->h_table = XXH3_createState();
-	r->h_all = XXH3_createState();
-	XXH3_64bits_reset(r->h_all);
-	int fd;
-	if (!path || !strcmp(path, "-")) {
-		r->name = xstrdup("<stdin>");
-		fd = dup(0);
-	} else {
-		r->name = xstrdup(path);
-		fd = open(path, O_RDONLY);
-	}
-	if (fd < 0)
-		return error("%s: %s", r->name, strerror(errno));
-	r->gz = gzdopen(fd, "rb");
-	if (!r->gz) {
-		close(fd);
-		return error("%s: cannot open", r->name);
-	}
-	gzbuffer(r->gz, READ_CHUNK);
-
 	struct jv *rec;
 	const char *type;
 	int64_t version;
@@ -212,10 +201,16 @@ int stream_open(struct stream_reader *r, const char *path)
 	r->mark = s ? xstrdup(s) : NULL;
 	s = jv_get_string(rec, "since");
 	r->since = s ? xstrdup(s) : NULL;
+	return 0;
+}
 
-	/* Table records come first, so the whole schema is known before data. */
+/* Table records come first, so the whole schema is known before data. */
+static int read_table_records(struct stream_reader *r)
+{
+	struct jv *rec;
+	const char *type;
 	for (;;) {
-		got = read_record(r, &rec, &type);
+		int got = read_record(r, &rec, &type);
 		if (got < 0)
 			return -1;
 		if (got == 0)
@@ -236,6 +231,40 @@ int stream_open(struct stream_reader *r, const char *path)
 		schema_add(&r->schema, t);
 		hash_line(r->h_all, &r->line);
 	}
+}
+
+int stream_open(struct stream_reader *r, const char *path)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->line);
+	buf_init(&r->err);
+	buf_init(&r->in);
+	json_doc_init(&r->doc);
+	schema_init(&r->schema);
+	change_init(&r->rec);
+	row_init(&r->last, 0);
+	r->h_table = XXH3_createState();
+	r->h_all = XXH3_createState();
+	XXH3_64bits_reset(r->h_all);
+	int fd;
+	if (!path || !strcmp(path, "-")) {
+		r->name = xstrdup("<stdin>");
+		fd = dup(0);
+	} else {
+		r->name = xstrdup(path);
+		fd = open(path, O_RDONLY);
+	}
+	if (fd < 0)
+		return error("%s: %s", r->name, strerror(errno));
+	r->gz = gzdopen(fd, "rb");
+	if (!r->gz) {
+		close(fd);
+		return error("%s: cannot open", r->name);
+	}
+	gzbuffer(r->gz, READ_CHUNK);
+	if (read_header(r) < 0)
+		return -1;
+	return read_table_records(r);
 }
 
 /* Fill row (sized for t) from the JSON object obj.  With whole=1 every
@@ -321,149 +350,126 @@ static int read_conflict(struct stream_reader *r, struct change *c, const struct
 	return 0;
 }
 
-int stream_next(struct stream_reader *r)
+/* The next record: the one stream_open read ahead, or a new line.  A
+ * stream that ends here lacks its final end record. */
+static int next_record(struct stream_reader *r, struct jv **rec, const char **type)
 {
-	struct jv *rec = NULL;
-	const char *type;
-	int got;
-	int64_t ntables;
-	struct change *c = &r->rec;
 	if (r->pending) {
 		r->pending = 0;
-		if (parse_record(r, &rec, &type) < 0)
-			return -1;
-	} else {
-		got = read_record(r, &rec, &type);
-		if (got < 0)
-			return -1;
-		if (got == 0)
-			return stream_error(r, "truncated stream: no final end record");
+		return parse_record(r, rec, type);
 	}
-	r->rec_line = r->lineno;
-	const char *tname = jv_get_string(rec, "table");
-	int ret = -1;
+	int got = read_record(r, rec, type);
+	if (got == 0)
+		return stream_error(r, "truncated stream: no final end record");
+	return got;
+}
 
-	if (!strcmp(type, "end") && !tname) {
-		if (r->cur) {
-			stream_error(r, "final end record inside the data of table \"%s\"", r->cur->name);
-			goto out;
-		}
-		if (r->next_table < r->schema.n) {
-			stream_error(r, "stream ends before the data of table \"%s\"",
-				     r->schema.tables[r->next_table]->name);
-			goto out;
-		}
-		if (jv_int64(jv_get(rec, "tables"), &ntables) < 0 || ntables < 0 || (size_t)ntables != r->schema.n) {
-			stream_error(r, "end record: table count does not match the %zu table records", r->schema.n);
-			goto out;
-		}
-		if (check_end(r, rec, r->h_all, r->total, "stream") < 0)
-			goto out;
-		/* Nothing may follow the final end record. */
-		got = read_line(r);
-		if (got < 0)
-			return -1;
-		if (got > 0)
-			return stream_error(r, "data after the final end record");
-		return 0;
-	}
-	if (!tname) {
-		stream_error(r, "\"%s\" record without a \"table\"", type);
-		goto out;
-	}
-	if (!r->cur) {
-		struct table *t = schema_find(&r->schema, tname);
-		if (!t) {
-			stream_error(r, "unknown table \"%s\" (no table record declares it)", tname);
-			goto out;
-		}
-		if (r->next_table >= r->schema.n || r->schema.tables[r->next_table] != t) {
-			stream_error(r, "data of table \"%s\" out of order: expected %s%s%s", tname,
-				     r->next_table < r->schema.n ? "table \"" : "the final end record",
-				     r->next_table < r->schema.n ? r->schema.tables[r->next_table]->name : "",
-				     r->next_table < r->schema.n ? "\"" : "");
-			goto out;
-		}
-		r->cur = t;
-		r->next_table++;
-		r->count = 0;
-		r->have_last = 0;
-		XXH3_64bits_reset(r->h_table);
-	} else if (strcmp(tname, r->cur->name)) {
-		stream_error(r, "record for table \"%s\" inside the data of table \"%s\" (missing end record?)",
-			     tname, r->cur->name);
-		goto out;
-	}
-	struct table *t = r->cur;
-	c->table = t;
-	hash_line(r->h_all, &r->line);
+/* The final end record: every table's section read, the counts and the
+ * hash of the whole stream right, and nothing after it.  Returns 0 or -1. */
+static int read_final_end(struct stream_reader *r, const struct jv *rec)
+{
+	int64_t ntables;
+	if (r->cur)
+		return stream_error(r, "final end record inside the data of table \"%s\"", r->cur->name);
+	if (r->next_table < r->schema.n)
+		return stream_error(r, "stream ends before the data of table \"%s\"",
+				    r->schema.tables[r->next_table]->name);
+	if (jv_int64(jv_get(rec, "tables"), &ntables) < 0 || ntables < 0 || (size_t)ntables != r->schema.n)
+		return stream_error(r, "end record: table count does not match the %zu table records", r->schema.n);
+	if (check_end(r, rec, r->h_all, r->total, "stream") < 0)
+		return -1;
+	/* Nothing may follow the final end record. */
+	int got = read_line(r);
+	if (got < 0)
+		return -1;
+	if (got > 0)
+		return stream_error(r, "data after the final end record");
+	return 0;
+}
 
-	if (!strcmp(type, "end")) {
-		if (check_end(r, rec, r->h_table, r->count, t->name) < 0)
-			goto out;
-		c->type = REC_TABLE_END;
-		r->cur = NULL;
-		ret = 1;
-		goto out;
+/* The table a data record of tname belongs to: the current section's, or
+ * the next table's, whose section it opens.  NULL (said why) if neither. */
+static struct table *enter_section(struct stream_reader *r, const char *tname)
+{
+	if (r->cur) {
+		if (strcmp(tname, r->cur->name)) {
+			stream_error(r, "record for table \"%s\" inside the data of table \"%s\" (missing end record?)",
+				     tname, r->cur->name);
+			return NULL;
+		}
+		return r->cur;
 	}
-	row_resize(&c->row, t->ncols);
-	row_resize(&c->old, t->ncols);
-	if (!strcmp(type, "row") || !strcmp(type, "insert")) {
-		int is_row = type[0] == 'r';
-		if (is_row != (r->kind == STREAM_ROWS)) {
-			stream_error(r, "a \"%s\" record in a %s stream", type, r->kind == STREAM_ROWS ? "row" : "change");
-			goto out;
-		}
-		c->type = is_row ? REC_ROW : REC_INSERT;
-		if (row_from_object(r, &c->row, t, jv_get(rec, "row"), 1, "row") < 0)
-			goto out;
-	} else if (!strcmp(type, "update") || !strcmp(type, "delete") || !strcmp(type, "conflict")) {
-		if (r->kind != STREAM_CHANGES) {
-			stream_error(r, "a \"%s\" record in a row stream", type);
-			goto out;
-		}
-		c->type = type[0] == 'u' ? REC_UPDATE : type[0] == 'd' ? REC_DELETE : REC_CONFLICT;
-		const struct jv *key = jv_get(rec, "key");
-		if (row_from_object(r, &c->row, t, key, 0, "key") < 0)
-			goto out;
+	struct table *t = schema_find(&r->schema, tname);
+	if (!t) {
+		stream_error(r, "unknown table \"%s\" (no table record declares it)", tname);
+		return NULL;
+	}
+	if (r->next_table >= r->schema.n || r->schema.tables[r->next_table] != t) {
+		stream_error(r, "data of table \"%s\" out of order: expected %s%s%s", tname,
+			     r->next_table < r->schema.n ? "table \"" : "the final end record",
+			     r->next_table < r->schema.n ? r->schema.tables[r->next_table]->name : "",
+			     r->next_table < r->schema.n ? "\"" : "");
+		return NULL;
+	}
+	r->cur = t;
+	r->next_table++;
+	r->count = 0;
+	r->have_last = 0;
+	XXH3_64bits_reset(r->h_table);
+	return t;
+}
+
+/* A row record (row stream) or an insert (change stream): the whole row. */
+static int read_whole_row(struct stream_reader *r, struct change *c, const char *type, const struct jv *rec)
+{
+	int is_row = type[0] == 'r';
+	if (is_row != (r->kind == STREAM_ROWS))
+		return stream_error(r, "a \"%s\" record in a %s stream", type, r->kind == STREAM_ROWS ? "row" : "change");
+	c->type = is_row ? REC_ROW : REC_INSERT;
+	return row_from_object(r, &c->row, c->table, jv_get(rec, "row"), 1, "row");
+}
+
+/* An update, delete or conflict record: its "key" exactly the table's key
+ * columns, then what the type adds ("set", the sides, "old"). */
+static int read_keyed_change(struct stream_reader *r, struct change *c, const char *type, const struct jv *rec)
+{
+	const struct table *t = c->table;
+	if (r->kind != STREAM_CHANGES)
+		return stream_error(r, "a \"%s\" record in a row stream", type);
+	c->type = type[0] == 'u' ? REC_UPDATE : type[0] == 'd' ? REC_DELETE : REC_CONFLICT;
+	const struct jv *key = jv_get(rec, "key");
+	if (row_from_object(r, &c->row, t, key, 0, "key") < 0)
+		return -1;
+	for (size_t k = 0; k < t->nkey; k++)
+		if (c->row.v[t->key[k]].state == V_ABSENT)
+			return stream_error(r, "\"key\" lacks key column \"%s\"", t->cols[t->key[k]].name);
+	if (key->count != t->nkey)
+		return stream_error(r, "\"key\" holds columns that are not the key of \"%s\"", t->name);
+	if (c->type == REC_CONFLICT)
+		return read_conflict(r, c, rec);
+	if (c->type == REC_UPDATE) {
+		const struct jv *set = jv_get(rec, "set");
 		for (size_t k = 0; k < t->nkey; k++)
-			if (c->row.v[t->key[k]].state == V_ABSENT) {
-				stream_error(r, "\"key\" lacks key column \"%s\"", t->cols[t->key[k]].name);
-				goto out;
-			}
-		if (key->count != t->nkey) {
-			stream_error(r, "\"key\" holds columns that are not the key of \"%s\"", t->name);
-			goto out;
-		}
-		if (c->type == REC_CONFLICT) {
-			if (read_conflict(r, c, rec) < 0)
-				goto out;
-		} else if (c->type == REC_UPDATE) {
-			const struct jv *set = jv_get(rec, "set");
-			for (size_t k = 0; k < t->nkey; k++)
-				if (jv_get(set, t->cols[t->key[k]].name)) {
-					stream_error(r, "\"set\" changes key column \"%s\" (a new key is a delete and an insert)",
-						     t->cols[t->key[k]].name);
-					goto out;
-				}
-			if (row_from_object(r, &c->row, t, set, 0, "set") < 0)
-				goto out;
-		}
-		const struct jv *old = jv_get(rec, "old");
-		if (c->type != REC_CONFLICT && old && row_from_object(r, &c->old, t, old, 0, "old") < 0)
-			goto out;
-	} else {
-		stream_error(r, "unknown record type \"%s\"", type);
-		goto out;
+			if (jv_get(set, t->cols[t->key[k]].name))
+				return stream_error(r, "\"set\" changes key column \"%s\" (a new key is a delete and an insert)",
+						    t->cols[t->key[k]].name);
+		if (row_from_object(r, &c->row, t, set, 0, "set") < 0)
+			return -1;
 	}
-	/* Keys strictly ascending; a table keyed by its whole row may repeat rows. */
+	const struct jv *old = jv_get(rec, "old");
+	return old ? row_from_object(r, &c->old, t, old, 0, "old") : 0;
+}
+
+/* Keys strictly ascending; a table keyed by its whole row may repeat rows.
+ * Then the record counts, and is hashed, in its section. */
+static int take_in_order(struct stream_reader *r, const struct change *c)
+{
+	const struct table *t = c->table;
 	if (r->have_last) {
 		int cmp = table_key_cmp(t, &r->last, &c->row);
-		if (cmp > 0 || (cmp == 0 && t->key_kind != KEY_ROW)) {
-			stream_error(r, "key out of order in table \"%s\": %s the previous record's key",
-				     t->name, cmp ? "below" : "equal to");
-			goto out;
-		}
+		if (cmp > 0 || (cmp == 0 && t->key_kind != KEY_ROW))
+			return stream_error(r, "key out of order in table \"%s\": %s the previous record's key",
+					    t->name, cmp ? "below" : "equal to");
 	}
 	row_copy(&r->last, &c->row);
 	r->have_last = 1;
@@ -471,9 +477,47 @@ int stream_next(struct stream_reader *r)
 	XXH3_64bits_update(r->h_table, "\n", 1);
 	r->count++;
 	r->total++;
-	ret = 1;
-out:
-	return ret;
+	return 0;
+}
+
+int stream_next(struct stream_reader *r)
+{
+	struct jv *rec = NULL;
+	const char *type;
+	struct change *c = &r->rec;
+	if (next_record(r, &rec, &type) < 0)
+		return -1;
+	r->rec_line = r->lineno;
+	const char *tname = jv_get_string(rec, "table");
+	if (!strcmp(type, "end") && !tname)
+		return read_final_end(r, rec);
+	if (!tname)
+		return stream_error(r, "\"%s\" record without a \"table\"", type);
+	struct table *t = enter_section(r, tname);
+	if (!t)
+		return -1;
+	c->table = t;
+	hash_line(r->h_all, &r->line);
+
+	if (!strcmp(type, "end")) {
+		if (check_end(r, rec, r->h_table, r->count, t->name) < 0)
+			return -1;
+		c->type = REC_TABLE_END;
+		r->cur = NULL;
+		return 1;
+	}
+	row_resize(&c->row, t->ncols);
+	row_resize(&c->old, t->ncols);
+	int rc;
+	if (!strcmp(type, "row") || !strcmp(type, "insert"))
+		rc = read_whole_row(r, c, type, rec);
+	else if (!strcmp(type, "update") || !strcmp(type, "delete") || !strcmp(type, "conflict"))
+		rc = read_keyed_change(r, c, type, rec);
+	else
+		rc = stream_error(r, "unknown record type \"%s\"", type);
+	if (rc < 0 || take_in_order(r, c) < 0)
+		return -1;
+	return 1;
 }
 
 void stream_close(struct stream_reader *r)

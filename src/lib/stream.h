@@ -21,6 +21,14 @@
 
 enum stream_kind { STREAM_ROWS, STREAM_CHANGES };
 
+/* The longest record (one line, without its newline) a reader takes: a
+ * longer one is refused ("record longer than N bytes") before more of it is
+ * held.  Reading a record costs about 8 to 12 times its length at the peak
+ * (the line, its parsed JSON, the decoded row, its copies): a 50 MB BLOB,
+ * 67 MB of base64, peaks at 570-780 MB in dbapply.  128 MiB takes a BLOB of
+ * up to about 95 MiB and caps that peak near 1.5 GB (man/dbpipe.5). */
+#define STREAM_MAX_RECORD ((size_t)128 << 20)
+
 enum rec_type { REC_ROW, REC_INSERT, REC_UPDATE, REC_DELETE, REC_TABLE_END, REC_CONFLICT };
 
 /* A conflict record of a change stream (dbmerge BASE OURS THEIRS): a row that

@@ -1,0 +1,166 @@
+/* apply_int: what the parts of apply (apply.h) share, private to them.
+ *
+ * apply.c        the run: its two phases, the cleanup, apply_stream
+ * apply_plan.c   planning: each stream table matched with the target's,
+ *                tables left out, the order of the writes and their cycles
+ * apply_read.c   phase 1: the input compared with the target (a row
+ *                stream) or checked against it (a change stream), by whole
+ *                tables or by keyed look-ups
+ * apply_base.c   the sync base, read and written beside the stream, and the
+ *                three-way merge that uses it
+ * apply_rekey.c  --rekey: the map of re-keyed rows, applied as rows are read
+ * apply_write.c  the spools, phase 2 (writing them) and the undo stream
+ *
+ * Each function is described where it is defined.  Those returning int give
+ * -1 after printing why, as apply_stream does. */
+#ifndef DBPIPE_APPLY_INT_H
+#define DBPIPE_APPLY_INT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "apply.h"
+#include "deps.h"
+#include "diff.h"
+#include "holdback.h"
+#include "natural.h"
+#include "rekey.h"
+#include "source.h"
+#include "stream.h"
+
+#define MAX_CONFLICTS_SHOWN 20
+
+/* One table of the stream and where its changes are spooled before writing. */
+struct plan {
+	struct table *st;       /* the stream's table */
+	struct table *proj;     /* target types laid out like the stream's table */
+	const struct table *bt; /* the old sync base's table of that name (same shape), or NULL */
+	struct diff_counts *counts;
+	char *spool[2];         /* [0] inserts and updates, [1] deletes */
+	FILE *lines[2];         /* the input line of each spooled change */
+	struct stream_writer w[2];
+	uint64_t nspooled[2];
+	int skip;               /* not applied: excluded, history, or a natural-key table */
+	long natural;           /* the natural key of a table matched by one (natural.h), or -1 */
+	int quiet_triggers;     /* its triggers are turned off while writing (--disable-triggers) */
+	int triggers_are_off;
+	/* Foreign-key columns of a cycle the engine cannot defer: written NULL
+	 * first and filled in once every row is in (indexes into st's columns). */
+	size_t nnull, *null_cols;
+	char *fixup;            /* spool of those updates */
+	struct stream_writer fw;
+	uint64_t nfixups;
+};
+
+/* One run of apply_stream: its input, target, plans and state. */
+struct apply {
+	const struct apply_opts *o;
+	struct stream_reader rd;
+	int rd_open;
+	struct db *db;
+	struct schema target;
+	int *target_in_cycle;   /* per target table: in a cycle or self-referencing */
+	struct plan *plans;
+	size_t nplans;
+	struct summary *sum;
+	char *tmpdir;
+	struct plan *cur;       /* the table being read */
+	uint64_t conflicts;     /* changes that no longer fit the target */
+	uint64_t conflict_records; /* dbmerge's conflict records, not applied */
+	char *undo_partial;     /* the undo stream until the commit */
+	struct change out;      /* a change being spooled */
+	long line;              /* the input line of the record being compared */
+	/* Records of one table held for a keyed look-up of their target rows
+	 * (apply_read_keyed): the changes and their input lines. */
+	struct change *held;
+	long *held_line;
+	const struct row **held_keys;
+	size_t nheld, held_alloc, held_pos;
+	struct buf msg;
+	/* The sync base (syncbase.h): the old one, read beside the stream of a
+	 * row stream, and the new one, written as the stream is read (not in a
+	 * dry run) and put in place after the commit. */
+	struct source base;
+	int base_open, base_w_open;
+	char *base_path, *base_partial;
+	struct stream_writer base_w;
+	const struct row *base_next; /* the old base's next row, read ahead */
+	int base_have, base_primed;
+	const struct row *base_bound; /* three-way by keyed batches: the batch's last key */
+	const struct row *stream_row; /* the stream's current row, whole */
+	int key_keep_old;        /* three-way: the current key keeps its old base row */
+	struct holdback holdback; /* rows left out, whose referrers follow them */
+	struct natural nat;      /* reference tables matched by natural keys */
+	uint64_t reported;       /* three-way conflicts and held rows reported (capped) */
+	int commit_unknown;      /* the connection was lost during the commit: outcome unknown */
+	/* --rekey (rekey.h): the map, and for the table being read: the rows
+	 * the map moves to other keys (held until the merge reaches them), the
+	 * collisions to re-key at its end, the largest key of any side. */
+	struct rekey rk;
+	struct keyed_rows { struct row *r; long *line; size_t n, alloc, pos; } moved, queued;
+	int stream_pending;      /* the stream's current row waits behind moved ones */
+	int stream_ended;        /* the stream's rows of the table have all been read */
+	int64_t max_key;
+	int have_max_key;
+	struct table *rk_table;  /* the map's table record in the new base, or NULL */
+	/* Phase 2: per write, where its row came from (struct written), so
+	 * that a failure the engine reports later names the right row. */
+	FILE *wlog;
+	uint64_t wlog_base;      /* db->nwrites before the first write */
+};
+
+/* The target's rows of one table, in key order. */
+struct target_rows {
+	struct db *db;
+	struct db_cursor *cursor;
+	const struct table *t;
+	struct row row, prev;
+	int have;            /* row holds a row (for the change-stream join) */
+	int ahead;           /* row was read ahead: the next call returns it */
+	struct apply *track; /* --rekey: note each row's key in it (apply_note_key) */
+};
+
+/* apply_plan.c */
+int apply_plan_tables(struct apply *a);
+int apply_plan_engine_writes(struct apply *a);
+void apply_plan_order(struct apply *a, struct schema *order, struct plan **live, struct deps *d);
+
+/* apply_read.c */
+int apply_stream_rows_next(void *ctx, const struct row **out);
+int apply_target_rows_next(void *ctx, const struct row **out);
+int apply_use_keys(struct apply *a, struct plan *p);
+int apply_read_keyed(struct apply *a, struct plan *p);
+int apply_read_row_table(struct apply *a, struct plan *p);
+int apply_read_change_table(struct apply *a, struct plan *p);
+
+/* apply_base.c */
+int apply_three_way(const struct apply *a, const struct plan *p);
+int apply_base_start(struct apply *a);
+int apply_base_write_tables(struct apply *a);
+int apply_base_begin_table(struct apply *a, struct plan *p);
+int apply_base_overlay(struct apply *a, struct plan *p, const struct row *r);
+int apply_stream_rows_overlay(void *ctx, const struct row **out);
+int apply_base_is_stale(struct apply *a, struct plan *p, struct target_rows *tr);
+int apply_merge_three(struct apply *a, struct plan *p, struct row_iter *ours, struct row_iter *theirs);
+int apply_base_end_table(struct apply *a, struct plan *p);
+int apply_base_finish(struct apply *a);
+
+/* apply_rekey.c */
+void apply_keyed_rows_add(struct keyed_rows *k, const struct row *r, long line);
+void apply_keyed_rows_release(struct keyed_rows *k);
+void apply_note_key(struct apply *a, const struct table *t, const struct row *r);
+int apply_rekeyed_table(const struct apply *a, const char *table);
+int apply_rekey_references(struct apply *a, const struct table *t, struct row *r, size_t fresh_only);
+int apply_rekey_rows_next(void *ctx, const struct row **out);
+int apply_rekey_queued(struct apply *a, struct plan *p);
+
+/* apply_write.c */
+int apply_spool_open(struct apply *a, struct plan *p, size_t idx, int which);
+int apply_spool_change(struct apply *a, const struct change *c, long line);
+int apply_emit_from_diff(void *ctx, const struct change *c);
+int apply_write_undo(struct apply *a);
+int apply_set_triggers(struct apply *a, struct plan **live, size_t n, int on);
+int apply_write_spool(struct apply *a, struct plan *p, int which);
+int apply_blame_earlier_write(struct apply *a);
+
+#endif

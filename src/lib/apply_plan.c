@@ -1,0 +1,223 @@
+/* apply_plan: each stream table matched with the target's before any data
+ * is read (tables left out, natural keys, triggers), and the order of the
+ * writes with the cycles they must break. */
+#include "apply_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *const apply_default_history[] = {
+	"django_migrations", "_prisma_migrations", "schema_migrations", "ar_internal_metadata",
+	"alembic_version", "flyway_schema_history", "knex_migrations", "knex_migrations_lock",
+	"doctrine_migration_versions", NULL,
+};
+
+/* Migration bookkeeping (django_migrations, ...) says which migrations ran
+ * on this database: copying it would claim ones that never ran.  Backups
+ * and undo streams restore it like any table. */
+static int is_history(const struct apply *a, const char *table)
+{
+	if (!strcmp(a->rd.purpose, "backup") || !strcmp(a->rd.purpose, "undo"))
+		return 0;
+	for (size_t i = 0; i < a->o->nhistory; i++)
+		if (glob_match(a->o->history[i], table))
+			return 1;
+	return 0;
+}
+
+/* A table matched by its natural key is the target's own: not written, and
+ * its rows (natural key -> the target's ids) read now, for the references. */
+static int load_natural(struct apply *a, struct plan *p, const struct table *tt)
+{
+	struct db_cursor *cur;
+	struct row r;
+	int got;
+	buf_reset(&a->msg);
+	if (!tt)
+		return error("%s:%ld: table \"%s\", matched by its natural key, is not in the target", a->rd.name,
+			     p->st->line, p->st->name);
+	if (natural_check(&a->nat, (size_t)p->natural, tt, &a->msg) < 0 ||
+	    natural_check(&a->nat, (size_t)p->natural, p->st, &a->msg) < 0)
+		return error("%s:%ld: %s", a->rd.name, p->st->line, a->msg.buf);
+	warning("table \"%s\" is matched by its natural key: not applied, and references into it are "
+		"translated to the target's ids", p->st->name);
+	if (a->db->ops->scan_open(a->db, tt, &cur) < 0)
+		return error("%s: table \"%s\": %s", a->db->shown_url, tt->name, a->db->err.buf);
+	row_init(&r, tt->ncols);
+	while ((got = a->db->ops->scan_next(cur, &r)) > 0)
+		natural_add_target(&a->nat, (size_t)p->natural, tt, &r);
+	a->db->ops->scan_close(cur);
+	row_release(&r);
+	return got < 0 ? error("%s: table \"%s\": %s", a->db->shown_url, tt->name, a->db->err.buf) : 0;
+}
+
+/* Translating a reference that is part of the table's key would move its
+ * rows out of the key order every comparison relies on. */
+static int refers_by_key_to_natural(const struct apply *a, const struct table *st)
+{
+	for (size_t j = 0; j < st->nrefs; j++) {
+		const struct ref *r = &st->refs[j];
+		if (natural_find(&a->nat, r->table) < 0)
+			continue;
+		for (size_t c = 0; c < r->ncols; c++) {
+			long i = table_column_index(st, r->cols[c]);
+			if (i >= 0 && table_is_key(st, (size_t)i) && st->key_kind != KEY_ROW)
+				return error("%s:%ld: table \"%s\": its key column \"%s\" refers to table \"%s\", "
+					     "matched by its natural key: translating it is not supported", a->rd.name,
+					     st->line, st->name, r->cols[c], r->table);
+		}
+	}
+	return 0;
+}
+
+/* A table the environment excludes has other rows under the same ids there
+ * (its own users): a reference into it would point at someone else. */
+static int refers_to_excluded(const struct apply *a, const struct table *st)
+{
+	int bad = 0;
+	for (size_t j = 0; a->o->exclude && j < st->nrefs; j++) {
+		const struct ref *r = &st->refs[j];
+		if (filter_match(a->o->exclude, r->table) || natural_find(&a->nat, r->table) >= 0)
+			continue;
+		struct buf cols = BUF_INIT;
+		for (size_t c = 0; c < r->ncols; c++)
+			buf_addf(&cols, "%s\"%s\"", c ? ", " : "", r->cols[c]);
+		error("%s:%ld: table \"%s\": column %s refers to table \"%s\", which the target's environment "
+		      "excludes: its ids there name other rows.  Exclude \"%s\" too, or stop excluding \"%s\"",
+		      a->rd.name, st->line, st->name, cols.buf, r->table, st->name, r->table);
+		buf_release(&cols);
+		bad = -1;
+	}
+	return bad;
+}
+
+/* Match every stream table with a target table before any data is read. */
+int apply_plan_tables(struct apply *a)
+{
+	struct buf err = BUF_INIT;
+	int ret = -1, refs_bad = 0;
+	a->plans = xcalloc(a->rd.schema.n + 1, sizeof(*a->plans));
+	for (size_t i = 0; i < a->rd.schema.n; i++) {
+		struct table *st = a->rd.schema.tables[i];
+		struct table *tt = schema_find(&a->target, st->name);
+		struct plan *p = &a->plans[a->nplans++];
+		p->st = st;
+		p->natural = natural_find(&a->nat, st->name);
+		if (p->natural >= 0) {
+			p->skip = 1;
+			if (load_natural(a, p, tt) < 0)
+				goto out;
+			continue;
+		}
+		if (refers_by_key_to_natural(a, st) < 0)
+			goto out;
+		if (a->o->exclude && !filter_match(a->o->exclude, st->name)) {
+			warning("table \"%s\" is excluded by the target's environment: not applied", st->name);
+			p->skip = 1;
+			continue;
+		}
+		if (is_history(a, st->name)) {
+			summary_left_out(a->sum, st->name);
+			p->skip = 1;
+			continue;
+		}
+		if (refers_to_excluded(a, st) < 0) {
+			refs_bad = 1; /* every one is named before the run stops */
+			continue;
+		}
+		if (!tt) {
+			error("%s:%ld: unknown table \"%s\" (the target has no such table)",
+			      a->rd.name, st->line, st->name);
+			goto out;
+		}
+		if (schema_check_compatible(st, tt, &err) < 0) {
+			error("%s:%ld: %s", a->rd.name, st->line, err.buf);
+			goto out;
+		}
+		if (tt->has_triggers && a->o->disable_triggers) {
+			if (!a->db->ops->set_triggers) {
+				error("%s:%ld: table \"%s\" has triggers, and %s cannot turn them off inside a "
+				      "transaction (drop --disable-triggers)", a->rd.name, st->line, st->name,
+				      a->db->ops->engine);
+				goto out;
+			}
+			p->quiet_triggers = 1;
+		} else if (tt->has_triggers) {
+			warning("table \"%s\" has triggers: they fire for every row written "
+				"(--disable-triggers turns them off)", st->name);
+		}
+		if (a->o->mode == APPLY_MIRROR && !st->complete && a->rd.kind == STREAM_ROWS)
+			warning("table \"%s\" is not complete in the stream: --mirror deletes nothing from it",
+				st->name);
+		p->proj = table_project(tt, st);
+		p->counts = summary_table(a->sum, st->name);
+		p->bt = a->base_open ? schema_find(a->base.schema, st->name) : NULL;
+		if (p->bt && !table_shape_equal(st, p->bt)) {
+			warning("table \"%s\" has other columns or another key than in the sync base %s "
+				"(a schema change): merged two-way this time", st->name, a->base_path);
+			p->bt = NULL;
+		}
+		if (apply_spool_open(a, p, i, 0) < 0 || apply_spool_open(a, p, i, 1) < 0)
+			goto out;
+	}
+	ret = refs_bad ? -1 : 0;
+out:
+	buf_release(&err);
+	return ret;
+}
+
+/* The cycle columns of each table, as indexes into the stream's columns. */
+static void plan_cycle_columns(struct apply *a, struct plan **live, size_t n, const struct deps *d)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct plan *p = live[k];
+		const struct table *tt = schema_find(&a->target, p->st->name);
+		p->null_cols = xcalloc(d->nnull_cols[k] + 1, sizeof(size_t));
+		for (size_t j = 0; j < d->nnull_cols[k]; j++) {
+			long i = table_column_index(p->st, tt->cols[d->null_cols[k][j]].name);
+			if (i >= 0)
+				p->null_cols[p->nnull++] = (size_t)i;
+		}
+	}
+}
+
+/* The tables to write (not skipped) into live[] and, as the target has
+ * them, into order, at the same places: the target's own references decide
+ * the order.  d: that order and its cycles (deps_release it), each plan's
+ * cycle columns set, and a warning for a cycle that cannot be loaded. */
+void apply_plan_order(struct apply *a, struct schema *order, struct plan **live, struct deps *d)
+{
+	for (size_t i = 0; i < a->nplans; i++)
+		if (!a->plans[i].skip) {
+			live[order->n] = &a->plans[i];
+			order->tables[order->n++] = schema_find(&a->target, a->plans[i].st->name);
+		}
+	deps_compute_flags(order, a->db->ops->defers_all_checks ? DEPS_ALL_DEFER : 0, d);
+	plan_cycle_columns(a, live, order->n, d);
+	for (size_t c = 0; c < d->ncycles; c++) {
+		if (d->cycles[c].loadable)
+			continue;
+		/* Say why before the engine refuses a row that points forward. */
+		struct buf names = BUF_INIT;
+		for (size_t m = 0; m < d->cycles[c].nmembers; m++)
+			buf_addf(&names, "%s\"%s\"", m ? ", " : "", order->tables[d->cycles[c].members[m]]->name);
+		warning("the cycle %s goes through NOT NULL keys that cannot be deferred: "
+			"its rows load only if none points at a row loaded after it", names.buf);
+		buf_release(&names);
+	}
+}
+
+/* Tell an engine that wants to know (MySQL, which turns foreign-key checks
+ * off for them) which target tables are in a cycle or refer to themselves. */
+int apply_plan_engine_writes(struct apply *a)
+{
+	if (!a->db->ops->plan_writes)
+		return 0;
+	struct deps d;
+	deps_compute(&a->target, &d);
+	a->target_in_cycle = xcalloc(a->target.n + 1, sizeof(int));
+	for (size_t i = 0; i < a->target.n; i++)
+		a->target_in_cycle[i] = d.in_cycle[i] || d.self_ref[i];
+	deps_release(&d);
+	return a->db->ops->plan_writes(a->db, &a->target, a->target_in_cycle);
+}
