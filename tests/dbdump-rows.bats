@@ -305,3 +305,12 @@ rows_of() {
 	assert_failure 2
 	[[ "$stderr" == 'dbdump-rows: --subset takes TABLE:WHERE-CONDITION'* ]]
 }
+
+@test "a row whose record would pass the 128 MiB limit is not written: exit 2, the table named, a stream every reader refuses" {
+	mkdb big.db <<<"CREATE TABLE files (id INTEGER PRIMARY KEY, body BLOB); INSERT INTO files VALUES (1, x'00'), (2, zeroblob(100 * 1024 * 1024));"
+	run --separate-stderr dbdump-rows -q -o out.ndjson big.db
+	assert_failure 2
+	[[ "$stderr" == 'dbdump-rows: out.ndjson: table "files": a record of '*' bytes, longer than the 134217728 a stream may hold (see dbpipe(5))' ]]
+	run dbbackup --verify out.ndjson
+	assert_failure 2
+}

@@ -622,6 +622,21 @@ static int flush_out(struct stream_writer *w)
 /* Finish the line that starts at `start` in w->out: newline, hashes, flush. */
 static int end_line(struct stream_writer *w, size_t start, int data)
 {
+	/* A line no reader would take is not written: the stream stays short of
+	 * its end record, so it is refused whole rather than at that line. */
+	if (w->out.len - start > STREAM_MAX_RECORD) {
+		size_t len = w->out.len - start;
+		buf_reset(&w->out);
+		if (w->failed)
+			return -1;
+		w->failed = 1;
+		if (w->cur)
+			return error("%s: table \"%s\": a record of %zu bytes, longer than the %zu a "
+				     "stream may hold (see dbpipe(5))", w->name, w->cur->name, len,
+				     STREAM_MAX_RECORD);
+		return error("%s: a record of %zu bytes, longer than the %zu a stream may hold",
+			     w->name, len, STREAM_MAX_RECORD);
+	}
 	buf_addch(&w->out, '\n');
 	const char *p = w->out.buf + start;
 	size_t n = w->out.len - start;
