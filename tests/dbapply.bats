@@ -1047,3 +1047,31 @@ natural_pair() {
 	assert_success
 	assert_line --regexp '^total +0 +0 +0$'
 }
+
+@test "a row a target's trigger makes during the sync is written over with the stream's values, and counted" {
+	for db in dev.db prod.db; do
+		mkdb "$db" <<-'SQL'
+		CREATE TABLE clients (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+		CREATE TABLE client_notes (client_id INTEGER PRIMARY KEY, note TEXT NOT NULL);
+		CREATE TRIGGER note_new AFTER INSERT ON clients BEGIN
+			INSERT INTO client_notes VALUES (NEW.id, 'new client ' || NEW.name);
+		END;
+		INSERT INTO clients VALUES (1, 'Ann'), (2, 'Bob');
+		SQL
+	done
+	# dev's trigger made Cid's note, which dev then edited
+	sqlite3 dev.db "INSERT INTO clients VALUES (3, 'Cid'); UPDATE client_notes SET note = 'met at the fair' WHERE client_id = 3"
+	# client_notes comes first by name; clients, whose trigger writes it, is written first
+	run --separate-stderr dbapply prod.db <(dbdump-rows dev.db)
+	assert_success
+	assert_line --regexp '^total +2 +0 +0$'
+	assert_line "1 row made by a trigger during this sync written over with the stream's values"
+	assert_equal "$(sqlite3 prod.db 'SELECT note FROM client_notes WHERE client_id = 3')" "met at the fair"
+	run dbdiff dev.db prod.db
+	assert_success
+	# the rollback takes both rows out again
+	run dbapply --rollback prod.db
+	assert_success
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients; SELECT count(*) FROM client_notes')" "2
+2"
+}

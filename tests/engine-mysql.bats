@@ -865,3 +865,29 @@ batch_state() {
 	assert_failure 2
 	[[ "$stderr" == *"Unknown column 'no_such'"* ]]
 }
+
+@test "sakila: a film dev added syncs although prod's trigger already made its film_text row; merge and mirror, then dbdiff finds nothing" {
+	local data=$ROOT/../shared/datasets/sakila/mysql
+	[ -f "$data/sakila-schema.sql" ] || skip "shared/datasets is absent (a user's clone has no shared/)"
+	sed 's/\bsakila\b/dev/g' "$data/sakila-schema.sql" | my_sql dev
+	sed 's/\bsakila\b/dev/g' "$data/sakila-data.sql" | my_sql dev
+	sed 's/\bsakila\b/prod/g' "$data/sakila-schema.sql" | my_sql prod
+	sed 's/\bsakila\b/prod/g' "$data/sakila-data.sql" | my_sql prod
+	# dev's own trigger makes dev's film_text row; dev then edits its description
+	my_sql dev <<-'SQL'
+	INSERT INTO film (film_id, title, description, language_id) VALUES (1001, 'NEW FILM', 'A new film', 1);
+	UPDATE film_text SET description = 'Edited in dev' WHERE film_id = 1001;
+	SQL
+	run dbapply "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_line "1 row made by a trigger during this sync written over with the stream's values"
+	assert_equal "$(my_sql prod <<< 'SELECT description FROM film_text WHERE film_id = 1001')" "Edited in dev"
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+	# and a mirror of another new film
+	my_sql dev <<< "INSERT INTO film (film_id, title, description, language_id) VALUES (1002, 'SECOND', 'Another', 1)"
+	run dbapply --mirror --yes "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+}

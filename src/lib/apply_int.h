@@ -57,6 +57,7 @@ struct apply {
 	const struct apply_opts *o;
 	struct stream_reader rd;
 	int rd_open;
+	int triggers_fired;     /* a table with triggers on was written in this run */
 	struct db *db;
 	struct schema target;
 	int *target_in_cycle;   /* per target table: in a cycle or self-referencing */

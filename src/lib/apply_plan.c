@@ -185,6 +185,70 @@ static void plan_cycle_columns(struct apply *a, struct plan **live, size_t n, co
  * them, into order, at the same places: the target's own references decide
  * the order.  d: that order and its cycles (deps_release it), each plan's
  * cycle columns set, and a warning for a cycle that cannot be loaded. */
+static long order_index(const struct schema *order, const char *name)
+{
+	for (size_t i = 0; i < order->n; i++)
+		if (!strcmp(order->tables[i]->name, name))
+			return (long)i;
+	return -1;
+}
+
+/* Whether table t may come now: every table it refers to that the order
+ * put before it (a later one is a cycle's break) has come. */
+static int parents_placed(const struct schema *order, const struct deps *d, const size_t *pos,
+			  const int *placed, size_t t)
+{
+	for (size_t r = 0; r < order->tables[t]->nrefs; r++) {
+		long p = order_index(order, order->tables[t]->refs[r].table);
+		if (p >= 0 && (size_t)p != t && pos[p] < pos[t] && !placed[p])
+			return 0;
+	}
+	(void)d;
+	return 1;
+}
+
+/* Write the tables whose triggers fire as early as their parents allow
+ * (their parents first, then them, then the rest, each group in the
+ * order's own order): what their triggers make in other tables is then
+ * there before the stream's rows of those tables are written, and goes in
+ * as an update (find_trigger_made), instead of colliding inside the trigger
+ * with a row the stream wrote first (Sakila's film and film_text). */
+static void triggers_early(struct schema *order, struct plan **live, struct deps *d)
+{
+	size_t n = d->n, *pos = xcalloc(n + 1, sizeof(*pos)), *out = xcalloc(n + 1, sizeof(*out));
+	int *early = xcalloc(n + 1, sizeof(*early)), *placed = xcalloc(n + 1, sizeof(*placed)), moved = 1;
+	for (size_t i = 0; i < n; i++) {
+		pos[d->order[i]] = i;
+		early[i] = live[i]->proj->has_triggers && !live[i]->quiet_triggers;
+	}
+	while (moved) { /* the parents of an early table are early */
+		moved = 0;
+		for (size_t t = 0; t < n; t++)
+			for (size_t r = 0; early[t] && r < order->tables[t]->nrefs; r++) {
+				long p = order_index(order, order->tables[t]->refs[r].table);
+				if (p >= 0 && pos[p] < pos[t] && !early[p])
+					early[p] = moved = 1;
+			}
+	}
+	for (size_t k = 0; k < n; k++) {
+		size_t pick = n;
+		for (size_t i = 0; i < n && pick == n; i++) /* early ones first */
+			if (!placed[d->order[i]] && early[d->order[i]] &&
+			    parents_placed(order, d, pos, placed, d->order[i]))
+				pick = d->order[i];
+		for (size_t i = 0; i < n && pick == n; i++) /* else the order's next */
+			if (!placed[d->order[i]])
+				pick = d->order[i];
+		placed[pick] = 1;
+		out[k] = pick;
+	}
+	memcpy(d->order, out, n * sizeof(*out));
+	free(pos);
+	free(out);
+	free(early);
+	free(placed);
+}
+
 void apply_plan_order(struct apply *a, struct schema *order, struct plan **live, struct deps *d)
 {
 	for (size_t i = 0; i < a->nplans; i++)
@@ -193,6 +257,7 @@ void apply_plan_order(struct apply *a, struct schema *order, struct plan **live,
 			order->tables[order->n++] = schema_find(&a->target, a->plans[i].st->name);
 		}
 	deps_compute_flags(order, a->db->ops->defers_all_checks ? DEPS_ALL_DEFER : 0, d);
+	triggers_early(order, live, d);
 	plan_cycle_columns(a, live, order->n, d);
 	for (size_t c = 0; c < d->ncycles; c++) {
 		if (d->cycles[c].loadable)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "progress.h"
+#include "strmap.h"
 
 /* Create p's spool which (0 upserts, 1 deletes) in the spool directory,
  * with its file of input lines; idx names it. */
@@ -296,8 +297,67 @@ static int null_cycle_columns(const struct plan *p, struct change *c)
 /* Write the spooled changes of one table; which: 0 upserts, 1 deletes,
  * 2 the cycle columns held back from the upserts, 3 the cycle columns set
  * NULL before deletes. */
+static void key_text(struct buf *out, const struct table *t, const struct row *r)
+{
+	buf_reset(out);
+	for (size_t k = 0; k < t->nkey; k++)
+		if (!row_add_part(out, r, (long)t->key[k]))
+			buf_addch(out, 'N');
+}
+
+/* Rows of p's table that this run's triggers made: the keys of the rows the
+ * spool inserts that the target holds now, though it did not when read (a
+ * trigger on a table written before, such as Sakila's film making its
+ * film_text row).  The stream's values go over them, as an update. */
+static int find_trigger_made(struct apply *a, struct plan *p, const char *path, struct strmap *made)
+{
+	struct stream_reader sp;
+	struct strmap inserts = { 0 };
+	struct buf key = BUF_INIT;
+	struct db_cursor *cur = NULL;
+	struct row row;
+	int got, rc = -1;
+	row_init(&row, p->proj->ncols);
+	if (stream_open(&sp, path) < 0)
+		goto out;
+	while ((got = stream_next(&sp)) > 0)
+		if (sp.rec.type == REC_INSERT || sp.rec.type == REC_ROW) {
+			key_text(&key, p->proj, &sp.rec.row);
+			strmap_put(&inserts, key.buf ? key.buf : "", key.len, "", 0);
+		}
+	if (got < 0)
+		goto out;
+	if (!inserts.n) {
+		rc = 0;
+		goto out;
+	}
+	if (a->db->ops->scan_open(a->db, p->proj, &cur) < 0) {
+		error("%s: table \"%s\": %s", a->db->shown_url, p->st->name, a->db->err.buf);
+		goto out;
+	}
+	while ((got = a->db->ops->scan_next(cur, &row)) > 0) {
+		key_text(&key, p->proj, &row);
+		if (strmap_get(&inserts, key.buf ? key.buf : "", key.len))
+			strmap_put(made, key.buf ? key.buf : "", key.len, "", 0);
+	}
+	if (got < 0)
+		error("%s: table \"%s\": %s", a->db->shown_url, p->st->name, a->db->err.buf);
+	else
+		rc = 0;
+out:
+	if (cur)
+		a->db->ops->scan_close(cur);
+	stream_close(&sp);
+	strmap_release(&inserts);
+	buf_release(&key);
+	row_release(&row);
+	return rc;
+}
+
 int apply_write_spool(struct apply *a, struct plan *p, int which)
 {
+	struct strmap made = { 0 };
+	struct buf key = BUF_INIT;
 	struct stream_reader sp;
 	const char *path = which == 2 ? p->fixup : p->spool[which & 1];
 	int got, ret = -1;
@@ -308,6 +368,10 @@ int apply_write_spool(struct apply *a, struct plan *p, int which)
 	if (which < 2)
 		rewind(p->lines[which]);
 	progress_table(which == 1 ? "delete" : "write", p->st->name);
+	if (which == 0 && a->triggers_fired && find_trigger_made(a, p, path, &made) < 0) {
+		strmap_release(&made);
+		return -1;
+	}
 	if (stream_open(&sp, path) < 0)
 		goto out;
 	while ((got = stream_next(&sp)) > 0) {
@@ -343,16 +407,27 @@ int apply_write_spool(struct apply *a, struct plan *p, int which)
 			error("%s: %s", a->tmpdir, strerror(errno));
 			goto out;
 		}
+		if (made.n && (c->type == REC_INSERT || c->type == REC_ROW)) {
+			key_text(&key, p->proj, &c->row);
+			if (strmap_get(&made, key.buf ? key.buf : "", key.len)) {
+				c->type = REC_UPDATE; /* every column of the stream's row */
+				p->counts->trigger_made++;
+			}
+		}
 		if (db_write(a->db, p->proj, c) < 0) {
 			if (a->db->failed_write == a->db->nwrites || !apply_blame_earlier_write(a))
 				write_failed(a, p, c, w.line);
 			goto out;
 		}
+		if (p->proj->has_triggers && !p->triggers_are_off)
+			a->triggers_fired = 1;
 	}
 	if (got == 0)
 		ret = 0;
 out:
 	stream_close(&sp);
+	strmap_release(&made);
+	buf_release(&key);
 	if (which == 0 && p->fixup && p->fw.name &&
 	    (stream_end_table(&p->fw) < 0 || stream_finish(&p->fw) < 0))
 		ret = -1;

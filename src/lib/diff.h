@@ -32,6 +32,7 @@ struct diff_counts {
 	uint64_t collisions;  /* keys both sides created with other content, not applied */
 	uint64_t held;        /* rows held back: they refer to a collision or conflict */
 	uint64_t rekeyed;     /* collisions inserted under a new key (--rekey) */
+	uint64_t trigger_made; /* inserts whose row a trigger of this run had made: written over */
 };
 
 typedef int (*diff_emit_fn)(void *ctx, const struct change *c);

@@ -70,6 +70,7 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 		total.collisions += c->collisions;
 		total.held += c->held;
 		total.rekeyed += c->rekeyed;
+		total.trigger_made += c->trigger_made;
 	}
 	fprintf(f, "%-*s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", w, "total",
 		total.inserts, total.updates, total.deletes);
@@ -79,6 +80,9 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 	if (total.left)
 		fprintf(f, "%" PRIu64 " changed row%s left as %s (--insert-only)\n",
 			total.left, total.left == 1 ? "" : "s", total.left == 1 ? "it is" : "they are");
+	if (total.trigger_made)
+		fprintf(f, "%" PRIu64 " row%s made by a trigger during this sync written over with the "
+			"stream's values\n", total.trigger_made, total.trigger_made == 1 ? "" : "s");
 	if (!s->sync)
 		return total.inserts + total.updates + total.deletes;
 	count_line(f, total.theirs_kept, "row", "rows", "changed in the target since the last sync kept as changed");
