@@ -957,3 +957,30 @@ records() {
 	run sh -c 'ls backups/*.undo.ndjson.gz'
 	assert_success
 }
+
+@test "an update a trigger of the target skips (0 rows) stops the run and names its key, alone or in a batch" {
+	for d in dev prod; do
+		pg_psql "$d" -q -c "CREATE TABLE a (id int PRIMARY KEY, n int)" -c "INSERT INTO a SELECT g, g FROM generate_series(1, 40) g"
+	done
+	# prod's trigger drops the update of row 7, as if the row were not there
+	pg_psql prod -q <<-'SQL'
+	CREATE FUNCTION keep7() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN IF OLD.id = 7 THEN RETURN NULL; END IF; RETURN NEW; END $$;
+	CREATE TRIGGER keep7 BEFORE UPDATE ON a FOR EACH ROW EXECUTE FUNCTION keep7();
+	SQL
+	dump_body "$PROD" > before
+	# one update: a prepared statement in the pipeline
+	pg_psql dev -q -c "UPDATE a SET n = -n WHERE id = 7"
+	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	assert_failure 2
+	assert_output --partial 'table "a" at key {"id":7}: update failed: updating "a" (id=7): no row with this key in the target (it changed since the diff)'
+	assert_output --partial 'nothing was written'
+	# thirty of them: one statement over arrays
+	pg_psql dev -q -c "UPDATE a SET n = n + 100 WHERE id <= 30"
+	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	assert_failure 2
+	assert_output --partial 'updating "a" (id=7): no row with this key in the target (it changed since the diff); one of a batch of 30 rows from this one'
+	assert_output --partial 'nothing was written'
+	dump_body "$PROD" > after
+	diff -u before after
+}

@@ -1,0 +1,404 @@
+/* pg/catalog: the tables, their columns, keys and references; how
+ * PostgreSQL's types map to the stream's and how its SQL orders and
+ * compares them; how statements name a table. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg.h"
+
+/* Type oids (pg_type.h), fixed since forever. */
+enum {
+	OID_BOOL = 16, OID_BYTEA = 17, OID_NAME = 19, OID_INT8 = 20, OID_INT2 = 21,
+	OID_INT4 = 23, OID_TEXT = 25, OID_JSON = 114, OID_FLOAT4 = 700,
+	OID_FLOAT8 = 701, OID_BPCHAR = 1042, OID_VARCHAR = 1043, OID_DATE = 1082,
+	OID_TIME = 1083, OID_TIMESTAMP = 1114, OID_TIMESTAMPTZ = 1184,
+	OID_NUMERIC = 1700, OID_UUID = 2950, OID_JSONB = 3802,
+};
+
+static enum vtype pg_vtype(unsigned oid, char typtype)
+{
+	if (typtype == 'e')
+		return VT_ENUM;
+	switch (oid) {
+	case OID_INT2: case OID_INT4: case OID_INT8: return VT_INT;
+	case OID_FLOAT4: case OID_FLOAT8: return VT_FLOAT;
+	case OID_NUMERIC: return VT_DECIMAL;
+	case OID_BOOL: return VT_BOOL;
+	case OID_TEXT: case OID_VARCHAR: case OID_BPCHAR: case OID_NAME: return VT_TEXT;
+	case OID_UUID: return VT_UUID;
+	case OID_JSON: case OID_JSONB: return VT_JSON;
+	case OID_BYTEA: return VT_BYTES;
+	case OID_DATE: return VT_DATE;
+	case OID_TIME: return VT_TIME;
+	case OID_TIMESTAMP: return VT_TIMESTAMP;
+	case OID_TIMESTAMPTZ: return VT_TIMESTAMPTZ;
+	default: return VT_OTHER;
+	}
+}
+
+/* --- the dialect --- */
+
+static void pg_placeholder(struct buf *sql, size_t n)
+{
+	buf_addf(sql, "$%zu", n);
+}
+
+/* Key order: what value_cmp does with the canonical text of each type
+ * (read.c's read_value makes it).  Numbers, booleans, uuid (16 bytes
+ * compared as memcmp: the order of the hex text) and bytea natively, text
+ * COLLATE "C", timestamps by the canonical text, every other type (enums
+ * too: they have no collation) by its text COLLATE "C"; NULLs first. */
+static void pg_order_key(struct buf *sql, const struct sql_dialect *d, const struct column *c,
+			 enum key_order order)
+{
+	const char *n = c->name;
+	switch (order) {
+	case KEY_ORDER_NUMBER:
+	case KEY_ORDER_BYTES:
+		sql_addf(sql, d, "%I NULLS FIRST", n);
+		return;
+	case KEY_ORDER_TEXT:
+		if (c->type != VT_TEXT)
+			break;
+		sql_addf(sql, d, "%I COLLATE \"C\" NULLS FIRST", n);
+		return;
+	case KEY_ORDER_TIMESTAMP:
+		if (c->type == VT_TIMESTAMPTZ)
+			sql_addf(sql, d, "(CASE WHEN %I::text LIKE '%%+00' THEN replace(left(%I::text, -3), ' ', 'T') "
+				 "|| 'Z' ELSE %I::text END) COLLATE \"C\" NULLS FIRST", n, n, n);
+		else
+			sql_addf(sql, d, "(CASE WHEN %I::text LIKE '%% BC' THEN %I::text "
+				 "ELSE replace(%I::text, ' ', 'T') END) COLLATE \"C\" NULLS FIRST", n, n, n);
+		return;
+	case KEY_ORDER_CANONICAL:
+		break;
+	}
+	sql_addf(sql, d, "(%I::text) COLLATE \"C\" NULLS FIRST", n);
+}
+
+/* In a whole-row key, types without btree equality (json, point...)
+ * compare as text. */
+static void pg_key_operand(struct buf *sql, const struct sql_dialect *d, const struct column *c,
+			   size_t n)
+{
+	if (n)
+		d->placeholder(sql, n);
+	else
+		sql_addf(sql, d, "%I", c->name);
+	if (c->type == VT_JSON || c->type == VT_OTHER)
+		buf_adds(sql, "::text");
+}
+
+const struct sql_dialect pg_dialect = {
+	'"', " IS NOT DISTINCT FROM ", 1, pg_placeholder, pg_order_key, pg_key_operand,
+};
+
+/* --- names --- */
+
+/* Table names as the stream has them: unqualified in public, else schema.table. */
+static char *stream_name(const char *nsp, const char *rel)
+{
+	struct buf b = BUF_INIT;
+	if (strcmp(nsp, "public"))
+		buf_addf(&b, "%s.", nsp);
+	buf_adds(&b, rel);
+	return buf_detach(&b);
+}
+
+char *pg_qualify(const char *name)
+{
+	struct buf b = BUF_INIT;
+	if (!strchr(name, '.'))
+		buf_adds(&b, "public.");
+	buf_adds(&b, name);
+	return buf_detach(&b);
+}
+
+/* Its relkind decides ONLY: an ordinary table is named "ONLY", so that the
+ * rows of tables inheriting from it (dumped as tables of their own) are
+ * neither read nor written through it; a partitioned table is not, its
+ * rows live in its partitions. */
+const struct pg_rel *pg_rel(struct db *db, const char *name)
+{
+	struct pg_db *p = db->impl;
+	for (size_t i = 0; i < p->nrels; i++)
+		if (!strcmp(p->rels[i]->name, name))
+			return p->rels[i];
+	char *qname = pg_qualify(name);
+	struct buf q = BUF_INIT;
+	sql_addf(&q, &pg_dialect, "%T", qname);
+	const char *params[1] = { q.buf };
+	PGresult *res = pg_query(db, "SELECT relkind FROM pg_catalog.pg_class WHERE oid = $1::regclass", 1, params);
+	buf_release(&q);
+	if (!res) {
+		free(qname);
+		return NULL;
+	}
+	char kind = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0)[0] : 'r';
+	PQclear(res);
+	struct pg_rel *r = xcalloc(1, sizeof(*r));
+	r->name = xstrdup(name);
+	r->qname = qname;
+	r->only = kind == 'r' ? "ONLY " : "";
+	p->rels = xrealloc(p->rels, (p->nrels + 1) * sizeof(*p->rels));
+	p->rels[p->nrels++] = r;
+	return r;
+}
+
+void pg_rels_release(struct pg_db *p)
+{
+	for (size_t i = 0; i < p->nrels; i++) {
+		free(p->rels[i]->name);
+		free(p->rels[i]->qname);
+		free(p->rels[i]);
+	}
+	free(p->rels);
+	p->rels = NULL;
+	p->nrels = 0;
+}
+
+/* --- arrays --- */
+
+/* Not an array itself, and of a type whose array literal separates
+ * elements with commas. */
+int pg_arrayable(const struct column *col)
+{
+	size_t n = strlen(col->native);
+	return col->type != VT_OTHER && !(n && col->native[n - 1] == ']');
+}
+
+void pg_array_element(struct buf *out, const struct column *col, const struct row *r, size_t i)
+{
+	if (r->v[i].state != V_SET) {
+		buf_adds(out, "NULL");
+		return;
+	}
+	const char *s = row_ptr(r, i);
+	size_t n = r->v[i].len;
+	buf_addch(out, '"');
+	if (col->type == VT_BYTES) {
+		buf_adds(out, "\\\\x");
+		buf_add_hex(out, s, n);
+	} else {
+		size_t start = 0;
+		for (size_t j = 0; j < n; j++)
+			if (s[j] == '"' || s[j] == '\\') {
+				buf_add(out, s + start, j - start);
+				buf_addch(out, '\\');
+				start = j;
+			}
+		buf_add(out, s + start, n - start);
+	}
+	buf_addch(out, '"');
+}
+
+/* --- the schema --- */
+
+/* The tables we dump: ordinary tables and partitioned parents (not their
+ * partitions, whose rows the parent shows) of every non-system schema,
+ * leaving out tables that belong to extensions. */
+#define TABLES_CTE                                                                     \
+	"WITH tbl AS (SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c "     \
+	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "                       \
+	"WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "                         \
+	"AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "          \
+	"AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass " \
+	"AND d.objid = c.oid AND d.deptype = 'e')) "
+
+static const char q_tables[] = TABLES_CTE
+	"SELECT t.oid, t.nspname, t.relname, "
+	"EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = t.oid AND NOT g.tgisinternal) "
+	"FROM tbl t ORDER BY t.oid";
+
+static const char q_columns[] = TABLES_CTE
+	"SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
+	"a.attnotnull, a.attidentity <> '', a.attgenerated <> '', "
+	"CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END, "
+	"CASE WHEN ty.typtype = 'd' THEN (SELECT b.typtype FROM pg_catalog.pg_type b WHERE b.oid = ty.typbasetype) ELSE ty.typtype END, "
+	"COALESCE(pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) LIKE 'nextval(%', false) "
+	"FROM tbl t JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid "
+	"JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
+	"LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
+	"WHERE a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum";
+
+/* Primary keys and the unique indexes that could stand in for one (no
+ * predicate, no expressions, valid), one row per key column: the primary
+ * key first, then unique indexes by name, as table_offer_key wants them. */
+static const char q_keys[] = TABLES_CTE
+	"SELECT i.indrelid, i.indexrelid, i.indisprimary, k.attnum "
+	"FROM tbl t JOIN pg_catalog.pg_index i ON i.indrelid = t.oid "
+	"JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
+	"CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
+	"WHERE (i.indisprimary OR i.indisunique) AND i.indpred IS NULL AND i.indexprs IS NULL "
+	"AND i.indisvalid AND k.ord <= i.indnkeyatts "
+	"ORDER BY i.indrelid, i.indisprimary DESC, ic.relname COLLATE \"C\", i.indexrelid, k.ord";
+
+static const char q_refs[] = TABLES_CTE
+	"SELECT con.conrelid, con.oid, con.condeferrable, rn.nspname, rc.relname, a.attname, fa.attname "
+	"FROM tbl t JOIN pg_catalog.pg_constraint con ON con.conrelid = t.oid AND con.contype = 'f' "
+	"AND con.conparentid = 0 "
+	"JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid "
+	"JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace "
+	"CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(a1, a2, ord) "
+	"JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.a1 "
+	"JOIN pg_catalog.pg_attribute fa ON fa.attrelid = con.confrelid AND fa.attnum = k.a2 "
+	"ORDER BY con.conrelid, con.conname COLLATE \"C\", con.oid, k.ord";
+
+/* A table being loaded: its oid and the column index of each attnum. */
+struct loading {
+	unsigned oid;
+	struct table *t;
+	int nattr;
+	long *col_of_attnum; /* index by attnum, -1 for none */
+};
+
+static struct loading *find_loading(struct loading *v, size_t n, unsigned oid)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (v[mid].oid == oid)
+			return &v[mid];
+		if (v[mid].oid < oid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static unsigned getoid(const PGresult *res, int r, int c)
+{
+	return (unsigned)strtoul(PQgetvalue(res, r, c), NULL, 10);
+}
+
+static int getbool(const PGresult *res, int r, int c)
+{
+	return PQgetvalue(res, r, c)[0] == 't';
+}
+
+/* The column of l with the attnum in text; SIZE_MAX for none. */
+static size_t column_of(const struct loading *l, const char *attnum)
+{
+	long a = strtol(attnum, NULL, 10);
+	if (a <= 0 || a > l->nattr || l->col_of_attnum[a] < 0)
+		return SIZE_MAX;
+	return (size_t)l->col_of_attnum[a];
+}
+
+/* The tables of q_tables, in its order (by oid). */
+static struct loading *new_tables(PGresult *tabs, size_t *n)
+{
+	*n = (size_t)PQntuples(tabs);
+	struct loading *v = xcalloc(*n ? *n : 1, sizeof(*v));
+	for (size_t i = 0; i < *n; i++) {
+		char *name = stream_name(PQgetvalue(tabs, (int)i, 1), PQgetvalue(tabs, (int)i, 2));
+		v[i].oid = getoid(tabs, (int)i, 0);
+		v[i].t = table_new(name);
+		v[i].t->has_triggers = getbool(tabs, (int)i, 3);
+		free(name);
+	}
+	return v;
+}
+
+static void load_columns(PGresult *res, struct loading *v, size_t n)
+{
+	/* The largest attnum per table first, for the attnum map. */
+	int nr = PQntuples(res);
+	for (int r = 0; r < nr; r++) {
+		struct loading *l = find_loading(v, n, getoid(res, r, 0));
+		int a = atoi(PQgetvalue(res, r, 1));
+		if (l && a > l->nattr)
+			l->nattr = a;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].col_of_attnum = xmalloc(((size_t)v[i].nattr + 1) * sizeof(long));
+		for (int a = 0; a <= v[i].nattr; a++)
+			v[i].col_of_attnum[a] = -1;
+	}
+	for (int r = 0; r < nr; r++) {
+		struct loading *l = find_loading(v, n, getoid(res, r, 0));
+		if (!l)
+			continue;
+		enum vtype vt = pg_vtype(getoid(res, r, 7), PQgetvalue(res, r, 8)[0]);
+		l->col_of_attnum[atoi(PQgetvalue(res, r, 1))] = (long)l->t->ncols;
+		struct column *c = table_add_column(l->t, PQgetvalue(res, r, 2), vt,
+						    PQgetvalue(res, r, 3), !getbool(res, r, 4));
+		c->autoinc = getbool(res, r, 5) || getbool(res, r, 9);
+		c->generated = getbool(res, r, 6);
+	}
+}
+
+/* Offer each table its indexes from the rows of q_keys, one index a run
+ * of rows; a table that takes none is keyed by its whole row. */
+static void offer_keys(PGresult *res, struct loading *v, size_t n)
+{
+	int nr = PQntuples(res);
+	size_t *cols = xcalloc(nr ? (size_t)nr : 1, sizeof(*cols));
+	for (int r = 0; r < nr;) {
+		unsigned rel = getoid(res, r, 0), idx = getoid(res, r, 1);
+		int primary = getbool(res, r, 2);
+		struct loading *l = find_loading(v, n, rel);
+		size_t ncols = 0;
+		for (; r < nr && getoid(res, r, 0) == rel && getoid(res, r, 1) == idx; r++)
+			cols[ncols++] = l ? column_of(l, PQgetvalue(res, r, 3)) : SIZE_MAX;
+		if (l)
+			table_offer_key(l->t, primary, cols, ncols);
+	}
+	free(cols);
+	for (size_t i = 0; i < n; i++)
+		table_settle_key(v[i].t);
+}
+
+static void load_refs(PGresult *res, struct loading *v, size_t n)
+{
+	int nr = PQntuples(res);
+	unsigned last = 0;
+	struct ref *rf = NULL;
+	for (int r = 0; r < nr; r++) {
+		struct loading *l = find_loading(v, n, getoid(res, r, 0));
+		unsigned con = getoid(res, r, 1);
+		if (!l)
+			continue;
+		if (!rf || con != last) {
+			char *to = stream_name(PQgetvalue(res, r, 3), PQgetvalue(res, r, 4));
+			rf = table_add_ref(l->t, to, getbool(res, r, 2));
+			free(to);
+			last = con;
+		}
+		ref_add_column(rf, PQgetvalue(res, r, 5), PQgetvalue(res, r, 6));
+	}
+}
+
+int pg_load_schema(struct db *db, struct schema *out)
+{
+	PGresult *tabs = NULL, *cols = NULL, *keys = NULL, *refs = NULL;
+	struct loading *v = NULL;
+	size_t n = 0;
+	int rc = -1;
+	if (!(tabs = pg_query(db, q_tables, 0, NULL)) || !(cols = pg_query(db, q_columns, 0, NULL)) ||
+	    !(keys = pg_query(db, q_keys, 0, NULL)) || !(refs = pg_query(db, q_refs, 0, NULL)))
+		goto out;
+	v = new_tables(tabs, &n);
+	load_columns(cols, v, n);
+	offer_keys(keys, v, n);
+	load_refs(refs, v, n);
+	for (size_t i = 0; i < n; i++) {
+		schema_add(out, v[i].t);
+		v[i].t = NULL;
+	}
+	schema_sort(out);
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++) {
+		table_free(v[i].t);
+		free(v[i].col_of_attnum);
+	}
+	free(v);
+	PQclear(tabs);
+	PQclear(cols);
+	PQclear(keys);
+	PQclear(refs);
+	return rc;
+}
