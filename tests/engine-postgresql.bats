@@ -984,3 +984,40 @@ records() {
 	dump_body "$PROD" > after
 	diff -u before after
 }
+
+@test "--subset on PostgreSQL: the slice of one client equals the SQLite one and loads into an empty database with every foreign key" {
+	office_pg dev
+	office_pg prod
+	pg_psql prod -q -c 'TRUNCATE documents, cases, clients, case_types'
+	run dbdump-rows --subset 'clients:id = 10 OR id = 11' -o slice.ndjson "$DEV"
+	assert_success
+	dbdump-rows --subset 'clients:id IN (10, 11)' -o slice-sqlite.ndjson office.db
+	run dbdiff slice-sqlite.ndjson slice.ndjson
+	assert_success
+	run dbapply "$PROD" slice.ndjson
+	assert_success
+	assert_equal "$(pg_psql prod -tA -c 'SELECT count(*) FROM cases')" "$(jq -c 'select(.type == "row" and .table == "cases")' slice.ndjson | wc -l)"
+	run --separate-stderr dbdump-rows --subset 'clients:no_such = 1' "$DEV"
+	assert_failure 2
+	[[ "$stderr" == *'column "no_such" does not exist'* ]]
+}
+
+@test "a row prod's trigger makes during the sync is written over with the stream's values (PostgreSQL)" {
+	for db in dev prod; do
+		pg_psql "$db" -q <<-'SQL'
+		CREATE TABLE clients (id integer PRIMARY KEY, name text NOT NULL);
+		CREATE TABLE client_notes (client_id integer PRIMARY KEY, note text NOT NULL);
+		CREATE FUNCTION note_new() RETURNS trigger LANGUAGE plpgsql AS
+			$$ BEGIN INSERT INTO client_notes VALUES (NEW.id, 'new client ' || NEW.name); RETURN NEW; END $$;
+		CREATE TRIGGER note_new AFTER INSERT ON clients FOR EACH ROW EXECUTE FUNCTION note_new();
+		INSERT INTO clients VALUES (1, 'Ann'), (2, 'Bob');
+		SQL
+	done
+	pg_psql dev -q -c "INSERT INTO clients VALUES (3, 'Cid'); UPDATE client_notes SET note = 'met at the fair' WHERE client_id = 3"
+	run dbapply "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_line "1 row made by a trigger during this sync written over with the stream's values"
+	assert_equal "$(pg_psql prod -tA -c 'SELECT note FROM client_notes WHERE client_id = 3')" "met at the fair"
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+}

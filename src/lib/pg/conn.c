@@ -352,5 +352,6 @@ const struct db_ops db_pg_ops = {
 	.since_usable = pg_since_usable,
 	.scan_since_open = pg_scan_since_open,
 	.scan_keys_open = pg_scan_keys_open,
+	.scan_where_open = pg_scan_where_open,
 	.set_triggers = pg_set_triggers,
 };

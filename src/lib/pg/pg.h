@@ -165,6 +165,7 @@ int pg_snapshot_mark(struct db *db, struct buf *out);
 int pg_since_usable(struct db *db, const char *mark);
 int pg_scan_since_open(struct db *db, const struct table *t, const char *mark,
 		       struct db_cursor **out);
+int pg_scan_where_open(struct db *db, const struct table *t, const char *where, struct db_cursor **out);
 int pg_scan_keys_open(struct db *db, const struct table *t, const struct row *const *keys,
 		      size_t n, struct db_cursor **out);
 

@@ -100,6 +100,16 @@ int pg_scan_open(struct db *db, const struct table *t, struct db_cursor **out)
 	return open_cursor(db, t, NULL, 0, out);
 }
 
+int pg_scan_where_open(struct db *db, const struct table *t, const char *where, struct db_cursor **out)
+{
+	/* In parentheses: an OR of the user's stays inside it. */
+	struct buf cond = BUF_INIT;
+	buf_addf(&cond, "(%s)", where);
+	int rc = open_cursor(db, t, cond.buf, 0, out);
+	buf_release(&cond);
+	return rc;
+}
+
 /* --- what changed since an earlier snapshot ---
  *
  * A mark is "postgresql:SYSTEM_ID:DATABASE_OID:XMIN": the cluster, the
