@@ -314,3 +314,18 @@ rows_of() {
 	run dbbackup --verify out.ndjson
 	assert_failure 2
 }
+
+@test "a SQLite table whose name holds a dot is written a\\.b (no schema), and syncs back into a table a.b" {
+	mkdb dev.db <<<'CREATE TABLE "a.b" (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO "a.b" VALUES (1, '"'"'x'"'"');
+		CREATE TABLE c (id INTEGER PRIMARY KEY, ab INTEGER REFERENCES "a.b" (id)); INSERT INTO c VALUES (5, 1);'
+	run dbdump-rows dev.db
+	assert_success
+	assert_line --index 1 --partial '"table":"a\\.b"'
+	assert_output --partial '"references":[{"columns":["ab"],"table":"a\\.b","to":["id"]'
+	mkdb prod.db <<<'CREATE TABLE "a.b" (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE c (id INTEGER PRIMARY KEY, ab INTEGER REFERENCES "a.b" (id));'
+	run dbapply prod.db <(dbdump-rows dev.db)
+	assert_success
+	assert_equal "$(sqlite3 prod.db 'SELECT v FROM "a.b"')" x
+	run dbdiff dev.db prod.db
+	assert_success
+}

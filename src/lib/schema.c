@@ -35,6 +35,52 @@ struct table *schema_find(const struct schema *s, const char *name)
 	return NULL;
 }
 
+static void add_name_part(struct buf *b, const char *part)
+{
+	for (const char *p = part; *p; p++) {
+		if (*p == '.' || *p == '\\')
+			buf_addch(b, '\\');
+		buf_addch(b, *p);
+	}
+}
+
+char *table_name_make(const char *schema, const char *table)
+{
+	struct buf b = BUF_INIT;
+	if (schema) {
+		add_name_part(&b, schema);
+		buf_addch(&b, '.');
+	}
+	add_name_part(&b, table);
+	return buf_detach(&b);
+}
+
+void table_name_split(const char *name, char **schema, char **table)
+{
+	struct buf part = BUF_INIT;
+	*schema = NULL;
+	for (const char *p = name; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			buf_addch(&part, *++p);
+		} else if (*p == '.' && !*schema) {
+			*schema = buf_detach(&part);
+			buf_init(&part);
+		} else {
+			buf_addch(&part, *p);
+		}
+	}
+	buf_adds(&part, "");
+	*table = buf_detach(&part);
+}
+
+struct table *schema_find_parts(const struct schema *s, const char *schema, const char *table)
+{
+	char *name = table_name_make(schema, table);
+	struct table *t = schema_find(s, name);
+	free(name);
+	return t;
+}
+
 struct table *table_new(const char *name)
 {
 	struct table *t = xcalloc(1, sizeof(*t));

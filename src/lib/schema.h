@@ -54,6 +54,18 @@ void schema_release(struct schema *s);
 void schema_add(struct schema *s, struct table *t);
 struct table *schema_find(const struct schema *s, const char *name);
 
+/* Stream table names.  A table of the engine's default schema is named by
+ * itself, one of another schema "schema.table"; a '.' or '\' inside either
+ * part is written "\." or "\\", so that every name reads back one way
+ * (PostgreSQL's public."audit.log" is not audit.log, table log of schema
+ * audit).  Names without either character are unchanged. */
+char *table_name_make(const char *schema, const char *table); /* schema NULL: the default */
+/* The parts of a stream name, unescaped; *schema NULL when unqualified.
+ * The caller frees both. */
+void table_name_split(const char *name, char **schema, char **table);
+/* schema_find by an engine's own names (schema NULL: the default). */
+struct table *schema_find_parts(const struct schema *s, const char *schema, const char *table);
+
 struct table *table_new(const char *name);
 void table_free(struct table *t);
 /* Append a column; returns it for the caller to fill in. */

@@ -18,16 +18,23 @@ void sql_ident(struct buf *sql, const struct sql_dialect *d, const char *name)
 
 void sql_table(struct buf *sql, const struct sql_dialect *d, const char *name)
 {
-	const char *dot = d->schemas ? strchr(name, '.') : NULL;
-	if (!dot) {
-		sql_ident(sql, d, name);
-		return;
+	char *schema, *table;
+	table_name_split(name, &schema, &table);
+	if (schema && d->schemas) {
+		sql_ident(sql, d, schema);
+		buf_addch(sql, '.');
+		sql_ident(sql, d, table);
+	} else if (schema) {
+		/* An engine without schemas keeps "schema.table" as one name. */
+		struct buf whole = BUF_INIT;
+		buf_addf(&whole, "%s.%s", schema, table);
+		sql_ident(sql, d, whole.buf);
+		buf_release(&whole);
+	} else {
+		sql_ident(sql, d, table);
 	}
-	char *schema = xstrndup(name, (size_t)(dot - name));
-	sql_ident(sql, d, schema);
-	buf_addch(sql, '.');
-	sql_ident(sql, d, dot + 1);
 	free(schema);
+	free(table);
 }
 
 int sql_writable(const struct table *t, size_t i)

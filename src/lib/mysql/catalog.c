@@ -118,8 +118,11 @@ static int load_tables(struct db *db, struct schema *s)
 	if (!r)
 		return -1;
 	MYSQL_ROW row;
-	while ((row = mysql_fetch_row(r)))
-		schema_add(s, table_new(row[0]));
+	while ((row = mysql_fetch_row(r))) {
+		char *name = table_name_make(NULL, row[0]); /* a dot in it is not a database's */
+		schema_add(s, table_new(name));
+		free(name);
+	}
 	mysql_free_result(r);
 	return 0;
 }
@@ -145,7 +148,7 @@ static int load_columns(struct db *db, struct schema *s)
 		return -1;
 	MYSQL_ROW row;
 	while ((row = mysql_fetch_row(r))) {
-		struct table *t = schema_find(s, row[0]);
+		struct table *t = schema_find_parts(s, NULL, row[0]);
 		if (t) /* else a view */
 			add_column(t, row);
 	}
@@ -163,7 +166,7 @@ static int load_json_checks(struct db *db, struct schema *s)
 	MYSQL_ROW row;
 	struct buf want = BUF_INIT;
 	while ((row = mysql_fetch_row(r))) {
-		struct table *t = schema_find(s, row[0]);
+		struct table *t = schema_find_parts(s, NULL, row[0]);
 		for (size_t i = 0; t && i < t->ncols; i++) {
 			buf_reset(&want);
 			sql_addf(&want, &my_dialect, "json_valid(%I)", t->cols[i].name);
@@ -201,7 +204,7 @@ static void index_add_row(struct index_read *ix, struct schema *s, MYSQL_ROW row
 		index_offer(ix);
 		ix->table = xstrdup(row[0]);
 		ix->name = xstrdup(row[1]);
-		ix->t = schema_find(s, row[0]);
+		ix->t = schema_find_parts(s, NULL, row[0]);
 		ix->cols = ix->t ? xcalloc(ix->t->ncols + 1, sizeof(*ix->cols)) : NULL;
 		ix->usable = 1;
 	}
@@ -251,19 +254,15 @@ static int load_refs(struct db *db, struct schema *s)
 	struct table *last_t = NULL;
 	char *last_c = NULL;
 	struct ref *rf = NULL;
-	struct buf to = BUF_INIT;
 	MYSQL_ROW row;
 	while ((row = mysql_fetch_row(r))) {
-		struct table *t = schema_find(s, row[0]);
+		struct table *t = schema_find_parts(s, NULL, row[0]);
 		if (!t)
 			continue;
 		if (t != last_t || !last_c || strcmp(last_c, row[1])) {
-			buf_reset(&to);
-			if (row[6] && !strcmp(row[6], "1"))
-				buf_adds(&to, row[4]);
-			else
-				buf_addf(&to, "%s.%s", row[3], row[4]);
-			rf = table_add_ref(t, to.buf, 0);
+			char *to = table_name_make(row[6] && !strcmp(row[6], "1") ? NULL : row[3], row[4]);
+			rf = table_add_ref(t, to, 0);
+			free(to);
 			free(last_c);
 			last_c = xstrdup(row[1]);
 			last_t = t;
@@ -271,7 +270,6 @@ static int load_refs(struct db *db, struct schema *s)
 		ref_add_column(rf, row[2], row[5]);
 	}
 	free(last_c);
-	buf_release(&to);
 	mysql_free_result(r);
 	return 0;
 }
@@ -284,7 +282,7 @@ static int load_triggers(struct db *db, struct schema *s)
 		return -1;
 	MYSQL_ROW row;
 	while ((row = mysql_fetch_row(r))) {
-		struct table *t = schema_find(s, row[0]);
+		struct table *t = schema_find_parts(s, NULL, row[0]);
 		if (t)
 			t->has_triggers = 1;
 	}

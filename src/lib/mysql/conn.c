@@ -281,8 +281,10 @@ static int load_nontx(struct db *db)
 	struct buf e = BUF_INIT;
 	while ((row = mysql_fetch_row(r))) {
 		m->nontx = xrealloc(m->nontx, (m->nnontx + 1) * sizeof(char *));
+		char *name = table_name_make(NULL, row[0]); /* as the tables are named */
 		buf_reset(&e);
-		buf_addf(&e, "%s\t%s", row[0], row[1]);
+		buf_addf(&e, "%s\t%s", name, row[1]);
+		free(name);
 		m->nontx[m->nnontx++] = xstrdup(e.buf);
 	}
 	buf_release(&e);

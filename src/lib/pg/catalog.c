@@ -99,20 +99,17 @@ const struct sql_dialect pg_dialect = {
 /* Table names as the stream has them: unqualified in public, else schema.table. */
 static char *stream_name(const char *nsp, const char *rel)
 {
-	struct buf b = BUF_INIT;
-	if (strcmp(nsp, "public"))
-		buf_addf(&b, "%s.", nsp);
-	buf_adds(&b, rel);
-	return buf_detach(&b);
+	return table_name_make(strcmp(nsp, "public") ? nsp : NULL, rel);
 }
 
 char *pg_qualify(const char *name)
 {
-	struct buf b = BUF_INIT;
-	if (!strchr(name, '.'))
-		buf_adds(&b, "public.");
-	buf_adds(&b, name);
-	return buf_detach(&b);
+	char *schema, *table;
+	table_name_split(name, &schema, &table);
+	char *q = table_name_make(schema ? schema : "public", table);
+	free(schema);
+	free(table);
+	return q;
 }
 
 /* Its relkind decides ONLY: an ordinary table is named "ONLY", so that the

@@ -44,11 +44,13 @@ static enum vtype sqlite_type(const char *decl)
 	return VT_OTHER;
 }
 
-/* PRAGMA pragma("name") into sql, which it empties first. */
+/* PRAGMA pragma("name") into sql, which it empties first; name is a
+ * table's stream name (table_name_make) or, for an index, its own name. */
 static void pragma_sql(struct buf *sql, const char *pragma, const char *name)
 {
 	buf_reset(sql);
-	sql_addf(sql, &sq_dialect, "PRAGMA %s(%I)", pragma, name);
+	sql_addf(sql, &sq_dialect, strcmp(pragma, "index_info") ? "PRAGMA %s(%T)" : "PRAGMA %s(%I)",
+		 pragma, name);
 }
 
 /* pk[i] is column i's position in the primary key (from 1), or 0. */
@@ -176,7 +178,7 @@ static int offer_unique_keys(struct db *db, struct table *t)
 static const char *implied_target(const struct schema *sc, const char *parent, size_t k,
 				  const char *col)
 {
-	const struct table *p = schema_find(sc, parent);
+	const struct table *p = schema_find_parts(sc, NULL, parent);
 	return p && k < p->nkey ? p->cols[p->key[k]].name : col;
 }
 
@@ -197,7 +199,9 @@ static int load_refs(struct db *db, const struct schema *sc, struct table *t)
 		const char *to = (const char *)sqlite3_column_text(st, 4);
 		if (id != last_id) {
 			/* defer_foreign_keys defers every SQLite foreign key */
-			rf = table_add_ref(t, parent, 1);
+			char *to_table = table_name_make(NULL, parent);
+			rf = table_add_ref(t, to_table, 1);
+			free(to_table);
 			last_id = id;
 		}
 		ref_add_column(rf, from, to ? to : implied_target(sc, parent, rf->ncols, from));
@@ -215,7 +219,9 @@ static int load_table(struct db *db, sqlite3_stmt *listed, struct schema *out)
 		warning("%s: skipping virtual table \"%s\"", db->shown_url, name);
 		return 0;
 	}
-	struct table *t = table_new(name);
+	char *stream_name = table_name_make(NULL, name); /* a dot in it is not a schema's */
+	struct table *t = table_new(stream_name);
+	free(stream_name);
 	t->has_triggers = sqlite3_column_int(listed, 2);
 	int autoincrement = sql && strcasestr(sql, "AUTOINCREMENT");
 	if (load_columns(db, t, autoincrement) < 0 || (!t->nkey && offer_unique_keys(db, t) < 0)) {
