@@ -56,7 +56,8 @@ static const char usage_text[] =
 	"  -q, --quiet       no progress meter on stderr (shown only on a terminal)\n"
 	"  -h, --help        show this help\n"
 	"\n"
-	"TARGET is sqlite:PATH, a .db/.sqlite file, a URL or an environment name.\n"
+	"TARGET is sqlite:PATH, a .db/.sqlite file, a URL, csv:DIR or an environment\n"
+	"name.\n"
 	"Prints a per-table summary to stdout.  Exit status: 0 ok, 2 trouble (the\n"
 	"target is then as it was); 1 when conflicts, collisions or conflict records\n"
 	"from dbmerge were left out (the rest is applied).  See dbapply(1).\n";

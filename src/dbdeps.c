@@ -24,7 +24,7 @@ static const char usage_text[] =
 	"               NOT DEFERRABLE keys)\n"
 	"  -h, --help   show this help\n"
 	"\n"
-	"SOURCE is a database (sqlite:PATH, a .db/.sqlite file, a URL or an\n"
+	"SOURCE is a database (sqlite:PATH, a .db/.sqlite file, a URL, csv:DIR or an\n"
 	"environment name) or a row stream file; - or none reads a stream on stdin.\n"
 	"Exit status: 0 ok, 1 a cycle cannot be loaded row by row, 2 trouble.\n"
 	"See dbdeps(1).\n";

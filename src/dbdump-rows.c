@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 		usage_error(argc ? "too many operands" : "missing SOURCE");
 
 	if (!db_is_target(argv[0]))
-		die("%s: not a database (a URL, a .db/.sqlite file or an environment name)", argv[0]);
+		die("%s: not a database (a URL, a .db/.sqlite file, csv:DIR or an environment name)", argv[0]);
 	schema_init(&like);
 	if (like_db && source_load_schema(like_db, &dbopts, &like) < 0) {
 		schema_release(&like);

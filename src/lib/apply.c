@@ -221,7 +221,9 @@ static int run(struct apply *a, const char *input)
 	progress_done();
 	if (a->o->dry_run) {
 		if (db->ops->rollback(db) < 0)
-			return error("%s: rollback failed: %s", db->shown_url, db->err.buf);
+			return error("%s: rollback of the dry run failed: %s (a transaction that was not "
+				     "committed ends with its connection: nothing was written)", db->shown_url,
+				     db->err.buf);
 		return 0;
 	}
 	if (util_interrupted)

@@ -4,17 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The %-decoded text of p[0..n), or NULL for a malformed %XX. */
 static char *decode(const char *p, size_t n)
 {
@@ -26,8 +15,8 @@ static char *decode(const char *p, size_t n)
 			continue;
 		}
 		int hi = -1, lo = -1;
-		if (i + 2 >= n || (hi = hexval((unsigned char)p[i + 1])) < 0 ||
-		    (lo = hexval((unsigned char)p[i + 2])) < 0) {
+		if (i + 2 >= n || (hi = hex_digit((unsigned char)p[i + 1])) < 0 ||
+		    (lo = hex_digit((unsigned char)p[i + 2])) < 0) {
 			buf_release(&b);
 			return NULL;
 		}

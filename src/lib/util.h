@@ -108,6 +108,8 @@ char *buf_detach(struct buf *b);
 /* Checked number parsing: the whole string must be a number in [min,max].
  * Return 0, or -1 with nothing printed. */
 int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* The value of hex digit c, or -1. */
+int hex_digit(int c);
 
 /* Base64 (RFC 4648, with padding).  decode returns -1 on invalid input. */
 void base64_encode(struct buf *out, const unsigned char *p, size_t n);

@@ -347,17 +347,6 @@ static int fetch(struct db_cursor *c)
 
 /* --- values --- */
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Shortest text that reads back to the same float (a real column). */
 static void format_float4(struct buf *out, float f)
 {
@@ -382,7 +371,7 @@ static int read_bytea(struct buf *out, const char *s, size_t n)
 	buf_reset(out);
 	buf_grow(out, n / 2);
 	for (size_t j = 2; j < n; j += 2) {
-		int hi = hexval((unsigned char)s[j]), lo = hexval((unsigned char)s[j + 1]);
+		int hi = hex_digit((unsigned char)s[j]), lo = hex_digit((unsigned char)s[j + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out->buf[out->len++] = (char)(hi << 4 | lo);
@@ -464,11 +453,11 @@ static char copy_unescape(const char *s, size_t n, size_t *j)
 	case 't': return '\t';
 	case 'v': return '\v';
 	case 'x': /* \xh or \xhh */
-		if (*j + 1 >= n || hexval((unsigned char)s[*j + 1]) < 0)
+		if (*j + 1 >= n || hex_digit((unsigned char)s[*j + 1]) < 0)
 			return ch;
-		v = hexval((unsigned char)s[++*j]);
-		if (*j + 1 < n && hexval((unsigned char)s[*j + 1]) >= 0)
-			v = v * 16 + hexval((unsigned char)s[++*j]);
+		v = hex_digit((unsigned char)s[++*j]);
+		if (*j + 1 < n && hex_digit((unsigned char)s[*j + 1]) >= 0)
+			v = v * 16 + hex_digit((unsigned char)s[++*j]);
 		return (char)v;
 	default: /* \o, \oo or \ooo; any other character stands for itself */
 		if (ch < '0' || ch > '7')

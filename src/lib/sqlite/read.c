@@ -45,13 +45,11 @@ static void sqlite_order_key(struct buf *sql, const struct sql_dialect *d, const
 /* SQLite has one schema here (main): a "." is part of a table's name. */
 const struct sql_dialect sq_dialect = { '"', " IS ", 0, sqlite_placeholder, sqlite_order_key, NULL };
 
-int sq_scan_open(struct db *db, const struct table *t, struct db_cursor **out)
+/* A cursor over the rows sql selects. */
+static int open_cursor(struct db *db, const struct table *t, const char *sql, struct db_cursor **out)
 {
-	struct sqlite_db *s = db->impl;
 	struct db_cursor *c = xcalloc(1, sizeof(*c));
-	buf_reset(&s->sql);
-	sql_select(&s->sql, &sq_dialect, t);
-	if (sq_prepare(db, s->sql.buf, &c->stmt) < 0) {
+	if (sq_prepare(db, sql, &c->stmt) < 0) {
 		free(c);
 		return -1;
 	}
@@ -61,22 +59,22 @@ int sq_scan_open(struct db *db, const struct table *t, struct db_cursor **out)
 	return 0;
 }
 
+int sq_scan_open(struct db *db, const struct table *t, struct db_cursor **out)
+{
+	struct sqlite_db *s = db->impl;
+	buf_reset(&s->sql);
+	sql_select(&s->sql, &sq_dialect, t);
+	return open_cursor(db, t, s->sql.buf, out);
+}
+
 int sq_scan_where_open(struct db *db, const struct table *t, const char *where,
 		       struct db_cursor **out)
 {
 	struct sqlite_db *s = db->impl;
-	struct db_cursor *c = xcalloc(1, sizeof(*c));
 	buf_reset(&s->sql);
 	/* The condition in parentheses: an OR in it stays inside. */
 	sql_addf(&s->sql, &sq_dialect, "SELECT %C FROM %T WHERE (%s)", t, t->name, where);
-	if (sq_prepare(db, s->sql.buf, &c->stmt) < 0) {
-		free(c);
-		return -1;
-	}
-	c->db = db;
-	c->t = t;
-	*out = c;
-	return 0;
+	return open_cursor(db, t, s->sql.buf, out);
 }
 
 int sq_is_timestamp_text(const char *p, size_t n)
@@ -200,19 +198,13 @@ int sq_scan_keys_open(struct db *db, const struct table *t, const struct row *co
 		return 0;
 	if (!n)
 		return 1;
-	struct db_cursor *c = xcalloc(1, sizeof(*c));
 	size_t np = 0;
 	buf_reset(&s->sql);
 	sql_addf(&s->sql, &sq_dialect, "SELECT %C FROM %T WHERE %W", t, t->name, t, &np);
-	if (sq_prepare(db, s->sql.buf, &c->stmt) < 0) {
-		free(c);
+	if (open_cursor(db, t, s->sql.buf, out) < 0)
 		return -1;
-	}
-	c->db = db;
-	c->t = t;
-	c->keys = keys;
-	c->nkeys = n;
-	*out = c;
+	(*out)->keys = keys;
+	(*out)->nkeys = n;
 	return 1;
 }
 
