@@ -58,7 +58,7 @@ demo: deps all
 	sh examples/demo.sh
 
 bench: all
-	sh bench/run.sh
+	bash bench/run.sh
 
 # Coverage-guided fuzzing of the stream reader and the JSON parser
 # (libFuzzer, ASan, UBSan), FUZZ_SECONDS per target, from the seed corpus in
