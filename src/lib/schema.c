@@ -118,7 +118,11 @@ void table_free(struct table *t)
 struct column *table_add_column(struct table *t, const char *name, enum vtype type,
 				const char *native, int nullable)
 {
-	t->cols = xrealloc(t->cols, (t->ncols + 1) * sizeof(*t->cols));
+	/* Room for twice as many whenever a power of two is full (only this
+	 * function grows cols): a table record of 100,000 columns must not
+	 * copy the array 100,000 times. */
+	if (!(t->ncols & (t->ncols - 1)))
+		t->cols = xrealloc(t->cols, (t->ncols ? 2 * t->ncols : 1) * sizeof(*t->cols));
 	struct column *c = &t->cols[t->ncols++];
 	memset(c, 0, sizeof(*c));
 	c->name = xstrdup(name);
