@@ -52,6 +52,91 @@ static const char *kind_of(const char *purpose)
 	return !strcmp(purpose, "backup") ? "backup" : "undo";
 }
 
+/* Keep only backups and undo streams: a saved base (--save-base) is the user's. */
+static size_t backups_and_undos(struct backup_info *l, size_t n)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(l[i].purpose, "backup") && strcmp(l[i].purpose, "undo")) {
+			backup_info_release(&l[i]);
+			continue;
+		}
+		l[kept++] = l[i];
+	}
+	return kept;
+}
+
+/* Which of l (oldest first) go: more than keep newer of the same label and
+ * kind, or older than max_age; never the newest verified backup of a name. */
+static char *choose_removals(const struct backup_info *l, size_t n, int64_t keep, long long max_age)
+{
+	time_t now = time(NULL);
+	char *remove_it = xcalloc(n + 1, 1);
+	for (size_t i = n; i-- > 0;) {
+		size_t newer = 0;
+		int newer_verified_backup = 0;
+		for (size_t j = i + 1; j < n; j++) {
+			if (strcmp(l[j].label, l[i].label) || strcmp(kind_of(l[j].purpose), kind_of(l[i].purpose)))
+				continue;
+			newer++;
+			if (!strcmp(l[j].purpose, "backup") && l[j].verified)
+				newer_verified_backup = 1;
+		}
+		int old = max_age >= 0 && l[i].when && now - l[i].when > max_age;
+		if ((int64_t)newer >= keep || old)
+			remove_it[i] = 1;
+		/* The newest verified backup of a name is what a restore needs. */
+		if (!strcmp(l[i].purpose, "backup") && l[i].verified && !newer_verified_backup)
+			remove_it[i] = 0;
+	}
+	return remove_it;
+}
+
+/* Remove one chosen file with its .verified marker and, for an undo stream,
+ * the sync bases kept for that run's rollback. */
+static int remove_one(const struct backup_info *b)
+{
+	if (unlink(b->path) < 0)
+		return error("%s: cannot remove: %s", b->path, strerror(errno));
+	struct buf m = BUF_INIT;
+	buf_addf(&m, "%s.verified", b->path);
+	unlink(m.buf);
+	buf_release(&m);
+	printf("removed %s\n", b->path);
+	char **prev;
+	size_t nprev;
+	if (!strcmp(b->purpose, "undo") && sync_base_prev_list(b->path, &prev, &nprev) == 0) {
+		for (size_t k = 0; k < nprev; k++) {
+			if (unlink(prev[k]) == 0)
+				printf("removed %s\n", prev[k]);
+			free(prev[k]);
+		}
+		free(prev);
+	}
+	return 0;
+}
+
+/* What a killed dbapply left: it never committed, so it undoes nothing. */
+static int remove_leftovers(const char *dir, int dry)
+{
+	char **left;
+	size_t nleft;
+	int rc = 0;
+	if (backup_scan_leftovers(dir, LEFTOVER_AGE, &left, &nleft) < 0)
+		return -1;
+	for (size_t i = 0; i < nleft; i++) {
+		if (dry)
+			printf("would remove %s\n", left[i]);
+		else if (unlink(left[i]) < 0)
+			rc = error("%s: cannot remove: %s", left[i], strerror(errno));
+		else
+			printf("removed %s\n", left[i]);
+		free(left[i]);
+	}
+	free(left);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -91,84 +176,18 @@ int main(int argc, char **argv)
 	if (backup_scan(argv[0], &l, &n) < 0)
 		return EXIT_TROUBLE;
 
-	/* Only backups and undo streams: a saved base (--save-base) is the user's. */
-	size_t kept_n = 0;
+	n = backups_and_undos(l, n);
+	char *remove_it = choose_removals(l, n, keep, max_age);
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(l[i].purpose, "backup") && strcmp(l[i].purpose, "undo")) {
-			backup_info_release(&l[i]);
-			continue;
-		}
-		l[kept_n++] = l[i];
-	}
-	n = kept_n;
-	time_t now = time(NULL);
-	char *remove_it = xcalloc(n + 1, 1);
-	/* Newest first within each (label, kind): the list is oldest first. */
-	for (size_t i = n; i-- > 0;) {
-		size_t newer = 0;
-		int newer_verified_backup = 0;
-		for (size_t j = i + 1; j < n; j++) {
-			if (strcmp(l[j].label, l[i].label) || strcmp(kind_of(l[j].purpose), kind_of(l[i].purpose)))
-				continue;
-			newer++;
-			if (!strcmp(l[j].purpose, "backup") && l[j].verified)
-				newer_verified_backup = 1;
-		}
-		int old = max_age >= 0 && l[i].when && now - l[i].when > max_age;
-		if ((int64_t)newer >= keep || old)
-			remove_it[i] = 1;
-		/* The newest verified backup of a name is what a restore needs. */
-		if (!strcmp(l[i].purpose, "backup") && l[i].verified && !newer_verified_backup)
-			remove_it[i] = 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!remove_it[i])
-			continue;
-		if (dry) {
+		if (remove_it[i] && dry)
 			printf("would remove %s\n", l[i].path);
-			continue;
-		}
-		if (unlink(l[i].path) < 0) {
-			error("%s: cannot remove: %s", l[i].path, strerror(errno));
+		else if (remove_it[i] && remove_one(&l[i]) < 0)
 			rc = EXIT_TROUBLE;
-			continue;
-		}
-		struct buf m = BUF_INIT;
-		buf_addf(&m, "%s.verified", l[i].path);
-		unlink(m.buf);
-		buf_release(&m);
-		printf("removed %s\n", l[i].path);
-		/* the sync bases kept for the rollback of that run go with it */
-		char **prev;
-		size_t nprev;
-		if (!strcmp(l[i].purpose, "undo") && sync_base_prev_list(l[i].path, &prev, &nprev) == 0) {
-			for (size_t k = 0; k < nprev; k++) {
-				if (unlink(prev[k]) == 0)
-					printf("removed %s\n", prev[k]);
-				free(prev[k]);
-			}
-			free(prev);
-		}
 	}
 	free(remove_it);
 	backup_list_free(l, n);
-	/* What a killed dbapply left: it never committed, so it undoes nothing. */
-	char **left;
-	size_t nleft;
-	if (backup_scan_leftovers(argv[0], LEFTOVER_AGE, &left, &nleft) < 0)
+	if (remove_leftovers(argv[0], dry) < 0)
 		rc = EXIT_TROUBLE;
-	for (size_t i = 0; i < nleft; i++) {
-		if (dry)
-			printf("would remove %s\n", left[i]);
-		else if (unlink(left[i]) < 0) {
-			error("%s: cannot remove: %s", left[i], strerror(errno));
-			rc = EXIT_TROUBLE;
-		} else {
-			printf("removed %s\n", left[i]);
-		}
-		free(left[i]);
-	}
-	free(left);
 	if (fflush(stdout) || ferror(stdout))
 		rc = EXIT_TROUBLE;
 	return rc;
