@@ -304,40 +304,28 @@ static int strv_from_json(const struct jv *a, char ***out, size_t *n, struct buf
 	return 0;
 }
 
-struct table *table_from_json(const struct jv *rec, struct buf *err)
+/* The columns of a table record, their names checked for repeats in one
+ * pass (a record may have many columns). */
+static int columns_from_json(struct table *t, const struct jv *cols, struct buf *err)
 {
-	const char *name = jv_get_string(rec, "table");
-	if (!name) {
-		fail(err, "table record without a \"table\" name%s", "");
-		return NULL;
-	}
-	struct table *t = table_new(name);
-	const struct jv *cols = jv_get(rec, "columns");
-	if (!cols || cols->type != J_ARRAY || !cols->count) {
-		fail(err, "table record for \"%s\" has no \"columns\" array", name);
-		goto bad;
-	}
-	/* the names seen: a record may have many columns, so no pairwise check */
 	struct strmap names = { 0 };
+	int rc = -1;
 	for (const struct jv *c = cols->first; c; c = c->next) {
 		const char *cn = jv_get_string(c, "name"), *ty = jv_get_string(c, "type");
 		enum vtype vt;
 		if (!cn || !ty) {
-			fail(err, "table \"%s\": a column without \"name\" or \"type\"", name);
-			strmap_release(&names);
-			goto bad;
+			fail(err, "table \"%s\": a column without \"name\" or \"type\"", t->name);
+			goto out;
 		}
 		if (vtype_parse(ty, &vt) < 0) {
 			buf_reset(err);
-			buf_addf(err, "table \"%s\": column \"%s\" has unknown type \"%s\"", name, cn, ty);
-			strmap_release(&names);
-			goto bad;
+			buf_addf(err, "table \"%s\": column \"%s\" has unknown type \"%s\"", t->name, cn, ty);
+			goto out;
 		}
 		if (!strmap_put(&names, cn, strlen(cn), "", 0)) {
 			buf_reset(err);
-			buf_addf(err, "table \"%s\": column \"%s\" listed twice", name, cn);
-			strmap_release(&names);
-			goto bad;
+			buf_addf(err, "table \"%s\": column \"%s\" listed twice", t->name, cn);
+			goto out;
 		}
 		const struct jv *nl = jv_get(c, "nullable");
 		struct column *col = table_add_column(t, cn, vt, jv_get_string(c, "native"),
@@ -345,39 +333,50 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 		col->generated = jv_get_true(c, "generated");
 		col->autoinc = jv_get_true(c, "autoincrement");
 	}
+	rc = 0;
+out:
 	strmap_release(&names);
+	return rc;
+}
+
+/* The key of a table record: its columns, else the whole row. */
+static int key_from_json(struct table *t, const struct jv *rec, struct buf *err)
+{
 	char **key = NULL;
 	size_t nkey = 0;
+	int rc = 0;
 	const struct jv *kj = jv_get(rec, "key");
 	if (kj && strv_from_json(kj, &key, &nkey, err, "key") < 0) {
 		free_strv(key, nkey);
-		goto bad;
+		return -1;
 	}
 	if (!nkey) {
-		free_strv(key, nkey);
 		table_key_whole_row(t);
-	} else {
-		t->key = xcalloc(nkey, sizeof(*t->key));
-		for (size_t k = 0; k < nkey; k++) {
-			long ci = table_column_index(t, key[k]);
-			if (ci < 0) {
-				buf_reset(err);
-				buf_addf(err, "table \"%s\": key column \"%s\" is not a column", name, key[k]);
-				free_strv(key, nkey);
-				goto bad;
-			}
+		free_strv(key, nkey);
+		return 0;
+	}
+	t->key = xcalloc(nkey, sizeof(*t->key));
+	for (size_t k = 0; k < nkey && rc == 0; k++) {
+		long ci = table_column_index(t, key[k]);
+		if (ci < 0) {
+			buf_reset(err);
+			buf_addf(err, "table \"%s\": key column \"%s\" is not a column", t->name, key[k]);
+			rc = -1;
+		} else {
 			t->key[t->nkey++] = (size_t)ci;
 		}
-		free_strv(key, nkey);
-		const char *kf = jv_get_string(rec, "key_from");
-		t->key_kind = kf && !strcmp(kf, "unique") ? KEY_UNIQUE
-			    : kf && !strcmp(kf, "row") ? KEY_ROW : KEY_PRIMARY;
 	}
+	free_strv(key, nkey);
+	const char *kf = jv_get_string(rec, "key_from");
+	t->key_kind = kf && !strcmp(kf, "unique") ? KEY_UNIQUE : kf && !strcmp(kf, "row") ? KEY_ROW : KEY_PRIMARY;
+	return rc;
+}
+
+static int refs_from_json(struct table *t, const struct jv *rec, struct buf *err)
+{
 	const struct jv *refs = jv_get(rec, "references");
-	if (refs && refs->type != J_ARRAY) {
-		fail(err, "table \"%s\": \"references\" must be an array", name);
-		goto bad;
-	}
+	if (refs && refs->type != J_ARRAY)
+		return fail(err, "table \"%s\": \"references\" must be an array", t->name);
 	for (const struct jv *r = refs ? refs->first : NULL; r; r = r->next) {
 		t->refs = xrealloc(t->refs, (t->nrefs + 1) * sizeof(*t->refs));
 		struct ref *rf = &t->refs[t->nrefs++];
@@ -391,16 +390,34 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 			free_strv(rf->cols, rf->ncols);
 			rf->to = rf->cols = NULL;
 			rf->ncols = 0;
-			fail(err, "table \"%s\": a malformed reference", name);
-			goto bad;
+			return fail(err, "table \"%s\": a malformed reference", t->name);
 		}
 		rf->deferrable = jv_get_true(r, "deferrable");
 	}
+	return 0;
+}
+
+struct table *table_from_json(const struct jv *rec, struct buf *err)
+{
+	const char *name = jv_get_string(rec, "table");
+	if (!name) {
+		fail(err, "table record without a \"table\" name%s", "");
+		return NULL;
+	}
+	struct table *t = table_new(name);
+	const struct jv *cols = jv_get(rec, "columns");
+	if (!cols || cols->type != J_ARRAY || !cols->count) {
+		fail(err, "table record for \"%s\" has no \"columns\" array", name);
+		table_free(t);
+		return NULL;
+	}
+	if (columns_from_json(t, cols, err) < 0 || key_from_json(t, rec, err) < 0 ||
+	    refs_from_json(t, rec, err) < 0) {
+		table_free(t);
+		return NULL;
+	}
 	t->complete = jv_get_true(rec, "complete");
 	return t;
-bad:
-	table_free(t);
-	return NULL;
 }
 
 void table_key_to_json(struct buf *out, const struct table *t, const struct row *r)
