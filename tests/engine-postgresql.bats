@@ -1043,3 +1043,38 @@ records() {
 	assert_success
 	assert_equal "$(echo "$output" | jq -r 'select(.type == "row") | .row.what')" "in public"
 }
+
+@test "PostgreSQL -> SQLite: a value SQLite would store changed is refused by name, exit 2, nothing written; what it keeps goes in exactly" {
+	pg_psql dev -q <<-'SQL'
+	CREATE TABLE wide (id integer PRIMARY KEY, d numeric);
+	CREATE TABLE bits (id integer PRIMARY KEY, b varbit);
+	CREATE TABLE ranges (id integer PRIMARY KEY, r int4range);
+	CREATE TABLE zero (id integer PRIMARY KEY, f float8);
+	INSERT INTO wide VALUES (1, 12.5), (2, 123456789012345678901234567890.5);
+	INSERT INTO bits VALUES (1, B'1010'), (2, B'0010');
+	INSERT INTO ranges VALUES (1, '[1,5)');
+	INSERT INTO zero VALUES (1, 1.5), (2, '-0');
+	SQL
+	mkdb lite.db <<-'SQL'
+	CREATE TABLE wide (id INTEGER PRIMARY KEY, d NUMERIC);
+	CREATE TABLE bits (id INTEGER PRIMARY KEY, b VARBIT);
+	CREATE TABLE ranges (id INTEGER PRIMARY KEY, r INT4RANGE);
+	CREATE TABLE zero (id INTEGER PRIMARY KEY, f REAL);
+	SQL
+	refused() { # table, what stderr says
+		run --separate-stderr dbapply lite.db <(dbdump-rows -t "$1" "$DEV")
+		assert_failure 2
+		[[ "$stderr" == *"$2"* ]] || fail "stderr: $stderr"
+		assert_equal "$(sqlite3 lite.db "SELECT count(*) FROM $1")" 0
+	}
+	refused wide 'column "d" (NUMERIC): SQLite cannot keep 123456789012345678901234567890.5 exactly: it keeps 15 significant digits'
+	refused bits 'column "b" (VARBIT): SQLite cannot keep 0010 exactly: it would store it as an integer, spelled otherwise'
+	refused zero 'column "f": SQLite cannot store -0 (it would become 0)'
+	# without the rows it cannot keep, the rest goes in and reads back the same
+	pg_psql dev -q -c 'DELETE FROM wide WHERE id = 2; DELETE FROM bits WHERE id = 2; DELETE FROM zero WHERE id = 2'
+	run dbapply lite.db <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(sqlite3 lite.db 'SELECT r FROM ranges')" '[1,5)'
+	run dbdiff "$DEV" lite.db
+	assert_success
+}

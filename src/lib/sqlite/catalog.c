@@ -19,7 +19,7 @@ static enum vtype sqlite_type(const char *decl)
 	up[n] = '\0';
 	if (strstr(up, "BOOL"))
 		return VT_BOOL;
-	if (strstr(up, "INT") && !strstr(up, "POINT") && !strstr(up, "INTERVAL"))
+	if (strstr(up, "INT") && !strstr(up, "POINT") && !strstr(up, "INTERVAL") && !strstr(up, "RANGE"))
 		return VT_INT;
 	if (strstr(up, "UUID"))
 		return VT_UUID;

@@ -3,10 +3,88 @@
  * counter moved past the rows; triggers dropped and created again, since
  * SQLite cannot switch one off. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sqlite.h"
+
+/* SQLite's type affinity of a declared column type (its rules, in order). */
+enum affinity { AFF_INTEGER, AFF_TEXT, AFF_BLOB, AFF_REAL, AFF_NUMERIC };
+
+static enum affinity affinity_of(const char *decl)
+{
+	if (strcasestr(decl, "INT"))
+		return AFF_INTEGER;
+	if (strcasestr(decl, "CHAR") || strcasestr(decl, "CLOB") || strcasestr(decl, "TEXT"))
+		return AFF_TEXT;
+	if (strcasestr(decl, "BLOB") || !*decl)
+		return AFF_BLOB;
+	if (strcasestr(decl, "REAL") || strcasestr(decl, "FLOA") || strcasestr(decl, "DOUB"))
+		return AFF_REAL;
+	return AFF_NUMERIC;
+}
+
+/* Whether p reads as a number literal, and how many significant digits it
+ * has (leading zeros and a fraction's trailing zeros not counted). */
+static int number_literal(const char *p, size_t n, int *integer, size_t *digits)
+{
+	size_t i = p[0] == '-' || p[0] == '+', lead = 1, zeros = 0, any = 0, point = 0;
+	*digits = 0;
+	*integer = 1;
+	for (; i < n; i++) {
+		if (p[i] == '.' && !point) {
+			point = 1;
+			*integer = 0;
+			continue;
+		}
+		if (p[i] == 'e' || p[i] == 'E') {
+			*integer = 0;
+			return any && i + 1 < n; /* the mantissa's digits are what counts */
+		}
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+		any = 1;
+		if (p[i] == '0' && lead)
+			continue;
+		lead = 0;
+		if (p[i] == '0') {
+			zeros++;
+		} else {
+			*digits += zeros + 1;
+			zeros = 0;
+		}
+	}
+	if (!point)
+		*digits += zeros; /* an integer's trailing zeros are digits of it */
+	return any;
+}
+
+/* Text a column with a numeric affinity would store as a number, changed:
+ * an integer beyond 64 bits or in another spelling ("0010", "+5"), or a
+ * number of more than the 15 significant digits SQLite keeps of a REAL,
+ * or (for a type that is not a number) any text that is not an integer
+ * spelled as SQLite spells it.  NULL when SQLite keeps it. */
+static const char *numeric_affinity_loss(const struct column *col, const char *p, size_t n)
+{
+	int integer;
+	size_t digits;
+	int64_t v;
+	if (affinity_of(col->native) == AFF_TEXT || affinity_of(col->native) == AFF_BLOB ||
+	    !number_literal(p, n, &integer, &digits))
+		return NULL;
+	if (integer && parse_int64(p, INT64_MIN, INT64_MAX, &v) == 0) {
+		char canon[24];
+		snprintf(canon, sizeof(canon), "%lld", (long long)v);
+		if (!strcmp(canon, p) || col->type == VT_DECIMAL)
+			return NULL;
+		return "it would store it as an integer, spelled otherwise";
+	}
+	if (col->type != VT_DECIMAL)
+		return "it would store this text as a number";
+	return digits > 15 ? "it keeps 15 significant digits of a number that is not a 64-bit integer"
+			   : NULL;
+}
 
 /* Bind value i of r (of t) to parameter pos of st. */
 static int bind_value(struct db *db, sqlite3_stmt *st, int pos, const struct table *t,
@@ -19,13 +97,26 @@ static int bind_value(struct db *db, sqlite3_stmt *st, int pos, const struct tab
 	int rc;
 	if (r->v[i].state != V_SET)
 		return sqlite3_bind_null(st, pos) == SQLITE_OK ? 0 : sq_fail(db, "bind");
+	/* What goes in as text (not ints, floats, bools or bytes, bound as such). */
+	int as_text = col->type != VT_INT && col->type != VT_FLOAT && col->type != VT_BOOL &&
+		      col->type != VT_BYTES;
+	const char *loss = as_text ? numeric_affinity_loss(col, p, n) : NULL;
+	if (loss)
+		return db_error(db, "column \"%s\" (%s): SQLite cannot keep %.60s exactly: %s (declare the "
+				"column TEXT to keep it as it is)", col->name, col->native, p, loss);
 	switch (col->type) {
-	case VT_INT:
-		if (!strcmp(p, "true") || !strcmp(p, "false"))
+	case VT_INT: {
+		int64_t v;
+		if (!strcmp(p, "true") || !strcmp(p, "false")) {
 			rc = sqlite3_bind_int(st, pos, p[0] == 't');
-		else
-			rc = sqlite3_bind_int64(st, pos, strtoll(p, NULL, 10));
+			break;
+		}
+		if (parse_int64(p, INT64_MIN, INT64_MAX, &v) < 0)
+			return db_error(db, "column \"%s\" (%s): SQLite cannot keep %.60s exactly: it is not an "
+					"integer of 64 bits", col->name, col->native, p);
+		rc = sqlite3_bind_int64(st, pos, v);
 		break;
+	}
 	case VT_BOOL:
 		if (strcmp(p, "true") && strcmp(p, "false") && strcmp(p, "1") && strcmp(p, "0"))
 			return db_error(db, "column \"%s\": the value %.40s does not fit a bool column",
@@ -36,6 +127,9 @@ static int bind_value(struct db *db, sqlite3_stmt *st, int pos, const struct tab
 		double d = strtod(p, NULL);
 		if (isnan(d))
 			return db_error(db, "column \"%s\": SQLite cannot store NaN (it would become NULL)",
+					col->name);
+		if (d == 0 && signbit(d))
+			return db_error(db, "column \"%s\": SQLite cannot store -0 (it would become 0)",
 					col->name);
 		rc = sqlite3_bind_double(st, pos, d);
 		break;
