@@ -127,3 +127,43 @@ rows_scanned() {
 	run dbdiff "$PX" "$MX"
 	assert_success
 }
+
+@test "PostgreSQL -> MariaDB: what MariaDB would store changed is refused by name, and nothing is written" {
+	pg_psql x -q <<-'SQL'
+	CREATE TABLE neg (id int PRIMARY KEY, d double precision);
+	CREATE TABLE frac (id int PRIMARY KEY, ts timestamp(6));
+	CREATE TABLE money (id int PRIMARY KEY, n numeric(10,3));
+	CREATE TABLE arr (id int PRIMARY KEY, tags text[]);
+	CREATE TABLE pt (id int PRIMARY KEY, p point);
+	INSERT INTO neg VALUES (1, 1.5), (2, '-0');
+	INSERT INTO frac VALUES (1, '2024-01-02 03:04:05.123'), (2, '2024-01-02 03:04:05.123456');
+	INSERT INTO money VALUES (1, 1.25), (2, 1.005);
+	INSERT INTO arr VALUES (1, '{}');
+	INSERT INTO pt VALUES (1, '(1,2)');
+	SQL
+	my_sql x <<-'SQL'
+	CREATE TABLE neg (id INT PRIMARY KEY, d DOUBLE);
+	CREATE TABLE frac (id INT PRIMARY KEY, ts DATETIME(3));
+	CREATE TABLE money (id INT PRIMARY KEY, n DECIMAL(10,2));
+	CREATE TABLE arr (id INT PRIMARY KEY, tags JSON);
+	CREATE TABLE pt (id INT PRIMARY KEY, p POINT);
+	SQL
+	refused() { # table, what stderr says
+		run --separate-stderr dbapply "$MX" <(dbdump-rows -t "$1" "$PX")
+		assert_failure 2
+		[[ "$stderr" == *"$2"* ]] || fail "stderr: $stderr"
+		assert_equal "$(my_sql x <<< "SELECT count(*) FROM $1")" 0
+	}
+	refused neg 'column "d" (double): -0: MySQL cannot store -0 (it keeps 0)'
+	refused frac 'column "ts" (datetime(3)): 2024-01-02T03:04:05.123456: more digits of a second than the column keeps (MySQL would round it)'
+	refused money 'column "n" (decimal(10,2)): 1.005: more fraction digits than the column'"'"'s scale keeps (MySQL would round it)'
+	refused arr 'type mismatch: column "arr"."tags" is other (text[]) in the stream but json (longtext) in the target'
+	refused pt 'column "p" (point): "(1,2)" is not well-known text (MySQL would store NULL in its place)'
+	# what MariaDB keeps goes in exactly
+	pg_psql x -q -c 'DELETE FROM neg WHERE id = 2; DELETE FROM frac WHERE id = 2; DELETE FROM money WHERE id = 2'
+	run dbapply "$MX" <(dbdump-rows -t neg -t frac -t money "$PX")
+	assert_success
+	assert_equal "$(my_sql x <<< 'SELECT d FROM neg; SELECT ts FROM frac; SELECT n FROM money')" "1.5
+2024-01-02 03:04:05.123
+1.25"
+}

@@ -891,3 +891,13 @@ batch_state() {
 	run dbdiff "$DEV" "$PROD"
 	assert_success
 }
+
+@test "YEAR 0000 stays 0000 (MySQL reads the string '0' as 2000)" {
+	my_sql dev <<< "CREATE TABLE t (id INT PRIMARY KEY, yr YEAR); INSERT INTO t VALUES (1, 0), (2, 2000), (3, 1999);"
+	my_sql prod <<< "CREATE TABLE t (id INT PRIMARY KEY, yr YEAR);"
+	run dbapply "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(my_sql prod <<< 'SELECT yr FROM t ORDER BY id' | tr '\n' ' ')" "0000 2000 1999 "
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+}

@@ -468,7 +468,9 @@ int table_key_cmp(const struct table *t, const struct row *a, const struct row *
 /* Whether values of neutral type `from` can be written to a column of `to`. */
 static int type_converts(enum vtype from, enum vtype to)
 {
-	if (from == to || to == VT_TEXT || to == VT_OTHER || from == VT_OTHER)
+	/* Another engine's type into JSON would be read as JSON: a PostgreSQL
+	 * array '{}' becomes an object. */
+	if (from == to || to == VT_TEXT || to == VT_OTHER || (from == VT_OTHER && to != VT_JSON))
 		return 1;
 	switch (to) {
 	case VT_FLOAT:

@@ -93,6 +93,20 @@ static int encode_bit(struct db *db, const struct column *col, const char *p, si
 	return 0;
 }
 
+/* Whether p starts as well-known text does: ST_GeomFromText makes NULL of
+ * anything else (PostgreSQL's point "(1,2)"), which would be written unseen. */
+static int wkt_like(const char *p, size_t n)
+{
+	static const char *const words[] = { "POINT", "LINESTRING", "POLYGON", "MULTIPOINT",
+		"MULTILINESTRING", "MULTIPOLYGON", "GEOMETRYCOLLECTION", NULL };
+	for (const char *const *w = words; *w; w++) {
+		size_t l = strlen(*w);
+		if (n > l && !strncasecmp(p, *w, l) && (p[l] == '(' || p[l] == ' '))
+			return 1;
+	}
+	return 0;
+}
+
 /* A spatial value "[SRID=n;]WKT": the text, then the SRID. */
 static int encode_geom(struct db *db, const struct column *col, const char *p, size_t n)
 {
@@ -105,6 +119,9 @@ static int encode_geom(struct db *db, const struct column *col, const char *p, s
 		n -= (size_t)(end + 1 - p);
 		p = end + 1;
 	}
+	if (!wkt_like(p, n))
+		return db_error(db, "column \"%s\" (%s): \"%.40s\" is not well-known text (MySQL would store "
+				"NULL in its place)", col->name, col->native, p);
 	param_bytes(db->impl, MYSQL_TYPE_STRING, p, n);
 	param_new(db->impl, MYSQL_TYPE_LONGLONG)->ull = srid;
 	return 0;
@@ -141,6 +158,27 @@ static void encode_text(struct my_db *m, const struct column *col, enum kind kd,
 	param_bytes(m, type, p, n);
 }
 
+/* A value MySQL would store changed: -0 (it keeps 0), or fraction digits
+ * other than 0 beyond what the column keeps.  NULL when it keeps it. */
+static const char *mysql_loss(const struct column *col, enum kind kd, const char *p, size_t n)
+{
+	if (col->type == VT_FLOAT && strtod(p, NULL) == 0 && p[0] == '-')
+		return "MySQL cannot store -0 (it keeps 0)";
+	int decimal = col->type == VT_DECIMAL;
+	if (!decimal && kd != K_TIME && kd != K_DATETIME && kd != K_TIMESTAMP)
+		return NULL;
+	const char *dot = memchr(p, '.', n);
+	if (!dot)
+		return NULL;
+	/* what is beyond the digits the type keeps MySQL rounds, even in strict mode */
+	unsigned keep = my_native_scale(col->native, decimal);
+	for (const char *q = dot + 1 + keep; q < p + n && *q >= '0' && *q <= '9'; q++)
+		if (*q != '0')
+			return decimal ? "more fraction digits than the column's scale keeps (MySQL would round it)"
+				       : "more digits of a second than the column keeps (MySQL would round it)";
+	return NULL;
+}
+
 int my_encode_param(struct db *db, const struct column *col, enum kind kd, const struct row *r, size_t i)
 {
 	struct my_db *m = db->impl;
@@ -156,6 +194,14 @@ int my_encode_param(struct db *db, const struct column *col, enum kind kd, const
 		p = p[0] == 't' ? "1" : "0";
 		n = 1;
 	}
+	/* YEAR reads the string '0' as 2000; the year 0000 is '0000'. */
+	if (kd == K_YEAR && n == 1 && p[0] == '0') {
+		p = "0000";
+		n = 4;
+	}
+	const char *loss = mysql_loss(col, kd, p, n);
+	if (loss)
+		return db_error(db, "column \"%s\" (%s): %.60s: %s", col->name, col->native, p, loss);
 	if (kd == K_BIT)
 		return encode_bit(db, col, p, n);
 	if (kd == K_GEOM)

@@ -59,9 +59,7 @@ static int digits(const char *p, size_t n)
 	return n > 0;
 }
 
-/* The scale of a DECIMAL(p,s) (0 when not given) or the fraction digits of
- * a DATETIME(f), from the native type. */
-static unsigned native_scale(const char *native, int second)
+unsigned my_native_scale(const char *native, int second)
 {
 	const char *p = strchr(native, '(');
 	if (!p)
@@ -83,7 +81,7 @@ static int date_exact(const struct column *c, enum kind k, const char *p, size_t
 	if (n < 19 || p[10] != ' ' || !digits(p + 11, 2) || p[13] != ':' || !digits(p + 14, 2) ||
 	    p[16] != ':' || !digits(p + 17, 2))
 		return 0;
-	return n == 19 || (p[19] == '.' && digits(p + 20, n - 20) && n - 20 <= native_scale(c->native, 0));
+	return n == 19 || (p[19] == '.' && digits(p + 20, n - 20) && n - 20 <= my_native_scale(c->native, 0));
 }
 
 /* An integer, or a decimal with no more fraction digits than the type keeps. */
@@ -94,7 +92,7 @@ static int number_exact(const struct column *c, int decimal, const char *p, size
 	if (!dot)
 		return digits(p + sign, n - sign);
 	size_t ilen = (size_t)(dot - p) - sign, flen = n - (size_t)(dot - p) - 1;
-	return digits(p + sign, ilen) && digits(dot + 1, flen) && flen <= native_scale(c->native, 1);
+	return digits(p + sign, ilen) && digits(dot + 1, flen) && flen <= my_native_scale(c->native, 1);
 }
 
 int my_key_param_exact(const struct my_db *m, const struct column *c, const struct param *pa)
