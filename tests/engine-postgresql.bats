@@ -1078,3 +1078,18 @@ records() {
 	run dbdiff "$DEV" lite.db
 	assert_success
 }
+
+@test "--mirror writes -0 over 0 (equal numbers, not the same value), and the next sync finds nothing" {
+	for db in dev prod; do
+		pg_psql "$db" -q -c 'CREATE TABLE f (id int PRIMARY KEY, x float8)'
+	done
+	pg_psql dev -q -c "INSERT INTO f VALUES (1, '-0'), (2, 0)"
+	pg_psql prod -q -c "INSERT INTO f VALUES (1, 0), (2, 0)"
+	run dbapply --mirror "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_line --regexp '^f +0 +1 +0$'
+	assert_equal "$(pg_psql prod -tA -c 'SELECT x::text FROM f ORDER BY id' | tr '\n' ' ')" "-0 0 "
+	run dbapply --mirror "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+}

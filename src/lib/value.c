@@ -489,5 +489,12 @@ int value_equal(const struct row *a, size_t ia, const struct row *b, size_t ib, 
 		size_t la = instant_len(pa, va->len), lb = instant_len(pb, vb->len);
 		return la == lb && !memcmp(pa, pb, la);
 	}
+	/* -0 and 0 are equal numbers but not the same value: a mirror from an
+	 * engine that keeps -0 must write it (one that cannot refuses it). */
+	if (t == VT_FLOAT) {
+		double x = strtod(row_ptr(a, ia), NULL), y = strtod(row_ptr(b, ib), NULL);
+		if (x == 0 && y == 0)
+			return !signbit(x) == !signbit(y);
+	}
 	return value_cmp(a, ia, b, ib, t) == 0;
 }
