@@ -255,3 +255,22 @@ changes() { jq -c 'select(.type == "insert" or .type == "update" or .type == "de
 	assert_failure 2
 	assert_output --partial 'badref.ndjson:2: table "r": a malformed reference'
 }
+
+@test "a schema change names the column and both types, exit 2" {
+	mkdb a.db <<<'CREATE TABLE t (id INTEGER PRIMARY KEY, price NUMERIC);'
+	mkdb b.db <<<'CREATE TABLE t (id INTEGER PRIMARY KEY, price TEXT);'
+	run --separate-stderr dbdiff a.db b.db
+	assert_failure 2
+	assert_equal "$stderr" 'dbdiff: a.db: table "t" has other columns, column types or another key than in the other input (a schema change: its rows cannot be compared): column "price" is decimal (NUMERIC) here, text (TEXT) in the other input'
+	mkdb b.db <<<'CREATE TABLE t (id INTEGER PRIMARY KEY, price NUMERIC, extra TEXT);'
+	run --separate-stderr dbdiff a.db b.db
+	assert_failure 2
+	[[ "$stderr" == *': column "extra" is only in the other input' ]]
+}
+
+@test "a stream given by process substitution (/dev/fd/N) is read from its first byte" {
+	run dbdiff old.db <(dbdump-rows new.db)
+	assert_success
+	run dbdiff <(dbdump-rows old.db) <(dbdump-rows new.db)
+	assert_success
+}

@@ -446,12 +446,46 @@ int table_shape_equal(const struct table *a, const struct table *b)
 	return same;
 }
 
+/* The first difference between a's shape (here) and b's (in the other
+ * input), for a message. */
+static void shape_difference(struct buf *out, const struct table *a, const struct table *b)
+{
+	for (size_t i = 0; i < a->ncols || i < b->ncols; i++) {
+		const struct column *x = i < a->ncols ? &a->cols[i] : NULL, *y = i < b->ncols ? &b->cols[i] : NULL;
+		if (x && y && !strcmp(x->name, y->name) && x->type == y->type)
+			continue;
+		if (x && y && !strcmp(x->name, y->name))
+			buf_addf(out, "column \"%s\" is %s (%s) here, %s (%s) in the other input", x->name,
+				 vtype_name(x->type), x->native, vtype_name(y->type), y->native);
+		else if (x && table_column_index(b, x->name) < 0)
+			buf_addf(out, "column \"%s\" is only here", x->name);
+		else if (y && table_column_index(a, y->name) < 0)
+			buf_addf(out, "column \"%s\" is only in the other input", y->name);
+		else
+			buf_addf(out, "the columns come in another order (column %zu is \"%s\" here, \"%s\" in "
+				 "the other input)",
+				 i + 1, x ? x->name : "", y ? y->name : "");
+		return;
+	}
+	buf_adds(out, "another key: (");
+	for (size_t k = 0; k < a->nkey; k++)
+		buf_addf(out, "%s%s", k ? "," : "", a->cols[a->key[k]].name);
+	buf_adds(out, ") here, (");
+	for (size_t k = 0; k < b->nkey; k++)
+		buf_addf(out, "%s%s", k ? "," : "", b->cols[b->key[k]].name);
+	buf_adds(out, ") in the other input");
+}
+
 int table_same_shape(const struct table *a, const struct table *b, const char *name)
 {
-	if (!table_shape_equal(a, b))
-		return error("%s: table \"%s\" has other columns, column types or another key than in the "
-			     "other input (a schema change: its rows cannot be compared)", name, a->name);
-	return 0;
+	if (table_shape_equal(a, b))
+		return 0;
+	struct buf why = BUF_INIT;
+	shape_difference(&why, b, a); /* b is name's: "here" */
+	error("%s: table \"%s\" has other columns, column types or another key than in the other input "
+	      "(a schema change: its rows cannot be compared): %s", name, a->name, why.buf);
+	buf_release(&why);
+	return -1;
 }
 
 int table_key_cmp(const struct table *t, const struct row *a, const struct row *b)
