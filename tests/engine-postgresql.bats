@@ -1093,3 +1093,18 @@ records() {
 	assert_success
 	assert_line --regexp '^total +0 +0 +0$'
 }
+
+@test "PostgreSQL -> SQLite: a timestamptz goes into a DATETIME as SQLite and Django write it (UTC, no zone), and the next sync finds nothing" {
+	pg_psql dev -q <<-'SQL'
+	CREATE TABLE ev (id int PRIMARY KEY, at timestamptz, day date);
+	SET TIME ZONE 'Europe/Rome';
+	INSERT INTO ev VALUES (1, '2024-01-15 10:30:00.25+01', '2024-01-15'), (2, '2024-07-01 00:00:00+02', NULL);
+	SQL
+	mkdb lite.db <<<'CREATE TABLE ev (id INTEGER PRIMARY KEY, at DATETIME, day DATE);'
+	run dbapply lite.db <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(sqlite3 lite.db 'SELECT at FROM ev ORDER BY id' | tr '\n' ' ')" "2024-01-15 09:30:00.25 2024-06-30 22:00:00 "
+	run dbapply lite.db <(dbdump-rows "$DEV")
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+}

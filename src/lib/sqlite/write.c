@@ -140,7 +140,13 @@ static int bind_value(struct db *db, sqlite3_stmt *st, int pos, const struct tab
 	case VT_TIMESTAMP:
 	case VT_TIMESTAMPTZ:
 		if (sq_is_timestamp_text(p, n) && p[10] == 'T') {
-			/* SQLite's own date functions write a space between date and time. */
+			/* SQLite's own date functions write a space between date and
+			 * time, and no zone: a DATETIME holds UTC as it is (Django,
+			 * Rails), so the "Z" of a value with a zone goes. */
+			if (n > 19 && p[n - 1] == 'Z')
+				n--;
+			else if (n > 19 + 6 && (!memcmp(p + n - 6, "+00:00", 6) || !memcmp(p + n - 6, "-00:00", 6)))
+				n -= 6;
 			buf_reset(&s->tmp);
 			buf_add(&s->tmp, p, n);
 			s->tmp.buf[10] = ' ';
