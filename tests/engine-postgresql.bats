@@ -1108,3 +1108,20 @@ records() {
 	assert_success
 	assert_line --regexp '^total +0 +0 +0$'
 }
+
+@test "numeric keeps its scale: --mirror writes 1.50 over 1.5 where the column has no typmod, and a numeric(10,2) target fed 1.5 finds nothing to do next time" {
+	for db in dev prod; do
+		pg_psql "$db" -q -c 'CREATE TABLE n (id int PRIMARY KEY, free numeric, fixed numeric(10,2))'
+	done
+	pg_psql dev -q -c "INSERT INTO n VALUES (1, 1.50, 1.5), (2, 7, 7)"
+	pg_psql prod -q -c "INSERT INTO n VALUES (1, 1.5, 1.50), (2, 7, 7.00)"
+	run dbapply --mirror "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_line --regexp '^n +0 +1 +0$'
+	assert_equal "$(pg_psql prod -tA -c 'SELECT free::text, fixed::text FROM n ORDER BY id' | tr '\n' ' ')" "1.50|1.50 7|7.00 "
+	run dbapply --mirror "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+}

@@ -274,7 +274,7 @@ static int report_three_way(struct apply *a, struct plan *p, const struct change
 	if (c->kind == CONFLICT_INSERT_INSERT) {
 		buf_adds(&a->msg, "collision: the stream and the target each created this key for another row (");
 		for (size_t i = 0, n = 0; i < t->ncols && n < 3; i++) {
-			if (!table_is_compared(t, i) || value_equal(o, i, th, i, t->cols[i].type))
+			if (!table_is_compared(t, i) || column_equal(&t->cols[i], o, i, th, i))
 				continue;
 			buf_addf(&a->msg, "%s\"%s\": stream ", n++ ? "; " : "", t->cols[i].name);
 			add_value(&a->msg, t, o, i);

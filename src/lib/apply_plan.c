@@ -150,6 +150,9 @@ int apply_plan_tables(struct apply *a)
 			warning("table \"%s\" is not complete in the stream: --mirror deletes nothing from it",
 				st->name);
 		p->proj = table_project(tt, st);
+		/* rows are compared as the target keeps their values */
+		for (size_t c = 0; c < st->ncols; c++)
+			st->cols[c].exact_text = p->proj->cols[c].exact_text;
 		p->counts = summary_table(a->sum, st->name);
 		p->bt = a->base_open ? schema_find(a->base.schema, st->name) : NULL;
 		if (p->bt && !table_shape_equal(st, p->bt)) {

@@ -145,7 +145,7 @@ static int values_match(const struct table *t, const struct row *want, const str
 {
 	for (size_t i = 0; i < t->ncols; i++)
 		if (want->v[i].state != V_ABSENT && !t->cols[i].generated &&
-		    !value_equal(want, i, have, i, t->cols[i].type)) {
+		    !column_equal(&t->cols[i], want, i, have, i)) {
 			*col = t->cols[i].name;
 			return 0;
 		}
@@ -193,7 +193,7 @@ static int check_change(struct apply *a, struct plan *p, const struct change *c,
 			/* --force: the stream's row wins; write it as an update. */
 			out->type = REC_UPDATE;
 			for (size_t i = 0; i < t->ncols; i++) {
-				if (table_is_key(t, i) || !value_equal(&c->row, i, cur, i, t->cols[i].type)) {
+				if (table_is_key(t, i) || !column_equal(&t->cols[i], &c->row, i, cur, i)) {
 					row_copy_value(&out->row, &c->row, i);
 					if (!table_is_key(t, i))
 						row_copy_value(&out->old, cur, i);

@@ -77,7 +77,7 @@ int diff_table(const struct table *t, struct row_iter *oi, struct row_iter *ni,
 					row_copy_value(&c.row, n, i);
 					continue;
 				}
-				if (t->cols[i].generated || value_equal(o, i, n, i, t->cols[i].type))
+				if (t->cols[i].generated || column_equal(&t->cols[i], o, i, n, i))
 					continue;
 				differ = 1;
 				row_copy_value(&c.row, n, i);

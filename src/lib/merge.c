@@ -132,7 +132,7 @@ static int advance(struct side *s, const struct table *t)
 
 static int same_value(const struct table *t, const struct row *a, const struct row *b, size_t i)
 {
-	return value_equal(a, i, b, i, t->cols[i].type);
+	return column_equal(&t->cols[i], a, i, b, i);
 }
 
 static int same_row(const struct table *t, const struct row *a, const struct row *b)

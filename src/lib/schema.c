@@ -140,6 +140,13 @@ long table_column_index(const struct table *t, const char *name)
 	return -1;
 }
 
+int column_equal(const struct column *c, const struct row *a, size_t ia, const struct row *b, size_t ib)
+{
+	if (c->exact_text && c->type == VT_DECIMAL && a->v[ia].state == V_SET && b->v[ib].state == V_SET)
+		return a->v[ia].len == b->v[ib].len && !memcmp(row_ptr(a, ia), row_ptr(b, ib), a->v[ia].len);
+	return value_equal(a, ia, b, ib, c->type);
+}
+
 int table_is_key(const struct table *t, size_t i)
 {
 	for (size_t k = 0; k < t->nkey; k++)
@@ -574,6 +581,7 @@ struct table *table_project(const struct table *dst, const struct table *src)
 		struct column *c = table_add_column(p, d->name, d->type, d->native, d->nullable);
 		c->generated = d->generated;
 		c->autoinc = d->autoinc;
+		c->exact_text = d->exact_text;
 	}
 	p->key = xcalloc(src->nkey ? src->nkey : 1, sizeof(*p->key));
 	p->nkey = src->nkey;

@@ -17,6 +17,9 @@ struct column {
 	int nullable;
 	int generated;  /* computed by the engine: read, never written */
 	int autoinc;    /* fed by an id generator (serial, identity, AUTO_INCREMENT) */
+	/* The engine keeps a decimal as written, scale and all (PostgreSQL's
+	 * numeric without a typmod): 1.5 and 1.50 are two values there. */
+	int exact_text;
 };
 
 struct ref {
@@ -73,6 +76,9 @@ struct column *table_add_column(struct table *t, const char *name, enum vtype ty
 				const char *native, int nullable);
 /* Index of the column, or -1. */
 long table_column_index(const struct table *t, const char *name);
+/* value_equal for values of column c: by its type, and for a decimal the
+ * engine keeps as written (exact_text), by its text. */
+int column_equal(const struct column *c, const struct row *a, size_t ia, const struct row *b, size_t ib);
 /* Whether column i is part of the key. */
 int table_is_key(const struct table *t, size_t i);
 /* Whether column i takes part when two rows of one key are compared: not
