@@ -272,31 +272,43 @@ static int fixed_value(const struct mask_rules *r, const struct mask_rule *rule,
 	return rc;
 }
 
-static int check_rule(const struct mask_rules *r, const struct mask_rule *rule, const struct schema *s,
-		      struct mask_table *m, size_t i)
+static int check_kind(const struct mask_rules *r, const struct mask_rule *rule, const struct schema *s,
+		      struct mask_table *m, size_t i, const char *where)
 {
 	const struct column *c = &m->t->cols[i];
-	const char *where = rule ? r->path : "";
-	long line = rule ? rule->line : 0;
 	if (!kind_fits(m->kind[i], c->type))
-		return error("%s:%ld: \"%s\".\"%s\" is %s: %s cannot keep it one", where, line,
+		return error("%s: \"%s\".\"%s\" is %s: %s cannot keep it one", where,
 			     m->t->name, c->name, vtype_name(c->type), mask_kind_name(m->kind[i]));
 	int keyish = table_is_key(m->t, i) || is_referenced(s, m->t, c->name);
 	if ((m->kind[i] == MASK_NULL || m->kind[i] == MASK_FIXED) && keyish)
-		return error("%s:%ld: \"%s\".\"%s\" is a key or referenced: %s would give many rows one "
-			     "value (use hash)", where, line, m->t->name, c->name, mask_kind_name(m->kind[i]));
+		return error("%s: \"%s\".\"%s\" is a key or referenced: %s would give many rows one "
+			     "value (use hash)", where, m->t->name, c->name, mask_kind_name(m->kind[i]));
 	if (m->kind[i] == MASK_NULL && !c->nullable)
-		return error("%s:%ld: \"%s\".\"%s\" is NOT NULL: null cannot mask it", where, line,
+		return error("%s: \"%s\".\"%s\" is NOT NULL: null cannot mask it", where,
 			     m->t->name, c->name);
 	if (m->kind[i] == MASK_FIXED && fixed_value(r, rule, m, i) < 0)
 		return -1;
 	if (m->kind[i] != MASK_KEEP && m->kind[i] != MASK_NULL && m->kind[i] != MASK_FIXED &&
 	    !r->have_key)
-		return error("%s:%ld: %s needs a secret: -k FILE or DBMASK_KEY", where, line,
+		return error("%s: %s needs a secret: -k FILE or DBMASK_KEY", where,
 			     mask_kind_name(m->kind[i]));
 	if (m->kind[i] != MASK_KEEP && table_is_key(m->t, i))
 		m->key_masked = 1;
 	return 0;
+}
+
+static int check_rule(const struct mask_rules *r, const struct mask_rule *rule, const struct schema *s,
+		      struct mask_table *m, size_t i)
+{
+	/* "file:line" of the rule, or "file" for a rule taken through a reference */
+	struct buf where = BUF_INIT;
+	if (rule)
+		buf_addf(&where, "%s:%ld", r->path, rule->line);
+	else
+		buf_addf(&where, "%s (a rule taken by a reference)", r->path);
+	int rc = check_kind(r, rule, s, m, i, where.buf);
+	buf_release(&where);
+	return rc;
 }
 
 /* A column that refers to a masked column takes its rule, so the two stay
