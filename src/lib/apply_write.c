@@ -297,14 +297,6 @@ static int null_cycle_columns(const struct plan *p, struct change *c)
 /* Write the spooled changes of one table; which: 0 upserts, 1 deletes,
  * 2 the cycle columns held back from the upserts, 3 the cycle columns set
  * NULL before deletes. */
-static void key_text(struct buf *out, const struct table *t, const struct row *r)
-{
-	buf_reset(out);
-	for (size_t k = 0; k < t->nkey; k++)
-		if (!row_add_part(out, r, (long)t->key[k]))
-			buf_addch(out, 'N');
-}
-
 /* Rows of p's table that this run's triggers made: the keys of the rows the
  * spool inserts that the target holds now, though it did not when read (a
  * trigger on a table written before, such as Sakila's film making its
@@ -322,7 +314,7 @@ static int find_trigger_made(struct apply *a, struct plan *p, const char *path, 
 		goto out;
 	while ((got = stream_next(&sp)) > 0)
 		if (sp.rec.type == REC_INSERT || sp.rec.type == REC_ROW) {
-			key_text(&key, p->proj, &sp.rec.row);
+			table_key_text(&key, p->proj, &sp.rec.row);
 			strmap_put(&inserts, key.buf ? key.buf : "", key.len, "", 0);
 		}
 	if (got < 0)
@@ -336,7 +328,7 @@ static int find_trigger_made(struct apply *a, struct plan *p, const char *path, 
 		goto out;
 	}
 	while ((got = a->db->ops->scan_next(cur, &row)) > 0) {
-		key_text(&key, p->proj, &row);
+		table_key_text(&key, p->proj, &row);
 		if (strmap_get(&inserts, key.buf ? key.buf : "", key.len))
 			strmap_put(made, key.buf ? key.buf : "", key.len, "", 0);
 	}
@@ -408,7 +400,7 @@ int apply_write_spool(struct apply *a, struct plan *p, int which)
 			goto out;
 		}
 		if (made.n && (c->type == REC_INSERT || c->type == REC_ROW)) {
-			key_text(&key, p->proj, &c->row);
+			table_key_text(&key, p->proj, &c->row);
 			if (strmap_get(&made, key.buf ? key.buf : "", key.len)) {
 				c->type = REC_UPDATE; /* every column of the stream's row */
 				p->counts->trigger_made++;

@@ -131,9 +131,6 @@ int db_parse_zero_date(const char *how, struct db_options *o);
 /* --- the write vocabulary every backend shares --- */
 /* Set db->err to the formatted message; returns -1. */
 int db_error(struct db *db, const char *fmt, ...) PRINTF_LIKE(2, 3);
-/* " (k1=v1, k2=v2)": the key of row r of t, for messages, on one line, with
- * long values and long keys cut short. */
-void db_describe_key(struct buf *out, const struct table *t, const struct row *r);
 /* An update or delete found no row with its key: db->err says so; -1. */
 int db_no_row(struct db *db);
 

@@ -32,10 +32,7 @@ static int ref_key(struct buf *k, size_t child, size_t ref, const struct table *
 {
 	buf_reset(k);
 	buf_addf(k, "%zu:%zu:", child, ref);
-	for (size_t c = 0; c < ncols; c++)
-		if (!row_add_part(k, r, table_column_index(t, cols[c])))
-			return 0;
-	return 1;
+	return table_add_parts(k, t, r, cols, ncols);
 }
 
 void holdback_add(struct holdback *h, const struct table *t, const struct row *r)

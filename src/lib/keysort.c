@@ -144,15 +144,8 @@ static int key_cmp(const struct table *t, const struct change *a, const struct c
 static int collision(const struct keysort *ks, const struct change *c)
 {
 	struct buf key = BUF_INIT;
-	for (size_t k = 0; k < ks->t->nkey; k++) {
-		size_t i = ks->t->key[k];
-		buf_addf(&key, "%s%s=", k ? ", " : "", ks->t->cols[i].name);
-		if (c->row.v[i].state == V_SET && ks->t->cols[i].type != VT_BYTES)
-			buf_add(&key, row_ptr(&c->row, i), c->row.v[i].len);
-		else
-			buf_adds(&key, c->row.v[i].state == V_SET ? "<bytes>" : "NULL");
-	}
-	error("table \"%s\": two records have the key (%s) once masked: the rules make two keys one "
+	table_describe_key(&key, ks->t, &c->row);
+	error("table \"%s\": two records have the key%s once masked: the rules make two keys one "
 	      "(use hash, or keep the key)", ks->t->name, key.buf);
 	buf_release(&key);
 	return -1;

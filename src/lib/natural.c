@@ -139,10 +139,7 @@ static int key_of(struct buf *b, const struct table *t, const struct row *r)
 static int natural_of(struct buf *b, const struct natural_key *nk, const struct table *t, const struct row *r)
 {
 	buf_reset(b);
-	for (size_t c = 0; c < nk->ncols; c++)
-		if (!row_add_part(b, r, table_column_index(t, nk->cols[c])))
-			return 0;
-	return 1;
+	return table_add_parts(b, t, r, nk->cols, nk->ncols);
 }
 
 /* Note r's key and natural key: in the target's map (natural key -> ids)

@@ -495,6 +495,52 @@ int table_same_shape(const struct table *a, const struct table *b, const char *n
 	return -1;
 }
 
+/* At most this many key columns and bytes of each value in a message. */
+enum { KEY_SHOWN_COLS = 4, KEY_SHOWN_BYTES = 60 };
+
+void table_describe_key(struct buf *out, const struct table *t, const struct row *r)
+{
+	buf_adds(out, " (");
+	for (size_t k = 0; k < t->nkey && k < KEY_SHOWN_COLS; k++) {
+		size_t i = t->key[k];
+		if (k)
+			buf_adds(out, ", ");
+		buf_addf(out, "%s=", t->cols[i].name);
+		if (r->v[i].state != V_SET) {
+			buf_adds(out, "NULL");
+		} else if (t->cols[i].type == VT_BYTES) {
+			buf_addf(out, "<%zu bytes>", r->v[i].len);
+		} else {
+			for (size_t j = 0; j < r->v[i].len && j < KEY_SHOWN_BYTES; j++) {
+				char ch = row_ptr(r, i)[j];
+				buf_addch(out, (unsigned char)ch < ' ' ? ' ' : ch); /* one line */
+			}
+			if (r->v[i].len > KEY_SHOWN_BYTES)
+				buf_adds(out, "...");
+		}
+	}
+	if (t->nkey > KEY_SHOWN_COLS)
+		buf_adds(out, ", ...");
+	buf_addch(out, ')');
+}
+
+void table_key_text(struct buf *out, const struct table *t, const struct row *r)
+{
+	buf_reset(out);
+	for (size_t k = 0; k < t->nkey; k++)
+		if (!row_add_part(out, r, (long)t->key[k]))
+			buf_addch(out, 'N');
+}
+
+int table_add_parts(struct buf *out, const struct table *t, const struct row *r, char *const *cols,
+		    size_t n)
+{
+	for (size_t c = 0; c < n; c++)
+		if (!row_add_part(out, r, table_column_index(t, cols[c])))
+			return 0;
+	return 1;
+}
+
 int table_key_cmp(const struct table *t, const struct row *a, const struct row *b)
 {
 	for (size_t k = 0; k < t->nkey; k++) {

@@ -115,6 +115,18 @@ struct table *table_from_json(const struct jv *rec, struct buf *err);
 
 /* Append the key of row r as a JSON object, e.g. {"id":7}. */
 void table_key_to_json(struct buf *out, const struct table *t, const struct row *r);
+/* Append " (k1=v1, k2=v2)": the key of row r, for messages, on one line,
+ * with long values and long keys cut short. */
+void table_describe_key(struct buf *out, const struct table *t, const struct row *r);
+/* The key of row r as one string for the in-memory maps (strmap.h): each
+ * value as row_add_part writes it, a NULL (in a whole-row key) as "N".
+ * out is emptied first. */
+void table_key_text(struct buf *out, const struct table *t, const struct row *r);
+/* Append the values of the named columns of r (row_add_part); 0 when one
+ * is NULL or absent (a reference with a NULL refers to nothing) or is not
+ * a column of t. */
+int table_add_parts(struct buf *out, const struct table *t, const struct row *r, char *const *cols,
+		    size_t n);
 
 /* Whether b (of the input named name) has a's columns, in a's order, with
  * a's types, and a's key; -1 with a message naming the table if not, since

@@ -6,26 +6,12 @@
 
 #include "util.h"
 
-/* The values of the named columns of r, as one string ("len:bytes" each);
- * 0 when one is NULL (a reference with a NULL refers to nothing). */
+/* The values of the named columns of r, as one string; 0 when one is
+ * NULL (a reference with a NULL refers to nothing). */
 static int tuple_of(struct buf *out, const struct table *t, const struct row *r, char **cols, size_t n)
 {
 	buf_reset(out);
-	for (size_t k = 0; k < n; k++) {
-		long ci = table_column_index(t, cols[k]);
-		if (ci < 0 || !row_add_part(out, r, ci))
-			return 0;
-	}
-	return 1;
-}
-
-/* The key of r: NULLs (in a whole-row key) spelled apart from any value. */
-static void key_of(struct buf *out, const struct table *t, const struct row *r)
-{
-	buf_reset(out);
-	for (size_t k = 0; k < t->nkey; k++)
-		if (!row_add_part(out, r, (long)t->key[k]))
-			buf_addch(out, 'N');
+	return table_add_parts(out, t, r, cols, n);
 }
 
 static size_t table_index(const struct schema *s, const char *name)
@@ -42,7 +28,7 @@ static int choose(struct subset *sub, size_t ti, const struct row *r, struct buf
 {
 	const struct schema *s = sub->s;
 	const struct table *t = s->tables[ti];
-	key_of(tmp, t, r);
+	table_key_text(tmp, t, r);
 	if (!strmap_put(&sub->keys[ti], tmp->buf ? tmp->buf : "", tmp->len, "", 0))
 		return 0;
 	sub->chosen++;
@@ -177,7 +163,7 @@ int subset_compute(struct subset *sub, struct db *db, const struct schema *s,
 int subset_has(const struct subset *sub, size_t ti, const struct row *r)
 {
 	struct buf key = BUF_INIT;
-	key_of(&key, sub->s->tables[ti], r);
+	table_key_text(&key, sub->s->tables[ti], r);
 	int has = strmap_get(&sub->keys[ti], key.buf ? key.buf : "", key.len) != NULL;
 	buf_release(&key);
 	return has;

@@ -316,7 +316,7 @@ static int sort_rows(struct db *db, struct ctab *ct)
 	for (size_t i = 1; i < ct->n; i++)
 		if (!table_key_cmp(ct->t, &ct->rows[i - 1].r, &ct->rows[i].r)) {
 			struct buf key = BUF_INIT;
-			db_describe_key(&key, ct->t, &ct->rows[i].r);
+			table_describe_key(&key, ct->t, &ct->rows[i].r);
 			db_error(db, "%s:%ld: the key%s is on line %ld too", ct->path, ct->rows[i].line, key.buf,
 				 ct->rows[i - 1].line);
 			buf_release(&key);

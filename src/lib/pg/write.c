@@ -494,7 +494,7 @@ static int pipeline_send(struct db *db, const struct table *t, const struct row 
 	}
 	struct buf desc = BUF_INIT;
 	buf_addf(&desc, "%s \"%s\"", what, t->name);
-	db_describe_key(&desc, t, row);
+	table_describe_key(&desc, t, row);
 	if (PQsendQueryPrepared(p->conn, name, (int)n, p->pv, p->pl, p->pf, 0) != 1) {
 		pg_fail_conn(db, desc.buf);
 		buf_release(&desc);
