@@ -11,14 +11,17 @@
 #include "util.h"
 
 static const char usage_text[] =
-	"usage: dbdiff [--stat] [-o FILE] OLD NEW\n"
+	"usage: dbdiff [--schema] [--stat] [-o FILE] OLD NEW\n"
 	"Write the change stream (insert, update, delete records with old values)\n"
 	"that turns OLD into NEW.  OLD and NEW are row streams (files, gzip or not,\n"
 	"or - for stdin) or databases (sqlite:PATH, .db files, URLs, csv:DIR,\n"
 	"environment names), compared table by table in key order in constant\n"
 	"memory.\n"
 	"\n"
+	"  --schema          compare the schemas only: schema records (tables, columns,\n"
+	"                    keys, indexes, foreign keys that differ), no rows\n"
 	"  --stat            print created/updated/deleted per table to stderr\n"
+	"                    (with --schema: each schema difference)\n"
 	"  -o, --output FILE write the change stream to FILE (gzip if .gz)\n"
 	"  -h, --help        show this help\n"
 	"\n"
@@ -27,6 +30,44 @@ static const char usage_text[] =
 static int emit_change(void *ctx, const struct change *c)
 {
 	return stream_write_change(ctx, c);
+}
+
+/* dbdiff --schema: the schema records that turn OLD's schema into NEW's.
+ * *n counts them; with stat each is described on stderr. */
+static int run_schema(struct source *old, struct source *new_, const char *out_path, int stat, size_t *n)
+{
+	struct stream_writer w;
+	struct schema_diff d;
+	struct buf line = BUF_INIT;
+	schema_diff_compute(old->schema, new_->schema, !strcmp(old->engine, new_->engine), &d);
+	*n = d.n;
+	if (stream_create(&w, out_path) < 0) {
+		schema_diff_release(&d);
+		return -1;
+	}
+	stream_write_header(&w, STREAM_CHANGES, new_->origin, new_->engine);
+	for (size_t i = 0; i < d.n; i++) {
+		if (stat) {
+			buf_reset(&line);
+			schema_change_describe(&line, &d.v[i], "OLD", "NEW");
+			fprintf(stderr, "%s\n", line.buf);
+		}
+		if (stream_write_schema(&w, &d.v[i]) < 0)
+			goto fail;
+	}
+	if (stat)
+		fprintf(stderr, d.n ? "%zu schema difference%s\n" : "no schema differences\n", d.n, d.n == 1 ? "" : "s");
+	/* A truncated input is refused here too. */
+	if (source_finish(old) < 0 || source_finish(new_) < 0)
+		goto fail;
+	schema_diff_release(&d);
+	buf_release(&line);
+	return stream_finish(&w);
+fail:
+	schema_diff_release(&d);
+	buf_release(&line);
+	stream_abandon(&w);
+	return -1;
 }
 
 static int run(struct source *old, struct source *new_, const char *out_path, struct summary *sum,
@@ -84,6 +125,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "stat", no_argument, NULL, 's' },
+		{ "schema", no_argument, NULL, 'S' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -92,7 +134,7 @@ int main(int argc, char **argv)
 	struct summary sum = { 0 };
 	const char *out_path = NULL;
 	size_t only_in_old = 0;
-	int c, stat = 0, rc = EXIT_TROUBLE;
+	int c, stat = 0, schema_only = 0, rc = EXIT_TROUBLE;
 
 	util_progname = "dbdiff";
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
@@ -100,6 +142,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': stat = 1; break;
+		case 'S': schema_only = 1; break;
 		case 'o': out_path = optarg; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		default: usage_error(NULL); /* getopt has named the option */
@@ -113,7 +156,12 @@ int main(int argc, char **argv)
 		usage_error("OLD and NEW cannot both be stdin");
 
 	memset(&new_, 0, sizeof(new_));
-	if (source_open(&old, argv[0], NULL, NULL) == 0 && source_open(&new_, argv[1], NULL, NULL) == 0 &&
+	if (schema_only) {
+		size_t n = 0;
+		if (source_open(&old, argv[0], NULL, NULL) == 0 && source_open(&new_, argv[1], NULL, NULL) == 0 &&
+		    run_schema(&old, &new_, out_path, stat, &n) == 0)
+			rc = n ? EXIT_DIFFER : EXIT_OK;
+	} else if (source_open(&old, argv[0], NULL, NULL) == 0 && source_open(&new_, argv[1], NULL, NULL) == 0 &&
 	    run(&old, &new_, out_path, &sum, &only_in_old) == 0) {
 		uint64_t changes = summary_changes(&sum) + only_in_old;
 		if (stat) {

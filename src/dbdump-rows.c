@@ -12,7 +12,7 @@
 
 static const char usage_text[] =
 	"usage: dbdump-rows [-t PATTERN]... [-x PATTERN]... [--since MARK] [--subset TABLE:WHERE]...\n"
-	"                   [--like DB] [-o FILE] SOURCE\n"
+	"                   [--like DB] [--schema-only] [-o FILE] SOURCE\n"
 	"Write the tables of SOURCE as a row stream (man dbpipe.5): a header, the\n"
 	"table records in dependency order, then each table's rows in key order.\n"
 	"\n"
@@ -31,6 +31,8 @@ static const char usage_text[] =
 	"                         references from the tables of the database DB\n"
 	"                         (without it every column is text, keyed by the\n"
 	"                         whole row)\n"
+	"  --schema-only          the table records (columns, keys, references,\n"
+	"                         indexes, defaults) and no rows\n"
 	"  --zero-date=null       read MySQL zero dates (0000-00-00) as NULL\n"
 	"  -q, --quiet            no progress meter on stderr (shown only on a terminal)\n"
 	"  -h, --help             show this help\n"
@@ -50,6 +52,7 @@ int main(int argc, char **argv)
 		{ "zero-date", required_argument, NULL, 'Z' },
 		{ "like", required_argument, NULL, 'L' },
 		{ "subset", required_argument, NULL, 'U' },
+		{ "schema-only", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -60,7 +63,7 @@ int main(int argc, char **argv)
 	struct subset_start *starts = NULL;
 	size_t nstarts = 0;
 	const char *out_path = NULL, *since = NULL, *like_db = NULL;
-	int c, quiet = 0, rc = EXIT_TROUBLE;
+	int c, quiet = 0, schema_only = 0, rc = EXIT_TROUBLE;
 
 	util_progname = "dbdump-rows";
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
@@ -72,6 +75,7 @@ int main(int argc, char **argv)
 		case 'o': out_path = optarg; break;
 		case 'S': since = optarg; break;
 		case 'q': quiet = 1; break;
+		case 's': schema_only = 1; break;
 		case 'L': like_db = optarg; break;
 		case 'U': {
 			char *colon = strchr(optarg, ':');
@@ -96,6 +100,8 @@ int main(int argc, char **argv)
 	progress_init(quiet);
 	if (argc != 1)
 		usage_error(argc ? "too many operands" : "missing SOURCE");
+	if (schema_only && (since || nstarts))
+		usage_error("--schema-only takes no --since or --subset: it writes no rows");
 
 	if (!db_is_target(argv[0]))
 		die("%s: not a database (a URL, a .db/.sqlite file, csv:DIR or an environment name)", argv[0]);
@@ -108,6 +114,7 @@ int main(int argc, char **argv)
 	if (like_db)
 		dbopts.like = &like;
 	if (source_open(&src, argv[0], &filter, &dbopts) == 0) {
+		src.schema_only = schema_only;
 		if (like_db && strcmp(src.engine, "csv"))
 			warning("--like is for csv: sources: %s has types of its own", src.name);
 		if (source_since(&src, since) == 0 && source_subset(&src, starts, nstarts) == 0 &&

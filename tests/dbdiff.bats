@@ -261,11 +261,11 @@ changes() { jq -c 'select(.type == "insert" or .type == "update" or .type == "de
 	mkdb b.db <<<'CREATE TABLE t (id INTEGER PRIMARY KEY, price TEXT);'
 	run --separate-stderr dbdiff a.db b.db
 	assert_failure 2
-	assert_equal "$stderr" 'dbdiff: a.db: table "t" has other columns, column types or another key than in the other input (a schema change: its rows cannot be compared): column "price" is decimal (NUMERIC) here, text (TEXT) in the other input'
+	assert_equal "$stderr" 'dbdiff: a.db: table "t" has other columns, column types or another key than in the other input (a schema change: its rows cannot be compared): column "price" is decimal (NUMERIC) here, text (TEXT) in the other input (dbdiff --schema lists every difference)'
 	mkdb b.db <<<'CREATE TABLE t (id INTEGER PRIMARY KEY, price NUMERIC, extra TEXT);'
 	run --separate-stderr dbdiff a.db b.db
 	assert_failure 2
-	[[ "$stderr" == *': column "extra" is only in the other input' ]]
+	[[ "$stderr" == *': column "extra" is only in the other input (dbdiff --schema lists every difference)' ]]
 }
 
 @test "a stream given by process substitution (/dev/fd/N) is read from its first byte" {
@@ -273,4 +273,41 @@ changes() { jq -c 'select(.type == "insert" or .type == "update" or .type == "de
 	assert_success
 	run dbdiff <(dbdump-rows old.db) <(dbdump-rows new.db)
 	assert_success
+}
+
+@test "--schema: schema records for each difference, with both sides' definitions; exit 1, then 0 when equal" {
+	office_db prod.db
+	cp prod.db dev.db
+	sqlite3 dev.db "ALTER TABLE clients ADD COLUMN vip_since DATE;
+		CREATE INDEX clients_email ON clients (email);
+		CREATE TABLE notes (id INTEGER PRIMARY KEY, client_id INT NOT NULL REFERENCES clients(id) ON DELETE CASCADE, body TEXT DEFAULT 'n/a');"
+	sqlite3 prod.db "CREATE TABLE old_stuff (x INT)"
+	run --separate-stderr dbdiff --schema --stat prod.db dev.db
+	assert_failure 1
+	echo "$output" | tail -n +2 > records
+	cat > expected <<-'EOF2'
+	{"type":"schema","change":"add_column","table":"clients","column":"vip_since","new":{"name":"vip_since","type":"date","native":"DATE","nullable":true}}
+	{"type":"schema","change":"add_index","table":"clients","new":{"name":"clients_email","columns":["email"]}}
+	{"type":"schema","change":"add_table","table":"notes","new":{"type":"table","table":"notes","key":["id"],"key_from":"primary","columns":[{"name":"id","type":"int","native":"INTEGER","nullable":false,"autoincrement":true},{"name":"client_id","type":"int","native":"INT","nullable":false},{"name":"body","type":"text","native":"TEXT","nullable":true,"default":"'n/a'"}],"references":[{"columns":["client_id"],"table":"clients","to":["id"],"deferrable":true,"on_delete":"CASCADE"}]}}
+	{"type":"schema","change":"drop_table","table":"old_stuff","old":{"type":"table","table":"old_stuff","key":["x"],"key_from":"row","columns":[{"name":"x","type":"int","native":"INT","nullable":true}],"references":[]}}
+	EOF2
+	head -4 records > got
+	diff -u expected got
+	tail -1 records | grep -q '^{"type":"end","rows":0,"tables":0,"hash":"[0-9a-f]*"}$'
+	assert_equal "$stderr" 'column "clients"."vip_since" (date, DATE) is only in NEW
+index "clients_email" on "clients" (email) is only in NEW
+table "notes" (3 columns) is only in NEW
+table "old_stuff" is only in OLD
+4 schema differences'
+	# the output is a stream every reader takes
+	dbdiff --schema prod.db dev.db > s.ndjson || true
+	run dbapply --dry-run dev.db s.ndjson
+	assert_success
+	# plain dbdiff still refuses a changed table, and points to --schema
+	run dbdiff prod.db dev.db
+	assert_failure 2
+	assert_output --partial 'column "vip_since" is only in the other input (dbdiff --schema lists every difference)'
+	run --separate-stderr dbdiff --schema --stat dev.db dev.db
+	assert_success
+	assert_equal "$stderr" "no schema differences"
 }

@@ -330,3 +330,44 @@ rows_of() {
 	run dbdiff dev.db prod.db
 	assert_success
 }
+
+@test "--schema-only: table records with defaults, indexes and foreign-key actions, empty sections, nothing complete" {
+	mkdb s.db <<-'SQL'
+	CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT 'new', n INT DEFAULT '5',
+	                     flag BOOLEAN DEFAULT 1, at DATETIME DEFAULT CURRENT_TIMESTAMP);
+	CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INT REFERENCES parent(id) ON DELETE CASCADE,
+	                    code TEXT UNIQUE, note TEXT);
+	CREATE INDEX child_note ON child (note, parent_id);
+	CREATE INDEX child_expr ON child (lower(note));
+	INSERT INTO parent (id, name) VALUES (1, 'a');
+	SQL
+	run dbdump-rows --schema-only s.db
+	assert_success
+	echo "$output" | tail -n +2 > body
+	cat > expected <<-'EOF2'
+	{"type":"table","table":"parent","key":["id"],"key_from":"primary","columns":[{"name":"id","type":"int","native":"INTEGER","nullable":false,"autoincrement":true},{"name":"name","type":"text","native":"TEXT","nullable":false,"default":"'new'"},{"name":"n","type":"int","native":"INT","nullable":true,"default":"5"},{"name":"flag","type":"bool","native":"BOOLEAN","nullable":true,"default":"true"},{"name":"at","type":"timestamp","native":"DATETIME","nullable":true,"default":"CURRENT_TIMESTAMP"}],"references":[]}
+	{"type":"table","table":"child","key":["id"],"key_from":"primary","columns":[{"name":"id","type":"int","native":"INTEGER","nullable":false,"autoincrement":true},{"name":"parent_id","type":"int","native":"INT","nullable":true},{"name":"code","type":"text","native":"TEXT","nullable":true},{"name":"note","type":"text","native":"TEXT","nullable":true}],"references":[{"columns":["parent_id"],"table":"parent","to":["id"],"deferrable":true,"on_delete":"CASCADE"}],"indexes":[{"name":"child_note","columns":["note","parent_id"]},{"name":"sqlite_autoindex_child_1","columns":["code"],"unique":true}]}
+	EOF2
+	head -2 body > tables
+	diff -u expected tables
+	# empty sections and the final end record: a valid stream of no rows
+	run grep -c '"type":"row"' body
+	assert_output 0
+	tail -1 body | grep -q '"rows":0,"tables":2'
+	run dbdump-rows --schema-only --since x s.db
+	assert_failure 2
+	assert_output --partial "--schema-only takes no --since or --subset"
+}
+
+@test "a stream of before defaults and indexes were written still reads" {
+	old=$ROOT/fuzz/corpus/stream/rows.ndjson # written by an earlier version
+	run grep -c '"default"\|"indexes"' "$old"
+	assert_output 0
+	run dbdiff "$old" "$old"
+	assert_success
+	run dbdiff --schema "$old" "$old"
+	assert_success
+	sqlite3 empty.db 'CREATE TABLE t (x INT); DROP TABLE t'
+	run dbdiff --schema "$old" empty.db
+	assert_failure 1
+}

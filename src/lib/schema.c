@@ -1,8 +1,10 @@
 /* schema: tables, columns, keys and references; the table record. */
 #include "schema.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "json.h"
 #include "strmap.h"
@@ -102,6 +104,7 @@ void table_free(struct table *t)
 	for (size_t i = 0; i < t->ncols; i++) {
 		free(t->cols[i].name);
 		free(t->cols[i].native);
+		free(t->cols[i].default_sql);
 	}
 	free(t->cols);
 	free(t->key);
@@ -111,6 +114,11 @@ void table_free(struct table *t)
 		free(t->refs[i].table);
 	}
 	free(t->refs);
+	for (size_t i = 0; i < t->nindexes; i++) {
+		free(t->indexes[i].name);
+		free_strv(t->indexes[i].cols, t->indexes[i].ncols);
+	}
+	free(t->indexes);
 	free(t->name);
 	free(t);
 }
@@ -222,6 +230,147 @@ void ref_add_column(struct ref *rf, const char *col, const char *to_col)
 	rf->ncols++;
 }
 
+static const char *const ref_action_names[] = { "NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT" };
+
+enum ref_action ref_action_parse(const char *sql)
+{
+	for (size_t i = 0; sql && i < sizeof(ref_action_names) / sizeof(*ref_action_names); i++)
+		if (!strcasecmp(sql, ref_action_names[i]))
+			return (enum ref_action)i;
+	return REF_NO_ACTION;
+}
+
+const char *ref_action_sql(enum ref_action a)
+{
+	return ref_action_names[a];
+}
+
+struct index *table_add_index(struct table *t, const char *name, int unique)
+{
+	t->indexes = xrealloc(t->indexes, (t->nindexes + 1) * sizeof(*t->indexes));
+	struct index *ix = &t->indexes[t->nindexes++];
+	memset(ix, 0, sizeof(*ix));
+	ix->name = xstrdup(name);
+	ix->unique = unique;
+	return ix;
+}
+
+void index_add_column(struct index *ix, const char *col)
+{
+	ix->cols = xrealloc(ix->cols, (ix->ncols + 1) * sizeof(*ix->cols));
+	ix->cols[ix->ncols++] = xstrdup(col);
+}
+
+void table_drop_last_index(struct table *t)
+{
+	struct index *ix = &t->indexes[--t->nindexes];
+	free(ix->name);
+	free_strv(ix->cols, ix->ncols);
+}
+
+static int index_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct index *)a)->name, ((const struct index *)b)->name);
+}
+
+void table_sort_indexes(struct table *t)
+{
+	if (t->nindexes > 1)
+		qsort(t->indexes, t->nindexes, sizeof(*t->indexes), index_name_cmp);
+}
+
+/* Whether s is a number literal: -12, 1.5, 1e3. */
+static int is_number(const char *s)
+{
+	char *end;
+	if (!*s || isspace((unsigned char)*s))
+		return 0;
+	strtod(s, &end);
+	return !*end;
+}
+
+/* The end of the quoted literal starting at s ('it''s'), or NULL. */
+static const char *literal_end(const char *s)
+{
+	if (*s != '\'')
+		return NULL;
+	for (const char *p = s + 1; *p; p++)
+		if (*p == '\'' && p[1] == '\'')
+			p++;
+		else if (*p == '\'')
+			return p + 1;
+	return NULL;
+}
+
+char *column_default_normalize(const char *text, const struct column *c)
+{
+	if (!text)
+		return NULL;
+	while (isspace((unsigned char)*text))
+		text++;
+	size_t n = strlen(text);
+	while (n && isspace((unsigned char)text[n - 1]))
+		n--;
+	/* SQLite keeps ("x") as written: one pair of parentheses around a literal goes. */
+	struct buf b = BUF_INIT;
+	if (n > 2 && text[0] == '(' && text[n - 1] == ')' && (text[1] == '\'' || isdigit((unsigned char)text[1])))
+		buf_add(&b, text + 1, n - 2);
+	else
+		buf_add(&b, text, n);
+	/* PostgreSQL's 'a'::character varying, '-1'::integer */
+	const char *e = literal_end(b.buf);
+	if (e && e[0] == ':' && e[1] == ':') {
+		b.len = (size_t)(e - b.buf);
+		b.buf[b.len] = '\0';
+	}
+	char *s = b.buf;
+	if (!*s || !strcasecmp(s, "NULL")) {
+		buf_release(&b);
+		return NULL;
+	}
+	const char *out = NULL;
+	if (!strcasecmp(s, "now()") || !strncasecmp(s, "current_timestamp", 17) ||
+	    !strncasecmp(s, "localtimestamp", 14))
+		out = "CURRENT_TIMESTAMP";
+	else if (!strcasecmp(s, "current_date") || !strcasecmp(s, "curdate()") || !strcasecmp(s, "current_date()"))
+		out = "CURRENT_DATE";
+	if (out) {
+		buf_release(&b);
+		return xstrdup(out);
+	}
+	/* A quoted number into a number column is the number. */
+	if (literal_end(s) && literal_end(s) == s + strlen(s) && (c->type == VT_INT || c->type == VT_FLOAT ||
+	    c->type == VT_DECIMAL || c->type == VT_BOOL)) {
+		struct buf inner = BUF_INIT;
+		buf_add(&inner, s + 1, strlen(s) - 2);
+		if (is_number(inner.buf) || c->type == VT_BOOL) {
+			buf_release(&b);
+			b = inner;
+			s = b.buf;
+		} else {
+			buf_release(&inner);
+		}
+	}
+	if (c->type == VT_BOOL) {
+		if (!strcmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "f"))
+			out = "false";
+		else if (!strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "t"))
+			out = "true";
+	}
+	if (out) {
+		buf_release(&b);
+		return xstrdup(out);
+	}
+	return buf_detach(&b);
+}
+
+int default_is_portable(const char *def)
+{
+	const char *e = literal_end(def);
+	return is_number(def) || (e && !*e) || !strcmp(def, "true") || !strcmp(def, "false") ||
+	       !strcmp(def, "CURRENT_TIMESTAMP") || !strcmp(def, "CURRENT_DATE");
+}
+
 static int table_name_cmp(const void *a, const void *b)
 {
 	return strcmp((*(struct table *const *)a)->name, (*(struct table *const *)b)->name);
@@ -246,6 +395,52 @@ static void add_strv(struct buf *out, char **v, size_t n)
 
 static const char *const key_kind_names[] = { "primary", "unique", "row" };
 
+void column_to_json(struct buf *out, const struct column *c)
+{
+	buf_adds(out, "{\"name\":");
+	json_add_string(out, c->name, strlen(c->name));
+	buf_addf(out, ",\"type\":\"%s\",\"native\":", vtype_name(c->type));
+	json_add_string(out, c->native, strlen(c->native));
+	buf_addf(out, ",\"nullable\":%s", c->nullable ? "true" : "false");
+	if (c->generated)
+		buf_adds(out, ",\"generated\":true");
+	if (c->autoinc)
+		buf_adds(out, ",\"autoincrement\":true");
+	if (c->default_sql) {
+		buf_adds(out, ",\"default\":");
+		json_add_string(out, c->default_sql, strlen(c->default_sql));
+	}
+	buf_addch(out, '}');
+}
+
+void ref_to_json(struct buf *out, const struct ref *r)
+{
+	buf_adds(out, "{\"columns\":");
+	add_strv(out, r->cols, r->ncols);
+	buf_adds(out, ",\"table\":");
+	json_add_string(out, r->table, strlen(r->table));
+	buf_adds(out, ",\"to\":");
+	add_strv(out, r->to, r->ncols);
+	if (r->deferrable)
+		buf_adds(out, ",\"deferrable\":true");
+	if (r->on_delete != REF_NO_ACTION)
+		buf_addf(out, ",\"on_delete\":\"%s\"", ref_action_sql(r->on_delete));
+	if (r->on_update != REF_NO_ACTION)
+		buf_addf(out, ",\"on_update\":\"%s\"", ref_action_sql(r->on_update));
+	buf_addch(out, '}');
+}
+
+void index_to_json(struct buf *out, const struct index *ix)
+{
+	buf_adds(out, "{\"name\":");
+	json_add_string(out, ix->name, strlen(ix->name));
+	buf_adds(out, ",\"columns\":");
+	add_strv(out, ix->cols, ix->ncols);
+	if (ix->unique)
+		buf_adds(out, ",\"unique\":true");
+	buf_addch(out, '}');
+}
+
 void table_to_json(struct buf *out, const struct table *t, int complete)
 {
 	buf_adds(out, "{\"type\":\"table\",\"table\":");
@@ -259,32 +454,26 @@ void table_to_json(struct buf *out, const struct table *t, int complete)
 	}
 	buf_addf(out, "],\"key_from\":\"%s\",\"columns\":[", key_kind_names[t->key_kind]);
 	for (size_t i = 0; i < t->ncols; i++) {
-		const struct column *c = &t->cols[i];
-		buf_adds(out, i ? ",{\"name\":" : "{\"name\":");
-		json_add_string(out, c->name, strlen(c->name));
-		buf_addf(out, ",\"type\":\"%s\",\"native\":", vtype_name(c->type));
-		json_add_string(out, c->native, strlen(c->native));
-		buf_addf(out, ",\"nullable\":%s", c->nullable ? "true" : "false");
-		if (c->generated)
-			buf_adds(out, ",\"generated\":true");
-		if (c->autoinc)
-			buf_adds(out, ",\"autoincrement\":true");
-		buf_addch(out, '}');
+		if (i)
+			buf_addch(out, ',');
+		column_to_json(out, &t->cols[i]);
 	}
 	buf_adds(out, "],\"references\":[");
 	for (size_t i = 0; i < t->nrefs; i++) {
-		const struct ref *r = &t->refs[i];
-		buf_adds(out, i ? ",{\"columns\":" : "{\"columns\":");
-		add_strv(out, r->cols, r->ncols);
-		buf_adds(out, ",\"table\":");
-		json_add_string(out, r->table, strlen(r->table));
-		buf_adds(out, ",\"to\":");
-		add_strv(out, r->to, r->ncols);
-		if (r->deferrable)
-			buf_adds(out, ",\"deferrable\":true");
-		buf_addch(out, '}');
+		if (i)
+			buf_addch(out, ',');
+		ref_to_json(out, &t->refs[i]);
 	}
 	buf_addch(out, ']');
+	if (t->nindexes) {
+		buf_adds(out, ",\"indexes\":[");
+		for (size_t i = 0; i < t->nindexes; i++) {
+			if (i)
+				buf_addch(out, ',');
+			index_to_json(out, &t->indexes[i]);
+		}
+		buf_addch(out, ']');
+	}
 	if (complete)
 		buf_adds(out, ",\"complete\":true");
 	buf_addch(out, '}');
@@ -339,6 +528,8 @@ static int columns_from_json(struct table *t, const struct jv *cols, struct buf 
 						      !nl || nl->type != J_FALSE);
 		col->generated = jv_get_true(c, "generated");
 		col->autoinc = jv_get_true(c, "autoincrement");
+		const char *def = jv_get_string(c, "default");
+		col->default_sql = def ? xstrdup(def) : NULL;
 	}
 	rc = 0;
 out:
@@ -400,6 +591,29 @@ static int refs_from_json(struct table *t, const struct jv *rec, struct buf *err
 			return fail(err, "table \"%s\": a malformed reference", t->name);
 		}
 		rf->deferrable = jv_get_true(r, "deferrable");
+		rf->on_delete = ref_action_parse(jv_get_string(r, "on_delete"));
+		rf->on_update = ref_action_parse(jv_get_string(r, "on_update"));
+	}
+	return 0;
+}
+
+/* "indexes": optional, absent in streams of before it was written. */
+static int indexes_from_json(struct table *t, const struct jv *rec, struct buf *err)
+{
+	const struct jv *ixs = jv_get(rec, "indexes");
+	if (ixs && ixs->type != J_ARRAY)
+		return fail(err, "table \"%s\": \"indexes\" must be an array", t->name);
+	for (const struct jv *j = ixs ? ixs->first : NULL; j; j = j->next) {
+		const char *name = jv_get_string(j, "name");
+		char **cols = NULL;
+		size_t n = 0;
+		if (!name || strv_from_json(jv_get(j, "columns"), &cols, &n, err, "columns") < 0 || !n) {
+			free_strv(cols, n);
+			return fail(err, "table \"%s\": a malformed index", t->name);
+		}
+		struct index *ix = table_add_index(t, name, jv_get_true(j, "unique"));
+		ix->cols = cols;
+		ix->ncols = n;
 	}
 	return 0;
 }
@@ -419,7 +633,7 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 		return NULL;
 	}
 	if (columns_from_json(t, cols, err) < 0 || key_from_json(t, rec, err) < 0 ||
-	    refs_from_json(t, rec, err) < 0) {
+	    refs_from_json(t, rec, err) < 0 || indexes_from_json(t, rec, err) < 0) {
 		table_free(t);
 		return NULL;
 	}
@@ -490,7 +704,8 @@ int table_same_shape(const struct table *a, const struct table *b, const char *n
 	struct buf why = BUF_INIT;
 	shape_difference(&why, b, a); /* b is name's: "here" */
 	error("%s: table \"%s\" has other columns, column types or another key than in the other input "
-	      "(a schema change: its rows cannot be compared): %s", name, a->name, why.buf);
+	      "(a schema change: its rows cannot be compared): %s (dbdiff --schema lists every "
+	      "difference)", name, a->name, why.buf);
 	buf_release(&why);
 	return -1;
 }
@@ -628,6 +843,7 @@ struct table *table_project(const struct table *dst, const struct table *src)
 		c->generated = d->generated;
 		c->autoinc = d->autoinc;
 		c->exact_text = d->exact_text;
+		c->default_sql = d->default_sql ? xstrdup(d->default_sql) : NULL;
 	}
 	p->key = xcalloc(src->nkey ? src->nkey : 1, sizeof(*p->key));
 	p->nkey = src->nkey;

@@ -20,7 +20,14 @@ struct column {
 	/* The engine keeps a decimal as written, scale and all (PostgreSQL's
 	 * numeric without a typmod): 1.5 and 1.50 are two values there. */
 	int exact_text;
+	/* The default as SQL text, NULL for none: literals and the current
+	 * time in one portable spelling (column_default_normalize), anything
+	 * else as the engine writes it.  An id generator's is not kept. */
+	char *default_sql;
 };
+
+/* What a foreign key does when its row is deleted or its key updated. */
+enum ref_action { REF_NO_ACTION, REF_RESTRICT, REF_CASCADE, REF_SET_NULL, REF_SET_DEFAULT };
 
 struct ref {
 	size_t ncols;
@@ -28,6 +35,16 @@ struct ref {
 	char *table;    /* referenced table */
 	char **to;      /* referenced columns */
 	int deferrable;
+	enum ref_action on_delete, on_update;
+};
+
+/* An index that is not the primary key: its columns in index order.
+ * Indexes on expressions and partial ones are not described. */
+struct index {
+	char *name;
+	int unique;
+	size_t ncols;
+	char **cols;
 };
 
 enum key_kind { KEY_PRIMARY, KEY_UNIQUE, KEY_ROW };
@@ -41,6 +58,8 @@ struct table {
 	enum key_kind key_kind;
 	size_t nrefs;
 	struct ref *refs;
+	size_t nindexes;
+	struct index *indexes; /* by name */
 	int complete;          /* the stream holds every row of this table */
 	int has_triggers;      /* the engine fires triggers on writes to it */
 	long line;             /* line of its table record in a stream, else 0 */
@@ -104,12 +123,38 @@ void table_settle_key(struct table *t);
  * time with ref_add_column, in the constraint's order. */
 struct ref *table_add_ref(struct table *t, const char *to, int deferrable);
 void ref_add_column(struct ref *rf, const char *col, const char *to_col);
+/* An engine's spelling of an action ("CASCADE", "set null", ...); an
+ * unknown one is REF_NO_ACTION. */
+enum ref_action ref_action_parse(const char *sql);
+/* "NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT". */
+const char *ref_action_sql(enum ref_action a);
+/* An index of t; its columns are added with index_add_column. */
+struct index *table_add_index(struct table *t, const char *name, int unique);
+void index_add_column(struct index *ix, const char *col);
+/* Take back the index added last (one the catalog cannot describe). */
+void table_drop_last_index(struct table *t);
+/* Put t's indexes in name order (bytewise). */
+void table_sort_indexes(struct table *t);
+/* The default of column c from the engine's text of it (NULL: none), in
+ * the form the table record keeps (struct column's default_sql): NULL for
+ * none or NULL; CURRENT_TIMESTAMP and CURRENT_DATE for the current time
+ * however spelled (now(), current_timestamp(6)); a literal without an
+ * engine's cast ('a'::text is 'a'); a number unquoted for a number
+ * column, true or false for a bool column.  Caller frees. */
+char *column_default_normalize(const char *text, const struct column *c);
+/* Whether a normalized default means the same on every engine: a number,
+ * a quoted string, true, false, CURRENT_TIMESTAMP, CURRENT_DATE. */
+int default_is_portable(const char *def);
 /* Sort a schema's tables by name, bytewise: every engine lists them so. */
 void schema_sort(struct schema *s);
 
 /* The table record, one line of JSON without the newline; "complete":true
  * when complete is set. */
 void table_to_json(struct buf *out, const struct table *t, int complete);
+/* One column, reference or index as the table record writes it. */
+void column_to_json(struct buf *out, const struct column *c);
+void ref_to_json(struct buf *out, const struct ref *r);
+void index_to_json(struct buf *out, const struct index *ix);
 /* Parse a table record.  Returns NULL with a reason in err. */
 struct table *table_from_json(const struct jv *rec, struct buf *err);
 

@@ -370,12 +370,21 @@ int source_dump(struct source *src, const char *path, const char *purpose)
 	w.mark = src->mark;
 	w.since = src->since;
 	stream_write_header(&w, STREAM_ROWS, src->origin, src->engine);
-	for (size_t i = 0; i < src->schema->n; i++)
+	for (size_t i = 0; i < src->schema->n; i++) {
+		if (src->schema_only)
+			src->schema->tables[i]->complete = 0;
 		if (stream_write_table(&w, src->schema->tables[i]) < 0)
 			goto fail;
+	}
 	for (size_t i = 0; i < src->schema->n; i++) {
 		const struct table *t = src->schema->tables[i];
 		int got;
+		if (src->schema_only) {
+			stream_begin_table(&w, t);
+			if (stream_end_table(&w) < 0)
+				goto fail;
+			continue;
+		}
 		if (source_begin_table(src, t) < 0)
 			goto fail;
 		stream_begin_table(&w, t);

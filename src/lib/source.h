@@ -38,6 +38,10 @@ struct source {
 	 * can still be read when asked for later (inputs whose tables come in
 	 * different orders).  Set before the first source_begin_table. */
 	int spool_passed;
+	/* source_dump writes the table records and an empty section for each,
+	 * no rows (dbdump-rows --schema-only); no table is complete, so a
+	 * --mirror of it deletes nothing. */
+	int schema_only;
 	/* private */
 	size_t next;
 	const struct table *cur;

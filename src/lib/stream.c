@@ -215,6 +215,13 @@ static int read_table_records(struct stream_reader *r)
 			return -1;
 		if (got == 0)
 			return stream_error(r, "truncated stream: no final end record");
+		if (!strcmp(type, "schema")) {
+			/* dbdiff's schema records: what differs, for people and
+			 * tools; the table records say what the rows are. */
+			r->nschema++;
+			hash_line(r->h_all, &r->line);
+			continue;
+		}
 		if (strcmp(type, "table")) {
 			r->pending = 1; /* r->line and r->doc hold the first data record */
 			return 0;
@@ -676,6 +683,13 @@ int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 	}
 	buf_adds(&w->out, "}\n");
 	return 0; /* the header is not hashed: two dumps of the same data hash alike */
+}
+
+int stream_write_schema(struct stream_writer *w, const struct schema_change *c)
+{
+	size_t start = w->out.len;
+	schema_change_to_json(&w->out, c);
+	return end_line(w, start, 0);
 }
 
 int stream_write_table(struct stream_writer *w, const struct table *t)

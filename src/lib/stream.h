@@ -16,6 +16,7 @@
 
 #include "json.h"
 #include "schema.h"
+#include "schemadiff.h"
 #include "util.h"
 #include "value.h"
 
@@ -73,6 +74,7 @@ struct stream_reader {
 	char *purpose;         /* header "purpose": "backup", "undo" or "" */
 	char *mark, *since;    /* header "mark" and "since", NULL if absent */
 	struct schema schema;  /* the table records, in stream order */
+	size_t nschema;        /* schema records read (dbdiff's; not kept) */
 	struct change rec;     /* the record stream_next returned */
 	long rec_line;         /* its line */
 	/* private */
@@ -127,6 +129,8 @@ int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 /* The table record; "complete" only in a row stream (a change stream's
  * tables never hold every row). */
 int stream_write_table(struct stream_writer *w, const struct table *t);
+/* A schema record (dbdiff): after the header, before the table records. */
+int stream_write_schema(struct stream_writer *w, const struct schema_change *c);
 /* Data of one table: begin, rows or changes, end. */
 void stream_begin_table(struct stream_writer *w, const struct table *t);
 int stream_write_row(struct stream_writer *w, const struct row *row);

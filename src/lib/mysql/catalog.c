@@ -127,9 +127,30 @@ static int load_tables(struct db *db, struct schema *s)
 	return 0;
 }
 
+/* A column's default as MySQL 8 shows it: a literal without its quotes,
+ * an expression marked DEFAULT_GENERATED in EXTRA; MariaDB quotes
+ * literals itself. */
+static char *mysql8_default(const struct column *c, const char *text, const char *extra)
+{
+	if (!text || strcasestr(extra, "DEFAULT_GENERATED") || c->type == VT_INT || c->type == VT_FLOAT ||
+	    c->type == VT_DECIMAL || c->type == VT_BOOL)
+		return column_default_normalize(text, c);
+	struct buf q = BUF_INIT;
+	buf_addch(&q, '\'');
+	for (const char *p = text; *p; p++) {
+		if (*p == '\'')
+			buf_addch(&q, '\'');
+		buf_addch(&q, *p);
+	}
+	buf_addch(&q, '\'');
+	char *d = column_default_normalize(q.buf, c);
+	buf_release(&q);
+	return d;
+}
+
 /* A column from its row of information_schema.COLUMNS (TABLE_NAME,
- * COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, EXTRA). */
-static void add_column(struct table *t, MYSQL_ROW row)
+ * COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, EXTRA, COLUMN_DEFAULT). */
+static void add_column(struct table *t, MYSQL_ROW row, int is_mariadb)
 {
 	const char *extra = row[4] ? row[4] : "";
 	struct column *c = table_add_column(t, row[1], mysql_type(row[2]), row[2], field_is(row[3], "YES"));
@@ -137,11 +158,14 @@ static void add_column(struct table *t, MYSQL_ROW row)
 	c->generated = strcasestr(extra, "VIRTUAL GENERATED") || strcasestr(extra, "STORED GENERATED") ||
 		       strcasestr(extra, "PERSISTENT GENERATED") || strcasestr(extra, "ROW START") ||
 		       strcasestr(extra, "ROW END");
+	if (!c->autoinc && !c->generated)
+		c->default_sql = is_mariadb ? column_default_normalize(row[5], c) : mysql8_default(c, row[5], extra);
 }
 
 static int load_columns(struct db *db, struct schema *s)
 {
-	MYSQL_RES *r = my_query(db, "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, EXTRA "
+	struct my_db *m = db->impl;
+	MYSQL_RES *r = my_query(db, "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, EXTRA, COLUMN_DEFAULT "
 				    "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
 				    "ORDER BY TABLE_NAME, ORDINAL_POSITION");
 	if (!r)
@@ -150,7 +174,7 @@ static int load_columns(struct db *db, struct schema *s)
 	while ((row = mysql_fetch_row(r))) {
 		struct table *t = schema_find_parts(s, NULL, row[0]);
 		if (t) /* else a view */
-			add_column(t, row);
+			add_column(t, row, m->is_mariadb);
 	}
 	mysql_free_result(r);
 	return 0;
@@ -240,15 +264,54 @@ static int load_keys(struct db *db, struct schema *s)
 	return 0;
 }
 
+/* The indexes other than the primary key; those on expressions or on a
+ * prefix of a column are left out (schema.h). */
+static int load_indexes(struct db *db, struct schema *s)
+{
+	MYSQL_RES *r = my_query(db, "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, SUB_PART, NON_UNIQUE "
+				    "FROM information_schema.STATISTICS "
+				    "WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME <> 'PRIMARY' "
+				    "ORDER BY CAST(TABLE_NAME AS BINARY), CAST(INDEX_NAME AS BINARY), SEQ_IN_INDEX");
+	if (!r)
+		return -1;
+	MYSQL_ROW row;
+	struct table *t = NULL;
+	struct index *ix = NULL;
+	int usable = 0;
+	while ((row = mysql_fetch_row(r))) {
+		struct table *rt = schema_find_parts(s, NULL, row[0]);
+		if (!rt)
+			continue;
+		if (!ix || rt != t || strcmp(ix->name, row[1])) {
+			if (ix && !usable)
+				table_drop_last_index(t);
+			t = rt;
+			ix = table_add_index(t, row[1], row[4] && !strcmp(row[4], "0"));
+			usable = 1;
+		}
+		if (!row[2] || row[3])
+			usable = 0;
+		else
+			index_add_column(ix, row[2]);
+	}
+	mysql_free_result(r);
+	if (ix && !usable)
+		table_drop_last_index(t);
+	return 0;
+}
+
 /* Foreign keys; one to another database names its table "db.table". */
 static int load_refs(struct db *db, struct schema *s)
 {
-	MYSQL_RES *r = my_query(db, "SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_SCHEMA, "
-				    "REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME, "
-				    "REFERENCED_TABLE_SCHEMA = DATABASE() "
-				    "FROM information_schema.KEY_COLUMN_USAGE "
-				    "WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL "
-				    "ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION");
+	MYSQL_RES *r = my_query(db, "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, "
+				    "k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, "
+				    "k.REFERENCED_TABLE_SCHEMA = DATABASE(), rc.DELETE_RULE, rc.UPDATE_RULE "
+				    "FROM information_schema.KEY_COLUMN_USAGE k "
+				    "LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc "
+				    "ON rc.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND rc.TABLE_NAME = k.TABLE_NAME "
+				    "AND rc.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
+				    "WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL "
+				    "ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION");
 	if (!r)
 		return -1;
 	struct table *last_t = NULL;
@@ -262,6 +325,8 @@ static int load_refs(struct db *db, struct schema *s)
 		if (t != last_t || !last_c || strcmp(last_c, row[1])) {
 			char *to = table_name_make(row[6] && !strcmp(row[6], "1") ? NULL : row[3], row[4]);
 			rf = table_add_ref(t, to, 0);
+			rf->on_delete = ref_action_parse(row[7]);
+			rf->on_update = ref_action_parse(row[8]);
 			free(to);
 			free(last_c);
 			last_c = xstrdup(row[1]);
@@ -297,7 +362,7 @@ int my_load_schema(struct db *db, struct schema *out)
 	schema_init(&s);
 	if (load_tables(db, &s) < 0 || load_columns(db, &s) < 0 ||
 	    (m->is_mariadb && load_json_checks(db, &s) < 0) || load_keys(db, &s) < 0 ||
-	    load_refs(db, &s) < 0 || load_triggers(db, &s) < 0) {
+	    load_indexes(db, &s) < 0 || load_refs(db, &s) < 0 || load_triggers(db, &s) < 0) {
 		schema_release(&s);
 		return -1;
 	}

@@ -213,7 +213,8 @@ static const char q_columns[] = TABLES_CTE
 	"a.attnotnull, a.attidentity <> '', a.attgenerated <> '', "
 	"CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END, "
 	"CASE WHEN ty.typtype = 'd' THEN (SELECT b.typtype FROM pg_catalog.pg_type b WHERE b.oid = ty.typbasetype) ELSE ty.typtype END, "
-	"COALESCE(pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) LIKE 'nextval(%', false) "
+	"COALESCE(pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) LIKE 'nextval(%', false), "
+	"CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END "
 	"FROM tbl t JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid "
 	"JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
 	"LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
@@ -231,8 +232,21 @@ static const char q_keys[] = TABLES_CTE
 	"AND i.indisvalid AND k.ord <= i.indnkeyatts "
 	"ORDER BY i.indrelid, i.indisprimary DESC, ic.relname COLLATE \"C\", i.indexrelid, k.ord";
 
+/* The other indexes, described as the primary key's are (no predicate,
+ * no expressions), one row per column. */
+static const char q_indexes[] = TABLES_CTE
+	"SELECT i.indrelid, ic.relname, i.indisunique, a.attname "
+	"FROM tbl t JOIN pg_catalog.pg_index i ON i.indrelid = t.oid "
+	"JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
+	"CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
+	"JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+	"WHERE NOT i.indisprimary AND i.indpred IS NULL AND i.indexprs IS NULL "
+	"AND i.indisvalid AND k.ord <= i.indnkeyatts "
+	"ORDER BY i.indrelid, ic.relname COLLATE \"C\", k.ord";
+
 static const char q_refs[] = TABLES_CTE
-	"SELECT con.conrelid, con.oid, con.condeferrable, rn.nspname, rc.relname, a.attname, fa.attname "
+	"SELECT con.conrelid, con.oid, con.condeferrable, rn.nspname, rc.relname, a.attname, fa.attname, "
+	"con.confdeltype, con.confupdtype "
 	"FROM tbl t JOIN pg_catalog.pg_constraint con ON con.conrelid = t.oid AND con.contype = 'f' "
 	"AND con.conparentid = 0 "
 	"JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid "
@@ -325,6 +339,8 @@ static void load_columns(PGresult *res, struct loading *v, size_t n)
 		c->autoinc = getbool(res, r, 5) || getbool(res, r, 9);
 		c->generated = getbool(res, r, 6);
 		c->exact_text = vt == VT_DECIMAL && !strcmp(c->native, "numeric");
+		if (!c->autoinc && !PQgetisnull(res, r, 10))
+			c->default_sql = column_default_normalize(PQgetvalue(res, r, 10), c);
 	}
 }
 
@@ -349,6 +365,34 @@ static void offer_keys(PGresult *res, struct loading *v, size_t n)
 		table_settle_key(v[i].t);
 }
 
+static void load_indexes(PGresult *res, struct loading *v, size_t n)
+{
+	int nr = PQntuples(res);
+	struct index *ix = NULL;
+	struct loading *last = NULL;
+	for (int r = 0; r < nr; r++) {
+		struct loading *l = find_loading(v, n, getoid(res, r, 0));
+		if (!l)
+			continue;
+		if (!ix || l != last || strcmp(ix->name, PQgetvalue(res, r, 1)))
+			ix = table_add_index(l->t, PQgetvalue(res, r, 1), getbool(res, r, 2));
+		last = l;
+		index_add_column(ix, PQgetvalue(res, r, 3));
+	}
+}
+
+/* pg_constraint's letters for the actions of a foreign key. */
+static enum ref_action pg_ref_action(char c)
+{
+	switch (c) {
+	case 'r': return REF_RESTRICT;
+	case 'c': return REF_CASCADE;
+	case 'n': return REF_SET_NULL;
+	case 'd': return REF_SET_DEFAULT;
+	default: return REF_NO_ACTION;
+	}
+}
+
 static void load_refs(PGresult *res, struct loading *v, size_t n)
 {
 	int nr = PQntuples(res);
@@ -362,6 +406,8 @@ static void load_refs(PGresult *res, struct loading *v, size_t n)
 		if (!rf || con != last) {
 			char *to = stream_name(PQgetvalue(res, r, 3), PQgetvalue(res, r, 4));
 			rf = table_add_ref(l->t, to, getbool(res, r, 2));
+			rf->on_delete = pg_ref_action(PQgetvalue(res, r, 7)[0]);
+			rf->on_update = pg_ref_action(PQgetvalue(res, r, 8)[0]);
 			free(to);
 			last = con;
 		}
@@ -371,17 +417,19 @@ static void load_refs(PGresult *res, struct loading *v, size_t n)
 
 int pg_load_schema(struct db *db, struct schema *out)
 {
-	PGresult *tabs = NULL, *cols = NULL, *keys = NULL, *refs = NULL;
+	PGresult *tabs = NULL, *cols = NULL, *keys = NULL, *refs = NULL, *idx = NULL;
 	struct loading *v = NULL;
 	size_t n = 0;
 	int rc = -1;
 	if (!(tabs = pg_query(db, q_tables, 0, NULL)) || !(cols = pg_query(db, q_columns, 0, NULL)) ||
-	    !(keys = pg_query(db, q_keys, 0, NULL)) || !(refs = pg_query(db, q_refs, 0, NULL)))
+	    !(keys = pg_query(db, q_keys, 0, NULL)) || !(refs = pg_query(db, q_refs, 0, NULL)) ||
+	    !(idx = pg_query(db, q_indexes, 0, NULL)))
 		goto out;
 	v = new_tables(tabs, &n);
 	load_columns(cols, v, n);
 	offer_keys(keys, v, n);
 	load_refs(refs, v, n);
+	load_indexes(idx, v, n);
 	for (size_t i = 0; i < n; i++) {
 		schema_add(out, v[i].t);
 		v[i].t = NULL;
@@ -398,5 +446,6 @@ out:
 	PQclear(cols);
 	PQclear(keys);
 	PQclear(refs);
+	PQclear(idx);
 	return rc;
 }

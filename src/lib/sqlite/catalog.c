@@ -94,6 +94,7 @@ static int load_columns(struct db *db, struct table *t, int autoincrement)
 		struct column *c = table_add_column(t, name, sqlite_type(decl ? decl : ""),
 						    decl ? decl : "", !notnull && !pos);
 		c->generated = hidden == 2 || hidden == 3;
+		c->default_sql = column_default_normalize((const char *)sqlite3_column_text(st, 4), c);
 	}
 	sqlite3_finalize(st);
 	if (rc == SQLITE_DONE)
@@ -156,6 +157,43 @@ static int offer_index(struct db *db, struct table *t, const char *index)
 	return taken;
 }
 
+/* Every index of t but the primary key's, with its columns; partial ones
+ * and those on expressions are left out (schema.h). */
+static int load_indexes(struct db *db, struct table *t)
+{
+	struct sqlite_db *s = db->impl;
+	sqlite3_stmt *st, *cols;
+	pragma_sql(&s->sql, "index_list", t->name);
+	if (sq_prepare(db, s->sql.buf, &st) < 0)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		const char *origin = (const char *)sqlite3_column_text(st, 3);
+		if ((origin && !strcmp(origin, "pk")) || sqlite3_column_int(st, 4))
+			continue;
+		pragma_sql(&s->tmp, "index_info", name);
+		if (sq_prepare(db, s->tmp.buf, &cols) < 0) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		struct index *ix = table_add_index(t, name, sqlite3_column_int(st, 2));
+		int usable = 1;
+		while (sqlite3_step(cols) == SQLITE_ROW) {
+			const char *col = (const char *)sqlite3_column_text(cols, 2);
+			if (col)
+				index_add_column(ix, col);
+			else
+				usable = 0; /* an expression */
+		}
+		sqlite3_finalize(cols);
+		if (!usable || !ix->ncols)
+			table_drop_last_index(t);
+	}
+	sqlite3_finalize(st);
+	table_sort_indexes(t);
+	return 0;
+}
+
 /* A table without a primary key: its unique indexes in name order. */
 static int offer_unique_keys(struct db *db, struct table *t)
 {
@@ -194,6 +232,8 @@ static int load_refs(struct db *db, const struct schema *sc, struct table *t)
 	struct ref *rf = NULL;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int id = sqlite3_column_int(st, 0);
+		const char *on_update = (const char *)sqlite3_column_text(st, 5);
+		const char *on_delete = (const char *)sqlite3_column_text(st, 6);
 		const char *parent = (const char *)sqlite3_column_text(st, 2);
 		const char *from = (const char *)sqlite3_column_text(st, 3);
 		const char *to = (const char *)sqlite3_column_text(st, 4);
@@ -201,6 +241,8 @@ static int load_refs(struct db *db, const struct schema *sc, struct table *t)
 			/* defer_foreign_keys defers every SQLite foreign key */
 			char *to_table = table_name_make(NULL, parent);
 			rf = table_add_ref(t, to_table, 1);
+			rf->on_update = ref_action_parse(on_update);
+			rf->on_delete = ref_action_parse(on_delete);
 			free(to_table);
 			last_id = id;
 		}
@@ -224,7 +266,8 @@ static int load_table(struct db *db, sqlite3_stmt *listed, struct schema *out)
 	free(stream_name);
 	t->has_triggers = sqlite3_column_int(listed, 2);
 	int autoincrement = sql && strcasestr(sql, "AUTOINCREMENT");
-	if (load_columns(db, t, autoincrement) < 0 || (!t->nkey && offer_unique_keys(db, t) < 0)) {
+	if (load_columns(db, t, autoincrement) < 0 || (!t->nkey && offer_unique_keys(db, t) < 0) ||
+	    load_indexes(db, t) < 0) {
 		table_free(t);
 		return -1;
 	}

@@ -1,0 +1,345 @@
+/* schemadiff: the differences between two schemas, for dbdiff --schema,
+ * dbapply --schema and dbapply's refusal without it. */
+#include "schemadiff.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "json.h"
+
+static const char *const change_names[] = {
+	"add_table", "drop_table", "add_column", "drop_column", "alter_column", "alter_key",
+	"add_index", "drop_index", "add_reference", "drop_reference", "alter_reference",
+};
+
+const char *schema_change_name(enum schema_change_kind k)
+{
+	return change_names[k];
+}
+
+int schema_change_additive(enum schema_change_kind k)
+{
+	return k == SC_ADD_TABLE || k == SC_ADD_COLUMN || k == SC_ADD_INDEX || k == SC_ADD_REFERENCE;
+}
+
+static void add(struct schema_diff *d, enum schema_change_kind k, const struct table *o, size_t oi,
+		const struct table *n, size_t ni)
+{
+	ALLOC_GROW(d->v, d->n + 1, d->alloc);
+	struct schema_change *c = &d->v[d->n++];
+	c->kind = k;
+	c->old_t = o;
+	c->new_t = n;
+	c->old_i = oi;
+	c->new_i = ni;
+}
+
+static int str_equal(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static int columns_equal(const struct column *a, const struct column *b, int same_engine)
+{
+	if (a->type != b->type || a->nullable != b->nullable || a->autoinc != b->autoinc ||
+	    a->generated != b->generated)
+		return 0;
+	if (same_engine)
+		return !strcasecmp(a->native, b->native) && str_equal(a->default_sql, b->default_sql);
+	/* gen_random_uuid() and uuid() mean one thing in two spellings: only
+	 * portable defaults compare across engines. */
+	if ((a->default_sql && !default_is_portable(a->default_sql)) ||
+	    (b->default_sql && !default_is_portable(b->default_sql)))
+		return 1;
+	return str_equal(a->default_sql, b->default_sql);
+}
+
+static int strv_equal(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]))
+			return 0;
+	return 1;
+}
+
+static long find_index(const struct table *t, const struct index *ix)
+{
+	for (size_t i = 0; i < t->nindexes; i++)
+		if (t->indexes[i].unique == ix->unique &&
+		    strv_equal(t->indexes[i].cols, t->indexes[i].ncols, ix->cols, ix->ncols))
+			return (long)i;
+	return -1;
+}
+
+/* A plain index on exactly the columns of one of t's references: MySQL
+ * makes it for the foreign key by itself. */
+static int index_of_reference(const struct table *t, const struct index *ix)
+{
+	if (ix->unique)
+		return 0;
+	for (size_t r = 0; r < t->nrefs; r++)
+		if (strv_equal(t->refs[r].cols, t->refs[r].ncols, ix->cols, ix->ncols))
+			return 1;
+	return 0;
+}
+
+static long find_ref(const struct table *t, const struct ref *rf)
+{
+	for (size_t i = 0; i < t->nrefs; i++)
+		if (!strcmp(t->refs[i].table, rf->table) &&
+		    strv_equal(t->refs[i].cols, t->refs[i].ncols, rf->cols, rf->ncols) &&
+		    strv_equal(t->refs[i].to, t->refs[i].ncols, rf->to, rf->ncols))
+			return (long)i;
+	return -1;
+}
+
+static int action_equal(enum ref_action a, enum ref_action b, int same_engine)
+{
+	if (!same_engine) {
+		a = a == REF_RESTRICT ? REF_NO_ACTION : a;
+		b = b == REF_RESTRICT ? REF_NO_ACTION : b;
+	}
+	return a == b;
+}
+
+static int key_equal(const struct table *a, const struct table *b)
+{
+	if (a->nkey != b->nkey || (a->key_kind == KEY_ROW) != (b->key_kind == KEY_ROW))
+		return 0;
+	for (size_t k = 0; k < a->nkey; k++)
+		if (strcmp(a->cols[a->key[k]].name, b->cols[b->key[k]].name))
+			return 0;
+	return 1;
+}
+
+static void diff_table(const struct table *o, const struct table *n, int same_engine, struct schema_diff *d)
+{
+	for (size_t i = 0; i < n->ncols; i++) {
+		long j = table_column_index(o, n->cols[i].name);
+		if (j < 0)
+			add(d, SC_ADD_COLUMN, o, 0, n, i);
+		else if (!columns_equal(&o->cols[j], &n->cols[i], same_engine))
+			add(d, SC_ALTER_COLUMN, o, (size_t)j, n, i);
+	}
+	for (size_t j = 0; j < o->ncols; j++)
+		if (table_column_index(n, o->cols[j].name) < 0)
+			add(d, SC_DROP_COLUMN, o, j, n, 0);
+	/* A key made of the whole row follows the columns: not a change of its own. */
+	if (!key_equal(o, n) && !(o->key_kind == KEY_ROW && n->key_kind == KEY_ROW))
+		add(d, SC_ALTER_KEY, o, 0, n, 0);
+	for (size_t i = 0; i < n->nindexes; i++)
+		if (find_index(o, &n->indexes[i]) < 0 && (same_engine || !index_of_reference(n, &n->indexes[i])))
+			add(d, SC_ADD_INDEX, o, 0, n, i);
+	for (size_t j = 0; j < o->nindexes; j++)
+		if (find_index(n, &o->indexes[j]) < 0 && (same_engine || !index_of_reference(o, &o->indexes[j])))
+			add(d, SC_DROP_INDEX, o, j, n, 0);
+	for (size_t i = 0; i < n->nrefs; i++) {
+		long j = find_ref(o, &n->refs[i]);
+		if (j < 0)
+			add(d, SC_ADD_REFERENCE, o, 0, n, i);
+		else if (!action_equal(o->refs[j].on_delete, n->refs[i].on_delete, same_engine) ||
+			 !action_equal(o->refs[j].on_update, n->refs[i].on_update, same_engine))
+			add(d, SC_ALTER_REFERENCE, o, (size_t)j, n, i);
+	}
+	for (size_t j = 0; j < o->nrefs; j++)
+		if (find_ref(n, &o->refs[j]) < 0)
+			add(d, SC_DROP_REFERENCE, o, j, n, 0);
+}
+
+void schema_diff_compute(const struct schema *old, const struct schema *new_, int same_engine,
+			 struct schema_diff *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < new_->n; i++) {
+		const struct table *n = new_->tables[i], *o = schema_find(old, n->name);
+		if (!o)
+			add(out, SC_ADD_TABLE, NULL, 0, n, 0);
+		else
+			diff_table(o, n, same_engine, out);
+	}
+	for (size_t i = 0; i < old->n; i++)
+		if (!schema_find(new_, old->tables[i]->name))
+			add(out, SC_DROP_TABLE, old->tables[i], 0, NULL, 0);
+}
+
+void schema_diff_release(struct schema_diff *d)
+{
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+/* The part of table t that change kind k is about, as JSON. */
+static void part_to_json(struct buf *out, enum schema_change_kind k, const struct table *t, size_t i)
+{
+	switch (k) {
+	case SC_ADD_TABLE:
+	case SC_DROP_TABLE:
+		table_to_json(out, t, 0);
+		return;
+	case SC_ADD_COLUMN:
+	case SC_DROP_COLUMN:
+	case SC_ALTER_COLUMN:
+		column_to_json(out, &t->cols[i]);
+		return;
+	case SC_ALTER_KEY:
+		buf_addch(out, '[');
+		for (size_t c = 0; c < t->nkey; c++) {
+			if (c)
+				buf_addch(out, ',');
+			json_add_string(out, t->cols[t->key[c]].name, strlen(t->cols[t->key[c]].name));
+		}
+		buf_addch(out, ']');
+		return;
+	case SC_ADD_INDEX:
+	case SC_DROP_INDEX:
+		index_to_json(out, &t->indexes[i]);
+		return;
+	case SC_ADD_REFERENCE:
+	case SC_DROP_REFERENCE:
+	case SC_ALTER_REFERENCE:
+		ref_to_json(out, &t->refs[i]);
+		return;
+	}
+}
+
+/* Whether the change names a column, and which side's table has it. */
+static const struct column *change_column(const struct schema_change *c)
+{
+	if (c->kind == SC_ADD_COLUMN || c->kind == SC_ALTER_COLUMN)
+		return &c->new_t->cols[c->new_i];
+	if (c->kind == SC_DROP_COLUMN)
+		return &c->old_t->cols[c->old_i];
+	return NULL;
+}
+
+static int has_old(enum schema_change_kind k)
+{
+	return k == SC_DROP_TABLE || k == SC_DROP_COLUMN || k == SC_ALTER_COLUMN || k == SC_ALTER_KEY ||
+	       k == SC_DROP_INDEX || k == SC_DROP_REFERENCE || k == SC_ALTER_REFERENCE;
+}
+
+static int has_new(enum schema_change_kind k)
+{
+	return k != SC_DROP_TABLE && k != SC_DROP_COLUMN && k != SC_DROP_INDEX && k != SC_DROP_REFERENCE;
+}
+
+void schema_change_to_json(struct buf *out, const struct schema_change *c)
+{
+	const struct table *t = c->new_t ? c->new_t : c->old_t;
+	buf_addf(out, "{\"type\":\"schema\",\"change\":\"%s\",\"table\":", change_names[c->kind]);
+	json_add_string(out, t->name, strlen(t->name));
+	const struct column *col = change_column(c);
+	if (col) {
+		buf_adds(out, ",\"column\":");
+		json_add_string(out, col->name, strlen(col->name));
+	}
+	if (has_old(c->kind)) {
+		buf_adds(out, ",\"old\":");
+		part_to_json(out, c->kind, c->old_t, c->old_i);
+	}
+	if (has_new(c->kind)) {
+		buf_adds(out, ",\"new\":");
+		part_to_json(out, c->kind, c->new_t, c->new_i);
+	}
+	buf_addch(out, '}');
+}
+
+static void describe_column(struct buf *out, const struct column *c)
+{
+	buf_addf(out, "%s, %s%s%s", vtype_name(c->type), c->native, c->nullable ? "" : ", NOT NULL",
+		 c->autoinc ? ", autoincrement" : "");
+	if (c->default_sql)
+		buf_addf(out, ", DEFAULT %s", c->default_sql);
+}
+
+static void describe_strv(struct buf *out, char *const *v, size_t n)
+{
+	buf_addch(out, '(');
+	for (size_t i = 0; i < n; i++)
+		buf_addf(out, "%s%s", i ? ", " : "", v[i]);
+	buf_addch(out, ')');
+}
+
+static void describe_ref(struct buf *out, const struct ref *r)
+{
+	describe_strv(out, r->cols, r->ncols);
+	buf_addf(out, " -> \"%s\" ", r->table);
+	describe_strv(out, r->to, r->ncols);
+	if (r->on_delete != REF_NO_ACTION)
+		buf_addf(out, " ON DELETE %s", ref_action_sql(r->on_delete));
+	if (r->on_update != REF_NO_ACTION)
+		buf_addf(out, " ON UPDATE %s", ref_action_sql(r->on_update));
+}
+
+static void describe_key(struct buf *out, const struct table *t)
+{
+	buf_addch(out, '(');
+	for (size_t k = 0; k < t->nkey; k++)
+		buf_addf(out, "%s%s", k ? ", " : "", t->cols[t->key[k]].name);
+	buf_addch(out, ')');
+}
+
+void schema_change_describe(struct buf *out, const struct schema_change *c, const char *old_name,
+			    const char *new_name)
+{
+	const struct table *o = c->old_t, *n = c->new_t;
+	switch (c->kind) {
+	case SC_ADD_TABLE:
+		buf_addf(out, "table \"%s\" (%zu columns) is only in %s", n->name, n->ncols, new_name);
+		return;
+	case SC_DROP_TABLE:
+		buf_addf(out, "table \"%s\" is only in %s", o->name, old_name);
+		return;
+	case SC_ADD_COLUMN:
+		buf_addf(out, "column \"%s\".\"%s\" (", n->name, n->cols[c->new_i].name);
+		describe_column(out, &n->cols[c->new_i]);
+		buf_addf(out, ") is only in %s", new_name);
+		return;
+	case SC_DROP_COLUMN:
+		buf_addf(out, "column \"%s\".\"%s\" (", o->name, o->cols[c->old_i].name);
+		describe_column(out, &o->cols[c->old_i]);
+		buf_addf(out, ") is only in %s", old_name);
+		return;
+	case SC_ALTER_COLUMN:
+		buf_addf(out, "column \"%s\".\"%s\" is (", n->name, n->cols[c->new_i].name);
+		describe_column(out, &o->cols[c->old_i]);
+		buf_addf(out, ") in %s, (", old_name);
+		describe_column(out, &n->cols[c->new_i]);
+		buf_addf(out, ") in %s", new_name);
+		return;
+	case SC_ALTER_KEY:
+		buf_addf(out, "table \"%s\" is keyed by ", n->name);
+		describe_key(out, o);
+		buf_addf(out, " in %s, by ", old_name);
+		describe_key(out, n);
+		buf_addf(out, " in %s", new_name);
+		return;
+	case SC_ADD_INDEX:
+	case SC_DROP_INDEX: {
+		const struct table *t = c->kind == SC_ADD_INDEX ? n : o;
+		const struct index *ix = &t->indexes[c->kind == SC_ADD_INDEX ? c->new_i : c->old_i];
+		buf_addf(out, "%sindex \"%s\" on \"%s\" ", ix->unique ? "unique " : "", ix->name, t->name);
+		describe_strv(out, ix->cols, ix->ncols);
+		buf_addf(out, " is only in %s", c->kind == SC_ADD_INDEX ? new_name : old_name);
+		return;
+	}
+	case SC_ADD_REFERENCE:
+	case SC_DROP_REFERENCE: {
+		const struct table *t = c->kind == SC_ADD_REFERENCE ? n : o;
+		buf_addf(out, "foreign key of \"%s\" ", t->name);
+		describe_ref(out, &t->refs[c->kind == SC_ADD_REFERENCE ? c->new_i : c->old_i]);
+		buf_addf(out, " is only in %s", c->kind == SC_ADD_REFERENCE ? new_name : old_name);
+		return;
+	}
+	case SC_ALTER_REFERENCE:
+		buf_addf(out, "foreign key of \"%s\" is ", n->name);
+		describe_ref(out, &o->refs[c->old_i]);
+		buf_addf(out, " in %s, ", old_name);
+		describe_ref(out, &n->refs[c->new_i]);
+		buf_addf(out, " in %s", new_name);
+		return;
+	}
+}

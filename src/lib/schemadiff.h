@@ -1,0 +1,59 @@
+/* schemadiff: what differs between two schemas (OLD and NEW), as the
+ * schema records of a change stream (dbpipe(5)) and as lines for people,
+ * and which differences are additive (dbapply --schema makes them).
+ *
+ * Tables are matched by name, columns by name, indexes by their columns
+ * and uniqueness (not their names: engines name them as they like),
+ * references by their columns and the table and columns they point at.
+ * Within one engine a column's native type is compared too; across
+ * engines only the neutral type, so the PostgreSQL and MySQL copies of one
+ * schema compare equal (int is int).  Across engines a default that is
+ * not portable (default_is_portable) on both sides is not compared, nor a
+ * plain index on exactly a reference's columns (MySQL makes one for every
+ * foreign key by itself), and RESTRICT is NO ACTION.
+ *
+ * A schema_diff points into both schemas: it lives no longer than they. */
+#ifndef DBPIPE_SCHEMADIFF_H
+#define DBPIPE_SCHEMADIFF_H
+
+#include "schema.h"
+#include "util.h"
+
+enum schema_change_kind {
+	SC_ADD_TABLE, SC_DROP_TABLE, SC_ADD_COLUMN, SC_DROP_COLUMN, SC_ALTER_COLUMN,
+	SC_ALTER_KEY, SC_ADD_INDEX, SC_DROP_INDEX, SC_ADD_REFERENCE, SC_DROP_REFERENCE,
+	SC_ALTER_REFERENCE,
+};
+
+/* One difference.  old_t/new_t: the table on each side (NULL where it is
+ * absent); old_i/new_i: the column, index or reference of that table the
+ * change is about, on each side that has it. */
+struct schema_change {
+	enum schema_change_kind kind;
+	const struct table *old_t, *new_t;
+	size_t old_i, new_i;
+};
+
+struct schema_diff {
+	struct schema_change *v;
+	size_t n, alloc;
+};
+
+/* The changes that turn old into new: per table of new in its order, then
+ * the tables only old has.  same_engine: both come from one engine. */
+void schema_diff_compute(const struct schema *old, const struct schema *new_, int same_engine,
+			 struct schema_diff *out);
+void schema_diff_release(struct schema_diff *d);
+
+/* "add_column", ... */
+const char *schema_change_name(enum schema_change_kind k);
+/* Whether dbapply --schema makes this change (it removes nothing). */
+int schema_change_additive(enum schema_change_kind k);
+/* The schema record of c, one line of JSON without the newline. */
+void schema_change_to_json(struct buf *out, const struct schema_change *c);
+/* c for people, e.g. 'column "clients"."phone" (text, VARCHAR(20)) is only
+ * in NEW'; old_name and new_name say what the sides are called. */
+void schema_change_describe(struct buf *out, const struct schema_change *c, const char *old_name,
+			    const char *new_name);
+
+#endif
