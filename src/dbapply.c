@@ -33,6 +33,8 @@ static const char usage_text[] =
 	"  --rekey           insert a collision (a key both sides created) under a new\n"
 	"                    key, and translate later streams from the source by it\n"
 	"  --with-history    also apply migration-history tables (django_migrations...)\n"
+	"  --schema          first create the tables, columns, indexes and foreign keys\n"
+	"                    of the stream that the target lacks (dbpipe(5))\n"
 	"  --insert-only     insert new rows only; existing rows are left alone\n"
 	"  --mirror          make the stream's complete tables exact copies: deletes too\n"
 	"  -n, --dry-run     do everything, report, then roll back: nothing is written\n"
@@ -242,7 +244,7 @@ static void parse_options(int argc, char **argv, struct args *a)
 {
 	enum { OPT_INSERT_ONLY = 256, OPT_MIRROR, OPT_FORCE, OPT_NO_BACKUP, OPT_NO_UNDO,
 	       OPT_ROLLBACK, OPT_SAVE_BASE, OPT_ALLOW_NONTX, OPT_MARK, OPT_DISABLE_TRIGGERS, OPT_PREFER,
-	       OPT_WITH_HISTORY, OPT_REKEY };
+	       OPT_WITH_HISTORY, OPT_REKEY, OPT_SCHEMA };
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "insert-only", no_argument, NULL, OPT_INSERT_ONLY },
@@ -258,6 +260,7 @@ static void parse_options(int argc, char **argv, struct args *a)
 		{ "prefer", required_argument, NULL, OPT_PREFER },
 		{ "with-history", no_argument, NULL, OPT_WITH_HISTORY },
 		{ "rekey", no_argument, NULL, OPT_REKEY },
+		{ "schema", no_argument, NULL, OPT_SCHEMA },
 		{ "allow-non-transactional", no_argument, NULL, OPT_ALLOW_NONTX },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "zero-date", required_argument, NULL, 'Z' },
@@ -292,6 +295,7 @@ static void parse_options(int argc, char **argv, struct args *a)
 			break;
 		case OPT_WITH_HISTORY: a->with_history = 1; break;
 		case OPT_REKEY: o->rekey = 1; break;
+		case OPT_SCHEMA: o->schema = 1; break;
 		case OPT_ALLOW_NONTX: a->dbopts.allow_non_transactional = 1; break;
 		case 'q': a->quiet = 1; break;
 		case 'Z':
@@ -308,6 +312,8 @@ static void parse_options(int argc, char **argv, struct args *a)
 		usage_error(argc ? "too many operands" : "missing TARGET");
 	if (a->print_mark && (a->rollback || o->mode != APPLY_MERGE || o->dry_run))
 		usage_error("--mark takes no other action");
+	if (o->schema && (a->rollback || a->print_mark))
+		usage_error("--schema goes with a stream to apply, not --rollback or --mark");
 	if (a->rollback && o->mode != APPLY_MERGE)
 		usage_error("--rollback takes no --insert-only or --mirror");
 	/* A dry run must not write what it cannot take back. */

@@ -1075,3 +1075,117 @@ natural_pair() {
 	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients; SELECT count(*) FROM client_notes')" "2
 2"
 }
+
+@test "a schema change in dev is refused without --schema, every missing table, column and index named; nothing written" {
+	sqlite3 dev.db "ALTER TABLE clients ADD COLUMN vip_since DATE;
+		ALTER TABLE cases ADD COLUMN priority INT NOT NULL DEFAULT 3;
+		CREATE INDEX clients_email ON clients (email);
+		CREATE TABLE notes (id INTEGER PRIMARY KEY, case_id INT NOT NULL REFERENCES cases(id) ON DELETE CASCADE, body TEXT);
+		CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+	snapshot prod.db before
+	run --separate-stderr dbapply prod.db < <(dbdump-rows dev.db)
+	assert_failure 2
+	assert_equal "$stderr" 'dbapply: <stdin>:3: unknown column "vip_since" in table "clients"
+dbapply: <stdin>:4: unknown column "priority" in table "cases"
+dbapply: <stdin>:6: unknown table "notes" (the target has no such table)
+dbapply: <stdin>:7: unknown table "tags" (the target has no such table)
+dbapply: <stdin>:3: index "clients_email" on "clients" (email) is only in the stream
+dbapply: the target lacks 2 tables and 2 columns of the stream: dbapply --schema adds them (and the indexes and foreign keys above), nothing was changed
+dbapply: nothing was written to prod.db'
+	snapshot prod.db after
+	diff -u before after
+	# an index alone stops nothing: it is a warning
+	sqlite3 prod.db "ALTER TABLE clients ADD COLUMN vip_since DATE; ALTER TABLE cases ADD COLUMN priority INT NOT NULL DEFAULT 3;"
+	run dbapply --dry-run prod.db < <(dbdump-rows -x notes -x tags dev.db)
+	assert_success
+	assert_output --partial 'dbapply: warning: <stdin>:3: index "clients_email" on "clients" (email) is only in the stream (dbapply --schema adds it)'
+}
+
+@test "--schema adds the columns, index and tables (with foreign keys and defaults) before the rows, in the one transaction" {
+	sqlite3 dev.db "ALTER TABLE clients ADD COLUMN vip_since DATE;
+		ALTER TABLE cases ADD COLUMN priority INT NOT NULL DEFAULT 3;
+		CREATE INDEX clients_email ON clients (email);
+		CREATE TABLE notes (id INTEGER PRIMARY KEY, case_id INT NOT NULL REFERENCES cases(id) ON DELETE CASCADE, body TEXT DEFAULT 'n/a');
+		UPDATE clients SET vip_since = '2026-01-01' WHERE id = 3;
+		INSERT INTO notes (case_id, body) VALUES (1, 'first'), (51, 'on the new case');"
+	# a dry run makes it all, then takes it all back
+	snapshot prod.db before
+	run dbapply --dry-run --schema prod.db < <(dbdump-rows dev.db)
+	assert_success
+	assert_output --partial 'dbapply: schema: CREATE TABLE "notes" ("id" INTEGER PRIMARY KEY, "case_id" INT NOT NULL, "body" TEXT DEFAULT '"'n/a'"', FOREIGN KEY ("case_id") REFERENCES "cases" ("id") ON DELETE CASCADE);'
+	snapshot prod.db after
+	diff -u before after
+	run sqlite3 prod.db "SELECT count(*) FROM sqlite_schema WHERE name = 'notes'"
+	assert_output 0
+	run dbapply --schema prod.db < <(dbdump-rows dev.db)
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE "clients" ADD COLUMN "vip_since" DATE;'
+	assert_line 'dbapply: schema: ALTER TABLE "cases" ADD COLUMN "priority" INT NOT NULL DEFAULT 3;'
+	assert_line 'dbapply: schema: CREATE INDEX "clients_email" ON "clients" ("email");'
+	run dbdiff --schema --stat dev.db prod.db
+	assert_success
+	run sqlite3 prod.db "SELECT vip_since FROM clients WHERE id = 3; SELECT count(*) FROM notes; SELECT priority FROM cases WHERE id = 51"
+	assert_output $'2026-01-01\n2\n3'
+	# the foreign key is there and enforced: the note of case 1 goes with it
+	sqlite3 prod.db "PRAGMA foreign_keys = ON; DELETE FROM documents WHERE case_id = 1; DELETE FROM cases WHERE id = 1"
+	run sqlite3 prod.db "SELECT count(*) FROM notes"
+	assert_output 1
+	run sqlite3 prod.db "PRAGMA foreign_keys = ON; INSERT INTO notes (case_id) VALUES (999)"
+	assert_failure
+	assert_output --partial "FOREIGN KEY constraint failed"
+}
+
+@test "--schema into an empty database is a fresh install: every row, ids past the data, foreign keys enforced" {
+	sqlite3 new.db "PRAGMA user_version = 1"
+	run dbapply --schema new.db < <(dbdump-rows dev.db)
+	assert_success
+	run dbdiff dev.db new.db
+	assert_success
+	run dbdiff --schema dev.db new.db
+	assert_success
+	run sqlite3 new.db "INSERT INTO clients (name, created_at) VALUES ('next', '2026-04-01'); SELECT max(id) FROM clients"
+	assert_output 102
+	run sqlite3 new.db "PRAGMA foreign_keys = ON; INSERT INTO cases (client_id, type_id, title, opened) VALUES (9999, 1, 'x', '2026-01-01')"
+	assert_failure
+	# the schema alone, from --schema-only: empty tables
+	sqlite3 empty.db "PRAGMA user_version = 1"
+	dbdump-rows --schema-only dev.db | dbapply --schema empty.db
+	run sqlite3 empty.db "SELECT count(*) FROM clients"
+	assert_output 0
+	run dbdiff --schema dev.db empty.db
+	assert_success
+}
+
+@test "--schema refuses by name what it cannot make, before making anything" {
+	sqlite3 dev.db "CREATE TABLE totals (id INTEGER PRIMARY KEY, net INT, gross INT GENERATED ALWAYS AS (net * 2) VIRTUAL);
+		ALTER TABLE clients ADD COLUMN code TEXT NOT NULL DEFAULT 'x';
+		CREATE TABLE later (id INTEGER PRIMARY KEY);"
+	dbdump-rows dev.db > s.ndjson
+	snapshot prod.db before
+	run dbapply --schema prod.db s.ndjson
+	assert_failure 2
+	assert_output --partial 's.ndjson:'
+	assert_output --partial '--schema: table "totals": column "gross" is generated, and the stream does not hold its expression'
+	refute_output --partial 'schema: CREATE'
+	snapshot prod.db after
+	diff -u before after
+	run sqlite3 prod.db "SELECT count(*) FROM sqlite_schema WHERE name IN ('later', 'totals')"
+	assert_output 0
+}
+
+@test "--schema: Chinook into an empty database, every row equal" {
+	src=$ROOT/../shared/datasets/chinook/Chinook_Sqlite.sqlite
+	[ -f "$src" ] || skip "shared/datasets is absent (a user's clone has no shared/)"
+	cp "$src" chinook.db
+	sqlite3 new.db "PRAGMA user_version = 1"
+	run dbapply --schema new.db < <(dbdump-rows chinook.db)
+	assert_success
+	run dbdiff chinook.db new.db
+	assert_success
+	run dbdiff --schema chinook.db new.db
+	assert_success
+	run sqlite3 new.db "PRAGMA foreign_key_check"
+	assert_output ""
+	run sqlite3 new.db "SELECT count(*) FROM pragma_foreign_key_list('Track')"
+	assert_output 3
+}

@@ -199,6 +199,10 @@ static int run(struct apply *a, const char *input)
 	a->rd_open = 1;
 	if (stream_open(&a->rd, input) < 0)
 		return -1;
+	if (a->input_name) {
+		free(a->rd.name);
+		a->rd.name = xstrdup(a->input_name);
+	}
 	if (a->o->after_header && a->o->after_header(a->o->after_header_ctx, &a->rd) < 0)
 		return -1;
 	if (apply_base_start(a) < 0)
@@ -207,8 +211,11 @@ static int run(struct apply *a, const char *input)
 	natural_init(&a->nat, a->o->natural, a->o->nnatural);
 	/* A target without types and keys of its own (csv:) takes the stream's. */
 	db->opts.like = &a->rd.schema;
-	if (db->ops->begin_write(db) < 0 || db->ops->load_schema(db, &a->target) < 0 ||
-	    apply_plan_engine_writes(a) < 0)
+	if (db->ops->begin_write(db) < 0 || db->ops->load_schema(db, &a->target) < 0)
+		return error("%s: %s", db->shown_url, db->err.buf);
+	if (apply_schema_step(a) < 0)
+		return -1;
+	if (apply_plan_engine_writes(a) < 0)
 		return error("%s: %s", db->shown_url, db->err.buf);
 	if (apply_plan_tables(a) < 0 || apply_base_write_tables(a) < 0 || read_input(a) < 0)
 		return -1;
@@ -266,7 +273,28 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 		buf_adds(&p, gz ? ".partial.gz" : ".partial");
 		a.undo_partial = buf_detach(&p);
 	}
-	int ret = run(&a, input);
+	/* MySQL: the DDL of --schema before the transaction, on a checked copy */
+	struct apply_schema_undo *schema_undo = NULL;
+	char *copy = NULL, *copy_dir = NULL;
+	int ret = 0;
+	if (o->schema && db->ops->exec_ddl && db->ops->ddl_commits) {
+		const char *tmp = getenv("TMPDIR");
+		struct buf dir = BUF_INIT;
+		buf_addf(&dir, "%s/dbapply-schema.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(dir.buf)) {
+			ret = error("%s: cannot make a spool directory: %s", dir.buf, strerror(errno));
+			buf_release(&dir);
+		} else {
+			copy_dir = buf_detach(&dir);
+			ret = apply_schema_outside(db, input, o, copy_dir, &copy, &schema_undo);
+			a.input_name = strcmp(input, "-") ? input : "<stdin>";
+			input = copy;
+		}
+	}
+	if (ret == 0)
+		ret = run(&a, input);
+	else if (ret > 0) /* a dry run that showed the DDL */
+		ret = 0;
 	*conflict_records = a.conflict_records;
 	if (ret < 0 && a.commit_unknown) {
 		/* Not "nothing was written": it may all have been.  The undo
@@ -283,11 +311,21 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 			error("%s: rollback failed: %s (a transaction that was not committed ends with its "
 			      "connection: nothing was written)", db->shown_url, db->err.buf);
 		else
-			error("nothing was written to %s", db->shown_url);
+			error("%s to %s", schema_undo ? "no row was written" : "nothing was written", db->shown_url);
 		if (a.undo_partial)
 			unlink(a.undo_partial);
 	}
 	free(a.undo_partial);
 	cleanup(&a);
+	if (schema_undo && ret < 0 && !a.commit_unknown)
+		apply_schema_undo(db, schema_undo);
+	else if (schema_undo)
+		apply_schema_keep(schema_undo);
+	if (copy)
+		unlink(copy);
+	if (copy_dir)
+		rmdir(copy_dir);
+	free(copy);
+	free(copy_dir);
 	return ret;
 }

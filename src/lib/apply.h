@@ -51,6 +51,11 @@ struct apply_opts {
 	 * keyed by one integer column is inserted under a new key, and the map
 	 * kept with the base translates later streams (rekey.h). */
 	int rekey;
+	/* --schema: make the additive schema changes the stream's table
+	 * records ask for (missing tables, columns, indexes, foreign keys)
+	 * before the rows (apply_schema.c); without it they are refused, each
+	 * named. */
+	int schema;
 	/* Called after phase 1, before anything is written, with the counts
 	 * (to ask for confirmation, to take a backup); returns 0 to go on, -1 to
 	 * stop (having said why).  NULL: go on. */

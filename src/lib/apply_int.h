@@ -57,6 +57,9 @@ struct apply {
 	const struct apply_opts *o;
 	struct stream_reader rd;
 	int rd_open;
+	/* The input as messages name it, when rd reads a copy of it
+	 * (apply_schema_outside); NULL: rd's own name. */
+	const char *input_name;
 	int triggers_fired;     /* a table with triggers on was written in this run */
 	struct db *db;
 	struct schema target;
@@ -122,6 +125,10 @@ struct target_rows {
 };
 
 /* apply_plan.c */
+/* Whether a run with o writes the table name of a stream with that
+ * purpose: not matched by a natural key, not excluded, not migration
+ * history. */
+int apply_writes_table(const struct apply_opts *o, const char *purpose, const char *name);
 int apply_plan_tables(struct apply *a);
 int apply_plan_engine_writes(struct apply *a);
 void apply_plan_order(struct apply *a, struct schema *order, struct plan **live, struct deps *d);
@@ -154,6 +161,23 @@ int apply_rekeyed_table(const struct apply *a, const char *table);
 int apply_rekey_references(struct apply *a, const struct table *t, struct row *r, size_t fresh_only);
 int apply_rekey_rows_next(void *ctx, const struct row **out);
 int apply_rekey_queued(struct apply *a, struct plan *p);
+
+/* apply_schema.c */
+/* In the write transaction, once the target's schema is loaded: with
+ * --schema (PostgreSQL, SQLite) make the additive changes and load the
+ * schema again; else refuse the missing tables and columns, every one
+ * named. */
+int apply_schema_step(struct apply *a);
+/* MySQL with --schema, before the write transaction: copy input into dir
+ * (*copy, the caller's: the data step reads it), read and check all of
+ * it, then run the DDL.  *undo (NULL if nothing was made) takes it back
+ * with apply_schema_undo, or is released by apply_schema_keep.  1: a dry
+ * run that showed the DDL and stops there. */
+struct apply_schema_undo;
+int apply_schema_outside(struct db *db, const char *input, const struct apply_opts *o, const char *dir,
+			 char **copy, struct apply_schema_undo **undo);
+void apply_schema_undo(struct db *db, struct apply_schema_undo *undo);
+void apply_schema_keep(struct apply_schema_undo *undo);
 
 /* apply_write.c */
 int apply_spool_open(struct apply *a, struct plan *p, size_t idx, int which);

@@ -25,6 +25,20 @@ static int is_history(const struct apply *a, const char *table)
 	return 0;
 }
 
+int apply_writes_table(const struct apply_opts *o, const char *purpose, const char *name)
+{
+	for (size_t i = 0; i < o->nnatural; i++)
+		if (!strcmp(o->natural[i].table, name))
+			return 0;
+	if (o->exclude && !filter_match(o->exclude, name))
+		return 0;
+	if (strcmp(purpose, "backup") && strcmp(purpose, "undo"))
+		for (size_t i = 0; i < o->nhistory; i++)
+			if (glob_match(o->history[i], name))
+				return 0;
+	return 1;
+}
+
 /* A table matched by its natural key is the target's own: not written, and
  * its rows (natural key -> the target's ids) read now, for the references. */
 static int load_natural(struct apply *a, struct plan *p, const struct table *tt)

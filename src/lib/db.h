@@ -63,6 +63,13 @@ struct db_ops {
 	int (*reset_sequence)(struct db *db, const struct table *t);
 
 	/* Optional (NULL where the engine has no such thing). */
+	/* dbapply --schema: the dialect its DDL is built in (sql_ddl.c) and
+	 * how one statement of it runs; ddl_commits: every DDL statement
+	 * commits by itself (MySQL), so none may run inside the write
+	 * transaction. */
+	const struct sql_dialect *dialect;
+	int (*exec_ddl)(struct db *db, const char *sql);
+	int ddl_commits;
 	/* Before the first write of a transaction: the target's tables as
 	 * load_schema gave them in it, and for each (by index) whether it is in
 	 * a foreign-key cycle or refers to itself.  Both stay the caller's,

@@ -103,6 +103,72 @@ enum kind my_column_kind(const struct column *c)
 	return K_RAW;
 }
 
+/* The type of a column made from another engine's (dbpipe(5), "Types
+ * across engines"). */
+int my_column_type(struct buf *sql, const struct column *c, int indexed, const char *src, struct buf *err)
+{
+	unsigned a = 0, b = 0;
+	int n = sql_native_args(c->native, &a, &b);
+	if (!strcmp(src, "mysql")) {
+		buf_adds(sql, c->native);
+		return 0;
+	}
+	switch (c->type) {
+	case VT_INT: {
+		int bytes = sql_int_bytes(c->native, src);
+		buf_adds(sql, bytes == 2 ? "smallint" : bytes == 4 ? "int" : "bigint");
+		return 0;
+	}
+	case VT_FLOAT:
+		buf_adds(sql, !strcmp(src, "postgresql") && (!strcasecmp(c->native, "real") ||
+			 sql_native_has(c->native, "float4")) ? "float" : "double");
+		return 0;
+	case VT_DECIMAL:
+		if (n >= 1 && a <= 65) {
+			buf_addf(sql, "decimal(%u,%u)", a, n == 2 ? b : 0);
+			return 0;
+		}
+		buf_addf(err, "column \"%s\" is a %s decimal without a precision MySQL can hold (%s): "
+			 "MySQL's DECIMAL has at most 65 digits and a fixed scale", c->name, src, c->native);
+		return -1;
+	case VT_BOOL: buf_adds(sql, "tinyint(1)"); return 0;
+	case VT_TEXT:
+		if (n == 1 && sql_native_has(c->native, "char")) {
+			buf_addf(sql, sql_native_has(c->native, "var") ? "varchar(%u)" : "char(%u)", a);
+			return 0;
+		}
+		if (indexed) {
+			buf_addf(err, "column \"%s\" is text without a length (%s) in a key, an index or a "
+				 "foreign key: MySQL cannot index TEXT", c->name, c->native);
+			return -1;
+		}
+		buf_adds(sql, "longtext");
+		return 0;
+	case VT_UUID: buf_adds(sql, "uuid"); return 0;
+	case VT_JSON: buf_adds(sql, "json"); return 0;
+	case VT_BYTES:
+		if (indexed) {
+			buf_addf(err, "column \"%s\" is bytes (%s) in a key, an index or a foreign key: MySQL "
+				 "cannot index a BLOB", c->name, c->native);
+			return -1;
+		}
+		buf_adds(sql, "longblob");
+		return 0;
+	case VT_DATE: buf_adds(sql, "date"); return 0;
+	case VT_TIME: buf_adds(sql, "time(6)"); return 0;
+	case VT_TIMESTAMP: buf_adds(sql, "datetime(6)"); return 0;
+	case VT_TIMESTAMPTZ: buf_adds(sql, "timestamp(6)"); return 0;
+	case VT_ENUM:
+		buf_addf(err, "column \"%s\" is a %s enum (%s), whose values the stream does not hold",
+			 c->name, src, c->native);
+		return -1;
+	default:
+		buf_addf(err, "column \"%s\" has the %s type %s, which has no equivalent in MySQL",
+			 c->name, src, c->native);
+		return -1;
+	}
+}
+
 static int field_is(const char *v, const char *s)
 {
 	return v && !strcasecmp(v, s);

@@ -365,6 +365,9 @@ static int my_rollback(struct db *db)
 
 const struct db_ops db_mysql_ops = {
 	.engine = "mysql",
+	.dialect = &my_dialect,
+	.exec_ddl = my_exec,
+	.ddl_commits = 1,
 	.defers_all_checks = 1,
 	.open = my_open,
 	.close = my_close,

@@ -123,6 +123,8 @@ int my_load_schema(struct db *db, struct schema *out);
 
 /* read.c */
 extern const struct sql_dialect my_dialect;
+/* catalog.c: the type of a column made from a stream (sql.h). */
+int my_column_type(struct buf *sql, const struct column *c, int indexed, const char *src, struct buf *err);
 /* Move the rest of the streaming result to a temporary file, so that the
  * connection is free for another statement. */
 int my_suspend_stream(struct db *db);

@@ -82,7 +82,10 @@ static void my_key_operand(struct buf *sql, const struct sql_dialect *d, const s
 		sql_addf(sql, d, "%I", c->name);
 }
 
-const struct sql_dialect my_dialect = { '`', " <=> ", 0, my_placeholder, my_order_key, my_key_operand };
+const struct sql_dialect my_dialect = {
+	'`', " <=> ", 0, my_placeholder, my_order_key, my_key_operand,
+	"mysql", my_column_type, AUTOINC_KEYWORD, 0, 0, 1, 1,
+};
 
 static void cursor_free(struct db_cursor *c)
 {

@@ -90,8 +90,64 @@ static void pg_key_operand(struct buf *sql, const struct sql_dialect *d, const s
 		buf_adds(sql, "::text");
 }
 
+/* The type of a column made from another engine's (dbpipe(5), "Types
+ * across engines"). */
+static int pg_column_type(struct buf *sql, const struct column *c, int indexed, const char *src,
+			  struct buf *err)
+{
+	unsigned a = 0, b = 0;
+	int n = sql_native_args(c->native, &a, &b);
+	(void)indexed;
+	if (!strcmp(src, "postgresql")) {
+		buf_adds(sql, c->native);
+		return 0;
+	}
+	switch (c->type) {
+	case VT_INT: {
+		int bytes = sql_int_bytes(c->native, src);
+		buf_adds(sql, bytes == 2 ? "smallint" : bytes == 4 ? "integer" : "bigint");
+		return 0;
+	}
+	case VT_FLOAT:
+		/* MySQL's FLOAT is 4 bytes; SQLite's REAL and MySQL's DOUBLE 8 */
+		buf_adds(sql, !strcmp(src, "mysql") && sql_native_has(c->native, "float") ? "real" : "double precision");
+		return 0;
+	case VT_DECIMAL:
+		if (n == 2)
+			buf_addf(sql, "numeric(%u,%u)", a, b);
+		else if (n == 1)
+			buf_addf(sql, "numeric(%u)", a);
+		else
+			buf_adds(sql, sql_native_has(c->native, "unsigned") ? "numeric(20)" : "numeric");
+		return 0;
+	case VT_BOOL: buf_adds(sql, "boolean"); return 0;
+	case VT_TEXT:
+		if (n == 1 && sql_native_has(c->native, "char"))
+			buf_addf(sql, sql_native_has(c->native, "var") ? "varchar(%u)" : "char(%u)", a);
+		else
+			buf_adds(sql, "text");
+		return 0;
+	case VT_UUID: buf_adds(sql, "uuid"); return 0;
+	case VT_JSON: buf_adds(sql, "jsonb"); return 0;
+	case VT_BYTES: buf_adds(sql, "bytea"); return 0;
+	case VT_DATE: buf_adds(sql, "date"); return 0;
+	case VT_TIME: buf_adds(sql, "time"); return 0;
+	case VT_TIMESTAMP: buf_adds(sql, "timestamp"); return 0;
+	case VT_TIMESTAMPTZ: buf_adds(sql, "timestamptz"); return 0;
+	case VT_ENUM:
+		buf_addf(err, "column \"%s\" is an enum (%s): PostgreSQL needs a type of its own for it "
+			 "(CREATE TYPE ... AS ENUM), made by hand", c->name, c->native);
+		return -1;
+	default:
+		buf_addf(err, "column \"%s\" has the %s type %s, which has no equivalent in PostgreSQL",
+			 c->name, src, c->native);
+		return -1;
+	}
+}
+
 const struct sql_dialect pg_dialect = {
 	'"', " IS NOT DISTINCT FROM ", 1, pg_placeholder, pg_order_key, pg_key_operand,
+	"postgresql", pg_column_type, AUTOINC_IDENTITY, 0, 1, 0, 0,
 };
 
 /* --- names --- */

@@ -335,6 +335,8 @@ static int pg_check_constraints(struct db *db)
 
 const struct db_ops db_pg_ops = {
 	.engine = "postgresql",
+	.dialect = &pg_dialect,
+	.exec_ddl = pg_exec,
 	.open = pg_open,
 	.close = pg_close,
 	.load_schema = pg_load_schema,

@@ -44,6 +44,50 @@ static enum vtype sqlite_type(const char *decl)
 	return VT_OTHER;
 }
 
+/* Declared types that sqlite_type reads back as the same neutral type
+ * (dbpipe(5), "Types across engines"). */
+int sq_column_type(struct buf *sql, const struct column *c, int indexed, const char *src, struct buf *err)
+{
+	unsigned a = 0, b = 0;
+	int n = sql_native_args(c->native, &a, &b);
+	(void)indexed;
+	if (!strcmp(src, "sqlite")) {
+		buf_adds(sql, c->native);
+		return 0;
+	}
+	switch (c->type) {
+	case VT_INT: buf_adds(sql, sql_int_bytes(c->native, src) == 8 ? "BIGINT" : "INTEGER"); return 0;
+	case VT_FLOAT: buf_adds(sql, "REAL"); return 0;
+	case VT_DECIMAL:
+		if (n == 2)
+			buf_addf(sql, "NUMERIC(%u,%u)", a, b);
+		else if (n == 1)
+			buf_addf(sql, "NUMERIC(%u)", a);
+		else
+			buf_adds(sql, "NUMERIC");
+		return 0;
+	case VT_BOOL: buf_adds(sql, "BOOLEAN"); return 0;
+	case VT_TEXT:
+		if (n == 1 && sql_native_has(c->native, "char"))
+			buf_addf(sql, sql_native_has(c->native, "var") ? "VARCHAR(%u)" : "CHAR(%u)", a);
+		else
+			buf_adds(sql, "TEXT");
+		return 0;
+	case VT_UUID: buf_adds(sql, "UUID"); return 0;
+	case VT_JSON: buf_adds(sql, "JSON"); return 0;
+	case VT_BYTES: buf_adds(sql, "BLOB"); return 0;
+	case VT_DATE: buf_adds(sql, "DATE"); return 0;
+	case VT_TIME: buf_adds(sql, "TIME"); return 0;
+	/* SQLite keeps no zone: a timestamptz becomes a DATETIME in UTC */
+	case VT_TIMESTAMP: case VT_TIMESTAMPTZ: buf_adds(sql, "DATETIME"); return 0;
+	case VT_ENUM: buf_adds(sql, "TEXT"); return 0;
+	default:
+		buf_addf(err, "column \"%s\" has the %s type %s, which has no equivalent in SQLite",
+			 c->name, src, c->native);
+		return -1;
+	}
+}
+
 /* PRAGMA pragma("name") into sql, which it empties first; name is a
  * table's stream name (table_name_make) or, for an index, its own name. */
 static void pragma_sql(struct buf *sql, const char *pragma, const char *name)

@@ -210,4 +210,6 @@ const struct db_ops db_sqlite_ops = {
 	.check_constraints = sq_check_constraints,
 	.reset_sequence = sq_reset_sequence,
 	.set_triggers = sq_set_triggers,
+	.dialect = &sq_dialect,
+	.exec_ddl = sq_exec,
 };

@@ -43,7 +43,10 @@ static void sqlite_order_key(struct buf *sql, const struct sql_dialect *d, const
 }
 
 /* SQLite has one schema here (main): a "." is part of a table's name. */
-const struct sql_dialect sq_dialect = { '"', " IS ", 0, sqlite_placeholder, sqlite_order_key, NULL };
+const struct sql_dialect sq_dialect = {
+	'"', " IS ", 0, sqlite_placeholder, sqlite_order_key, NULL,
+	"sqlite", sq_column_type, AUTOINC_ROWID, 1, 0, 0, 0,
+};
 
 /* A cursor over the rows sql selects. */
 static int open_cursor(struct db *db, const struct table *t, const char *sql, struct db_cursor **out)

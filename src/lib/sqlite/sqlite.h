@@ -35,6 +35,8 @@ struct db_cursor {
 
 /* How SQLite's SQL differs (read.c, next to the reading it orders by). */
 extern const struct sql_dialect sq_dialect;
+/* catalog.c: the declared type of a column made from a stream (sql.h). */
+int sq_column_type(struct buf *sql, const struct column *c, int indexed, const char *src, struct buf *err);
 
 /* conn.c */
 /* db->err = "what: " and SQLite's last message; returns -1. */

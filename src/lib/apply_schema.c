@@ -1,0 +1,400 @@
+/* apply_schema: dbapply --schema, the additive changes the stream's table
+ * records ask of the target (tables, columns, indexes, foreign keys),
+ * made before the rows; and without --schema the refusal that names every
+ * one of them.
+ *
+ * Where DDL is transactional (PostgreSQL, SQLite) the statements run in
+ * the write transaction, before the target's schema is read again for
+ * the data step: a failure anywhere rolls both back.  MySQL commits each
+ * DDL statement by itself, so there the whole stream is first copied and
+ * read to its end record (every check a reader makes), then the DDL runs,
+ * then the data step on the copy; when the data step fails, the DDL is
+ * undone, newest first, and the message says so. */
+#include "apply_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* One statement and the one that undoes it (NULL: undone with its table). */
+struct ddl_step {
+	char *sql, *undo;
+};
+
+struct ddl_plan {
+	struct ddl_step *v;
+	size_t n, alloc;
+	size_t done;        /* statements run so far */
+	struct buf dropped; /* defaults not carried across engines */
+};
+
+static void plan_add(struct ddl_plan *p, struct buf *sql, struct buf *undo)
+{
+	ALLOC_GROW(p->v, p->n + 1, p->alloc);
+	p->v[p->n].sql = buf_detach(sql);
+	p->v[p->n].undo = undo && undo->len ? buf_detach(undo) : NULL;
+	p->n++;
+}
+
+static void plan_release(struct ddl_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->v[i].sql);
+		free(p->v[i].undo);
+	}
+	free(p->v);
+	buf_release(&p->dropped);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The additive changes of the tables this run writes, in d (which points
+ * into target and stream). */
+static void wanted_changes(const struct apply_opts *o, const char *purpose, const struct schema *target,
+			   const struct stream_reader *rd, const char *engine, struct schema_diff *d)
+{
+	struct schema_diff all;
+	schema_diff_compute(target, &rd->schema, !strcmp(rd->engine ? rd->engine : "", engine), &all);
+	memset(d, 0, sizeof(*d));
+	for (size_t i = 0; i < all.n; i++)
+		if (schema_change_additive(all.v[i].kind) && apply_writes_table(o, purpose, all.v[i].new_t->name)) {
+			ALLOC_GROW(d->v, d->n + 1, d->alloc);
+			d->v[d->n++] = all.v[i];
+		}
+	schema_diff_release(&all);
+}
+
+/* The tables both have whose columns the stream cannot write as they are
+ * (another type, another key), each said; the count.  Tables that lack a
+ * column are left to the schema step, which names the column. */
+static size_t incompatible(const struct apply_opts *o, const struct schema *target,
+			   const struct stream_reader *rd, const struct schema_diff *d)
+{
+	struct buf err = BUF_INIT;
+	size_t n = 0;
+	for (size_t i = 0; i < rd->schema.n; i++) {
+		const struct table *st = rd->schema.tables[i], *tt = schema_find(target, st->name);
+		int grows = 0;
+		for (size_t c = 0; c < d->n && !grows; c++)
+			grows = d->v[c].kind == SC_ADD_COLUMN && d->v[c].new_t == st;
+		if (!tt || grows || !apply_writes_table(o, rd->purpose, st->name) ||
+		    schema_check_compatible(st, tt, &err) == 0)
+			continue;
+		error("%s:%ld: %s", rd->name, st->line, err.buf);
+		n++;
+	}
+	buf_release(&err);
+	return n;
+}
+
+static int refuse(const char *stream, const struct table *t, const char *why)
+{
+	return error("%s:%ld: --schema: %s", stream, t->line, why);
+}
+
+/* A NOT NULL column without a default cannot be added to rows that
+ * exist: there would be no value for it. */
+static int addable_column(const char *stream, const struct table *t, size_t i)
+{
+	const struct column *c = &t->cols[i];
+	if (c->nullable || c->default_sql)
+		return 0;
+	struct buf why = BUF_INIT;
+	buf_addf(&why, "column \"%s\".\"%s\" is NOT NULL without a default: the target's rows would have no "
+		 "value for it (add it by hand, or give it a default in the source)", t->name, c->name);
+	refuse(stream, t, why.buf);
+	buf_release(&why);
+	return -1;
+}
+
+/* The DDL of d in the order it can run: tables, columns, indexes, then
+ * foreign keys (their tables all exist by then).  Every refusal is said
+ * before -1. */
+static int plan_build(const struct db *db, const struct schema_diff *d, const char *stream,
+		      const char *src_engine, struct ddl_plan *p)
+{
+	const struct sql_dialect *dl = db->ops->dialect;
+	struct buf sql = BUF_INIT, undo = BUF_INIT, err = BUF_INIT;
+	int bad = 0;
+	for (int pass = 0; pass < 4; pass++)
+		for (size_t i = 0; i < d->n; i++) {
+			const struct schema_change *c = &d->v[i];
+			const struct table *t = c->new_t;
+			int rc = 0, made = 1;
+			buf_reset(&sql);
+			buf_reset(&undo);
+			buf_reset(&err);
+			if (pass == 0 && c->kind == SC_ADD_TABLE) {
+				rc = sql_create_table(&sql, dl, t, src_engine, &p->dropped, &err);
+				sql_drop_table(&undo, dl, t->name);
+			} else if (pass == 1 && c->kind == SC_ADD_COLUMN) {
+				rc = addable_column(stream, t, c->new_i);
+				if (rc == 0)
+					rc = sql_add_column(&sql, dl, t, c->new_i, src_engine, &p->dropped, &err);
+				sql_drop_column(&undo, dl, t->name, t->cols[c->new_i].name);
+			} else if (pass == 2 && c->kind == SC_ADD_TABLE) {
+				for (size_t x = 0; x < t->nindexes; x++) {
+					buf_reset(&sql);
+					sql_create_index(&sql, dl, t, &t->indexes[x]);
+					plan_add(p, &sql, NULL); /* goes with its table */
+				}
+				made = 0;
+			} else if (pass == 2 && c->kind == SC_ADD_INDEX) {
+				sql_create_index(&sql, dl, t, &t->indexes[c->new_i]);
+				sql_drop_index(&undo, dl, t, &t->indexes[c->new_i]);
+			} else if (pass == 3 && c->kind == SC_ADD_TABLE && !dl->inline_references) {
+				for (size_t r = 0; r < t->nrefs && rc == 0; r++) {
+					buf_reset(&sql);
+					buf_reset(&undo);
+					rc = sql_add_reference(&sql, dl, t, &t->refs[r], &err);
+					sql_drop_reference(&undo, dl, t, &t->refs[r]);
+					if (rc == 0)
+						plan_add(p, &sql, &undo);
+				}
+				made = 0;
+			} else if (pass == 3 && c->kind == SC_ADD_REFERENCE) {
+				const struct ref *r = &t->refs[c->new_i];
+				long col = r->ncols == 1 ? table_column_index(c->old_t, r->cols[0]) : 0;
+				if (dl->inline_references && col < 0) {
+					made = 0; /* made with its new column (sql_add_column) */
+				} else if (dl->inline_references) {
+					struct buf what = BUF_INIT;
+					schema_change_describe(&what, c, "the target", "the stream");
+					warning("%s: --schema: %s: not added, as %s adds a foreign key only with a new "
+						"column", stream, what.buf, db->ops->engine);
+					buf_release(&what);
+					made = 0;
+				} else {
+					rc = sql_add_reference(&sql, dl, t, r, &err);
+					sql_drop_reference(&undo, dl, t, r);
+				}
+			} else {
+				made = 0;
+			}
+			if (rc < 0) {
+				if (err.len)
+					refuse(stream, t, err.buf);
+				bad = 1;
+			} else if (made) {
+				plan_add(p, &sql, &undo);
+			}
+		}
+	buf_release(&sql);
+	buf_release(&undo);
+	buf_release(&err);
+	if (p->dropped.len)
+		warning("--schema: defaults of %s that %s cannot take are left out: %s", src_engine,
+			db->ops->engine, p->dropped.buf);
+	return bad ? -1 : 0;
+}
+
+/* Run the plan's statements, each said on stderr; -1 at the first that
+ * fails (p->done say how many ran). */
+static int plan_run(struct db *db, struct ddl_plan *p, int shown_only)
+{
+	for (p->done = 0; p->done < p->n; p->done++) {
+		fprintf(stderr, "%s: schema: %s;%s\n", util_progname, p->v[p->done].sql,
+			shown_only ? " (not run: dry run)" : "");
+		if (!shown_only && db->ops->exec_ddl(db, p->v[p->done].sql) < 0)
+			return error("%s: %s: %s", db->shown_url, p->v[p->done].sql, db->err.buf);
+	}
+	return 0;
+}
+
+/* MySQL: undo what the plan made, newest first; says what it did. */
+static void plan_undo(struct db *db, struct ddl_plan *p)
+{
+	int ok = 1;
+	for (size_t i = p->done; i-- > 0;) {
+		if (!p->v[i].undo)
+			continue;
+		if (db->ops->exec_ddl(db, p->v[i].undo) < 0) {
+			error("%s: undoing the schema step: %s: %s", db->shown_url, p->v[i].undo, db->err.buf);
+			ok = 0;
+		} else {
+			fprintf(stderr, "%s: schema undone: %s;\n", util_progname, p->v[i].undo);
+		}
+	}
+	if (ok && p->done)
+		error("the schema step is undone: %s is as before (MySQL commits DDL by itself, so it "
+		      "was made and then taken back)", db->shown_url);
+	else if (p->done)
+		error("the schema step is undone only in part: see above for what %s still holds",
+		      db->shown_url);
+}
+
+/* Without --schema: every table and column the target lacks, and the
+ * indexes and foreign keys --schema would add too.  -1 when a table or
+ * column is missing (the rows cannot be written), else 0 after warning
+ * of the rest. */
+static int refuse_missing(struct apply *a, const struct schema_diff *d)
+{
+	size_t tables = 0, columns = 0;
+	struct buf what = BUF_INIT;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct schema_change *c = &d->v[i];
+		if (c->kind == SC_ADD_TABLE) {
+			error("%s:%ld: unknown table \"%s\" (the target has no such table)", a->rd.name,
+			      c->new_t->line, c->new_t->name);
+			tables++;
+		} else if (c->kind == SC_ADD_COLUMN) {
+			error("%s:%ld: unknown column \"%s\" in table \"%s\"", a->rd.name, c->new_t->line,
+			      c->new_t->cols[c->new_i].name, c->new_t->name);
+			columns++;
+		}
+	}
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].kind != SC_ADD_INDEX && d->v[i].kind != SC_ADD_REFERENCE)
+			continue;
+		buf_reset(&what);
+		schema_change_describe(&what, &d->v[i], "the target", "the stream");
+		if (tables || columns)
+			error("%s:%ld: %s", a->rd.name, d->v[i].new_t->line, what.buf);
+		else
+			warning("%s:%ld: %s (dbapply --schema adds it)", a->rd.name, d->v[i].new_t->line, what.buf);
+	}
+	buf_release(&what);
+	if (!tables && !columns)
+		return 0;
+	incompatible(a->o, &a->target, &a->rd, d);
+	return error("the target lacks %zu table%s and %zu column%s of the stream: dbapply --schema adds "
+		     "them (and the indexes and foreign keys above), nothing was changed",
+		     tables, tables == 1 ? "" : "s", columns, columns == 1 ? "" : "s");
+}
+
+int apply_schema_step(struct apply *a)
+{
+	struct schema_diff d;
+	struct ddl_plan p;
+	int ret = -1;
+	memset(&p, 0, sizeof(p));
+	wanted_changes(a->o, a->rd.purpose, &a->target, &a->rd, a->db->ops->engine, &d);
+	if (!d.n) {
+		schema_diff_release(&d);
+		return 0;
+	}
+	/* With --schema on MySQL the DDL ran before this transaction
+	 * (apply_schema_outside): what is left is refused as without it. */
+	if (!a->o->schema || !a->db->ops->exec_ddl || a->db->ops->ddl_commits) {
+		if (a->o->schema && !a->db->ops->exec_ddl)
+			error("%s: --schema: %s targets cannot take schema changes", a->db->shown_url,
+			      a->db->ops->engine);
+		ret = refuse_missing(a, &d);
+		schema_diff_release(&d);
+		return ret;
+	}
+	if (!incompatible(a->o, &a->target, &a->rd, &d) &&
+	    plan_build(a->db, &d, a->rd.name, a->rd.engine ? a->rd.engine : "", &p) == 0 &&
+	    plan_run(a->db, &p, 0) == 0) {
+		/* The data step works on the target as it is now. */
+		schema_release(&a->target);
+		schema_init(&a->target);
+		ret = a->db->ops->load_schema(a->db, &a->target) < 0
+			      ? error("%s: %s", a->db->shown_url, a->db->err.buf) : 0;
+	}
+	plan_release(&p);
+	schema_diff_release(&d);
+	return ret;
+}
+
+/* A copy of input in dir, the whole stream (it may be stdin). */
+static char *copy_input(const char *input, const char *dir)
+{
+	struct buf path = BUF_INIT;
+	buf_addf(&path, "%s/schema-input", dir);
+	FILE *in = strcmp(input, "-") ? fopen(input, "rb") : stdin, *out = fopen(path.buf, "wb");
+	char chunk[65536];
+	size_t n;
+	int ok = in && out;
+	while (ok && (n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		ok = fwrite(chunk, 1, n, out) == n;
+	ok = ok && !ferror(in);
+	if (!ok)
+		error("%s: %s", !in ? input : path.buf, strerror(errno));
+	if (in && in != stdin)
+		fclose(in);
+	if (out && fclose(out) != 0)
+		ok = 0;
+	if (!ok) {
+		unlink(path.buf);
+		buf_release(&path);
+		return NULL;
+	}
+	return buf_detach(&path);
+}
+
+int apply_schema_outside(struct db *db, const char *input, const struct apply_opts *o, const char *dir,
+			 char **copy, struct apply_schema_undo **undo)
+{
+	struct stream_reader rd;
+	struct schema target;
+	struct schema_diff d;
+	struct ddl_plan *p = xcalloc(1, sizeof(*p));
+	int got, ret = -1;
+	*undo = NULL;
+	schema_init(&target);
+	memset(&d, 0, sizeof(d));
+	if (!(*copy = copy_input(input, dir)))
+		goto out_plan;
+	/* Read and check all of it now: the DDL below cannot be rolled back. */
+	if (stream_open(&rd, *copy) < 0) {
+		stream_close(&rd);
+		goto out_plan;
+	}
+	free(rd.name); /* messages name the input, not the copy */
+	rd.name = xstrdup(strcmp(input, "-") ? input : "<stdin>");
+	while ((got = stream_next(&rd)) > 0)
+		;
+	if (got < 0 || db->ops->load_schema(db, &target) < 0) {
+		if (got == 0)
+			error("%s: %s", db->shown_url, db->err.buf);
+		goto out;
+	}
+	wanted_changes(o, rd.purpose, &target, &rd, db->ops->engine, &d);
+	if (incompatible(o, &target, &rd, &d) || plan_build(db, &d, rd.name, rd.engine ? rd.engine : "", p) < 0)
+		goto out;
+	if (o->dry_run && p->n) {
+		plan_run(db, p, 1);
+		warning("--dry-run: %s commits DDL by itself, so a dry run runs none of it, and the rows "
+			"cannot be tried against a schema that is not there: nothing was written",
+			db->ops->engine);
+		ret = 1;
+		goto out;
+	}
+	if (plan_run(db, p, 0) < 0) {
+		plan_undo(db, p);
+		goto out;
+	}
+	ret = 0;
+out:
+	schema_diff_release(&d);
+	schema_release(&target);
+	stream_close(&rd);
+out_plan:
+	if (ret == 0 && p->n) {
+		*undo = (struct apply_schema_undo *)p;
+	} else {
+		plan_release(p);
+		free(p);
+	}
+	return ret;
+}
+
+void apply_schema_undo(struct db *db, struct apply_schema_undo *undo)
+{
+	struct ddl_plan *p = (struct ddl_plan *)undo;
+	if (!p)
+		return;
+	plan_undo(db, p);
+	plan_release(p);
+	free(p);
+}
+
+void apply_schema_keep(struct apply_schema_undo *undo)
+{
+	struct ddl_plan *p = (struct ddl_plan *)undo;
+	if (!p)
+		return;
+	plan_release(p);
+	free(p);
+}
