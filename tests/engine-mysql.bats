@@ -901,3 +901,98 @@ batch_state() {
 	run dbdiff "$DEV" "$PROD"
 	assert_success
 }
+
+@test "a schema change in dev (a column, an index, a table with a foreign key): dbdiff --schema names each, a sync refuses, --schema brings schema and rows" {
+	office_dev_prod
+	my_sql dev <<-'SQL'
+	ALTER TABLE clients ADD COLUMN vip_since DATE NULL;
+	CREATE INDEX clients_email ON clients (email);
+	CREATE TABLE notes (
+		id INT AUTO_INCREMENT PRIMARY KEY,
+		case_id INT NOT NULL,
+		body VARCHAR(200) NOT NULL DEFAULT 'n/a',
+		CONSTRAINT notes_case FOREIGN KEY (case_id) REFERENCES cases(id) ON DELETE CASCADE
+	) ENGINE=InnoDB;
+	UPDATE clients SET vip_since = '2026-01-01' WHERE id = 3;
+	INSERT INTO notes (case_id, body) VALUES (1, 'first'), (2, 'second');
+	SQL
+	run --separate-stderr dbdiff --schema --stat "$PROD" "$DEV"
+	assert_failure 1
+	assert_equal "$stderr" 'column "clients"."vip_since" (date, date) is only in NEW
+index "clients_email" on "clients" (email) is only in NEW
+table "notes" (3 columns) is only in NEW
+3 schema differences'
+	[ "$(echo "$output" | jq -r 'select(.type == "schema") | .change' | tr '\n' ' ')" = "add_column add_index add_table " ]
+	[ "$(echo "$output" | jq -c 'select(.change == "add_table") | .new.references')" = '[{"columns":["case_id"],"table":"cases","to":["id"],"on_delete":"CASCADE"}]' ]
+	dbdump-rows "$PROD" | tail -n +2 > before
+	run --separate-stderr dbapply "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_equal "$stderr" 'dbapply: <stdin>:3: unknown column "vip_since" in table "clients"
+dbapply: <stdin>:6: unknown table "notes" (the target has no such table)
+dbapply: <stdin>:3: index "clients_email" on "clients" (email) is only in the stream
+dbapply: the target lacks 1 table and 1 column of the stream: dbapply --schema adds them (and the indexes and foreign keys above), nothing was changed
+dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
+	dbdump-rows "$PROD" | tail -n +2 > after
+	diff -u before after
+	# a dry run shows the DDL and runs none of it (MySQL would commit it)
+	run dbapply --dry-run --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE `clients` ADD COLUMN `vip_since` date; (not run: dry run)'
+	assert_equal "$(my_sql prod <<< "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'prod' AND TABLE_NAME = 'notes'")" 0
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_line 'dbapply: schema: CREATE TABLE `notes` (`id` int(11) AUTO_INCREMENT NOT NULL, `case_id` int(11) NOT NULL, `body` varchar(200) NOT NULL DEFAULT '"'n/a'"', PRIMARY KEY (`id`));'
+	assert_line 'dbapply: schema: CREATE INDEX `clients_email` ON `clients` (`email`);'
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+	run dbdiff --schema "$DEV" "$PROD"
+	assert_success
+	assert_equal "$(my_sql prod <<< 'SELECT vip_since FROM clients WHERE id = 3')" 2026-01-01
+	# the foreign key is enforced, with its action; AUTO_INCREMENT is past the data
+	assert_equal "$(my_sql prod <<< 'INSERT INTO notes (case_id) VALUES (1); SELECT LAST_INSERT_ID()')" 3
+	run my_sql prod <<< 'INSERT INTO notes (case_id) VALUES (9999)'
+	assert_failure
+	my_sql prod <<< 'DELETE FROM documents WHERE case_id = 1; DELETE FROM cases WHERE id = 1'
+	assert_equal "$(my_sql prod <<< 'SELECT group_concat(id) FROM notes')" 2
+}
+
+@test "--schema on MariaDB: when the rows fail, the schema step is undone and says so" {
+	office_dev_prod
+	my_sql dev <<-'SQL'
+	ALTER TABLE clients ADD COLUMN code VARCHAR(10) NULL;
+	CREATE TABLE notes (id INT PRIMARY KEY, case_id INT NOT NULL, FOREIGN KEY (case_id) REFERENCES cases(id)) ENGINE=InnoDB;
+	INSERT INTO notes VALUES (1, 1);
+	UPDATE clients SET email = 'same@example.com' WHERE id IN (1, 2);
+	SQL
+	# prod holds emails unique: dev's rows cannot go in
+	my_sql prod <<< 'CREATE UNIQUE INDEX clients_email_u ON clients (email)'
+	my_sql prod <<< 'SHOW CREATE TABLE clients' > before
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	[[ "$stderr" == *"Duplicate entry 'same@example.com'"* ]]
+	[[ "$stderr" == *'dbapply: schema undone: DROP TABLE `notes`;'* ]]
+	[[ "$stderr" == *'dbapply: schema undone: ALTER TABLE `clients` DROP COLUMN `code`;'* ]]
+	[[ "$stderr" == *"the schema step is undone: mysql://dbpipe@127.0.0.1:$MY_PORT/prod is as before"* ]]
+	my_sql prod <<< 'SHOW CREATE TABLE clients' > after
+	diff -u before after
+	assert_equal "$(my_sql prod <<< "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'prod' AND TABLE_NAME = 'notes'")" 0
+}
+
+@test "--schema: a fresh install into an empty MariaDB database, foreign keys enforced; SQLite's TEXT in an index is refused by name" {
+	office_db office.db
+	run dbapply --schema "$PROD" < <(dbdump-rows office.db)
+	assert_failure 2
+	assert_output --partial '<stdin>:2: --schema: table "case_types": column "name" is text without a length (TEXT) in a key, an index or a foreign key: MySQL cannot index TEXT'
+	assert_equal "$(my_sql prod <<< "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'prod'")" 0
+	office_schema dev
+	dbapply "$DEV" < <(dbdump-rows office.db) > /dev/null
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+	run dbdiff --schema "$DEV" "$PROD"
+	assert_success
+	run my_sql prod <<< "INSERT INTO cases (client_id, type_id, title, opened) VALUES (9999, 1, 'x', '2026-01-01')"
+	assert_failure
+	assert_equal "$(my_sql prod <<< "INSERT INTO clients (name, created_at) VALUES ('n', NOW()); SELECT max(id) FROM clients")" 101
+}

@@ -134,6 +134,10 @@ static int plan_build(const struct db *db, const struct schema_diff *d, const ch
 				sql_drop_column(&undo, dl, t->name, t->cols[c->new_i].name);
 			} else if (pass == 2 && c->kind == SC_ADD_TABLE) {
 				for (size_t x = 0; x < t->nindexes; x++) {
+					/* MySQL's own index of a foreign key is not one of the schema's */
+					if (!strcmp(src_engine, "mysql") && strcmp(db->ops->engine, "mysql") &&
+					    schema_index_of_reference(t, &t->indexes[x]))
+						continue;
 					buf_reset(&sql);
 					sql_create_index(&sql, dl, t, &t->indexes[x]);
 					plan_add(p, &sql, NULL); /* goes with its table */

@@ -76,7 +76,7 @@ static long find_index(const struct table *t, const struct index *ix)
 
 /* A plain index on exactly the columns of one of t's references: MySQL
  * makes it for the foreign key by itself. */
-static int index_of_reference(const struct table *t, const struct index *ix)
+int schema_index_of_reference(const struct table *t, const struct index *ix)
 {
 	if (ix->unique)
 		return 0;
@@ -131,10 +131,10 @@ static void diff_table(const struct table *o, const struct table *n, int same_en
 	if (!key_equal(o, n) && !(o->key_kind == KEY_ROW && n->key_kind == KEY_ROW))
 		add(d, SC_ALTER_KEY, o, 0, n, 0);
 	for (size_t i = 0; i < n->nindexes; i++)
-		if (find_index(o, &n->indexes[i]) < 0 && (same_engine || !index_of_reference(n, &n->indexes[i])))
+		if (find_index(o, &n->indexes[i]) < 0 && (same_engine || !schema_index_of_reference(n, &n->indexes[i])))
 			add(d, SC_ADD_INDEX, o, 0, n, i);
 	for (size_t j = 0; j < o->nindexes; j++)
-		if (find_index(n, &o->indexes[j]) < 0 && (same_engine || !index_of_reference(o, &o->indexes[j])))
+		if (find_index(n, &o->indexes[j]) < 0 && (same_engine || !schema_index_of_reference(o, &o->indexes[j])))
 			add(d, SC_DROP_INDEX, o, j, n, 0);
 	for (size_t i = 0; i < n->nrefs; i++) {
 		long j = find_ref(o, &n->refs[i]);

@@ -45,6 +45,10 @@ void schema_diff_compute(const struct schema *old, const struct schema *new_, in
 			 struct schema_diff *out);
 void schema_diff_release(struct schema_diff *d);
 
+/* Whether ix is a plain index on exactly the columns of one of t's
+ * references: the one MySQL makes for a foreign key by itself. */
+int schema_index_of_reference(const struct table *t, const struct index *ix);
+
 /* "add_column", ... */
 const char *schema_change_name(enum schema_change_kind k);
 /* Whether dbapply --schema makes this change (it removes nothing). */
