@@ -1135,6 +1135,32 @@ dbapply: nothing was written to prod.db'
 	assert_output --partial "FOREIGN KEY constraint failed"
 }
 
+@test "--rollback of a --schema run restores the rows and drops what it made: prod exactly as before" {
+	sqlite3 dev.db "ALTER TABLE clients ADD COLUMN vip_since DATE;
+		CREATE INDEX clients_email ON clients (email);
+		CREATE TABLE notes (id INTEGER PRIMARY KEY, case_id INT NOT NULL REFERENCES cases(id), body TEXT);
+		UPDATE clients SET vip_since = '2026-01-01' WHERE id = 3;
+		INSERT INTO notes (case_id, body) VALUES (1, 'first');"
+	snapshot prod.db before
+	sqlite3 prod.db .schema > schema-before
+	run dbapply --schema prod.db < <(dbdump-rows dev.db)
+	assert_success
+	undo=$(ls backups/*.undo.ndjson.gz)
+	run jq -c 'select(.type == "schema") | [.change, .table, .column // .old.name]' <(zcat "$undo")
+	assert_output '["drop_index","clients","clients_email"]
+["drop_column","clients","vip_since"]
+["drop_table","notes",null]'
+	run dbapply --rollback prod.db
+	assert_success
+	assert_line 'dbapply: schema: DROP INDEX "clients_email";'
+	assert_line 'dbapply: schema: ALTER TABLE "clients" DROP COLUMN "vip_since";'
+	assert_line 'dbapply: schema: DROP TABLE "notes";'
+	snapshot prod.db after
+	diff -u before after
+	sqlite3 prod.db .schema > schema-after
+	diff -u schema-before schema-after
+}
+
 @test "--schema into an empty database is a fresh install: every row, ids past the data, foreign keys enforced" {
 	sqlite3 new.db "PRAGMA user_version = 1"
 	run dbapply --schema new.db < <(dbdump-rows dev.db)

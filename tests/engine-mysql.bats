@@ -948,6 +948,17 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	run dbdiff --schema "$DEV" "$PROD"
 	assert_success
 	assert_equal "$(my_sql prod <<< 'SELECT vip_since FROM clients WHERE id = 3')" 2026-01-01
+	# --rollback restores the rows, then drops what the sync made (after the
+	# rows' commit: MySQL commits DDL by itself)
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: DROP INDEX `clients_email` ON `clients`; (after the rows'"'"' commit)'
+	assert_line 'dbapply: schema: ALTER TABLE `clients` DROP COLUMN `vip_since`; (after the rows'"'"' commit)'
+	assert_line 'dbapply: schema: DROP TABLE `notes`; (after the rows'"'"' commit)'
+	dbdump-rows "$PROD" | tail -n +2 > rolled
+	diff -u before rolled
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
 	# the foreign key is enforced, with its action; AUTO_INCREMENT is past the data
 	assert_equal "$(my_sql prod <<< 'INSERT INTO notes (case_id) VALUES (1); SELECT LAST_INSERT_ID()')" 3
 	run my_sql prod <<< 'INSERT INTO notes (case_id) VALUES (9999)'

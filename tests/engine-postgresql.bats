@@ -1147,6 +1147,13 @@ records() {
 	assert_success
 	run dbdiff --schema dev.db "$PROD"
 	assert_success
+	# --rollback deletes the rows and drops the tables, in one transaction
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: DROP TABLE "notes";'
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+	run dbapply --schema "$PROD" < <(dbdump-rows dev.db)
+	assert_success
 	assert_equal "$(pg_psql prod -tAc "INSERT INTO clients (name, created_at) VALUES ('n', now()) RETURNING id")" 101
 	run pg_psql prod -c "INSERT INTO cases (client_id, type_id, title, opened) VALUES (9999, 1, 'x', '2026-01-01')"
 	assert_failure

@@ -180,6 +180,7 @@ static void cleanup(struct apply *a)
 	apply_keyed_rows_release(&a->moved);
 	apply_keyed_rows_release(&a->queued);
 	table_free(a->rk_table);
+	schema_diff_release(&a->made);
 	if (a->wlog)
 		fclose(a->wlog);
 }
@@ -203,6 +204,7 @@ static int run(struct apply *a, const char *input)
 		free(a->rd.name);
 		a->rd.name = xstrdup(a->input_name);
 	}
+	apply_schema_note_made(a, a->schema_outside);
 	if (a->o->after_header && a->o->after_header(a->o->after_header_ctx, &a->rd) < 0)
 		return -1;
 	if (apply_base_start(a) < 0)
@@ -221,9 +223,11 @@ static int run(struct apply *a, const char *input)
 		return -1;
 	if (a->o->before_write && a->o->before_write(a->o->before_write_ctx, a->sum) < 0)
 		return -1;
-	if (a->o->undo_path && !a->o->dry_run && summary_changes(a->sum) && apply_write_undo(a) < 0)
+	if (a->o->undo_path && !a->o->dry_run && (summary_changes(a->sum) || a->made.n) && apply_write_undo(a) < 0)
 		return -1;
 	if (write_changes(a) < 0)
+		return -1;
+	if (!db->ops->ddl_commits && apply_schema_drops(a, 0) < 0)
 		return -1;
 	progress_done();
 	if (a->o->dry_run) {
@@ -249,6 +253,11 @@ static int run(struct apply *a, const char *input)
 			strerror(errno), a->undo_partial);
 	if (a->base_partial)
 		sync_base_commit(a->base_path, a->base_partial, a->o->undo_path, a->o->mode == APPLY_MIRROR);
+	if (db->ops->ddl_commits && apply_schema_drops(a, 1) < 0) {
+		a->committed = 1;
+		return error("%s: the rows are committed; what the undone run made in the schema is not all "
+			     "dropped (see above)", db->shown_url);
+	}
 	return 0;
 }
 
@@ -287,6 +296,7 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 		} else {
 			copy_dir = buf_detach(&dir);
 			ret = apply_schema_outside(db, input, o, copy_dir, &copy, &schema_undo);
+			a.schema_outside = schema_undo;
 			a.input_name = strcmp(input, "-") ? input : "<stdin>";
 			input = copy;
 		}
@@ -306,7 +316,7 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 		else
 			error("whether %s holds this run's changes is unknown: compare it with the stream",
 			      db->shown_url);
-	} else if (ret < 0) {
+	} else if (ret < 0 && !a.committed) {
 		if (db->ops->rollback(db) < 0)
 			error("%s: rollback failed: %s (a transaction that was not committed ends with its "
 			      "connection: nothing was written)", db->shown_url, db->err.buf);

@@ -60,6 +60,12 @@ struct apply {
 	/* The input as messages name it, when rd reads a copy of it
 	 * (apply_schema_outside); NULL: rd's own name. */
 	const char *input_name;
+	/* What the schema step made, as the drops that undo it (kinds
+	 * SC_DROP_*, old_t a table of rd's schema): the undo stream's schema
+	 * records. */
+	struct schema_diff made;
+	const struct apply_schema_undo *schema_outside; /* MySQL: what ran before the transaction */
+	int committed;           /* the rows are committed; a later step failed */
 	int triggers_fired;     /* a table with triggers on was written in this run */
 	struct db *db;
 	struct schema target;
@@ -177,6 +183,13 @@ struct apply_schema_undo;
 int apply_schema_outside(struct db *db, const char *input, const struct apply_opts *o, const char *dir,
 			 char **copy, struct apply_schema_undo **undo);
 void apply_schema_undo(struct db *db, struct apply_schema_undo *undo);
+/* Once rd is open: what apply_schema_outside made, into a->made. */
+void apply_schema_note_made(struct apply *a, const struct apply_schema_undo *undo);
+/* The drops of an undo stream's schema records (dbapply --rollback of a
+ * run that made tables, columns, indexes, foreign keys), each said; in
+ * the transaction, or after the commit where DDL commits by itself
+ * (after_commit). */
+int apply_schema_drops(struct apply *a, int after_commit);
 void apply_schema_keep(struct apply_schema_undo *undo);
 
 /* apply_write.c */

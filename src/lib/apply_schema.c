@@ -22,9 +22,19 @@ struct ddl_step {
 	char *sql, *undo;
 };
 
+/* A change made, by the table's name (MySQL: the data step reads the
+ * stream again, so it is found there again). */
+struct made_change {
+	enum schema_change_kind kind;
+	char *table;
+	size_t i;
+};
+
 struct ddl_plan {
 	struct ddl_step *v;
 	size_t n, alloc;
+	struct made_change *made;
+	size_t nmade, made_alloc;
 	size_t done;        /* statements run so far */
 	struct buf dropped; /* defaults not carried across engines */
 };
@@ -44,8 +54,34 @@ static void plan_release(struct ddl_plan *p)
 		free(p->v[i].undo);
 	}
 	free(p->v);
+	for (size_t i = 0; i < p->nmade; i++)
+		free(p->made[i].table);
+	free(p->made);
 	buf_release(&p->dropped);
 	memset(p, 0, sizeof(*p));
+}
+
+/* The drop that undoes an additive change (SQLite's foreign keys go with
+ * their column or table). */
+static int undoing(enum schema_change_kind k, const struct sql_dialect *d, enum schema_change_kind *out)
+{
+	switch (k) {
+	case SC_ADD_TABLE: *out = SC_DROP_TABLE; return 1;
+	case SC_ADD_COLUMN: *out = SC_DROP_COLUMN; return 1;
+	case SC_ADD_INDEX: *out = SC_DROP_INDEX; return 1;
+	case SC_ADD_REFERENCE: *out = SC_DROP_REFERENCE; return !d->inline_references;
+	default: return 0;
+	}
+}
+
+static void made_add(struct apply *a, enum schema_change_kind kind, const struct table *t, size_t i)
+{
+	ALLOC_GROW(a->made.v, a->made.n + 1, a->made.alloc);
+	struct schema_change *c = &a->made.v[a->made.n++];
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->old_t = t;
+	c->old_i = i;
 }
 
 /* The additive changes of the tables this run writes, in d (which points
@@ -290,6 +326,10 @@ int apply_schema_step(struct apply *a)
 	if (!incompatible(a->o, &a->target, &a->rd, &d) &&
 	    plan_build(a->db, &d, a->rd.name, a->rd.engine ? a->rd.engine : "", &p) == 0 &&
 	    plan_run(a->db, &p, 0) == 0) {
+		enum schema_change_kind k;
+		for (size_t i = 0; i < d.n; i++)
+			if (undoing(d.v[i].kind, a->db->ops->dialect, &k))
+				made_add(a, k, d.v[i].new_t, d.v[i].new_i);
 		/* The data step works on the target as it is now. */
 		schema_release(&a->target);
 		schema_init(&a->target);
@@ -369,6 +409,15 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 		plan_undo(db, p);
 		goto out;
 	}
+	for (size_t i = 0; i < d.n; i++) {
+		enum schema_change_kind k;
+		if (!undoing(d.v[i].kind, db->ops->dialect, &k))
+			continue;
+		ALLOC_GROW(p->made, p->nmade + 1, p->made_alloc);
+		p->made[p->nmade].kind = k;
+		p->made[p->nmade].table = xstrdup(d.v[i].new_t->name);
+		p->made[p->nmade++].i = d.v[i].new_i;
+	}
 	ret = 0;
 out:
 	schema_diff_release(&d);
@@ -392,6 +441,48 @@ void apply_schema_undo(struct db *db, struct apply_schema_undo *undo)
 	plan_undo(db, p);
 	plan_release(p);
 	free(p);
+}
+
+void apply_schema_note_made(struct apply *a, const struct apply_schema_undo *undo)
+{
+	const struct ddl_plan *p = (const struct ddl_plan *)undo;
+	for (size_t i = 0; p && i < p->nmade; i++) {
+		const struct table *t = schema_find(&a->rd.schema, p->made[i].table);
+		if (t)
+			made_add(a, p->made[i].kind, t, p->made[i].i);
+	}
+}
+
+int apply_schema_drops(struct apply *a, int after_commit)
+{
+	const struct sql_dialect *dl = a->db->ops->dialect;
+	struct buf sql = BUF_INIT;
+	int ret = 0;
+	if (strcmp(a->rd.purpose, "undo") || !a->rd.nschema)
+		return 0;
+	if (!a->db->ops->exec_ddl)
+		return error("%s: the undo stream drops what its run made in the schema, and %s targets "
+			     "cannot", a->db->shown_url, a->db->ops->engine);
+	for (size_t i = 0; i < a->rd.nschema && ret == 0; i++) {
+		const struct schema_record *r = &a->rd.schema_records[i];
+		buf_reset(&sql);
+		if (r->kind == SC_DROP_TABLE)
+			sql_drop_table(&sql, dl, r->t->name);
+		else if (r->kind == SC_DROP_COLUMN)
+			sql_drop_column(&sql, dl, r->t->name, r->t->cols[0].name);
+		else if (r->kind == SC_DROP_INDEX)
+			sql_drop_index(&sql, dl, r->t, &r->t->indexes[0]);
+		else if (r->kind == SC_DROP_REFERENCE)
+			sql_drop_reference(&sql, dl, r->t, &r->t->refs[0]);
+		else
+			continue; /* an undo stream holds only drops */
+		fprintf(stderr, "%s: schema: %s;%s\n", util_progname, sql.buf,
+			after_commit ? " (after the rows' commit)" : "");
+		if (a->db->ops->exec_ddl(a->db, sql.buf) < 0)
+			ret = error("%s: %s: %s", a->db->shown_url, sql.buf, a->db->err.buf);
+	}
+	buf_release(&sql);
+	return ret;
 }
 
 void apply_schema_keep(struct apply_schema_undo *undo)

@@ -125,6 +125,15 @@ int apply_write_undo(struct apply *a)
 	w.purpose = "undo";
 	stream_write_header(&w, STREAM_CHANGES, a->o->undo_source ? a->o->undo_source : a->db->shown_url,
 			    a->db->ops->engine);
+	/* What --schema made, as the drops that undo it: foreign keys, then
+	 * indexes, columns and tables, each kind newest first. */
+	static const enum schema_change_kind drop_order[] = {
+		SC_DROP_REFERENCE, SC_DROP_INDEX, SC_DROP_COLUMN, SC_DROP_TABLE,
+	};
+	for (size_t k = 0; k < 4; k++)
+		for (size_t i = a->made.n; i-- > 0;)
+			if (a->made.v[i].kind == drop_order[k] && stream_write_schema(&w, &a->made.v[i]) < 0)
+				goto out;
 	for (size_t i = 0; i < a->nplans; i++) {
 		if (!a->plans[i].skip)
 			stream_write_table(&w, a->plans[i].st);

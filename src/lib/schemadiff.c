@@ -247,6 +247,51 @@ void schema_change_to_json(struct buf *out, const struct schema_change *c)
 	buf_addch(out, '}');
 }
 
+int schema_record_from_json(const struct jv *rec, struct schema_record *out, struct buf *err)
+{
+	const char *change = jv_get_string(rec, "change"), *name = jv_get_string(rec, "table");
+	const struct jv *old = jv_get(rec, "old");
+	size_t k = 0;
+	memset(out, 0, sizeof(*out));
+	while (change && k < sizeof(change_names) / sizeof(*change_names) && strcmp(change, change_names[k]))
+		k++;
+	if (!change || !name || k == sizeof(change_names) / sizeof(*change_names)) {
+		buf_addf(err, "schema record without a known \"change\" or a \"table\"");
+		return -1;
+	}
+	out->kind = (enum schema_change_kind)k;
+	if (out->kind == SC_DROP_TABLE) {
+		if (!old || !(out->t = table_from_json(old, err)))
+			return buf_addf(err, " (in a drop_table record)"), -1;
+		return 0;
+	}
+	out->t = table_new(name);
+	const char *col = jv_get_string(old, "name");
+	if (out->kind == SC_DROP_COLUMN && col) {
+		table_add_column(out->t, col, VT_OTHER, "", 1);
+	} else if (out->kind == SC_DROP_INDEX && col) {
+		struct index *ix = table_add_index(out->t, col, jv_get_true(old, "unique"));
+		const struct jv *cols = jv_get(old, "columns");
+		for (const struct jv *c = cols && cols->type == J_ARRAY ? cols->first : NULL; c; c = c->next)
+			if (c->type == J_STRING)
+				index_add_column(ix, c->s);
+	} else if (out->kind == SC_DROP_REFERENCE && jv_get_string(old, "table")) {
+		struct ref *r = table_add_ref(out->t, jv_get_string(old, "table"), 0);
+		const struct jv *cols = jv_get(old, "columns"), *to = jv_get(old, "to");
+		const struct jv *c = cols && cols->type == J_ARRAY ? cols->first : NULL;
+		const struct jv *t = to && to->type == J_ARRAY ? to->first : NULL;
+		for (; c && t; c = c->next, t = t->next)
+			if (c->type == J_STRING && t->type == J_STRING)
+				ref_add_column(r, c->s, t->s);
+	} else if (out->kind == SC_DROP_COLUMN || out->kind == SC_DROP_INDEX || out->kind == SC_DROP_REFERENCE) {
+		table_free(out->t);
+		out->t = NULL;
+		buf_addf(err, "a %s record without its \"old\" definition", change);
+		return -1;
+	}
+	return 0;
+}
+
 static void describe_column(struct buf *out, const struct column *c)
 {
 	buf_addf(out, "%s, %s%s%s", vtype_name(c->type), c->native, c->nullable ? "" : ", NOT NULL",

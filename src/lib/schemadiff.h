@@ -60,4 +60,16 @@ void schema_change_to_json(struct buf *out, const struct schema_change *c);
 void schema_change_describe(struct buf *out, const struct schema_change *c, const char *old_name,
 			    const char *new_name);
 
+/* A schema record as a reader keeps it: its kind and a table of the
+ * record's name holding just what a drop needs: for drop_table the whole
+ * table record, for drop_column its one column, for drop_index its one
+ * index, for drop_reference its one reference (other kinds: the name
+ * only).  Owned. */
+struct schema_record {
+	enum schema_change_kind kind;
+	struct table *t;
+};
+/* Parse one; -1 with the reason in err. */
+int schema_record_from_json(const struct jv *rec, struct schema_record *out, struct buf *err);
+
 #endif

@@ -216,8 +216,12 @@ static int read_table_records(struct stream_reader *r)
 		if (got == 0)
 			return stream_error(r, "truncated stream: no final end record");
 		if (!strcmp(type, "schema")) {
-			/* dbdiff's schema records: what differs, for people and
-			 * tools; the table records say what the rows are. */
+			/* What differs (dbdiff) or what a rollback drops (undo
+			 * streams); the table records say what the rows are. */
+			r->schema_records = xrealloc(r->schema_records, (r->nschema + 1) * sizeof(*r->schema_records));
+			buf_reset(&r->err);
+			if (schema_record_from_json(rec, &r->schema_records[r->nschema], &r->err) < 0)
+				return stream_error(r, "%s", r->err.buf);
 			r->nschema++;
 			hash_line(r->h_all, &r->line);
 			continue;
@@ -541,6 +545,11 @@ void stream_close(struct stream_reader *r)
 	free(r->since);
 	r->name = r->source = r->engine = r->at = r->purpose = r->mark = r->since = NULL;
 	schema_release(&r->schema);
+	for (size_t i = 0; i < r->nschema; i++)
+		table_free(r->schema_records[i].t);
+	free(r->schema_records);
+	r->schema_records = NULL;
+	r->nschema = 0;
 	change_release(&r->rec);
 	row_release(&r->last);
 	XXH3_freeState(r->h_table);

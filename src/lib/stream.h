@@ -74,7 +74,10 @@ struct stream_reader {
 	char *purpose;         /* header "purpose": "backup", "undo" or "" */
 	char *mark, *since;    /* header "mark" and "since", NULL if absent */
 	struct schema schema;  /* the table records, in stream order */
-	size_t nschema;        /* schema records read (dbdiff's; not kept) */
+	/* Schema records (dbdiff --schema's, an undo stream's drops), in
+	 * stream order. */
+	struct schema_record *schema_records;
+	size_t nschema;
 	struct change rec;     /* the record stream_next returned */
 	long rec_line;         /* its line */
 	/* private */
@@ -129,7 +132,8 @@ int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 /* The table record; "complete" only in a row stream (a change stream's
  * tables never hold every row). */
 int stream_write_table(struct stream_writer *w, const struct table *t);
-/* A schema record (dbdiff): after the header, before the table records. */
+/* A schema record (dbdiff, undo streams): after the header, before the
+ * table records. */
 int stream_write_schema(struct stream_writer *w, const struct schema_change *c);
 /* Data of one table: begin, rows or changes, end. */
 void stream_begin_table(struct stream_writer *w, const struct table *t);
