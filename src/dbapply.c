@@ -151,7 +151,7 @@ static int before_write(void *ctx, const struct summary *planned)
 	if (!c->backup || !summary_changes(planned))
 		return 0;
 	char *path = backup_new_path(backup_dir(c->db), c->label, "backup");
-	if (!path || backup_write(c->target, path, c->dbopts) < 0) {
+	if (!path || backup_write(c->target, path, c->dbopts, 0) < 0) {
 		free(path);
 		return error("no backup, so nothing was written (--no-backup skips it)");
 	}

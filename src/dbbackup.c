@@ -11,7 +11,7 @@
 #include "util.h"
 
 static const char usage_text[] =
-	"usage: dbbackup [-d DIR] TARGET\n"
+	"usage: dbbackup [-d DIR] [--schema-only] TARGET\n"
 	"       dbbackup --verify FILE...\n"
 	"       dbbackup --list [DIR]\n"
 	"Write a consistent gzip NDJSON backup of TARGET (schema records, rows,\n"
@@ -20,6 +20,8 @@ static const char usage_text[] =
 	"\n"
 	"  -d, --dir DIR   the backup directory (default: the environment's\n"
 	"                  'backups' setting, else ./backups)\n"
+	"  --schema-only   the table records only, as DIR/<name>-<UTC time>.schema.ndjson.gz\n"
+	"                  (dbprune leaves it alone)\n"
 	"  --verify        check each FILE whole: gzip CRC, records, counts, hashes\n"
 	"  --list          list the backups and undo streams in DIR (default backups)\n"
 	"  --zero-date=null\n"
@@ -52,11 +54,12 @@ static int list(const char *dir)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_VERIFY = 256, OPT_LIST };
+	enum { OPT_VERIFY = 256, OPT_LIST, OPT_SCHEMA_ONLY };
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' },
 		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "list", no_argument, NULL, OPT_LIST },
+		{ "schema-only", no_argument, NULL, OPT_SCHEMA_ONLY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "zero-date", required_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
@@ -64,7 +67,7 @@ int main(int argc, char **argv)
 	};
 	const char *dir = NULL;
 	struct db_options dbopts = { 0 };
-	int c, quiet = 0, verify = 0, do_list = 0, rc = EXIT_OK;
+	int c, quiet = 0, verify = 0, do_list = 0, schema_only = 0, rc = EXIT_OK;
 
 	util_progname = "dbbackup";
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
@@ -73,6 +76,7 @@ int main(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case OPT_VERIFY: verify = 1; break;
 		case OPT_LIST: do_list = 1; break;
+		case OPT_SCHEMA_ONLY: schema_only = 1; break;
 		case 'q': quiet = 1; break;
 		case 'Z':
 			if (db_parse_zero_date(optarg, &dbopts) < 0)
@@ -87,6 +91,8 @@ int main(int argc, char **argv)
 	progress_init(quiet);
 	if (verify + do_list > 1)
 		usage_error("--verify and --list exclude each other");
+	if (schema_only && (verify || do_list))
+		usage_error("--schema-only goes with a TARGET to back up");
 
 	if (verify) {
 		if (argc < 1)
@@ -113,10 +119,10 @@ int main(int argc, char **argv)
 		if (!db)
 			return EXIT_TROUBLE;
 		label = backup_label(db);
-		path = backup_new_path(dir ? dir : backup_dir(db), label, "backup");
+		path = backup_new_path(dir ? dir : backup_dir(db), label, schema_only ? "schema" : "backup");
 		/* backup_write opens its own snapshot; this connection only named the target. */
 		db_disconnect(db);
-		if (!path || backup_write(argv[0], path, &dbopts) < 0) {
+		if (!path || backup_write(argv[0], path, &dbopts, schema_only) < 0) {
 			rc = EXIT_TROUBLE;
 		} else {
 			printf("%s\n", path);

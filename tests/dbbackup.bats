@@ -113,3 +113,25 @@ setup() {
 	run dbbackup --list backups
 	refute_output --partial "verified"
 }
+
+@test "--schema-only: the table records, verified, no rows; dbprune leaves it alone; it creates the tables in an empty database" {
+	run dbbackup --schema-only prod.db
+	assert_success
+	assert_output --regexp '^backups/prod-[0-9]{8}T[0-9]{6}Z\.schema\.ndjson\.gz$'
+	file=$output
+	run dbbackup --verify "$file"
+	assert_success
+	assert_output "$file: ok, 4 tables, 0 rows"
+	[ "$(zcat "$file" | head -1 | jq -r .purpose)" = schema ]
+	run dbbackup --schema-only --list
+	assert_failure 2
+	run dbprune --keep 0 backups
+	[ -f "$file" ]
+	sqlite3 new.db "PRAGMA user_version = 1"
+	run dbapply --schema new.db "$file"
+	assert_success
+	run dbdiff --schema prod.db new.db
+	assert_success
+	run sqlite3 new.db "SELECT count(*) FROM clients"
+	assert_output 0
+}

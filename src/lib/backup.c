@@ -201,7 +201,7 @@ int backup_verify(const char *path, struct backup_info *info)
 	return verify_into(path, path, info);
 }
 
-int backup_write(const char *target, const char *path, const struct db_options *o)
+int backup_write(const char *target, const char *path, const struct db_options *o, int schema_only)
 {
 	struct source src;
 	int ret = -1;
@@ -213,7 +213,9 @@ int backup_write(const char *target, const char *path, const struct db_options *
 	size_t n = strlen(path);
 	buf_add(&partial, path, n > 3 && !strcmp(path + n - 3, ".gz") ? n - 3 : n);
 	buf_adds(&partial, ".partial.gz");
-	if (source_dump(&src, partial.buf, "backup") < 0 || verify_into(partial.buf, path, NULL) < 0) {
+	src.schema_only = schema_only;
+	if (source_dump(&src, partial.buf, schema_only ? "schema" : "backup") < 0 ||
+	    verify_into(partial.buf, path, NULL) < 0) {
 		unlink(partial.buf);
 		buf_release(&partial);
 		goto out;

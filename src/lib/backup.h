@@ -35,8 +35,10 @@ char *backup_new_path(const char *dir, const char *label, const char *kind);
 const char *backup_dir(const struct db *db);
 
 /* Dump target (excluding its environment's excluded tables) into path as a
- * backup, then read it back and mark it verified.  0 or -1. */
-int backup_write(const char *target, const char *path, const struct db_options *o);
+ * backup, then read it back and mark it verified.  schema_only: the table
+ * records and no rows (dbdump-rows --schema-only), with the purpose
+ * "schema", which dbprune leaves alone.  0 or -1. */
+int backup_write(const char *target, const char *path, const struct db_options *o, int schema_only);
 /* Read path whole: gzip CRC, records, counts, hashes.  Fills info (may be
  * NULL) and refreshes the .verified marker.  0, or -1 with what is wrong. */
 int backup_verify(const char *path, struct backup_info *info);
