@@ -1183,6 +1183,13 @@ records() {
 	assert_equal "$(pg_psql prod -tAc 'SELECT tier FROM clients WHERE id IN (6, 7) ORDER BY id')" $'basic\ngold'
 	run dbdiff --schema "$DEV" "$PROD"
 	assert_success
+	# NOT NULL without a default (Django drops the default after adding the
+	# column): prod's rows would have no value, so it is refused by name
+	pg_psql dev -qc "ALTER TABLE clients ADD COLUMN code text NOT NULL DEFAULT 'c'; ALTER TABLE clients ALTER COLUMN code DROP DEFAULT"
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_output --partial '<stdin>:3: --schema: column "clients"."code" is NOT NULL without a default: the target'"'"'s rows would have no value for it'
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM information_schema.columns WHERE column_name = 'code'")" 0
 }
 
 @test "--schema: Chinook from SQLite into an empty PostgreSQL database, every row equal" {
