@@ -325,6 +325,7 @@ static void load_columns(PGresult *res, struct loading *v, size_t n)
 		c->autoinc = getbool(res, r, 5) || getbool(res, r, 9);
 		c->generated = getbool(res, r, 6);
 		c->exact_text = vt == VT_DECIMAL && !strcmp(c->native, "numeric");
+		c->json_doc = !strcmp(c->native, "jsonb");
 	}
 }
 
