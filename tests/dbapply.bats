@@ -248,7 +248,7 @@ snapshot() { dump_body "$1" > "$2"; }
 	SQL
 	run sh -c 'dbdump-rows src.db | dbapply t2.db'
 	assert_failure 2
-	assert_output --partial '<stdin>:4: table "m" at key {"id":2}: insert failed: column "flag": the value 5 does not fit a bool column'
+	assert_output --partial '<stdin>:4: table "m" at key {"id":2}: column "flag" (INTEGER in the stream, BOOLEAN in the target): the value "5" is not 0 or 1 (the column is a bool), so it is refused'
 	assert_equal "$(sqlite3 t2.db 'SELECT count(*) FROM m')" 0
 }
 

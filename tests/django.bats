@@ -16,7 +16,8 @@
 # separate `manage.py migrate` runs, as on two machines.
 #
 # Pairs (dev -> prod): sqlite -> postgresql, sqlite -> mariadb,
-# postgresql -> postgresql, postgresql -> mariadb.
+# postgresql -> postgresql, postgresql -> mariadb; and prod's data to a
+# laptop: postgresql -> sqlite, mariadb -> sqlite.
 
 bats_require_minimum_version 1.5.0
 
@@ -92,6 +93,11 @@ setup_file() {
 	dj "$(pg_url seeded)" office seed
 	my_reset_db migrated
 	dj "$(my_url migrated)" migrate -v0
+	# prod's data going to a laptop: MariaDB seeded, SQLite migrated empty
+	my_reset_db seeded
+	dj "$(my_url seeded)" migrate -v0
+	dj "$(my_url seeded)" office seed
+	dj "sqlite:$BATS_FILE_TMPDIR/migrated.db" migrate -v0
 }
 
 teardown_file() {
@@ -121,6 +127,9 @@ new_dev() {
 	pg)
 		pg_clone seeded dev >/dev/null
 		DEV=$(pg_url dev) ;;
+	mariadb)
+		my_clone seeded dev
+		DEV=$(my_url dev) ;;
 	*) echo "new_dev: $1?" >&2; return 1 ;;
 	esac
 }
@@ -134,6 +143,9 @@ new_prod() {
 	mariadb)
 		my_clone migrated prod
 		PROD=$(my_url prod) ;;
+	sqlite)
+		cp "$BATS_FILE_TMPDIR/migrated.db" "$T/prod.db"
+		PROD="sqlite:$T/prod.db" ;;
 	*) echo "new_prod: $1?" >&2; return 1 ;;
 	esac
 }
@@ -197,8 +209,25 @@ check_first_sync() {
 	assert_line --regexp "^document [0-9]+ 'Power of attorney' case='Appeal' about=auth.user:carol$"
 	assert_line --regexp "^document [0-9]+ 'Notes on the contract' case='Lease dispute' about=office.document:Lease contract$"
 	assert_line --regexp "^user [0-9]+ alice first='Alice' last='Archer' staff=False active=True joined=2024-01-15T09:30:00.250000\+00:00$"
+	assert_line --regexp "^invoice [0-9]+ 0f8fad5b-d9cb-469f-a165-70867728950e case='Lease dispute' amount=1250.50 issued=2024-04-02T16:45:10.500000\+00:00 due=2024-05-02 details=\{\"lines\": \[\{\"hours\": 5, \"rate\": 250.1\}\], \"paid\": false, \"vat\": \"22%\"\}$"
+	assert_line --regexp "^invoice [0-9]+ a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11 case='Appeal' amount=80.00 issued=2024-06-30T23:59:59\+00:00 due=None details=\{\}$"
 	# Every object, with its id and relations, as dev's ORM reads it.
 	assert_equal "$output" "$dev_show"
+	# Django finds the values by them: a UUID, a day, a time range, a
+	# decimal, a key inside the JSON (SQLite's char(32) needs 32 digits,
+	# its datetime text a space, not a 'T').
+	run orm "$PROD" '
+import datetime
+from django.utils import timezone
+print(Invoice.objects.get(number=uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")).case.title)
+print(Invoice.objects.filter(issued_at__date=datetime.date(2024, 6, 30)).count(),
+      Invoice.objects.filter(issued_at__gte=datetime.datetime(2024, 4, 2, 16, 45, 10, 500000, tzinfo=timezone.utc)).count(),
+      Invoice.objects.filter(amount=Decimal("1250.5")).count(),
+      Invoice.objects.filter(details__paid=False).count())
+'
+	assert_success
+	assert_output "Appeal
+1 2 1 1"
 }
 
 # 2: nothing changed, nothing to do.
@@ -300,6 +329,30 @@ Document.objects.create(case=Case.objects.get(title="Appeal"), title="Hearing no
 
 @test "postgresql dev -> mariadb prod: objects created through prod's ORM after the sync get fresh ids" {
 	check_fresh_ids pg-mariadb
+}
+
+@test "postgresql prod -> sqlite laptop: the first sync copies every object in Django's SQLite forms; the laptop's ORM finds them by UUID, day and JSON key" {
+	check_first_sync pg-sqlite
+}
+
+@test "postgresql prod -> sqlite laptop: a second sync without changes finds nothing to do (total 0 0 0)" {
+	check_resync_nothing pg-sqlite
+}
+
+@test "postgresql prod -> sqlite laptop: objects created through the laptop's ORM after the sync get fresh ids" {
+	check_fresh_ids pg-sqlite
+}
+
+@test "mariadb prod -> sqlite laptop: the first sync copies every object; the laptop's ORM finds them by UUID, day and JSON key" {
+	check_first_sync mariadb-sqlite
+}
+
+@test "mariadb prod -> sqlite laptop: a second sync without changes finds nothing to do (total 0 0 0)" {
+	check_resync_nothing mariadb-sqlite
+}
+
+@test "mariadb prod -> sqlite laptop: objects created through the laptop's ORM after the sync get fresh ids" {
+	check_fresh_ids mariadb-sqlite
 }
 
 # ----------------------------------------------------------------------------

@@ -1103,7 +1103,7 @@ records() {
 	mkdb lite.db <<<'CREATE TABLE ev (id INTEGER PRIMARY KEY, at DATETIME, day DATE);'
 	run dbapply lite.db <(dbdump-rows "$DEV")
 	assert_success
-	assert_equal "$(sqlite3 lite.db 'SELECT at FROM ev ORDER BY id' | tr '\n' ' ')" "2024-01-15 09:30:00.25 2024-06-30 22:00:00 "
+	assert_equal "$(sqlite3 lite.db 'SELECT at FROM ev ORDER BY id' | tr '\n' ' ')" "2024-01-15 09:30:00.250000 2024-06-30 22:00:00 "
 	run dbapply lite.db <(dbdump-rows "$DEV")
 	assert_success
 	assert_line --regexp '^total +0 +0 +0$'
@@ -1202,4 +1202,49 @@ records() {
 	assert_success
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_constraint WHERE contype = 'f'")" 11
 	assert_equal "$(pg_psql prod -tAc "INSERT INTO \"Artist\" (\"Name\") VALUES ('new') RETURNING \"ArtistId\"")" 276
+}
+
+@test "Django's own types, SQLite dev <-> PostgreSQL prod: a UUID goes into char(32) as 32 hex digits and into uuid with dashes, jsonb compares as JSON; every second sync finds nothing, a rollback needs no --force" {
+	# the tables as Django 3.2 makes them on each engine
+	mkdb lite.db <<-'SQL'
+	CREATE TABLE doc (id integer PRIMARY KEY, uid char(32) NOT NULL UNIQUE, meta text CHECK (JSON_VALID(meta)),
+	                  fee decimal NOT NULL, at datetime NOT NULL, day date);
+	INSERT INTO doc VALUES (1, '0f8fad5bd9cb469fa16570867728950e', '{"alpha": [1, 2], "zeta": 1.0}', 12.5,
+	                        '2024-01-15 09:30:00.250000', '2024-01-15');
+	SQL
+	pg_psql prod -q -c "CREATE TABLE doc (id integer PRIMARY KEY, uid uuid NOT NULL UNIQUE, meta jsonb,
+	                    fee numeric(10,2) NOT NULL, at timestamptz NOT NULL, day date)"
+	run dbapply "$PROD" <(dbdump-rows lite.db)
+	assert_success
+	assert_equal "$(pg_psql prod -Atc 'SELECT uid, meta, fee FROM doc')" '0f8fad5b-d9cb-469f-a165-70867728950e|{"zeta": 1.0, "alpha": [1, 2]}|12.50'
+	run dbapply "$PROD" <(dbdump-rows lite.db)
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+	# prod's own row comes back to a laptop in Django's SQLite forms; SQLite
+	# keeps JSON as text, so dev's row takes jsonb's key order, once
+	pg_psql prod -q -c "INSERT INTO doc VALUES (2, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '{\"b\": 2, \"a\": 1}', 3, '2024-02-01 08:00:00+00', NULL)"
+	run dbapply lite.db <(dbdump-rows "$PROD")
+	assert_success
+	assert_line --regexp '^doc +1 +1 +0$'
+	assert_equal "$(sqlite3 lite.db 'SELECT uid, at FROM doc WHERE id = 2')" 'a0eebc999c0b4ef8bb6d6bb9bd380a11|2024-02-01 08:00:00'
+	run dbapply lite.db <(dbdump-rows "$PROD")
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+	run dbapply "$PROD" <(dbdump-rows lite.db)
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+	# an edit in dev, synced, then undone with no false conflict
+	sqlite3 lite.db "UPDATE doc SET meta = '{\"alpha\": [3]}', uid = '1f8fad5bd9cb469fa16570867728950e' WHERE id = 1"
+	run dbapply "$PROD" <(dbdump-rows lite.db)
+	assert_success
+	assert_line --regexp '^doc +0 +1 +0$'
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_equal "$(pg_psql prod -Atc 'SELECT uid, meta FROM doc WHERE id = 1')" '0f8fad5b-d9cb-469f-a165-70867728950e|{"zeta": 1.0, "alpha": [1, 2]}'
+	# what is not a UUID is refused by name, and nothing is written
+	sqlite3 lite.db "UPDATE doc SET uid = 'not-a-uuid' WHERE id = 2"
+	run dbapply "$PROD" <(dbdump-rows lite.db)
+	assert_failure 2
+	assert_output --regexp 'doc" at key \{"id":2\}: column "uid" \(char\(32\) in the stream, uuid in the target\): the value "not-a-uuid" is not a UUID'
+	assert_equal "$(pg_psql prod -Atc "SELECT uid FROM doc WHERE id = 2")" a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11
 }

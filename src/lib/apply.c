@@ -150,6 +150,8 @@ static void cleanup(struct apply *a)
 		free(p->fixup);
 		free(p->null_cols);
 		table_free(p->proj);
+		if (p->wire)
+			table_free(p->st);
 	}
 	free(a->plans);
 	if (a->tmpdir)

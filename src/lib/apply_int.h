@@ -32,7 +32,10 @@
 
 /* One table of the stream and where its changes are spooled before writing. */
 struct plan {
-	struct table *st;       /* the stream's table */
+	struct table *st;       /* the stream's table, as the target keeps its values */
+	/* The stream's table as read, when its values take another form in
+	 * the target (convert.h); st is then a converted copy. */
+	const struct table *wire;
 	struct table *proj;     /* target types laid out like the stream's table */
 	const struct table *bt; /* the old sync base's table of that name (same shape), or NULL */
 	struct diff_counts *counts;

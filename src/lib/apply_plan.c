@@ -3,6 +3,8 @@
  * writes with the cycles they must break. */
 #include "apply_int.h"
 
+#include "convert.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,8 +167,15 @@ int apply_plan_tables(struct apply *a)
 				st->name);
 		p->proj = table_project(tt, st);
 		/* rows are compared as the target keeps their values */
-		for (size_t c = 0; c < st->ncols; c++)
+		for (size_t c = 0; c < st->ncols; c++) {
 			st->cols[c].exact_text = p->proj->cols[c].exact_text;
+			st->cols[c].json_doc = p->proj->cols[c].json_doc;
+		}
+		struct table *conv = convert_table(st, p->proj);
+		if (conv) {
+			p->wire = st;
+			p->st = st = conv;
+		}
 		p->counts = summary_table(a->sum, st->name);
 		p->bt = a->base_open ? schema_find(a->base.schema, st->name) : NULL;
 		if (p->bt && !table_shape_equal(st, p->bt)) {

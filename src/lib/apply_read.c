@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convert.h"
 #include "progress.h"
 
 /* A data record just read for the current table: its references into
@@ -15,6 +16,19 @@ static int take_record(struct apply *a)
 {
 	struct plan *p = a->cur;
 	struct change *c = &a->rd.rec;
+	if (p->wire && c->type != REC_CONFLICT) {
+		c->table = p->st;
+		buf_reset(&a->msg);
+		if (convert_row(&c->row, p->wire, p->st, &a->msg) < 0 ||
+		    convert_row(&c->old, p->wire, p->st, &a->msg) < 0) {
+			struct buf key = BUF_INIT;
+			table_key_to_json(&key, p->wire, &c->row);
+			stream_error(&a->rd, "table \"%s\" at key %s: %s, so it is refused", p->st->name, key.buf,
+				     a->msg.buf);
+			buf_release(&key);
+			return -1;
+		}
+	}
 	/* (--mirror makes the target the stream's copy, keys and all: no map) */
 	if (a->rk.n && !p->skip && c->type != REC_CONFLICT && a->o->mode != APPLY_MIRROR) {
 		apply_rekey_references(a, p->st, &c->row, 0);

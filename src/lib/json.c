@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "value.h"
+
 #define MAX_DEPTH 256
 
 void json_doc_init(struct json_doc *d)
@@ -505,4 +507,66 @@ void json_add_key(struct buf *b, const char *key)
 {
 	json_add_string(b, key, strlen(key));
 	buf_addch(b, ':');
+}
+
+/* ---- comparing documents ---- */
+
+static int jv_equal(const struct jv *a, const struct jv *b);
+
+static int jv_numbers_equal(const struct jv *a, const struct jv *b)
+{
+	if (a->len == b->len && !memcmp(a->s, b->s, a->len))
+		return 1;
+	int c = decimal_cmp(a->s, a->len, b->s, b->len);
+	return c == -2 ? strtod(a->s, NULL) == strtod(b->s, NULL) : c == 0;
+}
+
+static int jv_objects_equal(const struct jv *a, const struct jv *b)
+{
+	for (const struct jv *m = a->first; m; m = m->next) {
+		const struct jv *o = b->first;
+		while (o && (o->keylen != m->keylen || memcmp(o->key, m->key, m->keylen)))
+			o = o->next;
+		if (!o || !jv_equal(m, o))
+			return 0;
+	}
+	return 1;
+}
+
+static int jv_equal(const struct jv *a, const struct jv *b)
+{
+	if (a->type != b->type)
+		return 0;
+	switch (a->type) {
+	case J_NUMBER:
+		return jv_numbers_equal(a, b);
+	case J_STRING:
+		return a->len == b->len && !memcmp(a->s, b->s, a->len);
+	case J_ARRAY:
+		if (a->count != b->count)
+			return 0;
+		for (const struct jv *x = a->first, *y = b->first; x; x = x->next, y = y->next)
+			if (!jv_equal(x, y))
+				return 0;
+		return 1;
+	case J_OBJECT:
+		return a->count == b->count && jv_objects_equal(a, b);
+	default:
+		return 1;
+	}
+}
+
+int json_text_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+	struct json_doc da, db;
+	struct jv *ra, *rb;
+	struct buf err = BUF_INIT;
+	json_doc_init(&da);
+	json_doc_init(&db);
+	int rc = json_parse(&da, a, alen, 0, &ra, &err) < 0 || json_parse(&db, b, blen, 0, &rb, &err) < 0
+		 ? -1 : jv_equal(ra, rb);
+	json_doc_release(&da);
+	json_doc_release(&db);
+	buf_release(&err);
+	return rc;
 }

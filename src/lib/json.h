@@ -70,6 +70,11 @@ int json_add_string(struct buf *b, const char *s, size_t n);
 /* Append "key": (a JSON string and a colon). */
 void json_add_key(struct buf *b, const char *key);
 
+/* Whether two JSON texts hold the same document: object members in any
+ * order, numbers by value, strings by their bytes.  1 or 0; -1 when either
+ * is not JSON. */
+int json_text_equal(const char *a, size_t alen, const char *b, size_t blen);
+
 /* Whether s (n bytes) is valid UTF-8 (NUL bytes allowed, escaped on output). */
 int utf8_valid(const char *s, size_t n);
 

@@ -152,6 +152,9 @@ int column_equal(const struct column *c, const struct row *a, size_t ia, const s
 {
 	if (c->exact_text && c->type == VT_DECIMAL && a->v[ia].state == V_SET && b->v[ib].state == V_SET)
 		return a->v[ia].len == b->v[ib].len && !memcmp(row_ptr(a, ia), row_ptr(b, ib), a->v[ia].len);
+	if (c->json_doc && c->type == VT_JSON && a->v[ia].state == V_SET && b->v[ib].state == V_SET &&
+	    (a->v[ia].len != b->v[ib].len || memcmp(row_ptr(a, ia), row_ptr(b, ib), a->v[ia].len)))
+		return json_text_equal(row_ptr(a, ia), a->v[ia].len, row_ptr(b, ib), b->v[ib].len) == 1;
 	return value_equal(a, ia, b, ib, c->type);
 }
 
@@ -834,6 +837,40 @@ int schema_check_compatible(const struct table *src, const struct table *dst, st
 	return 0;
 }
 
+struct table *table_copy(const struct table *t)
+{
+	struct table *c = table_new(t->name);
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct column *s = &t->cols[i];
+		struct column *d = table_add_column(c, s->name, s->type, s->native, s->nullable);
+		char *name = d->name, *native = d->native;
+		*d = *s;
+		d->name = name;
+		d->native = native;
+		d->default_sql = s->default_sql ? xstrdup(s->default_sql) : NULL; /* each owns its own */
+	}
+	c->key = xcalloc(t->nkey ? t->nkey : 1, sizeof(*c->key));
+	c->nkey = t->nkey;
+	memcpy(c->key, t->key, t->nkey * sizeof(*c->key));
+	c->key_kind = t->key_kind;
+	for (size_t r = 0; r < t->nrefs; r++) {
+		struct ref *rf = table_add_ref(c, t->refs[r].table, t->refs[r].deferrable);
+		rf->on_delete = t->refs[r].on_delete;
+		rf->on_update = t->refs[r].on_update;
+		for (size_t k = 0; k < t->refs[r].ncols; k++)
+			ref_add_column(rf, t->refs[r].cols[k], t->refs[r].to[k]);
+	}
+	for (size_t x = 0; x < t->nindexes; x++) {
+		struct index *ix = table_add_index(c, t->indexes[x].name, t->indexes[x].unique);
+		for (size_t k = 0; k < t->indexes[x].ncols; k++)
+			index_add_column(ix, t->indexes[x].cols[k]);
+	}
+	c->complete = t->complete;
+	c->has_triggers = t->has_triggers;
+	c->line = t->line;
+	return c;
+}
+
 struct table *table_project(const struct table *dst, const struct table *src)
 {
 	struct table *p = table_new(dst->name);
@@ -844,6 +881,7 @@ struct table *table_project(const struct table *dst, const struct table *src)
 		c->autoinc = d->autoinc;
 		c->exact_text = d->exact_text;
 		c->default_sql = d->default_sql ? xstrdup(d->default_sql) : NULL;
+		c->json_doc = d->json_doc;
 	}
 	p->key = xcalloc(src->nkey ? src->nkey : 1, sizeof(*p->key));
 	p->nkey = src->nkey;

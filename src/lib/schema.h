@@ -24,6 +24,9 @@ struct column {
 	 * time in one portable spelling (column_default_normalize), anything
 	 * else as the engine writes it.  An id generator's is not kept. */
 	char *default_sql;
+	/* The engine keeps a JSON document, not its text (PostgreSQL's jsonb
+	 * orders keys and spaces its own way): values compare as JSON. */
+	int json_doc;
 };
 
 /* What a foreign key does when its row is deleted or its key updated. */
@@ -95,8 +98,9 @@ struct column *table_add_column(struct table *t, const char *name, enum vtype ty
 				const char *native, int nullable);
 /* Index of the column, or -1. */
 long table_column_index(const struct table *t, const char *name);
-/* value_equal for values of column c: by its type, and for a decimal the
- * engine keeps as written (exact_text), by its text. */
+/* value_equal for values of column c: by its type, for a decimal the
+ * engine keeps as written (exact_text) by its text, for a JSON document
+ * (json_doc) as JSON. */
 int column_equal(const struct column *c, const struct row *a, size_t ia, const struct row *b, size_t ib);
 /* Whether column i is part of the key. */
 int table_is_key(const struct table *t, size_t i);
@@ -187,6 +191,9 @@ int table_key_cmp(const struct table *t, const struct row *a, const struct row *
  * target's table of the same name): every column exists, types convert, the
  * key is the same.  Returns 0 or -1 with a reason in err. */
 int schema_check_compatible(const struct table *src, const struct table *dst, struct buf *err);
+
+/* A deep copy of t. */
+struct table *table_copy(const struct table *t);
 
 /* A copy of dst restricted to the columns of src, in src's order, with src's
  * key: what a target scan must return to be merged with src's rows. */

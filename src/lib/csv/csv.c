@@ -360,18 +360,6 @@ static int load_file(struct db *db, const char *file)
 	return sort_rows(db, l.ct);
 }
 
-/* A copy of t for the caller's schema. */
-static struct table *table_copy(const struct table *t)
-{
-	struct table *p = table_project(t, t);
-	for (size_t r = 0; r < t->nrefs; r++) {
-		struct ref *to = table_add_ref(p, t->refs[r].table, t->refs[r].deferrable);
-		for (size_t k = 0; k < t->refs[r].ncols; k++)
-			ref_add_column(to, t->refs[r].cols[k], t->refs[r].to[k]);
-	}
-	return p;
-}
-
 static int csv_load_schema(struct db *db, struct schema *out)
 {
 	struct csv_db *c = db->impl;

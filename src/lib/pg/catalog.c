@@ -397,6 +397,7 @@ static void load_columns(PGresult *res, struct loading *v, size_t n)
 		c->exact_text = vt == VT_DECIMAL && !strcmp(c->native, "numeric");
 		if (!c->autoinc && !PQgetisnull(res, r, 10))
 			c->default_sql = column_default_normalize(PQgetvalue(res, r, 10), c);
+		c->json_doc = !strcmp(c->native, "jsonb");
 	}
 }
 

@@ -150,7 +150,12 @@ static int bind_value(struct db *db, sqlite3_stmt *st, int pos, const struct tab
 			buf_reset(&s->tmp);
 			buf_add(&s->tmp, p, n);
 			s->tmp.buf[10] = ' ';
-			rc = sqlite3_bind_text(st, pos, s->tmp.buf, (int)n, SQLITE_TRANSIENT);
+			/* ... and a fraction of six digits (Python's and Ruby's
+			 * isoformat), since they compare times as text. */
+			const char *dot = memchr(p, '.', n);
+			for (size_t f = dot ? n - (size_t)(dot - p) - 1 : 6; f < 6; f++)
+				buf_addch(&s->tmp, '0');
+			rc = sqlite3_bind_text(st, pos, s->tmp.buf, (int)s->tmp.len, SQLITE_TRANSIENT);
 			break;
 		}
 		/* fall through */

@@ -37,3 +37,19 @@ class Document(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class Invoice(models.Model):
+    """Django's own value types, each stored its own way per engine: a UUID
+    (uuid on PostgreSQL, char(32) on SQLite and MariaDB), a decimal, an
+    aware datetime, a date and a JSON document (jsonb on PostgreSQL, text
+    on SQLite and MariaDB)."""
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="invoices")
+    number = models.UUIDField(unique=True)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    issued_at = models.DateTimeField()
+    due = models.DateField(null=True, blank=True)
+    details = models.JSONField(default=dict)
+
+    def __str__(self):
+        return str(self.number)

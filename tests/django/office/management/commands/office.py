@@ -5,10 +5,11 @@ seed   creates the test data through the ORM (users, clients that refer to
 show   prints every object as the ORM reads it back, one line each, in id
        order: users, clients, cases, documents, with their relations
        resolved (referrer's name, assignees' usernames, the generic
-       foreign key's model and object); two databases holding the same
+       foreign key's model and object), then invoices; two databases holding the same
        objects print the same text
 run    executes CODE (Python) with the models imported as Client, Case,
-       Document, User and ContentType; what it prints goes to stdout
+       Document, Invoice, User and ContentType (and uuid, Decimal); what it
+       prints goes to stdout
 """
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
@@ -16,7 +17,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from office.models import Case, Client, Document
+import json
+import uuid
+from decimal import Decimal
+
+from office.models import Case, Client, Document, Invoice
 
 
 def describe_user(u):
@@ -45,6 +50,12 @@ def describe_document(d):
     return "document %d %r case=%r about=%s" % (d.pk, d.title, d.case.title, about)
 
 
+def describe_invoice(i):
+    return "invoice %d %s case=%r amount=%s issued=%s due=%s details=%s" % (
+        i.pk, i.number, i.case.title, i.amount, i.issued_at.isoformat(),
+        i.due.isoformat() if i.due else None, json.dumps(i.details, sort_keys=True))
+
+
 def show(out):
     for u in User.objects.order_by("pk"):
         out.write(describe_user(u) + "\n")
@@ -54,6 +65,8 @@ def show(out):
         out.write(describe_case(c) + "\n")
     for d in Document.objects.select_related("case", "content_type").order_by("pk"):
         out.write(describe_document(d) + "\n")
+    for i in Invoice.objects.select_related("case").order_by("pk"):
+        out.write(describe_invoice(i) + "\n")
 
 
 def utc(*args):
@@ -97,6 +110,16 @@ def seed():
     Document.objects.create(case=review, title="Cover letter")
     Document.objects.create(case=appeal, title="Referral letter", about=dario)
 
+    # Keys in an order jsonb does not keep, a fraction of a second, a
+    # decimal with a trailing zero.
+    Invoice.objects.create(case=lease, number=uuid.UUID("0f8fad5b-d9cb-469f-a165-70867728950e"),
+                           amount=Decimal("1250.50"), issued_at=utc(2024, 4, 2, 16, 45, 10, 500000),
+                           due=timezone.datetime(2024, 5, 2).date(),
+                           details={"vat": "22%", "lines": [{"hours": 5, "rate": 250.1}], "paid": False})
+    Invoice.objects.create(case=appeal, number=uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+                           amount=Decimal("80.00"), issued_at=utc(2024, 6, 30, 23, 59, 59),
+                           details={})
+
 
 class Command(BaseCommand):
     help = "Test data of the dbpipe Django tier: seed, show, run CODE."
@@ -114,6 +137,7 @@ class Command(BaseCommand):
         else:
             if options["code"] is None:
                 raise CommandError("run needs the code to run")
-            env = {"Client": Client, "Case": Case, "Document": Document, "User": User,
+            env = {"Client": Client, "Case": Case, "Document": Document, "Invoice": Invoice, "User": User,
+                   "uuid": uuid, "Decimal": Decimal,
                    "ContentType": ContentType, "transaction": transaction, "show": show}
             exec(compile(options["code"], "<office run>", "exec"), env)
