@@ -29,9 +29,13 @@ snapshot() { dump_body "$1" > "$2"; }
 	assert_output --partial "exclude each other"
 	run dbapply --frobnicate prod.db
 	assert_failure 2
+	run dbapply --schema --rollback prod.db
+	assert_failure 2
+	assert_output --partial "--schema goes with a stream to apply, not --rollback or --mark"
 	run dbapply --help
 	assert_success
 	assert_output --partial "usage: dbapply"
+	assert_output --partial "--schema"
 }
 
 @test "merge (the default): new and changed rows arrive, prod's own #102 stays" {
