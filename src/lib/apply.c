@@ -305,8 +305,10 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	}
 	if (ret == 0)
 		ret = run(&a, input);
-	else if (ret > 0) /* a dry run that showed the DDL */
+	else if (ret > 0) { /* a dry run that showed the DDL */
+		sum->rows_not_tried = 1;
 		ret = 0;
+	}
 	*conflict_records = a.conflict_records;
 	if (ret < 0 && a.commit_unknown) {
 		/* Not "nothing was written": it may all have been.  The undo

@@ -51,6 +51,10 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 {
 	struct diff_counts total = { 0 };
 	int w = 5;
+	if (s->rows_not_tried) {
+		fputs("rows not tried: they need the schema changes above, which a dry run on MySQL does not make\n", f);
+		return 0;
+	}
 	for (size_t i = 0; i < s->n; i++)
 		if ((int)strlen(s->rows[i]->table) > w)
 			w = (int)strlen(s->rows[i]->table);

@@ -18,6 +18,7 @@ struct summary {
 	size_t nleft_out;
 	int sync;             /* dbapply's: say what the sync base decided (kept, */
 			      /* overwritten, conflicts, collisions, held rows) */
+	int rows_not_tried;   /* a dry run stopped before the rows (MySQL's --schema) */
 };
 
 /* The counts of table (added at the end on first use); the pointer stays
