@@ -134,17 +134,21 @@ static void plain_decimal(struct buf *out, const char *s)
 	}
 	int neg = *s == '-';
 	s += *s == '-' || *s == '+';
-	char digits[64];
-	size_t nd = 0, point = 0;
+	/* the mantissa's digits without its point (it may be long: a decimal
+	 * may be written with an exponent too) */
+	struct buf mant = BUF_INIT;
+	size_t point = 0;
 	int seen_point = 0;
-	for (const char *q = s; q < e && nd < sizeof(digits) - 1; q++) {
+	for (const char *q = s; q < e; q++) {
 		if (*q == '.') {
 			seen_point = 1;
 			continue;
 		}
-		digits[nd++] = *q;
+		buf_addch(&mant, *q);
 		point += !seen_point;
 	}
+	const char *digits = mant.len ? mant.buf : "";
+	size_t nd = mant.len;
 	long exp = strtol(e + 1, NULL, 10) + (long)point;
 	if (neg)
 		buf_addch(out, '-');
@@ -153,6 +157,7 @@ static void plain_decimal(struct buf *out, const char *s)
 		for (long k = 0; k < -exp; k++)
 			buf_addch(out, '0');
 		buf_add(out, digits, nd);
+		buf_release(&mant);
 		return;
 	}
 	for (long k = 0; k < exp; k++)
@@ -161,6 +166,7 @@ static void plain_decimal(struct buf *out, const char *s)
 		buf_addch(out, '.');
 		buf_add(out, digits + exp, nd - (size_t)exp);
 	}
+	buf_release(&mant);
 }
 
 static int convert_type(struct row *r, size_t i, const struct column *from, const struct column *to,
