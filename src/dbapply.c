@@ -14,6 +14,7 @@
 #include "summary.h"
 #include "syncbase.h"
 #include "syncmark.h"
+#include "convert.h"
 #include "progress.h"
 #include "util.h"
 
@@ -55,6 +56,8 @@ static const char usage_text[] =
 	"  --allow-non-transactional\n"
 	"                    write MySQL tables that cannot roll back (MyISAM)\n"
 	"  --zero-date=null  read MySQL zero dates (0000-00-00) as NULL\n"
+	"  --lossy fraction  cut digits of a second or decimal places that the target\n"
+	"                    column does not keep, instead of refusing the value\n"
 	"  -q, --quiet       no progress meter on stderr (shown only on a terminal)\n"
 	"  -h, --help        show this help\n"
 	"\n"
@@ -244,7 +247,7 @@ static void parse_options(int argc, char **argv, struct args *a)
 {
 	enum { OPT_INSERT_ONLY = 256, OPT_MIRROR, OPT_FORCE, OPT_NO_BACKUP, OPT_NO_UNDO,
 	       OPT_ROLLBACK, OPT_SAVE_BASE, OPT_ALLOW_NONTX, OPT_MARK, OPT_DISABLE_TRIGGERS, OPT_PREFER,
-	       OPT_WITH_HISTORY, OPT_REKEY, OPT_SCHEMA };
+	       OPT_WITH_HISTORY, OPT_REKEY, OPT_SCHEMA, OPT_LOSSY };
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "insert-only", no_argument, NULL, OPT_INSERT_ONLY },
@@ -261,6 +264,7 @@ static void parse_options(int argc, char **argv, struct args *a)
 		{ "with-history", no_argument, NULL, OPT_WITH_HISTORY },
 		{ "rekey", no_argument, NULL, OPT_REKEY },
 		{ "schema", no_argument, NULL, OPT_SCHEMA },
+		{ "lossy", required_argument, NULL, OPT_LOSSY },
 		{ "allow-non-transactional", no_argument, NULL, OPT_ALLOW_NONTX },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "zero-date", required_argument, NULL, 'Z' },
@@ -296,6 +300,12 @@ static void parse_options(int argc, char **argv, struct args *a)
 		case OPT_WITH_HISTORY: a->with_history = 1; break;
 		case OPT_REKEY: o->rekey = 1; break;
 		case OPT_SCHEMA: o->schema = 1; break;
+		case OPT_LOSSY:
+			/* one kind for now; a list would be comma-separated */
+			if (strcmp(optarg, "fraction"))
+				usage_error("--lossy takes only \"fraction\"");
+			o->lossy |= LOSSY_FRACTION;
+			break;
 		case OPT_ALLOW_NONTX: a->dbopts.allow_non_transactional = 1; break;
 		case 'q': a->quiet = 1; break;
 		case 'Z':

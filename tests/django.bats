@@ -355,6 +355,45 @@ Document.objects.create(case=Case.objects.get(title="Appeal"), title="Hearing no
 	check_fresh_ids mariadb-sqlite
 }
 
+# 3b: a sync undone with one command, across engines: the undo stream holds
+# prod's own values (its UUID form, its timestamps), so nothing looks
+# changed since the sync and no --force is needed.
+check_rollback() {
+	new_pair "$1"
+	first_sync
+	run dj "$PROD" office show
+	local before=$output
+	run orm "$DEV" '
+inv = Invoice.objects.get(number=uuid.UUID("0f8fad5b-d9cb-469f-a165-70867728950e"))
+inv.number = uuid.UUID("1f8fad5b-d9cb-469f-a165-70867728950e")
+inv.amount = Decimal("99.99")
+inv.details = {"vat": "10%"}
+inv.save()
+Client.objects.filter(name="Anna Rossi").update(phone="+39 06 0000")'
+	assert_success
+	push
+	assert_success
+	run dj "$PROD" office show
+	assert_line --regexp "^invoice [0-9]+ 1f8fad5b-d9cb-469f-a165-70867728950e case='Lease dispute' amount=99.99 "
+	run --separate-stderr dbapply --rollback "$PROD"
+	assert_success
+	run dj "$PROD" office show
+	assert_success
+	assert_equal "$output" "$before"
+}
+
+@test "rollback, sqlite dev -> postgresql prod: dbapply --rollback puts prod's invoice and client back as they were, without --force" {
+	check_rollback sqlite-pg
+}
+
+@test "rollback, postgresql dev -> mariadb prod: dbapply --rollback puts prod's invoice and client back as they were, without --force" {
+	check_rollback pg-mariadb
+}
+
+@test "rollback, postgresql prod -> sqlite laptop: dbapply --rollback puts the laptop back as it was, without --force" {
+	check_rollback pg-sqlite
+}
+
 # ----------------------------------------------------------------------------
 # 4: the sync base (issue 10).
 

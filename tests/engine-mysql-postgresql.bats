@@ -155,10 +155,20 @@ rows_scanned() {
 		assert_equal "$(my_sql x <<< "SELECT count(*) FROM $1")" 0
 	}
 	refused neg 'column "d" (double): -0: MySQL cannot store -0 (it keeps 0)'
-	refused frac 'column "ts" (datetime(3)): 2024-01-02T03:04:05.123456: more digits of a second than the column keeps (MySQL would round it)'
-	refused money 'column "n" (decimal(10,2)): 1.005: more fraction digits than the column'"'"'s scale keeps (MySQL would round it)'
+	refused frac 'table "frac" at key {"id":2}: column "ts" (timestamp(6) without time zone in the stream, datetime(3) in the target): the value "2024-01-02T03:04:05.123456" has more digits of a second than the column keeps (3; --lossy fraction cuts them)'
+	refused money 'table "money" at key {"id":2}: column "n" (numeric(10,3) in the stream, decimal(10,2) in the target): the value "1.005" has more fraction digits than the column keeps (2; --lossy fraction cuts them)'
 	refused arr 'type mismatch: column "arr"."tags" is other (text[]) in the stream but json (longtext) in the target'
 	refused pt 'column "p" (point): "(1,2)" is not well-known text (MySQL would store NULL in its place)'
+	# --lossy fraction cuts what the column does not keep, and says how much
+	run dbapply --lossy fraction "$MX" <(dbdump-rows -t frac -t money "$PX")
+	assert_success
+	assert_line '2 values of the stream cut to the digits their column keeps (--lossy fraction)'
+	assert_equal "$(my_sql x <<< 'SELECT ts FROM frac WHERE id = 2; SELECT n FROM money WHERE id = 2')" "2024-01-02 03:04:05.123
+1.00"
+	run dbapply --lossy fraction "$MX" <(dbdump-rows -t frac -t money "$PX")
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+	my_sql x <<< 'DELETE FROM frac; DELETE FROM money'
 	# what MariaDB keeps goes in exactly
 	pg_psql x -q -c 'DELETE FROM neg WHERE id = 2; DELETE FROM frac WHERE id = 2; DELETE FROM money WHERE id = 2'
 	run dbapply "$MX" <(dbdump-rows -t neg -t frac -t money "$PX")

@@ -1248,3 +1248,17 @@ records() {
 	assert_output --regexp 'doc" at key \{"id":2\}: column "uid" \(char\(32\) in the stream, uuid in the target\): the value "not-a-uuid" is not a UUID'
 	assert_equal "$(pg_psql prod -Atc "SELECT uid FROM doc WHERE id = 2")" a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11
 }
+
+@test "PostgreSQL rounds what its numeric(p,s) or timestamp(n) does not keep: dbapply refuses it by name instead, and --lossy fraction cuts it, counted" {
+	pg_psql dev -q -c "CREATE TABLE m (id int PRIMARY KEY, n numeric(10,3), at timestamp(6))" \
+		-c "INSERT INTO m VALUES (1, 1.005, '2024-01-02 03:04:05.5'), (2, 2.500, '2024-01-02 03:04:05')"
+	pg_psql prod -q -c "CREATE TABLE m (id int PRIMARY KEY, n numeric(10,2), at timestamp(0))"
+	run --separate-stderr dbapply "$PROD" <(dbdump-rows "$DEV")
+	assert_failure 2
+	[[ $stderr == *'table "m" at key {"id":1}: column "n" (numeric(10,3) in the stream, numeric(10,2) in the target): the value "1.005" has more fraction digits than the column keeps (2;'* ]] || fail "$stderr"
+	assert_equal "$(pg_psql prod -Atc 'SELECT count(*) FROM m')" 0
+	run dbapply --lossy fraction "$PROD" <(dbdump-rows "$DEV")
+	assert_success
+	assert_line '2 values of the stream cut to the digits their column keeps (--lossy fraction)'
+	assert_equal "$(pg_psql prod -Atc 'SELECT n, at FROM m ORDER BY id' | tr '\n' ' ')" "1.00|2024-01-02 03:04:05 2.50|2024-01-02 03:04:05 "
+}

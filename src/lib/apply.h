@@ -56,6 +56,9 @@ struct apply_opts {
 	 * before the rows (apply_schema.c); without it they are refused, each
 	 * named. */
 	int schema;
+	/* Changes of values the user allows (convert.h's LOSSY_*): none by
+	 * default, and every value the target cannot keep exactly is refused. */
+	unsigned lossy;
 	/* Called after phase 1, before anything is written, with the counts
 	 * (to ask for confirmation, to take a backup); returns 0 to go on, -1 to
 	 * stop (having said why).  NULL: go on. */

@@ -19,8 +19,11 @@ static int take_record(struct apply *a)
 	if (p->wire && c->type != REC_CONFLICT) {
 		c->table = p->st;
 		buf_reset(&a->msg);
-		if (convert_row(&c->row, p->wire, p->st, &a->msg) < 0 ||
-		    convert_row(&c->old, p->wire, p->st, &a->msg) < 0) {
+		struct convert_opts co = { a->o->lossy, 0 };
+		int bad = convert_row(&c->row, p->wire, p->st, &co, &a->msg) < 0 ||
+			  convert_row(&c->old, p->wire, p->st, &co, &a->msg) < 0;
+		p->counts->cut += co.cut;
+		if (bad) {
 			struct buf key = BUF_INIT;
 			table_key_to_json(&key, p->wire, &c->row);
 			stream_error(&a->rd, "table \"%s\" at key %s: %s, so it is refused", p->st->name, key.buf,

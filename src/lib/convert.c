@@ -134,17 +134,21 @@ static void plain_decimal(struct buf *out, const char *s)
 	}
 	int neg = *s == '-';
 	s += *s == '-' || *s == '+';
-	char digits[64];
-	size_t nd = 0, point = 0;
+	/* the mantissa's digits without its point (it may be long: a decimal
+	 * may be written with an exponent too) */
+	struct buf mant = BUF_INIT;
+	size_t point = 0;
 	int seen_point = 0;
-	for (const char *q = s; q < e && nd < sizeof(digits) - 1; q++) {
+	for (const char *q = s; q < e; q++) {
 		if (*q == '.') {
 			seen_point = 1;
 			continue;
 		}
-		digits[nd++] = *q;
+		buf_addch(&mant, *q);
 		point += !seen_point;
 	}
+	const char *digits = mant.len ? mant.buf : "";
+	size_t nd = mant.len;
 	long exp = strtol(e + 1, NULL, 10) + (long)point;
 	if (neg)
 		buf_addch(out, '-');
@@ -153,6 +157,7 @@ static void plain_decimal(struct buf *out, const char *s)
 		for (long k = 0; k < -exp; k++)
 			buf_addch(out, '0');
 		buf_add(out, digits, nd);
+		buf_release(&mant);
 		return;
 	}
 	for (long k = 0; k < exp; k++)
@@ -161,12 +166,23 @@ static void plain_decimal(struct buf *out, const char *s)
 		buf_addch(out, '.');
 		buf_add(out, digits + exp, nd - (size_t)exp);
 	}
+	buf_release(&mant);
+}
+
+static int convert_type(struct row *r, size_t i, const struct column *from, const struct column *to,
+			struct buf *err);
+
+static int has_fraction(enum vtype t)
+{
+	return t == VT_DECIMAL || t == VT_TIME || t == VT_TIMESTAMP || t == VT_TIMESTAMPTZ;
 }
 
 /* Whether a value of `from` may need another text in `to`. */
 static int column_converts(const struct column *from, const struct column *to)
 {
 	if (from->type != to->type)
+		return 1;
+	if (has_fraction(to->type) && to->scale >= 0 && (from->scale < 0 || from->scale > to->scale))
 		return 1;
 	/* A length the source did not declare is checked, as a strict engine
 	 * would (SQLite keeps any length in a varchar(10)). */
@@ -187,6 +203,9 @@ struct table *convert_table(const struct table *st, const struct table *proj)
 		c->type = d->type;
 		free(c->native);
 		c->native = xstrdup(d->native);
+		c->exact_text = d->exact_text;
+		c->json_doc = d->json_doc;
+		c->scale = d->scale;
 	}
 	return t;
 }
@@ -281,12 +300,63 @@ static int convert_number(struct row *r, size_t i, enum vtype from, enum vtype t
 	return rc;
 }
 
+/* Digits of a fraction beyond the column's scale: refused, or cut with
+ * --lossy fraction (trailing zeros the engine drops without loss). */
+static int fit_scale(struct row *r, size_t i, const struct column *to, struct convert_opts *o,
+		     struct buf *err)
+{
+	if (!has_fraction(to->type) || to->scale < 0)
+		return 0;
+	if (to->type == VT_DECIMAL && strpbrk(row_ptr(r, i), "eE")) {
+		struct buf plain = BUF_INIT;
+		plain_decimal(&plain, row_ptr(r, i));
+		row_set(r, i, plain.buf, plain.len);
+		buf_release(&plain);
+	}
+	const char *p = row_ptr(r, i);
+	size_t n = r->v[i].len;
+	const char *dot = memchr(p, '.', n);
+	if (!dot)
+		return 0;
+	size_t keep = (size_t)(dot - p) + 1 + (size_t)to->scale, end = (size_t)(dot - p) + 1;
+	while (end < n && isdigit((unsigned char)p[end]))
+		end++;
+	int lost = 0;
+	for (size_t k = keep; k < end; k++)
+		lost |= p[k] != '0';
+	if (!lost)
+		return 0;
+	if (!(o->lossy & LOSSY_FRACTION)) {
+		buf_adds(err, "the value ");
+		json_add_string(err, p, n);
+		buf_addf(err, " has more %s than the column keeps (%d; --lossy fraction cuts them)",
+			 to->type == VT_DECIMAL ? "fraction digits" : "digits of a second", to->scale);
+		return -1;
+	}
+	struct buf b = BUF_INIT;
+	buf_add(&b, p, to->scale ? keep : keep - 1);
+	buf_add(&b, p + end, n - end);
+	row_set(r, i, b.buf, b.len);
+	buf_release(&b);
+	o->cut++;
+	return 0;
+}
+
 int convert_value(struct row *r, size_t i, const struct column *from, const struct column *to,
-		  struct buf *err)
+		  struct convert_opts *o, struct buf *err)
 {
 	buf_reset(err);
 	if (r->v[i].state != V_SET || !column_converts(from, to))
 		return 0;
+	if ((from->type != to->type || to->type == VT_TEXT) && convert_type(r, i, from, to, err) < 0)
+		return -1;
+	return fit_scale(r, i, to, o, err);
+}
+
+/* A value of one neutral type into a column of another. */
+static int convert_type(struct row *r, size_t i, const struct column *from, const struct column *to,
+			struct buf *err)
+{
 	const char *p = row_ptr(r, i);
 	size_t n = r->v[i].len;
 	char d[33], dashed[37];
@@ -331,10 +401,11 @@ int convert_value(struct row *r, size_t i, const struct column *from, const stru
 	}
 }
 
-int convert_row(struct row *r, const struct table *from, const struct table *to, struct buf *err)
+int convert_row(struct row *r, const struct table *from, const struct table *to, struct convert_opts *o,
+		struct buf *err)
 {
 	for (size_t i = 0; i < from->ncols && i < r->n; i++) {
-		if (convert_value(r, i, &from->cols[i], &to->cols[i], err) < 0) {
+		if (convert_value(r, i, &from->cols[i], &to->cols[i], o, err) < 0) {
 			struct buf why = BUF_INIT;
 			buf_add(&why, err->buf, err->len);
 			buf_reset(err);

@@ -12,6 +12,8 @@
 #ifndef DBPIPE_CONVERT_H
 #define DBPIPE_CONVERT_H
 
+#include <stdint.h>
+
 #include "schema.h"
 #include "util.h"
 #include "value.h"
@@ -22,13 +24,21 @@
  * spooled and written as once converted. */
 struct table *convert_table(const struct table *st, const struct table *proj);
 
+/* The changes a user allows (dbapply --lossy), and how many were made. */
+enum { LOSSY_FRACTION = 1 }; /* cut digits beyond a column's scale */
+struct convert_opts {
+	unsigned lossy;
+	uint64_t cut;
+};
+
 /* Value i of r, of stream column `from`, turned into the form of target
  * column `to`.  Returns 0, or -1 with the reason in err (emptied first). */
 int convert_value(struct row *r, size_t i, const struct column *from, const struct column *to,
-		  struct buf *err);
+		  struct convert_opts *o, struct buf *err);
 
 /* Every value of r (of stream table from) into the form of table to's
  * columns (same layout).  On -1, err names the column and the reason. */
-int convert_row(struct row *r, const struct table *from, const struct table *to, struct buf *err);
+int convert_row(struct row *r, const struct table *from, const struct table *to, struct convert_opts *o,
+		struct buf *err);
 
 #endif

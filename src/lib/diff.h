@@ -33,6 +33,7 @@ struct diff_counts {
 	uint64_t held;        /* rows held back: they refer to a collision or conflict */
 	uint64_t rekeyed;     /* collisions inserted under a new key (--rekey) */
 	uint64_t trigger_made; /* inserts whose row a trigger of this run had made: written over */
+	uint64_t cut;         /* stream values cut to the digits their column keeps (--lossy fraction) */
 };
 
 typedef int (*diff_emit_fn)(void *ctx, const struct change *c);

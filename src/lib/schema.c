@@ -137,7 +137,20 @@ struct column *table_add_column(struct table *t, const char *name, enum vtype ty
 	c->type = type;
 	c->native = xstrdup(native ? native : "");
 	c->nullable = nullable;
+	c->scale = -1;
 	return c;
+}
+
+int native_scale(const char *native, int decimal, int dflt)
+{
+	const char *p = strchr(native, '(');
+	if (!p)
+		return dflt;
+	if (decimal) {
+		const char *comma = strchr(p, ',');
+		return comma ? atoi(comma + 1) : 0;
+	}
+	return atoi(p + 1);
 }
 
 long table_column_index(const struct table *t, const char *name)
@@ -882,6 +895,7 @@ struct table *table_project(const struct table *dst, const struct table *src)
 		c->exact_text = d->exact_text;
 		c->default_sql = d->default_sql ? xstrdup(d->default_sql) : NULL;
 		c->json_doc = d->json_doc;
+		c->scale = d->scale;
 	}
 	p->key = xcalloc(src->nkey ? src->nkey : 1, sizeof(*p->key));
 	p->nkey = src->nkey;

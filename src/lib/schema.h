@@ -27,6 +27,10 @@ struct column {
 	/* The engine keeps a JSON document, not its text (PostgreSQL's jsonb
 	 * orders keys and spaces its own way): values compare as JSON. */
 	int json_doc;
+	/* Digits of a fraction the column keeps: a decimal's scale, a time's
+	 * digits of a second; -1 when it keeps any number (or it is unknown,
+	 * as in a stream).  The engine would round what lies beyond. */
+	int scale;
 };
 
 /* What a foreign key does when its row is deleted or its key updated. */
@@ -96,6 +100,11 @@ void table_free(struct table *t);
 /* Append a column; returns it for the caller to fill in. */
 struct column *table_add_column(struct table *t, const char *name, enum vtype type,
 				const char *native, int nullable);
+/* The digits of a fraction a declared type keeps: a decimal's scale, the
+ * second number of "numeric(10,2)", 0 for "numeric(10)"; a time's digits
+ * of a second, the number of "datetime(3)"; dflt when native has no
+ * parentheses. */
+int native_scale(const char *native, int decimal, int dflt);
 /* Index of the column, or -1. */
 long table_column_index(const struct table *t, const char *name);
 /* value_equal for values of column c: by its type, for a decimal the

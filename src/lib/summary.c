@@ -75,6 +75,7 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 		total.held += c->held;
 		total.rekeyed += c->rekeyed;
 		total.trigger_made += c->trigger_made;
+		total.cut += c->cut;
 	}
 	fprintf(f, "%-*s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", w, "total",
 		total.inserts, total.updates, total.deletes);
@@ -87,6 +88,9 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 	if (total.trigger_made)
 		fprintf(f, "%" PRIu64 " row%s made by a trigger during this sync written over with the "
 			"stream's values\n", total.trigger_made, total.trigger_made == 1 ? "" : "s");
+	if (total.cut)
+		fprintf(f, "%" PRIu64 " value%s of the stream cut to the digits %s column keeps (--lossy fraction)\n",
+			total.cut, total.cut == 1 ? "" : "s", total.cut == 1 ? "its" : "their");
 	if (!s->sync)
 		return total.inserts + total.updates + total.deletes;
 	count_line(f, total.theirs_kept, "row", "rows", "changed in the target since the last sync kept as changed");

@@ -221,6 +221,9 @@ static void add_column(struct table *t, MYSQL_ROW row, int is_mariadb)
 	const char *extra = row[4] ? row[4] : "";
 	struct column *c = table_add_column(t, row[1], mysql_type(row[2]), row[2], field_is(row[3], "YES"));
 	c->autoinc = strcasestr(extra, "auto_increment") != NULL;
+	/* DECIMAL is DECIMAL(10,0), DATETIME keeps no fraction of a second */
+	if (c->type == VT_DECIMAL || c->type == VT_TIME || c->type == VT_TIMESTAMP || c->type == VT_TIMESTAMPTZ)
+		c->scale = native_scale(c->native, c->type == VT_DECIMAL, 0);
 	c->generated = strcasestr(extra, "VIRTUAL GENERATED") || strcasestr(extra, "STORED GENERATED") ||
 		       strcasestr(extra, "PERSISTENT GENERATED") || strcasestr(extra, "ROW START") ||
 		       strcasestr(extra, "ROW END");

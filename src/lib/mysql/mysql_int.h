@@ -139,9 +139,6 @@ void my_scan_close(struct db_cursor *c);
 /* The parameter(s) that write column c, and how many there are. */
 size_t my_param_sql(struct buf *sql, const struct column *c);
 /* Append value i of r as the next statement parameter. */
-/* The scale of a DECIMAL(p,s) (second: 0 when not given) or the fraction
- * digits of a DATETIME(f) or TIME(f), from the native type. */
-unsigned my_native_scale(const char *native, int second);
 int my_encode_param(struct db *db, const struct column *col, enum kind kd, const struct row *r, size_t i);
 /* Prepare (or reuse) sql, bind params [from, from + n) and execute; NULL
  * on failure. */

@@ -171,7 +171,7 @@ static const char *mysql_loss(const struct column *col, enum kind kd, const char
 	if (!dot)
 		return NULL;
 	/* what is beyond the digits the type keeps MySQL rounds, even in strict mode */
-	unsigned keep = my_native_scale(col->native, decimal);
+	unsigned keep = (unsigned)native_scale(col->native, decimal, 0);
 	for (const char *q = dot + 1 + keep; q < p + n && *q >= '0' && *q <= '9'; q++)
 		if (*q != '0')
 			return decimal ? "more fraction digits than the column's scale keeps (MySQL would round it)"

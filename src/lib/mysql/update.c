@@ -59,18 +59,6 @@ static int digits(const char *p, size_t n)
 	return n > 0;
 }
 
-unsigned my_native_scale(const char *native, int second)
-{
-	const char *p = strchr(native, '(');
-	if (!p)
-		return 0;
-	if (second) {
-		const char *comma = strchr(p, ',');
-		return comma ? (unsigned)strtoul(comma + 1, NULL, 10) : 0;
-	}
-	return (unsigned)strtoul(p + 1, NULL, 10);
-}
-
 /* YYYY-MM-DD[ HH:MM:SS[.f]], no more fraction digits than the type keeps. */
 static int date_exact(const struct column *c, enum kind k, const char *p, size_t n)
 {
@@ -81,7 +69,7 @@ static int date_exact(const struct column *c, enum kind k, const char *p, size_t
 	if (n < 19 || p[10] != ' ' || !digits(p + 11, 2) || p[13] != ':' || !digits(p + 14, 2) ||
 	    p[16] != ':' || !digits(p + 17, 2))
 		return 0;
-	return n == 19 || (p[19] == '.' && digits(p + 20, n - 20) && n - 20 <= my_native_scale(c->native, 0));
+	return n == 19 || (p[19] == '.' && digits(p + 20, n - 20) && n - 20 <= (unsigned)native_scale(c->native, 0, 0));
 }
 
 /* An integer, or a decimal with no more fraction digits than the type keeps. */
@@ -92,7 +80,7 @@ static int number_exact(const struct column *c, int decimal, const char *p, size
 	if (!dot)
 		return digits(p + sign, n - sign);
 	size_t ilen = (size_t)(dot - p) - sign, flen = n - (size_t)(dot - p) - 1;
-	return digits(p + sign, ilen) && digits(dot + 1, flen) && flen <= my_native_scale(c->native, 1);
+	return digits(p + sign, ilen) && digits(dot + 1, flen) && flen <= (unsigned)native_scale(c->native, 1, 0);
 }
 
 int my_key_param_exact(const struct my_db *m, const struct column *c, const struct param *pa)

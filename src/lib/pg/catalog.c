@@ -398,6 +398,9 @@ static void load_columns(PGresult *res, struct loading *v, size_t n)
 		if (!c->autoinc && !PQgetisnull(res, r, 10))
 			c->default_sql = column_default_normalize(PQgetvalue(res, r, 10), c);
 		c->json_doc = !strcmp(c->native, "jsonb");
+		/* numeric without a typmod keeps any scale; times keep 6 digits */
+		if (vt == VT_DECIMAL || vt == VT_TIME || vt == VT_TIMESTAMP || vt == VT_TIMESTAMPTZ)
+			c->scale = native_scale(c->native, vt == VT_DECIMAL, vt == VT_DECIMAL ? -1 : 6);
 	}
 }
 
