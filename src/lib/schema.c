@@ -367,6 +367,16 @@ char *column_default_normalize(const char *text, const struct column *c)
 			buf_release(&inner);
 		}
 	}
+	/* MySQL writes a decimal's default with the column's scale (0.00):
+	 * a number is kept without trailing zeros of its fraction, so that
+	 * 0 and 0.00 are one default on every engine. */
+	if (is_number(s) && strchr(s, '.') && !strpbrk(s, "eE")) {
+		while (b.len && b.buf[b.len - 1] == '0')
+			b.buf[--b.len] = '\0';
+		if (b.len && b.buf[b.len - 1] == '.')
+			b.buf[--b.len] = '\0';
+		s = b.buf;
+	}
 	if (c->type == VT_BOOL) {
 		if (!strcmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "f"))
 			out = "false";
