@@ -239,6 +239,9 @@ int stream_open(struct stream_reader *r, const char *path)
 	buf_init(&r->line);
 	buf_init(&r->err);
 	buf_init(&r->in);
+	buf_init(&r->row_prefix);
+	buf_init(&r->key_names);
+	buf_init(&r->key_text);
 	json_doc_init(&r->doc);
 	schema_init(&r->schema);
 	change_init(&r->rec);
@@ -387,6 +390,79 @@ static int read_final_end(struct stream_reader *r, const struct jv *rec)
 	return 0;
 }
 
+/* lazy: what scan_row_key matches for the rows of t, as the writer spells
+ * it (add_table_field, stream_begin_table). */
+static void prepare_key_scan(struct stream_reader *r, const struct table *t)
+{
+	buf_reset(&r->row_prefix);
+	buf_adds(&r->row_prefix, "{\"type\":\"row\",\"table\":");
+	json_add_string(&r->row_prefix, t->name, strlen(t->name));
+	buf_adds(&r->row_prefix, ",\"row\":{");
+	buf_reset(&r->key_names);
+	r->key_name_off = xrealloc(r->key_name_off, (t->nkey + 1) * sizeof(*r->key_name_off));
+	for (size_t k = 0; k < t->nkey; k++) {
+		r->key_name_off[k] = r->key_names.len;
+		json_add_key(&r->key_names, t->cols[t->key[k]].name);
+	}
+	r->key_name_off[t->nkey] = r->key_names.len;
+}
+
+/* lazy: the key of the row record in r->line, straight from its bytes, into
+ * c->row (every other column absent).  Taken only in the writer's layout:
+ * row_prefix, then the key columns first and in key order, each a number
+ * literal or a string of printable ASCII without escapes, which the JSON
+ * parser would give unchanged; the value goes through value_from_json as in
+ * a full read.  1: done; 0: anything else, the record is read whole (and
+ * so fails, if it does, with the message a full read gives). */
+static int scan_row_key(struct stream_reader *r, struct change *c)
+{
+	const struct table *t = r->cur;
+	const char *p = r->line.buf, *end = p + r->line.len;
+	if (!t->nkey || !r->row_prefix.len || r->line.len < r->row_prefix.len || memcmp(p, r->row_prefix.buf, r->row_prefix.len))
+		return 0;
+	p += r->row_prefix.len;
+	row_resize(&c->row, t->ncols);
+	for (size_t k = 0; k < t->nkey; k++) {
+		const char *name = r->key_names.buf + r->key_name_off[k];
+		size_t namelen = r->key_name_off[k + 1] - r->key_name_off[k];
+		if ((size_t)(end - p) < namelen || memcmp(p, name, namelen))
+			return 0;
+		p += namelen;
+		struct jv v = { 0 };
+		const char *lit;
+		if (p < end && *p == '"') {
+			lit = ++p;
+			while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+				p++;
+			if (p >= end || *p != '"')
+				return 0;
+			v.type = J_STRING;
+			v.len = (size_t)(p++ - lit);
+		} else {
+			lit = p;
+			if (p < end && *p == '-')
+				p++;
+			const char *digits = p;
+			while (p < end && *p >= '0' && *p <= '9')
+				p++;
+			if (p == digits || (*digits == '0' && p - digits > 1))
+				return 0;
+			v.type = J_NUMBER;
+			v.len = (size_t)(p - lit);
+		}
+		if (p >= end || (*p != ',' && *p != '}'))
+			return 0;
+		p++;
+		buf_reset(&r->key_text);
+		buf_add(&r->key_text, lit, v.len);
+		v.s = r->key_text.buf;
+		size_t col = t->key[k];
+		if (value_from_json(&c->row, col, t->cols[col].type, &v, &r->err) < 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* The table a data record of tname belongs to: the current section's, or
  * the next table's, whose section it opens.  NULL (said why) if neither. */
 static struct table *enter_section(struct stream_reader *r, const char *tname)
@@ -416,6 +492,8 @@ static struct table *enter_section(struct stream_reader *r, const char *tname)
 	r->count = 0;
 	r->have_last = 0;
 	XXH3_64bits_reset(r->h_table);
+	if (r->lazy)
+		prepare_key_scan(r, t);
 	return t;
 }
 
@@ -485,8 +563,29 @@ int stream_next(struct stream_reader *r)
 	struct jv *rec = NULL;
 	const char *type;
 	struct change *c = &r->rec;
-	if (next_record(r, &rec, &type) < 0)
+	r->undecoded = 0;
+	if (r->lazy && r->cur && r->kind == STREAM_ROWS && !r->pending) {
+		int got = read_line(r);
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			return stream_error(r, "truncated stream: no final end record");
+		r->rec_line = r->lineno;
+		if (scan_row_key(r, c)) {
+			c->table = r->cur;
+			c->type = REC_ROW;
+			row_resize(&c->old, c->table->ncols);
+			hash_line(r->h_all, &r->line);
+			if (take_in_order(r, c) < 0)
+				return -1;
+			r->undecoded = 1;
+			return 1;
+		}
+		if (parse_record(r, &rec, &type) < 0)
+			return -1;
+	} else if (next_record(r, &rec, &type) < 0) {
 		return -1;
+	}
 	r->rec_line = r->lineno;
 	const char *tname = jv_get_string(rec, "table");
 	if (!strcmp(type, "end") && !tname)
@@ -520,6 +619,22 @@ int stream_next(struct stream_reader *r)
 	return 1;
 }
 
+int stream_decode(struct stream_reader *r)
+{
+	struct jv *rec;
+	const char *type;
+	struct change *c = &r->rec;
+	if (!r->undecoded)
+		return 0;
+	r->undecoded = 0;
+	/* The line began with the row prefix of the current table, and the
+	 * parser refuses a key given twice: "type" is "row", "table" is cur. */
+	if (parse_record(r, &rec, &type) < 0)
+		return -1;
+	row_resize(&c->row, c->table->ncols);
+	return read_whole_row(r, c, type, rec);
+}
+
 void stream_close(struct stream_reader *r)
 {
 	if (r->gz)
@@ -543,6 +658,11 @@ void stream_close(struct stream_reader *r)
 	buf_release(&r->err);
 	buf_release(&r->in);
 	json_doc_release(&r->doc);
+	buf_release(&r->row_prefix);
+	buf_release(&r->key_names);
+	free(r->key_name_off);
+	r->key_name_off = NULL;
+	buf_release(&r->key_text);
 }
 
 /* ---- writer ---- */
