@@ -319,3 +319,21 @@ resign() {
 	assert_failure 2
 	assert_output --partial 'col.ndjson:11: unknown column "shoe_size" in table "clients"'
 }
+
+@test "two streams are read on threads of their own: an error in one ends the run while the other waits for input" {
+	mkdb big.db <<-SQL
+	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+	INSERT INTO t SELECT i, 'value ' || i FROM n;
+	SQL
+	dbdump-rows big.db > a.ndjson
+	sed '5000s/}}$/}/' a.ndjson > bad.ndjson
+	mkfifo stalled
+	# OLD: all but its final end record, then nothing, with the pipe still open
+	{ head -n -1 a.ndjson; exec sleep 600; } > stalled &
+	local writer=$!
+	run timeout 60 dbdiff stalled bad.ndjson
+	kill "$writer" 2> /dev/null || true
+	assert_failure 2
+	assert_output --partial 'bad.ndjson:5000: invalid JSON'
+}

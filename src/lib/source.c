@@ -243,7 +243,11 @@ int source_begin_table(struct source *s, const struct table *t)
 		}
 		return 0;
 	}
-	s->rd.lazy = s->lazy;
+	if (s->lazy && !s->rd.lazy) {
+		s->rd.lazy = 1;
+		if (stream_read_ahead(&s->rd) < 0)
+			return -1;
+	}
 	size_t at = s->next;
 	while (at < s->schema->n && s->schema->tables[at] != t)
 		at++;

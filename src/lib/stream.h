@@ -99,6 +99,8 @@ struct stream_reader {
 	struct buf key_names;  /* lazy: "name": of each key column of cur */
 	size_t *key_name_off;
 	struct buf key_text;   /* lazy: a key value's literal, NUL-terminated */
+	struct stream_ahead *ahead; /* stream_read_ahead's thread, or NULL */
+	int in_thread;         /* this is the reader that thread runs */
 };
 
 /* Open path ("-" is stdin) and read the header and every table record. */
@@ -106,6 +108,12 @@ int stream_open(struct stream_reader *r, const char *path);
 /* Read the next data record into r->rec: returns 1, or 0 after the final end
  * record has been read and checked, or -1. */
 int stream_next(struct stream_reader *r);
+/* From here on, read r on a thread of its own, ahead of its consumer (a
+ * bounded queue of records in batches), so that a program reading two
+ * streams reads them on two cores.  Records, their lines and messages
+ * reach the consumer in the order and with the lines a direct read gives.
+ * Set lazy before.  0, or -1 with a message. */
+int stream_read_ahead(struct stream_reader *r);
 /* Read the rest of a record stream_next left undecoded (lazy): rec.row
  * whole, every check of a record read whole.  0 (also when nothing was left
  * undecoded) or -1. */
