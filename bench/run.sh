@@ -41,11 +41,19 @@ run() {
 		return 1
 	}
 	read -r secs kb < "$work/time"
+	last_secs=$secs
 	awk -v l="$label" -v s="$secs" -v k="$kb" -v r="$rows" 'BEGIN {
 		rs = (r > 0 && s > 0) ? sprintf("%.0f", r / s) : "-";
 		printf "%-58s %9.2f %12s %10.1f\n", l, s, rs, k / 1024 }'
 }
 section() { printf '\n== %s\n' "$*"; }
+# ratio LABEL PEER_SECS OURS_SECS [BYTES]: ours against the peer (and MB/s of input)
+ratio() {
+	awk -v l="$1" -v p="$2" -v o="$3" -v b="${4:-0}" 'BEGIN {
+		printf "%-58s %9s", l, (p > 0 ? sprintf("%.2fx", o / p) : "-");
+		if (b > 0 && o > 0) printf "   dbpipe %.0f MB/s of input", b / o / 1e6;
+		printf "\n" }'
+}
 
 CHILD=$((ROWS / 2))
 CHANGED=$((ROWS / 100))
@@ -177,6 +185,18 @@ bench_sqlite() {
 	section "SQLite: $ROWS customers"
 	run "sqlite3 -csv 'SELECT * ... ORDER BY id'" $ROWS "sqlite3 -csv '$work/dev.db' 'SELECT * FROM customers ORDER BY id'"
 	run "dbdump-rows dev.db" $ROWS "dbdump-rows -q '$work/dev.db' > '$work/s.ndjson'"
+	# dbdiff of two stream files against GNU diff of the same files (lines
+	# only: no keys, types or checks, and both files held in memory)
+	dbdump-rows -q "$work/prod.db" > "$work/s-prod.ndjson"
+	local bytes peer
+	bytes=$(($(stat -c %s "$work/s-prod.ndjson") + $(stat -c %s "$work/s.ndjson")))
+	run "diff prod.ndjson dev.ndjson (GNU diff, 1% changed)" $ROWS \
+		"diff '$work/s-prod.ndjson' '$work/s.ndjson'; test \$? -eq 1"
+	peer=$last_secs
+	run "dbdiff prod.ndjson dev.ndjson (1% changed)" $ROWS \
+		"dbdiff '$work/s-prod.ndjson' '$work/s.ndjson'; test \$? -eq 1"
+	ratio "  dbdiff against GNU diff" "$peer" "$last_secs" "$bytes"
+	rm -f "$work/s-prod.ndjson"
 	cp "$work/prod.db" "$work/prod-keyed.db"
 	dbdiff "$work/prod.db" "$work/dev.db" > "$work/s-changes.ndjson" || true
 	run "dbdump-rows dev.db | dbapply prod.db (every row compared, 1% changed)" $ROWS \
