@@ -172,6 +172,39 @@ bench_json() {
 	"$work/json-parse" "$1"
 }
 
+# The whole SQLite sync (issue 15, item 1): a dev that drifted 1% from prod
+# (0.5% updated, 0.25% deleted, 0.25% inserted), applied with --mirror
+# (checks, spool and undo stream included) against sqldiff's SQL run by
+# sqlite3 (to a file first: sqlite3 cannot write while sqldiff reads).
+bench_sqlite_mirror() {
+	command -v sqldiff > /dev/null 2>&1 || {
+		echo "(sqldiff: package sqlite3-tools is not installed; the whole-sync rows skipped)"
+		return 0
+	}
+	local peer
+	sqlite3 "$work/drift.db" <<-SQL
+	CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, balance NUMERIC(12,2) NOT NULL,
+		referred_by INTEGER REFERENCES customers(id), created DATETIME NOT NULL);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $ROWS)
+	INSERT INTO customers SELECT i, 'Customer ' || i, 'c' || i || '@example.com', (i % 100000) / 100.0,
+		CASE WHEN i > 1 AND i % 10 = 0 THEN i - 1 END, datetime(1767225600 + i, 'unixepoch') FROM n;
+	SQL
+	cp "$work/drift.db" "$work/drift-peer.db"
+	cp "$work/drift.db" "$work/drift-ours.db"
+	# ids ending in 1 are never referred to (referred_by is id - 1 of ids ending in 0)
+	sqlite3 "$work/drift.db" "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 200 = 0;
+		DELETE FROM customers WHERE id % 400 = 1;
+		INSERT INTO customers SELECT id + $ROWS, name, email, balance, NULL, created FROM customers WHERE id % 400 = 2"
+	section "SQLite: the whole sync of $ROWS customers, 1% drift (0.5% updated, 0.25% deleted, 0.25% inserted)"
+	run "sqldiff --primarykey tgt dev > patch.sql && sqlite3 tgt < patch.sql" $ROWS \
+		"sqldiff --primarykey --transaction '$work/drift-peer.db' '$work/drift.db' > '$work/patch.sql' && sqlite3 '$work/drift-peer.db' < '$work/patch.sql'"
+	peer=$last_secs
+	run "dbdump-rows dev.db | dbapply --mirror tgt.db (undo stream written)" $ROWS \
+		"dbdump-rows -q '$work/drift.db' | dbapply -q --mirror '$work/drift-ours.db'"
+	ratio "  dbapply --mirror against sqldiff | sqlite3" "$peer" "$last_secs"
+	rm -f "$work/drift.db" "$work/drift-peer.db" "$work/drift-ours.db" "$work/patch.sql"
+}
+
 bench_sqlite() {
 	sqlite3 "$work/dev.db" <<-SQL
 	CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, balance NUMERIC(12,2) NOT NULL,
@@ -203,6 +236,7 @@ bench_sqlite() {
 		"dbdump-rows -q '$work/dev.db' | dbapply -q --no-undo '$work/prod.db'"
 	run "dbapply prod.db < change stream (1% of rows, looked up by key)" $CHANGED \
 		"dbapply -q --no-undo '$work/prod-keyed.db' '$work/s-changes.ndjson'"
+	bench_sqlite_mirror
 	bench_json "$work/s.ndjson"
 }
 
