@@ -167,7 +167,7 @@ bench_json() {
 	dpkg-query -W -f='${Status}' libjansson-dev 2>/dev/null | grep -q 'install ok' ||
 		$sudo apt-get install -y -qq libjansson-dev > /dev/null
 	cc -O2 -D_GNU_SOURCE -I"$root/src/lib" -o "$work/json-parse" "$here/json-parse.c" \
-		"$root/build/libdbpipe.a" -ljansson -lxxhash -lz -pthread
+		"$root/build/libdbpipe.a" -ljansson -lxxhash -lz -lm -pthread
 	section "JSON: parsing one row stream ($1)"
 	"$work/json-parse" "$1"
 }
