@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "pg.h"
 
 static int send_row(struct db *db, const struct table *t, enum rec_type type, const struct row *row,
@@ -611,10 +612,18 @@ int pg_flush_pipeline(struct db *db, int report)
  * cut at it: refused by name, on every path (COPY, batches, statements). */
 static int refuse_nul(struct db *db, const struct table *t, const struct row *r)
 {
-	for (size_t i = 0; i < t->ncols; i++)
-		if (r->v[i].state == V_SET && t->cols[i].type != VT_BYTES && memchr(row_ptr(r, i), '\0', r->v[i].len))
-			return db_error(db, "column \"%s\": PostgreSQL cannot store a NUL byte (\\u0000) in %s",
-					t->cols[i].name, t->cols[i].native);
+	for (size_t i = 0; i < t->ncols; i++) {
+		size_t n = r->v[i].len;
+		if (r->v[i].state != V_SET || t->cols[i].type == VT_BYTES || !memchr(row_ptr(r, i), '\0', n))
+			continue;
+		/* the value named, as the stream writes it (its start) */
+		struct buf v = BUF_INIT;
+		json_add_string(&v, row_ptr(r, i), n > 60 ? 60 : n);
+		int rc = db_error(db, "column \"%s\": PostgreSQL cannot store a NUL byte (\\u0000) in %s: the value %s%s",
+				  t->cols[i].name, t->cols[i].native, v.buf, n > 60 ? "..." : "");
+		buf_release(&v);
+		return rc;
+	}
 	return 0;
 }
 
