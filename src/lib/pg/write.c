@@ -91,7 +91,9 @@ static int start_copy(struct db *db, const struct table *t)
 }
 
 /* The error res of the COPY: "COPY t, line 12, column c: ..." in its
- * context says which of the batched rows.  res is freed. */
+ * context says which of the batched rows, and which column when the
+ * engine refused a value (a time MariaDB keeps, "-01:30:00").  res is
+ * freed. */
 static void copy_error(struct db *db, PGresult *res)
 {
 	struct pg_db *p = db->impl;
@@ -101,7 +103,14 @@ static void copy_error(struct db *db, PGresult *res)
 	buf_addf(&p->tmp, "inserting into \"%s\"", p->copy_table);
 	if (l) {
 		long line = strtol(l + 7, NULL, 10);
-		buf_addf(&p->tmp, " (row %ld of a batch of %lu)", line, p->copy_rows);
+		buf_addf(&p->tmp, " (row %ld of a batch of %lu", line, p->copy_rows);
+		const char *c = strstr(l, ", column ");
+		if (c) {
+			c += 9;
+			const char *e = strstr(c, ": ");
+			buf_addf(&p->tmp, ", column \"%.*s\"", (int)(e ? (size_t)(e - c) : strlen(c)), c);
+		}
+		buf_addch(&p->tmp, ')');
 		if (line > 0 && (unsigned long)line <= p->copy_rows)
 			db->failed_write = p->copy_first + (uint64_t)line - 1;
 	}
