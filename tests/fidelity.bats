@@ -137,7 +137,7 @@ cases() {
 	json|5|'not json'|-|-|not json|!|!|not json
 	bytes|1|X''|'\x'|X''||=|=|
 	bytes|2|X'00ff10'|'\x00ff10'|X'00ff10'|00ff10|=|=|
-	bytes|3|zeroblob(1000000)|decode(repeat('00', 1000000), 'hex')|repeat(X'00', 1000000)|@BIGBYTES|=|=|
+	bytes|3|zeroblob(100000)|decode(repeat('00', 100000), 'hex')|repeat(X'00', 100000)|@BIGBYTES|=|=|
 	EOF
 }
 
@@ -235,7 +235,7 @@ make_sources() {
 	done
 	# the large values as the readback writes them
 	perl -e 'print unpack("H*", "ab\xf0\x9f\x98\x80\n" x 125000)' >"$BATS_FILE_TMPDIR/BIGTEXT"
-	perl -e 'print "00" x 1000000' >"$BATS_FILE_TMPDIR/BIGBYTES"
+	perl -e 'print "00" x 100000' >"$BATS_FILE_TMPDIR/BIGBYTES"
 }
 
 url() {
@@ -303,6 +303,7 @@ check_pair() {
 	echo "second sync $s -> $t: $output"
 	assert_success
 	assert_line --regexp '^total +0 +0 +0$'
+	refute_output --partial 'kept as changed'
 	# each refused cell alone: exit 2, named, nothing written
 	while IFS=$'\x1f' read -r fam id lit exp msg; do
 		[ "$exp" = '!' ] || continue
@@ -319,6 +320,65 @@ check_pair() {
 	run diff -u "$T/actual" "$T/after"
 	echo "$output"
 	assert_success
+
+	# The same cells through the update path (another writer in every
+	# engine: batches, temporary tables): every value of the target made
+	# NULL, a row of NULL for each refused cell, and a sync with no sync
+	# base (kept beside the working directory: a fresh one) writes the
+	# stream's values over them.
+	while IFS=$'\x1f' read -r fam id lit exp msg; do
+		if [ "$exp" = '!' ]; then
+			echo "INSERT INTO f_$fam (id, v) VALUES ($id, NULL);"
+		else
+			echo "UPDATE f_$fam SET v = NULL WHERE id = $id;"
+		fi
+	done <<<"$cells" | run_sql "$t" "$tname"
+	mkdir -p "$T/update"
+	cd "$T/update"
+	run dbapply "$tgt" "$T/exact.ndjson"
+	echo "first sync by updates $s -> $t: $output"
+	assert_success
+	while IFS=$'\x1f' read -r fam id lit exp msg; do
+		if [ "$exp" = '!' ]; then
+			case $t:$fam in
+			sqlite:int | sqlite:dec | sqlite:float | sqlite:bool) echo "$fam|$id|null:NULL" ;;
+			*) echo "$fam|$id|NULL" ;;
+			esac
+		else
+			echo "$fam|$id|$(expand "$exp")"
+		fi
+	done <<<"$cells" | shorten | sort -t'|' -k1,1 -s >"$T/expected"
+	readback "$t" "$tname" | sort -t'|' -k1,1 -s >"$T/actual"
+	run diff -u "$T/expected" "$T/actual"
+	echo "$output"
+	assert_success
+	run dbapply "$tgt" "$T/exact.ndjson"
+	echo "second sync by updates $s -> $t: $output"
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+	refute_output --partial 'kept as changed'
+	# (the first refused cell of each family, from a directory without a
+	# sync base, as no refused run saves one)
+	mkdir -p "$T/update-refused"
+	cd "$T/update-refused"
+	local done=
+	while IFS=$'\x1f' read -r fam id lit exp msg; do
+		[ "$exp" = '!' ] || continue
+		[[ " $done " == *" $fam "* ]] && continue
+		done+=" $fam"
+		# known wrong, in the skipped test at the end
+		[ "$s:$t:$fam:$id" = maria:pg:time:5 ] && continue
+		run dbapply "$tgt" "$BATS_FILE_TMPDIR/cell-$s-$fam-$id.ndjson"
+		echo "refusal by update of f_$fam id $id $s -> $t: $output"
+		assert_failure 2
+		assert_output --partial "\"f_$fam\""
+		assert_output --regexp 'column "v"|`v`'
+		assert_output --partial "$msg"
+	done <<<"$cells"
+	readback "$t" "$tname" | sort -t'|' -k1,1 -s >"$T/after"
+	run diff -u "$T/actual" "$T/after"
+	echo "$output"
+	assert_success
 }
 
 @test "sqlite -> sqlite" { check_pair sqlite sqlite; }
@@ -330,3 +390,15 @@ check_pair() {
 @test "mariadb -> sqlite" { check_pair maria sqlite; }
 @test "mariadb -> postgresql" { check_pair maria pg; }
 @test "mariadb -> mariadb" { check_pair maria maria; }
+
+# Cells known to be wrong today: what they should do, skipped with the finding.
+@test "known wrong: MariaDB -> PostgreSQL, a time PostgreSQL refuses on the update path is refused without its column" {
+	skip "issue 11: on PostgreSQL's update path an error only the engine catches names the table, key and value but not the column (its context is 'unnamed portal parameter \$1'): MariaDB's TIME '-01:30:00' over a NULL in time(6)"
+	pg_createdb kw >/dev/null
+	pg_psql kw -c 'CREATE TABLE f_time (id integer PRIMARY KEY, v time(6)); INSERT INTO f_time VALUES (5, NULL)'
+	run dbapply "$(pg_url kw)" <(dbdump-rows -q -t f_time --subset 'f_time:id = 5' "$(url maria src)")
+	assert_failure 2
+	assert_output --partial '"f_time"'
+	assert_output --regexp 'column "v"|`v`'
+	assert_output --partial -01:30:00
+}
