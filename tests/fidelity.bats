@@ -8,7 +8,7 @@
 # text, and a second sync finds nothing to do) or REFUSED BY NAME (exit 2,
 # the message names the table, the column and the value, and the target is
 # as it was).  The cases come from the table in `cases` below; one @test a
-# pair.  Cells known to be wrong today are in the skipped @test at the end.
+# pair.
 
 bats_require_minimum_version 1.5.0
 
@@ -366,8 +366,6 @@ check_pair() {
 		[ "$exp" = '!' ] || continue
 		[[ " $done " == *" $fam "* ]] && continue
 		done+=" $fam"
-		# known wrong, in the skipped test at the end
-		[ "$s:$t:$fam:$id" = maria:pg:time:5 ] && continue
 		run dbapply "$tgt" "$BATS_FILE_TMPDIR/cell-$s-$fam-$id.ndjson"
 		echo "refusal by update of f_$fam id $id $s -> $t: $output"
 		assert_failure 2
@@ -391,14 +389,3 @@ check_pair() {
 @test "mariadb -> postgresql" { check_pair maria pg; }
 @test "mariadb -> mariadb" { check_pair maria maria; }
 
-# Cells known to be wrong today: what they should do, skipped with the finding.
-@test "known wrong: MariaDB -> PostgreSQL, a time PostgreSQL refuses on the update path is refused without its column" {
-	skip "issue 11: on PostgreSQL's update path an error only the engine catches names the table, key and value but not the column (its context is 'unnamed portal parameter \$1'): MariaDB's TIME '-01:30:00' over a NULL in time(6)"
-	pg_createdb kw >/dev/null
-	pg_psql kw -c 'CREATE TABLE f_time (id integer PRIMARY KEY, v time(6)); INSERT INTO f_time VALUES (5, NULL)'
-	run dbapply "$(pg_url kw)" <(dbdump-rows -q -t f_time --subset 'f_time:id = 5' "$(url maria src)")
-	assert_failure 2
-	assert_output --partial '"f_time"'
-	assert_output --regexp 'column "v"|`v`'
-	assert_output --partial -01:30:00
-}

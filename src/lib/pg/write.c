@@ -494,7 +494,7 @@ static const char *prepare(struct db *db, const char *sql, int nparams)
  * errors) are read in batches by pg_flush_pipeline, so a failure may be
  * reported by a later call, always naming the row it was about. */
 static int pipeline_send(struct db *db, const struct table *t, const struct row *row, const char *what,
-			 const char *name, size_t n)
+			 const char *name, size_t n, struct buf *params)
 {
 	struct pg_db *p = db->impl;
 	if (!p->piping) {
@@ -508,10 +508,12 @@ static int pipeline_send(struct db *db, const struct table *t, const struct row 
 	if (PQsendQueryPrepared(p->conn, name, (int)n, p->pv, p->pl, p->pf, 0) != 1) {
 		pg_fail_conn(db, desc.buf);
 		buf_release(&desc);
+		buf_release(params);
 		pg_flush_pipeline(db, 0);
 		return -1;
 	}
 	p->pwrite[p->npending] = p->cur_write;
+	p->pparams[p->npending] = buf_detach(params);
 	p->pdesc[p->npending++] = buf_detach(&desc);
 	if (p->npending >= PIPE_MAX)
 		return pg_flush_pipeline(db, 1);
@@ -538,7 +540,35 @@ static int send_row(struct db *db, const struct table *t, enum rec_type type, co
 		if (!(name = prepare(db, p->sql.buf, (int)n)))
 			return pg_within(db, "%s \"%s\"", what, t->name);
 	}
-	return pipeline_send(db, t, row, what, name, n);
+	/* the columns of the parameters, in row_statement's order, to name
+	 * the one the engine refuses */
+	struct buf params = BUF_INIT;
+	for (size_t i = 0; type == REC_UPDATE && i < t->ncols; i++)
+		if (sql_sets(t, row, i))
+			buf_addf(&params, "%s\n", t->cols[i].name);
+	for (size_t k = 0; k < t->nkey; k++)
+		buf_addf(&params, "%s\n", t->cols[t->key[k]].name);
+	return pipeline_send(db, t, row, what, name, n, &params);
+}
+
+/* The column of the parameter an error's context names ("unnamed portal
+ * parameter $2 = '...'"), from params (pparams' form), into out. */
+static int param_column(const PGresult *res, const char *params, struct buf *out)
+{
+	const char *where = PQresultErrorField(res, PG_DIAG_CONTEXT);
+	const char *d = where ? strstr(where, "parameter $") : NULL;
+	long k = d ? strtol(d + 11, NULL, 10) : 0;
+	for (const char *q = params; q && k > 0 && *q; k--) {
+		const char *e = strchr(q, '\n');
+		if (!e)
+			break;
+		if (k == 1) {
+			buf_add(out, q, (size_t)(e - q));
+			return 1;
+		}
+		q = e + 1;
+	}
+	return 0;
 }
 
 /* The result of the i-th statement in flight: 0, or -1 (said in db->err
@@ -557,7 +587,12 @@ static int pipeline_result(struct db *db, size_t i, int report)
 		db->failed_write = p->pwrite[i]; /* reset by the caller unless it fails */
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		if (report) {
-			db_error(db, "%s: ", p->pdesc[i]);
+			struct buf col = BUF_INIT;
+			if (param_column(res, p->pparams[i], &col))
+				db_error(db, "%s, column \"%s\": ", p->pdesc[i], col.buf);
+			else
+				db_error(db, "%s: ", p->pdesc[i]);
+			buf_release(&col);
 			pg_add_result_error(&db->err, res, p->conn);
 		}
 		rc = -1;
@@ -610,8 +645,10 @@ int pg_flush_pipeline(struct db *db, int report)
 		db->failed_write = 0;
 	pipeline_drain(p);
 	PQexitPipelineMode(p->conn);
-	for (size_t i = 0; i < p->npending; i++)
+	for (size_t i = 0; i < p->npending; i++) {
 		free(p->pdesc[i]);
+		free(p->pparams[i]);
+	}
 	p->npending = 0;
 	p->piping = 0;
 	return rc;
@@ -805,8 +842,10 @@ void pg_write_release(struct pg_db *p)
 	buf_release(&p->batch.sql);
 	for (size_t i = 0; p->batch.held_init && i < BATCH_MIN; i++)
 		row_release(&p->batch.held[i]);
-	for (size_t i = 0; i < p->npending; i++)
+	for (size_t i = 0; i < p->npending; i++) {
 		free(p->pdesc[i]);
+		free(p->pparams[i]);
+	}
 	free(p->copy_table);
 	free(p->pv);
 	free(p->pl);
