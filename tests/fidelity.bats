@@ -389,3 +389,21 @@ check_pair() {
 @test "mariadb -> postgresql" { check_pair maria pg; }
 @test "mariadb -> mariadb" { check_pair maria maria; }
 
+
+@test "a bit string into a SQLite INTEGER column is refused by name, not stored as another number" {
+	# MariaDB's BIT(64) and PostgreSQL's varbit travel as their digits
+	# ("0101"), which an integer column would read as 101
+	my_reset_db bits
+	my_sql bits <<<"CREATE TABLE b (id int PRIMARY KEY, v bit(64)); INSERT INTO b VALUES (1, 5);"
+	pg_createdb bits >/dev/null
+	pg_psql bits -c "CREATE TABLE b (id int PRIMARY KEY, v varbit); INSERT INTO b VALUES (1, B'0101')"
+	local src
+	for src in "$(url maria bits)" "$(pg_url bits)"; do
+		mkdb lite.db <<<'CREATE TABLE b (id integer PRIMARY KEY, v integer); INSERT INTO b VALUES (1, NULL);'
+		run dbapply lite.db <(dbdump-rows -q "$src")
+		echo "$src: $output"
+		assert_failure 2
+		assert_output --regexp 'table "b" at key \{"id":1\}: (insert failed: )?column "v" .*0101'
+		assert_equal "$(sqlite3 -nullvalue NULL lite.db 'SELECT v FROM b')" NULL
+	done
+}
