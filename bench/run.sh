@@ -41,11 +41,19 @@ run() {
 		return 1
 	}
 	read -r secs kb < "$work/time"
+	last_secs=$secs
 	awk -v l="$label" -v s="$secs" -v k="$kb" -v r="$rows" 'BEGIN {
 		rs = (r > 0 && s > 0) ? sprintf("%.0f", r / s) : "-";
 		printf "%-58s %9.2f %12s %10.1f\n", l, s, rs, k / 1024 }'
 }
 section() { printf '\n== %s\n' "$*"; }
+# ratio LABEL PEER_SECS OURS_SECS [BYTES]: ours against the peer (and MB/s of input)
+ratio() {
+	awk -v l="$1" -v p="$2" -v o="$3" -v b="${4:-0}" 'BEGIN {
+		printf "%-58s %9s", l, (p > 0 ? sprintf("%.2fx", o / p) : "-");
+		if (b > 0 && o > 0) printf "   dbpipe %.0f MB/s of input", b / o / 1e6;
+		printf "\n" }'
+}
 
 CHILD=$((ROWS / 2))
 CHANGED=$((ROWS / 100))
@@ -159,9 +167,42 @@ bench_json() {
 	dpkg-query -W -f='${Status}' libjansson-dev 2>/dev/null | grep -q 'install ok' ||
 		$sudo apt-get install -y -qq libjansson-dev > /dev/null
 	cc -O2 -D_GNU_SOURCE -I"$root/src/lib" -o "$work/json-parse" "$here/json-parse.c" \
-		"$root/build/libdbpipe.a" -ljansson -lxxhash -lz
+		"$root/build/libdbpipe.a" -ljansson -lxxhash -lz -lm -pthread
 	section "JSON: parsing one row stream ($1)"
 	"$work/json-parse" "$1"
+}
+
+# The whole SQLite sync (issue 15, item 1): a dev that drifted 1% from prod
+# (0.5% updated, 0.25% deleted, 0.25% inserted), applied with --mirror
+# (checks, spool and undo stream included) against sqldiff's SQL run by
+# sqlite3 (to a file first: sqlite3 cannot write while sqldiff reads).
+bench_sqlite_mirror() {
+	command -v sqldiff > /dev/null 2>&1 || {
+		echo "(sqldiff: package sqlite3-tools is not installed; the whole-sync rows skipped)"
+		return 0
+	}
+	local peer
+	sqlite3 "$work/drift.db" <<-SQL
+	CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, balance NUMERIC(12,2) NOT NULL,
+		referred_by INTEGER REFERENCES customers(id), created DATETIME NOT NULL);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $ROWS)
+	INSERT INTO customers SELECT i, 'Customer ' || i, 'c' || i || '@example.com', (i % 100000) / 100.0,
+		CASE WHEN i > 1 AND i % 10 = 0 THEN i - 1 END, datetime(1767225600 + i, 'unixepoch') FROM n;
+	SQL
+	cp "$work/drift.db" "$work/drift-peer.db"
+	cp "$work/drift.db" "$work/drift-ours.db"
+	# ids ending in 1 are never referred to (referred_by is id - 1 of ids ending in 0)
+	sqlite3 "$work/drift.db" "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 200 = 0;
+		DELETE FROM customers WHERE id % 400 = 1;
+		INSERT INTO customers SELECT id + $ROWS, name, email, balance, NULL, created FROM customers WHERE id % 400 = 2"
+	section "SQLite: the whole sync of $ROWS customers, 1% drift (0.5% updated, 0.25% deleted, 0.25% inserted)"
+	run "sqldiff --primarykey tgt dev > patch.sql && sqlite3 tgt < patch.sql" $ROWS \
+		"sqldiff --primarykey --transaction '$work/drift-peer.db' '$work/drift.db' > '$work/patch.sql' && sqlite3 '$work/drift-peer.db' < '$work/patch.sql'"
+	peer=$last_secs
+	run "dbdump-rows dev.db | dbapply --mirror tgt.db (undo stream written)" $ROWS \
+		"dbdump-rows -q '$work/drift.db' | dbapply -q --mirror '$work/drift-ours.db'"
+	ratio "  dbapply --mirror against sqldiff | sqlite3" "$peer" "$last_secs"
+	rm -f "$work/drift.db" "$work/drift-peer.db" "$work/drift-ours.db" "$work/patch.sql"
 }
 
 bench_sqlite() {
@@ -177,12 +218,25 @@ bench_sqlite() {
 	section "SQLite: $ROWS customers"
 	run "sqlite3 -csv 'SELECT * ... ORDER BY id'" $ROWS "sqlite3 -csv '$work/dev.db' 'SELECT * FROM customers ORDER BY id'"
 	run "dbdump-rows dev.db" $ROWS "dbdump-rows -q '$work/dev.db' > '$work/s.ndjson'"
+	# dbdiff of two stream files against GNU diff of the same files (lines
+	# only: no keys, types or checks, and both files held in memory)
+	dbdump-rows -q "$work/prod.db" > "$work/s-prod.ndjson"
+	local bytes peer
+	bytes=$(($(stat -c %s "$work/s-prod.ndjson") + $(stat -c %s "$work/s.ndjson")))
+	run "diff prod.ndjson dev.ndjson (GNU diff, 1% changed)" $ROWS \
+		"diff '$work/s-prod.ndjson' '$work/s.ndjson'; test \$? -eq 1"
+	peer=$last_secs
+	run "dbdiff prod.ndjson dev.ndjson (1% changed)" $ROWS \
+		"dbdiff '$work/s-prod.ndjson' '$work/s.ndjson'; test \$? -eq 1"
+	ratio "  dbdiff against GNU diff" "$peer" "$last_secs" "$bytes"
+	rm -f "$work/s-prod.ndjson"
 	cp "$work/prod.db" "$work/prod-keyed.db"
 	dbdiff "$work/prod.db" "$work/dev.db" > "$work/s-changes.ndjson" || true
 	run "dbdump-rows dev.db | dbapply prod.db (every row compared, 1% changed)" $ROWS \
 		"dbdump-rows -q '$work/dev.db' | dbapply -q --no-undo '$work/prod.db'"
 	run "dbapply prod.db < change stream (1% of rows, looked up by key)" $CHANGED \
 		"dbapply -q --no-undo '$work/prod-keyed.db' '$work/s-changes.ndjson'"
+	bench_sqlite_mirror
 	bench_json "$work/s.ndjson"
 }
 

@@ -1219,3 +1219,34 @@ dbapply: nothing was written to prod.db'
 	run sqlite3 new.db "SELECT count(*) FROM pragma_foreign_key_list('Track')"
 	assert_output 3
 }
+
+@test "SQLite: a parent deleted under its children is refused at commit; ON DELETE CASCADE still cascades" {
+	# Foreign keys are checked whole before the commit; SQLite's own
+	# enforcement is on only where a foreign key has an action.
+	sqlite3 dev.db "PRAGMA foreign_keys = OFF; DELETE FROM clients WHERE id = 4"
+	sqlite3 prod.db "SELECT client_id FROM cases WHERE id = 1" | grep -qx 4
+	run dbdiff prod.db dev.db
+	assert_failure 1
+	echo "$output" > del.ndjson
+	snapshot prod.db before
+	run dbapply --mirror prod.db del.ndjson
+	assert_failure 2
+	assert_output --partial 'foreign key violation: a row of "cases" (rowid 1) references a missing row of "clients"'
+	snapshot prod.db after
+	diff -u before after
+	mkdb a.db <<-'SQL'
+	CREATE TABLE p (id INTEGER PRIMARY KEY);
+	CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);
+	INSERT INTO p VALUES (1), (2);
+	INSERT INTO c VALUES (1, 1), (2, 2);
+	SQL
+	cp a.db b.db
+	# b loses parent 2 only: the change stream deletes it, not its child
+	sqlite3 b.db "PRAGMA foreign_keys = OFF; DELETE FROM p WHERE id = 2"
+	run dbdiff a.db b.db
+	assert_failure 1
+	echo "$output" > casc.ndjson
+	run dbapply -q --mirror a.db casc.ndjson
+	assert_success
+	assert_equal "$(sqlite3 a.db 'SELECT id FROM c')" 1
+}

@@ -12,6 +12,19 @@ setup() {
 
 changes() { jq -c 'select(.type == "insert" or .type == "update" or .type == "delete")' "$@"; }
 
+# After editing rows of a stream, write the hashes its lines now give into
+# each table's end record and the final one.
+resign() {
+	command -v xxhsum > /dev/null || skip "xxhsum (package xxhash) is needed to re-sign an edited stream"
+	local t h
+	for t in $(sed -n 's/^{"type":"table","table":"\([^"]*\)".*/\1/p' "$1"); do
+		h=$(grep -F "{\"type\":\"row\",\"table\":\"$t\"," "$1" | xxhsum -H3 | grep -oE '\b[0-9a-f]{16}\b')
+		sed -i 's/^\({"type":"end","table":"'"$t"'","rows":[0-9]*,"hash":"\)[0-9a-f]*"/\1'"$h"'"/' "$1"
+	done
+	h=$(tail -n +2 "$1" | head -n -1 | xxhsum -H3 | grep -oE '\b[0-9a-f]{16}\b')
+	sed -i '$s/"hash":"[0-9a-f]*"/"hash":"'"$h"'"/' "$1"
+}
+
 @test "usage errors: operands, both stdin, unknown option" {
 	run dbdiff old.db
 	assert_failure 2
@@ -310,4 +323,54 @@ table "old_stuff" is only in OLD
 	run --separate-stderr dbdiff --schema --stat dev.db dev.db
 	assert_success
 	assert_equal "$stderr" "no schema differences"
+}
+
+@test "two streams: rows of other bytes are decoded, compared by value and checked; equal bytes are the same row" {
+	dbdump-rows new.db > a.ndjson
+	sed -n 11p a.ndjson | grep -q '"id":1,.*"balance":"13.01"'
+	# the same value in other bytes: no difference
+	sed '11s/"balance":"13.01"/"balance":"13.010"/' a.ndjson > b.ndjson
+	resign b.ndjson
+	run dbdiff a.ndjson b.ndjson
+	assert_success
+	# a real difference beside it
+	sed -i '12s/"Client 2"/"Client 2b"/' b.ndjson
+	resign b.ndjson
+	run dbdiff a.ndjson b.ndjson
+	assert_failure 1
+	run changes <(dbdiff a.ndjson b.ndjson)
+	assert_output '{"type":"update","table":"clients","key":{"id":2},"set":{"name":"Client 2b"},"old":{"name":"Client 2"}}'
+	# a row read to its key only is still checked for order, one decoded in full
+	awk 'NR == 13 { keep = $0; next } NR == 14 { print; print keep; next } { print }' a.ndjson > swapped.ndjson
+	run dbdiff a.ndjson swapped.ndjson
+	assert_failure 2
+	assert_output --partial 'swapped.ndjson:14: key out of order in table "clients"'
+	sed '11s/"vip":false/"vip":"no"/' a.ndjson > type.ndjson
+	resign type.ndjson
+	run dbdiff a.ndjson type.ndjson
+	assert_failure 2
+	assert_output --partial 'type.ndjson:11: type mismatch in "clients"."vip": expected true or false, found JSON string'
+	sed '11s/"id":1,/"id":1,"shoe_size":9,/' a.ndjson > col.ndjson
+	resign col.ndjson
+	run dbdiff col.ndjson a.ndjson
+	assert_failure 2
+	assert_output --partial 'col.ndjson:11: unknown column "shoe_size" in table "clients"'
+}
+
+@test "two streams are read on threads of their own: an error in one ends the run while the other waits for input" {
+	mkdb big.db <<-SQL
+	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+	INSERT INTO t SELECT i, 'value ' || i FROM n;
+	SQL
+	dbdump-rows big.db > a.ndjson
+	sed '5000s/}}$/}/' a.ndjson > bad.ndjson
+	mkfifo stalled
+	# OLD: all but its final end record, then nothing, with the pipe still open
+	{ head -n -1 a.ndjson; exec sleep 600; } > stalled &
+	local writer=$!
+	run timeout 60 dbdiff stalled bad.ndjson
+	kill "$writer" 2> /dev/null || true
+	assert_failure 2
+	assert_output --partial 'bad.ndjson:5000: invalid JSON'
 }

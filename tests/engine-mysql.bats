@@ -1008,3 +1008,37 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	assert_failure
 	assert_equal "$(my_sql prod <<< "INSERT INTO clients (name, created_at) VALUES ('n', NOW()); SELECT max(id) FROM clients")" 101
 }
+
+@test "composite keys: what dbapply reads and deletes by key uses the primary key's ranges (EXPLAIN), never a walk of the whole index" {
+	# dbpipe writes no range condition over a key ((a,b) > (x,y), which
+	# MariaDB 10.11 answers by walking the whole index): its look-ups and
+	# deletes by key are (a,b) IN ((x,y),...), checked here on the server.
+	my_sql dev <<-SQL
+	CREATE TABLE items (order_id BIGINT NOT NULL, line INT NOT NULL, sku VARCHAR(20) NOT NULL,
+		PRIMARY KEY (order_id, line)) ENGINE=InnoDB;
+	INSERT INTO items SELECT seq DIV 3, seq MOD 3, CONCAT('s', seq) FROM seq_1_to_30000;
+	SQL
+	my_sql prod <<-SQL
+	CREATE TABLE items LIKE dev.items;
+	INSERT INTO items SELECT * FROM dev.items;
+	ANALYZE TABLE items;
+	SQL
+	dbdump-rows "$DEV" > before.ndjson
+	my_sql dev <<< "UPDATE items SET sku = 'x' WHERE order_id % 1000 = 1; DELETE FROM items WHERE order_id % 1000 = 2"
+	run dbdiff before.ndjson "$DEV"
+	assert_failure 1
+	echo "$output" > changes.ndjson
+	my_sql <<< "SET GLOBAL general_log_file = '$MY_DIR/general.log'; SET GLOBAL general_log = 1"
+	dbapply -q --no-undo --mirror "$PROD" changes.ndjson
+	my_sql <<< "SET GLOBAL general_log = 0"
+	# the statements with the key's tuple: look-ups (SELECT ... FOR UPDATE) and deletes
+	sed -n 's/.*\(Query\|Execute\)\t\(\(SELECT\|DELETE\) .* WHERE (`order_id`,`line`) IN .*\)$/\2/p' \
+		"$MY_DIR/general.log" > keyed.sql
+	grep -q '^SELECT' keyed.sql
+	grep -q '^DELETE' keyed.sql
+	while IFS= read -r stmt; do
+		my_sql prod <<< "EXPLAIN $stmt" > plan.txt
+		# id, select_type, table, type: range over PRIMARY
+		awk -F '\t' '$3 == "items" && !($4 == "range" && $6 == "PRIMARY") { print "not a range of PRIMARY: " $0; bad = 1 } END { exit bad }' plan.txt
+	done < keyed.sql
+}

@@ -6,6 +6,8 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -213,8 +215,8 @@ struct table *convert_table(const struct table *st, const struct table *proj)
 static int refuse(struct buf *err, const char *p, size_t n, const char *why)
 {
 	buf_adds(err, "the value ");
-	json_add_string(err, p, n > 60 ? 60 : n);
-	buf_addf(err, "%s %s", n > 60 ? "..." : "", why);
+	json_add_string(err, p, n > 80 ? 80 : n);
+	buf_addf(err, "%s %s", n > 80 ? "..." : "", why);
 	return -1;
 }
 
@@ -342,6 +344,72 @@ static int fit_scale(struct row *r, size_t i, const struct column *to, struct co
 	return 0;
 }
 
+/* A JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; integer
+ * is set when it has neither fraction nor exponent. */
+static int json_number(const char *p, int *integer)
+{
+	*integer = 1;
+	p += *p == '-';
+	if (*p == '0')
+		p++;
+	else if (isdigit((unsigned char)*p))
+		while (isdigit((unsigned char)*p))
+			p++;
+	else
+		return 0;
+	if (*p == '.') {
+		*integer = 0;
+		if (!isdigit((unsigned char)*++p))
+			return 0;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		*integer = 0;
+		p += p[1] == '+' || p[1] == '-';
+		if (!isdigit((unsigned char)*++p))
+			return 0;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	return !*p;
+}
+
+/* A value into a number or bool column must be that type's canonical
+ * text, or it is refused: a bit string "0101" or a decimal "12.50" into an
+ * integer column would otherwise be stored as another number, or spooled
+ * as broken JSON. */
+static int check_number_form(struct row *r, size_t i, enum vtype to, struct buf *err)
+{
+	const char *p = row_ptr(r, i);
+	size_t n = r->v[i].len;
+	int integer;
+	int64_t v;
+	char canon[24];
+	switch (to) {
+	case VT_INT:
+		if (parse_int64(p, INT64_MIN, INT64_MAX, &v) < 0)
+			return refuse(err, p, n, "is not an integer of 64 bits (the column is an integer)");
+		snprintf(canon, sizeof(canon), "%lld", (long long)v);
+		if (strcmp(canon, p) || !json_number(p, &integer) || !integer)
+			return refuse(err, p, n, "is an integer spelled otherwise (the column is an integer)");
+		return 0;
+	case VT_FLOAT:
+		if (json_number(p, &integer) || !strcmp(p, "NaN") || !strcmp(p, "Infinity") ||
+		    !strcmp(p, "-Infinity"))
+			return 0;
+		return refuse(err, p, n, "is not a number (the column is a float)");
+	case VT_DECIMAL:
+		return is_decimal_text(p) ? 0 : refuse(err, p, n, "is not a decimal number (the column is a decimal)");
+	case VT_BOOL:
+		if (!strcmp(p, "true") || !strcmp(p, "false"))
+			return 0;
+		return refuse(err, p, n, "is not true or false (the column is a bool)");
+	default:
+		return 0;
+	}
+}
+
 int convert_value(struct row *r, size_t i, const struct column *from, const struct column *to,
 		  struct convert_opts *o, struct buf *err)
 {
@@ -395,7 +463,9 @@ static int convert_type(struct row *r, size_t i, const struct column *from, cons
 	case VT_BOOL:
 	case VT_FLOAT:
 	case VT_DECIMAL:
-		return convert_number(r, i, from->type, to->type, err);
+		if (convert_number(r, i, from->type, to->type, err) < 0)
+			return -1;
+		return check_number_form(r, i, to->type, err);
 	default:
 		return 0;
 	}

@@ -26,6 +26,22 @@ static int next_checked(struct row_iter *it, const struct table *t, const struct
 	return 1;
 }
 
+/* Make the current row of it whole (diff.h), if it may not be. */
+static int whole(struct row_iter *it)
+{
+	return it->whole ? it->whole(it->ctx) : 0;
+}
+
+/* Whether the current rows of oi and ni were read from records of the same
+ * bytes, which makes them the same row whatever their types. */
+static int same_bytes(struct row_iter *oi, struct row_iter *ni)
+{
+	const char *po, *pn;
+	size_t lo, ln;
+	return oi->bytes && ni->bytes && oi->bytes(oi->ctx, &po, &lo) && ni->bytes(ni->ctx, &pn, &ln) &&
+	       lo == ln && !memcmp(po, pn, lo);
+}
+
 int diff_table(const struct table *t, struct row_iter *oi, struct row_iter *ni,
 	       const struct diff_policy *p, diff_emit_fn emit, void *ctx,
 	       struct diff_counts *cnt)
@@ -45,6 +61,8 @@ int diff_table(const struct table *t, struct row_iter *oi, struct row_iter *ni,
 			goto out;
 		int cmp = go <= 0 ? 1 : gn <= 0 ? -1 : table_key_cmp(t, o, n);
 		if (cmp < 0) {
+			if (whole(oi) < 0)
+				goto out;
 			if (p->deletes) {
 				c.type = REC_DELETE;
 				row_resize(&c.row, t->ncols);
@@ -59,6 +77,8 @@ int diff_table(const struct table *t, struct row_iter *oi, struct row_iter *ni,
 			}
 			go = next_checked(oi, t, &o, &prev_o, &have_o);
 		} else if (cmp > 0) {
+			if (whole(ni) < 0)
+				goto out;
 			if (p->inserts) {
 				c.type = REC_INSERT;
 				row_copy(&c.row, n);
@@ -68,8 +88,13 @@ int diff_table(const struct table *t, struct row_iter *oi, struct row_iter *ni,
 				cnt->inserts++;
 			}
 			gn = next_checked(ni, t, &n, &prev_n, &have_n);
+		} else if (same_bytes(oi, ni)) {
+			go = next_checked(oi, t, &o, &prev_o, &have_o);
+			gn = go < 0 ? -1 : next_checked(ni, t, &n, &prev_n, &have_n);
 		} else {
 			int differ = 0;
+			if (whole(oi) < 0 || whole(ni) < 0)
+				goto out;
 			row_resize(&c.row, t->ncols);
 			row_resize(&c.old, t->ncols);
 			for (size_t i = 0; i < t->ncols; i++) {

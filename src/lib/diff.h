@@ -3,6 +3,7 @@
 #ifndef DBPIPE_DIFF_H
 #define DBPIPE_DIFF_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "schema.h"
@@ -14,6 +15,12 @@ struct row_iter {
 	int (*next)(void *ctx, const struct row **out);
 	void *ctx;
 	const char *name; /* for messages */
+	/* Optional, both or neither (NULL: every row comes whole).  bytes: 1 and
+	 * the record the current row was read from, where records of equal bytes
+	 * are equal rows (else 0); whole: make the current row whole, for it may
+	 * hold only its key until then (stream.h, lazy); 0 or -1. */
+	int (*bytes)(void *ctx, const char **p, size_t *n);
+	int (*whole)(void *ctx);
 };
 
 /* Which kinds of change to produce (the rest are counted as kept). */
@@ -39,7 +46,8 @@ struct diff_counts {
 typedef int (*diff_emit_fn)(void *ctx, const struct change *c);
 
 /* Compare OLD and NEW rows of t (both laid out by t) and emit the changes
- * that turn OLD into NEW, in key order.  Returns 0 or -1 (an error from an
+ * that turn OLD into NEW, in key order.  Two rows of one key whose records
+ * have the same bytes (row_iter.bytes) are the same row, decoded no further.  Returns 0 or -1 (an error from an
  * iterator or emit, or a key out of order in either sequence). */
 int diff_table(const struct table *t, struct row_iter *old, struct row_iter *new_,
 	       const struct diff_policy *policy, diff_emit_fn emit, void *ctx,

@@ -193,9 +193,13 @@ static int pass_table(struct source *s, int keep)
 		stream_write_table(&w, s->cur);
 		stream_begin_table(&w, s->cur);
 	}
+	/* Rows passed over are read whole: checked as any other, and spooled. */
 	while ((got = source_next_row(s, &r)) > 0)
-		if (keep && stream_write_row(&w, r) < 0)
+		if ((s->is_stream && !s->reading_spool && stream_decode(&s->rd) < 0) ||
+		    (keep && stream_write_row(&w, r) < 0)) {
+			got = -1;
 			break;
+		}
 	if (keep) {
 		if (got == 0 && stream_end_table(&w) == 0)
 			return stream_finish(&w);
@@ -238,6 +242,11 @@ int source_begin_table(struct source *s, const struct table *t)
 			row_init(&s->row, t->ncols);
 		}
 		return 0;
+	}
+	if (s->lazy && !s->rd.lazy) {
+		s->rd.lazy = 1;
+		if (stream_read_ahead(&s->rd) < 0)
+			return -1;
 	}
 	size_t at = s->next;
 	while (at < s->schema->n && s->schema->tables[at] != t)
@@ -411,9 +420,30 @@ static int source_rows_next(void *ctx, const struct row **out)
 	return source_next_row(ctx, out);
 }
 
+/* The record of a row read lazily from the stream itself (not a spool). */
+static int source_rows_bytes(void *ctx, const char **p, size_t *n)
+{
+	struct source *s = ctx;
+	if (!s->is_stream || s->reading_spool || !s->rd.lazy)
+		return 0;
+	*p = s->rd.line.buf;
+	*n = s->rd.line.len;
+	return 1;
+}
+
+static int source_rows_whole(void *ctx)
+{
+	struct source *s = ctx;
+	return s->is_stream && !s->reading_spool ? stream_decode(&s->rd) : 0;
+}
+
 struct row_iter source_rows(struct source *s)
 {
-	struct row_iter it = { source_rows_next, s, s->name };
+	struct row_iter it = { source_rows_next, s, s->name, NULL, NULL };
+	if (s->lazy && s->is_stream) {
+		it.bytes = source_rows_bytes;
+		it.whole = source_rows_whole;
+	}
 	return it;
 }
 

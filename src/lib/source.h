@@ -42,6 +42,12 @@ struct source {
 	 * no rows (dbdump-rows --schema-only); no table is complete, so a
 	 * --mirror of it deletes nothing. */
 	int schema_only;
+	/* Read the rows of a stream lazily (stream.h): a row may hold only its
+	 * key until made whole through its row_iter (source_rows), which also
+	 * gives its record's bytes; and read on a thread of its own
+	 * (stream_read_ahead).  Set before the first source_begin_table; for a
+	 * consumer that compares the rows of two streams (dbdiff). */
+	int lazy;
 	/* private */
 	size_t next;
 	const struct table *cur;

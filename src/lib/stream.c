@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,14 @@ static int fill_input(struct stream_reader *r)
 	if (util_interrupted)
 		return stream_error(r, "interrupted");
 	buf_grow(&r->in, READ_CHUNK);
+	/* A reading thread may be cancelled (stream_close) only while it waits
+	 * for input, which may never come from a stalled pipe. */
+	int cancel_state;
+	if (r->in_thread)
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &cancel_state);
 	int got = gzread(r->gz, r->in.buf, READ_CHUNK);
+	if (r->in_thread)
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	if (got < 0 && util_interrupted)
 		return stream_error(r, "interrupted");
 	if (got < 0) {
@@ -156,10 +164,17 @@ static int read_record(struct stream_reader *r, struct jv **rec, const char **ty
 	return parse_record(r, rec, type);
 }
 
-static void hash_line(XXH3_state_t *h, const struct buf *line)
+static void hash_line(XXH3_state_t *h, struct buf *line)
 {
-	XXH3_64bits_update(h, line->buf, line->len);
-	XXH3_64bits_update(h, "\n", 1);
+	if (!line->alloc) {
+		XXH3_64bits_update(h, "\n", 1);
+		return;
+	}
+	/* The line and its newline in one update, in the place of its NUL:
+	 * an update has a cost of its own, and there are two per record. */
+	line->buf[line->len] = '\n';
+	XXH3_64bits_update(h, line->buf, line->len + 1);
+	line->buf[line->len] = '\0';
 }
 
 static void hex64(char out[17], uint64_t h)
@@ -250,6 +265,9 @@ int stream_open(struct stream_reader *r, const char *path)
 	buf_init(&r->line);
 	buf_init(&r->err);
 	buf_init(&r->in);
+	buf_init(&r->row_prefix);
+	buf_init(&r->key_names);
+	buf_init(&r->key_text);
 	json_doc_init(&r->doc);
 	schema_init(&r->schema);
 	change_init(&r->rec);
@@ -398,6 +416,79 @@ static int read_final_end(struct stream_reader *r, const struct jv *rec)
 	return 0;
 }
 
+/* lazy: what scan_row_key matches for the rows of t, as the writer spells
+ * it (add_table_field, stream_begin_table). */
+static void prepare_key_scan(struct stream_reader *r, const struct table *t)
+{
+	buf_reset(&r->row_prefix);
+	buf_adds(&r->row_prefix, "{\"type\":\"row\",\"table\":");
+	json_add_string(&r->row_prefix, t->name, strlen(t->name));
+	buf_adds(&r->row_prefix, ",\"row\":{");
+	buf_reset(&r->key_names);
+	r->key_name_off = xrealloc(r->key_name_off, (t->nkey + 1) * sizeof(*r->key_name_off));
+	for (size_t k = 0; k < t->nkey; k++) {
+		r->key_name_off[k] = r->key_names.len;
+		json_add_key(&r->key_names, t->cols[t->key[k]].name);
+	}
+	r->key_name_off[t->nkey] = r->key_names.len;
+}
+
+/* lazy: the key of the row record in r->line, straight from its bytes, into
+ * c->row (every other column absent).  Taken only in the writer's layout:
+ * row_prefix, then the key columns first and in key order, each a number
+ * literal or a string of printable ASCII without escapes, which the JSON
+ * parser would give unchanged; the value goes through value_from_json as in
+ * a full read.  1: done; 0: anything else, the record is read whole (and
+ * so fails, if it does, with the message a full read gives). */
+static int scan_row_key(struct stream_reader *r, struct change *c)
+{
+	const struct table *t = r->cur;
+	const char *p = r->line.buf, *end = p + r->line.len;
+	if (!t->nkey || !r->row_prefix.len || r->line.len < r->row_prefix.len || memcmp(p, r->row_prefix.buf, r->row_prefix.len))
+		return 0;
+	p += r->row_prefix.len;
+	row_resize(&c->row, t->ncols);
+	for (size_t k = 0; k < t->nkey; k++) {
+		const char *name = r->key_names.buf + r->key_name_off[k];
+		size_t namelen = r->key_name_off[k + 1] - r->key_name_off[k];
+		if ((size_t)(end - p) < namelen || memcmp(p, name, namelen))
+			return 0;
+		p += namelen;
+		struct jv v = { 0 };
+		const char *lit;
+		if (p < end && *p == '"') {
+			lit = ++p;
+			while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+				p++;
+			if (p >= end || *p != '"')
+				return 0;
+			v.type = J_STRING;
+			v.len = (size_t)(p++ - lit);
+		} else {
+			lit = p;
+			if (p < end && *p == '-')
+				p++;
+			const char *digits = p;
+			while (p < end && *p >= '0' && *p <= '9')
+				p++;
+			if (p == digits || (*digits == '0' && p - digits > 1))
+				return 0;
+			v.type = J_NUMBER;
+			v.len = (size_t)(p - lit);
+		}
+		if (p >= end || (*p != ',' && *p != '}'))
+			return 0;
+		p++;
+		buf_reset(&r->key_text);
+		buf_add(&r->key_text, lit, v.len);
+		v.s = r->key_text.buf;
+		size_t col = t->key[k];
+		if (value_from_json(&c->row, col, t->cols[col].type, &v, &r->err) < 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* The table a data record of tname belongs to: the current section's, or
  * the next table's, whose section it opens.  NULL (said why) if neither. */
 static struct table *enter_section(struct stream_reader *r, const char *tname)
@@ -427,6 +518,8 @@ static struct table *enter_section(struct stream_reader *r, const char *tname)
 	r->count = 0;
 	r->have_last = 0;
 	XXH3_64bits_reset(r->h_table);
+	if (r->lazy)
+		prepare_key_scan(r, t);
 	return t;
 }
 
@@ -484,20 +577,40 @@ static int take_in_order(struct stream_reader *r, const struct change *c)
 	}
 	row_copy(&r->last, &c->row);
 	r->have_last = 1;
-	XXH3_64bits_update(r->h_table, r->line.buf, r->line.len);
-	XXH3_64bits_update(r->h_table, "\n", 1);
+	hash_line(r->h_table, &r->line);
 	r->count++;
 	r->total++;
 	return 0;
 }
 
-int stream_next(struct stream_reader *r)
+static int next_direct(struct stream_reader *r)
 {
 	struct jv *rec = NULL;
 	const char *type;
 	struct change *c = &r->rec;
-	if (next_record(r, &rec, &type) < 0)
+	r->undecoded = 0;
+	if (r->lazy && r->cur && r->kind == STREAM_ROWS && !r->pending) {
+		int got = read_line(r);
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			return stream_error(r, "truncated stream: no final end record");
+		r->rec_line = r->lineno;
+		if (scan_row_key(r, c)) {
+			c->table = r->cur;
+			c->type = REC_ROW;
+			row_resize(&c->old, c->table->ncols);
+			hash_line(r->h_all, &r->line);
+			if (take_in_order(r, c) < 0)
+				return -1;
+			r->undecoded = 1;
+			return 1;
+		}
+		if (parse_record(r, &rec, &type) < 0)
+			return -1;
+	} else if (next_record(r, &rec, &type) < 0) {
 		return -1;
+	}
 	r->rec_line = r->lineno;
 	const char *tname = jv_get_string(rec, "table");
 	if (!strcmp(type, "end") && !tname)
@@ -531,8 +644,236 @@ int stream_next(struct stream_reader *r)
 	return 1;
 }
 
+/* ---- reading ahead on a thread ---- */
+
+/* The reading thread runs a stream_reader of its own ("inner": the input,
+ * its buffers, hashes and checks) and hands the consumer its records in
+ * batches under one lock, since a lock per record would cost about what a
+ * record does.  A record, its line and the messages the reading printed
+ * move by swapping buffers, never by copying them.  The consumer's reader
+ * keeps the header, the schema (shared: the thread only reads it) and a doc
+ * of its own for stream_decode. */
+enum { AHEAD_BATCHES = 4, AHEAD_RECORDS = 256, AHEAD_BYTES = 1 << 20 };
+
+struct ahead_record {
+	struct change rec;
+	struct buf line, messages;
+	long lineno, rec_line;
+	int undecoded, rc;
+};
+
+struct ahead_batch {
+	struct ahead_record *recs;
+	size_t n, bytes;
+};
+
+struct stream_ahead {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	struct stream_reader inner;
+	struct ahead_batch batch[AHEAD_BATCHES];
+	size_t head, ready;     /* the batches ready for the consumer: from head on */
+	size_t bytes_ready;     /* the bytes of their lines */
+	int started, stop;      /* stop: the consumer is closing */
+	/* the consumer's */
+	struct ahead_batch *cur;
+	size_t pos;
+	int done, last_rc;
+};
+
+#define SWAP(type, a, b) do { type swap_tmp = (a); (a) = (b); (b) = swap_tmp; } while (0)
+
+static void *read_ahead_main(void *arg)
+{
+	struct stream_ahead *a = arg;
+	struct stream_reader *r = &a->inner;
+	int cancel_state, end = 0;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+	while (!end) {
+		pthread_mutex_lock(&a->lock);
+		/* Bounded in records and in bytes, so that long records (up to
+		 * STREAM_MAX_RECORD) are not held more than about three at a time. */
+		while ((a->ready == AHEAD_BATCHES || (a->ready && a->bytes_ready >= AHEAD_BYTES)) && !a->stop)
+			pthread_cond_wait(&a->changed, &a->lock);
+		/* The consumer moves head and ready together: this slot stays free. */
+		struct ahead_batch *b = &a->batch[(a->head + a->ready) % AHEAD_BATCHES];
+		int stop = a->stop;
+		pthread_mutex_unlock(&a->lock);
+		if (stop)
+			break;
+		size_t bytes = 0;
+		b->n = 0;
+		while (!end && b->n < AHEAD_RECORDS && bytes < AHEAD_BYTES) {
+			struct ahead_record *e = &b->recs[b->n++];
+			buf_reset(&e->messages);
+			util_capture_messages(&e->messages);
+			e->rc = next_direct(r);
+			util_capture_messages(NULL);
+			e->lineno = r->lineno;
+			e->rec_line = r->rec_line;
+			e->undecoded = r->undecoded;
+			SWAP(struct change, e->rec, r->rec);
+			SWAP(struct buf, e->line, r->line);
+			bytes += e->line.len;
+			end = e->rc <= 0;
+		}
+		b->bytes = bytes;
+		pthread_mutex_lock(&a->lock);
+		a->ready++;
+		a->bytes_ready += bytes;
+		pthread_cond_broadcast(&a->changed);
+		pthread_mutex_unlock(&a->lock);
+	}
+	return NULL;
+}
+
+static int next_ahead(struct stream_reader *r)
+{
+	struct stream_ahead *a = r->ahead;
+	if (a->done)
+		return a->last_rc;
+	if (a->cur && a->pos == a->cur->n) {
+		pthread_mutex_lock(&a->lock);
+		a->head = (a->head + 1) % AHEAD_BATCHES;
+		a->ready--;
+		a->bytes_ready -= a->cur->bytes;
+		pthread_cond_broadcast(&a->changed);
+		pthread_mutex_unlock(&a->lock);
+		a->cur = NULL;
+	}
+	if (!a->cur) {
+		pthread_mutex_lock(&a->lock);
+		while (!a->ready)
+			pthread_cond_wait(&a->changed, &a->lock);
+		a->cur = &a->batch[a->head];
+		pthread_mutex_unlock(&a->lock);
+		a->pos = 0;
+	}
+	struct ahead_record *e = &a->cur->recs[a->pos++];
+	SWAP(struct change, e->rec, r->rec);
+	SWAP(struct buf, e->line, r->line);
+	r->lineno = e->lineno;
+	r->rec_line = e->rec_line;
+	r->undecoded = e->undecoded;
+	util_print_messages(&e->messages);
+	if (e->rc <= 0) {
+		a->done = 1;
+		a->last_rc = e->rc;
+	}
+	return e->rc;
+}
+
+int stream_read_ahead(struct stream_reader *r)
+{
+	struct stream_ahead *a = xcalloc(1, sizeof(*a));
+	for (size_t i = 0; i < AHEAD_BATCHES; i++) {
+		a->batch[i].recs = xcalloc(AHEAD_RECORDS, sizeof(*a->batch[i].recs));
+		for (size_t j = 0; j < AHEAD_RECORDS; j++) {
+			struct ahead_record *e = &a->batch[i].recs[j];
+			change_init(&e->rec);
+			buf_init(&e->line);
+			buf_init(&e->messages);
+		}
+	}
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->changed, NULL);
+	/* The thread's reader takes over the input and what reading needs; the
+	 * name, header fields and schema stay with r and are only lent. */
+	a->inner = *r;
+	a->inner.in_thread = 1;
+	r->gz = NULL;
+	buf_init(&r->line);
+	buf_init(&r->err);
+	buf_init(&r->in);
+	json_doc_init(&r->doc);
+	change_init(&r->rec);
+	row_init(&r->last, 0);
+	r->h_table = r->h_all = NULL;
+	buf_init(&r->row_prefix);
+	buf_init(&r->key_names);
+	r->key_name_off = NULL;
+	buf_init(&r->key_text);
+	r->ahead = a;
+	int err = pthread_create(&a->thread, NULL, read_ahead_main, a);
+	a->started = !err;
+	if (err) {
+		a->done = 1;
+		a->last_rc = -1;
+		return error("%s: cannot start a thread to read it: %s", r->name, strerror(err));
+	}
+	return 0;
+}
+
+/* Release what the thread's reader owns (stream_read_ahead). */
+static void release_inner(struct stream_reader *r)
+{
+	if (r->gz)
+		gzclose(r->gz);
+	change_release(&r->rec);
+	row_release(&r->last);
+	XXH3_freeState(r->h_table);
+	XXH3_freeState(r->h_all);
+	buf_release(&r->line);
+	buf_release(&r->err);
+	buf_release(&r->in);
+	json_doc_release(&r->doc);
+	buf_release(&r->row_prefix);
+	buf_release(&r->key_names);
+	free(r->key_name_off);
+	buf_release(&r->key_text);
+}
+
+static void stop_ahead(struct stream_ahead *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->stop = 1;
+	pthread_cond_broadcast(&a->changed);
+	pthread_mutex_unlock(&a->lock);
+	if (a->started) {
+		pthread_cancel(a->thread); /* acted on only while it waits for input */
+		pthread_join(a->thread, NULL);
+	}
+	release_inner(&a->inner);
+	for (size_t i = 0; i < AHEAD_BATCHES; i++) {
+		for (size_t j = 0; j < AHEAD_RECORDS; j++) {
+			change_release(&a->batch[i].recs[j].rec);
+			buf_release(&a->batch[i].recs[j].line);
+			buf_release(&a->batch[i].recs[j].messages);
+		}
+		free(a->batch[i].recs);
+	}
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->changed);
+	free(a);
+}
+
+int stream_next(struct stream_reader *r)
+{
+	return r->ahead ? next_ahead(r) : next_direct(r);
+}
+
+int stream_decode(struct stream_reader *r)
+{
+	struct jv *rec;
+	const char *type;
+	struct change *c = &r->rec;
+	if (!r->undecoded)
+		return 0;
+	r->undecoded = 0;
+	/* The line began with the row prefix of the current table, and the
+	 * parser refuses a key given twice: "type" is "row", "table" is cur. */
+	if (parse_record(r, &rec, &type) < 0)
+		return -1;
+	row_resize(&c->row, c->table->ncols);
+	return read_whole_row(r, c, type, rec);
+}
+
 void stream_close(struct stream_reader *r)
 {
+	if (r->ahead)
+		stop_ahead(r->ahead);
+	r->ahead = NULL;
 	if (r->gz)
 		gzclose(r->gz);
 	r->gz = NULL;
@@ -559,6 +900,11 @@ void stream_close(struct stream_reader *r)
 	buf_release(&r->err);
 	buf_release(&r->in);
 	json_doc_release(&r->doc);
+	buf_release(&r->row_prefix);
+	buf_release(&r->key_names);
+	free(r->key_name_off);
+	r->key_name_off = NULL;
+	buf_release(&r->key_text);
 }
 
 /* ---- writer ---- */

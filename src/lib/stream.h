@@ -80,6 +80,16 @@ struct stream_reader {
 	size_t nschema;
 	struct change rec;     /* the record stream_next returned */
 	long rec_line;         /* its line */
+	/* Set after stream_open to read a row record written in the writer's own
+	 * layout ({"type":"row","table":T,"row":{key columns first,...}}) up to
+	 * its key only: rec.row then holds the key, undecoded is set, and line
+	 * the record's bytes, so that a consumer comparing two streams decodes
+	 * (stream_decode) only the rows whose bytes differ.  The key order,
+	 * counts and hashes are checked as for every record; the rest of such a
+	 * record is checked when it is decoded.  Any other record, or a value
+	 * the key scan does not take, is read whole. */
+	int lazy;
+	int undecoded;
 	/* private */
 	size_t next_table;
 	struct table *cur;
@@ -90,6 +100,12 @@ struct stream_reader {
 	struct buf err, in;
 	size_t in_pos;
 	struct json_doc doc;   /* the current record, parsed */
+	struct buf row_prefix; /* lazy: {"type":"row","table":"T","row":{ of cur */
+	struct buf key_names;  /* lazy: "name": of each key column of cur */
+	size_t *key_name_off;
+	struct buf key_text;   /* lazy: a key value's literal, NUL-terminated */
+	struct stream_ahead *ahead; /* stream_read_ahead's thread, or NULL */
+	int in_thread;         /* this is the reader that thread runs */
 };
 
 /* Open path ("-" is stdin) and read the header and every table record. */
@@ -97,6 +113,16 @@ int stream_open(struct stream_reader *r, const char *path);
 /* Read the next data record into r->rec: returns 1, or 0 after the final end
  * record has been read and checked, or -1. */
 int stream_next(struct stream_reader *r);
+/* From here on, read r on a thread of its own, ahead of its consumer (a
+ * bounded queue of records in batches), so that a program reading two
+ * streams reads them on two cores.  Records, their lines and messages
+ * reach the consumer in the order and with the lines a direct read gives.
+ * Set lazy before.  0, or -1 with a message. */
+int stream_read_ahead(struct stream_reader *r);
+/* Read the rest of a record stream_next left undecoded (lazy): rec.row
+ * whole, every check of a record read whole.  0 (also when nothing was left
+ * undecoded) or -1. */
+int stream_decode(struct stream_reader *r);
 void stream_close(struct stream_reader *r);
 /* Report "prog: file:line: msg" for the current record and return -1. */
 int stream_error(const struct stream_reader *r, const char *fmt, ...) PRINTF_LIKE(2, 3);

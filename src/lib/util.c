@@ -15,12 +15,32 @@
 const char *util_progname = "dbpipe";
 char buf_empty[1];
 
+static _Thread_local struct buf *captured;
+
+void util_capture_messages(struct buf *into)
+{
+	captured = into;
+}
+
+void util_print_messages(const struct buf *lines)
+{
+	if (!lines->len)
+		return;
+	progress_done();
+	fputs(lines->buf, stderr);
+}
+
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
 	/* One fprintf per message, so lines from concurrent writers do not interleave. */
 	struct buf msg = BUF_INIT;
-	progress_done(); /* a message starts on a clean line */
 	buf_vaddf(&msg, fmt, ap);
+	if (captured) {
+		buf_addf(captured, "%s: %s%s\n", util_progname, prefix, msg.len ? msg.buf : "");
+		buf_release(&msg);
+		return;
+	}
+	progress_done(); /* a message starts on a clean line */
 	fprintf(stderr, "%s: %s%s\n", util_progname, prefix, msg.len ? msg.buf : "");
 	buf_release(&msg);
 }

@@ -21,6 +21,13 @@ extern const char *util_progname;
 int error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* Print "prog: warning: message" to stderr. */
 void warning(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/* Messages of the calling thread (error, warning) are appended, as the
+ * lines they would print, to into instead of going to stderr, until called
+ * with NULL: a thread that works ahead (stream_read_ahead) hands them over,
+ * and util_print_messages prints them in their turn. */
+struct buf;
+void util_capture_messages(struct buf *into);
+void util_print_messages(const struct buf *lines);
 /* Programs only: print "prog: message" and exit with EXIT_TROUBLE. */
 _Noreturn void die(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* Programs only: print the usage error (if fmt is not NULL) and the

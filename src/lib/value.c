@@ -237,6 +237,15 @@ int value_from_json(struct row *r, size_t i, enum vtype t, const struct jv *j, s
 	case VT_INT:
 		if (!jv_is_integer(j))
 			return mismatch(err, "an integer", j);
+		/* Up to 18 digits always fit in 64 bits: no conversion on the hot
+		 * path.  JSON has no leading zeros or '+': canonical, but for "-0". */
+		if (j->len <= 18 + (j->s[0] == '-')) {
+			if (j->len == 2 && j->s[0] == '-' && j->s[1] == '0')
+				row_set(r, i, "0", 1);
+			else
+				row_set(r, i, j->s, j->len);
+			return 0;
+		}
 		if (jv_int64(j, &n) < 0) {
 			buf_reset(err);
 			buf_addf(err, "the integer %.40s does not fit in 64 bits", j->s);

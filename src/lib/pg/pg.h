@@ -72,6 +72,7 @@ struct pg_db {
 	/* Updates and deletes in flight: what each one is, for its error. */
 	int piping;
 	char *pdesc[PIPE_MAX];
+	char *pparams[PIPE_MAX];   /* the column of each parameter, '\n' after each */
 	uint64_t pwrite[PIPE_MAX]; /* the db->nwrites of each */
 	uint64_t cur_write;        /* that of the row send_row sends */
 	char xid[32];              /* the write transaction's id (txid_current) */

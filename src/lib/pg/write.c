@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "pg.h"
 
 static int send_row(struct db *db, const struct table *t, enum rec_type type, const struct row *row,
@@ -90,7 +91,9 @@ static int start_copy(struct db *db, const struct table *t)
 }
 
 /* The error res of the COPY: "COPY t, line 12, column c: ..." in its
- * context says which of the batched rows.  res is freed. */
+ * context says which of the batched rows, and which column when the
+ * engine refused a value (a time MariaDB keeps, "-01:30:00").  res is
+ * freed. */
 static void copy_error(struct db *db, PGresult *res)
 {
 	struct pg_db *p = db->impl;
@@ -100,7 +103,14 @@ static void copy_error(struct db *db, PGresult *res)
 	buf_addf(&p->tmp, "inserting into \"%s\"", p->copy_table);
 	if (l) {
 		long line = strtol(l + 7, NULL, 10);
-		buf_addf(&p->tmp, " (row %ld of a batch of %lu)", line, p->copy_rows);
+		buf_addf(&p->tmp, " (row %ld of a batch of %lu", line, p->copy_rows);
+		const char *c = strstr(l, ", column ");
+		if (c) {
+			c += 9;
+			const char *e = strstr(c, ": ");
+			buf_addf(&p->tmp, ", column \"%.*s\"", (int)(e ? (size_t)(e - c) : strlen(c)), c);
+		}
+		buf_addch(&p->tmp, ')');
 		if (line > 0 && (unsigned long)line <= p->copy_rows)
 			db->failed_write = p->copy_first + (uint64_t)line - 1;
 	}
@@ -484,7 +494,7 @@ static const char *prepare(struct db *db, const char *sql, int nparams)
  * errors) are read in batches by pg_flush_pipeline, so a failure may be
  * reported by a later call, always naming the row it was about. */
 static int pipeline_send(struct db *db, const struct table *t, const struct row *row, const char *what,
-			 const char *name, size_t n)
+			 const char *name, size_t n, struct buf *params)
 {
 	struct pg_db *p = db->impl;
 	if (!p->piping) {
@@ -498,10 +508,12 @@ static int pipeline_send(struct db *db, const struct table *t, const struct row 
 	if (PQsendQueryPrepared(p->conn, name, (int)n, p->pv, p->pl, p->pf, 0) != 1) {
 		pg_fail_conn(db, desc.buf);
 		buf_release(&desc);
+		buf_release(params);
 		pg_flush_pipeline(db, 0);
 		return -1;
 	}
 	p->pwrite[p->npending] = p->cur_write;
+	p->pparams[p->npending] = buf_detach(params);
 	p->pdesc[p->npending++] = buf_detach(&desc);
 	if (p->npending >= PIPE_MAX)
 		return pg_flush_pipeline(db, 1);
@@ -528,7 +540,35 @@ static int send_row(struct db *db, const struct table *t, enum rec_type type, co
 		if (!(name = prepare(db, p->sql.buf, (int)n)))
 			return pg_within(db, "%s \"%s\"", what, t->name);
 	}
-	return pipeline_send(db, t, row, what, name, n);
+	/* the columns of the parameters, in row_statement's order, to name
+	 * the one the engine refuses */
+	struct buf params = BUF_INIT;
+	for (size_t i = 0; type == REC_UPDATE && i < t->ncols; i++)
+		if (sql_sets(t, row, i))
+			buf_addf(&params, "%s\n", t->cols[i].name);
+	for (size_t k = 0; k < t->nkey; k++)
+		buf_addf(&params, "%s\n", t->cols[t->key[k]].name);
+	return pipeline_send(db, t, row, what, name, n, &params);
+}
+
+/* The column of the parameter an error's context names ("unnamed portal
+ * parameter $2 = '...'"), from params (pparams' form), into out. */
+static int param_column(const PGresult *res, const char *params, struct buf *out)
+{
+	const char *where = PQresultErrorField(res, PG_DIAG_CONTEXT);
+	const char *d = where ? strstr(where, "parameter $") : NULL;
+	long k = d ? strtol(d + 11, NULL, 10) : 0;
+	for (const char *q = params; q && k > 0 && *q; k--) {
+		const char *e = strchr(q, '\n');
+		if (!e)
+			break;
+		if (k == 1) {
+			buf_add(out, q, (size_t)(e - q));
+			return 1;
+		}
+		q = e + 1;
+	}
+	return 0;
 }
 
 /* The result of the i-th statement in flight: 0, or -1 (said in db->err
@@ -547,7 +587,12 @@ static int pipeline_result(struct db *db, size_t i, int report)
 		db->failed_write = p->pwrite[i]; /* reset by the caller unless it fails */
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		if (report) {
-			db_error(db, "%s: ", p->pdesc[i]);
+			struct buf col = BUF_INIT;
+			if (param_column(res, p->pparams[i], &col))
+				db_error(db, "%s, column \"%s\": ", p->pdesc[i], col.buf);
+			else
+				db_error(db, "%s: ", p->pdesc[i]);
+			buf_release(&col);
 			pg_add_result_error(&db->err, res, p->conn);
 		}
 		rc = -1;
@@ -600,8 +645,10 @@ int pg_flush_pipeline(struct db *db, int report)
 		db->failed_write = 0;
 	pipeline_drain(p);
 	PQexitPipelineMode(p->conn);
-	for (size_t i = 0; i < p->npending; i++)
+	for (size_t i = 0; i < p->npending; i++) {
 		free(p->pdesc[i]);
+		free(p->pparams[i]);
+	}
 	p->npending = 0;
 	p->piping = 0;
 	return rc;
@@ -611,10 +658,18 @@ int pg_flush_pipeline(struct db *db, int report)
  * cut at it: refused by name, on every path (COPY, batches, statements). */
 static int refuse_nul(struct db *db, const struct table *t, const struct row *r)
 {
-	for (size_t i = 0; i < t->ncols; i++)
-		if (r->v[i].state == V_SET && t->cols[i].type != VT_BYTES && memchr(row_ptr(r, i), '\0', r->v[i].len))
-			return db_error(db, "column \"%s\": PostgreSQL cannot store a NUL byte (\\u0000) in %s",
-					t->cols[i].name, t->cols[i].native);
+	for (size_t i = 0; i < t->ncols; i++) {
+		size_t n = r->v[i].len;
+		if (r->v[i].state != V_SET || t->cols[i].type == VT_BYTES || !memchr(row_ptr(r, i), '\0', n))
+			continue;
+		/* the value named, as the stream writes it (its start) */
+		struct buf v = BUF_INIT;
+		json_add_string(&v, row_ptr(r, i), n > 60 ? 60 : n);
+		int rc = db_error(db, "column \"%s\": PostgreSQL cannot store a NUL byte (\\u0000) in %s: the value %s%s",
+				  t->cols[i].name, t->cols[i].native, v.buf, n > 60 ? "..." : "");
+		buf_release(&v);
+		return rc;
+	}
 	return 0;
 }
 
@@ -787,8 +842,10 @@ void pg_write_release(struct pg_db *p)
 	buf_release(&p->batch.sql);
 	for (size_t i = 0; p->batch.held_init && i < BATCH_MIN; i++)
 		row_release(&p->batch.held[i]);
-	for (size_t i = 0; i < p->npending; i++)
+	for (size_t i = 0; i < p->npending; i++) {
 		free(p->pdesc[i]);
+		free(p->pparams[i]);
+	}
 	free(p->copy_table);
 	free(p->pv);
 	free(p->pl);

@@ -133,10 +133,35 @@ static int fk_violations(struct db *db, char ***out, size_t *n)
 	return 0;
 }
 
+/* Whether a foreign key of the database has an action (ON DELETE or ON
+ * UPDATE other than NO ACTION): 1, 0, or -1. */
+static int fk_actions(struct db *db)
+{
+	sqlite3_stmt *st;
+	if (sq_prepare(db, "SELECT 1 FROM sqlite_schema AS s, pragma_foreign_key_list(s.name) AS f "
+			   "WHERE s.type = 'table' AND (f.on_delete <> 'NO ACTION' OR f.on_update <> 'NO ACTION') "
+			   "LIMIT 1", &st) < 0)
+		return -1;
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(db, "%s", sqlite3_errmsg(((struct sqlite_db *)db->impl)->h));
+	return rc == SQLITE_ROW;
+}
+
 static int sq_begin_write(struct db *db)
 {
 	struct sqlite_db *s = db->impl;
-	if (sq_exec(db, "PRAGMA foreign_keys = ON") < 0 || sq_exec(db, "BEGIN IMMEDIATE") < 0)
+	/* Every foreign key is checked before the commit, whole, by
+	 * foreign_key_check (sq_check_constraints).  SQLite's own enforcement
+	 * would also look for the children of every row deleted, by a scan of
+	 * each referring table when its columns have no index: a sync that
+	 * deletes 2,500 of a million self-referring customers took 190 s of
+	 * CPU.  It is kept only where a foreign key has an action to take
+	 * (CASCADE, SET NULL, SET DEFAULT, RESTRICT). */
+	int actions = fk_actions(db);
+	if (actions < 0 || sq_exec(db, actions ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF") < 0 ||
+	    sq_exec(db, "BEGIN IMMEDIATE") < 0)
 		return -1;
 	sql_later_clear(&s->triggers_back);
 	/* Violations that were there before are not ours to report. */

@@ -29,11 +29,12 @@ static void sqlite_order_key(struct buf *sql, const struct sql_dialect *d, const
 		sql_addf(sql, d, "CAST(%I AS BLOB)", c->name);
 		break;
 	case KEY_ORDER_TIMESTAMP:
-		/* read with a 'T' between date and time, so sorted that way */
-		sql_addf(sql, d, "CASE WHEN substr(%I, 11, 1) = ' ' "
+		/* read with a 'T' between date and time, so sorted that way
+		 * (a BC timestamp as it is: read_text) */
+		sql_addf(sql, d, "CASE WHEN substr(%I, 11, 1) = ' ' AND substr(%I, -3) <> ' BC' "
 			 "THEN substr(%I, 1, 10) || 'T' || substr(%I, 12) "
 			 "ELSE CAST(%I AS TEXT) END COLLATE BINARY",
-			 c->name, c->name, c->name, c->name);
+			 c->name, c->name, c->name, c->name, c->name);
 		break;
 	case KEY_ORDER_TEXT:
 	case KEY_ORDER_CANONICAL:
@@ -138,7 +139,9 @@ static int read_number(sqlite3_stmt *st, int i, enum vtype type, int kind, struc
 }
 
 /* Any other column: its text (a blob's bytes for bytes and unknown types),
- * a timestamp with the 'T' of the canonical text. */
+ * a timestamp with the 'T' of the canonical text.  A BC timestamp stays as
+ * it is, as PostgreSQL's reader leaves it ("2000-01-01 00:00:00 BC"), so
+ * that one written from there reads back the same. */
 static void read_text(sqlite3_stmt *st, int i, enum vtype type, int kind, struct row *row)
 {
 	if (type == VT_BYTES || type == VT_OTHER) {
@@ -150,7 +153,8 @@ static void read_text(sqlite3_stmt *st, int i, enum vtype type, int kind, struct
 	const char *p = (const char *)sqlite3_column_text(st, i);
 	size_t n = (size_t)sqlite3_column_bytes(st, i);
 	row_set(row, (size_t)i, p, n);
-	if ((type == VT_TIMESTAMP || type == VT_TIMESTAMPTZ) && sq_is_timestamp_text(p, n))
+	if ((type == VT_TIMESTAMP || type == VT_TIMESTAMPTZ) && sq_is_timestamp_text(p, n) &&
+	    memcmp(p + n - 3, " BC", 3))
 		row->data.buf[row->v[i].off + 10] = 'T';
 }
 

@@ -160,6 +160,16 @@ static int bind_value(struct db *db, sqlite3_stmt *st, int pos, const struct tab
 		}
 		/* fall through */
 	default:
+		if (col->type == VT_TIME && n > 9 && n < 15 && p[8] == '.') {
+			/* a time's fraction too has six digits, as Python's and
+			 * Ruby's isoformat() write it: Django compares times as text */
+			buf_reset(&s->tmp);
+			buf_add(&s->tmp, p, n);
+			for (size_t f = n - 9; f < 6; f++)
+				buf_addch(&s->tmp, '0');
+			rc = sqlite3_bind_text(st, pos, s->tmp.buf, (int)s->tmp.len, SQLITE_TRANSIENT);
+			break;
+		}
 		rc = sqlite3_bind_text(st, pos, p, (int)n, SQLITE_TRANSIENT);
 	}
 	return rc == SQLITE_OK ? 0 : sq_fail(db, "bind");
