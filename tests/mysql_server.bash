@@ -75,8 +75,11 @@ my_start_server() {
 			--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
 			>/dev/null 2>&1 &
 		echo $! >"$MY_DIR/server.pid"
+		# Up to a minute while the server lives (a loaded machine, several
+		# test files starting servers at once); one that exits (its port
+		# was taken) is tried again on another port at once.
 		local i
-		for i in $(seq 1 100); do
+		for i in $(seq 1 600); do
 			if MYSQL_PWD= "$client" --no-defaults -S "$MY_SOCK" -u root -e 'SELECT 1' >/dev/null 2>&1; then
 				break 2
 			fi
