@@ -45,14 +45,17 @@ deps:
 
 # The whole test suite, against real SQLite, PostgreSQL and MariaDB servers
 # that the test harness starts and stops itself; then again under ASan/UBSan.
+# The builds use every CPU; scripts/run-tests runs test files side by side
+# (DBPIPE_TEST_JOBS).
+NPROC := $(shell nproc 2>/dev/null || echo 1)
 check: deps
-	$(MAKE) all
+	$(MAKE) -j$(NPROC) all
 	bash scripts/run-tests
 	$(MAKE) check-sanitize
 
 # The same tests with AddressSanitizer and UndefinedBehaviorSanitizer.
 check-sanitize:
-	$(MAKE) BUILD=build-san BIN=bin-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+	$(MAKE) -j$(NPROC) BUILD=build-san BIN=bin-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
 	DBPIPE_BIN=$(CURDIR)/bin-san ASAN_OPTIONS=detect_leaks=1 bash scripts/run-tests
 
 demo: deps all

@@ -612,7 +612,7 @@ cycle_schema() {
 }
 
 @test "sakila (the real MySQL sample database) dumps and syncs into an empty copy" {
-	local data=/work/shared/datasets/sakila/mysql
+	local data=$ROOT/../shared/datasets/sakila/mysql
 	[ -f "$data/sakila-schema.sql" ] || skip "the datasets are not on this machine"
 	sed 's/\bsakila\b/dev/g' "$data/sakila-schema.sql" | my_sql dev
 	sed 's/\bsakila\b/dev/g' "$data/sakila-data.sql" | my_sql dev

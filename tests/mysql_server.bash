@@ -65,18 +65,25 @@ my_start_server() {
 		--auth-root-authentication-method=normal --skip-test-db \
 		>"$MY_DIR/install.log" 2>&1 ||
 		{ echo "mysql_server.bash: mariadb-install-db failed:" >&2; cat "$MY_DIR/install.log" >&2; return 1; }
+	# Its own directory for internal temporary tables, not the /tmp that
+	# the other test files' servers share (a run once lost one there:
+	# "Error on delete of '/tmp/#sql-temptable-....MAD'").
+	mkdir -p "$MY_DIR/tmp" || return 1
 	local try
 	for try in 1 2 3 4 5; do
 		MY_PORT=$(my_free_port)
 		"$server" --no-defaults --datadir="$MY_DIR/data" "${user[@]}" \
-			--bind-address=127.0.0.1 --port="$MY_PORT" --socket="$MY_SOCK" \
+			--bind-address=127.0.0.1 --port="$MY_PORT" --socket="$MY_SOCK" --tmpdir="$MY_DIR/tmp" \
 			--pid-file="$MY_DIR/mysqld.pid" --log-error="$MY_DIR/error.log" \
 			--skip-name-resolve --innodb-buffer-pool-size=32M --innodb-log-file-size=16M \
 			--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
 			>/dev/null 2>&1 &
 		echo $! >"$MY_DIR/server.pid"
+		# Up to a minute while the server lives (a loaded machine, several
+		# test files starting servers at once); one that exits (its port
+		# was taken) is tried again on another port at once.
 		local i
-		for i in $(seq 1 100); do
+		for i in $(seq 1 600); do
 			if MYSQL_PWD= "$client" --no-defaults -S "$MY_SOCK" -u root -e 'SELECT 1' >/dev/null 2>&1; then
 				break 2
 			fi
