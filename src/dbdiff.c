@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convert.h"
 #include "diff.h"
 #include "source.h"
 #include "stream.h"
@@ -70,11 +71,55 @@ fail:
 	return -1;
 }
 
+/* OLD's rows of a table that NEW types otherwise (another engine: Django's
+ * char(32) UUID in SQLite, PostgreSQL's uuid), each value in the form NEW's
+ * column keeps (convert.h), so that one value compares equal on both
+ * sides.  A value NEW's column could not hold stays as it is: it differs. */
+struct in_new_form {
+	struct row_iter in;
+	const struct table *from, *to;
+	struct row row;
+	struct buf err;
+};
+
+static int in_new_form_next(void *ctx, const struct row **out)
+{
+	struct in_new_form *c = ctx;
+	const struct row *r;
+	int got = c->in.next(c->in.ctx, &r);
+	if (got <= 0)
+		return got;
+	row_copy(&c->row, r);
+	struct convert_opts co = { 0, 0 };
+	for (size_t i = 0; i < c->row.n && i < c->to->ncols; i++)
+		(void)convert_value(&c->row, i, &c->from->cols[i], &c->to->cols[i], &co, &c->err);
+	*out = &c->row;
+	return 1;
+}
+
+/* Whether OLD's table o, of another engine, differs from NEW's t in its
+ * column types only, each of which converts: the same columns in the same
+ * order, the same key.  On one engine another type is a schema change. */
+static int types_differ_only(const struct source *old, const struct source *new_, const struct table *t,
+			     const struct table *o)
+{
+	if (!old->engine || !new_->engine || !strcmp(old->engine, new_->engine))
+		return 0;
+	struct buf err = BUF_INIT;
+	int ok = o->ncols == t->ncols && !table_shape_equal(t, o) && schema_check_compatible(o, t, &err) == 0;
+	for (size_t i = 0; ok && i < t->ncols; i++)
+		ok = !strcmp(t->cols[i].name, o->cols[i].name);
+	buf_release(&err);
+	return ok;
+}
+
 static int run(struct source *old, struct source *new_, const char *out_path, struct summary *sum,
 	       size_t *only_in_old)
 {
 	struct stream_writer w;
 	struct row_iter oi, ni, none = no_rows(old->name);
+	struct in_new_form conv = { .err = BUF_INIT };
+	int converts = 0;
 
 	/* The change stream cannot drop a table: say so, and count it as a difference. */
 	for (size_t i = 0; i < old->schema->n; i++)
@@ -86,17 +131,22 @@ static int run(struct source *old, struct source *new_, const char *out_path, st
 	 * the ones passed over wait in temporary files. */
 	old->spool_passed = 1;
 	new_->spool_passed = 1;
-	/* Two streams: a row whose record has the same bytes on both sides is
-	 * the same row, read no further than its key (diff.h). */
-	old->lazy = new_->lazy = old->is_stream && new_->is_stream;
-	oi = source_rows(old);
-	ni = source_rows(new_);
 	for (size_t i = 0; i < new_->schema->n; i++) {
 		const struct table *t = new_->schema->tables[i];
 		const struct table *o = schema_find(old->schema, t->name);
-		if (o && table_same_shape(t, o, old->name) < 0)
+		if (o && types_differ_only(old, new_, t, o))
+			converts = 1;
+		else if (o && table_same_shape(t, o, old->name) < 0)
 			return -1;
 	}
+	/* Two streams: a row whose record has the same bytes on both sides is
+	 * the same row, read no further than its key (diff.h); not where
+	 * OLD's values take NEW's form, since their bytes differ. */
+	old->lazy = new_->lazy = old->is_stream && new_->is_stream && !converts;
+	oi = source_rows(old);
+	ni = source_rows(new_);
+	conv.in = oi;
+	row_init(&conv.row, 0);
 	if (stream_create(&w, out_path) < 0)
 		return -1;
 	stream_write_header(&w, STREAM_CHANGES, new_->origin, new_->engine);
@@ -112,16 +162,25 @@ static int run(struct source *old, struct source *new_, const char *out_path, st
 		/* A table NEW holds only in part (dbdump-rows --since) says nothing
 		 * of the rows it lacks: they are kept, not deleted. */
 		struct diff_policy pol = { 1, 1, t->complete };
-		if (diff_table(t, o ? &oi : &none, &ni, &pol, emit_change, &w, summary_table(sum, t->name)) < 0 ||
-		    stream_end_table(&w) < 0)
+		struct row_iter in_form = { in_new_form_next, &conv, old->name };
+		conv.from = o;
+		conv.to = t;
+		row_resize(&conv.row, t->ncols);
+		struct row_iter *from = !o ? &none : types_differ_only(old, new_, t, o) ? &in_form : &oi;
+		if (diff_table(t, from, &ni, &pol, emit_change, &w,
+			       summary_table(sum, t->name)) < 0 || stream_end_table(&w) < 0)
 			goto fail;
 	}
 	/* Both inputs must end properly before the output may: a truncated input
 	 * gives a truncated output, which every consumer refuses. */
 	if (source_finish(old) < 0 || source_finish(new_) < 0)
 		goto fail;
+	row_release(&conv.row);
+	buf_release(&conv.err);
 	return stream_finish(&w);
 fail:
+	row_release(&conv.row);
+	buf_release(&conv.err);
 	stream_abandon(&w);
 	return -1;
 }

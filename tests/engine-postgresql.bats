@@ -1233,11 +1233,29 @@ records() {
 	run dbapply "$PROD" <(dbdump-rows lite.db)
 	assert_success
 	assert_line --regexp '^total +0 +0 +0$'
+	# dbdiff compares them as each side keeps its values: no difference either way
+	run dbdiff lite.db "$PROD"
+	assert_success
+	run dbdiff "$PROD" lite.db
+	assert_success
 	# an edit in dev, synced, then undone with no false conflict
 	sqlite3 lite.db "UPDATE doc SET meta = '{\"alpha\": [3]}', uid = '1f8fad5bd9cb469fa16570867728950e' WHERE id = 1"
 	run dbapply "$PROD" <(dbdump-rows lite.db)
 	assert_success
 	assert_line --regexp '^doc +0 +1 +0$'
+	run dbdiff "$PROD" lite.db
+	assert_success
+	run dbapply --rollback "$PROD"
+	assert_success
+	# the change stream is in the new side's forms, and dbapply takes it back
+	run dbdiff "$PROD" lite.db
+	assert_failure 1
+	assert_output --partial '"set":{"uid":"1f8fad5bd9cb469fa16570867728950e"'
+	run dbapply "$PROD" <(dbdiff "$PROD" lite.db)
+	assert_success
+	assert_line --regexp '^doc +0 +1 +0$'
+	run dbdiff "$PROD" lite.db
+	assert_success
 	run dbapply --rollback "$PROD"
 	assert_success
 	assert_equal "$(pg_psql prod -Atc 'SELECT uid, meta FROM doc WHERE id = 1')" '0f8fad5b-d9cb-469f-a165-70867728950e|{"zeta": 1.0, "alpha": [1, 2]}'
