@@ -409,8 +409,7 @@ check_pair() {
 }
 
 # Known wrong today: what it should do, skipped with the finding.
-@test "known wrong: an update PostgreSQL refuses inside a batch names the row at fault and its column" {
-	skip "issue 11: a value PostgreSQL refuses in a batched update (arrays, 'one of a batch of 100 rows from this one') is reported at the first row of the batch (key id=1, its line) without the column, not at the row at fault (id=77); nothing is written, exit 2"
+@test "an update PostgreSQL refuses inside a batch of updates names the row at fault and its column, not the batch's first row" {
 	my_reset_db batch
 	my_sql batch <<<'CREATE TABLE t (id int PRIMARY KEY, v time(6)); INSERT INTO t SELECT seq, "01:00:00" FROM seq_1_to_100; UPDATE t SET v = "-01:30:00" WHERE id = 77;'
 	pg_createdb batch >/dev/null

@@ -52,11 +52,15 @@ struct batch {
 	struct buf *arr;    /* the array literal of each */
 	size_t rows, bytes;
 	struct buf sql;
-	/* The first BATCH_MIN rows are held; a batch that ends with fewer is
-	 * sent row by row through the pipeline, cheaper than one statement
-	 * over arrays (alternating updates and deletes make such batches). */
-	struct row held[BATCH_MIN];
-	int held_init, arrays;
+	/* Every row of the batch is held (at most BATCH_ROWS, BATCH_BYTES): a
+	 * batch that ends with fewer than BATCH_MIN is sent row by row through
+	 * the pipeline, cheaper than one statement over arrays (alternating
+	 * updates and deletes make such batches); a statement over arrays that
+	 * fails is undone (a savepoint) and its rows sent one by one, so that
+	 * the row at fault is named. */
+	struct row *held;
+	size_t held_alloc;  /* rows of held initialised */
+	int arrays;
 	uint64_t first;     /* db->nwrites of its first row */
 };
 

@@ -278,6 +278,41 @@ static int batch_no_row(struct db *db, const struct batch *b, const PGresult *re
 	return -1;
 }
 
+/* A savepoint command around a batch's statement (the pipeline is
+ * flushed; pg_exec would flush the batch itself first). */
+static int batch_command(struct db *db, const char *sql)
+{
+	struct pg_db *p = db->impl;
+	PGresult *res = PQexec(p->conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return pg_fail_res(db, "", res);
+	PQclear(res);
+	return 0;
+}
+
+/* The statement over arrays failed (its error in db->err): undone, and its
+ * rows sent one by one, so that the error names the row at fault, its key
+ * and column.  If none fails alone, the batch's own error stands. */
+static int batch_run_by_row(struct db *db, struct batch *b)
+{
+	struct pg_db *p = db->impl;
+	char *batch_error = xstrdup(db->err.buf);
+	uint64_t batch_failed = db->failed_write;
+	int rc = batch_command(db, "ROLLBACK TO SAVEPOINT dbpipe_batch; RELEASE SAVEPOINT dbpipe_batch");
+	for (size_t i = 0; rc == 0 && i < b->rows; i++) {
+		p->cur_write = b->first + i;
+		rc = send_row(db, b->t, b->kind, &b->held[i], b->rel);
+	}
+	if (rc == 0)
+		rc = pg_flush_pipeline(db, 1);
+	if (rc == 0) {
+		db_error(db, "%s", batch_error);
+		db->failed_write = batch_failed;
+	}
+	free(batch_error);
+	return -1;
+}
+
 /* Run the batch's statement over its arrays. */
 static int batch_run(struct db *db, struct batch *b)
 {
@@ -290,13 +325,22 @@ static int batch_run(struct db *db, struct batch *b)
 		params[j] = b->arr[j].buf;
 	}
 	const char *what = b->kind == REC_DELETE ? "deleting from" : "updating";
+	if (batch_command(db, "SAVEPOINT dbpipe_batch") < 0) {
+		free(params);
+		return -1;
+	}
 	PGresult *res = PQexecParams(p->conn, b->sql.buf, (int)b->ncols, NULL, params, NULL, NULL, 0);
 	free(params);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		buf_reset(&p->tmp);
 		buf_addf(&p->tmp, "%s \"%s\" (one of a batch of %zu rows from this one)", what, b->rel->name, b->rows);
 		db->failed_write = b->first;
-		return pg_fail_res(db, p->tmp.buf, res);
+		pg_fail_res(db, p->tmp.buf, res);
+		return batch_run_by_row(db, b);
+	}
+	if (batch_command(db, "RELEASE SAVEPOINT dbpipe_batch") < 0) {
+		PQclear(res);
+		return -1;
 	}
 	int rc = PQntuples(res) > 0 ? batch_no_row(db, b, res, what) : 0;
 	PQclear(res);
@@ -356,11 +400,6 @@ static void batch_start(struct batch *b, const struct table *t, enum rec_type ki
 	b->ncols = ncols;
 	b->nkey = t->nkey;
 	b->cols = cols;
-	if (!b->held_init) {
-		for (size_t i = 0; i < BATCH_MIN; i++)
-			row_init(&b->held[i], 0);
-		b->held_init = 1;
-	}
 }
 
 /* Row r's values as the next elements of the arrays. */
@@ -412,14 +451,20 @@ static int batch_add(struct db *db, const struct table *t, const struct change *
 	}
 	if (!b->rows)
 		b->first = db->nwrites;
-	if (b->rows < BATCH_MIN) {
-		row_copy(&b->held[b->rows++], &c->row);
-		if (b->rows == BATCH_MIN)
-			batch_to_arrays(b);
+	if (b->rows == b->held_alloc) {
+		b->held_alloc = b->held_alloc ? 2 * b->held_alloc : BATCH_MIN;
+		b->held = xrealloc(b->held, b->held_alloc * sizeof(*b->held));
+		for (size_t i = b->rows; i < b->held_alloc; i++)
+			row_init(&b->held[i], 0);
+	}
+	row_copy(&b->held[b->rows++], &c->row);
+	if (b->rows < BATCH_MIN)
+		return 1;
+	if (b->rows == BATCH_MIN) {
+		batch_to_arrays(b);
 		return 1;
 	}
 	batch_append(b, &c->row, 0);
-	b->rows++;
 	if (b->rows >= BATCH_ROWS || b->bytes >= BATCH_BYTES)
 		return pg_flush_batch(db, 1) < 0 ? -1 : 1;
 	return 1;
@@ -840,8 +885,9 @@ void pg_write_release(struct pg_db *p)
 	pg_write_forget(p);
 	batch_reset(&p->batch);
 	buf_release(&p->batch.sql);
-	for (size_t i = 0; p->batch.held_init && i < BATCH_MIN; i++)
+	for (size_t i = 0; i < p->batch.held_alloc; i++)
 		row_release(&p->batch.held[i]);
+	free(p->batch.held);
 	for (size_t i = 0; i < p->npending; i++) {
 		free(p->pdesc[i]);
 		free(p->pparams[i]);
