@@ -805,15 +805,18 @@ int stream_read_ahead(struct stream_reader *r)
 	return 0;
 }
 
-/* Release what the thread's reader owns (stream_read_ahead). */
+/* Release what reading owns: the thread's reader (stream_read_ahead), and
+ * the same part of the reader stream_close closes. */
 static void release_inner(struct stream_reader *r)
 {
 	if (r->gz)
 		gzclose(r->gz);
+	r->gz = NULL;
 	change_release(&r->rec);
 	row_release(&r->last);
 	XXH3_freeState(r->h_table);
 	XXH3_freeState(r->h_all);
+	r->h_table = r->h_all = NULL;
 	buf_release(&r->line);
 	buf_release(&r->err);
 	buf_release(&r->in);
@@ -821,6 +824,7 @@ static void release_inner(struct stream_reader *r)
 	buf_release(&r->row_prefix);
 	buf_release(&r->key_names);
 	free(r->key_name_off);
+	r->key_name_off = NULL;
 	buf_release(&r->key_text);
 }
 
@@ -874,9 +878,6 @@ void stream_close(struct stream_reader *r)
 	if (r->ahead)
 		stop_ahead(r->ahead);
 	r->ahead = NULL;
-	if (r->gz)
-		gzclose(r->gz);
-	r->gz = NULL;
 	free(r->name);
 	free(r->source);
 	free(r->engine);
@@ -891,20 +892,7 @@ void stream_close(struct stream_reader *r)
 	free(r->schema_records);
 	r->schema_records = NULL;
 	r->nschema = 0;
-	change_release(&r->rec);
-	row_release(&r->last);
-	XXH3_freeState(r->h_table);
-	XXH3_freeState(r->h_all);
-	r->h_table = r->h_all = NULL;
-	buf_release(&r->line);
-	buf_release(&r->err);
-	buf_release(&r->in);
-	json_doc_release(&r->doc);
-	buf_release(&r->row_prefix);
-	buf_release(&r->key_names);
-	free(r->key_name_off);
-	r->key_name_off = NULL;
-	buf_release(&r->key_text);
+	release_inner(r);
 }
 
 /* ---- writer ---- */
