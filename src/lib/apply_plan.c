@@ -17,14 +17,19 @@ const char *const apply_default_history[] = {
 /* Migration bookkeeping (django_migrations, ...) says which migrations ran
  * on this database: copying it would claim ones that never ran.  Backups
  * and undo streams restore it like any table. */
-static int is_history(const struct apply *a, const char *table)
+static int history_table(const struct apply_opts *o, const char *purpose, const char *table)
 {
-	if (!strcmp(a->rd.purpose, "backup") || !strcmp(a->rd.purpose, "undo"))
+	if (!strcmp(purpose, "backup") || !strcmp(purpose, "undo"))
 		return 0;
-	for (size_t i = 0; i < a->o->nhistory; i++)
-		if (glob_match(a->o->history[i], table))
+	for (size_t i = 0; i < o->nhistory; i++)
+		if (glob_match(o->history[i], table))
 			return 1;
 	return 0;
+}
+
+static int is_history(const struct apply *a, const char *table)
+{
+	return history_table(a->o, a->rd.purpose, table);
 }
 
 int apply_writes_table(const struct apply_opts *o, const char *purpose, const char *name)
@@ -34,11 +39,7 @@ int apply_writes_table(const struct apply_opts *o, const char *purpose, const ch
 			return 0;
 	if (o->exclude && !filter_match(o->exclude, name))
 		return 0;
-	if (strcmp(purpose, "backup") && strcmp(purpose, "undo"))
-		for (size_t i = 0; i < o->nhistory; i++)
-			if (glob_match(o->history[i], name))
-				return 0;
-	return 1;
+	return !history_table(o, purpose, name);
 }
 
 /* A table matched by its natural key is the target's own: not written, and
