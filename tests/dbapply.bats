@@ -1203,6 +1203,18 @@ dbapply: nothing was written to prod.db'
 	assert_output 0
 }
 
+@test "--schema makes nothing of a stream whose default or type carries a second statement" {
+	sqlite3 new.db "CREATE TABLE keep (id INTEGER PRIMARY KEY); INSERT INTO keep VALUES (1);"
+	printf '%s\n' '{"type":"header","stream":"rows","version":1,"source":"x","engine":"sqlite"}' \
+		'{"type":"table","table":"t","key":["id"],"columns":[{"name":"id","type":"int","native":"INTEGER"},{"name":"v","type":"int","native":"INTEGER","default":"0); DROP TABLE keep; --"}],"references":[]}' \
+		'{"type":"end","table":"t","rows":0,"hash":"2d06800538d394c2"}' \
+		'{"type":"end","rows":0,"tables":1,"hash":"4cea74b0ca705196"}' > evil.ndjson
+	run dbapply --schema new.db evil.ndjson
+	assert_failure 2
+	assert_output --partial 'column "v": its type or default is not one SQL expression'
+	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM keep; SELECT count(*) FROM sqlite_schema WHERE name = 't'" | tr '\n' ' ')" "1 0 "
+}
+
 @test "--schema: Chinook into an empty database, every row equal" {
 	src=$ROOT/../shared/datasets/chinook/Chinook_Sqlite.sqlite
 	[ -f "$src" ] || skip "shared/datasets is absent (a user's clone has no shared/)"

@@ -68,11 +68,35 @@ static int rowid_column(const struct sql_dialect *d, const struct table *t, size
 	       t->nkey == 1 && t->key[0] == i;
 }
 
+/* Whether s, a type or a default taken from a stream as SQL text, is one
+ * expression: no ';' and no comment outside quotes, so that a stream can
+ * add nothing to the DDL it asks for. */
+static int one_expression(const char *s)
+{
+	char quote = 0;
+	for (; *s; s++) {
+		if (quote) {
+			quote = *s == quote ? 0 : quote;
+			continue;
+		}
+		if (*s == '\'' || *s == '"')
+			quote = *s;
+		else if (*s == ';' || (s[0] == '-' && s[1] == '-') || (s[0] == '/' && s[1] == '*'))
+			return 0;
+	}
+	return !quote;
+}
+
 static int column_def(struct buf *sql, const struct sql_dialect *d, const struct table *t, size_t i,
 		      const char *src_engine, struct buf *dropped, struct buf *err)
 {
 	const struct column *c = &t->cols[i];
 	int same = !strcmp(src_engine, d->engine);
+	if (!one_expression(c->native) || (c->default_sql && !one_expression(c->default_sql))) {
+		buf_addf(err, "table \"%s\": column \"%s\": its type or default is not one SQL expression "
+			 "(a ';' or a comment): not made", t->name, c->name);
+		return -1;
+	}
 	if (c->generated) {
 		buf_addf(err, "table \"%s\": column \"%s\" is generated, and the stream does not hold its "
 			 "expression", t->name, c->name);
