@@ -172,6 +172,18 @@ bench_json() {
 	"$work/json-parse" "$1"
 }
 
+# A SQLite database $1 of $ROWS customers (a self-reference every tenth row).
+sqlite_customers() {
+	sqlite3 "$1" <<-SQL
+	CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, balance NUMERIC(12,2) NOT NULL,
+		referred_by INTEGER REFERENCES customers(id), created DATETIME NOT NULL);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $ROWS)
+	INSERT INTO customers SELECT i, 'Customer ' || i, 'c' || i || '@example.com', (i % 100000) / 100.0,
+		CASE WHEN i > 1 AND i % 10 = 0 THEN i - 1 END, datetime(1767225600 + i, 'unixepoch') FROM n;
+	SQL
+}
+
+
 # The whole SQLite sync (issue 15, item 1): a dev that drifted 1% from prod
 # (0.5% updated, 0.25% deleted, 0.25% inserted), applied with --mirror
 # (checks, spool and undo stream included) against sqldiff's SQL run by
@@ -182,13 +194,7 @@ bench_sqlite_mirror() {
 		return 0
 	}
 	local peer
-	sqlite3 "$work/drift.db" <<-SQL
-	CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, balance NUMERIC(12,2) NOT NULL,
-		referred_by INTEGER REFERENCES customers(id), created DATETIME NOT NULL);
-	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $ROWS)
-	INSERT INTO customers SELECT i, 'Customer ' || i, 'c' || i || '@example.com', (i % 100000) / 100.0,
-		CASE WHEN i > 1 AND i % 10 = 0 THEN i - 1 END, datetime(1767225600 + i, 'unixepoch') FROM n;
-	SQL
+	sqlite_customers "$work/drift.db"
 	cp "$work/drift.db" "$work/drift-peer.db"
 	cp "$work/drift.db" "$work/drift-ours.db"
 	# ids ending in 1 are never referred to (referred_by is id - 1 of ids ending in 0)
@@ -206,13 +212,7 @@ bench_sqlite_mirror() {
 }
 
 bench_sqlite() {
-	sqlite3 "$work/dev.db" <<-SQL
-	CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, balance NUMERIC(12,2) NOT NULL,
-		referred_by INTEGER REFERENCES customers(id), created DATETIME NOT NULL);
-	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $ROWS)
-	INSERT INTO customers SELECT i, 'Customer ' || i, 'c' || i || '@example.com', (i % 100000) / 100.0,
-		CASE WHEN i > 1 AND i % 10 = 0 THEN i - 1 END, datetime(1767225600 + i, 'unixepoch') FROM n;
-	SQL
+	sqlite_customers "$work/dev.db"
 	cp "$work/dev.db" "$work/prod.db"
 	sqlite3 "$work/dev.db" "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 100 = 0"
 	section "SQLite: $ROWS customers"
