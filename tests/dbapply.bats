@@ -236,6 +236,22 @@ snapshot() { dump_body "$1" > "$2"; }
 	assert_success
 }
 
+@test "text longer than the target's varchar(n) is refused by name, in characters, though SQLite would keep it; as long fits" {
+	mkdb src.db <<-'SQL'
+	CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT);
+	INSERT INTO t VALUES (1, 'àèìòù'), (2, 'abcdef');
+	SQL
+	mkdb short.db <<<'CREATE TABLE t (id INTEGER PRIMARY KEY, code VARCHAR(5));'
+	run dbapply short.db <(dbdump-rows src.db)
+	assert_failure 2
+	assert_output --partial 'table "t" at key {"id":2}: column "code" (TEXT in the stream, VARCHAR(5) in the target): a value of 6 characters is longer than the column'"'"'s VARCHAR(5)'
+	assert_equal "$(sqlite3 short.db 'SELECT count(*) FROM t')" 0
+	sqlite3 src.db "DELETE FROM t WHERE id = 2"
+	run dbapply short.db <(dbdump-rows src.db)
+	assert_success
+	assert_equal "$(sqlite3 short.db 'SELECT code FROM t')" 'àèìòù'
+}
+
 @test "a value that does not fit the column is refused" {
 	mkdb src.db <<-'SQL'
 	CREATE TABLE m (id INTEGER PRIMARY KEY, x REAL, flag INTEGER);

@@ -18,17 +18,7 @@
  * nvarchar(n)...; -1 for any other type. */
 static long declared_length(const char *native)
 {
-	const char *p = native;
-	while (*p && strncasecmp(p, "char", 4))
-		p++;
-	if (!*p)
-		return -1;
-	p = strchr(p, '(');
-	if (!p || !isdigit((unsigned char)p[1]))
-		return -1;
-	char *end;
-	long n = strtol(p + 1, &end, 10);
-	return *end == ')' ? n : -1;
+	return strcasestr(native, "char") ? native_scale(native, 0, -1) : -1;
 }
 
 static size_t utf8_chars(const char *p, size_t n)
