@@ -374,3 +374,16 @@ table "old_stuff" is only in OLD
 	assert_failure 2
 	assert_output --partial 'bad.ndjson:5000: invalid JSON'
 }
+
+@test "a named pipe is opened once: its writer is never left without a reader (and killed by SIGPIPE)" {
+	# Opening a FIFO only to see that it exists, then closing it, left the
+	# writer with no reader: under load it died of SIGPIPE and the stream
+	# was reported as truncated after one pipe buffer.
+	dbdump-rows old.db > a.ndjson
+	mkfifo p
+	cat a.ndjson > p &
+	run strace -f -e trace=open,openat -o trace dbdiff p a.ndjson
+	wait
+	assert_success
+	assert_equal "$(grep -c '"p", O_RDONLY' trace)" 1
+}

@@ -79,11 +79,13 @@ int db_is_target(const char *target)
 		return 0;
 	if (backend_for(target, &rest) || has_scheme(target))
 		return 1;
-	FILE *f = fopen(target, "rb");
-	if (f) {
-		fclose(f);
+	/* A file that exists is a stream, whatever its kind.  Only stat: an
+	 * open would connect to a named pipe and the close after it would
+	 * leave its writer with no reader, killing it by SIGPIPE before the
+	 * real open (the stream then ends early, "truncated"). */
+	struct stat st;
+	if (stat(target, &st) == 0)
 		return 0;
-	}
 	/* Not a file: an environment, if there is one by this name; a name
 	 * without a dot or a slash is meant as one, and db_connect says so if
 	 * there is none.  Anything else is a stream file that is missing. */
