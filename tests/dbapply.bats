@@ -1278,3 +1278,26 @@ dbapply: nothing was written to prod.db'
 	assert_success
 	assert_equal "$(sqlite3 a.db 'SELECT id FROM c')" 1
 }
+
+@test "checks: a table --schema creates gets the stream's checks, enforced; one the target's table lacks is said, not made" {
+	sqlite3 dev.db "CREATE TABLE scores (id INTEGER PRIMARY KEY, points INT CONSTRAINT in_range CHECK (points BETWEEN 0 AND 100));
+		INSERT INTO scores VALUES (1, 50);"
+	sqlite3 prod.db "CREATE TABLE scores (id INTEGER PRIMARY KEY, points INT)"
+	run dbapply prod.db < <(dbdump-rows -t scores dev.db)
+	assert_success
+	assert_output --partial 'dbapply: warning: <stdin>:2: check "in_range" of "scores" (points BETWEEN 0 AND 100) is only in the stream (dbapply adds checks only with the tables it creates)'
+	run sqlite3 prod.db "SELECT points FROM scores"
+	assert_output 50
+	run --separate-stderr dbdiff --schema prod.db dev.db
+	assert_failure 1
+	assert_line '{"type":"schema","change":"add_check","table":"scores","new":{"name":"in_range","check":"points BETWEEN 0 AND 100"}}'
+	sqlite3 new.db "PRAGMA user_version = 1"
+	run dbapply --schema new.db < <(dbdump-rows dev.db)
+	assert_success
+	assert_output --partial 'CONSTRAINT "in_range" CHECK (points BETWEEN 0 AND 100)'
+	run sqlite3 new.db "INSERT INTO scores VALUES (2, 101)"
+	assert_failure
+	assert_output --partial 'CHECK constraint failed: in_range'
+	run dbdiff --schema dev.db new.db
+	assert_success
+}

@@ -229,3 +229,80 @@ rows_scanned() {
 	run dbdiff "$PS" "$(pg_url u)"
 	assert_success
 }
+
+@test "checks: PostgreSQL, MariaDB and SQLite spellings of one check compare equal; --schema makes them on each engine, enforced; one that is not portable is refused by name" {
+	pg_createdb c >/dev/null 2>&1
+	my_reset_db c
+	pg_psql c -q <<-'SQL'
+	CREATE TABLE people (id serial PRIMARY KEY, name varchar(50) NOT NULL, age int CHECK (age >= 0),
+		price numeric(8,2), CONSTRAINT price_ok CHECK (price > 0 AND price < 1000 OR price IS NULL));
+	INSERT INTO people (name, age, price) VALUES ('Ann', 30, 9.99), ('Bob', NULL, NULL);
+	SQL
+	my_sql c <<-'SQL'
+	CREATE TABLE people (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50) NOT NULL, age INT CHECK (`age` >= 0),
+		price DECIMAL(8,2), CONSTRAINT price_ok CHECK ((price > 0) AND (price < 1000) OR price IS NULL)) ENGINE=InnoDB;
+	SQL
+	mkdb c.db <<-'SQL'
+	CREATE TABLE people (id INTEGER PRIMARY KEY AUTOINCREMENT, name varchar(50) NOT NULL,
+		age integer CHECK ("age" >= 0), -- as Django writes a PositiveIntegerField
+		price decimal(8,2), CONSTRAINT price_ok CHECK (((price > 0) AND price < 1000) OR price IS NULL));
+	SQL
+	PC=$(pg_url c)
+	MC="mysql://dbpipe@127.0.0.1:$MY_PORT/c"
+	# the table records carry them, as each engine spells them
+	assert_equal "$(dbdump-rows --schema-only "$PC" | jq -c 'select(.type == "table") | .checks')" \
+		'[{"name":"people_age_check","check":"(age >= 0)"},{"name":"price_ok","check":"(((price > (0)::numeric) AND (price < (1000)::numeric)) OR (price IS NULL))"}]'
+	assert_equal "$(dbdump-rows --schema-only "$MC" | jq -c 'select(.type == "table") | [.checks[].check]')" \
+		'["`age` >= 0","`price` > 0 and `price` < 1000 or `price` is null"]'
+	# PostgreSQL's parentheses and casts of literals to their own type change nothing
+	run --separate-stderr dbdiff --schema --stat "$MC" c.db
+	assert_success
+	run --separate-stderr dbdiff --schema --stat "$PC" "$MC"
+	assert_success
+	# MariaDB -> empty PostgreSQL and SQLite: made, enforced, and then nothing differs
+	my_sql c <<< "INSERT INTO people (name, age, price) VALUES ('Ann', 30, 9.99)"
+	pg_createdb c2 >/dev/null 2>&1
+	run dbapply --schema "$(pg_url c2)" < <(dbdump-rows "$MC")
+	assert_success
+	assert_output --partial 'CONSTRAINT "age" CHECK ("age" >= 0), CONSTRAINT "price_ok" CHECK ("price" > 0 AND "price" < 1000 OR "price" IS NULL)'
+	run pg_psql c2 -c "INSERT INTO people (name, age) VALUES ('neg', -1)"
+	assert_failure
+	assert_output --partial 'violates check constraint "age"'
+	run dbdiff --schema "$MC" "$(pg_url c2)"
+	assert_success
+	sqlite3 c2.db "PRAGMA user_version = 1"
+	run dbapply --schema c2.db < <(dbdump-rows "$MC")
+	assert_success
+	run sqlite3 c2.db "INSERT INTO people (name, price) VALUES ('dear', 5000)"
+	assert_failure
+	assert_output --partial 'CHECK constraint failed: price_ok'
+	run dbdiff --schema "$MC" c2.db
+	assert_success
+	# SQLite -> empty MariaDB
+	my_reset_db c3
+	run dbapply --schema "mysql://dbpipe@127.0.0.1:$MY_PORT/c3" < <(dbdump-rows c.db)
+	assert_success
+	run my_sql c3 <<< "INSERT INTO people (name, age) VALUES ('neg', -1)"
+	assert_failure
+	# PostgreSQL -> PostgreSQL keeps even what is not portable, as written
+	pg_psql c -q -c "ALTER TABLE people ADD CONSTRAINT name_short CHECK (char_length(name) < 10)"
+	run --separate-stderr dbdiff --schema --stat "$PC" "$MC"
+	assert_failure 1
+	assert_equal "$stderr" 'check "name_short" of "people" ((char_length((name)::text) < 10)) is only in OLD
+1 schema difference'
+	pg_createdb c4 >/dev/null 2>&1
+	run dbapply --schema "$(pg_url c4)" < <(dbdump-rows "$PC")
+	assert_success
+	run pg_psql c4 -c "INSERT INTO people (name) VALUES ('a name too long')"
+	assert_failure
+	assert_output --partial 'name_short'
+	run dbdiff --schema "$PC" "$(pg_url c4)"
+	assert_success
+	# ... and into another engine refuses it by name: nothing is made
+	my_reset_db c5
+	run dbapply --schema "mysql://dbpipe@127.0.0.1:$MY_PORT/c5" < <(dbdump-rows "$PC")
+	assert_failure 2
+	assert_output --partial 'table "people": check "name_short" ((char_length((name)::text) < 10)) uses more than columns, literals'
+	run my_sql c5 <<< "SHOW TABLES"
+	assert_output ""
+}

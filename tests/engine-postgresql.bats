@@ -378,6 +378,7 @@ office_story() {
 	# And so does a failing update (updates are sent in batches).
 	pg_psql dev -c "UPDATE cases SET client_id = 1 WHERE id = 1"
 	pg_psql prod -c "ALTER TABLE clients ADD CONSTRAINT no_9050 CHECK (phone <> '+1 555 9050')"
+	dump_body "$PROD" > before # its table record now lists the check
 	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
 	assert_failure 2
 	assert_output --partial 'updating "clients" (id=50): new row for relation "clients" violates check constraint "no_9050"'

@@ -302,12 +302,33 @@ static int refuse_missing(struct apply *a, const struct schema_diff *d)
 		     tables, tables == 1 ? "" : "s", columns, columns == 1 ? "" : "s");
 }
 
+/* A check of the stream that a table of the target lacks is said, not
+ * made: --schema adds checks only with the tables it creates. */
+static void warn_missing_checks(struct apply *a)
+{
+	struct schema_diff all;
+	struct buf what = BUF_INIT;
+	schema_diff_compute(&a->target, &a->rd.schema,
+			    !strcmp(a->rd.engine ? a->rd.engine : "", a->db->ops->engine), &all);
+	for (size_t i = 0; i < all.n; i++) {
+		if (all.v[i].kind != SC_ADD_CHECK || !apply_writes_table(a->o, a->rd.purpose, all.v[i].new_t->name))
+			continue;
+		buf_reset(&what);
+		schema_change_describe(&what, &all.v[i], "the target", "the stream");
+		warning("%s:%ld: %s (dbapply adds checks only with the tables it creates)", a->rd.name,
+			all.v[i].new_t->line, what.buf);
+	}
+	buf_release(&what);
+	schema_diff_release(&all);
+}
+
 int apply_schema_step(struct apply *a)
 {
 	struct schema_diff d;
 	struct ddl_plan p;
 	int ret = -1;
 	memset(&p, 0, sizeof(p));
+	warn_missing_checks(a);
 	wanted_changes(a->o, a->rd.purpose, &a->target, &a->rd, a->db->ops->engine, &d);
 	if (!d.n) {
 		schema_diff_release(&d);

@@ -119,6 +119,11 @@ void table_free(struct table *t)
 		free_strv(t->indexes[i].cols, t->indexes[i].ncols);
 	}
 	free(t->indexes);
+	for (size_t i = 0; i < t->nchecks; i++) {
+		free(t->checks[i].name);
+		free(t->checks[i].expr);
+	}
+	free(t->checks);
 	free(t->name);
 	free(t);
 }
@@ -295,6 +300,14 @@ void table_sort_indexes(struct table *t)
 		qsort(t->indexes, t->nindexes, sizeof(*t->indexes), index_name_cmp);
 }
 
+void table_add_check(struct table *t, const char *name, const char *expr)
+{
+	t->checks = xrealloc(t->checks, (t->nchecks + 1) * sizeof(*t->checks));
+	struct check *ck = &t->checks[t->nchecks++];
+	ck->name = name && *name ? xstrdup(name) : NULL;
+	ck->expr = xstrdup(expr);
+}
+
 /* Whether s is a number literal: -12, 1.5, 1e3. */
 static int is_number(const char *s)
 {
@@ -467,6 +480,19 @@ void index_to_json(struct buf *out, const struct index *ix)
 	buf_addch(out, '}');
 }
 
+void check_to_json(struct buf *out, const struct check *ck)
+{
+	buf_addch(out, '{');
+	if (ck->name) {
+		buf_adds(out, "\"name\":");
+		json_add_string(out, ck->name, strlen(ck->name));
+		buf_addch(out, ',');
+	}
+	buf_adds(out, "\"check\":");
+	json_add_string(out, ck->expr, strlen(ck->expr));
+	buf_addch(out, '}');
+}
+
 void table_to_json(struct buf *out, const struct table *t, int complete)
 {
 	buf_adds(out, "{\"type\":\"table\",\"table\":");
@@ -497,6 +523,15 @@ void table_to_json(struct buf *out, const struct table *t, int complete)
 			if (i)
 				buf_addch(out, ',');
 			index_to_json(out, &t->indexes[i]);
+		}
+		buf_addch(out, ']');
+	}
+	if (t->nchecks) {
+		buf_adds(out, ",\"checks\":[");
+		for (size_t i = 0; i < t->nchecks; i++) {
+			if (i)
+				buf_addch(out, ',');
+			check_to_json(out, &t->checks[i]);
 		}
 		buf_addch(out, ']');
 	}
@@ -644,6 +679,22 @@ static int indexes_from_json(struct table *t, const struct jv *rec, struct buf *
 	return 0;
 }
 
+/* "checks": optional, absent in streams of before it was written. */
+static int checks_from_json(struct table *t, const struct jv *rec, struct buf *err)
+{
+	const struct jv *cks = jv_get(rec, "checks");
+	if (cks && cks->type != J_ARRAY)
+		return fail(err, "table \"%s\": \"checks\" must be an array", t->name);
+	for (const struct jv *j = cks ? cks->first : NULL; j; j = j->next) {
+		const char *expr = jv_get_string(j, "check");
+		const struct jv *name = jv_get(j, "name");
+		if (!expr || !*expr || (name && name->type != J_STRING))
+			return fail(err, "table \"%s\": a malformed check", t->name);
+		table_add_check(t, jv_get_string(j, "name"), expr);
+	}
+	return 0;
+}
+
 struct table *table_from_json(const struct jv *rec, struct buf *err)
 {
 	const char *name = jv_get_string(rec, "table");
@@ -659,7 +710,8 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 		return NULL;
 	}
 	if (columns_from_json(t, cols, err) < 0 || key_from_json(t, rec, err) < 0 ||
-	    refs_from_json(t, rec, err) < 0 || indexes_from_json(t, rec, err) < 0) {
+	    refs_from_json(t, rec, err) < 0 || indexes_from_json(t, rec, err) < 0 ||
+	    checks_from_json(t, rec, err) < 0) {
 		table_free(t);
 		return NULL;
 	}
@@ -888,6 +940,8 @@ struct table *table_copy(const struct table *t)
 		for (size_t k = 0; k < t->indexes[x].ncols; k++)
 			index_add_column(ix, t->indexes[x].cols[k]);
 	}
+	for (size_t x = 0; x < t->nchecks; x++)
+		table_add_check(c, t->checks[x].name, t->checks[x].expr);
 	c->complete = t->complete;
 	c->has_triggers = t->has_triggers;
 	c->line = t->line;

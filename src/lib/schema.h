@@ -54,6 +54,13 @@ struct index {
 	char **cols;
 };
 
+/* A CHECK constraint: its expression as the engine's catalog gives it
+ * (check.h); name NULL where the engine did not name it. */
+struct check {
+	char *name;
+	char *expr;
+};
+
 enum key_kind { KEY_PRIMARY, KEY_UNIQUE, KEY_ROW };
 
 struct table {
@@ -67,6 +74,8 @@ struct table {
 	struct ref *refs;
 	size_t nindexes;
 	struct index *indexes; /* by name */
+	size_t nchecks;
+	struct check *checks;
 	int complete;          /* the stream holds every row of this table */
 	int has_triggers;      /* the engine fires triggers on writes to it */
 	long line;             /* line of its table record in a stream, else 0 */
@@ -148,6 +157,8 @@ void index_add_column(struct index *ix, const char *col);
 void table_drop_last_index(struct table *t);
 /* Put t's indexes in name order (bytewise). */
 void table_sort_indexes(struct table *t);
+/* A check of t (name may be NULL); the strings are copied. */
+void table_add_check(struct table *t, const char *name, const char *expr);
 /* The default of column c from the engine's text of it (NULL: none), in
  * the form the table record keeps (struct column's default_sql): NULL for
  * none or NULL; CURRENT_TIMESTAMP and CURRENT_DATE for the current time
@@ -168,6 +179,7 @@ void table_to_json(struct buf *out, const struct table *t, int complete);
 void column_to_json(struct buf *out, const struct column *c);
 void ref_to_json(struct buf *out, const struct ref *r);
 void index_to_json(struct buf *out, const struct index *ix);
+void check_to_json(struct buf *out, const struct check *ck);
 /* Parse a table record.  Returns NULL with a reason in err. */
 struct table *table_from_json(const struct jv *rec, struct buf *err);
 

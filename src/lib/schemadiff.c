@@ -6,11 +6,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "check.h"
 #include "json.h"
 
 static const char *const change_names[] = {
 	"add_table", "drop_table", "add_column", "drop_column", "alter_column", "alter_key",
 	"add_index", "drop_index", "add_reference", "drop_reference", "alter_reference",
+	"add_check", "drop_check",
 };
 
 const char *schema_change_name(enum schema_change_kind k)
@@ -115,6 +117,14 @@ static int key_equal(const struct table *a, const struct table *b)
 	return 1;
 }
 
+static long find_check(const struct table *t, const struct table *of, const struct check *ck)
+{
+	for (size_t i = 0; i < t->nchecks; i++)
+		if (check_equal(t, t->checks[i].expr, of, ck->expr))
+			return (long)i;
+	return -1;
+}
+
 static void diff_table(const struct table *o, const struct table *n, int same_engine, struct schema_diff *d)
 {
 	for (size_t i = 0; i < n->ncols; i++) {
@@ -147,6 +157,12 @@ static void diff_table(const struct table *o, const struct table *n, int same_en
 	for (size_t j = 0; j < o->nrefs; j++)
 		if (find_ref(n, &o->refs[j]) < 0)
 			add(d, SC_DROP_REFERENCE, o, j, n, 0);
+	for (size_t i = 0; i < n->nchecks; i++)
+		if (find_check(o, n, &n->checks[i]) < 0)
+			add(d, SC_ADD_CHECK, o, 0, n, i);
+	for (size_t j = 0; j < o->nchecks; j++)
+		if (find_check(n, o, &o->checks[j]) < 0)
+			add(d, SC_DROP_CHECK, o, j, n, 0);
 }
 
 void schema_diff_compute(const struct schema *old, const struct schema *new_, int same_engine,
@@ -202,6 +218,10 @@ static void part_to_json(struct buf *out, enum schema_change_kind k, const struc
 	case SC_ALTER_REFERENCE:
 		ref_to_json(out, &t->refs[i]);
 		return;
+	case SC_ADD_CHECK:
+	case SC_DROP_CHECK:
+		check_to_json(out, &t->checks[i]);
+		return;
 	}
 }
 
@@ -218,12 +238,13 @@ static const struct column *change_column(const struct schema_change *c)
 static int has_old(enum schema_change_kind k)
 {
 	return k == SC_DROP_TABLE || k == SC_DROP_COLUMN || k == SC_ALTER_COLUMN || k == SC_ALTER_KEY ||
-	       k == SC_DROP_INDEX || k == SC_DROP_REFERENCE || k == SC_ALTER_REFERENCE;
+	       k == SC_DROP_INDEX || k == SC_DROP_REFERENCE || k == SC_ALTER_REFERENCE || k == SC_DROP_CHECK;
 }
 
 static int has_new(enum schema_change_kind k)
 {
-	return k != SC_DROP_TABLE && k != SC_DROP_COLUMN && k != SC_DROP_INDEX && k != SC_DROP_REFERENCE;
+	return k != SC_DROP_TABLE && k != SC_DROP_COLUMN && k != SC_DROP_INDEX && k != SC_DROP_REFERENCE &&
+	       k != SC_DROP_CHECK;
 }
 
 void schema_change_to_json(struct buf *out, const struct schema_change *c)
@@ -283,7 +304,10 @@ int schema_record_from_json(const struct jv *rec, struct schema_record *out, str
 		for (; c && t; c = c->next, t = t->next)
 			if (c->type == J_STRING && t->type == J_STRING)
 				ref_add_column(r, c->s, t->s);
-	} else if (out->kind == SC_DROP_COLUMN || out->kind == SC_DROP_INDEX || out->kind == SC_DROP_REFERENCE) {
+	} else if (out->kind == SC_DROP_CHECK && jv_get_string(old, "check")) {
+		table_add_check(out->t, jv_get_string(old, "name"), jv_get_string(old, "check"));
+	} else if (out->kind == SC_DROP_COLUMN || out->kind == SC_DROP_INDEX || out->kind == SC_DROP_REFERENCE ||
+		   out->kind == SC_DROP_CHECK) {
 		table_free(out->t);
 		out->t = NULL;
 		buf_addf(err, "a %s record without its \"old\" definition", change);
@@ -377,6 +401,14 @@ void schema_change_describe(struct buf *out, const struct schema_change *c, cons
 		buf_addf(out, "foreign key of \"%s\" ", t->name);
 		describe_ref(out, &t->refs[c->kind == SC_ADD_REFERENCE ? c->new_i : c->old_i]);
 		buf_addf(out, " is only in %s", c->kind == SC_ADD_REFERENCE ? new_name : old_name);
+		return;
+	}
+	case SC_ADD_CHECK:
+	case SC_DROP_CHECK: {
+		const struct table *t = c->kind == SC_ADD_CHECK ? n : o;
+		const struct check *ck = &t->checks[c->kind == SC_ADD_CHECK ? c->new_i : c->old_i];
+		buf_addf(out, "check %s%s%sof \"%s\" (%s) is only in %s", ck->name ? "\"" : "", ck->name ? ck->name : "",
+			 ck->name ? "\" " : "", t->name, ck->expr, c->kind == SC_ADD_CHECK ? new_name : old_name);
 		return;
 	}
 	case SC_ALTER_REFERENCE:

@@ -4,7 +4,8 @@
  *
  * Tables are matched by name, columns by name, indexes by their columns
  * and uniqueness (not their names: engines name them as they like),
- * references by their columns and the table and columns they point at.
+ * references by their columns and the table and columns they point at,
+ * checks by their expressions (check_equal: as every engine reads them).
  * Within one engine a column's native type is compared too; across
  * engines only the neutral type, so the PostgreSQL and MySQL copies of one
  * schema compare equal (int is int).  Across engines a default that is
@@ -22,7 +23,7 @@
 enum schema_change_kind {
 	SC_ADD_TABLE, SC_DROP_TABLE, SC_ADD_COLUMN, SC_DROP_COLUMN, SC_ALTER_COLUMN,
 	SC_ALTER_KEY, SC_ADD_INDEX, SC_DROP_INDEX, SC_ADD_REFERENCE, SC_DROP_REFERENCE,
-	SC_ALTER_REFERENCE,
+	SC_ALTER_REFERENCE, SC_ADD_CHECK, SC_DROP_CHECK,
 };
 
 /* One difference.  old_t/new_t: the table on each side (NULL where it is

@@ -2,6 +2,7 @@
  * for every engine with sql_addf; what differs (type names, how ids are
  * generated, where foreign keys go) is in the dialect (sql.h). */
 #include "sql.h"
+#include "check.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -147,6 +148,30 @@ static int reference_clause(struct buf *sql, const struct sql_dialect *d, const 
 	return 0;
 }
 
+/* A check of t as a table constraint: as the stream has it for its own
+ * engine, else rendered in d's SQL where it is portable (check.h). */
+static int check_clause(struct buf *sql, const struct sql_dialect *d, const struct table *t,
+			const struct check *ck, const char *src_engine, struct buf *err)
+{
+	struct buf expr = BUF_INIT;
+	int portable = check_render(&expr, d, t, ck->expr);
+	if (portable < 0 || (!portable && strcmp(src_engine, d->engine))) {
+		buf_addf(err, "table \"%s\": check %s%s%s(%s) %s: not made", t->name, ck->name ? "\"" : "",
+			 ck->name ? ck->name : "", ck->name ? "\" " : "", ck->expr,
+			 portable < 0 ? "is not one SQL expression"
+				      : "uses more than columns, literals, comparisons, arithmetic and AND/OR/NOT, "
+					"which every engine reads alike");
+		buf_release(&expr);
+		return -1;
+	}
+	buf_adds(sql, ", ");
+	if (ck->name)
+		sql_addf(sql, d, "CONSTRAINT %I ", ck->name);
+	buf_addf(sql, "CHECK (%s)", strcmp(src_engine, d->engine) ? expr.buf : ck->expr);
+	buf_release(&expr);
+	return 0;
+}
+
 int sql_create_table(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 		     const char *src_engine, struct buf *dropped, struct buf *err)
 {
@@ -168,6 +193,9 @@ int sql_create_table(struct buf *sql, const struct sql_dialect *d, const struct 
 		if (reference_clause(sql, d, t, &t->refs[r], err) < 0)
 			return -1;
 	}
+	for (size_t c = 0; c < t->nchecks; c++)
+		if (check_clause(sql, d, t, &t->checks[c], src_engine, err) < 0)
+			return -1;
 	buf_addch(sql, ')');
 	return 0;
 }

@@ -249,23 +249,30 @@ static int load_columns(struct db *db, struct schema *s)
 	return 0;
 }
 
-/* MariaDB's JSON is LONGTEXT with a json_valid() check. */
-static int load_json_checks(struct db *db, struct schema *s)
+/* CHECK constraints.  MariaDB's JSON is LONGTEXT with a json_valid()
+ * check: that one makes its column json, and is not a check of its own. */
+static int load_checks(struct db *db, struct schema *s)
 {
-	MYSQL_RES *r = my_query(db, "SELECT TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
-				    "WHERE CONSTRAINT_SCHEMA = DATABASE() AND CHECK_CLAUSE LIKE 'json\\_valid(%'");
+	MYSQL_RES *r = my_query(db, "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE "
+				    "FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() "
+				    "ORDER BY CAST(TABLE_NAME AS BINARY), CAST(CONSTRAINT_NAME AS BINARY)");
 	if (!r)
 		return -1;
 	MYSQL_ROW row;
 	struct buf want = BUF_INIT;
 	while ((row = mysql_fetch_row(r))) {
 		struct table *t = schema_find_parts(s, NULL, row[0]);
-		for (size_t i = 0; t && i < t->ncols; i++) {
+		int json = 0;
+		for (size_t i = 0; t && row[2] && i < t->ncols; i++) {
 			buf_reset(&want);
 			sql_addf(&want, &my_dialect, "json_valid(%I)", t->cols[i].name);
-			if (!strcmp(row[1], want.buf) && t->cols[i].type == VT_TEXT)
+			if (!strcmp(row[2], want.buf) && (t->cols[i].type == VT_TEXT || t->cols[i].type == VT_JSON)) {
 				t->cols[i].type = VT_JSON;
+				json = 1;
+			}
 		}
+		if (t && row[2] && !json)
+			table_add_check(t, row[1], row[2]);
 	}
 	buf_release(&want);
 	mysql_free_result(r);
@@ -435,7 +442,7 @@ int my_load_schema(struct db *db, struct schema *out)
 	struct schema s;
 	schema_init(&s);
 	if (load_tables(db, &s) < 0 || load_columns(db, &s) < 0 ||
-	    (m->is_mariadb && load_json_checks(db, &s) < 0) || load_keys(db, &s) < 0 ||
+	    (m->is_mariadb && load_checks(db, &s) < 0) || load_keys(db, &s) < 0 ||
 	    load_indexes(db, &s) < 0 || load_refs(db, &s) < 0 || load_triggers(db, &s) < 0) {
 		schema_release(&s);
 		return -1;

@@ -312,6 +312,13 @@ static const char q_refs[] = TABLES_CTE
 	"JOIN pg_catalog.pg_attribute fa ON fa.attrelid = con.confrelid AND fa.attnum = k.a2 "
 	"ORDER BY con.conrelid, con.conname COLLATE \"C\", con.oid, k.ord";
 
+/* CHECK constraints, as pg_get_constraintdef writes them: "CHECK ((a >
+ * 0))", maybe followed by NOT VALID or NO INHERIT. */
+static const char q_checks[] = TABLES_CTE
+	"SELECT con.conrelid, con.conname, pg_catalog.pg_get_constraintdef(con.oid) "
+	"FROM tbl t JOIN pg_catalog.pg_constraint con ON con.conrelid = t.oid AND con.contype = 'c' "
+	"ORDER BY con.conrelid, con.conname COLLATE \"C\"";
+
 /* A table being loaded: its oid and the column index of each attnum. */
 struct loading {
 	unsigned oid;
@@ -475,21 +482,35 @@ static void load_refs(PGresult *res, struct loading *v, size_t n)
 	}
 }
 
+static void load_checks(PGresult *res, struct loading *v, size_t n)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct loading *l = find_loading(v, n, getoid(res, r, 0));
+		const char *def = PQgetvalue(res, r, 2), *open = strchr(def, '('), *close = strrchr(def, ')');
+		if (!l || !open || close <= open)
+			continue;
+		char *expr = xstrndup(open + 1, (size_t)(close - open - 1));
+		table_add_check(l->t, PQgetvalue(res, r, 1), expr);
+		free(expr);
+	}
+}
+
 int pg_load_schema(struct db *db, struct schema *out)
 {
-	PGresult *tabs = NULL, *cols = NULL, *keys = NULL, *refs = NULL, *idx = NULL;
+	PGresult *tabs = NULL, *cols = NULL, *keys = NULL, *refs = NULL, *idx = NULL, *checks = NULL;
 	struct loading *v = NULL;
 	size_t n = 0;
 	int rc = -1;
 	if (!(tabs = pg_query(db, q_tables, 0, NULL)) || !(cols = pg_query(db, q_columns, 0, NULL)) ||
 	    !(keys = pg_query(db, q_keys, 0, NULL)) || !(refs = pg_query(db, q_refs, 0, NULL)) ||
-	    !(idx = pg_query(db, q_indexes, 0, NULL)))
+	    !(idx = pg_query(db, q_indexes, 0, NULL)) || !(checks = pg_query(db, q_checks, 0, NULL)))
 		goto out;
 	v = new_tables(tabs, &n);
 	load_columns(cols, v, n);
 	offer_keys(keys, v, n);
 	load_refs(refs, v, n);
 	load_indexes(idx, v, n);
+	load_checks(checks, v, n);
 	for (size_t i = 0; i < n; i++) {
 		schema_add(out, v[i].t);
 		v[i].t = NULL;
@@ -507,5 +528,6 @@ out:
 	PQclear(keys);
 	PQclear(refs);
 	PQclear(idx);
+	PQclear(checks);
 	return rc;
 }

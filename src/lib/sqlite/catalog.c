@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "sqlite.h"
+#include "check.h"
 
 /* Neutral type of a declared SQLite column type. */
 static enum vtype sqlite_type(const char *decl)
@@ -315,6 +316,8 @@ static int load_table(struct db *db, sqlite3_stmt *listed, struct schema *out)
 		table_free(t);
 		return -1;
 	}
+	if (sql)
+		check_scan_create_table(t, sql);
 	table_settle_key(t);
 	schema_add(out, t);
 	return 0;

@@ -1,0 +1,39 @@
+/* check: a table's CHECK constraints as SQL text, read in each engine's
+ * spelling and written again in any engine's.
+ *
+ * A check's expression is kept as the engine's catalog gives it (without
+ * CHECK and its outer parentheses).  To compare two checks, or to write
+ * one for another engine, it is read as SQL tokens and written again:
+ * names of the table's columns quoted in the dialect's way, keywords in
+ * upper case, == and != as = and <>, and the parentheses an engine adds
+ * of its own (PostgreSQL writes "((a > 0) AND (b > 0))" for "a > 0 AND
+ * b > 0") left out where leaving them out cannot change the meaning.
+ *
+ * An expression is portable when it holds only the table's columns,
+ * number and string literals, comparisons, + - * /, AND, OR, NOT, IS
+ * [NOT] NULL, IN (...), BETWEEN, TRUE and FALSE: the three engines read
+ * those alike.  Anything else (a function, a cast, ||, LIKE) is written
+ * only for the engine it came from. */
+#ifndef DBPIPE_CHECK_H
+#define DBPIPE_CHECK_H
+
+#include "schema.h"
+#include "sql.h"
+#include "util.h"
+
+/* Append expr, read as SQL, in dialect d's spelling (see above).  Returns
+ * 1 when it is portable, 0 when it is not, -1 when it is not one
+ * expression that can be read (an unbalanced parenthesis or quote, a ';'
+ * or a comment), out then unchanged. */
+int check_render(struct buf *out, const struct sql_dialect *d, const struct table *t, const char *expr);
+
+/* Whether two checks of tables a and b say the same: their expressions
+ * rendered alike compare equal. */
+int check_equal(const struct table *a, const char *expr_a, const struct table *b, const char *expr_b);
+
+/* Add to t the CHECK constraints of a CREATE TABLE statement's text (a
+ * column's and the table's, named where CONSTRAINT names them): SQLite
+ * keeps no catalog of them, only the statement. */
+void check_scan_create_table(struct table *t, const char *create_sql);
+
+#endif
