@@ -306,3 +306,37 @@ rows_scanned() {
 	run my_sql c5 <<< "SHOW TABLES"
 	assert_output ""
 }
+
+@test "enums: the table record lists a PostgreSQL or MariaDB enum's values; --schema makes a MariaDB ENUM of a PostgreSQL one, and a value added in dev is a schema difference" {
+	pg_createdb e >/dev/null 2>&1
+	pg_psql e -q <<-'SQL'
+	CREATE TYPE mood AS ENUM ('sad', 'ok', 'it''s fine');
+	CREATE TABLE people (id int PRIMARY KEY, m mood NOT NULL);
+	INSERT INTO people VALUES (1, 'sad'), (2, 'it''s fine');
+	SQL
+	PE=$(pg_url e)
+	assert_equal "$(dbdump-rows --schema-only "$PE" | jq -c 'select(.type == "table") | .columns[1].labels')" \
+		'["sad","ok","it'"'"'s fine"]'
+	my_reset_db e
+	ME="mysql://dbpipe@127.0.0.1:$MY_PORT/e"
+	run dbapply --schema "$ME" < <(dbdump-rows "$PE")
+	assert_success
+	assert_output --partial "\`m\` enum('sad','ok','it''s fine') NOT NULL"
+	assert_equal "$(my_sql e <<< "SELECT m FROM people ORDER BY id" | tr '\n' '|')" "sad|it's fine|"
+	assert_equal "$(dbdump-rows --schema-only "$ME" | jq -c 'select(.type == "table") | .columns[1].labels')" \
+		'["sad","ok","it'"'"'s fine"]'
+	run my_sql e <<< "INSERT INTO people VALUES (3, 'glad')"
+	assert_failure
+	run dbdiff --schema "$PE" "$ME"
+	assert_success
+	run dbdiff "$PE" "$ME"
+	assert_success
+	# a value added to the type in dev: the column differs, said with both lists
+	pg_createdb e2 >/dev/null 2>&1
+	pg_dump -s -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" e | pg_psql e2 >/dev/null
+	pg_psql e -q -c "ALTER TYPE mood ADD VALUE 'glad'"
+	run --separate-stderr dbdiff --schema --stat "$(pg_url e2)" "$PE"
+	assert_failure 1
+	assert_equal "$stderr" "column \"people\".\"m\" is (enum, mood, NOT NULL, ENUM ('sad', 'ok', 'it's fine')) in OLD, (enum, mood, NOT NULL, ENUM ('sad', 'ok', 'it's fine', 'glad')) in NEW
+1 schema difference"
+}

@@ -105,6 +105,7 @@ void table_free(struct table *t)
 		free(t->cols[i].name);
 		free(t->cols[i].native);
 		free(t->cols[i].default_sql);
+		free_strv(t->cols[i].labels, t->cols[i].nlabels);
 	}
 	free(t->cols);
 	free(t->key);
@@ -449,6 +450,10 @@ void column_to_json(struct buf *out, const struct column *c)
 		buf_adds(out, ",\"default\":");
 		json_add_string(out, c->default_sql, strlen(c->default_sql));
 	}
+	if (c->nlabels) {
+		buf_adds(out, ",\"labels\":");
+		add_strv(out, c->labels, c->nlabels);
+	}
 	buf_addch(out, '}');
 }
 
@@ -591,6 +596,9 @@ static int columns_from_json(struct table *t, const struct jv *cols, struct buf 
 		col->autoinc = jv_get_true(c, "autoincrement");
 		const char *def = jv_get_string(c, "default");
 		col->default_sql = def ? xstrdup(def) : NULL;
+		const struct jv *labels = jv_get(c, "labels");
+		if (labels && strv_from_json(labels, &col->labels, &col->nlabels, err, "labels") < 0)
+			goto out;
 	}
 	rc = 0;
 out:
@@ -912,6 +920,20 @@ int schema_check_compatible(const struct table *src, const struct table *dst, st
 	return 0;
 }
 
+void column_add_label(struct column *c, const char *label)
+{
+	c->labels = xrealloc(c->labels, (c->nlabels + 1) * sizeof(*c->labels));
+	c->labels[c->nlabels++] = xstrdup(label);
+}
+
+static void column_copy_labels(struct column *d, const struct column *s)
+{
+	d->labels = NULL;
+	d->nlabels = 0;
+	for (size_t i = 0; i < s->nlabels; i++)
+		column_add_label(d, s->labels[i]);
+}
+
 struct table *table_copy(const struct table *t)
 {
 	struct table *c = table_new(t->name);
@@ -923,6 +945,7 @@ struct table *table_copy(const struct table *t)
 		d->name = name;
 		d->native = native;
 		d->default_sql = s->default_sql ? xstrdup(s->default_sql) : NULL; /* each owns its own */
+		column_copy_labels(d, s);
 	}
 	c->key = xcalloc(t->nkey ? t->nkey : 1, sizeof(*c->key));
 	c->nkey = t->nkey;
@@ -960,6 +983,7 @@ struct table *table_project(const struct table *dst, const struct table *src)
 		c->default_sql = d->default_sql ? xstrdup(d->default_sql) : NULL;
 		c->json_doc = d->json_doc;
 		c->scale = d->scale;
+		column_copy_labels(c, d);
 	}
 	p->key = xcalloc(src->nkey ? src->nkey : 1, sizeof(*p->key));
 	p->nkey = src->nkey;

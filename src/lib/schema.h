@@ -27,6 +27,10 @@ struct column {
 	/* The engine keeps a JSON document, not its text (PostgreSQL's jsonb
 	 * orders keys and spaces its own way): values compare as JSON. */
 	int json_doc;
+	/* An enum's values in their order (PostgreSQL's CREATE TYPE ... AS
+	 * ENUM, MySQL's ENUM(...)); none where the engine has no list. */
+	char **labels;
+	size_t nlabels;
 	/* Digits of a fraction the column keeps: a decimal's scale, a time's
 	 * digits of a second; -1 when it keeps any number (or it is unknown,
 	 * as in a stream).  The engine would round what lies beyond. */
@@ -109,6 +113,8 @@ void table_free(struct table *t);
 /* Append a column; returns it for the caller to fill in. */
 struct column *table_add_column(struct table *t, const char *name, enum vtype type,
 				const char *native, int nullable);
+/* Append a value to an enum column's labels. */
+void column_add_label(struct column *c, const char *label);
 /* The digits of a fraction a declared type keeps: a decimal's scale, the
  * second number of "numeric(10,2)", 0 for "numeric(10)"; a time's digits
  * of a second, the number of "datetime(3)"; dflt when native has no

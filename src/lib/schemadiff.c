@@ -42,10 +42,16 @@ static int str_equal(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+static int strv_equal(char *const *a, size_t na, char *const *b, size_t nb);
+
 static int columns_equal(const struct column *a, const struct column *b, int same_engine)
 {
 	if (a->type != b->type || a->nullable != b->nullable || a->autoinc != b->autoinc ||
 	    a->generated != b->generated)
+		return 0;
+	/* an enum's values, where both sides list them (a value added to a
+	 * PostgreSQL type leaves its name as it was) */
+	if (a->nlabels && b->nlabels && !strv_equal(a->labels, a->nlabels, b->labels, b->nlabels))
 		return 0;
 	if (same_engine)
 		return !strcasecmp(a->native, b->native) && str_equal(a->default_sql, b->default_sql);
@@ -322,6 +328,8 @@ static void describe_column(struct buf *out, const struct column *c)
 		 c->autoinc ? ", autoincrement" : "");
 	if (c->default_sql)
 		buf_addf(out, ", DEFAULT %s", c->default_sql);
+	for (size_t i = 0; i < c->nlabels && !strchr(c->native, '('); i++)
+		buf_addf(out, "%s'%s'%s", i ? ", " : ", ENUM (", c->labels[i], i + 1 == c->nlabels ? ")" : "");
 }
 
 static void describe_strv(struct buf *out, char *const *v, size_t n)

@@ -159,9 +159,23 @@ int my_column_type(struct buf *sql, const struct column *c, int indexed, const c
 	case VT_TIMESTAMP: buf_adds(sql, "datetime(6)"); return 0;
 	case VT_TIMESTAMPTZ: buf_adds(sql, "timestamp(6)"); return 0;
 	case VT_ENUM:
-		buf_addf(err, "column \"%s\" is a %s enum (%s), whose values the stream does not hold",
-			 c->name, src, c->native);
-		return -1;
+		if (!c->nlabels) {
+			buf_addf(err, "column \"%s\" is a %s enum (%s), whose values the stream does not hold",
+				 c->name, src, c->native);
+			return -1;
+		}
+		buf_adds(sql, "enum(");
+		for (size_t i = 0; i < c->nlabels; i++) {
+			buf_adds(sql, i ? ",'" : "'");
+			for (const char *p = c->labels[i]; *p; p++) {
+				if (*p == '\'' || *p == '\\')
+					buf_addch(sql, *p);
+				buf_addch(sql, *p);
+			}
+			buf_addch(sql, '\'');
+		}
+		buf_addch(sql, ')');
+		return 0;
 	default:
 		buf_addf(err, "column \"%s\" has the %s type %s, which has no equivalent in MySQL",
 			 c->name, src, c->native);
@@ -214,6 +228,26 @@ static char *mysql8_default(const struct column *c, const char *text, const char
 	return d;
 }
 
+/* The values of an enum('a','it''s') column type, in order. */
+static void enum_labels(struct column *c)
+{
+	const char *p = strchr(c->native, '(');
+	struct buf label = BUF_INIT;
+	while (p && (p = strchr(p, '\''))) {
+		buf_reset(&label);
+		for (p++; *p && !(*p == '\'' && p[1] != '\''); p++) {
+			if ((*p == '\'' || *p == '\\') && p[1])
+				p++;
+			buf_addch(&label, *p);
+		}
+		if (!*p)
+			break;
+		column_add_label(c, label.buf ? label.buf : "");
+		p++;
+	}
+	buf_release(&label);
+}
+
 /* A column from its row of information_schema.COLUMNS (TABLE_NAME,
  * COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, EXTRA, COLUMN_DEFAULT). */
 static void add_column(struct table *t, MYSQL_ROW row, int is_mariadb)
@@ -227,6 +261,8 @@ static void add_column(struct table *t, MYSQL_ROW row, int is_mariadb)
 	c->generated = strcasestr(extra, "VIRTUAL GENERATED") || strcasestr(extra, "STORED GENERATED") ||
 		       strcasestr(extra, "PERSISTENT GENERATED") || strcasestr(extra, "ROW START") ||
 		       strcasestr(extra, "ROW END");
+	if (c->type == VT_ENUM)
+		enum_labels(c);
 	if (!c->autoinc && !c->generated)
 		c->default_sql = is_mariadb ? column_default_normalize(row[5], c) : mysql8_default(c, row[5], extra);
 }

@@ -319,6 +319,14 @@ static const char q_checks[] = TABLES_CTE
 	"FROM tbl t JOIN pg_catalog.pg_constraint con ON con.conrelid = t.oid AND con.contype = 'c' "
 	"ORDER BY con.conrelid, con.conname COLLATE \"C\"";
 
+/* The values of enum columns (a domain over an enum too), in order. */
+static const char q_labels[] = TABLES_CTE
+	"SELECT a.attrelid, a.attnum, e.enumlabel "
+	"FROM tbl t JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped "
+	"JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
+	"JOIN pg_catalog.pg_enum e ON e.enumtypid = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END "
+	"ORDER BY a.attrelid, a.attnum, e.enumsortorder";
+
 /* A table being loaded: its oid and the column index of each attnum. */
 struct loading {
 	unsigned oid;
@@ -482,6 +490,16 @@ static void load_refs(PGresult *res, struct loading *v, size_t n)
 	}
 }
 
+static void load_labels(PGresult *res, struct loading *v, size_t n)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct loading *l = find_loading(v, n, getoid(res, r, 0));
+		size_t c = l ? column_of(l, PQgetvalue(res, r, 1)) : SIZE_MAX;
+		if (c != SIZE_MAX)
+			column_add_label(&l->t->cols[c], PQgetvalue(res, r, 2));
+	}
+}
+
 static void load_checks(PGresult *res, struct loading *v, size_t n)
 {
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -498,12 +516,14 @@ static void load_checks(PGresult *res, struct loading *v, size_t n)
 int pg_load_schema(struct db *db, struct schema *out)
 {
 	PGresult *tabs = NULL, *cols = NULL, *keys = NULL, *refs = NULL, *idx = NULL, *checks = NULL;
+	PGresult *labels = NULL;
 	struct loading *v = NULL;
 	size_t n = 0;
 	int rc = -1;
 	if (!(tabs = pg_query(db, q_tables, 0, NULL)) || !(cols = pg_query(db, q_columns, 0, NULL)) ||
 	    !(keys = pg_query(db, q_keys, 0, NULL)) || !(refs = pg_query(db, q_refs, 0, NULL)) ||
-	    !(idx = pg_query(db, q_indexes, 0, NULL)) || !(checks = pg_query(db, q_checks, 0, NULL)))
+	    !(idx = pg_query(db, q_indexes, 0, NULL)) || !(checks = pg_query(db, q_checks, 0, NULL)) ||
+	    !(labels = pg_query(db, q_labels, 0, NULL)))
 		goto out;
 	v = new_tables(tabs, &n);
 	load_columns(cols, v, n);
@@ -511,6 +531,7 @@ int pg_load_schema(struct db *db, struct schema *out)
 	load_refs(refs, v, n);
 	load_indexes(idx, v, n);
 	load_checks(checks, v, n);
+	load_labels(labels, v, n);
 	for (size_t i = 0; i < n; i++) {
 		schema_add(out, v[i].t);
 		v[i].t = NULL;
@@ -529,5 +550,6 @@ out:
 	PQclear(refs);
 	PQclear(idx);
 	PQclear(checks);
+	PQclear(labels);
 	return rc;
 }
