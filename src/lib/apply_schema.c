@@ -327,6 +327,8 @@ int apply_schema_step(struct apply *a)
 	    plan_build(a->db, &d, a->rd.name, a->rd.engine ? a->rd.engine : "", &p) == 0 &&
 	    plan_run(a->db, &p, 0) == 0) {
 		enum schema_change_kind k;
+		for (size_t i = 0; i < p.n; i++)
+			apply_sql_ddl(a, p.v[i].sql);
 		for (size_t i = 0; i < d.n; i++)
 			if (undoing(d.v[i].kind, a->db->ops->dialect, &k))
 				made_add(a, k, d.v[i].new_t, d.v[i].new_i);
