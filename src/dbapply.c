@@ -33,9 +33,11 @@ static const char usage_text[] =
 	"                    settle conflicts with the stream's or the target's values\n"
 	"  --rekey           insert a collision (a key both sides created) under a new\n"
 	"                    key, and translate later streams from the source by it\n"
-	"  --with-history    also apply migration-history tables (django_migrations...)\n"
+	"  --with-history    also apply migration-history tables (django_migrations...);\n"
+	"                    --schema does\n"
 	"  --schema          first create the tables, columns, indexes and foreign keys\n"
-	"                    of the stream that the target lacks (dbpipe(5))\n"
+	"                    of the stream that the target lacks (dbpipe(5)); the\n"
+	"                    migration history travels with them\n"
 	"  --insert-only     insert new rows only; existing rows are left alone\n"
 	"  --mirror          make the stream's complete tables exact copies: deletes too\n"
 	"  -n, --dry-run     do everything, report, then roll back: nothing is written\n"
@@ -411,7 +413,9 @@ static void settle_apply_opts(struct run *r)
 	o->nnatural = db->env.nnatural;
 	o->base_dir = backup_dir(db);
 	o->base_label = r->label;
-	if (!r->args.with_history) {
+	/* --schema: the migration history travels with the schema it
+	 * describes, so that the framework finds nothing left to migrate. */
+	if (!r->args.with_history && !o->schema) {
 		for (const char *const *h = apply_default_history; *h; h++)
 			filter_add(&r->history, &r->nhistory, *h);
 		for (size_t i = 0; i < db->env.nhistory; i++)

@@ -1360,3 +1360,26 @@ dbapply: nothing was written to prod.db'
 	assert_failure 2
 	assert_output --partial -- "--sql goes with a stream to apply"
 }
+
+@test "--schema brings the migration history with the schema it made: the history rows of the new migration arrive; without --schema they stay out" {
+	sqlite3 dev.db "CREATE TABLE django_migrations (id INTEGER PRIMARY KEY, app TEXT, name TEXT);
+		INSERT INTO django_migrations VALUES (1, 'office', '0001_initial');"
+	cp dev.db prod.db
+	sqlite3 dev.db "ALTER TABLE clients ADD COLUMN nickname TEXT;
+		INSERT INTO django_migrations VALUES (2, 'office', '0002_nickname');"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_failure 2
+	assert_output --partial 'unknown column "nickname" in table "clients"'
+	run sh -c 'dbdump-rows dev.db | dbapply --schema prod.db'
+	assert_success
+	refute_output --partial "history tables left out"
+	assert_equal "$(sqlite3 prod.db "SELECT group_concat(name, ' ') FROM django_migrations ORDER BY id")" "0001_initial 0002_nickname"
+	run dbdiff dev.db prod.db
+	assert_success
+	# a sync without --schema leaves the history out, as before
+	sqlite3 dev.db "INSERT INTO django_migrations VALUES (3, 'office', '0003_data_only')"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line 'history tables left out: "django_migrations" (--with-history includes them)'
+	assert_equal "$(sqlite3 prod.db "SELECT count(*) FROM django_migrations")" 2
+}
