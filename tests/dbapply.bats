@@ -1345,7 +1345,7 @@ dbapply: nothing was written to prod.db'
 	assert_failure 1
 }
 
-@test "--sql runs every check of a dry run: a conflict exits 2 with no script; it takes no --rollback" {
+@test "--sql runs every check of a dry run: a conflict exits 2 with no script; it takes no --rollback, nor a CSV target" {
 	dbdump-rows dev.db > s.ndjson
 	dbapply prod.db s.ndjson > /dev/null
 	sqlite3 dev.db "UPDATE clients SET phone = 'dev' WHERE id = 5"
@@ -1359,6 +1359,13 @@ dbapply: nothing was written to prod.db'
 	run dbapply --sql --rollback prod.db
 	assert_failure 2
 	assert_output --partial -- "--sql goes with a stream to apply"
+	# a CSV directory has no SQL
+	mkdir out
+	run --separate-stderr dbapply --sql csv:out s.ndjson
+	assert_failure 2
+	assert_output ""
+	[[ "$stderr" == *"csv:out: --sql: csv targets take no SQL"* ]]
+	[ -z "$(ls out)" ]
 }
 
 @test "--schema brings the migration history with the schema it made: the history rows of the new migration arrive; without --schema they stay out" {
