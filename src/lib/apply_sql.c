@@ -85,13 +85,12 @@ int apply_sql_write(struct apply *a, const struct plan *p, const struct change *
 	return 0;
 }
 
+/* -1 with the reason in db->err (the caller says it, as for reset_sequence). */
 int apply_sql_sequence(struct apply *a, const struct table *t)
 {
 	if (!a->o->sql || !a->db->ops->sequence_sql)
 		return 0;
-	if (a->db->ops->sequence_sql(a->db, t, &a->sql_seq) < 0)
-		return error("%s: table \"%s\": %s", a->db->shown_url, t->name, a->db->err.buf);
-	return 0;
+	return a->db->ops->sequence_sql(a->db, t, &a->sql_seq);
 }
 
 int apply_sql_print(struct apply *a)
