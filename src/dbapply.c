@@ -19,7 +19,7 @@
 #include "util.h"
 
 static const char usage_text[] =
-	"usage: dbapply [-n] [--insert-only | --mirror] [options] TARGET [STREAM]\n"
+	"usage: dbapply [-n | --sql] [--insert-only | --mirror] [options] TARGET [STREAM]\n"
 	"       dbapply --rollback [options] TARGET\n"
 	"       dbapply --mark TARGET\n"
 	"Apply a row stream or a change stream (from STREAM or stdin) to TARGET in\n"
@@ -33,12 +33,17 @@ static const char usage_text[] =
 	"                    settle conflicts with the stream's or the target's values\n"
 	"  --rekey           insert a collision (a key both sides created) under a new\n"
 	"                    key, and translate later streams from the source by it\n"
-	"  --with-history    also apply migration-history tables (django_migrations...)\n"
+	"  --with-history    also apply migration-history tables (django_migrations...);\n"
+	"                    --schema does\n"
 	"  --schema          first create the tables, columns, indexes and foreign keys\n"
-	"                    of the stream that the target lacks (dbpipe(5))\n"
+	"                    of the stream that the target lacks (dbpipe(5)); the\n"
+	"                    migration history travels with them\n"
 	"  --insert-only     insert new rows only; existing rows are left alone\n"
 	"  --mirror          make the stream's complete tables exact copies: deletes too\n"
 	"  -n, --dry-run     do everything, report, then roll back: nothing is written\n"
+	"  --sql             a dry run that prints the statements it would run, schema\n"
+	"                    and rows, as one script for the target engine's own client\n"
+	"                    (psql, mysql, sqlite3); the summary goes to stderr\n"
 	"  --rollback        apply the newest undo stream of TARGET: the state before\n"
 	"                    the last sync comes back\n"
 	"  --mark            print the mark of the last sync into TARGET, for\n"
@@ -247,7 +252,7 @@ static void parse_options(int argc, char **argv, struct args *a)
 {
 	enum { OPT_INSERT_ONLY = 256, OPT_MIRROR, OPT_FORCE, OPT_NO_BACKUP, OPT_NO_UNDO,
 	       OPT_ROLLBACK, OPT_SAVE_BASE, OPT_ALLOW_NONTX, OPT_MARK, OPT_DISABLE_TRIGGERS, OPT_PREFER,
-	       OPT_WITH_HISTORY, OPT_REKEY, OPT_SCHEMA, OPT_LOSSY };
+	       OPT_WITH_HISTORY, OPT_REKEY, OPT_SCHEMA, OPT_LOSSY, OPT_SQL };
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "insert-only", no_argument, NULL, OPT_INSERT_ONLY },
@@ -264,6 +269,7 @@ static void parse_options(int argc, char **argv, struct args *a)
 		{ "with-history", no_argument, NULL, OPT_WITH_HISTORY },
 		{ "rekey", no_argument, NULL, OPT_REKEY },
 		{ "schema", no_argument, NULL, OPT_SCHEMA },
+		{ "sql", no_argument, NULL, OPT_SQL },
 		{ "lossy", required_argument, NULL, OPT_LOSSY },
 		{ "allow-non-transactional", no_argument, NULL, OPT_ALLOW_NONTX },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -300,6 +306,7 @@ static void parse_options(int argc, char **argv, struct args *a)
 		case OPT_WITH_HISTORY: a->with_history = 1; break;
 		case OPT_REKEY: o->rekey = 1; break;
 		case OPT_SCHEMA: o->schema = 1; break;
+		case OPT_SQL: o->sql = o->dry_run = 1; break;
 		case OPT_LOSSY:
 			/* one kind for now; a list would be comma-separated */
 			if (strcmp(optarg, "fraction"))
@@ -324,6 +331,9 @@ static void parse_options(int argc, char **argv, struct args *a)
 		usage_error("--mark takes no other action");
 	if (o->schema && (a->rollback || a->print_mark))
 		usage_error("--schema goes with a stream to apply, not --rollback or --mark");
+	if (o->sql && (a->rollback || a->print_mark || o->disable_triggers || a->save_base))
+		usage_error("--sql goes with a stream to apply, without --rollback, --mark, "
+			    "--disable-triggers or --save-base");
 	if (a->rollback && o->mode != APPLY_MERGE)
 		usage_error("--rollback takes no --insert-only or --mirror");
 	/* A dry run must not write what it cannot take back. */
@@ -403,7 +413,9 @@ static void settle_apply_opts(struct run *r)
 	o->nnatural = db->env.nnatural;
 	o->base_dir = backup_dir(db);
 	o->base_label = r->label;
-	if (!r->args.with_history) {
+	/* --schema: the migration history travels with the schema it
+	 * describes, so that the framework finds nothing left to migrate. */
+	if (!r->args.with_history && !o->schema) {
 		for (const char *const *h = apply_default_history; *h; h++)
 			filter_add(&r->history, &r->nhistory, *h);
 		for (size_t i = 0; i < db->env.nhistory; i++)
@@ -439,9 +451,11 @@ static int finish_apply(struct run *r)
 	if (!o->dry_run && r->marks.next.mark &&
 	    sync_mark_write(r->marks.dir, r->label, r->identity, &r->marks.next) < 0)
 		warning("the sync is done, but its mark was not kept: the next --since dump will be whole");
-	summary_print(&r->sum, stdout);
+	/* --sql: stdout is the script */
+	FILE *report = o->sql ? stderr : stdout;
+	summary_print(&r->sum, report);
 	if (o->dry_run)
-		printf("dry run: rolled back, nothing was written to %s\n", r->db->shown_url);
+		fprintf(report, "dry run: rolled back, nothing was written to %s\n", r->db->shown_url);
 	if (r->undo && !access(r->undo, F_OK))
 		printf("undo: %s (dbapply --rollback %s restores the state before this run)\n", r->undo, r->shown);
 	if (r->rollback_from && !o->dry_run)

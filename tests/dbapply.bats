@@ -1301,3 +1301,115 @@ dbapply: nothing was written to prod.db'
 	run dbdiff --schema dev.db new.db
 	assert_success
 }
+
+@test "--sql prints the statements of the run, schema and rows, and writes nothing; sqlite3 makes the same change from it" {
+	sqlite3 new.db "PRAGMA user_version = 1"
+	cp new.db copy.db
+	sqlite3 dev.db "CREATE TABLE odd (id INTEGER PRIMARY KEY, t TEXT, b BLOB, f REAL);
+		INSERT INTO odd VALUES (1, 'it''s a \\ back; -- slash' || char(10) || 'x', X'00ff27', NULL),
+			(2, 'nul' || CAST(X'00' AS TEXT) || 'byte', X'', 0.1), (3, NULL, NULL, 1.7976931348623157e308);"
+	# a double that SQLite's own parser reads as its neighbour, bound exactly
+	/usr/bin/python3 -c 'import sqlite3; c = sqlite3.connect("dev.db"); c.execute("UPDATE odd SET f = ? WHERE id = 1", (-2.2606631148481385e-299,)); c.commit()'
+	assert_equal "$(sqlite3 dev.db "SELECT f = -2.2606631148481385e-299 FROM odd WHERE id = 1")" 0
+	dbdump-rows dev.db > s.ndjson
+	run --separate-stderr dbapply --sql --schema new.db s.ndjson
+	assert_success
+	printf '%s\n' "$output" > script.sql
+	# the summary and the DDL shown go to stderr: stdout is the script
+	assert_line --index 0 --partial '-- dbapply --sql: what dbapply would run on new.db (sqlite) for s.ndjson; nothing was written.'
+	assert_line --index 1 'PRAGMA foreign_keys = ON;'
+	assert_line --index 2 'BEGIN IMMEDIATE;'
+	assert_line --partial 'CREATE TABLE "clients" ('
+	assert_line 'INSERT INTO "odd" ("id","t","b","f") VALUES (1,'"'"'it'"''"'s a \ back; -- slash'
+	assert_line --partial "X'00ff27',(CAST("
+	assert_line --partial "VALUES (2,CAST(X'6e756c0062797465' AS TEXT),X'',0.1);"
+	assert_line --index $((${#lines[@]} - 1)) 'COMMIT;'
+	[[ "$stderr" == *"dry run: rolled back, nothing was written to new.db"* ]]
+	# nothing written: no table, no backup, no sync base
+	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0
+	[ ! -e backups ]
+	# the engine's own client, then the same as a sync by dbapply
+	sqlite3 -bail viaclient.db < script.sql
+	dbapply --schema copy.db s.ndjson > /dev/null 2>&1
+	run dbdiff copy.db viaclient.db
+	assert_success
+	run dbdiff --schema copy.db viaclient.db
+	assert_success
+	run dbdiff dev.db viaclient.db
+	assert_success
+	# the double SQLite's parser would round is written exactly, bit for bit
+	assert_equal "$(sqlite3 viaclient.db "SELECT f = -2.2606631148481385e-299, hex(CAST(t AS BLOB)) FROM odd WHERE id IN (1, 2) ORDER BY id" | tr '\n' ' ')" \
+		"0|697427732061205C206261636B3B202D2D20736C6173680A78 0|6E756C0062797465 "
+	run sqlite3 -separator ' ' viaclient.db "SELECT printf('%!.17g', f) FROM odd WHERE id = 1; SELECT max(id) FROM clients"
+	assert_output "-2.2606631148481385e-299
+101"
+}
+
+@test "--sql of a merge: updates, inserts and the AUTOINCREMENT counter as dbapply makes them; --mirror's deletes" {
+	sqlite3 prod.db "UPDATE clients SET email = 'prod@x' WHERE id = 7; CREATE TABLE seq (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT)"
+	sqlite3 dev.db "UPDATE clients SET balance = '12.34' WHERE id = 3; DELETE FROM documents WHERE id = 1;
+		CREATE TABLE seq (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT); INSERT INTO seq VALUES (41, 'a'), (42, 'b')"
+	cp prod.db viaclient.db
+	cp prod.db copy.db
+	dbdump-rows dev.db > s.ndjson
+	run --separate-stderr dbapply --sql --mirror prod.db s.ndjson
+	assert_success
+	printf '%s\n' "$output" > script.sql
+	assert_line "UPDATE \"clients\" SET \"balance\" = '12.34' WHERE \"id\" = 3;"
+	assert_line 'DELETE FROM "documents" WHERE "id" = 1;'
+	assert_line "INSERT INTO sqlite_sequence (name, seq) SELECT 'seq', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'seq');"
+	sqlite3 -bail viaclient.db < script.sql
+	dbapply --mirror copy.db s.ndjson > /dev/null 2>&1
+	run dbdiff copy.db viaclient.db
+	assert_success
+	assert_equal "$(sqlite3 viaclient.db "SELECT seq FROM sqlite_sequence WHERE name = 'seq'")" 42
+	# prod itself is as it was
+	run dbdiff dev.db prod.db
+	assert_failure 1
+}
+
+@test "--sql runs every check of a dry run: a conflict exits 2 with no script; it takes no --rollback, nor a CSV target" {
+	dbdump-rows dev.db > s.ndjson
+	dbapply prod.db s.ndjson > /dev/null
+	sqlite3 dev.db "UPDATE clients SET phone = 'dev' WHERE id = 5"
+	sqlite3 prod.db "UPDATE clients SET phone = 'prod' WHERE id = 5"
+	dbdiff prod.db dev.db > changes.ndjson || true
+	sqlite3 prod.db "UPDATE clients SET phone = 'prod again' WHERE id = 5"
+	run --separate-stderr dbapply --sql prod.db changes.ndjson
+	assert_failure 2
+	assert_output ""
+	[[ "$stderr" == *"conflicting row"* ]]
+	run dbapply --sql --rollback prod.db
+	assert_failure 2
+	assert_output --partial -- "--sql goes with a stream to apply"
+	# a CSV directory has no SQL
+	mkdir out
+	run --separate-stderr dbapply --sql csv:out s.ndjson
+	assert_failure 2
+	assert_output ""
+	[[ "$stderr" == *"csv:out: --sql: csv targets take no SQL"* ]]
+	[ -z "$(ls out)" ]
+}
+
+@test "--schema brings the migration history with the schema it made: the history rows of the new migration arrive; without --schema they stay out" {
+	sqlite3 dev.db "CREATE TABLE django_migrations (id INTEGER PRIMARY KEY, app TEXT, name TEXT);
+		INSERT INTO django_migrations VALUES (1, 'office', '0001_initial');"
+	cp dev.db prod.db
+	sqlite3 dev.db "ALTER TABLE clients ADD COLUMN nickname TEXT;
+		INSERT INTO django_migrations VALUES (2, 'office', '0002_nickname');"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_failure 2
+	assert_output --partial 'unknown column "nickname" in table "clients"'
+	run sh -c 'dbdump-rows dev.db | dbapply --schema prod.db'
+	assert_success
+	refute_output --partial "history tables left out"
+	assert_equal "$(sqlite3 prod.db "SELECT group_concat(name, ' ') FROM django_migrations ORDER BY id")" "0001_initial 0002_nickname"
+	run dbdiff dev.db prod.db
+	assert_success
+	# a sync without --schema leaves the history out, as before
+	sqlite3 dev.db "INSERT INTO django_migrations VALUES (3, 'office', '0003_data_only')"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line 'history tables left out: "django_migrations" (--with-history includes them)'
+	assert_equal "$(sqlite3 prod.db "SELECT count(*) FROM django_migrations")" 2
+}

@@ -718,3 +718,88 @@ stderr: $stderr"
 	assert_success
 	assert_line --regexp '^total +0 +0 +0$'
 }
+
+# ----------------------------------------------------------------------------
+# A model change in dev only: makemigrations and migrate there, then a sync
+# with --schema; prod's manage.py finds nothing to migrate.
+
+# manage.py of the copy of the project in $T/proj on database URL $1.
+dj_copy() {
+	local db=$1
+	shift
+	OFFICE_DB=$db PYTHONDONTWRITEBYTECODE=1 PYTHONNOUSERSITE=1 \
+		env -u PYTHONPATH -u PYTHONHOME "$PY" "$T/proj/manage.py" "$@"
+}
+
+# Pair $1: a first sync; then, in a copy of the project, a new field on
+# Client and a new model Tag that refers to it, made by makemigrations and
+# migrated in dev only, used through the ORM; then dev | dbapply --schema prod.
+check_model_change() {
+	new_pair "$1"
+	first_sync
+	cp -r "$ROOT/tests/django" "$T/proj"
+	cat >> "$T/proj/office/models.py" <<-'PY'
+
+
+	Client.add_to_class("nickname", models.CharField(max_length=50, null=True, blank=True))
+
+
+	class Tag(models.Model):
+	    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="tags")
+	    label = models.CharField(max_length=40)
+	PY
+	run dj_copy "$DEV" makemigrations office -n dev_change
+	assert_success
+	assert_output --partial "0003_dev_change.py"
+	run dj_copy "$DEV" migrate -v1
+	assert_success
+	assert_output --partial "Applying office.0003_dev_change... OK"
+	run dj_copy "$DEV" office run 'from office.models import Tag
+c = Client.objects.get(name="Anna Rossi"); c.nickname = "Annie"; c.save()
+Tag.objects.create(client=c, label="loyal")'
+	assert_success
+	# prod, on the old code, lacks the column and the table: a plain sync refuses
+	push
+	assert_failure 2
+	[[ "$stderr" == *'unknown column "nickname" in table "office_client"'* ]]
+	push --schema
+	assert_success
+	[[ "$stderr" == *"schema: CREATE TABLE"*"office_tag"* ]]
+	refute_output --partial "history tables left out"
+	# the history came with the schema: nothing to migrate, the checks pass
+	run dj_copy "$PROD" migrate --check
+	assert_success
+	run dj_copy "$PROD" migrate
+	assert_success
+	assert_output --partial "No migrations to apply."
+	run dj_copy "$PROD" check
+	assert_success
+	run dj_copy "$PROD" showmigrations office
+	assert_output --partial "[X] 0003_dev_change"
+	# the new field and model, read and written through prod's ORM
+	run dj_copy "$PROD" office run 'from office.models import Tag
+c = Client.objects.get(name="Anna Rossi")
+print(c.nickname, [t.label for t in c.tags.all()])
+c.nickname = "Ann"; c.save()
+t = Tag.objects.create(client=c, label="prod-made")
+print(Client.objects.get(pk=c.pk).nickname, t.pk > 1, Tag.objects.count())'
+	assert_success
+	assert_output "Annie ['loyal']
+Ann True 2"
+	# and the next sync from dev finds prod's own edits, not a schema change
+	push --schema
+	assert_success
+	refute_output --partial "schema:"
+}
+
+@test "a model change in dev only (makemigrations, migrate), SQLite -> SQLite with --schema: prod's migrate has nothing to apply, check passes, the ORM uses the new field" {
+	check_model_change sqlite-sqlite
+}
+
+@test "a model change in dev only (makemigrations, migrate), PostgreSQL -> PostgreSQL with --schema: prod's migrate has nothing to apply, check passes, the ORM uses the new field" {
+	check_model_change pg-pg
+}
+
+@test "a model change in dev only (makemigrations, migrate), SQLite -> PostgreSQL with --schema: prod's migrate has nothing to apply, check passes, the ORM uses the new field" {
+	check_model_change sqlite-pg
+}

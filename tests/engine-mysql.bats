@@ -1042,3 +1042,45 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 		awk -F '\t' '$3 == "items" && !($4 == "range" && $6 == "PRIMARY") { print "not a range of PRIMARY: " $0; bad = 1 } END { exit bad }' plan.txt
 	done < keyed.sql
 }
+
+@test "--sql on MariaDB: the script of a --mirror run (a cycle, geometry, NUL and backslashes), run by mariadb, makes what dbapply makes; a schema step it cannot try is refused" {
+	my_reset_db viaclient
+	local schema='CREATE TABLE t (id int AUTO_INCREMENT PRIMARY KEY, b varbinary(20), n decimal(40,9), f double, r float,
+		ts timestamp(6) NULL, dt datetime, tx text, e enum('"'a','b'"'), bo tinyint(1), bi bit(3), y year, g geometry NULL) ENGINE=InnoDB;
+	CREATE TABLE c (id int PRIMARY KEY, t_id int, parent int, FOREIGN KEY (parent) REFERENCES c(id),
+		FOREIGN KEY (t_id) REFERENCES t(id)) ENGINE=InnoDB;'
+	for db in dev prod viaclient; do my_sql $db <<< "$schema"; done
+	my_sql dev <<-'SQL'
+	INSERT INTO t VALUES (1, X'00ff275c', 12345678901234567890.123456789, 0.1, 1.1, '2020-01-01 10:00:00.5',
+		'1999-12-31 23:59:59', 'O''Br\\ien\nx\0y; -- z', 'b', 1, b'101', 2024, ST_GeomFromText('POINT(1 2)', 4326)),
+		(2, '', 0, 1.7976931348623157e308, 3.4e38, NULL, NULL, '', 'a', 0, b'0', 0, NULL);
+	INSERT INTO c VALUES (1, 1, NULL), (2, 2, 1);
+	UPDATE c SET parent = 2 WHERE id = 1;
+	SQL
+	for db in prod viaclient; do my_sql $db <<< "INSERT INTO t (id, tx) VALUES (1, 'old'), (3, 'gone');"; done
+	dbdump-rows "$DEV" > s.ndjson
+	run --separate-stderr dbapply --mirror --sql "$PROD" s.ndjson
+	assert_success
+	printf '%s\n' "$output" > script.sql
+	assert_line 'SET NAMES utf8mb4;'
+	assert_line 'START TRANSACTION;'
+	assert_line --partial "\`g\` = ST_GeomFromText('POINT(1 2)', 4326)"
+	assert_line 'SET foreign_key_checks = 0;'
+	assert_line "DELETE FROM \`t\` WHERE \`id\` = '3';"
+	assert_line 'COMMIT;'
+	assert_equal "$(my_sql prod <<< 'SELECT count(*) FROM t; SELECT count(*) FROM c' | tr '\n' ' ')" "2 0 "
+	my_sql viaclient < script.sql
+	dbapply --mirror "$PROD" s.ndjson > /dev/null 2>&1
+	run dbdiff "$PROD" "mysql://dbpipe@127.0.0.1:$MY_PORT/viaclient"
+	assert_success
+	run dbdiff "$DEV" "mysql://dbpipe@127.0.0.1:$MY_PORT/viaclient"
+	assert_success
+	assert_equal "$(my_sql viaclient <<< "SELECT HEX(tx) FROM t WHERE id = 1")" "4F2742725C69656E0A7800793B202D2D207A"
+	# a schema step MariaDB would commit at once: the rows cannot be tried, so no script
+	my_reset_db prod
+	run --separate-stderr dbapply --sql --schema "$PROD" s.ndjson
+	assert_failure 2
+	assert_output ""
+	[[ "$stderr" == *"--sql: mysql commits DDL by itself, so the rows cannot be tried"* ]]
+	assert_equal "$(my_sql prod <<< 'SHOW TABLES')" ""
+}

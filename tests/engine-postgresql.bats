@@ -1281,3 +1281,47 @@ records() {
 	assert_line '2 values of the stream cut to the digits their column keeps (--lossy fraction)'
 	assert_equal "$(pg_psql prod -Atc 'SELECT n, at FROM m ORDER BY id' | tr '\n' ' ')" "1.00|2024-01-02 03:04:05 2.50|2024-01-02 03:04:05 "
 }
+
+@test "--sql on PostgreSQL: the script of a --schema run into an empty database, run by psql, makes what dbapply makes; values exact" {
+	pg_createdb viapsql
+	pg_psql dev <<-'SQL'
+	CREATE TABLE t (id serial PRIMARY KEY, b bytea, n numeric, f float8, r real, ts timestamptz, tl timestamp,
+		j jsonb, a int[], tx text, bo boolean, d date, tm time, iv interval, u uuid);
+	INSERT INTO t (b, n, f, r, ts, tl, j, a, tx, bo, d, tm, iv, u) VALUES
+		('\x00ff275c', 'NaN', 'Infinity', 1.1, '2020-01-01 10:00:00.123456+02', '1999-12-31 23:59:59',
+		 '{"a": "it''s \\ q"}', '{1,2,NULL}', E'O''Br\\ien\nline\ttab; -- no comment', true, '2020-02-29',
+		 '12:34:56.5', '1 day 02:00', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'),
+		('', '123456789012345678901234567890.123456789', 0.1, 'NaN', NULL, NULL, 'null', '{}', '', false,
+		 NULL, NULL, NULL, NULL),
+		(NULL, '0.1', 2.2606631148481385e-299, '-Infinity', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	CREATE TABLE c (id int PRIMARY KEY, t_id int REFERENCES t(id), parent int REFERENCES c(id));
+	INSERT INTO c VALUES (1, 1, NULL), (2, 2, 1);
+	UPDATE c SET parent = 2 WHERE id = 1;
+	SQL
+	dbdump-rows "$DEV" > s.ndjson
+	run --separate-stderr dbapply --sql --schema "$PROD" s.ndjson
+	assert_success
+	printf '%s\n' "$output" > script.sql
+	assert_line "SET standard_conforming_strings = on;"
+	assert_line "BEGIN;"
+	assert_line --partial 'CREATE TABLE "t" ('
+	assert_line --partial "VALUES ('1','\\x00ff275c','NaN','Infinity','1.1','2020-01-01T08:00:00.123456Z',"
+	assert_line --partial "SELECT pg_catalog.setval('t_id_seq', m) FROM"
+	assert_line "COMMIT;"
+	# nothing written
+	assert_equal "$(pg_psql prod -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+	pg_psql viapsql -f script.sql > /dev/null
+	dbapply --schema "$PROD" s.ndjson > /dev/null 2>&1
+	run dbdiff "$PROD" "$(pg_url viapsql)"
+	assert_success
+	run dbdiff --schema "$PROD" "$(pg_url viapsql)"
+	assert_success
+	run dbdiff "$DEV" "$(pg_url viapsql)"
+	assert_success
+	# the sequence is past the data, the foreign keys are there
+	assert_equal "$(pg_psql viapsql -Atc "INSERT INTO t (tx) VALUES ('next') RETURNING id")" 4
+	run pg_psql viapsql -c "INSERT INTO c VALUES (3, 99, NULL)"
+	assert_failure
+	assert_equal "$(pg_psql viapsql -Atc "SELECT f = 2.2606631148481385e-299 FROM t WHERE id = 3; SELECT b = '\x00ff275c' FROM t WHERE id = 1")" "t
+t"
+}

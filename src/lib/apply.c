@@ -84,7 +84,9 @@ static int write_spools(struct apply *a, struct plan **live, size_t n, const str
 static int reset_sequences(struct apply *a)
 {
 	for (size_t i = 0; i < a->nplans; i++)
-		if (!a->plans[i].skip && a->plans[i].counts->inserts && a->db->ops->reset_sequence(a->db, a->plans[i].proj) < 0) {
+		if (!a->plans[i].skip && a->plans[i].counts->inserts &&
+		    (a->db->ops->reset_sequence(a->db, a->plans[i].proj) < 0 ||
+		     apply_sql_sequence(a, a->plans[i].proj) < 0)) {
 			if (!apply_blame_earlier_write(a))
 				error("%s: table \"%s\": %s", a->db->shown_url, a->plans[i].st->name, a->db->err.buf);
 			return -1;
@@ -183,6 +185,7 @@ static void cleanup(struct apply *a)
 	apply_keyed_rows_release(&a->queued);
 	table_free(a->rk_table);
 	schema_diff_release(&a->made);
+	apply_sql_release(a);
 	if (a->wlog)
 		fclose(a->wlog);
 }
@@ -199,6 +202,8 @@ static int run(struct apply *a, const char *input)
 		return -1;
 	}
 	a->tmpdir = buf_detach(&dir);
+	if (apply_sql_check(a) < 0)
+		return -1;
 	a->rd_open = 1;
 	if (stream_open(&a->rd, input) < 0)
 		return -1;
@@ -237,7 +242,7 @@ static int run(struct apply *a, const char *input)
 			return error("%s: rollback of the dry run failed: %s (a transaction that was not "
 				     "committed ends with its connection: nothing was written)", db->shown_url,
 				     db->err.buf);
-		return 0;
+		return a->o->sql ? apply_sql_print(a) : 0;
 	}
 	if (util_interrupted)
 		return error("interrupted");
@@ -274,6 +279,8 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	sum->sync = 1;
 	change_init(&a.out);
 	buf_init(&a.msg);
+	buf_init(&a.sql_ddl);
+	buf_init(&a.sql_seq);
 	schema_init(&a.target);
 	if (o->undo_path) {
 		/* x.ndjson.gz -> x.ndjson.partial.gz: still gzip, never taken for an undo stream */
@@ -305,7 +312,11 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	}
 	if (ret == 0)
 		ret = run(&a, input);
-	else if (ret > 0) { /* a dry run that showed the DDL */
+	else if (ret > 0 && o->sql) /* a dry run that showed the DDL */
+		ret = error("--sql: %s commits DDL by itself, so the rows cannot be tried against the tables "
+			    "and columns it lacks: make the schema first (dbdump-rows --schema-only SOURCE | "
+			    "dbapply --schema %s), then dbapply --sql", db->ops->engine, db->shown_url);
+	else if (ret > 0) {
 		sum->rows_not_tried = 1;
 		ret = 0;
 	}

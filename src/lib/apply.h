@@ -56,6 +56,10 @@ struct apply_opts {
 	 * before the rows (apply_schema.c); without it they are refused, each
 	 * named. */
 	int schema;
+	/* --sql (with dry_run): print to stdout, in the target's dialect, the
+	 * statements the run makes, schema and rows, as one script that the
+	 * engine's own client can run (apply_sql.c). */
+	int sql;
 	/* Changes of values the user allows (convert.h's LOSSY_*): none by
 	 * default, and every value the target cannot keep exactly is refused. */
 	unsigned lossy;

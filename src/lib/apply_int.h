@@ -120,6 +120,12 @@ struct apply {
 	 * that a failure the engine reports later names the right row. */
 	FILE *wlog;
 	uint64_t wlog_base;      /* db->nwrites before the first write */
+	/* --sql (apply_sql.c): the script's schema step, rows (a file in
+	 * tmpdir) and id generators; whether its rows turned MySQL's
+	 * foreign-key checks off. */
+	struct buf sql_ddl, sql_seq;
+	FILE *sql_rows;
+	int sql_fk_off;
 };
 
 /* The target's rows of one table, in key order. */
@@ -194,6 +200,14 @@ void apply_schema_note_made(struct apply *a, const struct apply_schema_undo *und
  * (after_commit). */
 int apply_schema_drops(struct apply *a, int after_commit);
 void apply_schema_keep(struct apply_schema_undo *undo);
+
+/* apply_sql.c */
+int apply_sql_check(struct apply *a);
+void apply_sql_ddl(struct apply *a, const char *sql);
+int apply_sql_write(struct apply *a, const struct plan *p, const struct change *c);
+int apply_sql_sequence(struct apply *a, const struct table *t);
+int apply_sql_print(struct apply *a);
+void apply_sql_release(struct apply *a);
 
 /* apply_write.c */
 int apply_spool_open(struct apply *a, struct plan *p, size_t idx, int which);

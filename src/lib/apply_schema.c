@@ -143,6 +143,45 @@ static int addable_column(const char *stream, const struct table *t, size_t i)
 	return -1;
 }
 
+/* What a table of the source has that the stream does not carry, or that
+ * the target's engine cannot make: triggers (their code is not in the
+ * stream), an index of the source engine's own kind (FULLTEXT, SPATIAL)
+ * on another engine.  Each refused by name rather than left out unseen;
+ * the count. */
+static size_t uncarried(const struct schema_diff *d, const char *stream, const char *src_engine,
+			const char *engine)
+{
+	struct buf why = BUF_INIT;
+	size_t n = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct schema_change *c = &d->v[i];
+		const struct table *t = c->new_t;
+		if (c->kind != SC_ADD_TABLE && c->kind != SC_ADD_INDEX)
+			continue;
+		if (c->kind == SC_ADD_TABLE && t->has_triggers) {
+			buf_reset(&why);
+			buf_addf(&why, "table \"%s\" has triggers in the source, and the stream does not hold "
+				 "their code: not made (make the table and its triggers by hand, or drop the "
+				 "triggers in the source)", t->name);
+			refuse(stream, t, why.buf);
+			n++;
+		}
+		for (size_t x = 0; x < t->nindexes && strcmp(src_engine, engine); x++) {
+			const struct index *ix = &t->indexes[x];
+			if (!ix->kind || (c->kind == SC_ADD_INDEX && x != c->new_i))
+				continue;
+			buf_reset(&why);
+			buf_addf(&why, "table \"%s\": index \"%s\" is a %s index of %s, which %s cannot make: "
+				 "not made (drop it in the source, or make the table by hand)", t->name, ix->name,
+				 ix->kind, src_engine, engine);
+			refuse(stream, t, why.buf);
+			n++;
+		}
+	}
+	buf_release(&why);
+	return n;
+}
+
 /* The DDL of d in the order it can run: tables, columns, indexes, then
  * foreign keys (their tables all exist by then).  Every refusal is said
  * before -1. */
@@ -151,7 +190,7 @@ static int plan_build(const struct db *db, const struct schema_diff *d, const ch
 {
 	const struct sql_dialect *dl = db->ops->dialect;
 	struct buf sql = BUF_INIT, undo = BUF_INIT, err = BUF_INIT;
-	int bad = 0;
+	int bad = uncarried(d, stream, src_engine, db->ops->engine) > 0;
 	for (int pass = 0; pass < 4; pass++)
 		for (size_t i = 0; i < d->n; i++) {
 			const struct schema_change *c = &d->v[i];
@@ -348,6 +387,8 @@ int apply_schema_step(struct apply *a)
 	    plan_build(a->db, &d, a->rd.name, a->rd.engine ? a->rd.engine : "", &p) == 0 &&
 	    plan_run(a->db, &p, 0) == 0) {
 		enum schema_change_kind k;
+		for (size_t i = 0; i < p.n; i++)
+			apply_sql_ddl(a, p.v[i].sql);
 		for (size_t i = 0; i < d.n; i++)
 			if (undoing(d.v[i].kind, a->db->ops->dialect, &k))
 				made_add(a, k, d.v[i].new_t, d.v[i].new_i);

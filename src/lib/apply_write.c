@@ -420,6 +420,8 @@ int apply_write_spool(struct apply *a, struct plan *p, int which)
 				write_failed(a, p, c, w.line);
 			goto out;
 		}
+		if (apply_sql_write(a, p, c) < 0)
+			goto out;
 		if (p->proj->has_triggers && !p->triggers_are_off)
 			a->triggers_fired = 1;
 	}

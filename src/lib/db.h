@@ -102,6 +102,14 @@ struct db_ops {
 	 * rows of dbdump-rows --subset. */
 	int (*scan_where_open)(struct db *db, const struct table *t, const char *where,
 			       struct db_cursor **out);
+	/* dbapply --sql: value i of r (laid out by t) as an SQL literal in
+	 * the dialect (sql_literal), that the engine stores as write would;
+	 * -1 (db->err) for a value write refuses. */
+	int (*literal)(struct db *db, const struct table *t, const struct row *r, size_t i, struct buf *out);
+	/* dbapply --sql: the statements that do what reset_sequence does
+	 * for t, each ending in ";\n", appended to out (nothing where the
+	 * engine moves its counters by itself). */
+	int (*sequence_sql)(struct db *db, const struct table *t, struct buf *out);
 };
 
 struct db {

@@ -117,6 +117,7 @@ void table_free(struct table *t)
 	free(t->refs);
 	for (size_t i = 0; i < t->nindexes; i++) {
 		free(t->indexes[i].name);
+		free(t->indexes[i].kind);
 		free_strv(t->indexes[i].cols, t->indexes[i].ncols);
 	}
 	free(t->indexes);
@@ -287,6 +288,7 @@ void table_drop_last_index(struct table *t)
 {
 	struct index *ix = &t->indexes[--t->nindexes];
 	free(ix->name);
+	free(ix->kind);
 	free_strv(ix->cols, ix->ncols);
 }
 
@@ -482,6 +484,10 @@ void index_to_json(struct buf *out, const struct index *ix)
 	add_strv(out, ix->cols, ix->ncols);
 	if (ix->unique)
 		buf_adds(out, ",\"unique\":true");
+	if (ix->kind) {
+		buf_adds(out, ",\"kind\":");
+		json_add_string(out, ix->kind, strlen(ix->kind));
+	}
 	buf_addch(out, '}');
 }
 
@@ -540,6 +546,9 @@ void table_to_json(struct buf *out, const struct table *t, int complete)
 		}
 		buf_addch(out, ']');
 	}
+	/* said so that --schema, which cannot make them, refuses the table */
+	if (t->has_triggers)
+		buf_adds(out, ",\"triggers\":true");
 	if (complete)
 		buf_adds(out, ",\"complete\":true");
 	buf_addch(out, '}');
@@ -683,6 +692,8 @@ static int indexes_from_json(struct table *t, const struct jv *rec, struct buf *
 		struct index *ix = table_add_index(t, name, jv_get_true(j, "unique"));
 		ix->cols = cols;
 		ix->ncols = n;
+		const char *kind = jv_get_string(j, "kind");
+		ix->kind = kind ? xstrdup(kind) : NULL;
 	}
 	return 0;
 }
@@ -724,6 +735,7 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 		return NULL;
 	}
 	t->complete = jv_get_true(rec, "complete");
+	t->has_triggers = jv_get_true(rec, "triggers");
 	return t;
 }
 
@@ -960,6 +972,7 @@ struct table *table_copy(const struct table *t)
 	}
 	for (size_t x = 0; x < t->nindexes; x++) {
 		struct index *ix = table_add_index(c, t->indexes[x].name, t->indexes[x].unique);
+		ix->kind = t->indexes[x].kind ? xstrdup(t->indexes[x].kind) : NULL;
 		for (size_t k = 0; k < t->indexes[x].ncols; k++)
 			index_add_column(ix, t->indexes[x].cols[k]);
 	}

@@ -54,6 +54,9 @@ struct ref {
 struct index {
 	char *name;
 	int unique;
+	/* NULL: a plain index; else the engine's own kind ("fulltext",
+	 * "spatial"), which another engine cannot make. */
+	char *kind;
 	size_t ncols;
 	char **cols;
 };

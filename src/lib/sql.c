@@ -171,6 +171,132 @@ void sql_delete(struct buf *sql, const struct sql_dialect *d, const struct table
 	sql_addf(sql, d, "DELETE FROM %T WHERE %W", t->name, t, &n);
 }
 
+void sql_literal(struct buf *sql, const struct sql_dialect *d, enum sql_literal_kind k, const char *p,
+		 size_t n)
+{
+	switch (k) {
+	case LIT_NULL:
+		buf_adds(sql, "NULL");
+		return;
+	case LIT_NUMBER:
+		buf_add(sql, p, n);
+		return;
+	case LIT_BYTES:
+		buf_adds(sql, d->bytea_literal ? "'\\x" : "X'");
+		buf_add_hex(sql, p, n);
+		buf_addch(sql, '\'');
+		return;
+	case LIT_TEXT:
+		break;
+	}
+	if (!d->backslash_escapes && memchr(p, '\0', n)) {
+		/* a string literal cannot hold a NUL byte here: its bytes, as text */
+		buf_adds(sql, "CAST(");
+		sql_literal(sql, d, LIT_BYTES, p, n);
+		buf_adds(sql, " AS TEXT)");
+		return;
+	}
+	buf_addch(sql, '\'');
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *rep;
+		if (p[i] == '\'')
+			rep = "''";
+		else if (d->backslash_escapes && p[i] == '\\')
+			rep = "\\\\";
+		else if (d->backslash_escapes && p[i] == '\0')
+			rep = "\\0";
+		else
+			continue;
+		buf_add(sql, p + start, i - start);
+		buf_adds(sql, rep);
+		start = i + 1;
+	}
+	buf_add(sql, p + start, n - start);
+	buf_addch(sql, '\'');
+}
+
+/* The key condition of where_key, with the key's values as literals. */
+static int where_key_literal(struct buf *sql, const struct sql_dialect *d, const struct table *t,
+			     const struct row *r, sql_value_fn value, void *ctx)
+{
+	struct buf ph = BUF_INIT, op = BUF_INIT;
+	int ret = 0;
+	for (size_t k = 0; k < t->nkey && ret == 0; k++) {
+		const struct column *c = &t->cols[t->key[k]];
+		if (k)
+			buf_adds(sql, " AND ");
+		key_operand(sql, d, t, c, 0);
+		buf_adds(sql, t->key_kind == KEY_ROW ? d->null_safe_eq : " = ");
+		ret = value(ctx, t, r, t->key[k], sql);
+		/* what the dialect's key operand puts after its parameter (a cast) */
+		if (ret == 0 && t->key_kind == KEY_ROW && d->key_operand) {
+			buf_reset(&ph);
+			buf_reset(&op);
+			d->placeholder(&ph, 1);
+			d->key_operand(&op, d, c, 1);
+			if (op.len > ph.len && !strncmp(op.buf, ph.buf, ph.len))
+				buf_adds(sql, op.buf + ph.len);
+		}
+	}
+	buf_release(&ph);
+	buf_release(&op);
+	return ret;
+}
+
+int sql_change_literal(struct buf *sql, const struct sql_dialect *d, const struct table *t,
+		       enum sql_write w, const struct row *r, sql_value_fn value, void *ctx)
+{
+	size_t n = 0;
+	if (w == SQL_INSERT) {
+		sql_addf(sql, d, "INSERT INTO %T (", t->name);
+		for (size_t i = 0; i < t->ncols; i++)
+			if (sql_writable(t, i))
+				sql_addf(sql, d, n++ ? ",%I" : "%I", t->cols[i].name);
+		buf_adds(sql, ") VALUES (");
+		n = 0;
+		for (size_t i = 0; i < t->ncols; i++) {
+			if (!sql_writable(t, i))
+				continue;
+			if (n++)
+				buf_addch(sql, ',');
+			if (value(ctx, t, r, i, sql) < 0)
+				return -1;
+		}
+		buf_addch(sql, ')');
+		return 1;
+	}
+	if (w == SQL_UPDATE) {
+		size_t start = sql->len;
+		sql_addf(sql, d, "UPDATE %T SET ", t->name);
+		for (size_t i = 0; i < t->ncols; i++) {
+			if (!sql_sets(t, r, i))
+				continue;
+			sql_addf(sql, d, n++ ? ",%I = " : "%I = ", t->cols[i].name);
+			if (value(ctx, t, r, i, sql) < 0)
+				return -1;
+		}
+		if (!n) {
+			sql->len = start;
+			sql->buf[start] = '\0';
+			return 0;
+		}
+		buf_adds(sql, " WHERE ");
+		return where_key_literal(sql, d, t, r, value, ctx) < 0 ? -1 : 1;
+	}
+	if (t->key_kind == KEY_ROW && d->row_id)
+		/* duplicates of a row without a key: delete one of them */
+		sql_addf(sql, d, "DELETE FROM %T WHERE %s IN (SELECT %s FROM %T WHERE ", t->name, d->row_id,
+			 d->row_id, t->name);
+	else
+		sql_addf(sql, d, "DELETE FROM %T WHERE ", t->name);
+	if (where_key_literal(sql, d, t, r, value, ctx) < 0)
+		return -1;
+	if (t->key_kind == KEY_ROW)
+		buf_adds(sql, d->row_id ? " LIMIT 1)" : " LIMIT 1");
+	return 1;
+}
+
 void sql_later_add(struct sql_later *l, const char *table, const char *sql)
 {
 	size_t lt = strlen(table), ls = strlen(sql);

@@ -51,6 +51,18 @@ struct sql_dialect {
 	int deferrable_references;  /* DEFERRABLE is part of a foreign key */
 	int no_set_default;         /* ON DELETE/UPDATE SET DEFAULT is refused (InnoDB) */
 	int index_per_table;        /* DROP INDEX name ON table (index names are per table) */
+
+	/* --- literals and scripts (dbapply --sql: sql_literal, sql_change_literal) --- */
+	int backslash_escapes;      /* a backslash in a string literal escapes (MySQL) */
+	int bytea_literal;          /* bytes as '\x..' (PostgreSQL), else X'..' */
+	/* The hidden column that tells duplicate rows apart (ctid, rowid), by
+	 * which one of them is deleted; NULL: DELETE ... LIMIT 1. */
+	const char *row_id;
+	/* What a script starts with, before its transaction: the session's
+	 * settings the backend's own connection has (quoting, time zone). */
+	const char *script_session;
+	/* The start of its transaction and what a write transaction sets in it. */
+	const char *script_begin;
 };
 
 /* Append SQL text: fmt is copied, with these directives taking arguments:
@@ -124,6 +136,31 @@ void sql_drop_index(struct buf *sql, const struct sql_dialect *d, const struct t
 		    const struct index *ix);
 void sql_drop_reference(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 			const struct ref *r);
+
+/* --- literals: statements with their values in them (dbapply --sql) --- */
+enum sql_literal_kind {
+	LIT_NULL,
+	LIT_NUMBER,  /* p as it is: a number the engine reads exactly */
+	LIT_TEXT,    /* a string literal */
+	LIT_BYTES,   /* a binary string: hex */
+};
+/* The n bytes at p as a literal of kind k in d's words: '' doubled,
+ * backslashes and NUL bytes escaped where the dialect escapes them, a text
+ * holding a NUL byte elsewhere a cast of its bytes. */
+void sql_literal(struct buf *sql, const struct sql_dialect *d, enum sql_literal_kind k, const char *p,
+		 size_t n);
+/* Value i of r (laid out by t) as a literal, appended to out: the
+ * engine's own (db_ops.literal).  0, or -1 when it cannot be written. */
+typedef int (*sql_value_fn)(void *ctx, const struct table *t, const struct row *r, size_t i,
+			    struct buf *out);
+enum sql_write { SQL_INSERT, SQL_UPDATE, SQL_DELETE };
+/* The insert, update or delete of r as sql_insert, sql_update and
+ * sql_delete build it (a delete by a whole-row key deletes one of the
+ * duplicates: dialect's row_id), with the values as literals from value.
+ * 1, 0 when an update has nothing to set (nothing built), -1 when value
+ * failed. */
+int sql_change_literal(struct buf *sql, const struct sql_dialect *d, const struct table *t,
+		       enum sql_write w, const struct row *r, sql_value_fn value, void *ctx);
 
 /* Statements a backend keeps to run later, each for one table: how
  * set_triggers puts back what it turned off. */

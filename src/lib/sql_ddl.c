@@ -237,7 +237,10 @@ void sql_create_index(struct buf *sql, const struct sql_dialect *d, const struct
 {
 	struct buf name = BUF_INIT;
 	index_name(&name, t, ix);
-	sql_addf(sql, d, "CREATE %sINDEX %I ON %T (", ix->unique ? "UNIQUE " : "", name.buf, t->name);
+	/* a kind of index is made only by its own engine (apply_schema's refusal) */
+	sql_addf(sql, d, "CREATE %s%s%sINDEX %I ON %T (", ix->unique ? "UNIQUE " : "",
+		 ix->kind && !strcmp(ix->kind, "fulltext") ? "FULLTEXT " : "",
+		 ix->kind && !strcmp(ix->kind, "spatial") ? "SPATIAL " : "", name.buf, t->name);
 	name_list(sql, d, ix->cols, ix->ncols);
 	buf_addch(sql, ')');
 	buf_release(&name);

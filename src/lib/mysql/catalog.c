@@ -380,7 +380,8 @@ static int load_keys(struct db *db, struct schema *s)
  * prefix of a column are left out (schema.h). */
 static int load_indexes(struct db *db, struct schema *s)
 {
-	MYSQL_RES *r = my_query(db, "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, SUB_PART, NON_UNIQUE "
+	MYSQL_RES *r = my_query(db, "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, SUB_PART, NON_UNIQUE, "
+				    "CASE WHEN INDEX_TYPE IN ('FULLTEXT', 'SPATIAL') THEN LOWER(INDEX_TYPE) END "
 				    "FROM information_schema.STATISTICS "
 				    "WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME <> 'PRIMARY' "
 				    "ORDER BY CAST(TABLE_NAME AS BINARY), CAST(INDEX_NAME AS BINARY), SEQ_IN_INDEX");
@@ -399,6 +400,7 @@ static int load_indexes(struct db *db, struct schema *s)
 				table_drop_last_index(t);
 			t = rt;
 			ix = table_add_index(t, row[1], row[4] && !strcmp(row[4], "0"));
+			ix->kind = row[5] ? xstrdup(row[5]) : NULL;
 			usable = 1;
 		}
 		if (!row[2] || row[3])

@@ -156,9 +156,7 @@ static int my_session(struct db *db)
 	 * keys of 64 KiB so that ORDER BY on long values is exact (a longer
 	 * tie is caught by the readers' key-order check); patient with slow
 	 * readers of a streamed result. */
-	if (my_exec(db, "SET time_zone = '+00:00', "
-			"sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
-			"ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO', "
+	if (my_exec(db, MY_SESSION_SQL ", "
 			"max_sort_length = 65536, sort_buffer_size = GREATEST(@@session.sort_buffer_size, 4194304), "
 			"net_write_timeout = 3600, net_read_timeout = 3600") < 0)
 		return -1;
@@ -384,5 +382,6 @@ const struct db_ops db_mysql_ops = {
 	.write = my_write,
 	.check_constraints = my_check_constraints,
 	.reset_sequence = my_reset_sequence,
+	.literal = my_literal,
 	.plan_writes = my_plan_writes,
 };

@@ -22,6 +22,14 @@
 
 #include "db.h"
 
+/* The session's settings that values depend on: UTC for TIMESTAMP values,
+ * strict mode (a value that does not fit is an error, not a silent
+ * truncation), an explicit id 0 stays 0; a connection's (conn.c) and a
+ * dbapply --sql script's. */
+#define MY_SESSION_SQL \
+	"SET time_zone = '+00:00', " \
+	"sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE," \
+	"ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'"
 #define UPD_TMPS 8      /* temporary tables for batched updates kept at once */
 
 /* How a column's text from the server becomes canonical text. */
@@ -140,6 +148,8 @@ void my_scan_close(struct db_cursor *c);
 size_t my_param_sql(struct buf *sql, const struct column *c);
 /* Append value i of r as the next statement parameter. */
 int my_encode_param(struct db *db, const struct column *col, enum kind kd, const struct row *r, size_t i);
+/* dbapply --sql: value i of r as the literal of what my_encode_param sends. */
+int my_literal(struct db *db, const struct table *t, const struct row *r, size_t i, struct buf *out);
 /* Prepare (or reuse) sql, bind params [from, from + n) and execute; NULL
  * on failure. */
 MYSQL_STMT *my_execute(struct db *db, const char *sql, size_t from, size_t n);

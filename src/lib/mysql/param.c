@@ -214,6 +214,51 @@ int my_encode_param(struct db *db, const struct column *col, enum kind kd, const
 	return 0;
 }
 
+/* One parameter as a literal: what the server makes of it is what it
+ * makes of the parameter (a string is converted by the column's type). */
+static void param_literal(const struct my_db *m, const struct param *pa, struct buf *out)
+{
+	switch (pa->type) {
+	case MYSQL_TYPE_NULL: sql_literal(out, &my_dialect, LIT_NULL, NULL, 0); break;
+	case MYSQL_TYPE_LONGLONG: buf_addf(out, "%llu", pa->ull); break;
+	/* nine digits tell every float apart; the server rounds the double back to it */
+	case MYSQL_TYPE_FLOAT: buf_addf(out, "%.9g", (double)pa->f); break;
+	case MYSQL_TYPE_BLOB: sql_literal(out, &my_dialect, LIT_BYTES, m->arena.buf + pa->off, pa->len); break;
+	default: sql_literal(out, &my_dialect, LIT_TEXT, m->arena.buf + pa->off, pa->len); break;
+	}
+}
+
+int my_literal(struct db *db, const struct table *t, const struct row *r, size_t i, struct buf *out)
+{
+	struct my_db *m = db->impl;
+	const struct column *c = &t->cols[i];
+	enum kind kd = my_column_kind(c);
+	/* encoded after the parameters of a batch that may be waiting, then
+	 * taken back off */
+	size_t from = m->nparams, arena = m->arena.len;
+	int rc = my_encode_param(db, c, kd, r, i);
+	if (rc == 0) {
+		size_t start = out->len;
+		my_param_sql(out, c);
+		char *sql = xstrdup(out->buf + start);
+		out->len = start;
+		out->buf[start] = '\0';
+		/* the parameters in the places my_param_sql gives them */
+		size_t k = from;
+		for (const char *q = sql; *q; q++)
+			if (*q == '?' && k < m->nparams)
+				param_literal(m, &m->params[k++], out);
+			else
+				buf_addch(out, *q);
+		free(sql);
+	}
+	m->nparams = from;
+	m->arena.len = arena;
+	if (m->arena.alloc)
+		m->arena.buf[arena] = '\0';
+	return rc;
+}
+
 MYSQL_STMT *my_execute(struct db *db, const char *sql, size_t from, size_t n)
 {
 	struct my_db *m = db->impl;

@@ -85,6 +85,7 @@ static void my_key_operand(struct buf *sql, const struct sql_dialect *d, const s
 const struct sql_dialect my_dialect = {
 	'`', " <=> ", 0, my_placeholder, my_order_key, my_key_operand,
 	"mysql", my_column_type, AUTOINC_KEYWORD, 0, 0, 1, 1,
+	1, 0, NULL, "SET NAMES utf8mb4;\n" MY_SESSION_SQL ";\n", "START TRANSACTION;\n",
 };
 
 static void cursor_free(struct db_cursor *c)

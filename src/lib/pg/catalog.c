@@ -148,6 +148,11 @@ static int pg_column_type(struct buf *sql, const struct column *c, int indexed, 
 const struct sql_dialect pg_dialect = {
 	'"', " IS NOT DISTINCT FROM ", 1, pg_placeholder, pg_order_key, pg_key_operand,
 	"postgresql", pg_column_type, AUTOINC_IDENTITY, 0, 1, 0, 0,
+	0, 1, "ctid",
+	/* the settings of pg_session (conn.c) that reading a literal depends on */
+	"SET TimeZone = 'UTC';\nSET DateStyle = 'ISO, YMD';\nSET IntervalStyle = 'postgres';\n"
+	"SET standard_conforming_strings = on;\n",
+	"BEGIN;\nSET CONSTRAINTS ALL DEFERRED;\n",
 };
 
 /* --- names --- */

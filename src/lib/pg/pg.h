@@ -193,5 +193,7 @@ int pg_set_sequences(struct db *db);
 int pg_write(struct db *db, const struct table *t, const struct change *c);
 int pg_reset_sequence(struct db *db, const struct table *t);
 int pg_set_triggers(struct db *db, const struct table *t, int on);
+int pg_literal(struct db *db, const struct table *t, const struct row *r, size_t i, struct buf *out);
+int pg_sequence_sql(struct db *db, const struct table *t, struct buf *out);
 
 #endif

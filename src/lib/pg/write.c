@@ -784,6 +784,62 @@ static int set_sequence(struct db *db, const char *name, const char *col)
 	return rc;
 }
 
+/* dbapply --sql: what set_sequence does for each serial or identity
+ * column of t, with the sequence named. */
+int pg_sequence_sql(struct db *db, const struct table *t, struct buf *out)
+{
+	const struct sql_dialect *d = &pg_dialect;
+	char *qname = pg_qualify(t->name);
+	struct buf rel = BUF_INIT, seq = BUF_INIT;
+	int rc = 0;
+	sql_addf(&rel, d, "%T", qname);
+	for (size_t i = 0; i < t->ncols && rc == 0; i++) {
+		const struct column *col = &t->cols[i];
+		if (!col->autoinc || col->type != VT_INT)
+			continue;
+		const char *params[2] = { rel.buf, col->name };
+		PGresult *res = pg_query(db, q_sequence, 2, params);
+		rc = res ? 0 : -1;
+		buf_reset(&seq);
+		if (res && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+			buf_adds(&seq, PQgetvalue(res, 0, 0));
+		PQclear(res);
+		if (!seq.len)
+			continue;
+		const char *sp[1] = { seq.buf };
+		res = pg_query(db, "SELECT $1::oid::regclass::text", 1, sp);
+		if (!res) {
+			rc = -1;
+			break;
+		}
+		struct buf lit = BUF_INIT;
+		sql_literal(&lit, d, LIT_TEXT, PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)));
+		PQclear(res);
+		sql_addf(out, d, "SELECT pg_catalog.setval(%s, m) FROM (SELECT max(%I)::bigint AS m FROM %T) x "
+			 "WHERE m IS NOT NULL AND m > COALESCE(pg_catalog.pg_sequence_last_value(%s), "
+			 "(SELECT seqstart - 1 FROM pg_catalog.pg_sequence WHERE seqrelid = %s::regclass));\n",
+			 lit.buf, col->name, qname, lit.buf, lit.buf);
+		buf_release(&lit);
+	}
+	free(qname);
+	buf_release(&rel);
+	buf_release(&seq);
+	return rc;
+}
+
+/* dbapply --sql: a value as the parameters of pg_write send it, text that
+ * the column's input function reads, or bytes. */
+int pg_literal(struct db *db, const struct table *t, const struct row *r, size_t i, struct buf *out)
+{
+	(void)db;
+	if (r->v[i].state != V_SET)
+		sql_literal(out, &pg_dialect, LIT_NULL, NULL, 0);
+	else
+		sql_literal(out, &pg_dialect, t->cols[i].type == VT_BYTES ? LIT_BYTES : LIT_TEXT, row_ptr(r, i),
+			    r->v[i].len);
+	return 0;
+}
+
 static void clear_seqs(struct pg_db *p)
 {
 	for (size_t i = 0; i < p->nseqs; i++)

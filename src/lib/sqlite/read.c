@@ -47,6 +47,11 @@ static void sqlite_order_key(struct buf *sql, const struct sql_dialect *d, const
 const struct sql_dialect sq_dialect = {
 	'"', " IS ", 0, sqlite_placeholder, sqlite_order_key, NULL,
 	"sqlite", sq_column_type, AUTOINC_ROWID, 1, 0, 0, 0,
+	0, 0, "rowid",
+	/* foreign keys are checked, at the commit (sq_begin_write checks them
+	 * itself with foreign_key_check; a script has only SQLite's own) */
+	"PRAGMA foreign_keys = ON;\n",
+	"BEGIN IMMEDIATE;\nPRAGMA defer_foreign_keys = ON;\n",
 };
 
 /* A cursor over the rows sql selects. */

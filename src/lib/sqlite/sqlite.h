@@ -65,6 +65,8 @@ int sq_is_timestamp_text(const char *p, size_t n);
 /* write.c */
 int sq_write(struct db *db, const struct table *t, const struct change *c);
 int sq_reset_sequence(struct db *db, const struct table *t);
+int sq_literal(struct db *db, const struct table *t, const struct row *r, size_t i, struct buf *out);
+int sq_sequence_sql(struct db *db, const struct table *t, struct buf *out);
 int sq_set_triggers(struct db *db, const struct table *t, int on);
 
 #endif

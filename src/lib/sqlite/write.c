@@ -86,17 +86,29 @@ static const char *numeric_affinity_loss(const struct column *col, const char *p
 			   : NULL;
 }
 
-/* Bind value i of r (of t) to parameter pos of st. */
-static int bind_value(struct db *db, sqlite3_stmt *st, int pos, const struct table *t,
-		      const struct row *r, size_t i)
+/* A value as SQLite is to store it: the storage class its column's type
+ * calls for, and the bytes (p, n: the row's, or tmp's when changed). */
+struct sq_value {
+	enum { SQV_NULL, SQV_INT, SQV_DOUBLE, SQV_TEXT, SQV_BLOB } kind;
+	int64_t i;
+	double d;
+	const char *p;
+	size_t n;
+};
+
+/* Value i of r (of t) as SQLite stores it; -1 (db->err) when it cannot
+ * keep it exactly.  Written by bind_value, and as a literal by sq_literal. */
+static int value_of(struct db *db, const struct table *t, const struct row *r, size_t i, struct buf *tmp,
+		    struct sq_value *v)
 {
-	struct sqlite_db *s = db->impl;
 	const struct column *col = &t->cols[i];
 	const char *p = row_ptr(r, i);
 	size_t n = r->v[i].len;
-	int rc;
-	if (r->v[i].state != V_SET)
-		return sqlite3_bind_null(st, pos) == SQLITE_OK ? 0 : sq_fail(db, "bind");
+	memset(v, 0, sizeof(*v));
+	if (r->v[i].state != V_SET) {
+		v->kind = SQV_NULL;
+		return 0;
+	}
 	/* What goes in as text (not ints, floats, bools or bytes, bound as such). */
 	int as_text = col->type != VT_INT && col->type != VT_FLOAT && col->type != VT_BOOL &&
 		      col->type != VT_BYTES;
@@ -104,38 +116,39 @@ static int bind_value(struct db *db, sqlite3_stmt *st, int pos, const struct tab
 	if (loss)
 		return db_error(db, "column \"%s\" (%s): SQLite cannot keep %.60s exactly: %s (declare the "
 				"column TEXT to keep it as it is)", col->name, col->native, p, loss);
+	v->kind = SQV_TEXT;
+	v->p = p;
+	v->n = n;
 	switch (col->type) {
-	case VT_INT: {
-		int64_t v;
+	case VT_INT:
+		v->kind = SQV_INT;
 		if (!strcmp(p, "true") || !strcmp(p, "false")) {
-			rc = sqlite3_bind_int(st, pos, p[0] == 't');
+			v->i = p[0] == 't';
 			break;
 		}
-		if (parse_int64(p, INT64_MIN, INT64_MAX, &v) < 0)
+		if (parse_int64(p, INT64_MIN, INT64_MAX, &v->i) < 0)
 			return db_error(db, "column \"%s\" (%s): SQLite cannot keep %.60s exactly: it is not an "
 					"integer of 64 bits", col->name, col->native, p);
-		rc = sqlite3_bind_int64(st, pos, v);
 		break;
-	}
 	case VT_BOOL:
 		if (strcmp(p, "true") && strcmp(p, "false") && strcmp(p, "1") && strcmp(p, "0"))
 			return db_error(db, "column \"%s\": the value %.40s does not fit a bool column",
 					col->name, p);
-		rc = sqlite3_bind_int(st, pos, !strcmp(p, "true") || !strcmp(p, "1"));
+		v->kind = SQV_INT;
+		v->i = !strcmp(p, "true") || !strcmp(p, "1");
 		break;
-	case VT_FLOAT: {
-		double d = strtod(p, NULL);
-		if (isnan(d))
+	case VT_FLOAT:
+		v->kind = SQV_DOUBLE;
+		v->d = strtod(p, NULL);
+		if (isnan(v->d))
 			return db_error(db, "column \"%s\": SQLite cannot store NaN (it would become NULL)",
 					col->name);
-		if (d == 0 && signbit(d))
+		if (v->d == 0 && signbit(v->d))
 			return db_error(db, "column \"%s\": SQLite cannot store -0 (it would become 0)",
 					col->name);
-		rc = sqlite3_bind_double(st, pos, d);
 		break;
-	}
 	case VT_BYTES:
-		rc = sqlite3_bind_blob(st, pos, p, (int)n, SQLITE_TRANSIENT);
+		v->kind = SQV_BLOB;
 		break;
 	case VT_TIMESTAMP:
 	case VT_TIMESTAMPTZ:
@@ -147,15 +160,16 @@ static int bind_value(struct db *db, sqlite3_stmt *st, int pos, const struct tab
 				n--;
 			else if (n > 19 + 6 && (!memcmp(p + n - 6, "+00:00", 6) || !memcmp(p + n - 6, "-00:00", 6)))
 				n -= 6;
-			buf_reset(&s->tmp);
-			buf_add(&s->tmp, p, n);
-			s->tmp.buf[10] = ' ';
+			buf_reset(tmp);
+			buf_add(tmp, p, n);
+			tmp->buf[10] = ' ';
 			/* ... and a fraction of six digits (Python's and Ruby's
 			 * isoformat), since they compare times as text. */
 			const char *dot = memchr(p, '.', n);
 			for (size_t f = dot ? n - (size_t)(dot - p) - 1 : 6; f < 6; f++)
-				buf_addch(&s->tmp, '0');
-			rc = sqlite3_bind_text(st, pos, s->tmp.buf, (int)s->tmp.len, SQLITE_TRANSIENT);
+				buf_addch(tmp, '0');
+			v->p = tmp->buf;
+			v->n = tmp->len;
 			break;
 		}
 		/* fall through */
@@ -163,16 +177,96 @@ static int bind_value(struct db *db, sqlite3_stmt *st, int pos, const struct tab
 		if (col->type == VT_TIME && n > 9 && n < 15 && p[8] == '.') {
 			/* a time's fraction too has six digits, as Python's and
 			 * Ruby's isoformat() write it: Django compares times as text */
-			buf_reset(&s->tmp);
-			buf_add(&s->tmp, p, n);
+			buf_reset(tmp);
+			buf_add(tmp, p, n);
 			for (size_t f = n - 9; f < 6; f++)
-				buf_addch(&s->tmp, '0');
-			rc = sqlite3_bind_text(st, pos, s->tmp.buf, (int)s->tmp.len, SQLITE_TRANSIENT);
-			break;
+				buf_addch(tmp, '0');
+			v->p = tmp->buf;
+			v->n = tmp->len;
 		}
-		rc = sqlite3_bind_text(st, pos, p, (int)n, SQLITE_TRANSIENT);
+	}
+	return 0;
+}
+
+/* Bind value i of r (of t) to parameter pos of st. */
+static int bind_value(struct db *db, sqlite3_stmt *st, int pos, const struct table *t,
+		      const struct row *r, size_t i)
+{
+	struct sqlite_db *s = db->impl;
+	struct sq_value v;
+	int rc;
+	if (value_of(db, t, r, i, &s->tmp, &v) < 0)
+		return -1;
+	switch (v.kind) {
+	case SQV_NULL: rc = sqlite3_bind_null(st, pos); break;
+	case SQV_INT: rc = sqlite3_bind_int64(st, pos, v.i); break;
+	case SQV_DOUBLE: rc = sqlite3_bind_double(st, pos, v.d); break;
+	case SQV_BLOB: rc = sqlite3_bind_blob(st, pos, v.p, (int)v.n, SQLITE_TRANSIENT); break;
+	default: rc = sqlite3_bind_text(st, pos, v.p, (int)v.n, SQLITE_TRANSIENT); break;
 	}
 	return rc == SQLITE_OK ? 0 : sq_fail(db, "bind");
+}
+
+/* Whether SQLite reads the literal text as exactly the double d: its
+ * parser rounds some 17-digit numbers otherwise. */
+static int reads_back(struct db *db, const char *text, double d)
+{
+	struct buf sql = BUF_INIT;
+	sqlite3_stmt *st;
+	int same = 0;
+	buf_addf(&sql, "SELECT %s", text);
+	if (sq_prepare(db, sql.buf, &st) == 0) {
+		same = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_FLOAT &&
+		       !memcmp(&(double){ sqlite3_column_double(st, 0) }, &d, sizeof(d));
+		sqlite3_finalize(st);
+	}
+	buf_release(&sql);
+	return same;
+}
+
+/* A double as SQLite reads it exactly: its shortest text when SQLite
+ * reads that back, else its 53-bit integer times a power of two, each
+ * factor an exact integer. */
+static void double_literal(struct db *db, struct buf *out, double d)
+{
+	if (isinf(d)) {
+		buf_adds(out, d < 0 ? "-9e999" : "9e999");
+		return;
+	}
+	struct buf text = BUF_INIT;
+	value_format_double(&text, d);
+	if (strcmp(text.buf, "NaN") && reads_back(db, text.buf, d)) {
+		buf_add(out, text.buf, text.len);
+		buf_release(&text);
+		return;
+	}
+	buf_release(&text);
+	int e;
+	double m = frexp(d, &e);
+	int64_t mant = (int64_t)ldexp(m, 53);
+	e -= 53;
+	buf_addf(out, "(CAST(%lld AS REAL)", (long long)mant);
+	for (; e > 0; e -= e > 62 ? 62 : e)
+		buf_addf(out, " * %lld", (long long)(1LL << (e > 62 ? 62 : e)));
+	for (; e < 0; e += e < -62 ? 62 : -e)
+		buf_addf(out, " / %lld", (long long)(1LL << (e < -62 ? 62 : -e)));
+	buf_addch(out, ')');
+}
+
+int sq_literal(struct db *db, const struct table *t, const struct row *r, size_t i, struct buf *out)
+{
+	struct sqlite_db *s = db->impl;
+	struct sq_value v;
+	if (value_of(db, t, r, i, &s->tmp, &v) < 0)
+		return -1;
+	switch (v.kind) {
+	case SQV_NULL: sql_literal(out, &sq_dialect, LIT_NULL, NULL, 0); break;
+	case SQV_INT: buf_addf(out, "%lld", (long long)v.i); break;
+	case SQV_DOUBLE: double_literal(db, out, v.d); break;
+	case SQV_BLOB: sql_literal(out, &sq_dialect, LIT_BYTES, v.p, v.n); break;
+	default: sql_literal(out, &sq_dialect, LIT_TEXT, v.p, v.n); break;
+	}
+	return 0;
 }
 
 /* The key columns of r, from parameter *pos + 1 on. */
@@ -268,6 +362,25 @@ int sq_reset_sequence(struct db *db, const struct table *t)
 	rc = step_named(db, s->sql.buf, t->name);
 	if (rc != SQLITE_DONE)
 		return rc < 0 ? -1 : sq_fail(db, "sqlite_sequence");
+	return 0;
+}
+
+/* dbapply --sql: what sq_reset_sequence runs, for an AUTOINCREMENT table. */
+int sq_sequence_sql(struct db *db, const struct table *t, struct buf *out)
+{
+	int rc = step_named(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 "
+			    "AND sql LIKE '%AUTOINCREMENT%' "
+			    "AND EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence')",
+			    t->name);
+	if (rc != SQLITE_ROW)
+		return rc < 0 ? -1 : 0;
+	struct buf name = BUF_INIT;
+	sql_literal(&name, &sq_dialect, LIT_TEXT, t->name, strlen(t->name));
+	sql_addf(out, &sq_dialect, "INSERT INTO sqlite_sequence (name, seq) SELECT %s, 0 "
+		 "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = %s);\n", name.buf, name.buf);
+	sql_addf(out, &sq_dialect, "UPDATE sqlite_sequence SET seq = (SELECT max(rowid) FROM %T) "
+		 "WHERE name = %s AND seq < (SELECT max(rowid) FROM %T);\n", t->name, name.buf, t->name);
+	buf_release(&name);
 	return 0;
 }
 

@@ -1,0 +1,136 @@
+/* apply_sql: dbapply --sql, a dry run that prints the statements it ran,
+ * with their values as literals in the target's dialect: a script that,
+ * run by the engine's own client, makes the same change.
+ *
+ * The run is a dry run in every other way (every check, every write, then
+ * the rollback), so a script is printed only for a stream that dbapply
+ * would apply, and each statement is rendered right after the write it
+ * stands for succeeded.  Its parts are kept apart until the end: the
+ * schema step (outside the transaction where DDL commits by itself), the
+ * rows, the id generators. */
+#include "apply_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int value_literal(void *ctx, const struct table *t, const struct row *r, size_t i, struct buf *out)
+{
+	struct db *db = ctx;
+	if (db->ops->literal(db, t, r, i, out) == 0)
+		return 0;
+	char *why = xstrdup(db->err.buf);
+	db_error(db, "column \"%s\": %s", t->cols[i].name, why);
+	free(why);
+	return -1;
+}
+
+int apply_sql_check(struct apply *a)
+{
+	if (!a->o->sql)
+		return 0;
+	if (!a->db->ops->literal || !a->db->ops->dialect)
+		return error("%s: --sql: %s targets take no SQL", a->db->shown_url, a->db->ops->engine);
+	return 0;
+}
+
+void apply_sql_ddl(struct apply *a, const char *sql)
+{
+	if (a->o->sql)
+		buf_addf(&a->sql_ddl, "%s;\n", sql);
+}
+
+/* The index of table name in the target's schema, or -1. */
+static long target_index(const struct apply *a, const char *name)
+{
+	for (size_t i = 0; i < a->target.n; i++)
+		if (!strcmp(a->target.tables[i]->name, name))
+			return (long)i;
+	return -1;
+}
+
+int apply_sql_write(struct apply *a, const struct plan *p, const struct change *c)
+{
+	if (!a->o->sql)
+		return 0;
+	if (!a->sql_rows) {
+		struct buf path = BUF_INIT;
+		buf_addf(&path, "%s/script", a->tmpdir);
+		a->sql_rows = fopen(path.buf, "w+");
+		buf_release(&path);
+		if (!a->sql_rows)
+			return error("%s: %s", a->tmpdir, strerror(errno));
+	}
+	/* MySQL writes the tables of a foreign-key cycle with its checks off
+	 * (checked by queries instead, which this run did): so does the script. */
+	if (a->target_in_cycle) {
+		long ti = target_index(a, p->st->name);
+		int off = ti >= 0 && a->target_in_cycle[ti];
+		if (off != a->sql_fk_off) {
+			if (off)
+				fputs("-- a foreign-key cycle: written with the checks off, as dbapply does "
+				      "(this run checked its references)\n", a->sql_rows);
+			fprintf(a->sql_rows, "SET foreign_key_checks = %d;\n", !off);
+			a->sql_fk_off = off;
+		}
+	}
+	enum sql_write w = c->type == REC_DELETE ? SQL_DELETE : c->type == REC_UPDATE ? SQL_UPDATE : SQL_INSERT;
+	buf_reset(&a->msg);
+	int rc = sql_change_literal(&a->msg, a->db->ops->dialect, p->proj, w, &c->row, value_literal, a->db);
+	if (rc < 0)
+		return error("%s: table \"%s\": %s", a->db->shown_url, p->st->name, a->db->err.buf);
+	if (rc > 0 && (fwrite(a->msg.buf, 1, a->msg.len, a->sql_rows) != a->msg.len ||
+		       fputs(";\n", a->sql_rows) == EOF))
+		return error("%s: %s", a->tmpdir, strerror(errno));
+	return 0;
+}
+
+/* -1 with the reason in db->err (the caller says it, as for reset_sequence). */
+int apply_sql_sequence(struct apply *a, const struct table *t)
+{
+	if (!a->o->sql || !a->db->ops->sequence_sql)
+		return 0;
+	return a->db->ops->sequence_sql(a->db, t, &a->sql_seq);
+}
+
+int apply_sql_print(struct apply *a)
+{
+	const struct sql_dialect *d = a->db->ops->dialect;
+	int commits = a->db->ops->ddl_commits;
+	FILE *out = stdout;
+	fprintf(out, "-- dbapply --sql: what dbapply would run on %s (%s) for %s; nothing was written.\n",
+		a->db->shown_url, a->db->ops->engine, a->input_name ? a->input_name : a->rd.name);
+	fputs(d->script_session, out);
+	if (commits && a->sql_ddl.len) {
+		fprintf(out, "-- %s commits each DDL statement by itself: the schema step runs before the "
+			"transaction, and is not undone if the rows fail\n", a->db->ops->engine);
+		fputs(a->sql_ddl.buf, out);
+	}
+	fputs(d->script_begin, out);
+	if (!commits)
+		fputs(a->sql_ddl.buf, out);
+	if (a->sql_rows) {
+		char chunk[65536];
+		size_t n;
+		rewind(a->sql_rows);
+		while ((n = fread(chunk, 1, sizeof(chunk), a->sql_rows)) > 0)
+			if (fwrite(chunk, 1, n, out) != n)
+				break;
+		if (ferror(a->sql_rows))
+			return error("%s: %s", a->tmpdir, strerror(errno));
+	}
+	if (a->sql_fk_off)
+		fputs("SET foreign_key_checks = 1;\n", out);
+	fputs(a->sql_seq.buf, out);
+	fputs("COMMIT;\n", out);
+	return ferror(out) ? error("<stdout>: %s", strerror(errno)) : 0;
+}
+
+void apply_sql_release(struct apply *a)
+{
+	if (a->sql_rows)
+		fclose(a->sql_rows);
+	a->sql_rows = NULL;
+	buf_release(&a->sql_ddl);
+	buf_release(&a->sql_seq);
+}
