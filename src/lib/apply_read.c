@@ -114,12 +114,31 @@ static void target_rows_close(struct apply *a, struct target_rows *tr)
 	row_release(&tr->prev);
 }
 
+/* Whether the stream holds p's table only within the ranges its range
+ * records give (dbdump-rows --against). */
+static int plan_ranged(const struct plan *p)
+{
+	return (p->wire ? p->wire : p->st)->ranged;
+}
+
+/* A target row outside every range the stream gave so far: the stream
+ * says nothing of it (diff_policy.outside). */
+static int outside_ranges(void *ctx, const struct row *o)
+{
+	struct apply *a = ctx;
+	return !stream_range_covers(&a->rd, o);
+}
+
 /* A table of a row stream, whole: merge-joined with the target's rows,
- * three-way where there is a base, else two-way (diff.h). */
+ * three-way where there is a base, else two-way (diff.h).  Of a ranged
+ * table under --mirror, the target rows inside the ranges that the stream
+ * lacks are deleted, those outside left alone. */
 int apply_read_row_table(struct apply *a, struct plan *p)
 {
+	int ranged = plan_ranged(p);
 	struct diff_policy pol = { 1, a->o->mode != APPLY_INSERT_ONLY,
-				   a->o->mode == APPLY_MIRROR && p->st->complete };
+				   a->o->mode == APPLY_MIRROR && (p->st->complete || ranged),
+				   ranged ? outside_ranges : NULL, a };
 	struct target_rows tr;
 	struct row_iter old = { apply_target_rows_next, &tr, a->db->shown_url };
 	struct row_iter new_ = { apply_stream_rows_overlay, a, a->rd.name };
@@ -341,6 +360,9 @@ int apply_use_keys(struct apply *a, struct plan *p)
 	const struct db_ops *ops = a->db->ops;
 	/* --rekey and re-keyed rows need every key of the table, in order */
 	if (a->o->mode != APPLY_MIRROR && (a->o->rekey || apply_rekeyed_table(a, p->st->name)))
+		return 0;
+	/* --mirror deletes within a ranged table's ranges: read whole */
+	if (a->o->mode == APPLY_MIRROR && plan_ranged(p))
 		return 0;
 	return ops->scan_keys_open && (a->rd.kind == STREAM_CHANGES || !p->st->complete) &&
 	       ops->scan_keys_open(a->db, p->proj, NULL, 0, NULL) == 1;

@@ -467,7 +467,7 @@ void index_to_json(struct buf *out, const struct index *ix)
 	buf_addch(out, '}');
 }
 
-void table_to_json(struct buf *out, const struct table *t, int complete)
+void table_to_json(struct buf *out, const struct table *t, int flags)
 {
 	buf_adds(out, "{\"type\":\"table\",\"table\":");
 	json_add_string(out, t->name, strlen(t->name));
@@ -500,8 +500,10 @@ void table_to_json(struct buf *out, const struct table *t, int complete)
 		}
 		buf_addch(out, ']');
 	}
-	if (complete)
+	if (flags & TABLE_COMPLETE)
 		buf_adds(out, ",\"complete\":true");
+	if (flags & TABLE_RANGED)
+		buf_adds(out, ",\"ranged\":true");
 	buf_addch(out, '}');
 }
 
@@ -664,6 +666,7 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 		return NULL;
 	}
 	t->complete = jv_get_true(rec, "complete");
+	t->ranged = jv_get_true(rec, "ranged");
 	return t;
 }
 
