@@ -519,3 +519,27 @@ digest_pair() {
 	assert_failure 2
 	assert_output --partial "a range record (dbdump-rows --against): only dbapply reads such a stream"
 }
+
+@test "--digest never cuts between equal rows of a table keyed by its whole row; the sync restores a repeated row" {
+	mkdb dev.db <<-'SQL'
+	CREATE TABLE k (a INTEGER, b TEXT);
+	WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 300)
+	INSERT INTO k SELECT i / 3, 'x' FROM s;
+	SQL
+	cp dev.db prod.db
+	sqlite3 prod.db "DELETE FROM k WHERE rowid = (SELECT min(rowid) FROM k WHERE a = 50); INSERT INTO k VALUES (90, 'y')"
+	dbdump-rows --digest --digest-rows 10 prod.db > digest.ndjson
+	# Keys in groups of three (two of 0 and of 50, one of 100, (90,y) alone):
+	# a range ends at the first change of key from its 10th row on, so
+	# 11 (0..3), 12 (four groups) each, 11 (48..51), 10 (88..90 and (90,y)),
+	# 4 (99, 100).
+	jq -c 'select(.type == "range") | .rows' digest.ndjson | sort | uniq -c | awk '{print $2 "x" $1}' | paste -sd' ' > sizes
+	echo "10x1 11x2 12x22 4x1" | diff -u - sizes
+	run -0 --separate-stderr dbdump-rows --against digest.ndjson dev.db
+	printf '%s\n' "$output" > against.ndjson
+	jq -c 'select(.type == "range") | [.after, .last]' against.ndjson > ranges
+	printf '%s\n' '[{"a":47,"b":"x"},{"a":51,"b":"x"}]' '[{"a":87,"b":"x"},{"a":90,"b":"y"}]' | diff -u - ranges
+	run -0 dbapply --mirror prod.db against.ndjson
+	[ "$(sqlite3 prod.db "SELECT count(*) FROM k WHERE a = 50")" = 3 ]
+	run -0 dbdiff prod.db dev.db
+}
