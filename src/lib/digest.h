@@ -11,13 +11,16 @@
  * is a range record (after, last] followed by every source row in it, so
  * that dbapply --mirror may delete what the target holds in the range and
  * the stream lacks, and nothing outside.  Source rows past the digest's
- * last key form a range open to the table's end.
+ * last key form a range open to the table's end.  A range that differs and
+ * holds no source row is joined to the next one that differs if they are
+ * adjacent, so that an emptied stretch of a table is one record.
  *
  *   digest (target: 1..7, R=3)        source: 1 2 3 4 5 6 8
  *   range last 3 rows 3 hash h(1,2,3)     same hash: not sent
  *   range last 6 rows 3 hash h(4,5,6)     same hash: not sent
- *   range last 7 rows 1 hash h(7)         source holds none: {"after":6,"last":7}, no rows
- *   (end)                                 8 is past 7: {"after":7,"last":null}, row 8
+ *   range last 7 rows 1 hash h(7)         source holds none: differs, no rows
+ *   (end)                                 8 is past 7: open to the end; joined to the
+ *                                         range before: {"after":6,"last":null}, row 8
  *
  * A table whose columns or key differ from the digest's table record (names,
  * neutral types, order), or which the digest lacks, is sent whole (complete).
