@@ -297,12 +297,19 @@ bench_digest() {
 		digest_row "--digest-rows $r: answer (--against)" "$ab" "$ag" "$full" "$full_gz"
 		digest_row "--digest-rows $r: digest + answer" $((db + ab)) $((dg + ag)) "$full" "$full_gz"
 	done
+	# Time and peak memory (which must not grow with the tables) at the
+	# default range size, beside a full dump.
+	local total=$((2 * ROWS + CHILD))
+	run "dbdump-rows dev.db (full dump)" $total "dbdump-rows -q '$d/dev.db' > /dev/null"
+	run "dbdump-rows --digest prod.db" $total "dbdump-rows -q --digest '$d/prod.db' > '$d/digest.ndjson'"
+	run "dbdump-rows --against digest dev.db" $total \
+		"dbdump-rows -q --against '$d/digest.ndjson' '$d/dev.db' > '$d/answer.ndjson'"
 	# The answer applied: the pair must then be equal, and a second digest
 	# finds nothing (its bytes are then the digest alone).
 	cp "$d/prod.db" "$d/synced.db"
 	dbapply -q --no-undo --mirror "$d/synced.db" "$d/answer.ndjson" > /dev/null
 	if dbdiff "$d/synced.db" "$d/dev.db" > /dev/null; then
-		echo "after dbapply --mirror of the last answer: dbdiff synced.db dev.db finds no difference"
+		echo "after dbapply --mirror of that answer: dbdiff synced.db dev.db finds no difference"
 	else
 		echo "bench: after the digest sync, dbdiff still finds differences" >&2
 	fi
