@@ -1312,3 +1312,28 @@ dbapply: nothing was written to prod.db'
 	sqlite3 prod.db "SELECT id || ' ' || v FROM t ORDER BY id" > rows
 	printf '%s\n' '0 early' '1 v1' '2 v2' '3 v3' '4 new' '6 v6' '7 v7' '8 v8' '9 v9' '100 late' | diff -u - rows
 }
+
+@test "a ranged stream whose key changes type into the target: --mirror is refused by name, a merge goes through" {
+	mkdb dev.db <<-'SQL'
+	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9)
+	INSERT INTO t SELECT i, 'v' || i FROM n;
+	SQL
+	cp dev.db twin.db
+	mkdb prod.db <<-'SQL'
+	CREATE TABLE t (id NUMERIC PRIMARY KEY, v TEXT);
+	SQL
+	sqlite3 prod.db "ATTACH 'dev.db' AS d; INSERT INTO t SELECT * FROM d.t"
+	sqlite3 dev.db "DELETE FROM t WHERE id = 5; UPDATE t SET v = 'new' WHERE id = 4"
+	# An answer made against a digest of an int-keyed twin, applied where the key is decimal.
+	dbdump-rows --digest --digest-rows 3 twin.db | dbdump-rows -q --against - dev.db > ranged.ndjson
+	snapshot prod.db before
+	run dbapply --mirror prod.db ranged.ndjson
+	assert_failure 2
+	assert_output --partial 'ranged.ndjson:3: table "t": key column "id" is int in the stream and decimal in the target, so --mirror cannot tell which target rows lie in its ranges'
+	snapshot prod.db after
+	diff -u before after
+	run -0 dbapply prod.db ranged.ndjson
+	assert_output --partial '1 row only in the target kept (--mirror would delete it)'
+	[ "$(sqlite3 prod.db "SELECT v FROM t WHERE id = 4")" = new ]
+}

@@ -143,6 +143,18 @@ int apply_read_row_table(struct apply *a, struct plan *p)
 	struct row_iter old = { apply_target_rows_next, &tr, a->db->shown_url };
 	struct row_iter new_ = { apply_stream_rows_overlay, a, a->rd.name };
 	int rc;
+	/* The ranges' keys are read in the stream's types, and the target's
+	 * rows placed in them by comparing keys: only alike where the key's
+	 * types are the same on both sides. */
+	for (size_t k = 0; pol.outside && pol.deletes && p->wire && k < p->st->nkey; k++) {
+		size_t i = p->st->key[k];
+		if (p->wire->cols[i].type != p->st->cols[i].type)
+			return stream_error(&a->rd, "table \"%s\": key column \"%s\" is %s in the stream and %s in the "
+					    "target, so --mirror cannot tell which target rows lie in its ranges "
+					    "(send it whole: dbdump-rows without --against)",
+					    p->st->name, p->st->cols[i].name, vtype_name(p->wire->cols[i].type),
+					    vtype_name(p->st->cols[i].type));
+	}
 	if (target_rows_open(a, p, &tr, 0) < 0)
 		return -1;
 	if (apply_three_way(a, p) && apply_base_is_stale(a, p, &tr) < 0) {
