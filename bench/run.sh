@@ -240,8 +240,96 @@ bench_sqlite() {
 	bench_json "$work/s.ndjson"
 }
 
+# The digest sync over a slow link (issue 15, item 4): the bytes that cross
+# the link, digest (target to source) plus answer (source to target),
+# against a full dump, plain and gzip'd, for a few range sizes.  Bytes, not
+# seconds.  SQLite on both sides (the bytes are the same on every engine).
+# The set: customers (a self-reference), orders, order_items (a composite
+# key); dev drifts 0.1% from prod in each table: 0.05% updated and 0.025%
+# deleted, spread evenly over the keys, 0.025% inserted with new ids past
+# the end, as an id generator gives them.
+digest_row() {
+	awk -v l="$1" -v b="$2" -v g="$3" -v fb="$4" -v fg="$5" 'BEGIN {
+		printf "%-44s %12d %12d %8.2f%% %8.2f%%\n", l, b, g, 100 * b / fb, 100 * g / fg }'
+}
+gz_bytes() { gzip -c "$1" | wc -c; }
+bench_digest() {
+	local d=$work/digest full full_gz db dg ab ag r
+	mkdir -p "$d"
+	sqlite_customers "$d/prod.db"
+	sqlite3 "$d/prod.db" <<-SQL
+	CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, total NUMERIC(12,2) NOT NULL, note TEXT);
+	CREATE TABLE order_items (order_id INTEGER NOT NULL REFERENCES orders(id), line INTEGER NOT NULL,
+		sku TEXT NOT NULL, qty INTEGER NOT NULL, PRIMARY KEY (order_id, line));
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $CHILD)
+	INSERT INTO orders SELECT i, (i * 7) % $ROWS + 1, (i % 5000) / 10.0, 'order ' || i FROM n;
+	INSERT INTO order_items SELECT id, 1, 'sku-' || (id % 977), 1 + id % 5 FROM orders;
+	INSERT INTO order_items SELECT id, 2, 'sku-' || (id % 983), 1 + id % 3 FROM orders;
+	SQL
+	cp "$d/prod.db" "$d/dev.db"
+	# ids ending in 1 are never referred to (referred_by is id - 1 of ids ending in 0)
+	sqlite3 "$d/dev.db" <<-SQL
+	UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 2000 = 0;
+	DELETE FROM customers WHERE id % 4000 = 1;
+	INSERT INTO customers SELECT id + $ROWS, name, email, balance, NULL, created FROM customers WHERE id % 4000 = 2;
+	UPDATE orders SET note = 'changed ' || id WHERE id % 2000 = 3;
+	DELETE FROM order_items WHERE order_id IN (SELECT id FROM orders WHERE id % 4000 = 5);
+	DELETE FROM orders WHERE id % 4000 = 5;
+	INSERT INTO orders SELECT id + $CHILD, customer_id, total, note FROM orders WHERE id % 4000 = 6;
+	UPDATE order_items SET qty = qty + 10 WHERE order_id % 1000 = 7 AND line = 1;
+	DELETE FROM order_items WHERE order_id % 2000 = 9 AND line = 2;
+	INSERT INTO order_items SELECT order_id, 3, sku, qty FROM order_items WHERE order_id % 2000 = 11 AND line = 1;
+	SQL
+	section "Digest sync over a slow link: $ROWS customers, $CHILD orders, $ROWS order_items; 0.1% drift"
+	printf '%-44s %12s %12s %9s %9s\n' "bytes crossing the link" "plain" "gzip" "% plain" "% gzip"
+	dbdump-rows -q "$d/dev.db" > "$d/full.ndjson"
+	full=$(stat -c %s "$d/full.ndjson")
+	full_gz=$(gz_bytes "$d/full.ndjson")
+	digest_row "full dump, dbdump-rows dev.db" "$full" "$full_gz" "$full" "$full_gz"
+	for r in ${BENCH_DIGEST_ROWS:-30 100 300 1000}; do
+		dbdump-rows -q --digest --digest-rows "$r" "$d/prod.db" > "$d/digest.ndjson"
+		dbdump-rows -q --against "$d/digest.ndjson" "$d/dev.db" > "$d/answer.ndjson"
+		db=$(stat -c %s "$d/digest.ndjson")
+		dg=$(gz_bytes "$d/digest.ndjson")
+		ab=$(stat -c %s "$d/answer.ndjson")
+		ag=$(gz_bytes "$d/answer.ndjson")
+		digest_row "--digest-rows $r: digest" "$db" "$dg" "$full" "$full_gz"
+		digest_row "--digest-rows $r: answer (--against)" "$ab" "$ag" "$full" "$full_gz"
+		digest_row "--digest-rows $r: digest + answer" $((db + ab)) $((dg + ag)) "$full" "$full_gz"
+	done
+	# Time and peak memory (which must not grow with the tables) at the
+	# default range size, beside a full dump.
+	local total=$((2 * ROWS + CHILD))
+	run "dbdump-rows dev.db (full dump)" $total "dbdump-rows -q '$d/dev.db' > /dev/null"
+	run "dbdump-rows --digest prod.db" $total "dbdump-rows -q --digest '$d/prod.db' > '$d/digest.ndjson'"
+	run "dbdump-rows --against digest dev.db" $total \
+		"dbdump-rows -q --against '$d/digest.ndjson' '$d/dev.db' > '$d/answer.ndjson'"
+	# The answer applied: the pair must then be equal, and a second digest
+	# finds nothing (its bytes are then the digest alone).
+	cp "$d/prod.db" "$d/synced.db"
+	dbapply -q --no-undo --mirror "$d/synced.db" "$d/answer.ndjson" > /dev/null
+	if dbdiff "$d/synced.db" "$d/dev.db" > /dev/null; then
+		echo "after dbapply --mirror of that answer: dbdiff synced.db dev.db finds no difference"
+	else
+		echo "bench: after the digest sync, dbdiff still finds differences" >&2
+	fi
+	dbdump-rows -q --digest "$d/synced.db" > "$d/digest.ndjson"
+	dbdump-rows -q --against "$d/digest.ndjson" "$d/dev.db" > "$d/answer.ndjson"
+	db=$(stat -c %s "$d/digest.ndjson")
+	dg=$(gz_bytes "$d/digest.ndjson")
+	ab=$(stat -c %s "$d/answer.ndjson")
+	ag=$(gz_bytes "$d/answer.ndjson")
+	digest_row "no drift, default --digest-rows: digest + answer" $((db + ab)) $((dg + ag)) "$full" "$full_gz"
+	rm -rf "$d"
+}
+
 echo "dbpipe benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, rows: $ROWS"
+if [ "${BENCH_ONLY:-}" = digest ]; then
+	bench_digest
+	exit 0
+fi
 bench_sqlite
 for e in $ENGINES; do
 	"bench_$e"
 done
+bench_digest

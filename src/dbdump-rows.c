@@ -1,10 +1,13 @@
 /* dbdump-rows: a consistent snapshot of a database's tables as a row stream. */
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "digest.h"
 #include "source.h"
 #include "stream.h"
 #include "progress.h"
@@ -13,6 +16,8 @@
 static const char usage_text[] =
 	"usage: dbdump-rows [-t PATTERN]... [-x PATTERN]... [--since MARK] [--subset TABLE:WHERE]...\n"
 	"                   [--like DB] [--schema-only] [-o FILE] SOURCE\n"
+	"       dbdump-rows --digest [--digest-rows N] [-t PATTERN]... [-x PATTERN]... [-o FILE] TARGET\n"
+	"       dbdump-rows --against DIGEST [-t PATTERN]... [-x PATTERN]... [-o FILE] SOURCE\n"
 	"Write the tables of SOURCE as a row stream (man dbpipe.5): a header, the\n"
 	"table records in dependency order, then each table's rows in key order.\n"
 	"\n"
@@ -33,6 +38,13 @@ static const char usage_text[] =
 	"                         whole row)\n"
 	"  --schema-only          the table records (columns, keys, references,\n"
 	"                         indexes, defaults) and no rows\n"
+	"  --digest               write a digest of the rows instead: per table, the\n"
+	"                         hash of each range of rows in key order, for\n"
+	"                         --against at the other end of a slow link\n"
+	"  --digest-rows N        rows per range of the digest (default 64)\n"
+	"  --against DIGEST       write only the rows of the ranges whose hash differs\n"
+	"                         from DIGEST's (a file or - for stdin), framed so\n"
+	"                         that dbapply --mirror deletes within those ranges\n"
 	"  --zero-date=null       read MySQL zero dates (0000-00-00) as NULL\n"
 	"  -q, --quiet            no progress meter on stderr (shown only on a terminal)\n"
 	"  -h, --help             show this help\n"
@@ -53,6 +65,9 @@ int main(int argc, char **argv)
 		{ "like", required_argument, NULL, 'L' },
 		{ "subset", required_argument, NULL, 'U' },
 		{ "schema-only", no_argument, NULL, 's' },
+		{ "digest", no_argument, NULL, 'D' },
+		{ "digest-rows", required_argument, NULL, 'R' },
+		{ "against", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -62,8 +77,9 @@ int main(int argc, char **argv)
 	struct schema like;
 	struct subset_start *starts = NULL;
 	size_t nstarts = 0;
-	const char *out_path = NULL, *since = NULL, *like_db = NULL;
-	int c, quiet = 0, schema_only = 0, rc = EXIT_TROUBLE;
+	const char *out_path = NULL, *since = NULL, *like_db = NULL, *against = NULL;
+	int c, quiet = 0, schema_only = 0, digest = 0, rc = EXIT_TROUBLE;
+	uint64_t range_rows = 0;
 
 	util_progname = "dbdump-rows";
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
@@ -76,6 +92,17 @@ int main(int argc, char **argv)
 		case 'S': since = optarg; break;
 		case 'q': quiet = 1; break;
 		case 's': schema_only = 1; break;
+		case 'D': digest = 1; break;
+		case 'A': against = optarg; break;
+		case 'R': {
+			char *end;
+			errno = 0;
+			unsigned long long n = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 1 || n > 100000000 || optarg[0] == '-')
+				usage_error("--digest-rows takes a count from 1 to 100000000");
+			range_rows = n;
+			break;
+		}
 		case 'L': like_db = optarg; break;
 		case 'U': {
 			char *colon = strchr(optarg, ':');
@@ -102,6 +129,11 @@ int main(int argc, char **argv)
 		usage_error(argc ? "too many operands" : "missing SOURCE");
 	if (schema_only && (since || nstarts))
 		usage_error("--schema-only takes no --since or --subset: it writes no rows");
+	if (range_rows && !digest)
+		usage_error("--digest-rows goes with --digest");
+	if ((digest || against) && (digest + !!against > 1 || schema_only || since || nstarts || like_db))
+		usage_error("--digest and --against take no --since, --subset, --like, --schema-only or each other: "
+			    "they compare every row");
 
 	if (!db_is_target(argv[0]))
 		die("%s: not a database (a URL, a .db/.sqlite file, csv:DIR or an environment name)", argv[0]);
@@ -117,8 +149,13 @@ int main(int argc, char **argv)
 		src.schema_only = schema_only;
 		if (like_db && strcmp(src.engine, "csv"))
 			warning("--like is for csv: sources: %s has types of its own", src.name);
-		if (source_since(&src, since) == 0 && source_subset(&src, starts, nstarts) == 0 &&
-		    source_dump(&src, out_path, NULL) == 0)
+		if (digest)
+			rc = digest_write(&src, out_path, range_rows ? range_rows : DIGEST_RANGE_ROWS) == 0
+				     ? EXIT_OK : EXIT_TROUBLE;
+		else if (against)
+			rc = digest_against(&src, against, out_path, quiet) == 0 ? EXIT_OK : EXIT_TROUBLE;
+		else if (source_since(&src, since) == 0 && source_subset(&src, starts, nstarts) == 0 &&
+			 source_dump(&src, out_path, NULL) == 0)
 			rc = EXIT_OK;
 	}
 	source_close(&src);

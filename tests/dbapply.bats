@@ -1413,3 +1413,62 @@ dbapply: nothing was written to prod.db'
 	assert_line 'history tables left out: "django_migrations" (--with-history includes them)'
 	assert_equal "$(sqlite3 prod.db "SELECT count(*) FROM django_migrations")" 2
 }
+
+@test "a ranged stream (dbdump-rows --against): --mirror deletes inside its ranges only; a malformed range is refused" {
+	mkdb prod.db <<-'SQL'
+	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9)
+	INSERT INTO t SELECT i, 'v' || i FROM n;
+	SQL
+	cp prod.db dev.db
+	sqlite3 dev.db "DELETE FROM t WHERE id = 5; UPDATE t SET v = 'new' WHERE id = 4"
+	dbdump-rows --digest --digest-rows 3 prod.db > digest.ndjson
+	dbdump-rows -q --against digest.ndjson dev.db > ranged.ndjson
+	jq -c 'select(.type == "range" or .type == "row") | [.after, .last, .row]' ranged.ndjson > records
+	printf '%s\n' '[{"id":3},{"id":6},null]' '[null,null,{"id":4,"v":"new"}]' '[null,null,{"id":6,"v":"v6"}]' |
+		diff -u - records
+	# The target changes after its digest: rows outside the range sent stay.
+	sqlite3 prod.db "INSERT INTO t VALUES (0, 'early'), (100, 'late')"
+	# A row past its range's last key, a range below the rows before it:
+	# refused by line, nothing written.
+	snapshot prod.db before
+	sed '5s/"id":6,/"id":7,/' ranged.ndjson > bad.ndjson
+	run dbapply --mirror prod.db bad.ndjson
+	assert_failure 2
+	assert_output --partial 'bad.ndjson:5: table "t": a row after the last key of its range'
+	sed '5a {"type":"range","table":"t","after":{"id":5},"last":{"id":7}}' ranged.ndjson > bad.ndjson
+	run dbapply --mirror prod.db bad.ndjson
+	assert_failure 2
+	assert_output --partial 'bad.ndjson:6: table "t": a range that starts below the key before it'
+	snapshot prod.db after
+	diff -u before after
+	run -0 dbapply --mirror prod.db ranged.ndjson
+	assert_output --partial 't             0         1         1'
+	sqlite3 prod.db "SELECT id || ' ' || v FROM t ORDER BY id" > rows
+	printf '%s\n' '0 early' '1 v1' '2 v2' '3 v3' '4 new' '6 v6' '7 v7' '8 v8' '9 v9' '100 late' | diff -u - rows
+}
+
+@test "a ranged stream whose key changes type into the target: --mirror is refused by name, a merge goes through" {
+	mkdb dev.db <<-'SQL'
+	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9)
+	INSERT INTO t SELECT i, 'v' || i FROM n;
+	SQL
+	cp dev.db twin.db
+	mkdb prod.db <<-'SQL'
+	CREATE TABLE t (id NUMERIC PRIMARY KEY, v TEXT);
+	SQL
+	sqlite3 prod.db "ATTACH 'dev.db' AS d; INSERT INTO t SELECT * FROM d.t"
+	sqlite3 dev.db "DELETE FROM t WHERE id = 5; UPDATE t SET v = 'new' WHERE id = 4"
+	# An answer made against a digest of an int-keyed twin, applied where the key is decimal.
+	dbdump-rows --digest --digest-rows 3 twin.db | dbdump-rows -q --against - dev.db > ranged.ndjson
+	snapshot prod.db before
+	run dbapply --mirror prod.db ranged.ndjson
+	assert_failure 2
+	assert_output --partial 'ranged.ndjson:3: table "t": key column "id" is int in the stream and decimal in the target, so --mirror cannot tell which target rows lie in its ranges'
+	snapshot prod.db after
+	diff -u before after
+	run -0 dbapply prod.db ranged.ndjson
+	assert_output --partial '1 row only in the target kept (--mirror would delete it)'
+	[ "$(sqlite3 prod.db "SELECT v FROM t WHERE id = 4")" = new ]
+}

@@ -371,3 +371,175 @@ rows_of() {
 	run dbdiff --schema "$old" empty.db
 	assert_failure 1
 }
+
+# --- --digest and --against (a sync over a slow link) ---
+
+# dev.db and a copy prod.db, 2,500 rows: an integer key, a composite key,
+# a text key.
+digest_pair() {
+	mkdb dev.db <<-'SQL'
+	CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER);
+	CREATE TABLE lines (order_id INTEGER NOT NULL, line INTEGER NOT NULL, sku TEXT,
+		PRIMARY KEY (order_id, line));
+	CREATE TABLE codes (code TEXT PRIMARY KEY, label TEXT);
+	WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 1000)
+	INSERT INTO items SELECT i, 'item ' || i, i * 3 FROM s;
+	INSERT INTO lines SELECT id / 10, id % 10, 'sku' || id FROM items;
+	INSERT INTO codes SELECT printf('c%04d', id), 'label ' || id FROM items WHERE id <= 500;
+	SQL
+	cp dev.db prod.db
+}
+
+@test "--digest: a header, the table records, per table ranges of --digest-rows rows with a 128-bit hash, ends" {
+	digest_pair
+	run -0 dbdump-rows --digest --digest-rows 300 prod.db
+	jq -r .type <<<"$output" | uniq -c | awk '{print $2, $1}' > types
+	printf 'header 1\ntable 3\nrange 2\nend 1\nrange 4\nend 1\nrange 4\nend 2\n' > expected
+	diff -u expected types
+	jq -r 'select(.type == "header") | [.stream, .hash, .range_rows] | @tsv' <<<"$output" > header
+	printf 'digest\txxh3-128\t300\n' | diff -u - header
+	jq -c 'select(.type == "range" and .table == "lines") | [.last, .rows, (.hash | length)]' <<<"$output" > ranges
+	printf '%s\n' '[{"order_id":30,"line":0},300,32]' '[{"order_id":60,"line":0},300,32]' \
+		'[{"order_id":90,"line":0},300,32]' '[{"order_id":100,"line":0},100,32]' | diff -u - ranges
+	jq -c 'select(.type == "end" and .table == "codes") | .rows' <<<"$output" > ends
+	echo 2 | diff -u - ends
+}
+
+@test "--against a digest of the same rows: no rows, a table record and an empty section per table" {
+	digest_pair
+	dbdump-rows --digest prod.db > digest.ndjson
+	run -0 --separate-stderr dbdump-rows --against digest.ndjson dev.db
+	jq -r .type <<<"$output" | uniq -c | awk '{print $2, $1}' > types
+	printf 'header 1\ntable 3\nend 4\n' | diff -u - types
+	jq -r 'select(.type == "table") | [.table, .ranged, .complete] | @tsv' <<<"$output" > tables
+	printf 'codes\ttrue\t\nitems\ttrue\t\nlines\ttrue\t\n' | diff -u - tables
+	[ "$stderr" = "dbdump-rows: 0 of 40 ranges differ; 0 rows sent" ]
+}
+
+@test "--against: only the ranges that differ, framed; a digest sync makes the target equal to the source" {
+	digest_pair
+	# In dev: an update, an insert past the end, a delete.  In prod: an
+	# edit by hand, a row dev never had, a composite-key and a text-key edit.
+	sqlite3 dev.db "UPDATE items SET qty = 0 WHERE id = 450; INSERT INTO items VALUES (1001, 'new', 1);
+		DELETE FROM items WHERE id = 120;"
+	sqlite3 prod.db "UPDATE items SET name = 'by hand' WHERE id = 777; INSERT INTO items VALUES (5000, 'extra', 1);
+		UPDATE lines SET sku = 'x' WHERE order_id = 55 AND line = 5; UPDATE codes SET label = 'y' WHERE code = 'c0333';"
+	dbdump-rows --digest --digest-rows 100 prod.db > digest.ndjson
+	run -0 --separate-stderr dbdump-rows --against digest.ndjson dev.db
+	printf '%s\n' "$output" > against.ndjson
+	jq -c 'select(.type == "range") | [.table, .after, .last]' against.ndjson > ranges
+	printf '%s\n' '["codes",{"code":"c0300"},{"code":"c0400"}]' \
+		'["items",{"id":100},{"id":200}]' '["items",{"id":400},{"id":500}]' \
+		'["items",{"id":700},{"id":800}]' '["items",{"id":1000},{"id":5000}]' \
+		'["lines",{"order_id":50,"line":0},{"order_id":60,"line":0}]' | diff -u - ranges
+	# The rows of those ranges, 100 each but one deleted (item 120) and the
+	# last, (1000, 5000], holding dev's 1001; nothing outside them.
+	jq -r 'select(.type == "end" and .table) | [.table, .rows] | @tsv' against.ndjson > ends
+	printf 'codes\t100\nitems\t300\nlines\t100\n' | diff -u - ends
+	[ "$stderr" = "dbdump-rows: 6 of 26 ranges differ; 500 rows sent" ]
+	# Merge: updates and inserts, the target's extra row kept.
+	cp prod.db merged.db
+	run -0 dbapply merged.db against.ndjson
+	[ "$(sqlite3 merged.db "SELECT name FROM items WHERE id = 777")" = "item 777" ]
+	[ "$(sqlite3 merged.db "SELECT count(*) FROM items WHERE id IN (120, 1001, 5000)")" = 3 ]
+	run -1 dbdiff merged.db dev.db
+	# --mirror: deletes inside the ranges too (120, 5000), and the pair is equal.
+	run -0 dbapply --mirror prod.db against.ndjson
+	run -0 dbdiff prod.db dev.db
+	# A second digest finds nothing more.
+	run -0 --separate-stderr sh -c 'dbdump-rows --digest prod.db | dbdump-rows --against - dev.db'
+	[ "$stderr" = "dbdump-rows: 0 of 40 ranges differ; 0 rows sent" ]
+}
+
+@test "--against: a range emptied by the source, and rows of a table the target lacks" {
+	digest_pair
+	sqlite3 dev.db "DELETE FROM codes WHERE code > 'c0100'"
+	sqlite3 prod.db "DROP TABLE lines"
+	dbdump-rows --digest --digest-rows 100 prod.db > digest.ndjson
+	run -0 dbdump-rows -q --against digest.ndjson dev.db
+	printf '%s\n' "$output" > against.ndjson
+	jq -c 'select(.type == "range") | [.table, .after, .last]' against.ndjson > ranges
+	# Four adjacent ranges emptied: one range record.
+	echo '["codes",{"code":"c0100"},{"code":"c0500"}]' | diff -u - ranges
+	jq -r 'select(.type == "table") | [.table, .ranged, .complete] | @tsv' against.ndjson > tables
+	printf 'codes\ttrue\t\nitems\ttrue\t\nlines\t\ttrue\n' | diff -u - tables
+	sqlite3 prod.db "CREATE TABLE lines (order_id INTEGER NOT NULL, line INTEGER NOT NULL, sku TEXT, PRIMARY KEY (order_id, line))"
+	run -0 dbapply --mirror prod.db against.ndjson
+	[ "$(sqlite3 prod.db "SELECT count(*) FROM codes")" = 100 ]
+	run -0 dbdiff prod.db dev.db
+}
+
+@test "--against: a table whose columns differ from the digest's is sent whole, with a warning" {
+	digest_pair
+	sqlite3 prod.db "ALTER TABLE codes ADD COLUMN note TEXT"
+	dbdump-rows --digest prod.db > digest.ndjson
+	run -0 --separate-stderr dbdump-rows --against digest.ndjson dev.db
+	jq -r 'select(.type == "end" and .table) | [.table, .rows] | @tsv' <<<"$output" > ends
+	printf 'codes\t500\nitems\t0\nlines\t0\n' | diff -u - ends
+	[[ "$stderr" == *'table "codes": columns or key differ from the digest'*': sent whole'* ]]
+}
+
+@test "--against refuses a truncated digest and writes nothing; a row stream is not a digest" {
+	digest_pair
+	dbdump-rows --digest --digest-rows 100 prod.db > digest.ndjson
+	head -n 20 digest.ndjson > cut.ndjson
+	run dbdump-rows --against - -o out.ndjson dev.db < cut.ndjson
+	assert_failure 2
+	assert_output "dbdump-rows: <stdin>:20: truncated stream: no final end record"
+	[ ! -e out.ndjson ]
+	run --separate-stderr dbdump-rows --against cut.ndjson dev.db
+	[ "$status" -eq 2 ] && [ -z "$output" ]
+	[ "$stderr" = "dbdump-rows: cut.ndjson:20: truncated stream: no final end record" ]
+	# A range whose hash was altered is refused by the digest's own hash.
+	sed '5s/"hash":"./"hash":"0/' digest.ndjson > bad.ndjson
+	cmp -s digest.ndjson bad.ndjson && sed '5s/"hash":"./"hash":"1/' digest.ndjson > bad.ndjson
+	run dbdump-rows --against bad.ndjson dev.db
+	assert_failure 2
+	assert_output --partial "hash mismatch"
+	dbdump-rows prod.db > rows.ndjson
+	run dbdump-rows --against rows.ndjson dev.db
+	assert_failure 2
+	assert_output "dbdump-rows: rows.ndjson:1: not a digest stream (dbdump-rows --digest writes one)"
+	run dbdump-rows --digest --against digest.ndjson dev.db
+	assert_failure 2
+	run dbdump-rows --digest-rows 0 --digest dev.db
+	assert_failure 2
+	assert_output --partial "--digest-rows takes a count"
+}
+
+@test "a digest is read only by --against; a stream of ranges only by dbapply" {
+	digest_pair
+	dbdump-rows --digest prod.db > digest.ndjson
+	run dbapply prod.db digest.ndjson
+	assert_failure 2
+	assert_output --partial "digest.ndjson:1: a digest stream (dbdump-rows --digest): only dbdump-rows --against reads it"
+	sqlite3 dev.db "UPDATE items SET qty = 0 WHERE id = 450"
+	dbdump-rows -q --against digest.ndjson dev.db > against.ndjson
+	run dbdiff against.ndjson prod.db
+	assert_failure 2
+	assert_output --partial "a range record (dbdump-rows --against): only dbapply reads such a stream"
+}
+
+@test "--digest never cuts between equal rows of a table keyed by its whole row; the sync restores a repeated row" {
+	mkdb dev.db <<-'SQL'
+	CREATE TABLE k (a INTEGER, b TEXT);
+	WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 300)
+	INSERT INTO k SELECT i / 3, 'x' FROM s;
+	SQL
+	cp dev.db prod.db
+	sqlite3 prod.db "DELETE FROM k WHERE rowid = (SELECT min(rowid) FROM k WHERE a = 50); INSERT INTO k VALUES (90, 'y')"
+	dbdump-rows --digest --digest-rows 10 prod.db > digest.ndjson
+	# Keys in groups of three (two of 0 and of 50, one of 100, (90,y) alone):
+	# a range ends at the first change of key from its 10th row on, so
+	# 11 (0..3), 12 (four groups) each, 11 (48..51), 10 (88..90 and (90,y)),
+	# 4 (99, 100).
+	jq -c 'select(.type == "range") | .rows' digest.ndjson | sort | uniq -c | awk '{print $2 "x" $1}' | paste -sd' ' > sizes
+	echo "10x1 11x2 12x22 4x1" | diff -u - sizes
+	run -0 --separate-stderr dbdump-rows --against digest.ndjson dev.db
+	printf '%s\n' "$output" > against.ndjson
+	jq -c 'select(.type == "range") | [.after, .last]' against.ndjson > ranges
+	printf '%s\n' '[{"a":47,"b":"x"},{"a":51,"b":"x"}]' '[{"a":87,"b":"x"},{"a":90,"b":"y"}]' | diff -u - ranges
+	run -0 dbapply --mirror prod.db against.ndjson
+	[ "$(sqlite3 prod.db "SELECT count(*) FROM k WHERE a = 50")" = 3 ]
+	run -0 dbdiff prod.db dev.db
+}

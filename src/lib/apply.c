@@ -207,6 +207,7 @@ static int run(struct apply *a, const char *input)
 	a->rd_open = 1;
 	if (stream_open(&a->rd, input) < 0)
 		return -1;
+	a->rd.take_ranges = 1; /* dbdump-rows --against: apply_read_row_table */
 	if (a->input_name) {
 		free(a->rd.name);
 		a->rd.name = xstrdup(a->input_name);

@@ -163,7 +163,7 @@ int apply_plan_tables(struct apply *a)
 			warning("table \"%s\" has triggers: they fire for every row written "
 				"(--disable-triggers turns them off)", st->name);
 		}
-		if (a->o->mode == APPLY_MIRROR && !st->complete && a->rd.kind == STREAM_ROWS)
+		if (a->o->mode == APPLY_MIRROR && !st->complete && !st->ranged && a->rd.kind == STREAM_ROWS)
 			warning("table \"%s\" is not complete in the stream: --mirror deletes nothing from it",
 				st->name);
 		p->proj = table_project(tt, st);

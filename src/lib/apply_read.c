@@ -114,16 +114,47 @@ static void target_rows_close(struct apply *a, struct target_rows *tr)
 	row_release(&tr->prev);
 }
 
+/* Whether the stream holds p's table only within the ranges its range
+ * records give (dbdump-rows --against). */
+static int plan_ranged(const struct plan *p)
+{
+	return (p->wire ? p->wire : p->st)->ranged;
+}
+
+/* A target row outside every range the stream gave so far: the stream
+ * says nothing of it (diff_policy.outside). */
+static int outside_ranges(void *ctx, const struct row *o)
+{
+	struct apply *a = ctx;
+	return !stream_range_covers(&a->rd, o);
+}
+
 /* A table of a row stream, whole: merge-joined with the target's rows,
- * three-way where there is a base, else two-way (diff.h). */
+ * three-way where there is a base, else two-way (diff.h).  Of a ranged
+ * table under --mirror, the target rows inside the ranges that the stream
+ * lacks are deleted, those outside left alone. */
 int apply_read_row_table(struct apply *a, struct plan *p)
 {
+	int ranged = plan_ranged(p);
 	struct diff_policy pol = { 1, a->o->mode != APPLY_INSERT_ONLY,
-				   a->o->mode == APPLY_MIRROR && p->st->complete };
+				   a->o->mode == APPLY_MIRROR && (p->st->complete || ranged),
+				   ranged ? outside_ranges : NULL, a };
 	struct target_rows tr;
 	struct row_iter old = { apply_target_rows_next, &tr, a->db->shown_url };
 	struct row_iter new_ = { apply_stream_rows_overlay, a, a->rd.name };
 	int rc;
+	/* The ranges' keys are read in the stream's types, and the target's
+	 * rows placed in them by comparing keys: only alike where the key's
+	 * types are the same on both sides. */
+	for (size_t k = 0; pol.outside && pol.deletes && p->wire && k < p->st->nkey; k++) {
+		size_t i = p->st->key[k];
+		if (p->wire->cols[i].type != p->st->cols[i].type)
+			return stream_error(&a->rd, "table \"%s\": key column \"%s\" is %s in the stream and %s in the "
+					    "target, so --mirror cannot tell which target rows lie in its ranges "
+					    "(send it whole: dbdump-rows without --against)",
+					    p->st->name, p->st->cols[i].name, vtype_name(p->wire->cols[i].type),
+					    vtype_name(p->st->cols[i].type));
+	}
 	if (target_rows_open(a, p, &tr, 0) < 0)
 		return -1;
 	if (apply_three_way(a, p) && apply_base_is_stale(a, p, &tr) < 0) {
@@ -341,6 +372,9 @@ int apply_use_keys(struct apply *a, struct plan *p)
 	const struct db_ops *ops = a->db->ops;
 	/* --rekey and re-keyed rows need every key of the table, in order */
 	if (a->o->mode != APPLY_MIRROR && (a->o->rekey || apply_rekeyed_table(a, p->st->name)))
+		return 0;
+	/* --mirror deletes within a ranged table's ranges: read whole */
+	if (a->o->mode == APPLY_MIRROR && plan_ranged(p))
 		return 0;
 	return ops->scan_keys_open && (a->rd.kind == STREAM_CHANGES || !p->st->complete) &&
 	       ops->scan_keys_open(a->db, p->proj, NULL, 0, NULL) == 1;

@@ -443,7 +443,9 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 	if (!(*copy = copy_input(input, dir)))
 		goto out_plan;
 	/* Read and check all of it now: the DDL below cannot be rolled back. */
-	if (stream_open(&rd, *copy) < 0) {
+	int opened = stream_open(&rd, *copy);
+	rd.take_ranges = 1; /* read through here, used by the data step */
+	if (opened < 0) {
 		stream_close(&rd);
 		goto out_plan;
 	}

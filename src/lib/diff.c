@@ -63,7 +63,9 @@ int diff_table(const struct table *t, struct row_iter *oi, struct row_iter *ni,
 		if (cmp < 0) {
 			if (whole(oi) < 0)
 				goto out;
-			if (p->deletes) {
+			if (p->outside && p->outside(p->outside_ctx, o)) {
+				/* not known to be gone: nothing to say */
+			} else if (p->deletes) {
 				c.type = REC_DELETE;
 				row_resize(&c.row, t->ncols);
 				for (size_t k = 0; k < t->nkey; k++)

@@ -26,6 +26,11 @@ struct row_iter {
 /* Which kinds of change to produce (the rest are counted as kept). */
 struct diff_policy {
 	int inserts, updates, deletes;
+	/* If set: whether a row only in OLD lies outside what NEW is known to
+	 * hold whole (a ranged table, stream.h); such a row is neither deleted
+	 * nor counted as kept. */
+	int (*outside)(void *ctx, const struct row *o);
+	void *outside_ctx;
 };
 
 struct diff_counts {

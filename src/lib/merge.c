@@ -96,7 +96,8 @@ int merge_filter(struct stream_reader *rd, struct stream_writer *w, enum merge_p
 			cnt->deletes++;
 			break;
 		case REC_ROW:
-			return stream_error(rd, "internal error: a row record in a change stream");
+		case REC_RANGE:
+			return stream_error(rd, "internal error: a row or range record in a change stream");
 		}
 	}
 	return got;

@@ -504,7 +504,7 @@ void check_to_json(struct buf *out, const struct check *ck)
 	buf_addch(out, '}');
 }
 
-void table_to_json(struct buf *out, const struct table *t, int complete)
+void table_to_json(struct buf *out, const struct table *t, int flags)
 {
 	buf_adds(out, "{\"type\":\"table\",\"table\":");
 	json_add_string(out, t->name, strlen(t->name));
@@ -549,8 +549,10 @@ void table_to_json(struct buf *out, const struct table *t, int complete)
 	/* said so that --schema, which cannot make them, refuses the table */
 	if (t->has_triggers)
 		buf_adds(out, ",\"triggers\":true");
-	if (complete)
+	if (flags & TABLE_COMPLETE)
 		buf_adds(out, ",\"complete\":true");
+	if (flags & TABLE_RANGED)
+		buf_adds(out, ",\"ranged\":true");
 	buf_addch(out, '}');
 }
 
@@ -736,6 +738,7 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 	}
 	t->complete = jv_get_true(rec, "complete");
 	t->has_triggers = jv_get_true(rec, "triggers");
+	t->ranged = jv_get_true(rec, "ranged");
 	return t;
 }
 
@@ -979,6 +982,7 @@ struct table *table_copy(const struct table *t)
 	for (size_t x = 0; x < t->nchecks; x++)
 		table_add_check(c, t->checks[x].name, t->checks[x].expr);
 	c->complete = t->complete;
+	c->ranged = t->ranged;
 	c->has_triggers = t->has_triggers;
 	c->line = t->line;
 	return c;

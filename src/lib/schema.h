@@ -84,6 +84,9 @@ struct table {
 	size_t nchecks;
 	struct check *checks;
 	int complete;          /* the stream holds every row of this table */
+	/* The stream holds every row of this table within the key ranges its
+	 * range records list (dbdump-rows --against), none outside them. */
+	int ranged;
 	int has_triggers;      /* the engine fires triggers on writes to it */
 	long line;             /* line of its table record in a stream, else 0 */
 };
@@ -182,8 +185,9 @@ int default_is_portable(const char *def);
 void schema_sort(struct schema *s);
 
 /* The table record, one line of JSON without the newline; "complete":true
- * when complete is set. */
-void table_to_json(struct buf *out, const struct table *t, int complete);
+ * when flags has TABLE_COMPLETE, "ranged":true when it has TABLE_RANGED. */
+enum { TABLE_COMPLETE = 1, TABLE_RANGED = 2 };
+void table_to_json(struct buf *out, const struct table *t, int flags);
 /* One column, reference or index as the table record writes it. */
 void column_to_json(struct buf *out, const struct column *c);
 void ref_to_json(struct buf *out, const struct ref *r);

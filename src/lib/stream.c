@@ -203,6 +203,8 @@ static int read_header(struct stream_reader *r)
 		r->kind = STREAM_ROWS;
 	else if (!strcmp(kind, "changes"))
 		r->kind = STREAM_CHANGES;
+	else if (!strcmp(kind, "digest"))
+		r->kind = STREAM_DIGEST;
 	else
 		return stream_error(r, "unknown stream kind \"%s\"", kind);
 	const char *s = jv_get_string(rec, "source"), *e = jv_get_string(rec, "engine"),
@@ -259,7 +261,7 @@ static int read_table_records(struct stream_reader *r)
 	}
 }
 
-int stream_open(struct stream_reader *r, const char *path)
+static int open_stream(struct stream_reader *r, const char *path, int digest, const char *shown)
 {
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->line);
@@ -272,6 +274,8 @@ int stream_open(struct stream_reader *r, const char *path)
 	schema_init(&r->schema);
 	change_init(&r->rec);
 	row_init(&r->last, 0);
+	row_init(&r->range_last, 0);
+	row_init(&r->prev_row, 0);
 	r->h_table = XXH3_createState();
 	r->h_all = XXH3_createState();
 	XXH3_64bits_reset(r->h_all);
@@ -285,6 +289,10 @@ int stream_open(struct stream_reader *r, const char *path)
 	}
 	if (fd < 0)
 		return error("%s: %s", r->name, strerror(errno));
+	if (shown) {
+		free(r->name);
+		r->name = xstrdup(shown);
+	}
 	r->gz = gzdopen(fd, "rb");
 	if (!r->gz) {
 		close(fd);
@@ -293,7 +301,32 @@ int stream_open(struct stream_reader *r, const char *path)
 	gzbuffer(r->gz, READ_CHUNK);
 	if (read_header(r) < 0)
 		return -1;
+	if ((r->kind == STREAM_DIGEST) != digest)
+		return stream_error(r, digest ? "not a digest stream (dbdump-rows --digest writes one)"
+					      : "a digest stream (dbdump-rows --digest): only dbdump-rows --against reads it");
 	return read_table_records(r);
+}
+
+int stream_open(struct stream_reader *r, const char *path)
+{
+	return open_stream(r, path, 0, NULL);
+}
+
+int stream_open_digest(struct stream_reader *r, const char *path, const char *shown)
+{
+	return open_stream(r, path, 1, shown);
+}
+
+int stream_range_covers(struct stream_reader *r, const struct row *key)
+{
+	const struct table *t = r->ranges_table;
+	for (; r->range_head < r->nranges; r->range_head++) {
+		struct stream_range *g = &r->ranges[r->range_head];
+		if (g->has_last && table_key_cmp(t, &g->last, key) < 0)
+			continue; /* passed: later keys are larger still */
+		return !g->has_after || table_key_cmp(t, key, &g->after) > 0;
+	}
+	return 0;
 }
 
 /* Fill row (sized for t) from the JSON object obj.  With whole=1 every
@@ -517,6 +550,10 @@ static struct table *enter_section(struct stream_reader *r, const char *tname)
 	r->next_table++;
 	r->count = 0;
 	r->have_last = 0;
+	r->in_range = r->range_bounded = r->range_open_end = 0;
+	r->have_prev_row = 0;
+	r->nranges = r->range_head = 0;
+	r->ranges_table = t;
 	XXH3_64bits_reset(r->h_table);
 	if (r->lazy)
 		prepare_key_scan(r, t);
@@ -569,6 +606,17 @@ static int read_keyed_change(struct stream_reader *r, struct change *c, const ch
 static int take_in_order(struct stream_reader *r, const struct change *c)
 {
 	const struct table *t = c->table;
+	if (c->type == REC_ROW && r->in_range) {
+		if (r->range_bounded && table_key_cmp(t, &c->row, &r->range_last) > 0)
+			return stream_error(r, "table \"%s\": a row after the last key of its range", t->name);
+		/* A consumer merge-joining these rows with the target's has passed
+		 * every key below the previous row: ranges that end there are done. */
+		while (r->have_prev_row && r->range_head < r->nranges && r->ranges[r->range_head].has_last &&
+		       table_key_cmp(t, &r->ranges[r->range_head].last, &r->prev_row) < 0)
+			r->range_head++;
+		row_copy(&r->prev_row, &c->row);
+		r->have_prev_row = 1;
+	}
 	if (r->have_last) {
 		int cmp = table_key_cmp(t, &r->last, &c->row);
 		if (cmp > 0 || (cmp == 0 && t->key_kind != KEY_ROW))
@@ -583,7 +631,108 @@ static int take_in_order(struct stream_reader *r, const struct change *c)
 	return 0;
 }
 
+/* A key object of a range record ("after", "last"): exactly t's key
+ * columns into row; 0 for null (an open end) when open_ok, 1 for a key. */
+static int range_key(struct stream_reader *r, const struct table *t, const struct jv *v, const char *field,
+		     struct row *row, int open_ok)
+{
+	if (!v)
+		return stream_error(r, "range record without \"%s\"", field);
+	if (v->type == J_NULL && open_ok)
+		return 0;
+	row_resize(row, t->ncols);
+	if (row_from_object(r, row, t, v, 0, field) < 0)
+		return -1;
+	for (size_t k = 0; k < t->nkey; k++)
+		if (row->v[t->key[k]].state == V_ABSENT)
+			return stream_error(r, "\"%s\" lacks key column \"%s\"", field, t->cols[t->key[k]].name);
+	if (v->count != t->nkey)
+		return stream_error(r, "\"%s\" holds columns that are not the key of \"%s\"", field, t->name);
+	return 1;
+}
+
+/* A digest's range record: its last key (in order, as a record's key), row
+ * count and hash. */
+static int read_digest_range(struct stream_reader *r, struct change *c, const struct jv *rec)
+{
+	int64_t rows;
+	const char *hash = jv_get_string(rec, "hash");
+	c->type = REC_RANGE;
+	if (range_key(r, c->table, jv_get(rec, "last"), "last", &c->row, 0) < 0)
+		return -1;
+	if (jv_int64(jv_get(rec, "rows"), &rows) < 0 || rows < 1)
+		return stream_error(r, "range record: \"rows\" must be a count of at least 1");
+	if (!hash || strlen(hash) != 32 || strspn(hash, "0123456789abcdef") != 32)
+		return stream_error(r, "range record: \"hash\" must be 32 lowercase hex digits");
+	c->range_rows = (uint64_t)rows;
+	memcpy(c->range_hash, hash, 33);
+	return 0;
+}
+
+/* A row stream's range record (dbdump-rows --against), for a consumer that
+ * takes them: checked to follow the ranges and rows before it, queued, and
+ * made the range the next rows must lie in. */
+static int take_range(struct stream_reader *r, struct table *t, const struct jv *rec)
+{
+	if (!r->take_ranges)
+		return stream_error(r, "a range record (dbdump-rows --against): only dbapply reads such a stream");
+	if (!t->ranged)
+		return stream_error(r, "a range record in table \"%s\", whose table record is not \"ranged\"", t->name);
+	if (r->range_open_end)
+		return stream_error(r, "table \"%s\": a range after the range open to the table's end", t->name);
+	if (r->nranges == r->ranges_alloc) {
+		size_t n = r->ranges_alloc ? 2 * r->ranges_alloc : 8;
+		r->ranges = xrealloc(r->ranges, n * sizeof(*r->ranges));
+		for (size_t i = r->ranges_alloc; i < n; i++) {
+			row_init(&r->ranges[i].after, 0);
+			row_init(&r->ranges[i].last, 0);
+		}
+		r->ranges_alloc = n;
+	}
+	if (r->range_head == r->nranges)
+		r->range_head = r->nranges = 0; /* an empty queue starts over */
+	struct stream_range *g = &r->ranges[r->nranges];
+	int a = range_key(r, t, jv_get(rec, "after"), "after", &g->after, 1);
+	int l = a < 0 ? -1 : range_key(r, t, jv_get(rec, "last"), "last", &g->last, 1);
+	if (a < 0 || l < 0)
+		return -1;
+	g->has_after = a;
+	g->has_last = l;
+	/* Disjoint and ascending: after at or past every key before it. */
+	if (a && r->have_last && table_key_cmp(t, &g->after, &r->last) < 0)
+		return stream_error(r, "table \"%s\": a range that starts below the key before it", t->name);
+	if ((!a && (r->have_last || r->in_range)) || (a && r->range_bounded && table_key_cmp(t, &g->after, &r->range_last) < 0))
+		return stream_error(r, "table \"%s\": a range that overlaps the range before it", t->name);
+	if (a && l && table_key_cmp(t, &g->after, &g->last) >= 0)
+		return stream_error(r, "table \"%s\": a range whose last key is not above its \"after\"", t->name);
+	r->nranges++;
+	r->in_range = 1;
+	r->range_bounded = l;
+	r->range_open_end = !l;
+	if (l)
+		row_copy(&r->range_last, &g->last);
+	if (a) {
+		row_copy(&r->last, &g->after); /* the next row's key must be above it */
+		r->have_last = 1;
+	}
+	hash_line(r->h_table, &r->line);
+	return 0;
+}
+
+static int next_one(struct stream_reader *r);
+
+/* The next record for the consumer: range records of a row stream are
+ * taken here (take_range), not handed out. */
 static int next_direct(struct stream_reader *r)
+{
+	int got;
+	while ((got = next_one(r)) == 2)
+		;
+	return got;
+}
+
+/* One record: 1, 0 at the end, -1, or 2 for a range record taken. */
+static int next_one(struct stream_reader *r)
 {
 	struct jv *rec = NULL;
 	const char *type;
@@ -633,7 +782,13 @@ static int next_direct(struct stream_reader *r)
 	row_resize(&c->row, t->ncols);
 	row_resize(&c->old, t->ncols);
 	int rc;
-	if (!strcmp(type, "row") || !strcmp(type, "insert"))
+	if (!strcmp(type, "range") && r->kind == STREAM_ROWS)
+		return take_range(r, t, rec) < 0 ? -1 : 2;
+	if (!strcmp(type, "range") && r->kind == STREAM_DIGEST)
+		rc = read_digest_range(r, c, rec);
+	else if (r->kind == STREAM_DIGEST)
+		rc = stream_error(r, "a \"%s\" record in a digest stream", type);
+	else if (!strcmp(type, "row") || !strcmp(type, "insert"))
 		rc = read_whole_row(r, c, type, rec);
 	else if (!strcmp(type, "update") || !strcmp(type, "delete") || !strcmp(type, "conflict"))
 		rc = read_keyed_change(r, c, type, rec);
@@ -766,6 +921,8 @@ static int next_ahead(struct stream_reader *r)
 
 int stream_read_ahead(struct stream_reader *r)
 {
+	if (r->take_ranges)
+		return error("%s: range records are taken only by a direct read", r->name);
 	struct stream_ahead *a = xcalloc(1, sizeof(*a));
 	for (size_t i = 0; i < AHEAD_BATCHES; i++) {
 		a->batch[i].recs = xcalloc(AHEAD_RECORDS, sizeof(*a->batch[i].recs));
@@ -892,6 +1049,15 @@ void stream_close(struct stream_reader *r)
 	free(r->schema_records);
 	r->schema_records = NULL;
 	r->nschema = 0;
+	for (size_t i = 0; i < r->ranges_alloc; i++) {
+		row_release(&r->ranges[i].after);
+		row_release(&r->ranges[i].last);
+	}
+	free(r->ranges);
+	r->ranges = NULL;
+	r->nranges = r->range_head = r->ranges_alloc = 0;
+	row_release(&r->range_last);
+	row_release(&r->prev_row);
 	release_inner(r);
 }
 
@@ -1005,7 +1171,7 @@ int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	w->kind = kind;
 	buf_addf(&w->out, "{\"type\":\"header\",\"stream\":\"%s\",\"version\":1,\"source\":",
-		 kind == STREAM_ROWS ? "rows" : "changes");
+		 kind == STREAM_ROWS ? "rows" : kind == STREAM_CHANGES ? "changes" : "digest");
 	json_add_string(&w->out, source, strlen(source));
 	buf_adds(&w->out, ",\"engine\":");
 	json_add_string(&w->out, engine, strlen(engine));
@@ -1024,6 +1190,10 @@ int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 		buf_adds(&w->out, ",\"masked\":");
 		json_add_string(&w->out, w->masked, strlen(w->masked));
 	}
+	if (w->hash_name)
+		buf_addf(&w->out, ",\"hash\":\"%s\"", w->hash_name);
+	if (w->range_rows)
+		buf_addf(&w->out, ",\"range_rows\":%" PRIu64, w->range_rows);
 	buf_adds(&w->out, "}\n");
 	return 0; /* the header is not hashed: two dumps of the same data hash alike */
 }
@@ -1038,7 +1208,8 @@ int stream_write_schema(struct stream_writer *w, const struct schema_change *c)
 int stream_write_table(struct stream_writer *w, const struct table *t)
 {
 	size_t start = w->out.len;
-	table_to_json(&w->out, t, w->kind == STREAM_ROWS && t->complete);
+	table_to_json(&w->out, t, (w->kind == STREAM_ROWS && t->complete ? TABLE_COMPLETE : 0) |
+				  (w->kind == STREAM_ROWS && w->ranges && t->ranged ? TABLE_RANGED : 0));
 	w->ntables++;
 	return end_line(w, start, 0);
 }
@@ -1099,6 +1270,55 @@ int stream_write_row(struct stream_writer *w, const struct row *row)
 	buf_addch(&w->out, '}');
 	w->count++;
 	w->total++;
+	return end_line(w, start, 1);
+}
+
+int stream_format_row(struct stream_writer *w, const struct row *row, struct buf *out)
+{
+	SWAP(struct buf, w->out, *out);
+	buf_reset(&w->out);
+	add_table_field(&w->out, "row", w->cur);
+	buf_adds(&w->out, ",\"row\":");
+	int rc = add_object(w, w->cur, row, ALL_COLUMNS);
+	buf_addch(&w->out, '}');
+	SWAP(struct buf, w->out, *out);
+	return rc;
+}
+
+int stream_write_row_line(struct stream_writer *w, const char *line, size_t len)
+{
+	size_t start = w->out.len;
+	buf_add(&w->out, line, len);
+	w->count++;
+	w->total++;
+	return end_line(w, start, 1);
+}
+
+int stream_write_range(struct stream_writer *w, const struct row *after, const struct row *last,
+		       uint64_t rows, const char *hash)
+{
+	size_t start = w->out.len;
+	add_table_field(&w->out, "range", w->cur);
+	if (w->kind == STREAM_DIGEST) {
+		buf_adds(&w->out, ",\"last\":");
+		if (add_object(w, w->cur, last, KEY_COLUMNS) < 0)
+			return -1;
+		buf_addf(&w->out, ",\"rows\":%" PRIu64 ",\"hash\":\"%s\"}", rows, hash);
+		w->count++;
+		w->total++;
+		return end_line(w, start, 1);
+	}
+	buf_adds(&w->out, ",\"after\":");
+	if (!after)
+		buf_adds(&w->out, "null");
+	else if (add_object(w, w->cur, after, KEY_COLUMNS) < 0)
+		return -1;
+	buf_adds(&w->out, ",\"last\":");
+	if (!last)
+		buf_adds(&w->out, "null");
+	else if (add_object(w, w->cur, last, KEY_COLUMNS) < 0)
+		return -1;
+	buf_addch(&w->out, '}');
 	return end_line(w, start, 1);
 }
 

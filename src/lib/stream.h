@@ -20,7 +20,9 @@
 #include "util.h"
 #include "value.h"
 
-enum stream_kind { STREAM_ROWS, STREAM_CHANGES };
+/* STREAM_DIGEST: dbdump-rows --digest's stream of key-range hashes
+ * (digest.h), opened only with stream_open_digest. */
+enum stream_kind { STREAM_ROWS, STREAM_CHANGES, STREAM_DIGEST };
 
 /* The longest record (one line, without its newline) a reader takes: a
  * longer one is refused ("record longer than N bytes") before more of it is
@@ -30,7 +32,8 @@ enum stream_kind { STREAM_ROWS, STREAM_CHANGES };
  * up to about 95 MiB and caps that peak near 1.5 GB (man/dbpipe.5). */
 #define STREAM_MAX_RECORD ((size_t)128 << 20)
 
-enum rec_type { REC_ROW, REC_INSERT, REC_UPDATE, REC_DELETE, REC_TABLE_END, REC_CONFLICT };
+/* REC_RANGE: a range record of a digest stream. */
+enum rec_type { REC_ROW, REC_INSERT, REC_UPDATE, REC_DELETE, REC_TABLE_END, REC_CONFLICT, REC_RANGE };
 
 /* A conflict record of a change stream (dbmerge BASE OURS THEIRS): a row that
  * both sides changed in ways that do not merge.  Named "ours/theirs": what
@@ -62,6 +65,19 @@ struct change {
 	struct row old;
 	enum conflict_kind kind;
 	struct row side[3];
+	/* RANGE (a digest's): row holds the range's last key; its row count
+	 * and its hash (32 hex digits of XXH3-128). */
+	uint64_t range_rows;
+	char range_hash[33];
+};
+
+/* A key range (after, last] of a row stream's ranged table (a range
+ * record of dbdump-rows --against): every row the source holds in it is
+ * in the stream.  has_after 0: from the table's first key; has_last 0: to
+ * its end. */
+struct stream_range {
+	struct row after, last;
+	int has_after, has_last;
 };
 
 struct stream_reader {
@@ -90,7 +106,21 @@ struct stream_reader {
 	 * the key scan does not take, is read whole. */
 	int lazy;
 	int undecoded;
+	/* Set after stream_open to take the range records of ranged tables
+	 * (dbapply); without it such a record is refused by name.  They are
+	 * not handed out: each is checked (in key order, its rows inside it)
+	 * and queued for stream_range_covers, which needs them for as long as
+	 * a consumer merge-joining the rows with another input may ask. */
+	int take_ranges;
 	/* private */
+	struct stream_range *ranges; /* the queue, from range_head to nranges */
+	const struct table *ranges_table; /* the table they are of */
+	size_t nranges, range_head, ranges_alloc;
+	int in_range;          /* a range record opened this section's current range */
+	struct row range_last; /* its last key, if it has one (range_bounded) */
+	int range_bounded, range_open_end;
+	struct row prev_row;   /* the key of the section's previous row record */
+	int have_prev_row;
 	size_t next_table;
 	struct table *cur;
 	uint64_t count, total;
@@ -108,8 +138,16 @@ struct stream_reader {
 	int in_thread;         /* this is the reader that thread runs */
 };
 
-/* Open path ("-" is stdin) and read the header and every table record. */
+/* Open path ("-" is stdin) and read the header and every table record.
+ * A digest stream is refused: it is not a row or change stream. */
 int stream_open(struct stream_reader *r, const char *path);
+/* The same for a digest stream (dbdump-rows --digest), and only for one;
+ * messages name it shown (a copy of stdin is "<stdin>"), or path if NULL. */
+int stream_open_digest(struct stream_reader *r, const char *path, const char *shown);
+/* Whether key lies in a range queued by the range records read so far
+ * (take_ranges).  Keys asked must not decrease within a table: ranges
+ * below key are dropped as passed. */
+int stream_range_covers(struct stream_reader *r, const struct row *key);
 /* Read the next data record into r->rec: returns 1, or 0 after the final end
  * record has been read and checked, or -1. */
 int stream_next(struct stream_reader *r);
@@ -141,6 +179,11 @@ struct stream_writer {
 	const char *purpose;   /* if set before the header: its "purpose" field */
 	const char *mark, *since; /* likewise "mark" and "since" */
 	const char *masked;    /* likewise "masked": dbmask's rules file */
+	const char *hash_name; /* likewise "hash" (a digest's range hash) */
+	uint64_t range_rows;   /* likewise "range_rows" (a digest's rows per range) */
+	/* Write "ranged":true in the table records of tables that have
+	 * ranged set (dbdump-rows --against only). */
+	int ranges;
 	struct buf keys;       /* private: "name": of each column of cur */
 	size_t *key_off;
 	int failed;            /* private: a write failed (said once, if at all) */
@@ -164,6 +207,17 @@ int stream_write_schema(struct stream_writer *w, const struct schema_change *c);
 /* Data of one table: begin, rows or changes, end. */
 void stream_begin_table(struct stream_writer *w, const struct table *t);
 int stream_write_row(struct stream_writer *w, const struct row *row);
+/* The row record stream_write_row would write for row, without its
+ * newline, into out (emptied first); nothing is written. */
+int stream_format_row(struct stream_writer *w, const struct row *row, struct buf *out);
+/* Write a row record that stream_format_row made (len bytes, no newline). */
+int stream_write_row_line(struct stream_writer *w, const char *line, size_t len);
+/* A range record.  In a digest: last (a row holding the key), the row
+ * count and hash (32 hex digits) of the range, counted as a record of its
+ * table.  In a row stream: (after, last] with NULL for an open end; hashed
+ * with the table's records but not counted as a row. */
+int stream_write_range(struct stream_writer *w, const struct row *after, const struct row *last,
+		       uint64_t rows, const char *hash);
 /* An insert, update or delete (a row record is written as an insert). */
 int stream_write_change(struct stream_writer *w, const struct change *c);
 /* A conflict record: c->row holds the key, c->side[] the rows of c->kind's sides. */
