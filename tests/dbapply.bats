@@ -1278,3 +1278,45 @@ dbapply: nothing was written to prod.db'
 	assert_success
 	assert_equal "$(sqlite3 a.db 'SELECT id FROM c')" 1
 }
+
+@test "a row stream is compared by its records' bytes: equal bytes are kept, others decoded, checked and compared by value" {
+	dbdump-rows prod.db > a.ndjson
+	sed -n 11p a.ndjson | grep -q '"id":1,.*"balance":"13.01"'
+	snapshot prod.db before
+	# the same value in other bytes: nothing to write
+	sed '11s/"balance":"13.01"/"balance":"13.010"/' a.ndjson > b.ndjson
+	resign b.ndjson
+	run dbapply --no-undo prod.db b.ndjson
+	assert_success
+	assert_line --regexp '^clients +0 +0 +0$'
+	snapshot prod.db after
+	diff -u before after
+	# the new sync base holds the stream's records as they came
+	diff -u <(tail -n +2 b.ndjson) <(zcat backups/prod.base-*.ndjson.gz | tail -n +2)
+	# a record malformed past its key, or with a column the table lacks, is refused
+	sed '11s/"vip":false/"vip":"no"/' a.ndjson > type.ndjson
+	resign type.ndjson
+	run dbapply --no-undo prod.db type.ndjson
+	assert_failure 2
+	assert_output --partial 'type.ndjson:11: type mismatch in "clients"."vip": expected true or false, found JSON string'
+	sed '11s/"id":1,/"id":1,"shoe_size":9,/' a.ndjson > col.ndjson
+	resign col.ndjson
+	run dbapply --no-undo prod.db col.ndjson
+	assert_failure 2
+	assert_output --partial 'col.ndjson:11: unknown column "shoe_size" in table "clients"'
+	sed '11s/}}$/}},/' a.ndjson > tail.ndjson
+	resign tail.ndjson
+	run dbapply --no-undo prod.db tail.ndjson
+	assert_failure 2
+	assert_output --partial 'tail.ndjson:11:'
+	snapshot prod.db after
+	diff -u before after
+	# a real difference beside equal rows: that row only, by value
+	sed '12s/"Client 2"/"Client 2b"/' a.ndjson > c.ndjson
+	resign c.ndjson
+	run dbapply --mirror prod.db c.ndjson
+	assert_success
+	assert_line --regexp '^clients +0 +1 +0$'
+	assert_equal "$(sqlite3 prod.db "SELECT name FROM clients WHERE id = 2")" "Client 2b"
+	diff -u <(tail -n +2 c.ndjson) <(dump_body prod.db)
+}

@@ -47,6 +47,8 @@ int apply_base_overlay(struct apply *a, struct plan *p, const struct row *r)
 				return -1;
 		}
 	}
+	if (r && a->rd.undecoded && r == &a->rd.rec.row) /* read lazily: its record as it is */
+		return stream_write_row_record(&a->base_w, a->rd.line.buf, a->rd.line.len);
 	return r ? stream_write_row(&a->base_w, r) : 0;
 }
 

@@ -930,6 +930,17 @@ int stream_create(struct stream_writer *w, const char *path)
 	return 0;
 }
 
+void stream_create_formatter(struct stream_writer *w)
+{
+	memset(w, 0, sizeof(*w));
+	buf_init(&w->out);
+	buf_init(&w->err);
+	buf_init(&w->keys);
+	w->h_table = XXH3_createState();
+	w->h_all = XXH3_createState();
+	w->name = xstrdup("<row record>");
+}
+
 void stream_fast(struct stream_writer *w)
 {
 	if (w->gz)
@@ -1066,37 +1077,77 @@ static void add_table_field(struct buf *out, const char *type, const struct tabl
 
 enum which_columns { ALL_COLUMNS, KEY_COLUMNS, NON_KEY_COLUMNS };
 
-/* Append {"col":value,...} for the columns of r that are present and chosen. */
-static int add_object(struct stream_writer *w, const struct table *t, const struct row *r,
-		      enum which_columns which)
+/* Append {"col":value,...} for the columns of r that are present and
+ * chosen: 0, or -1 with *bad the column whose value no stream can hold (the
+ * reason in w->err; nothing said). */
+static int add_object_to(struct stream_writer *w, struct buf *out, const struct table *t,
+			 const struct row *r, enum which_columns which, size_t *bad)
 {
 	int first = 1;
-	buf_addch(&w->out, '{');
+	buf_addch(out, '{');
 	for (size_t i = 0; i < t->ncols; i++) {
 		if (r->v[i].state == V_ABSENT)
 			continue;
 		if (which != ALL_COLUMNS && table_is_key(t, i) != (which == KEY_COLUMNS))
 			continue;
 		if (!first)
-			buf_addch(&w->out, ',');
+			buf_addch(out, ',');
 		first = 0;
-		buf_add(&w->out, w->keys.buf + w->key_off[i], w->key_off[i + 1] - w->key_off[i]);
-		if (value_to_json(&w->out, r, i, t->cols[i].type, &w->err) < 0)
-			return error("%s: table \"%s\", column \"%s\": %s", w->name, t->name,
-				     t->cols[i].name, w->err.buf);
+		buf_add(out, w->keys.buf + w->key_off[i], w->key_off[i + 1] - w->key_off[i]);
+		if (value_to_json(out, r, i, t->cols[i].type, &w->err) < 0) {
+			*bad = i;
+			return -1;
+		}
 	}
-	buf_addch(&w->out, '}');
+	buf_addch(out, '}');
+	return 0;
+}
+
+/* The same into w's output, a value it cannot hold said by name. */
+static int add_object(struct stream_writer *w, const struct table *t, const struct row *r,
+		      enum which_columns which)
+{
+	size_t bad;
+	if (add_object_to(w, &w->out, t, r, which, &bad) < 0)
+		return error("%s: table \"%s\", column \"%s\": %s", w->name, t->name, t->cols[bad].name,
+			     w->err.buf);
+	return 0;
+}
+
+/* The row record of row, as stream_write_row spells it, appended to out
+ * (-1 as add_object_to). */
+static int add_row_record(struct stream_writer *w, struct buf *out, const struct row *row, size_t *bad)
+{
+	add_table_field(out, "row", w->cur);
+	buf_adds(out, ",\"row\":");
+	if (add_object_to(w, out, w->cur, row, ALL_COLUMNS, bad) < 0)
+		return -1;
+	buf_addch(out, '}');
 	return 0;
 }
 
 int stream_write_row(struct stream_writer *w, const struct row *row)
 {
+	size_t start = w->out.len, bad;
+	if (add_row_record(w, &w->out, row, &bad) < 0)
+		return error("%s: table \"%s\", column \"%s\": %s", w->name, w->cur->name,
+			     w->cur->cols[bad].name, w->err.buf);
+	w->count++;
+	w->total++;
+	return end_line(w, start, 1);
+}
+
+int stream_row_bytes(struct stream_writer *w, const struct row *row, struct buf *out)
+{
+	size_t bad;
+	buf_reset(out);
+	return add_row_record(w, out, row, &bad);
+}
+
+int stream_write_row_record(struct stream_writer *w, const char *record, size_t n)
+{
 	size_t start = w->out.len;
-	add_table_field(&w->out, "row", w->cur);
-	buf_adds(&w->out, ",\"row\":");
-	if (add_object(w, w->cur, row, ALL_COLUMNS) < 0)
-		return -1;
-	buf_addch(&w->out, '}');
+	buf_add(&w->out, record, n);
 	w->count++;
 	w->total++;
 	return end_line(w, start, 1);

@@ -150,6 +150,9 @@ struct stream_writer {
  * A write that fails makes every later call return -1, with one message, or
  * none when the reader went away (EPIPE: see reader_gone in util.h). */
 int stream_create(struct stream_writer *w, const char *path);
+/* A writer with no output, for stream_row_bytes after stream_begin_table;
+ * released by stream_abandon. */
+void stream_create_formatter(struct stream_writer *w);
 /* Right after stream_create: gzip for speed (level 1) rather than size, for
  * a file every run writes whole (the sync base). */
 void stream_fast(struct stream_writer *w);
@@ -164,6 +167,14 @@ int stream_write_schema(struct stream_writer *w, const struct schema_change *c);
 /* Data of one table: begin, rows or changes, end. */
 void stream_begin_table(struct stream_writer *w, const struct table *t);
 int stream_write_row(struct stream_writer *w, const struct row *row);
+/* A row record read lazily (stream_reader's lazy: record, n bytes without
+ * its newline, in this writer's layout for the current table), written as
+ * it is rather than decoded and spelled again. */
+int stream_write_row_record(struct stream_writer *w, const char *record, size_t n);
+/* The record stream_write_row would write for row (current table, no
+ * newline) into out, reset first; nothing is written.  0, or -1 (a value
+ * no stream can hold) with the reason in w->err. */
+int stream_row_bytes(struct stream_writer *w, const struct row *row, struct buf *out);
 /* An insert, update or delete (a row record is written as an insert). */
 int stream_write_change(struct stream_writer *w, const struct change *c);
 /* A conflict record: c->row holds the key, c->side[] the rows of c->kind's sides. */
