@@ -856,6 +856,30 @@ synced_pair() {
 	assert_line "1 row overwritten with no sync base to tell an edit from a collision (a first sync)"
 }
 
+@test "a damaged sync base is refused by a merge, which reads it, and replaced by a --mirror, which does not" {
+	synced_pair
+	sqlite3 dev.db "UPDATE clients SET phone = 'new' WHERE id = 5"
+	base=$(ls backups/prod.base-*.ndjson.gz)
+	zcat "$base" | head -n -1 | gzip > cut.gz
+	mv cut.gz "$base"
+	snapshot prod.db before
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_failure 2
+	assert_output --partial "$base:183: truncated stream: no final end record"
+	assert_output --partial "dbapply: nothing was written to prod.db"
+	snapshot prod.db after
+	diff -u before after
+	run sh -c 'dbdump-rows dev.db | dbapply --mirror prod.db'
+	assert_success
+	assert_line --regexp '^clients +0 +1 +0$'
+	run dbbackup --verify "$base"
+	assert_success
+	assert_output "$base: ok, 4 tables, 174 rows"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+}
+
 # dev and prod of an app whose reference tables have other ids on each side:
 # content types created in another order, users of their own.
 natural_pair() {

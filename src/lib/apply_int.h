@@ -95,6 +95,7 @@ struct apply {
 	 * dry run) and put in place after the commit. */
 	struct source base;
 	int base_open, base_w_open;
+	int base_rows_read;      /* rows of the old base were taken (apply_base_finish) */
 	char *base_path, *base_partial;
 	struct stream_writer base_w;
 	const struct row *base_next; /* the old base's next row, read ahead */
