@@ -909,6 +909,7 @@ int stream_create(struct stream_writer *w, const char *path)
 	buf_init(&w->out);
 	buf_init(&w->err);
 	buf_init(&w->keys);
+	buf_init(&w->row_prefix);
 	w->h_table = XXH3_createState();
 	w->h_all = XXH3_createState();
 	XXH3_64bits_reset(w->h_all);
@@ -936,6 +937,7 @@ void stream_create_formatter(struct stream_writer *w)
 	buf_init(&w->out);
 	buf_init(&w->err);
 	buf_init(&w->keys);
+	buf_init(&w->row_prefix);
 	w->h_table = XXH3_createState();
 	w->h_all = XXH3_createState();
 	w->name = xstrdup("<row record>");
@@ -1054,6 +1056,12 @@ int stream_write_table(struct stream_writer *w, const struct table *t)
 	return end_line(w, start, 0);
 }
 
+static void add_table_field(struct buf *out, const char *type, const struct table *t)
+{
+	buf_addf(out, "{\"type\":\"%s\",\"table\":", type);
+	json_add_string(out, t->name, strlen(t->name));
+}
+
 void stream_begin_table(struct stream_writer *w, const struct table *t)
 {
 	w->cur = t;
@@ -1067,12 +1075,10 @@ void stream_begin_table(struct stream_writer *w, const struct table *t)
 		json_add_key(&w->keys, t->cols[i].name);
 	}
 	w->key_off[t->ncols] = w->keys.len;
-}
-
-static void add_table_field(struct buf *out, const char *type, const struct table *t)
-{
-	buf_addf(out, "{\"type\":\"%s\",\"table\":", type);
-	json_add_string(out, t->name, strlen(t->name));
+	/* and what every row record starts with: once, not formatted per row */
+	buf_reset(&w->row_prefix);
+	add_table_field(&w->row_prefix, "row", t);
+	buf_adds(&w->row_prefix, ",\"row\":");
 }
 
 enum which_columns { ALL_COLUMNS, KEY_COLUMNS, NON_KEY_COLUMNS };
@@ -1118,8 +1124,7 @@ static int add_object(struct stream_writer *w, const struct table *t, const stru
  * (-1 as add_object_to). */
 static int add_row_record(struct stream_writer *w, struct buf *out, const struct row *row, size_t *bad)
 {
-	add_table_field(out, "row", w->cur);
-	buf_adds(out, ",\"row\":");
+	buf_add(out, w->row_prefix.buf, w->row_prefix.len);
 	if (add_object_to(w, out, w->cur, row, ALL_COLUMNS, bad) < 0)
 		return -1;
 	buf_addch(out, '}');
@@ -1252,6 +1257,7 @@ static int close_writer(struct stream_writer *w)
 	buf_release(&w->out);
 	buf_release(&w->err);
 	buf_release(&w->keys);
+	buf_release(&w->row_prefix);
 	free(w->key_off);
 	w->key_off = NULL;
 	XXH3_freeState(w->h_table);

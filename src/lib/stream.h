@@ -142,6 +142,7 @@ struct stream_writer {
 	const char *mark, *since; /* likewise "mark" and "since" */
 	const char *masked;    /* likewise "masked": dbmask's rules file */
 	struct buf keys;       /* private: "name": of each column of cur */
+	struct buf row_prefix; /* private: {"type":"row","table":cur,"row": */
 	size_t *key_off;
 	int failed;            /* private: a write failed (said once, if at all) */
 };
