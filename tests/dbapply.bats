@@ -880,6 +880,29 @@ synced_pair() {
 	assert_line --regexp '^total +0 +0 +0$'
 }
 
+@test "a sync base that cannot be written (compressed on a thread of its own) fails the run before the commit" {
+	# a megabyte of base, past what zlib holds back before it writes
+	mkdb dev.db <<-'SQL'
+	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+	INSERT INTO t SELECT i, hex(randomblob(24)) FROM n;
+	SQL
+	cp dev.db prod.db
+	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	sqlite3 dev.db "UPDATE t SET v = 'new' WHERE id = 5"
+	base=$(ls backups/prod.base-*.ndjson.gz)
+	ln -s /dev/full "${base%.ndjson.gz}.ndjson.partial.gz"
+	snapshot prod.db before
+	run -2 --separate-stderr sh -c 'dbdump-rows dev.db | dbapply --mirror prod.db'
+	[[ "${stderr_lines[0]}" == "dbapply: ${base%.ndjson.gz}.ndjson.partial.gz: write error: "*"No space left on device" ]]
+	assert_equal "${stderr_lines[-1]}" "dbapply: nothing was written to prod.db"
+	snapshot prod.db after
+	diff -u before after
+	# the old base is still there, whole
+	run dbbackup --verify "$base"
+	assert_success
+}
+
 # dev and prod of an app whose reference tables have other ids on each side:
 # content types created in another order, users of their own.
 natural_pair() {

@@ -943,12 +943,6 @@ void stream_create_formatter(struct stream_writer *w)
 	w->name = xstrdup("<row record>");
 }
 
-void stream_fast(struct stream_writer *w)
-{
-	if (w->gz)
-		gzsetparams(w->gz, 1, Z_DEFAULT_STRATEGY);
-}
-
 /* A write of w's output failed (err is its errno, or 0): said once, and not
  * at all when the reader went away (EPIPE: `dbdump-rows db | head`, util.h).
  * What was not written is dropped, never tried again. */
@@ -963,12 +957,127 @@ static int write_failed(struct stream_writer *w, int err, const char *why)
 	return error("%s: write error: %s", w->name, why);
 }
 
+/* stream_fast's thread: it compresses what flush_out hands it, one chunk
+ * while the next is made, so that gzip (a third of a whole sync's
+ * instructions for the sync base) runs on another core.  The writer never
+ * touches gz while the thread runs; close_writer joins it first. */
+struct stream_deflater {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	gzFile gz;
+	struct buf pending;     /* handed over, not yet taken */
+	int stop;
+	int failed, err;        /* a write failed: errno (0: not a system error) and why */
+	char *why;
+};
+
+static void *deflate_main(void *arg)
+{
+	struct stream_deflater *d = arg;
+	struct buf work = BUF_INIT;
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		while (!d->pending.len && !d->stop)
+			pthread_cond_wait(&d->changed, &d->lock);
+		if (!d->pending.len)
+			break;
+		SWAP(struct buf, work, d->pending);
+		pthread_cond_broadcast(&d->changed);
+		int failed = d->failed;
+		pthread_mutex_unlock(&d->lock);
+		int err = 0, zerr;
+		const char *why = NULL;
+		if (!failed && gzwrite(d->gz, work.buf, (unsigned)work.len) != (int)work.len) {
+			err = errno;
+			why = gzerror(d->gz, &zerr);
+			if (zerr != Z_ERRNO)
+				err = 0;
+		}
+		buf_reset(&work);
+		pthread_mutex_lock(&d->lock);
+		if (why && !d->failed) {
+			d->failed = 1;
+			d->err = err;
+			d->why = xstrdup(why);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	buf_release(&work);
+	return NULL;
+}
+
+void stream_fast(struct stream_writer *w)
+{
+	if (!w->gz)
+		return;
+	gzsetparams(w->gz, 1, Z_DEFAULT_STRATEGY);
+	struct stream_deflater *d = xcalloc(1, sizeof(*d));
+	d->gz = w->gz;
+	buf_init(&d->pending);
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->changed, NULL);
+	if (pthread_create(&d->thread, NULL, deflate_main, d)) {
+		/* no thread: compressed in line, as any other writer */
+		pthread_mutex_destroy(&d->lock);
+		pthread_cond_destroy(&d->changed);
+		buf_release(&d->pending);
+		free(d);
+		return;
+	}
+	w->deflater = d;
+}
+
+/* Hand w's output to its deflater, once the chunk before is taken. */
+static int hand_over(struct stream_writer *w)
+{
+	struct stream_deflater *d = w->deflater;
+	pthread_mutex_lock(&d->lock);
+	while (d->pending.len && !d->failed)
+		pthread_cond_wait(&d->changed, &d->lock);
+	int failed = d->failed;
+	if (!failed) {
+		SWAP(struct buf, w->out, d->pending);
+		pthread_cond_broadcast(&d->changed);
+	}
+	pthread_mutex_unlock(&d->lock);
+	/* (err and why are set once, before failed) */
+	if (failed)
+		return write_failed(w, d->err, d->why);
+	buf_reset(&w->out);
+	return 0;
+}
+
+/* Let w's deflater finish what it was handed, and end it: 0, or -1 if a
+ * write failed (said as write_failed says it). */
+static int end_deflater(struct stream_writer *w)
+{
+	struct stream_deflater *d = w->deflater;
+	if (!d)
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	d->stop = 1;
+	pthread_cond_broadcast(&d->changed);
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->thread, NULL);
+	int ret = d->failed ? write_failed(w, d->err, d->why) : 0;
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->changed);
+	buf_release(&d->pending);
+	free(d->why);
+	free(d);
+	w->deflater = NULL;
+	return ret;
+}
+
 static int flush_out(struct stream_writer *w)
 {
 	if (w->failed)
 		return write_failed(w, 0, "");
 	if (!w->out.len)
 		return 0;
+	if (w->deflater)
+		return hand_over(w);
 	if (w->gz) {
 		if (gzwrite(w->gz, w->out.buf, (unsigned)w->out.len) != (int)w->out.len) {
 			int err = errno, zerr;
@@ -1237,7 +1346,7 @@ int stream_end_table(struct stream_writer *w)
 
 static int close_writer(struct stream_writer *w)
 {
-	int ret = 0;
+	int ret = end_deflater(w);
 	if (w->gz) {
 		int zret = gzclose(w->gz);
 		if (zret == Z_ERRNO && errno == EPIPE)

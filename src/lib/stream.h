@@ -145,6 +145,7 @@ struct stream_writer {
 	struct buf row_prefix; /* private: {"type":"row","table":cur,"row": */
 	size_t *key_off;
 	int failed;            /* private: a write failed (said once, if at all) */
+	struct stream_deflater *deflater; /* private: stream_fast's thread, or NULL */
 };
 
 /* Create path (NULL or "-" is stdout); gzip when the name ends in ".gz".
@@ -154,8 +155,8 @@ int stream_create(struct stream_writer *w, const char *path);
 /* A writer with no output, for stream_row_bytes after stream_begin_table;
  * released by stream_abandon. */
 void stream_create_formatter(struct stream_writer *w);
-/* Right after stream_create: gzip for speed (level 1) rather than size, for
- * a file every run writes whole (the sync base). */
+/* Right after stream_create: gzip for speed (level 1) rather than size, and
+ * on a thread of its own, for a file every run writes whole (the sync base). */
 void stream_fast(struct stream_writer *w);
 int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 			const char *source, const char *engine);
