@@ -15,11 +15,13 @@ work=$(mktemp -d "$TMPDIR/dbpipe-bench.XXXXXX")
 cd "$work" # dbapply keeps its marks and undo streams in ./backups
 
 # What the benchmark needs beyond the build: GNU time for peak memory;
-# percona-toolkit only if the archive has it (its row is skipped otherwise).
-if [ ! -x /usr/bin/time ] || ! command -v pt-table-sync > /dev/null 2>&1; then
+# sqldiff (sqlite3-tools), the SQLite peer; percona-toolkit only if the
+# archive has it (their rows are skipped otherwise).
+if [ ! -x /usr/bin/time ] || ! command -v sqldiff > /dev/null 2>&1 || ! command -v pt-table-sync > /dev/null 2>&1; then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get install -y -qq time percona-toolkit > /dev/null 2>&1 ||
+	$sudo apt-get install -y -qq time sqlite3-tools percona-toolkit > /dev/null 2>&1 ||
+		$sudo apt-get install -y -qq time sqlite3-tools > /dev/null 2>&1 ||
 		$sudo apt-get install -y -qq time > /dev/null 2>&1 || true
 fi
 
@@ -30,29 +32,102 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# run LABEL ROWS CMD...: time and peak memory of one command (through sh -c)
-printf '%-58s %9s %12s %10s\n' "what" "seconds" "rows/s" "peak MB"
-run() {
-	local label=$1 rows=$2
-	shift 2
-	/usr/bin/time -f '%e %M' -o "$work/time" sh -c "$*" > /dev/null 2> "$work/err" || {
-		echo "bench: failed: $*" >&2
+# Every row of the report sets dbpipe beside the tool an engine or the
+# system ships for the same job (the peer), with the ratio dbpipe/peer and
+# each side's peak memory; a row with no peer has dbpipe's figures only.
+# Each measurement is also one JSON object, one per line, appended to
+# $BENCH_JSON (bench/results.ndjson unless set; "" for none), so that runs can
+# be compared: {"run", "rows", "load" (the 1-minute load average: the
+# machine may be shared), "section", "what", "side", "command",
+# "seconds", "peak_mb", "rows_per_s"} and, on dbpipe's side of a pair,
+# "ratio" and "peer_seconds" (and "mb_per_s" where input bytes are known).
+BENCH_JSON=${BENCH_JSON-$root/bench/results.ndjson}
+RUN_ID=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+SECTION=""
+
+# measure CMD: time and peak memory of one command (through sh -c), into
+# m_secs and m_mb; 1 (said why) if it failed.
+measure() {
+	/usr/bin/time -f '%e %M' -o "$work/time" sh -c "$1" > /dev/null 2> "$work/err" || {
+		echo "bench: failed: $1" >&2
 		cat "$work/err" >&2
 		return 1
 	}
-	read -r secs kb < "$work/time"
-	last_secs=$secs
-	awk -v l="$label" -v s="$secs" -v k="$kb" -v r="$rows" 'BEGIN {
-		rs = (r > 0 && s > 0) ? sprintf("%.0f", r / s) : "-";
-		printf "%-58s %9.2f %12s %10.1f\n", l, s, rs, k / 1024 }'
+	local kb
+	read -r m_secs kb < "$work/time"
+	m_mb=$(awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }')
 }
-section() { printf '\n== %s\n' "$*"; }
-# ratio LABEL PEER_SECS OURS_SECS [BYTES]: ours against the peer (and MB/s of input)
-ratio() {
-	awk -v l="$1" -v p="$2" -v o="$3" -v b="${4:-0}" 'BEGIN {
-		printf "%-58s %9s", l, (p > 0 ? sprintf("%.2fx", o / p) : "-");
-		if (b > 0 && o > 0) printf "   dbpipe %.0f MB/s of input", b / o / 1e6;
+
+# json WHAT SIDE COMMAND SECS MB ROWS [PEER_SECS [BYTES]]: one line of $BENCH_JSON
+json() {
+	[ -n "$BENCH_JSON" ] || return 0
+	awk -v run="$RUN_ID" -v n="$ROWS" -v loadavg="$(cut -d' ' -f1 /proc/loadavg)" -v sec="$SECTION" -v what="$1" \
+		-v side="$2" -v cmd="$(shown "$3")" \
+		-v s="$4" -v mb="$5" -v r="$6" -v p="${7:-0}" -v b="${8:-0}" '
+	function q(x) { gsub(/\\/, "\\\\", x); gsub(/"/, "\\\"", x); gsub(/\t/, "\\t", x); return "\"" x "\"" }
+	BEGIN {
+		printf "{\"run\":%s,\"rows\":%d,\"load\":%s,\"section\":%s,\"what\":%s,\"side\":%s,\"command\":%s,", \
+			q(run), n, loadavg, q(sec), q(what), q(side), q(cmd);
+		printf "\"seconds\":%.2f,\"peak_mb\":%.1f,\"rows_per_s\":%.0f", s, mb, (s > 0 ? r / s : 0);
+		if (p > 0) printf ",\"peer_seconds\":%.2f,\"ratio\":%.2f", p, (p > 0 ? s / p : 0);
+		if (b > 0 && s > 0) printf ",\"mb_per_s\":%.1f", b / s / 1e6;
+		printf "}\n" }' >> "$BENCH_JSON"
+}
+
+# section KEY TITLE: KEY names it in the JSON lines, the same in every run
+section() {
+	SECTION=$1
+	printf '\n== %s\n' "$2"
+	printf '%-44s %9s %8s %9s %8s %7s %10s\n' "" "peer s" "peer MB" "dbpipe s" "dbpipe MB" "ratio" "rows/s"
+}
+
+# pair WHAT ROWS PEER_CMD OURS_CMD [BYTES]: the peer, then dbpipe, one row;
+# BYTES: the input's size, for dbpipe's MB/s.  ours_secs keeps dbpipe's time.
+pair() {
+	local what=$1 rows=$2 peer=$3 ours=$4 bytes=${5:-0} ps pm
+	measure "$peer" || return 1
+	ps=$m_secs pm=$m_mb
+	json "$what" peer "$peer" "$ps" "$pm" "$rows"
+	measure "$ours" || return 1
+	ours_secs=$m_secs
+	json "$what" dbpipe "$ours" "$m_secs" "$m_mb" "$rows" "$ps" "$bytes"
+	awk -v w="$what" -v ps="$ps" -v pm="$pm" -v s="$m_secs" -v m="$m_mb" -v r="$rows" -v b="$bytes" 'BEGIN {
+		printf "%-44s %9.2f %8.1f %9.2f %8.1f %7s %10s", w, ps, pm, s, m,
+			(ps > 0 ? sprintf("%.2fx", s / ps) : "-"), (s > 0 ? sprintf("%.0f", r / s) : "-");
+		if (b > 0 && s > 0) printf "  %.0f MB/s of input", b / s / 1e6;
 		printf "\n" }'
+	printf '    peer:   %s\n    dbpipe: %s\n' "$(shown "$peer")" "$(shown "$ours")"
+}
+
+# ours WHAT ROWS CMD [PEER_SECS PEER_WHAT]: dbpipe alone, or against a peer's
+# time measured in another row (PEER_WHAT names it).
+ours() {
+	local what=$1 rows=$2 cmd=$3 ps=${4:-0}
+	measure "$cmd" || return 1
+	ours_secs=$m_secs
+	json "$what" dbpipe "$cmd" "$m_secs" "$m_mb" "$rows" "$ps"
+	awk -v w="$what" -v ps="$ps" -v s="$m_secs" -v m="$m_mb" -v r="$rows" 'BEGIN {
+		printf "%-44s %9s %8s %9.2f %8.1f %7s %10s\n", w, (ps > 0 ? sprintf("(%.2f)", ps) : "-"), "-", s, m,
+			(ps > 0 ? sprintf("%.2fx", s / ps) : "-"), (s > 0 ? sprintf("%.0f", r / s) : "-") }'
+	printf '    dbpipe: %s\n' "$(shown "$cmd")"
+	[ -z "${5:-}" ] || printf '    peer:   the time of "%s" above\n' "$5"
+}
+
+# peer WHAT ROWS CMD: a peer with no dbpipe row beside it.
+peer() {
+	local what=$1 rows=$2 cmd=$3
+	measure "$cmd" || return 1
+	peer_secs=$m_secs
+	json "$what" peer "$cmd" "$m_secs" "$m_mb" "$rows"
+	awk -v w="$what" -v s="$m_secs" -v m="$m_mb" -v r="$rows" 'BEGIN {
+		printf "%-44s %9.2f %8.1f %9s %8s %7s %10s\n", w, s, m, "-", "-", "-", (s > 0 ? sprintf("%.0f", r / s) : "-") }'
+	printf '    peer:   %s\n' "$(shown "$cmd")"
+}
+
+# A command as shown: the scratch directory and the servers' URLs left out.
+shown() {
+	local c=${1//$work\//}
+	printf '%s' "$c" | sed -E "s#postgres(ql)?://[^/' ]*/##g; s#mysql://[^/' ]*/##g; s#-h 127\.0\.0\.1 -P [0-9]+ -u dbpipe ##g" | cut -c1-150
 }
 
 CHILD=$((ROWS / 2))
@@ -85,27 +160,34 @@ bench_postgresql() {
 	# dev moves on: 1% of the customers change
 	pg_psql dev -q -c "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 100 = 0"
 	total=$((ROWS + CHILD))
-	section "PostgreSQL: $ROWS customers, $CHILD orders"
-	run "psql COPY (SELECT ... ORDER BY id) TO STDOUT, both tables" $total \
-		"psql -X -q -d '$dev' -c 'COPY (SELECT * FROM customers ORDER BY id) TO STDOUT' -c 'COPY (SELECT * FROM orders ORDER BY id) TO STDOUT'"
-	run "dbdump-rows dev > dev.ndjson" $total "dbdump-rows -q '$dev' > '$work/dev.ndjson'"
+	section postgresql "PostgreSQL: $ROWS customers, $CHILD orders"
+	pair "dump, both tables (peer: ordered COPY)" $total \
+		"psql -X -q -d '$dev' -c 'COPY (SELECT * FROM customers ORDER BY id) TO STDOUT' -c 'COPY (SELECT * FROM orders ORDER BY id) TO STDOUT'" \
+		"dbdump-rows -q '$dev' > '$work/dev.ndjson'"
 	dbdump-rows -q "$prod" > "$work/prod.ndjson"
-	run "jq -c . dev.ndjson" $total "jq -c . '$work/dev.ndjson'"
-	run "dbdiff prod.ndjson dev.ndjson (1% changed)" $total "dbdiff '$work/prod.ndjson' '$work/dev.ndjson'; test \$? -eq 1"
+	local bytes
+	bytes=$(($(stat -c %s "$work/prod.ndjson") + $(stat -c %s "$work/dev.ndjson")))
+	# jq reads one of the two files (and checks nothing but JSON): MB/s is the measure
+	peer "jq -c . dev.ndjson (one stream file)" $total "jq -c . '$work/dev.ndjson'"
+	ours "dbdiff of two stream files, 1% changed" $total "dbdiff '$work/prod.ndjson' '$work/dev.ndjson'; test \$? -eq 1"
+	awk -v b="$bytes" -v s="$ours_secs" -v j="$(stat -c %s "$work/dev.ndjson")" -v p="$peer_secs" 'BEGIN {
+		printf "    input MB/s: dbdiff %.0f, jq %.0f\n", b / s / 1e6, j / p / 1e6 }'
 	echo 'bench secret' > "$work/key"
 	printf '[customers]\nname = fake name\nemail = fake email\n' > "$work/mask.conf"
 	printf '[customers]\nid = hash\nname = fake name\nemail = fake email\n' > "$work/mask-key.conf"
-	run "dbmask dev.ndjson (customers' name and email)" $total \
+	ours "dbmask dev.ndjson (name and email)" $total \
 		"dbmask -r '$work/mask.conf' -k '$work/key' '$work/dev.ndjson'"
-	run "dbmask dev.ndjson (customers' key too: sorted again, 64 MB)" $total \
+	ours "dbmask dev.ndjson (the key too: sorted again)" $total \
 		"dbmask -r '$work/mask-key.conf' -k '$work/key' '$work/dev.ndjson'"
-	run "dbdump-rows dev | dbapply prod2 (every row compared, 1% changed)" $total \
-		"dbdump-rows -q '$dev' | dbapply -q --no-undo '$prod2'"
-	run "dbdump-rows --since MARK dev | dbapply prod (incremental, 1% changed)" $total \
-		"dbdump-rows -q --since \"\$(dbapply --mark '$prod')\" '$dev' | dbapply -q --no-undo '$prod'"
-	run "pg_dump --data-only dev | psql (truncated copy: full replace)" $total \
+	local full
+	peer "full replace: pg_dump --data-only | psql" $total \
 		"psql -X -q -d '$(pg_url full_copy)' -c 'TRUNCATE orders, customers' && pg_dump --data-only '$dev' | psql -X -q -d '$(pg_url full_copy)'"
-	run "dbdiff dev prod after the sync (two live databases, no differences)" $total "dbdiff '$dev' '$prod'"
+	full=$peer_secs
+	ours "sync, every row compared, 1% changed" $total \
+		"dbdump-rows -q '$dev' | dbapply -q --no-undo '$prod2'" "$full" "full replace"
+	ours "sync --since MARK (incremental), 1% changed" $total \
+		"dbdump-rows -q --since \"\$(dbapply --mark '$prod')\" '$dev' | dbapply -q --no-undo '$prod'" "$full" "full replace"
+	ours "dbdiff of the live pair after the sync" $total "dbdiff '$dev' '$prod'"
 	pg_stop > /dev/null || true
 	unset PG_DIR
 }
@@ -140,17 +222,18 @@ bench_mariadb() {
 	dev=$base/dev
 	prod=$base/prod
 	total=$((ROWS + CHILD))
-	section "MariaDB: $ROWS customers, $CHILD orders"
-	run "mysqldump dev" $total "mysqldump -h 127.0.0.1 -P $MY_PORT -u dbpipe --single-transaction --quick dev"
-	run "mysql --quick -e 'SELECT ... ORDER BY id', both tables" $total \
+	section mariadb "MariaDB: $ROWS customers, $CHILD orders"
+	pair "dump (peer: mysqldump)" $total \
+		"mysqldump -h 127.0.0.1 -P $MY_PORT -u dbpipe --single-transaction --quick dev" \
+		"dbdump-rows -q '$dev' > '$work/dev.ndjson'"
+	peer "mysql --quick, both tables ORDER BY id" $total \
 		"mysql -h 127.0.0.1 -P $MY_PORT -u dbpipe --quick -e 'SELECT * FROM customers ORDER BY id; SELECT * FROM orders ORDER BY id' dev"
-	run "dbdump-rows dev > dev.ndjson" $total "dbdump-rows -q '$dev' > '$work/dev.ndjson'"
-	run "dbdump-rows dev | dbapply prod (every row compared, 1% changed)" $total \
+	ours "sync, every row compared, 1% changed" $total \
 		"dbdump-rows -q '$dev' | dbapply -q --no-undo '$prod'"
 	if command -v pt-table-sync > /dev/null 2>&1; then
 		# pt-table-sync exits 2 when it changed rows
 		my_sql dev <<< "UPDATE customers SET email = CONCAT('again', id, '@example.com') WHERE id % 100 = 1"
-		run "pt-table-sync --execute dev -> prod, customers (1% changed)" $total \
+		peer "pt-table-sync --execute, customers, 1% changed" $total \
 			"pt-table-sync --execute --no-check-triggers h=127.0.0.1,P=$MY_PORT,u=dbpipe,p=\$MYSQL_PWD,D=dev,t=customers h=127.0.0.1,P=$MY_PORT,D=prod; test \$? -eq 2" ||
 			echo "(pt-table-sync failed: $(head -c 300 "$work/err"))"
 	else
@@ -168,7 +251,7 @@ bench_json() {
 		$sudo apt-get install -y -qq libjansson-dev > /dev/null
 	cc -O2 -D_GNU_SOURCE -I"$root/src/lib" -o "$work/json-parse" "$here/json-parse.c" \
 		"$root/build/libdbpipe.a" -ljansson -lxxhash -lz -lm -pthread
-	section "JSON: parsing one row stream ($1)"
+	section json "JSON: parsing one row stream ($1)"
 	"$work/json-parse" "$1"
 }
 
@@ -193,7 +276,6 @@ bench_sqlite_mirror() {
 		echo "(sqldiff: package sqlite3-tools is not installed; the whole-sync rows skipped)"
 		return 0
 	}
-	local peer
 	sqlite_customers "$work/drift.db"
 	cp "$work/drift.db" "$work/drift-peer.db"
 	cp "$work/drift.db" "$work/drift-ours.db"
@@ -201,13 +283,11 @@ bench_sqlite_mirror() {
 	sqlite3 "$work/drift.db" "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 200 = 0;
 		DELETE FROM customers WHERE id % 400 = 1;
 		INSERT INTO customers SELECT id + $ROWS, name, email, balance, NULL, created FROM customers WHERE id % 400 = 2"
-	section "SQLite: the whole sync of $ROWS customers, 1% drift (0.5% updated, 0.25% deleted, 0.25% inserted)"
-	run "sqldiff --primarykey tgt dev > patch.sql && sqlite3 tgt < patch.sql" $ROWS \
-		"sqldiff --primarykey --transaction '$work/drift-peer.db' '$work/drift.db' > '$work/patch.sql' && sqlite3 '$work/drift-peer.db' < '$work/patch.sql'"
-	peer=$last_secs
-	run "dbdump-rows dev.db | dbapply --mirror tgt.db (undo stream written)" $ROWS \
+	section sqlite-sync "SQLite: the whole sync of $ROWS customers, 1% drift (0.5% updated, 0.25% deleted, 0.25% inserted)"
+	pair "whole sync (peer: sqldiff | sqlite3)" $ROWS \
+		"sqldiff --primarykey --transaction '$work/drift-peer.db' '$work/drift.db' > '$work/patch.sql' && sqlite3 '$work/drift-peer.db' < '$work/patch.sql'" \
 		"dbdump-rows -q '$work/drift.db' | dbapply -q --mirror '$work/drift-ours.db'"
-	ratio "  dbapply --mirror against sqldiff | sqlite3" "$peer" "$last_secs"
+	echo "    (dbapply --mirror checks, spools and writes its undo stream and sync base)"
 	rm -f "$work/drift.db" "$work/drift-peer.db" "$work/drift-ours.db" "$work/patch.sql"
 }
 
@@ -215,26 +295,31 @@ bench_sqlite() {
 	sqlite_customers "$work/dev.db"
 	cp "$work/dev.db" "$work/prod.db"
 	sqlite3 "$work/dev.db" "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 100 = 0"
-	section "SQLite: $ROWS customers"
-	run "sqlite3 -csv 'SELECT * ... ORDER BY id'" $ROWS "sqlite3 -csv '$work/dev.db' 'SELECT * FROM customers ORDER BY id'"
-	run "dbdump-rows dev.db" $ROWS "dbdump-rows -q '$work/dev.db' > '$work/s.ndjson'"
+	section sqlite "SQLite: $ROWS customers"
+	pair "dump (peer: sqlite3 -csv)" $ROWS \
+		"sqlite3 -csv '$work/dev.db' 'SELECT * FROM customers ORDER BY id'" \
+		"dbdump-rows -q '$work/dev.db' > '$work/s.ndjson'"
 	# dbdiff of two stream files against GNU diff of the same files (lines
 	# only: no keys, types or checks, and both files held in memory)
 	dbdump-rows -q "$work/prod.db" > "$work/s-prod.ndjson"
-	local bytes peer
+	local bytes
 	bytes=$(($(stat -c %s "$work/s-prod.ndjson") + $(stat -c %s "$work/s.ndjson")))
-	run "diff prod.ndjson dev.ndjson (GNU diff, 1% changed)" $ROWS \
-		"diff '$work/s-prod.ndjson' '$work/s.ndjson'; test \$? -eq 1"
-	peer=$last_secs
-	run "dbdiff prod.ndjson dev.ndjson (1% changed)" $ROWS \
-		"dbdiff '$work/s-prod.ndjson' '$work/s.ndjson'; test \$? -eq 1"
-	ratio "  dbdiff against GNU diff" "$peer" "$last_secs" "$bytes"
+	pair "diff of two stream files (peer: GNU diff)" $ROWS \
+		"diff '$work/s-prod.ndjson' '$work/s.ndjson'; test \$? -eq 1" \
+		"dbdiff '$work/s-prod.ndjson' '$work/s.ndjson'; test \$? -eq 1" "$bytes"
 	rm -f "$work/s-prod.ndjson"
+	if command -v sqldiff > /dev/null 2>&1; then
+		pair "diff of the SQLite pair (peer: sqldiff)" $ROWS \
+			"sqldiff --primarykey '$work/prod.db' '$work/dev.db'" \
+			"dbdiff '$work/prod.db' '$work/dev.db'; test \$? -eq 1"
+	else
+		ours "diff of the SQLite pair" $ROWS "dbdiff '$work/prod.db' '$work/dev.db'; test \$? -eq 1"
+	fi
 	cp "$work/prod.db" "$work/prod-keyed.db"
 	dbdiff "$work/prod.db" "$work/dev.db" > "$work/s-changes.ndjson" || true
-	run "dbdump-rows dev.db | dbapply prod.db (every row compared, 1% changed)" $ROWS \
+	ours "sync, every row compared, 1% changed" $ROWS \
 		"dbdump-rows -q '$work/dev.db' | dbapply -q --no-undo '$work/prod.db'"
-	run "dbapply prod.db < change stream (1% of rows, looked up by key)" $CHANGED \
+	ours "change stream of 1% of the rows, by key" $CHANGED \
 		"dbapply -q --no-undo '$work/prod-keyed.db' '$work/s-changes.ndjson'"
 	bench_sqlite_mirror
 	bench_json "$work/s.ndjson"
@@ -280,7 +365,7 @@ bench_digest() {
 	DELETE FROM order_items WHERE order_id % 2000 = 9 AND line = 2;
 	INSERT INTO order_items SELECT order_id, 3, sku, qty FROM order_items WHERE order_id % 2000 = 11 AND line = 1;
 	SQL
-	section "Digest sync over a slow link: $ROWS customers, $CHILD orders, $ROWS order_items; 0.1% drift"
+	section digest "Digest sync over a slow link: $ROWS customers, $CHILD orders, $ROWS order_items; 0.1% drift"
 	printf '%-44s %12s %12s %9s %9s\n' "bytes crossing the link" "plain" "gzip" "% plain" "% gzip"
 	dbdump-rows -q "$d/dev.db" > "$d/full.ndjson"
 	full=$(stat -c %s "$d/full.ndjson")
@@ -300,9 +385,9 @@ bench_digest() {
 	# Time and peak memory (which must not grow with the tables) at the
 	# default range size, beside a full dump.
 	local total=$((2 * ROWS + CHILD))
-	run "dbdump-rows dev.db (full dump)" $total "dbdump-rows -q '$d/dev.db' > /dev/null"
-	run "dbdump-rows --digest prod.db" $total "dbdump-rows -q --digest '$d/prod.db' > '$d/digest.ndjson'"
-	run "dbdump-rows --against digest dev.db" $total \
+	ours "dbdump-rows dev.db (full dump)" $total "dbdump-rows -q '$d/dev.db' > /dev/null"
+	ours "dbdump-rows --digest prod.db" $total "dbdump-rows -q --digest '$d/prod.db' > '$d/digest.ndjson'"
+	ours "dbdump-rows --against digest dev.db" $total \
 		"dbdump-rows -q --against '$d/digest.ndjson' '$d/dev.db' > '$d/answer.ndjson'"
 	# The answer applied: the pair must then be equal, and a second digest
 	# finds nothing (its bytes are then the digest alone).
@@ -323,7 +408,8 @@ bench_digest() {
 	rm -rf "$d"
 }
 
-echo "dbpipe benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, rows: $ROWS"
+echo "dbpipe benchmark, $RUN_ID, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), rows: $ROWS"
+[ -z "$BENCH_JSON" ] || echo "(each measurement also appended to $BENCH_JSON as a JSON line)"
 if [ "${BENCH_ONLY:-}" = digest ]; then
 	bench_digest
 	exit 0

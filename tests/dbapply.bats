@@ -856,6 +856,53 @@ synced_pair() {
 	assert_line "1 row overwritten with no sync base to tell an edit from a collision (a first sync)"
 }
 
+@test "a damaged sync base is refused by a merge, which reads it, and replaced by a --mirror, which does not" {
+	synced_pair
+	sqlite3 dev.db "UPDATE clients SET phone = 'new' WHERE id = 5"
+	base=$(ls backups/prod.base-*.ndjson.gz)
+	zcat "$base" | head -n -1 | gzip > cut.gz
+	mv cut.gz "$base"
+	snapshot prod.db before
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_failure 2
+	assert_output --partial "$base:183: truncated stream: no final end record"
+	assert_output --partial "dbapply: nothing was written to prod.db"
+	snapshot prod.db after
+	diff -u before after
+	run sh -c 'dbdump-rows dev.db | dbapply --mirror prod.db'
+	assert_success
+	assert_line --regexp '^clients +0 +1 +0$'
+	run dbbackup --verify "$base"
+	assert_success
+	assert_output "$base: ok, 4 tables, 174 rows"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+}
+
+@test "a sync base that cannot be written (compressed on a thread of its own) fails the run before the commit" {
+	# a megabyte of base, past what zlib holds back before it writes
+	mkdb dev.db <<-'SQL'
+	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+	INSERT INTO t SELECT i, hex(randomblob(24)) FROM n;
+	SQL
+	cp dev.db prod.db
+	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	sqlite3 dev.db "UPDATE t SET v = 'new' WHERE id = 5"
+	base=$(ls backups/prod.base-*.ndjson.gz)
+	ln -s /dev/full "${base%.ndjson.gz}.ndjson.partial.gz"
+	snapshot prod.db before
+	run -2 --separate-stderr sh -c 'dbdump-rows dev.db | dbapply --mirror prod.db'
+	[[ "${stderr_lines[0]}" == "dbapply: ${base%.ndjson.gz}.ndjson.partial.gz: write error: "*"No space left on device" ]]
+	assert_equal "${stderr_lines[-1]}" "dbapply: nothing was written to prod.db"
+	snapshot prod.db after
+	diff -u before after
+	# the old base is still there, whole
+	run dbbackup --verify "$base"
+	assert_success
+}
+
 # dev and prod of an app whose reference tables have other ids on each side:
 # content types created in another order, users of their own.
 natural_pair() {
@@ -1471,4 +1518,46 @@ dbapply: nothing was written to prod.db'
 	run -0 dbapply prod.db ranged.ndjson
 	assert_output --partial '1 row only in the target kept (--mirror would delete it)'
 	[ "$(sqlite3 prod.db "SELECT v FROM t WHERE id = 4")" = new ]
+}
+
+@test "a row stream is compared by its records' bytes: equal bytes are kept, others decoded, checked and compared by value" {
+	dbdump-rows prod.db > a.ndjson
+	sed -n 11p a.ndjson | grep -q '"id":1,.*"balance":"13.01"'
+	snapshot prod.db before
+	# the same value in other bytes: nothing to write
+	sed '11s/"balance":"13.01"/"balance":"13.010"/' a.ndjson > b.ndjson
+	resign b.ndjson
+	run dbapply --no-undo prod.db b.ndjson
+	assert_success
+	assert_line --regexp '^clients +0 +0 +0$'
+	snapshot prod.db after
+	diff -u before after
+	# the new sync base holds the stream's records as they came
+	diff -u <(tail -n +2 b.ndjson) <(zcat backups/prod.base-*.ndjson.gz | tail -n +2)
+	# a record malformed past its key, or with a column the table lacks, is refused
+	sed '11s/"vip":false/"vip":"no"/' a.ndjson > type.ndjson
+	resign type.ndjson
+	run dbapply --no-undo prod.db type.ndjson
+	assert_failure 2
+	assert_output --partial 'type.ndjson:11: type mismatch in "clients"."vip": expected true or false, found JSON string'
+	sed '11s/"id":1,/"id":1,"shoe_size":9,/' a.ndjson > col.ndjson
+	resign col.ndjson
+	run dbapply --no-undo prod.db col.ndjson
+	assert_failure 2
+	assert_output --partial 'col.ndjson:11: unknown column "shoe_size" in table "clients"'
+	sed '11s/}}$/}},/' a.ndjson > tail.ndjson
+	resign tail.ndjson
+	run dbapply --no-undo prod.db tail.ndjson
+	assert_failure 2
+	assert_output --partial 'tail.ndjson:11:'
+	snapshot prod.db after
+	diff -u before after
+	# a real difference beside equal rows: that row only, by value
+	sed '12s/"Client 2"/"Client 2b"/' a.ndjson > c.ndjson
+	resign c.ndjson
+	run dbapply --mirror prod.db c.ndjson
+	assert_success
+	assert_line --regexp '^clients +0 +1 +0$'
+	assert_equal "$(sqlite3 prod.db "SELECT name FROM clients WHERE id = 2")" "Client 2b"
+	diff -u <(tail -n +2 c.ndjson) <(dump_body prod.db)
 }

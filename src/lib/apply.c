@@ -18,6 +18,7 @@ static int read_input(struct apply *a)
 	for (size_t i = 0; i < a->nplans; i++) {
 		a->cur = &a->plans[i];
 		progress_table("read", a->cur->st->name);
+		a->rd.lazy = 0;
 		if (a->cur->skip) {
 			const struct row *r;
 			int got;
@@ -29,7 +30,10 @@ static int read_input(struct apply *a)
 		}
 		if (apply_base_begin_table(a, a->cur) < 0)
 			return -1;
-		int rc = apply_use_keys(a, a->cur) ? apply_read_keyed(a, a->cur)
+		int keyed = apply_use_keys(a, a->cur);
+		/* set before the table's first record: its section is read so */
+		a->rd.lazy = !keyed && a->rd.kind == STREAM_ROWS && apply_reads_bytes(a, a->cur);
+		int rc = keyed ? apply_read_keyed(a, a->cur)
 			 : a->rd.kind == STREAM_ROWS ? apply_read_row_table(a, a->cur)
 			 : apply_read_change_table(a, a->cur);
 		if (rc < 0 || apply_base_end_table(a, a->cur) < 0)

@@ -25,6 +25,7 @@ int apply_three_way(const struct apply *a, const struct plan *p)
 
 static int base_next_old(struct apply *a)
 {
+	a->base_rows_read = 1;
 	int got = source_next_row(&a->base, &a->base_next);
 	a->base_have = got > 0;
 	return got < 0 ? -1 : 0;
@@ -47,6 +48,8 @@ int apply_base_overlay(struct apply *a, struct plan *p, const struct row *r)
 				return -1;
 		}
 	}
+	if (r && a->rd.undecoded && r == &a->rd.rec.row) /* read lazily: its record as it is */
+		return stream_write_row_record(&a->base_w, a->rd.line.buf, a->rd.line.len);
 	return r ? stream_write_row(&a->base_w, r) : 0;
 }
 
@@ -87,6 +90,7 @@ static int base_read_rekey(struct apply *a)
 		return 0;
 	if (source_begin_table(&a->base, t) < 0)
 		return -1;
+	a->base_rows_read = 1;
 	while ((got = source_next_row(&a->base, &r)) > 0)
 		if (rekey_from_row(&a->rk, t, r) < 0)
 			return error("%s: table \"%s\": not a --rekey map", a->base_path, REKEY_TABLE);
@@ -214,6 +218,7 @@ int apply_base_finish(struct apply *a)
 		stream_begin_table(&a->base_w, bt);
 		if (source_begin_table(&a->base, bt) < 0)
 			return -1;
+		a->base_rows_read = 1;
 		while ((got = source_next_row(&a->base, &r)) > 0)
 			if (stream_write_row(&a->base_w, r) < 0)
 				return -1;
@@ -235,7 +240,10 @@ int apply_base_finish(struct apply *a)
 		if (stream_end_table(&a->base_w) < 0)
 			return -1;
 	}
-	if (a->base_open && source_finish(&a->base) < 0)
+	/* The old base is read to its end, and so checked whole, where rows of
+	 * it were taken; a base none of whose rows is used (a mirror of every
+	 * table it holds) is not read at all: each of its tables is written anew. */
+	if (a->base_open && a->base_rows_read && source_finish(&a->base) < 0)
 		return -1;
 	a->base_w_open = 0;
 	return stream_finish(&a->base_w);

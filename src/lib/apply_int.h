@@ -95,6 +95,7 @@ struct apply {
 	 * dry run) and put in place after the commit. */
 	struct source base;
 	int base_open, base_w_open;
+	int base_rows_read;      /* rows of the old base were taken (apply_base_finish) */
 	char *base_path, *base_partial;
 	struct stream_writer base_w;
 	const struct row *base_next; /* the old base's next row, read ahead */
@@ -137,6 +138,12 @@ struct target_rows {
 	int have;            /* row holds a row (for the change-stream join) */
 	int ahead;           /* row was read ahead: the next call returns it */
 	struct apply *track; /* --rekey: note each row's key in it (apply_note_key) */
+	/* A row stream read lazily (apply_reads_bytes): row's record as the
+	 * stream's writer spells it, made when first asked (spelled 1; -1: a
+	 * value no stream holds), for a comparison of bytes. */
+	struct stream_writer *speller;
+	struct buf record;
+	int spelled;
 };
 
 /* apply_plan.c */
@@ -150,6 +157,7 @@ void apply_plan_order(struct apply *a, struct schema *order, struct plan **live,
 
 /* apply_read.c */
 int apply_stream_rows_next(void *ctx, const struct row **out);
+int apply_reads_bytes(const struct apply *a, const struct plan *p);
 int apply_target_rows_next(void *ctx, const struct row **out);
 int apply_use_keys(struct apply *a, struct plan *p);
 int apply_read_keyed(struct apply *a, struct plan *p);

@@ -16,6 +16,8 @@ static int take_record(struct apply *a)
 {
 	struct plan *p = a->cur;
 	struct change *c = &a->rd.rec;
+	/* (a record left undecoded is one apply_reads_bytes allowed, which has
+	 * none of the changes below to make) */
 	if (p->wire && c->type != REC_CONFLICT) {
 		c->table = p->st;
 		buf_reset(&a->msg);
@@ -79,6 +81,7 @@ int apply_target_rows_next(void *ctx, const struct row **out)
 	if (got < 0)
 		return error("%s: %s", tr->db->shown_url, tr->db->err.buf);
 	*out = &tr->row;
+	tr->spelled = 0;
 	tr->have = got > 0;
 	/* The join is only right if the engine's order is the stream's. */
 	if (tr->have && tr->prev.n && table_key_cmp(tr->t, &tr->prev, &tr->row) >= (tr->t->key_kind == KEY_ROW))
@@ -103,6 +106,7 @@ static int target_rows_open(struct apply *a, struct plan *p, struct target_rows 
 		return error("%s: table \"%s\": %s", a->db->shown_url, p->st->name, a->db->err.buf);
 	row_init(&tr->row, p->proj->ncols);
 	row_init(&tr->prev, 0);
+	buf_init(&tr->record);
 	return 0;
 }
 
@@ -112,6 +116,63 @@ static void target_rows_close(struct apply *a, struct target_rows *tr)
 		a->db->ops->scan_close(tr->cursor);
 	row_release(&tr->row);
 	row_release(&tr->prev);
+	if (tr->speller) {
+		stream_abandon(tr->speller);
+		free(tr->speller);
+	}
+	buf_release(&tr->record);
+}
+
+/* --- a row stream compared by its bytes ---
+ * Most rows of a sync are the same on both sides.  Read lazily (stream.h),
+ * a row record is taken up to its key only; the target's row of that key
+ * is spelled as the stream's writer spells it, and where the two records
+ * have the same bytes, they are the same row: nothing to decode, compare
+ * or spell again for the new sync base, which gets the record as it is.
+ * Only the rows whose bytes differ are decoded, and checked, whole.  The
+ * bytes stand for the values only where the target's row is read with the
+ * stream's own types and the stream's record is not changed on its way
+ * (converted, re-keyed, natural keys translated). */
+
+/* Whether p's table is read so: a row stream's table compared whole and
+ * two-way (apply_read_row_table), its records taken as they are. */
+int apply_reads_bytes(const struct apply *a, const struct plan *p)
+{
+	if (p->skip || p->wire || a->rd.kind != STREAM_ROWS || apply_three_way(a, p) || a->nat.nkeys ||
+	    (a->rk.n && a->o->mode != APPLY_MIRROR) || p->proj->ncols != p->st->ncols)
+		return 0;
+	for (size_t i = 0; i < p->st->ncols; i++)
+		if (p->proj->cols[i].type != p->st->cols[i].type)
+			return 0;
+	return 1;
+}
+
+/* The record of the stream's current row, if it was left undecoded. */
+static int stream_row_bytes_of(void *ctx, const char **rec, size_t *n)
+{
+	struct apply *a = ctx;
+	if (!a->rd.undecoded)
+		return 0;
+	*rec = a->rd.line.buf;
+	*n = a->rd.line.len;
+	return 1;
+}
+
+static int stream_row_whole(void *ctx)
+{
+	struct apply *a = ctx;
+	return stream_decode(&a->rd);
+}
+
+/* The record of the target's current row, spelled when first asked. */
+static int target_row_bytes_of(void *ctx, const char **rec, size_t *n)
+{
+	struct target_rows *tr = ctx;
+	if (!tr->spelled)
+		tr->spelled = stream_row_bytes(tr->speller, &tr->row, &tr->record) < 0 ? -1 : 1;
+	*rec = tr->record.buf;
+	*n = tr->record.len;
+	return tr->spelled > 0;
 }
 
 /* Whether the stream holds p's table only within the ranges its range
@@ -157,6 +218,15 @@ int apply_read_row_table(struct apply *a, struct plan *p)
 	}
 	if (target_rows_open(a, p, &tr, 0) < 0)
 		return -1;
+	if (a->rd.lazy) {
+		tr.speller = xmalloc(sizeof(*tr.speller));
+		stream_create_formatter(tr.speller);
+		stream_begin_table(tr.speller, p->st);
+		old.bytes = target_row_bytes_of;
+		old.whole = NULL;
+		new_.bytes = stream_row_bytes_of;
+		new_.whole = stream_row_whole;
+	}
 	if (apply_three_way(a, p) && apply_base_is_stale(a, p, &tr) < 0) {
 		target_rows_close(a, &tr);
 		return -1;

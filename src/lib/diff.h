@@ -15,10 +15,11 @@ struct row_iter {
 	int (*next)(void *ctx, const struct row **out);
 	void *ctx;
 	const char *name; /* for messages */
-	/* Optional, both or neither (NULL: every row comes whole).  bytes: 1 and
-	 * the record the current row was read from, where records of equal bytes
-	 * are equal rows (else 0); whole: make the current row whole, for it may
-	 * hold only its key until then (stream.h, lazy); 0 or -1. */
+	/* Optional.  bytes (NULL: none): 1 and the record the current row was
+	 * read from, or would be written as, where records of equal bytes are
+	 * equal rows (else 0); whole (NULL: every row comes whole): make the
+	 * current row whole, for it may hold only its key until then
+	 * (stream.h, lazy); 0 or -1. */
 	int (*bytes)(void *ctx, const char **p, size_t *n);
 	int (*whole)(void *ctx);
 };

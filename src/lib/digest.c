@@ -175,7 +175,7 @@ static int send_range(struct against *ag, const struct row *last)
 		return -1;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (stream_write_row_line(&ag->w, p, (size_t)(nl - p)) < 0)
+		if (stream_write_row_record(&ag->w, p, (size_t)(nl - p)) < 0)
 			return -1;
 		ag->rows_sent++;
 		p = nl + 1;
@@ -238,13 +238,13 @@ static int against_table(struct against *ag, const struct table *t)
 			/* Past the digest's last key: a range open to the end. */
 			if (!ag->sending && send_range(ag, NULL) < 0)
 				return -1;
-			if (stream_write_row_line(&ag->w, ag->line.buf, ag->line.len) < 0)
+			if (stream_write_row_record(&ag->w, ag->line.buf, ag->line.len) < 0)
 				return -1;
 			continue;
 		}
 		hash_row_line(ag->h, &ag->line);
 		if (ag->sending) {
-			if (stream_write_row_line(&ag->w, ag->line.buf, ag->line.len) < 0)
+			if (stream_write_row_record(&ag->w, ag->line.buf, ag->line.len) < 0)
 				return -1;
 		} else {
 			buf_add(&ag->held, ag->line.buf, ag->line.len);

@@ -1075,6 +1075,7 @@ int stream_create(struct stream_writer *w, const char *path)
 	buf_init(&w->out);
 	buf_init(&w->err);
 	buf_init(&w->keys);
+	buf_init(&w->row_prefix);
 	w->h_table = XXH3_createState();
 	w->h_all = XXH3_createState();
 	XXH3_64bits_reset(w->h_all);
@@ -1096,10 +1097,16 @@ int stream_create(struct stream_writer *w, const char *path)
 	return 0;
 }
 
-void stream_fast(struct stream_writer *w)
+void stream_create_formatter(struct stream_writer *w)
 {
-	if (w->gz)
-		gzsetparams(w->gz, 1, Z_DEFAULT_STRATEGY);
+	memset(w, 0, sizeof(*w));
+	buf_init(&w->out);
+	buf_init(&w->err);
+	buf_init(&w->keys);
+	buf_init(&w->row_prefix);
+	w->h_table = XXH3_createState();
+	w->h_all = XXH3_createState();
+	w->name = xstrdup("<row record>");
 }
 
 /* A write of w's output failed (err is its errno, or 0): said once, and not
@@ -1116,12 +1123,127 @@ static int write_failed(struct stream_writer *w, int err, const char *why)
 	return error("%s: write error: %s", w->name, why);
 }
 
+/* stream_fast's thread: it compresses what flush_out hands it, one chunk
+ * while the next is made, so that gzip (a third of a whole sync's
+ * instructions for the sync base) runs on another core.  The writer never
+ * touches gz while the thread runs; close_writer joins it first. */
+struct stream_deflater {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	gzFile gz;
+	struct buf pending;     /* handed over, not yet taken */
+	int stop;
+	int failed, err;        /* a write failed: errno (0: not a system error) and why */
+	char *why;
+};
+
+static void *deflate_main(void *arg)
+{
+	struct stream_deflater *d = arg;
+	struct buf work = BUF_INIT;
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		while (!d->pending.len && !d->stop)
+			pthread_cond_wait(&d->changed, &d->lock);
+		if (!d->pending.len)
+			break;
+		SWAP(struct buf, work, d->pending);
+		pthread_cond_broadcast(&d->changed);
+		int failed = d->failed;
+		pthread_mutex_unlock(&d->lock);
+		int err = 0, zerr;
+		const char *why = NULL;
+		if (!failed && gzwrite(d->gz, work.buf, (unsigned)work.len) != (int)work.len) {
+			err = errno;
+			why = gzerror(d->gz, &zerr);
+			if (zerr != Z_ERRNO)
+				err = 0;
+		}
+		buf_reset(&work);
+		pthread_mutex_lock(&d->lock);
+		if (why && !d->failed) {
+			d->failed = 1;
+			d->err = err;
+			d->why = xstrdup(why);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	buf_release(&work);
+	return NULL;
+}
+
+void stream_fast(struct stream_writer *w)
+{
+	if (!w->gz)
+		return;
+	gzsetparams(w->gz, 1, Z_DEFAULT_STRATEGY);
+	struct stream_deflater *d = xcalloc(1, sizeof(*d));
+	d->gz = w->gz;
+	buf_init(&d->pending);
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->changed, NULL);
+	if (pthread_create(&d->thread, NULL, deflate_main, d)) {
+		/* no thread: compressed in line, as any other writer */
+		pthread_mutex_destroy(&d->lock);
+		pthread_cond_destroy(&d->changed);
+		buf_release(&d->pending);
+		free(d);
+		return;
+	}
+	w->deflater = d;
+}
+
+/* Hand w's output to its deflater, once the chunk before is taken. */
+static int hand_over(struct stream_writer *w)
+{
+	struct stream_deflater *d = w->deflater;
+	pthread_mutex_lock(&d->lock);
+	while (d->pending.len && !d->failed)
+		pthread_cond_wait(&d->changed, &d->lock);
+	int failed = d->failed;
+	if (!failed) {
+		SWAP(struct buf, w->out, d->pending);
+		pthread_cond_broadcast(&d->changed);
+	}
+	pthread_mutex_unlock(&d->lock);
+	/* (err and why are set once, before failed) */
+	if (failed)
+		return write_failed(w, d->err, d->why);
+	buf_reset(&w->out);
+	return 0;
+}
+
+/* Let w's deflater finish what it was handed, and end it: 0, or -1 if a
+ * write failed (said as write_failed says it). */
+static int end_deflater(struct stream_writer *w)
+{
+	struct stream_deflater *d = w->deflater;
+	if (!d)
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	d->stop = 1;
+	pthread_cond_broadcast(&d->changed);
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->thread, NULL);
+	int ret = d->failed ? write_failed(w, d->err, d->why) : 0;
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->changed);
+	buf_release(&d->pending);
+	free(d->why);
+	free(d);
+	w->deflater = NULL;
+	return ret;
+}
+
 static int flush_out(struct stream_writer *w)
 {
 	if (w->failed)
 		return write_failed(w, 0, "");
 	if (!w->out.len)
 		return 0;
+	if (w->deflater)
+		return hand_over(w);
 	if (w->gz) {
 		if (gzwrite(w->gz, w->out.buf, (unsigned)w->out.len) != (int)w->out.len) {
 			int err = errno, zerr;
@@ -1214,6 +1336,12 @@ int stream_write_table(struct stream_writer *w, const struct table *t)
 	return end_line(w, start, 0);
 }
 
+static void add_table_field(struct buf *out, const char *type, const struct table *t)
+{
+	buf_addf(out, "{\"type\":\"%s\",\"table\":", type);
+	json_add_string(out, t->name, strlen(t->name));
+}
+
 void stream_begin_table(struct stream_writer *w, const struct table *t)
 {
 	w->cur = t;
@@ -1227,68 +1355,96 @@ void stream_begin_table(struct stream_writer *w, const struct table *t)
 		json_add_key(&w->keys, t->cols[i].name);
 	}
 	w->key_off[t->ncols] = w->keys.len;
-}
-
-static void add_table_field(struct buf *out, const char *type, const struct table *t)
-{
-	buf_addf(out, "{\"type\":\"%s\",\"table\":", type);
-	json_add_string(out, t->name, strlen(t->name));
+	/* and what every row record starts with: once, not formatted per row */
+	buf_reset(&w->row_prefix);
+	add_table_field(&w->row_prefix, "row", t);
+	buf_adds(&w->row_prefix, ",\"row\":");
 }
 
 enum which_columns { ALL_COLUMNS, KEY_COLUMNS, NON_KEY_COLUMNS };
 
-/* Append {"col":value,...} for the columns of r that are present and chosen. */
-static int add_object(struct stream_writer *w, const struct table *t, const struct row *r,
-		      enum which_columns which)
+/* Append {"col":value,...} for the columns of r that are present and
+ * chosen: 0, or -1 with *bad the column whose value no stream can hold (the
+ * reason in w->err; nothing said). */
+static int add_object_to(struct stream_writer *w, struct buf *out, const struct table *t,
+			 const struct row *r, enum which_columns which, size_t *bad)
 {
 	int first = 1;
-	buf_addch(&w->out, '{');
+	buf_addch(out, '{');
 	for (size_t i = 0; i < t->ncols; i++) {
 		if (r->v[i].state == V_ABSENT)
 			continue;
 		if (which != ALL_COLUMNS && table_is_key(t, i) != (which == KEY_COLUMNS))
 			continue;
 		if (!first)
-			buf_addch(&w->out, ',');
+			buf_addch(out, ',');
 		first = 0;
-		buf_add(&w->out, w->keys.buf + w->key_off[i], w->key_off[i + 1] - w->key_off[i]);
-		if (value_to_json(&w->out, r, i, t->cols[i].type, &w->err) < 0)
-			return error("%s: table \"%s\", column \"%s\": %s", w->name, t->name,
-				     t->cols[i].name, w->err.buf);
+		buf_add(out, w->keys.buf + w->key_off[i], w->key_off[i + 1] - w->key_off[i]);
+		if (value_to_json(out, r, i, t->cols[i].type, &w->err) < 0) {
+			*bad = i;
+			return -1;
+		}
 	}
-	buf_addch(&w->out, '}');
+	buf_addch(out, '}');
 	return 0;
+}
+
+/* The same into w's output, a value it cannot hold said by name. */
+static int add_object(struct stream_writer *w, const struct table *t, const struct row *r,
+		      enum which_columns which)
+{
+	size_t bad;
+	if (add_object_to(w, &w->out, t, r, which, &bad) < 0)
+		return error("%s: table \"%s\", column \"%s\": %s", w->name, t->name, t->cols[bad].name,
+			     w->err.buf);
+	return 0;
+}
+
+/* The row record of row, as stream_write_row spells it, appended to out
+ * (-1 as add_object_to). */
+static int add_row_record(struct stream_writer *w, struct buf *out, const struct row *row, size_t *bad)
+{
+	buf_add(out, w->row_prefix.buf, w->row_prefix.len);
+	if (add_object_to(w, out, w->cur, row, ALL_COLUMNS, bad) < 0)
+		return -1;
+	buf_addch(out, '}');
+	return 0;
+}
+
+static int row_value_error(struct stream_writer *w, size_t bad)
+{
+	return error("%s: table \"%s\", column \"%s\": %s", w->name, w->cur->name, w->cur->cols[bad].name,
+		     w->err.buf);
 }
 
 int stream_write_row(struct stream_writer *w, const struct row *row)
 {
-	size_t start = w->out.len;
-	add_table_field(&w->out, "row", w->cur);
-	buf_adds(&w->out, ",\"row\":");
-	if (add_object(w, w->cur, row, ALL_COLUMNS) < 0)
-		return -1;
-	buf_addch(&w->out, '}');
+	size_t start = w->out.len, bad;
+	if (add_row_record(w, &w->out, row, &bad) < 0)
+		return row_value_error(w, bad);
 	w->count++;
 	w->total++;
 	return end_line(w, start, 1);
 }
 
-int stream_format_row(struct stream_writer *w, const struct row *row, struct buf *out)
+int stream_row_bytes(struct stream_writer *w, const struct row *row, struct buf *out)
 {
-	SWAP(struct buf, w->out, *out);
-	buf_reset(&w->out);
-	add_table_field(&w->out, "row", w->cur);
-	buf_adds(&w->out, ",\"row\":");
-	int rc = add_object(w, w->cur, row, ALL_COLUMNS);
-	buf_addch(&w->out, '}');
-	SWAP(struct buf, w->out, *out);
-	return rc;
+	size_t bad;
+	buf_reset(out);
+	return add_row_record(w, out, row, &bad);
 }
 
-int stream_write_row_line(struct stream_writer *w, const char *line, size_t len)
+int stream_format_row(struct stream_writer *w, const struct row *row, struct buf *out)
+{
+	size_t bad;
+	buf_reset(out);
+	return add_row_record(w, out, row, &bad) < 0 ? row_value_error(w, bad) : 0;
+}
+
+int stream_write_row_record(struct stream_writer *w, const char *record, size_t n)
 {
 	size_t start = w->out.len;
-	buf_add(&w->out, line, len);
+	buf_add(&w->out, record, n);
 	w->count++;
 	w->total++;
 	return end_line(w, start, 1);
@@ -1401,7 +1557,7 @@ int stream_end_table(struct stream_writer *w)
 
 static int close_writer(struct stream_writer *w)
 {
-	int ret = 0;
+	int ret = end_deflater(w);
 	if (w->gz) {
 		int zret = gzclose(w->gz);
 		if (zret == Z_ERRNO && errno == EPIPE)
@@ -1421,6 +1577,7 @@ static int close_writer(struct stream_writer *w)
 	buf_release(&w->out);
 	buf_release(&w->err);
 	buf_release(&w->keys);
+	buf_release(&w->row_prefix);
 	free(w->key_off);
 	w->key_off = NULL;
 	XXH3_freeState(w->h_table);

@@ -185,16 +185,21 @@ struct stream_writer {
 	 * ranged set (dbdump-rows --against only). */
 	int ranges;
 	struct buf keys;       /* private: "name": of each column of cur */
+	struct buf row_prefix; /* private: {"type":"row","table":cur,"row": */
 	size_t *key_off;
 	int failed;            /* private: a write failed (said once, if at all) */
+	struct stream_deflater *deflater; /* private: stream_fast's thread, or NULL */
 };
 
 /* Create path (NULL or "-" is stdout); gzip when the name ends in ".gz".
  * A write that fails makes every later call return -1, with one message, or
  * none when the reader went away (EPIPE: see reader_gone in util.h). */
 int stream_create(struct stream_writer *w, const char *path);
-/* Right after stream_create: gzip for speed (level 1) rather than size, for
- * a file every run writes whole (the sync base). */
+/* A writer with no output, for stream_row_bytes after stream_begin_table;
+ * released by stream_abandon. */
+void stream_create_formatter(struct stream_writer *w);
+/* Right after stream_create: gzip for speed (level 1) rather than size, and
+ * on a thread of its own, for a file every run writes whole (the sync base). */
 void stream_fast(struct stream_writer *w);
 int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 			const char *source, const char *engine);
@@ -207,11 +212,16 @@ int stream_write_schema(struct stream_writer *w, const struct schema_change *c);
 /* Data of one table: begin, rows or changes, end. */
 void stream_begin_table(struct stream_writer *w, const struct table *t);
 int stream_write_row(struct stream_writer *w, const struct row *row);
-/* The row record stream_write_row would write for row, without its
- * newline, into out (emptied first); nothing is written. */
+/* The record stream_write_row would write for row (current table, no
+ * newline) into out, reset first; nothing is written.  0, or -1 (a value
+ * no stream can hold) with the reason in w->err; stream_format_row says
+ * that reason, naming the column. */
+int stream_row_bytes(struct stream_writer *w, const struct row *row, struct buf *out);
 int stream_format_row(struct stream_writer *w, const struct row *row, struct buf *out);
-/* Write a row record that stream_format_row made (len bytes, no newline). */
-int stream_write_row_line(struct stream_writer *w, const char *line, size_t len);
+/* Write a row record as it is (n bytes without its newline, in this
+ * writer's layout for the current table: stream_row_bytes's, or one read
+ * lazily) rather than decoded and spelled again. */
+int stream_write_row_record(struct stream_writer *w, const char *record, size_t n);
 /* A range record.  In a digest: last (a row holding the key), the row
  * count and hash (32 hex digits) of the range, counted as a record of its
  * table.  In a row stream: (after, last] with NULL for an open end; hashed
