@@ -35,9 +35,13 @@ static const char usage_text[] =
 	"                    key, and translate later streams from the source by it\n"
 	"  --with-history    also apply migration-history tables (django_migrations...)\n"
 	"  --schema          first create the tables, columns, indexes and foreign keys\n"
-	"                    of the stream that the target lacks (dbpipe(5))\n"
+	"                    of the stream that the target lacks (dbpipe(5)), and\n"
+	"                    change columns where nothing is lost (a wider type, NOT\n"
+	"                    NULL dropped, a default)\n"
 	"  --insert-only     insert new rows only; existing rows are left alone\n"
-	"  --mirror          make the stream's complete tables exact copies: deletes too\n"
+	"  --mirror          make the stream's complete tables exact copies: deletes too;\n"
+	"                    with --schema also drop the columns and tables the stream\n"
+	"                    lacks, narrow types and set NOT NULL (kept for --rollback)\n"
 	"  -n, --dry-run     do everything, report, then roll back: nothing is written\n"
 	"  --rollback        apply the newest undo stream of TARGET: the state before\n"
 	"                    the last sync comes back\n"
@@ -115,6 +119,7 @@ struct before_write {
 	const char *target;
 	enum apply_mode mode;
 	int yes, dry_run, backup, rollback;
+	int done;             /* asked (and backed up) before MySQL's drops */
 	const char *label;
 	struct marks *marks;
 	const struct db_options *dbopts;
@@ -131,7 +136,10 @@ static int confirm_destructive(struct before_write *c, const struct summary *pla
 		return error("%s is protected: %s needs --yes (no terminal to ask on)", name,
 			     c->rollback ? "--rollback" : "--mirror");
 	progress_done();
-	summary_print(planned, stderr);
+	if (planned)
+		summary_print(planned, stderr);
+	else
+		fprintf(stderr, "dbapply: --schema --mirror drops or narrows what %s has (see above)\n", name);
 	fprintf(stderr, "%s is protected. Type its name to go on: ", name);
 	char *line = NULL;
 	size_t alloc = 0;
@@ -142,16 +150,21 @@ static int confirm_destructive(struct before_write *c, const struct summary *pla
 }
 
 /* Once the plan is known and confirmed: a backup first on a protected
- * environment (from its own connection, which still sees the state before). */
+ * environment (from its own connection, which still sees the state before).
+ * planned NULL: MySQL's --schema --mirror, before DDL it cannot take back
+ * (then not again before the rows). */
 static int before_write(void *ctx, const struct summary *planned)
 {
 	struct before_write *c = ctx;
+	if (c->done)
+		return 0;
 	if (confirm_destructive(c, planned) < 0)
 		return -1;
+	c->done = !planned;
 	/* From here the target may change: its old mark no longer holds. */
 	if (!c->dry_run && sync_mark_forget(c->marks->dir, c->marks->label) < 0)
 		return error("the mark of the last sync cannot be removed, so nothing was written");
-	if (!c->backup || !summary_changes(planned))
+	if (!c->backup || (planned && !summary_changes(planned) && !planned->schema_drops))
 		return 0;
 	char *path = backup_new_path(backup_dir(c->db), c->label, "backup");
 	if (!path || backup_write(c->target, path, c->dbopts, 0) < 0) {
@@ -371,6 +384,7 @@ static int start_rollback(struct run *r)
 {
 	/* An undo stream deletes what the sync inserted: it needs mirror's deletes. */
 	r->args.o.mode = APPLY_MIRROR;
+	r->args.o.rollback = 1; /* it may make again what a --schema --mirror dropped */
 	r->args.no_undo = 1;
 	if (!(r->rollback_from = newest_undo(r->db, r->label, r->identity)))
 		return -1;

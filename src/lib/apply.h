@@ -56,6 +56,9 @@ struct apply_opts {
 	 * before the rows (apply_schema.c); without it they are refused, each
 	 * named. */
 	int schema;
+	/* The input is an undo stream (dbapply --rollback): it makes again
+	 * the tables and columns its run dropped (add_table, add_column). */
+	int rollback;
 	/* Changes of values the user allows (convert.h's LOSSY_*): none by
 	 * default, and every value the target cannot keep exactly is refused. */
 	unsigned lossy;

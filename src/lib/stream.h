@@ -73,6 +73,10 @@ struct stream_reader {
 	char *source, *engine, *at;
 	char *purpose;         /* header "purpose": "backup", "undo" or "" */
 	char *mark, *since;    /* header "mark" and "since", NULL if absent */
+	/* header "all_tables": the stream holds every table of its source
+	 * (no -t/-x filter, no excluded table), so a table it lacks is one
+	 * the source does not have (dbapply --schema --mirror drops it). */
+	int all_tables;
 	struct schema schema;  /* the table records, in stream order */
 	/* Schema records (dbdiff --schema's, an undo stream's drops), in
 	 * stream order. */
@@ -141,6 +145,7 @@ struct stream_writer {
 	const char *purpose;   /* if set before the header: its "purpose" field */
 	const char *mark, *since; /* likewise "mark" and "since" */
 	const char *masked;    /* likewise "masked": dbmask's rules file */
+	int all_tables;        /* likewise "all_tables" (stream_reader's) */
 	struct buf keys;       /* private: "name": of each column of cur */
 	size_t *key_off;
 	int failed;            /* private: a write failed (said once, if at all) */

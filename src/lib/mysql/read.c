@@ -84,7 +84,7 @@ static void my_key_operand(struct buf *sql, const struct sql_dialect *d, const s
 
 const struct sql_dialect my_dialect = {
 	'`', " <=> ", 0, my_placeholder, my_order_key, my_key_operand,
-	"mysql", my_column_type, AUTOINC_KEYWORD, 0, 0, 1, 1,
+	"mysql", my_column_type, AUTOINC_KEYWORD, 0, 0, 1, 1, ALTER_MODIFY,
 };
 
 static void cursor_free(struct db_cursor *c)

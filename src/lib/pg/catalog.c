@@ -147,7 +147,7 @@ static int pg_column_type(struct buf *sql, const struct column *c, int indexed, 
 
 const struct sql_dialect pg_dialect = {
 	'"', " IS NOT DISTINCT FROM ", 1, pg_placeholder, pg_order_key, pg_key_operand,
-	"postgresql", pg_column_type, AUTOINC_IDENTITY, 0, 1, 0, 0,
+	"postgresql", pg_column_type, AUTOINC_IDENTITY, 0, 1, 0, 0, ALTER_PARTS,
 };
 
 /* --- names --- */

@@ -46,7 +46,7 @@ static void sqlite_order_key(struct buf *sql, const struct sql_dialect *d, const
 /* SQLite has one schema here (main): a "." is part of a table's name. */
 const struct sql_dialect sq_dialect = {
 	'"', " IS ", 0, sqlite_placeholder, sqlite_order_key, NULL,
-	"sqlite", sq_column_type, AUTOINC_ROWID, 1, 0, 0, 0,
+	"sqlite", sq_column_type, AUTOINC_ROWID, 1, 0, 0, 0, ALTER_NONE,
 };
 
 /* A cursor over the rows sql selects. */
