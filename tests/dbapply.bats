@@ -1360,3 +1360,24 @@ dbapply: nothing was written to prod.db"
 	snapshot prod.db after
 	diff -u before after
 }
+
+@test "a protected environment: --schema --mirror needs --yes, and a backup is taken even when only the schema changes" {
+	cp dev.db prod.db
+	prod_has_more
+	printf '[prod]\nurl = sqlite:prod.db\nprotected = yes\n' > dbpipe.conf
+	snapshot prod.db before
+	run sh -c 'dbdump-rows dev.db | dbapply --schema --mirror prod'
+	assert_failure 2
+	assert_output --partial "prod is protected: --mirror needs --yes (no terminal to ask on)"
+	snapshot prod.db after
+	diff -u before after
+	run sh -c 'dbdump-rows dev.db | dbapply --schema --mirror --yes prod'
+	assert_success
+	assert_output --regexp 'dbapply: backup: backups/prod-[0-9T]+Z\.backup\.ndjson\.gz'
+	assert_line 'dbapply: schema: DROP TABLE "old_notes";'
+	backup=$(ls backups/*.backup.ndjson.gz)
+	run jq -c 'select(.type == "row" and .table == "clients" and .row.id == 9) | .row.legacy_code' <(zcat "$backup")
+	assert_output '"L9"'
+	run jq -c 'select(.type == "row" and .table == "old_notes") | .row.body' <(zcat "$backup")
+	assert_output $'"hello"\n"bye"'
+}
