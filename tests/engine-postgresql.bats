@@ -1394,3 +1394,26 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	run dbdiff --schema before.ndjson "$PROD"
 	assert_success
 }
+
+@test "--schema --mirror from SQLite into PostgreSQL: a table of prod's default schema is dropped, one of another schema is not; a column keeps prod's type and gets NOT NULL" {
+	office_pg_schema prod
+	office_db office.db
+	dbapply "$PROD" < <(dbdump-rows office.db) > /dev/null
+	pg_psql prod -qc "CREATE SCHEMA audit; CREATE TABLE audit.log (id integer PRIMARY KEY, what text);
+		INSERT INTO audit.log VALUES (1, 'kept'); CREATE TABLE scratch (id integer PRIMARY KEY);
+		INSERT INTO scratch VALUES (7); ALTER TABLE clients ALTER COLUMN name DROP NOT NULL"
+	dbdump-rows "$PROD" > before.ndjson
+	run dbapply --schema --mirror "$PROD" < <(dbdump-rows office.db)
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE "clients" ALTER COLUMN "name" SET NOT NULL;'
+	assert_line 'dbapply: schema: DROP TABLE "scratch";'
+	refute_output --partial 'audit'
+	assert_equal "$(pg_psql prod -tAc 'SELECT what FROM audit.log')" kept
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE "clients" ALTER COLUMN "name" DROP NOT NULL;'
+	run dbdiff before.ndjson "$PROD"
+	assert_success
+	run dbdiff --schema before.ndjson "$PROD"
+	assert_success
+}

@@ -169,15 +169,11 @@ static enum change_class type_change(const struct column *was, const struct colu
 	}
 }
 
-/* The class of a whole column change (type, NULLs, default, generator);
- * why names what narrows or is refused. */
+/* The class of a whole column change (type, NULLs; a default loses
+ * nothing); why names what narrows or is refused. */
 static enum change_class column_change(const struct column *was, const struct column *now, const char *engine,
 				       struct buf *why)
 {
-	if (was->autoinc != now->autoinc || was->generated != now->generated) {
-		buf_addf(why, "its id generator or generated expression differs, a change dbapply does not make");
-		return CHANGE_REFUSED;
-	}
 	enum change_class type = type_change(was, now, engine, why);
 	if (type == CHANGE_REFUSED)
 		return type;
@@ -301,6 +297,50 @@ static int check_no_nulls(struct db *db, const struct schema *target, const char
 	return ret;
 }
 
+/* The stream's table of change c as this target would have it: the id
+ * generator and a generated column stay the target's (SQLite calls every
+ * INTEGER PRIMARY KEY one, and the stream has no expression); from another
+ * engine only what the diff compares there changes (NULLs, a portable
+ * default), the type staying the target's, since its spelling is another
+ * engine's.  Owned by the caller. */
+static struct table *as_target_has(const struct schema_change *c, int same_engine)
+{
+	struct table *t = table_copy(c->new_t);
+	struct column *now = &t->cols[c->new_i];
+	const struct column *was = &c->old_t->cols[c->old_i];
+	now->autoinc = was->autoinc;
+	now->generated = was->generated;
+	if (same_engine)
+		return t;
+	free(now->native);
+	now->native = xstrdup(was->native);
+	if (now->default_sql && !default_is_portable(now->default_sql)) {
+		free(now->default_sql);
+		now->default_sql = was->default_sql ? xstrdup(was->default_sql) : NULL;
+	}
+	return t;
+}
+
+/* Whether the stream's tables include one of table name's schema: a
+ * stream of every table of a source without schemas (SQLite) says nothing
+ * of a PostgreSQL target's other schemas. */
+static int schema_in_stream(const struct stream_reader *rd, const char *name)
+{
+	char *schema, *table;
+	int found = 0;
+	table_name_split(name, &schema, &table);
+	for (size_t i = 0; i < rd->schema.n && !found; i++) {
+		char *s2, *t2;
+		table_name_split(rd->schema.tables[i]->name, &s2, &t2);
+		found = (!schema && !s2) || (schema && s2 && !strcmp(schema, s2));
+		free(s2);
+		free(t2);
+	}
+	free(schema);
+	free(table);
+	return found;
+}
+
 static void refuse(const struct stream_reader *rd, long line, const char *what, const char *why, int *bad)
 {
 	if (line)
@@ -321,11 +361,13 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 	memset(p, 0, sizeof(*p));
 	if (!o->schema || !dl || !strcmp(rd->purpose, "undo"))
 		return 0;
-	schema_diff_compute(target, &rd->schema, !strcmp(src, db->ops->engine), &all);
+	int same = !strcmp(src, db->ops->engine);
+	schema_diff_compute(target, &rd->schema, same, &all);
 	/* Tables the stream lacks are the source's only when it holds all of them. */
 	for (size_t i = 0; i < all.n; i++)
 		if (all.v[i].kind == SC_DROP_TABLE &&
-		    (!rd->all_tables || !apply_writes_table(o, rd->purpose, all.v[i].old_t->name)))
+		    (!rd->all_tables || !apply_writes_table(o, rd->purpose, all.v[i].old_t->name) ||
+		     !schema_in_stream(rd, all.v[i].old_t->name)))
 			all.v[i].kind = SC_ALTER_KEY; /* not ours: left out below */
 	/* Each change by name, refused or planned; the DDL follows. */
 	for (size_t i = 0; i < all.n; i++) {
@@ -340,8 +382,10 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		schema_change_describe(&what, c, "the target", "the stream");
 		long line = c->new_t ? c->new_t->line : 0;
 		if (c->kind == SC_ALTER_COLUMN) {
-			const struct column *was = &c->old_t->cols[c->old_i], *now = &c->new_t->cols[c->new_i];
-			enum change_class k = column_change(was, now, db->ops->engine, &why);
+			struct table *nt = as_target_has(c, same);
+			const struct column *was = &c->old_t->cols[c->old_i];
+			enum change_class k = column_change(was, &nt->cols[c->new_i], db->ops->engine, &why);
+			table_free(nt);
 			if (k == CHANGE_REFUSED) {
 				refuse(rd, line, what.buf, why.buf, &bad);
 				continue;
@@ -394,24 +438,29 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		const struct schema_change *c = &all.v[i];
 		if (c->kind != SC_ALTER_COLUMN || !apply_writes_table(o, rd->purpose, c->new_t->name))
 			continue;
-		const struct column *was = &c->old_t->cols[c->old_i], *now = &c->new_t->cols[c->new_i];
+		struct table *nt = as_target_has(c, same);
+		const struct column *was = &c->old_t->cols[c->old_i], *now = &nt->cols[c->new_i];
+		const char *now_engine = same ? src : db->ops->engine;
 		buf_reset(&why);
 		enum change_class k = column_change(was, now, db->ops->engine, &why);
 		buf_reset(&sql);
 		buf_reset(&undo);
 		buf_reset(&err);
-		if (sql_alter_column(&sql, dl, was, c->new_t, c->new_i, src, &err) < 0 ||
+		if (sql_alter_column(&sql, dl, was, nt, c->new_i, now_engine, &err) < 0 ||
 		    (mysql && sql_alter_column(&undo, dl, now, c->old_t, c->old_i, db->ops->engine, &err) < 0)) {
 			refuse(rd, c->new_t->line, "--schema", err.buf, &bad);
+			table_free(nt);
 			continue;
 		}
-		if (!sql.len)
+		if (!sql.len) {
+			table_free(nt);
 			continue; /* the same column in this engine's words */
+		}
 		enum alter_when when = k == CHANGE_NARROWS && !mysql ? ALTER_AFTER_ROWS : ALTER_BEFORE_ROWS;
 		int sets_not_null = was->nullable && !now->nullable;
-		step_add(p, &sql, &undo, when, sets_not_null ? c->new_t->name : NULL, sets_not_null ? now->name : NULL);
+		step_add(p, &sql, &undo, when, sets_not_null ? nt->name : NULL, sets_not_null ? now->name : NULL);
 		struct alter_kept *kp = kept_add(p, SC_ALTER_COLUMN, c->old_t, c->old_i);
-		kp->now = table_copy(c->new_t);
+		kp->now = nt;
 		kp->col_now = c->new_i;
 	}
 	/* Columns, then tables (referring ones first), each kept first. */

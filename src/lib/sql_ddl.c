@@ -282,13 +282,32 @@ void sql_drop_index(struct buf *sql, const struct sql_dialect *d, const struct t
 	buf_release(&name);
 }
 
+/* MySQL: whether column c (its definition def) is column was already:
+ * the same type, NULLs and default, so no MODIFY is needed. */
+static int columns_alike(const struct sql_dialect *d, const struct column *was, const struct column *c,
+			 const char *def)
+{
+	struct buf type = BUF_INIT;
+	sql_addf(&type, d, "%I %s", c->name, was->native);
+	int same = !strncasecmp(def, type.buf, type.len) && (def[type.len] == '\0' || def[type.len] == ' ') &&
+		   was->nullable == c->nullable &&
+		   ((!was->default_sql && !c->default_sql) ||
+		    (was->default_sql && c->default_sql && !strcmp(was->default_sql, c->default_sql)));
+	buf_release(&type);
+	return same;
+}
+
 int sql_alter_column(struct buf *sql, const struct sql_dialect *d, const struct column *was,
 		     const struct table *t, size_t i, const char *src_engine, struct buf *err)
 {
 	const struct column *c = &t->cols[i];
 	if (d->alter == ALTER_MODIFY) {
-		sql_addf(sql, d, "ALTER TABLE %T MODIFY COLUMN ", t->name);
-		return column_def(sql, d, t, i, src_engine, NULL, err);
+		struct buf def = BUF_INIT;
+		int rc = column_def(&def, d, t, i, src_engine, NULL, err);
+		if (rc == 0 && (!was || !columns_alike(d, was, c, def.buf)))
+			sql_addf(sql, d, "ALTER TABLE %T MODIFY COLUMN %s", t->name, def.buf);
+		buf_release(&def);
+		return rc;
 	}
 	if (!one_expression(c->native) || (c->default_sql && !one_expression(c->default_sql))) {
 		buf_addf(err, "table \"%s\": column \"%s\": its type or default is not one SQL expression "
