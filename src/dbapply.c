@@ -139,7 +139,7 @@ static int confirm_destructive(struct before_write *c, const struct summary *pla
 	if (planned)
 		summary_print(planned, stderr);
 	else
-		fprintf(stderr, "dbapply: --schema --mirror drops or narrows what %s has (see above)\n", name);
+		fprintf(stderr, "dbapply: --schema --mirror drops columns or tables of %s, or narrows them\n", name);
 	fprintf(stderr, "%s is protected. Type its name to go on: ", name);
 	char *line = NULL;
 	size_t alloc = 0;

@@ -1350,15 +1350,28 @@ dbapply: nothing was written to prod.db"
 	assert_equal "$(sqlite3 prod.db "SELECT quote(legacy_code) FROM clients WHERE id IN (4, 5, 6) ORDER BY id" | tr '\n' ' ')" "NULL 'none' 'L6' "
 }
 
-@test "--schema on SQLite refuses a changed column by name (SQLite has no ALTER COLUMN); nothing written" {
-	sqlite3 dev.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(50));"
-	sqlite3 prod.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(10));"
+@test "--schema on SQLite (no ALTER COLUMN): a column that would narrow is refused by name, one that loses nothing is left with a warning" {
+	sqlite3 dev.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(50), note TEXT NOT NULL DEFAULT '');
+		INSERT INTO tags VALUES (1, 'a name longer than ten', 'n');"
+	sqlite3 prod.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(10), note TEXT);"
 	snapshot prod.db before
-	run dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
+	run --separate-stderr dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
 	assert_failure 2
-	assert_output --partial '--schema: column "tags"."name" is (text, VARCHAR(10)) in the target, (text, VARCHAR(50)) in the stream: SQLite cannot change a column (it would rebuild the table): change it by hand'
+	assert_equal "$stderr" "dbapply: warning: <stdin>:6: --schema: column \"tags\".\"name\" is (text, VARCHAR(10)) in the target, (text, VARCHAR(50)) in the stream: not changed, as SQLite cannot change a column (it would rebuild the table): change it by hand
+dbapply: <stdin>:6: --schema: column \"tags\".\"note\" is (text, TEXT) in the target, (text, TEXT, NOT NULL, DEFAULT '') in the stream: NOT NULL is set: SQLite cannot change a column (it would rebuild the table): change it by hand
+dbapply: nothing was written to prod.db"
 	snapshot prod.db after
 	diff -u before after
+	# an INT is 64 bits in SQLite whatever its name, a default is no loss:
+	# warned, and the rows go
+	sqlite3 dev.db "DROP TABLE tags; CREATE TABLE tags (id INTEGER PRIMARY KEY, n BIGINT, note TEXT DEFAULT 'x');
+		INSERT INTO tags VALUES (1, 5000000000, 'n');"
+	sqlite3 prod.db "DROP TABLE tags; CREATE TABLE tags (id INTEGER PRIMARY KEY, n INT, note TEXT);"
+	run dbapply --schema prod.db < <(dbdump-rows dev.db)
+	assert_success
+	assert_output --partial 'dbapply: warning: <stdin>:6: --schema: column "tags"."n" is (int, INT) in the target, (int, BIGINT) in the stream: not changed, as SQLite cannot change a column (it would rebuild the table): change it by hand'
+	assert_output --partial "dbapply: warning: <stdin>:6: --schema: column \"tags\".\"note\" is (text, TEXT) in the target, (text, TEXT, DEFAULT 'x') in the stream: not changed"
+	assert_equal "$(sqlite3 prod.db 'SELECT n FROM tags WHERE id = 1')" 5000000000
 }
 
 @test "a protected environment: --schema --mirror needs --yes, and a backup is taken even when only the schema changes" {

@@ -390,9 +390,16 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 				refuse(rd, line, what.buf, why.buf, &bad);
 				continue;
 			}
+			if (dl->alter == ALTER_NONE && k == CHANGE_NARROWS) {
+				buf_addf(&why, ": SQLite cannot change a column (it would rebuild the table): "
+					 "change it by hand");
+				refuse(rd, line, what.buf, why.buf, &bad);
+				continue;
+			}
 			if (dl->alter == ALTER_NONE) {
-				refuse(rd, line, what.buf, "SQLite cannot change a column (it would rebuild the "
-				       "table): change it by hand", &bad);
+				/* it loses nothing: the rows can go as the column is */
+				warning("%s:%ld: --schema: %s: not changed, as SQLite cannot change a column "
+					"(it would rebuild the table): change it by hand", rd->name, line, what.buf);
 				continue;
 			}
 			destructive = k == CHANGE_NARROWS;
@@ -436,7 +443,8 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 	/* Alters, in stream order; NOT NULL checked right before its statement. */
 	for (size_t i = 0; i < all.n; i++) {
 		const struct schema_change *c = &all.v[i];
-		if (c->kind != SC_ALTER_COLUMN || !apply_writes_table(o, rd->purpose, c->new_t->name))
+		if (c->kind != SC_ALTER_COLUMN || !apply_writes_table(o, rd->purpose, c->new_t->name) ||
+		    dl->alter == ALTER_NONE)
 			continue;
 		struct table *nt = as_target_has(c, same);
 		const struct column *was = &c->old_t->cols[c->old_i], *now = &nt->cols[c->new_i];
