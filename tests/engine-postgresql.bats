@@ -1417,3 +1417,21 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	run dbdiff --schema before.ndjson "$PROD"
 	assert_success
 }
+
+@test "a protected PostgreSQL environment: --schema --mirror needs --yes; the backup, taken before the DDL, holds the dropped column and table" {
+	office_pg_prod_has_more
+	printf '[prod]\nurl = %s\nprotected = yes\n' "$PROD" > dbpipe.conf
+	run sh -c 'dbdump-rows "$DEV" | dbapply --schema --mirror prod'
+	assert_failure 2
+	assert_output --partial "prod is protected: --mirror needs --yes (no terminal to ask on)"
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM old_notes")" 2
+	run timeout 120 sh -c 'dbdump-rows "$DEV" | dbapply --schema --mirror --yes prod'
+	assert_success
+	assert_output --regexp 'dbapply: backup: backups/prod-[0-9T]+Z\.backup\.ndjson\.gz'
+	assert_line 'dbapply: schema: DROP TABLE "old_notes";'
+	backup=$(ls backups/*.backup.ndjson.gz)
+	run jq -c 'select(.type == "row" and .table == "clients" and .row.id == 9) | .row.legacy_code' <(zcat "$backup")
+	assert_output '"L9"'
+	run jq -c 'select(.type == "row" and .table == "old_notes") | .row.body' <(zcat "$backup")
+	assert_output $'"hello"\n"bye"'
+}
