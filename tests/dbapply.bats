@@ -1282,6 +1282,7 @@ dbapply: nothing was written to prod.db'
 # prod has what dev no longer has: a column with values, a table with rows.
 prod_has_more() {
 	sqlite3 prod.db "ALTER TABLE clients ADD COLUMN legacy_code TEXT DEFAULT 'none';
+		CREATE INDEX clients_legacy ON clients (legacy_code);
 		UPDATE clients SET legacy_code = 'L' || id WHERE id % 3 = 0;
 		UPDATE clients SET legacy_code = NULL WHERE id = 4;
 		CREATE TABLE old_notes (id INTEGER PRIMARY KEY, client_id INT REFERENCES clients(id), body TEXT NOT NULL DEFAULT 'x');
@@ -1322,6 +1323,7 @@ dbapply: nothing was written to prod.db"
 	assert_success
 	run dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
 	assert_success
+	assert_line 'dbapply: schema: DROP INDEX "clients_legacy";'
 	assert_line 'dbapply: schema: ALTER TABLE "clients" DROP COLUMN "legacy_code";'
 	run dbdiff dev.db prod.db
 	assert_success
@@ -1341,6 +1343,7 @@ dbapply: nothing was written to prod.db"
 	assert_line --partial 'dbapply: schema: CREATE TABLE "old_notes"'
 	assert_line 'dbapply: schema: CREATE INDEX "old_notes_client" ON "old_notes" ("client_id");'
 	assert_line "dbapply: schema: ALTER TABLE \"clients\" ADD COLUMN \"legacy_code\" TEXT DEFAULT 'none';"
+	assert_line 'dbapply: schema: CREATE INDEX "clients_legacy" ON "clients" ("legacy_code");'
 	dbdump-rows prod.db > after.ndjson
 	run dbdiff before.ndjson after.ndjson
 	assert_success

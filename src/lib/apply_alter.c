@@ -477,8 +477,23 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		const struct schema_change *c = &all.v[i];
 		if (c->kind != SC_DROP_COLUMN || !apply_writes_table(o, rd->purpose, c->old_t->name))
 			continue;
+		const char *name = c->old_t->cols[c->old_i].name;
+		/* SQLite drops no indexed column: its indexes go first (the
+		 * undo stream's table record has them, so a rollback makes them
+		 * again); the other engines drop them with it. */
+		for (size_t x = 0; dl->alter == ALTER_NONE && x < c->old_t->nindexes; x++) {
+			const struct index *ix = &c->old_t->indexes[x];
+			int has = 0;
+			for (size_t j = 0; j < ix->ncols; j++)
+				has |= !strcmp(ix->cols[j], name);
+			if (!has || !strncmp(ix->name, "sqlite_autoindex_", 17))
+				continue; /* a UNIQUE constraint: SQLite refuses, and says so */
+			buf_reset(&sql);
+			sql_drop_index(&sql, dl, c->old_t, ix);
+			step_add(p, &sql, NULL, drop_when, NULL, NULL);
+		}
 		buf_reset(&sql);
-		sql_drop_column(&sql, dl, c->old_t->name, c->old_t->cols[c->old_i].name);
+		sql_drop_column(&sql, dl, c->old_t->name, name);
 		step_add(p, &sql, NULL, drop_when, NULL, NULL);
 		struct alter_kept *kp = kept_add(p, SC_DROP_COLUMN, c->old_t, c->old_i);
 		kp->now = table_copy(c->new_t);
