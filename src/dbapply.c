@@ -139,7 +139,7 @@ static int confirm_destructive(struct before_write *c, const struct summary *pla
 	if (planned)
 		summary_print(planned, stderr);
 	else
-		fprintf(stderr, "dbapply: --schema --mirror drops columns or tables of %s, or narrows them\n", name);
+		fprintf(stderr, "dbapply: the schema of %s changes first (see dbapply: schema: below)\n", name);
 	fprintf(stderr, "%s is protected. Type its name to go on: ", name);
 	char *line = NULL;
 	size_t alloc = 0;
@@ -151,8 +151,9 @@ static int confirm_destructive(struct before_write *c, const struct summary *pla
 
 /* Once the plan is known and confirmed: a backup first on a protected
  * environment (from its own connection, which still sees the state before).
- * planned NULL: MySQL's --schema --mirror, before DDL it cannot take back
- * (then not again before the rows). */
+ * planned NULL: before the DDL of --schema or a rollback (MySQL's drops,
+ * which it cannot take back; on PostgreSQL the backup would wait on the
+ * DDL's locks), and then not again before the rows. */
 static int before_write(void *ctx, const struct summary *planned)
 {
 	struct before_write *c = ctx;

@@ -1127,3 +1127,21 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	run dbdiff before.ndjson "$PROD"
 	assert_success
 }
+
+@test "a protected MariaDB environment: --schema --mirror asks before any DDL (MySQL cannot take a drop back); with --yes the backup comes first" {
+	office_dev_prod
+	my_sql prod <<< "ALTER TABLE clients ADD COLUMN legacy_code VARCHAR(20) NULL; UPDATE clients SET legacy_code = CONCAT('L', id)"
+	printf '[prod]\nurl = %s\nprotected = yes\n' "$PROD" > dbpipe.conf
+	run sh -c "dbdump-rows '$DEV' | dbapply --schema --mirror prod"
+	assert_failure 2
+	assert_output --partial "prod is protected: --mirror needs --yes (no terminal to ask on)"
+	refute_output --partial 'schema: ALTER'
+	assert_equal "$(my_sql prod <<< 'SELECT legacy_code FROM clients WHERE id = 9')" L9
+	run sh -c "dbdump-rows '$DEV' | dbapply --schema --mirror --yes prod"
+	assert_success
+	assert_output --regexp 'dbapply: backup: backups/prod-[0-9T]+Z\.backup\.ndjson\.gz'
+	assert_line 'dbapply: schema: ALTER TABLE `clients` DROP COLUMN `legacy_code`; (after the rows'"'"' commit)'
+	backup=$(ls backups/*.backup.ndjson.gz)
+	run jq -c 'select(.type == "row" and .table == "clients" and .row.id == 9) | .row.legacy_code' <(zcat "$backup")
+	assert_output '"L9"'
+}

@@ -1418,8 +1418,9 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_success
 }
 
-@test "a protected PostgreSQL environment: --schema --mirror needs --yes; the backup, taken before the DDL, holds the dropped column and table" {
+@test "a protected PostgreSQL environment: --schema --mirror needs --yes; the backup, taken before the DDL, holds the dropped column and table; so does the rollback's" {
 	office_pg_prod_has_more
+	dbdump-rows "$PROD" > before.ndjson
 	printf '[prod]\nurl = %s\nprotected = yes\n' "$PROD" > dbpipe.conf
 	run sh -c 'dbdump-rows "$DEV" | dbapply --schema --mirror prod'
 	assert_failure 2
@@ -1434,4 +1435,11 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_output '"L9"'
 	run jq -c 'select(.type == "row" and .table == "old_notes") | .row.body' <(zcat "$backup")
 	assert_output $'"hello"\n"bye"'
+	# the rollback makes the column and table again in its transaction: its
+	# backup is taken before that too
+	run timeout 120 dbapply --rollback --yes prod
+	assert_success
+	assert_equal "$(ls backups/*.backup.ndjson.gz | wc -l)" 2
+	run dbdiff before.ndjson "$PROD"
+	assert_success
 }

@@ -318,12 +318,13 @@ static int refuse_missing(struct apply *a, const struct schema_diff *d)
 		     tables, tables == 1 ? "" : "s", columns, columns == 1 ? "" : "s");
 }
 
-/* A protected environment confirms --schema --mirror, and is backed up,
- * before the DDL: the backup reads from a connection of its own, which
- * the locks of an ALTER or DROP would keep waiting. */
-static int confirm_drops(struct apply *a)
+/* A protected environment confirms --schema --mirror (and a rollback),
+ * and is backed up, before any DDL of the transaction: the backup reads
+ * from a connection of its own, which the locks of an ALTER or DROP would
+ * keep waiting. */
+static int confirm_ddl(struct apply *a, size_t nddl)
 {
-	if (!a->alter || !a->alter->destructive || a->o->dry_run || !a->o->before_write)
+	if (!(nddl || (a->alter && a->alter->n)) || a->o->dry_run || !a->o->before_write)
 		return 0;
 	return a->o->before_write(a->o->before_write_ctx, NULL);
 }
@@ -363,7 +364,7 @@ int apply_schema_step(struct apply *a)
 	}
 	if (!incompatible(a->o, &a->target, &a->rd, &d) &&
 	    plan_build(a->db, &d, a->rd.name, a->rd.engine ? a->rd.engine : "", &p) == 0 &&
-	    confirm_drops(a) == 0 && plan_run(a->db, &p, 0) == 0 &&
+	    confirm_ddl(a, p.n) == 0 && plan_run(a->db, &p, 0) == 0 &&
 	    (!a->alter || apply_alter_run(a->db, a->alter, ALTER_BEFORE_ROWS, &a->target, 0) == 0)) {
 		enum schema_change_kind k;
 		for (size_t i = 0; i < d.n; i++)
