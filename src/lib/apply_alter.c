@@ -383,9 +383,15 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		long line = c->new_t ? c->new_t->line : 0;
 		if (c->kind == SC_ALTER_COLUMN) {
 			struct table *nt = as_target_has(c, same);
-			const struct column *was = &c->old_t->cols[c->old_i];
-			enum change_class k = column_change(was, &nt->cols[c->new_i], db->ops->engine, &why);
+			const struct column *was = &c->old_t->cols[c->old_i], *now = &nt->cols[c->new_i];
+			/* only what stays the target's differs (an id generator): nothing to do */
+			int alike = !strcasecmp(was->native, now->native) && was->nullable == now->nullable &&
+				    ((!was->default_sql && !now->default_sql) ||
+				     (was->default_sql && now->default_sql && !strcmp(was->default_sql, now->default_sql)));
+			enum change_class k = column_change(was, now, db->ops->engine, &why);
 			table_free(nt);
+			if (alike)
+				continue;
 			if (k == CHANGE_REFUSED) {
 				refuse(rd, line, what.buf, why.buf, &bad);
 				continue;
