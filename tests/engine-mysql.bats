@@ -1145,3 +1145,23 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	run jq -c 'select(.type == "row" and .table == "clients" and .row.id == 9) | .row.legacy_code' <(zcat "$backup")
 	assert_output '"L9"'
 }
+
+@test "--schema on MariaDB: when the rows fail, a widened column is narrowed back (undone newest first) and prod's table is as before" {
+	for db in dev prod; do
+		my_sql $db <<< "CREATE TABLE tags (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL, code VARCHAR(5) NULL) ENGINE=InnoDB;
+			INSERT INTO tags VALUES (1, 'short', 'a'), (2, 'tiny', 'b');"
+	done
+	my_sql dev <<< "ALTER TABLE tags MODIFY name VARCHAR(50) NOT NULL; UPDATE tags SET name = 'a name longer than ten', code = 'a' WHERE id = 2"
+	# prod holds codes unique: dev's rows cannot go in
+	my_sql prod <<< 'CREATE UNIQUE INDEX tags_code_u ON tags (code)'
+	my_sql prod <<< 'SHOW CREATE TABLE tags' > before
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	[[ "$stderr" == *'dbapply: schema: ALTER TABLE `tags` MODIFY COLUMN `name` varchar(50) NOT NULL;'* ]]
+	[[ "$stderr" == *"Duplicate entry 'a'"* ]]
+	[[ "$stderr" == *'dbapply: schema undone: ALTER TABLE `tags` MODIFY COLUMN `name` varchar(10) NOT NULL;'* ]]
+	[[ "$stderr" == *"the schema step is undone: mysql://dbpipe@127.0.0.1:$MY_PORT/prod is as before"* ]]
+	my_sql prod <<< 'SHOW CREATE TABLE tags' > after
+	diff -u before after
+	assert_equal "$(my_sql prod <<< 'SELECT name FROM tags WHERE id = 2')" tiny
+}

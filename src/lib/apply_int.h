@@ -240,8 +240,9 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
  * that runs none); target: the schema a NOT NULL check reads. */
 int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, const struct schema *target,
 		    int shown_only);
-/* MySQL: take back the statements run, newest first, each said. */
-void apply_alter_undo(struct db *db, struct alter_plan *p);
+/* MySQL: take back the statements run, newest first, each said; how many,
+ * or -1 if one could not be. */
+int apply_alter_undo(struct db *db, struct alter_plan *p);
 void apply_alter_release(struct alter_plan *p);
 /* The undo stream: the schema records that restore what p took away or
  * changed; the table record to write for st (st, or st with the dropped

@@ -279,6 +279,20 @@ static void plan_undo(struct db *db, struct ddl_plan *p)
 		      db->shown_url);
 }
 
+/* MySQL: undo the alters, then what the plan made; says what it did
+ * (plan_undo says it when it made something). */
+static void undo_all(struct db *db, struct ddl_plan *p)
+{
+	int altered = apply_alter_undo(db, &p->alter);
+	plan_undo(db, p);
+	if (altered < 0)
+		error("the schema step is undone only in part: see above for what %s still holds",
+		      db->shown_url);
+	else if (altered > 0 && !p->done)
+		error("the schema step is undone: %s is as before (MySQL commits DDL by itself, so it "
+		      "was made and then taken back)", db->shown_url);
+}
+
 /* Without --schema: every table and column the target lacks, and the
  * indexes and foreign keys --schema would add too.  -1 when a table or
  * column is missing (the rows cannot be written), else 0 after warning
@@ -459,8 +473,7 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 		goto out;
 	}
 	if (apply_alter_run(db, &p->alter, ALTER_BEFORE_ROWS, &target, 0) < 0) {
-		apply_alter_undo(db, &p->alter);
-		plan_undo(db, p);
+		undo_all(db, p);
 		goto out;
 	}
 	for (size_t i = 0; i < d.n; i++) {
@@ -492,8 +505,7 @@ void apply_schema_undo(struct db *db, struct apply_schema_undo *undo)
 	struct ddl_plan *p = (struct ddl_plan *)undo;
 	if (!p)
 		return;
-	apply_alter_undo(db, &p->alter);
-	plan_undo(db, p);
+	undo_all(db, p);
 	plan_release(p);
 	free(p);
 }
