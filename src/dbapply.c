@@ -36,10 +36,14 @@ static const char usage_text[] =
 	"  --with-history    also apply migration-history tables (django_migrations...);\n"
 	"                    --schema does\n"
 	"  --schema          first create the tables, columns, indexes and foreign keys\n"
-	"                    of the stream that the target lacks (dbpipe(5)); the\n"
-	"                    migration history travels with them\n"
+	"                    of the stream that the target lacks (dbpipe(5)), and\n"
+	"                    change columns where nothing is lost (a wider type, NOT\n"
+	"                    NULL dropped, a default); the migration history travels\n"
+	"                    with them\n"
 	"  --insert-only     insert new rows only; existing rows are left alone\n"
-	"  --mirror          make the stream's complete tables exact copies: deletes too\n"
+	"  --mirror          make the stream's complete tables exact copies: deletes too;\n"
+	"                    with --schema also drop the columns and tables the stream\n"
+	"                    lacks, narrow types and set NOT NULL (kept for --rollback)\n"
 	"  -n, --dry-run     do everything, report, then roll back: nothing is written\n"
 	"  --sql             a dry run that prints the statements it would run, schema\n"
 	"                    and rows, as one script for the target engine's own client\n"
@@ -120,6 +124,7 @@ struct before_write {
 	const char *target;
 	enum apply_mode mode;
 	int yes, dry_run, backup, rollback;
+	int done;             /* asked (and backed up) before MySQL's drops */
 	const char *label;
 	struct marks *marks;
 	const struct db_options *dbopts;
@@ -136,7 +141,10 @@ static int confirm_destructive(struct before_write *c, const struct summary *pla
 		return error("%s is protected: %s needs --yes (no terminal to ask on)", name,
 			     c->rollback ? "--rollback" : "--mirror");
 	progress_done();
-	summary_print(planned, stderr);
+	if (planned)
+		summary_print(planned, stderr);
+	else
+		fprintf(stderr, "dbapply: the schema of %s changes first (see dbapply: schema: below)\n", name);
 	fprintf(stderr, "%s is protected. Type its name to go on: ", name);
 	char *line = NULL;
 	size_t alloc = 0;
@@ -147,16 +155,22 @@ static int confirm_destructive(struct before_write *c, const struct summary *pla
 }
 
 /* Once the plan is known and confirmed: a backup first on a protected
- * environment (from its own connection, which still sees the state before). */
+ * environment (from its own connection, which still sees the state before).
+ * planned NULL: before the DDL of --schema or a rollback (MySQL's drops,
+ * which it cannot take back; on PostgreSQL the backup would wait on the
+ * DDL's locks), and then not again before the rows. */
 static int before_write(void *ctx, const struct summary *planned)
 {
 	struct before_write *c = ctx;
+	if (c->done)
+		return 0;
 	if (confirm_destructive(c, planned) < 0)
 		return -1;
+	c->done = !planned;
 	/* From here the target may change: its old mark no longer holds. */
 	if (!c->dry_run && sync_mark_forget(c->marks->dir, c->marks->label) < 0)
 		return error("the mark of the last sync cannot be removed, so nothing was written");
-	if (!c->backup || !summary_changes(planned))
+	if (!c->backup || (planned && !summary_changes(planned) && !planned->schema_drops))
 		return 0;
 	char *path = backup_new_path(backup_dir(c->db), c->label, "backup");
 	if (!path || backup_write(c->target, path, c->dbopts, 0) < 0) {
@@ -381,6 +395,7 @@ static int start_rollback(struct run *r)
 {
 	/* An undo stream deletes what the sync inserted: it needs mirror's deletes. */
 	r->args.o.mode = APPLY_MIRROR;
+	r->args.o.rollback = 1; /* it may make again what a --schema --mirror dropped */
 	r->args.no_undo = 1;
 	if (!(r->rollback_from = newest_undo(r->db, r->label, r->identity)))
 		return -1;

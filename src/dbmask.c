@@ -132,6 +132,7 @@ static int run_mask(struct masking *m, const char *input, const char *output)
 	m->w.mark = m->rd.mark;
 	m->w.since = m->rd.since;
 	m->w.masked = m->rules.path;
+	m->w.all_tables = m->rd.all_tables;
 	stream_write_header(&m->w, m->rd.kind, m->rd.source, m->rd.engine);
 	for (size_t i = 0; i < m->rd.schema.n; i++)
 		if (stream_write_table(&m->w, m->rd.schema.tables[i]) < 0)

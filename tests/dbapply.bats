@@ -1561,3 +1561,122 @@ dbapply: nothing was written to prod.db'
 	assert_equal "$(sqlite3 prod.db "SELECT name FROM clients WHERE id = 2")" "Client 2b"
 	diff -u <(tail -n +2 c.ndjson) <(dump_body prod.db)
 }
+
+# prod has what dev no longer has: a column with values, a table with rows.
+prod_has_more() {
+	sqlite3 prod.db "ALTER TABLE clients ADD COLUMN legacy_code TEXT DEFAULT 'none';
+		CREATE INDEX clients_legacy ON clients (legacy_code);
+		UPDATE clients SET legacy_code = 'L' || id WHERE id % 3 = 0;
+		UPDATE clients SET legacy_code = NULL WHERE id = 4;
+		CREATE TABLE old_notes (id INTEGER PRIMARY KEY, client_id INT REFERENCES clients(id), body TEXT NOT NULL DEFAULT 'x');
+		CREATE INDEX old_notes_client ON old_notes (client_id);
+		INSERT INTO old_notes VALUES (1, 3, 'hello'), (2, NULL, 'bye');"
+}
+
+@test "--schema without --mirror refuses each drop by name, naming --schema --mirror; nothing written" {
+	prod_has_more
+	snapshot prod.db before
+	run --separate-stderr dbapply --schema prod.db < <(dbdump-rows dev.db)
+	assert_failure 2
+	assert_equal "$stderr" "dbapply: <stdin>:3: --schema: column \"clients\".\"legacy_code\" (text, TEXT, DEFAULT 'none') is only in the target: dropping it takes its values away: only with --schema --mirror
+dbapply: <stdin>: --schema: table \"old_notes\" is only in the target: dropping it takes its rows away (the stream holds every table of its source): only with --schema --mirror
+dbapply: nothing was written to prod.db"
+	snapshot prod.db after
+	diff -u before after
+	[ ! -e backups ] || [ -z "$(ls backups/*.undo.ndjson.gz 2>/dev/null)" ]
+	# a dump of some tables only says nothing of the others: old_notes is no drop
+	run dbdump-rows -t clients dev.db
+	refute_line --partial '"all_tables"'
+	run --separate-stderr dbapply --schema prod.db < <(dbdump-rows -t clients dev.db)
+	assert_failure 2
+	refute_output --partial 'old_notes'
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c 'only with --schema --mirror')" 1
+}
+
+@test "--schema --mirror drops a column and a table; --rollback restores schema and rows exactly" {
+	prod_has_more
+	dbdump-rows prod.db > before.ndjson
+	sqlite3 prod.db .schema > schema-before
+	# a dry run says the DDL, and writes nothing
+	run dbapply --dry-run --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE "clients" DROP COLUMN "legacy_code";'
+	assert_line 'dbapply: schema: DROP TABLE "old_notes";'
+	run dbdiff before.ndjson prod.db
+	assert_success
+	run dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_success
+	assert_line 'dbapply: schema: DROP INDEX "clients_legacy";'
+	assert_line 'dbapply: schema: ALTER TABLE "clients" DROP COLUMN "legacy_code";'
+	run dbdiff dev.db prod.db
+	assert_success
+	run sqlite3 prod.db "SELECT count(*) FROM sqlite_schema WHERE name = 'old_notes'"
+	assert_output 0
+	# the undo stream keeps what the drops took
+	undo=$(ls backups/*.undo.ndjson.gz)
+	run jq -c 'select(.type == "schema") | [.change, .table, .column]' <(zcat "$undo")
+	assert_output '["add_table","old_notes",null]
+["add_column","clients","legacy_code"]'
+	run jq -c 'select(.table == "clients" and .type == "update" and .key.id == 9) | .set' <(zcat "$undo")
+	assert_output '{"legacy_code":"L9"}'
+	run jq -c 'select(.table == "old_notes" and .type == "insert") | .row.body' <(zcat "$undo")
+	assert_output $'"hello"\n"bye"'
+	run dbapply --rollback prod.db
+	assert_success
+	assert_line --partial 'dbapply: schema: CREATE TABLE "old_notes"'
+	assert_line 'dbapply: schema: CREATE INDEX "old_notes_client" ON "old_notes" ("client_id");'
+	assert_line "dbapply: schema: ALTER TABLE \"clients\" ADD COLUMN \"legacy_code\" TEXT DEFAULT 'none';"
+	assert_line 'dbapply: schema: CREATE INDEX "clients_legacy" ON "clients" ("legacy_code");'
+	dbdump-rows prod.db > after.ndjson
+	run dbdiff before.ndjson after.ndjson
+	assert_success
+	run dbdiff --schema before.ndjson after.ndjson
+	assert_success
+	# NULL came back as NULL, not as the default
+	assert_equal "$(sqlite3 prod.db "SELECT quote(legacy_code) FROM clients WHERE id IN (4, 5, 6) ORDER BY id" | tr '\n' ' ')" "NULL 'none' 'L6' "
+}
+
+@test "--schema on SQLite (no ALTER COLUMN): a column that would narrow is refused by name, one that loses nothing is left with a warning" {
+	sqlite3 dev.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(50), note TEXT NOT NULL DEFAULT '');
+		INSERT INTO tags VALUES (1, 'a name longer than ten', 'n');"
+	sqlite3 prod.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(10), note TEXT);"
+	snapshot prod.db before
+	run --separate-stderr dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_failure 2
+	assert_equal "$stderr" "dbapply: warning: <stdin>:6: --schema: column \"tags\".\"name\" is (text, VARCHAR(10)) in the target, (text, VARCHAR(50)) in the stream: not changed, as SQLite cannot change a column (it would rebuild the table): change it by hand
+dbapply: <stdin>:6: --schema: column \"tags\".\"note\" is (text, TEXT) in the target, (text, TEXT, NOT NULL, DEFAULT '') in the stream: NOT NULL is set: SQLite cannot change a column (it would rebuild the table): change it by hand
+dbapply: nothing was written to prod.db"
+	snapshot prod.db after
+	diff -u before after
+	# an INT is 64 bits in SQLite whatever its name, a default is no loss:
+	# warned, and the rows go
+	sqlite3 dev.db "DROP TABLE tags; CREATE TABLE tags (id INTEGER PRIMARY KEY, n BIGINT, note TEXT DEFAULT 'x');
+		INSERT INTO tags VALUES (1, 5000000000, 'n');"
+	sqlite3 prod.db "DROP TABLE tags; CREATE TABLE tags (id INTEGER PRIMARY KEY, n INT, note TEXT);"
+	run dbapply --schema prod.db < <(dbdump-rows dev.db)
+	assert_success
+	assert_output --partial 'dbapply: warning: <stdin>:6: --schema: column "tags"."n" is (int, INT) in the target, (int, BIGINT) in the stream: not changed, as SQLite cannot change a column (it would rebuild the table): change it by hand'
+	assert_output --partial "dbapply: warning: <stdin>:6: --schema: column \"tags\".\"note\" is (text, TEXT) in the target, (text, TEXT, DEFAULT 'x') in the stream: not changed"
+	assert_equal "$(sqlite3 prod.db 'SELECT n FROM tags WHERE id = 1')" 5000000000
+}
+
+@test "a protected environment: --schema --mirror needs --yes, and a backup is taken even when only the schema changes" {
+	cp dev.db prod.db
+	prod_has_more
+	printf '[prod]\nurl = sqlite:prod.db\nprotected = yes\n' > dbpipe.conf
+	snapshot prod.db before
+	run sh -c 'dbdump-rows dev.db | dbapply --schema --mirror prod'
+	assert_failure 2
+	assert_output --partial "prod is protected: --mirror needs --yes (no terminal to ask on)"
+	snapshot prod.db after
+	diff -u before after
+	run sh -c 'dbdump-rows dev.db | dbapply --schema --mirror --yes prod'
+	assert_success
+	assert_output --regexp 'dbapply: backup: backups/prod-[0-9T]+Z\.backup\.ndjson\.gz'
+	assert_line 'dbapply: schema: DROP TABLE "old_notes";'
+	backup=$(ls backups/*.backup.ndjson.gz)
+	run jq -c 'select(.type == "row" and .table == "clients" and .row.id == 9) | .row.legacy_code' <(zcat "$backup")
+	assert_output '"L9"'
+	run jq -c 'select(.type == "row" and .table == "old_notes") | .row.body' <(zcat "$backup")
+	assert_output $'"hello"\n"bye"'
+}

@@ -543,3 +543,17 @@ digest_pair() {
 	[ "$(sqlite3 prod.db "SELECT count(*) FROM k WHERE a = 50")" = 3 ]
 	run -0 dbdiff prod.db dev.db
 }
+
+@test "the header says all_tables only when no table is left out (-t, -x, an environment's exclude)" {
+	header() { dbdump-rows "$@" | head -1 | jq -c .all_tables; }
+	assert_equal "$(header dev.db)" true
+	assert_equal "$(header --schema-only dev.db)" true
+	assert_equal "$(header -t clients dev.db)" null
+	assert_equal "$(header -x documents dev.db)" null
+	printf '[dev]\nurl = sqlite:dev.db\nexclude = documents\n' > dbpipe.conf
+	assert_equal "$(header dev)" null
+	# dbmask keeps it
+	printf '[clients]\nemail = fake email\n' > mask.conf
+	echo 'a secret' > key
+	assert_equal "$(dbdump-rows dev.db | dbmask -r mask.conf -k key | head -1 | jq -c .all_tables)" true
+}

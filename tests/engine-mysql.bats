@@ -1084,3 +1084,126 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	[[ "$stderr" == *"--sql: mysql commits DDL by itself, so the rows cannot be tried"* ]]
 	assert_equal "$(my_sql prod <<< 'SHOW TABLES')" ""
 }
+
+@test "--schema --mirror on MariaDB: a column and a table dropped after the rows' commit; refused without --mirror; --rollback restores schema and rows exactly" {
+	office_dev_prod
+	my_sql prod <<-'SQL'
+	ALTER TABLE clients ADD COLUMN legacy_code VARCHAR(20) NULL;
+	UPDATE clients SET legacy_code = CONCAT('L', id) WHERE id % 3 = 0;
+	CREATE TABLE old_notes (
+		id INT AUTO_INCREMENT PRIMARY KEY,
+		client_id INT NULL,
+		body VARCHAR(200) NOT NULL DEFAULT 'x',
+		CONSTRAINT old_notes_client FOREIGN KEY (client_id) REFERENCES clients(id)
+	) ENGINE=InnoDB;
+	INSERT INTO old_notes (client_id, body) VALUES (3, 'hello'), (NULL, 'bye');
+	SQL
+	my_sql dev <<< "UPDATE clients SET phone = '999' WHERE id = 5"
+	dbdump-rows "$PROD" > before.ndjson
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_equal "$stderr" 'dbapply: <stdin>:3: --schema: column "clients"."legacy_code" (text, varchar(20)) is only in the target: dropping it takes its values away: only with --schema --mirror
+dbapply: <stdin>: --schema: table "old_notes" is only in the target: dropping it takes its rows away (the stream holds every table of its source): only with --schema --mirror
+dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
+	run dbdiff before.ndjson "$PROD"
+	assert_success
+	# a dry run shows the drops and runs none
+	run dbapply --dry-run --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE `clients` DROP COLUMN `legacy_code`; (not run: dry run)'
+	run dbdiff before.ndjson "$PROD"
+	assert_success
+	run dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE `clients` DROP COLUMN `legacy_code`; (after the rows'"'"' commit)'
+	assert_line 'dbapply: schema: DROP TABLE `old_notes`; (after the rows'"'"' commit)'
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+	run dbdiff --schema "$DEV" "$PROD"
+	assert_success
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE `clients` ADD COLUMN `legacy_code` varchar(20);'
+	dbdump-rows "$PROD" > after.ndjson
+	run dbdiff before.ndjson after.ndjson
+	assert_success
+	run dbdiff --schema before.ndjson after.ndjson
+	assert_success
+	assert_equal "$(my_sql prod <<< 'INSERT INTO old_notes (client_id) VALUES (1); SELECT LAST_INSERT_ID()')" 3
+	run my_sql prod <<< 'INSERT INTO old_notes (client_id) VALUES (9999)'
+	assert_failure
+}
+
+@test "--schema on MariaDB widens columns (varchar(10) to varchar(50), int to bigint) before the rows; --rollback narrows them back; NOT NULL over a NULL is refused with the row's key" {
+	for db in dev prod; do
+		my_sql $db <<< "CREATE TABLE tags (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL, n INT NULL, note TEXT NULL) ENGINE=InnoDB;
+			INSERT INTO tags VALUES (1, 'short', 1, NULL), (2, 'tiny', 2, 'b');"
+	done
+	my_sql dev <<< "ALTER TABLE tags MODIFY name VARCHAR(50) NOT NULL, MODIFY n BIGINT NULL;
+		UPDATE tags SET name = 'a name longer than ten', n = 5000000000 WHERE id = 2"
+	dbdump-rows "$PROD" > before.ndjson
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE `tags` MODIFY COLUMN `name` varchar(50) NOT NULL;'
+	assert_line 'dbapply: schema: ALTER TABLE `tags` MODIFY COLUMN `n` bigint(20);'
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+	run dbdiff --schema "$DEV" "$PROD"
+	assert_success
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE `tags` MODIFY COLUMN `name` varchar(10) NOT NULL; (after the rows'"'"' commit)'
+	dbdump-rows "$PROD" > after.ndjson
+	run dbdiff before.ndjson after.ndjson
+	assert_success
+	run dbdiff --schema before.ndjson after.ndjson
+	assert_success
+	# NOT NULL over prod's NULL at id 1: refused with its key, before any DDL
+	my_sql dev <<< "UPDATE tags SET note = 'a' WHERE id = 1; ALTER TABLE tags MODIFY note TEXT NOT NULL"
+	run --separate-stderr dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	grep -qF 'column "tags"."note" cannot be made NOT NULL: the row at key {"id":1} holds NULL there (fill it first)' <<< "$stderr"
+	[[ "$stderr" != *'schema: ALTER'* ]]
+	run dbdiff --schema before.ndjson "$PROD"
+	assert_success
+	run dbdiff before.ndjson "$PROD"
+	assert_success
+}
+
+@test "a protected MariaDB environment: --schema --mirror asks before any DDL (MySQL cannot take a drop back); with --yes the backup comes first" {
+	office_dev_prod
+	my_sql prod <<< "ALTER TABLE clients ADD COLUMN legacy_code VARCHAR(20) NULL; UPDATE clients SET legacy_code = CONCAT('L', id)"
+	printf '[prod]\nurl = %s\nprotected = yes\n' "$PROD" > dbpipe.conf
+	run sh -c "dbdump-rows '$DEV' | dbapply --schema --mirror prod"
+	assert_failure 2
+	assert_output --partial "prod is protected: --mirror needs --yes (no terminal to ask on)"
+	refute_output --partial 'schema: ALTER'
+	assert_equal "$(my_sql prod <<< 'SELECT legacy_code FROM clients WHERE id = 9')" L9
+	run sh -c "dbdump-rows '$DEV' | dbapply --schema --mirror --yes prod"
+	assert_success
+	assert_output --regexp 'dbapply: backup: backups/prod-[0-9T]+Z\.backup\.ndjson\.gz'
+	assert_line 'dbapply: schema: ALTER TABLE `clients` DROP COLUMN `legacy_code`; (after the rows'"'"' commit)'
+	backup=$(ls backups/*.backup.ndjson.gz)
+	run jq -c 'select(.type == "row" and .table == "clients" and .row.id == 9) | .row.legacy_code' <(zcat "$backup")
+	assert_output '"L9"'
+}
+
+@test "--schema on MariaDB: when the rows fail, a widened column is narrowed back (undone newest first) and prod's table is as before" {
+	for db in dev prod; do
+		my_sql $db <<< "CREATE TABLE tags (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL, code VARCHAR(5) NULL) ENGINE=InnoDB;
+			INSERT INTO tags VALUES (1, 'short', 'a'), (2, 'tiny', 'b');"
+	done
+	my_sql dev <<< "ALTER TABLE tags MODIFY name VARCHAR(50) NOT NULL; UPDATE tags SET name = 'a name longer than ten', code = 'a' WHERE id = 2"
+	# prod holds codes unique: dev's rows cannot go in
+	my_sql prod <<< 'CREATE UNIQUE INDEX tags_code_u ON tags (code)'
+	my_sql prod <<< 'SHOW CREATE TABLE tags' > before
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	[[ "$stderr" == *'dbapply: schema: ALTER TABLE `tags` MODIFY COLUMN `name` varchar(50) NOT NULL;'* ]]
+	[[ "$stderr" == *"Duplicate entry 'a'"* ]]
+	[[ "$stderr" == *'dbapply: schema undone: ALTER TABLE `tags` MODIFY COLUMN `name` varchar(10) NOT NULL;'* ]]
+	[[ "$stderr" == *"the schema step is undone: mysql://dbpipe@127.0.0.1:$MY_PORT/prod is as before"* ]]
+	my_sql prod <<< 'SHOW CREATE TABLE tags' > after
+	diff -u before after
+	assert_equal "$(my_sql prod <<< 'SELECT name FROM tags WHERE id = 2')" tiny
+}

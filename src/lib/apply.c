@@ -160,6 +160,7 @@ static void cleanup(struct apply *a)
 			table_free(p->st);
 	}
 	free(a->plans);
+	apply_alter_release(&a->alter_own);
 	if (a->tmpdir)
 		nftw(a->tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	free(a->tmpdir);
@@ -217,6 +218,10 @@ static int run(struct apply *a, const char *input)
 		a->rd.name = xstrdup(a->input_name);
 	}
 	apply_schema_note_made(a, a->schema_outside);
+	if (a->schema_outside) {
+		a->alter = apply_schema_alters(a->schema_outside);
+		a->sum->schema_drops += a->alter->destructive;
+	}
 	if (a->o->after_header && a->o->after_header(a->o->after_header_ctx, &a->rd) < 0)
 		return -1;
 	if (apply_base_start(a) < 0)
@@ -235,9 +240,13 @@ static int run(struct apply *a, const char *input)
 		return -1;
 	if (a->o->before_write && a->o->before_write(a->o->before_write_ctx, a->sum) < 0)
 		return -1;
-	if (a->o->undo_path && !a->o->dry_run && (summary_changes(a->sum) || a->made.n) && apply_write_undo(a) < 0)
+	if (a->o->undo_path && !a->o->dry_run &&
+	    (summary_changes(a->sum) || a->made.n || (a->alter && a->alter->nkept)) && apply_write_undo(a) < 0)
 		return -1;
 	if (write_changes(a) < 0)
+		return -1;
+	/* narrowing and NOT NULL, once the rows are in (PostgreSQL) */
+	if (a->alter && !db->ops->ddl_commits && apply_alter_run(db, a->alter, ALTER_AFTER_ROWS, &a->target, 0) < 0)
 		return -1;
 	if (!db->ops->ddl_commits && apply_schema_drops(a, 0) < 0)
 		return -1;
@@ -270,6 +279,13 @@ static int run(struct apply *a, const char *input)
 		return error("%s: the rows are committed; what the undone run made in the schema is not all "
 			     "dropped (see above)", db->shown_url);
 	}
+	/* MySQL's drops, once the rows are committed: a failure of the rows
+	 * has left them all in place. */
+	if (a->alter && db->ops->ddl_commits && apply_alter_run(db, a->alter, ALTER_AFTER_COMMIT, &a->target, 0) < 0) {
+		a->committed = 1;
+		return error("%s: the rows are committed, and the drops above did not all run: the undo "
+			     "stream restores what they took", db->shown_url);
+	}
 	return 0;
 }
 
@@ -300,7 +316,7 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	struct apply_schema_undo *schema_undo = NULL;
 	char *copy = NULL, *copy_dir = NULL;
 	int ret = 0;
-	if (o->schema && db->ops->exec_ddl && db->ops->ddl_commits) {
+	if ((o->schema || o->rollback) && db->ops->exec_ddl && db->ops->ddl_commits) {
 		const char *tmp = getenv("TMPDIR");
 		struct buf dir = BUF_INIT;
 		buf_addf(&dir, "%s/dbapply-schema.XXXXXX", tmp && *tmp ? tmp : "/tmp");

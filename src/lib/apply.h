@@ -60,6 +60,9 @@ struct apply_opts {
 	 * statements the run makes, schema and rows, as one script that the
 	 * engine's own client can run (apply_sql.c). */
 	int sql;
+	/* The input is an undo stream (dbapply --rollback): it makes again
+	 * the tables and columns its run dropped (add_table, add_column). */
+	int rollback;
 	/* Changes of values the user allows (convert.h's LOSSY_*): none by
 	 * default, and every value the target cannot keep exactly is refused. */
 	unsigned lossy;

@@ -55,6 +55,36 @@ struct plan {
 	uint64_t nfixups;
 };
 
+/* apply_alter.c: --schema's changes to what the target has (see there).
+ * When a statement runs: */
+enum alter_when { ALTER_BEFORE_ROWS, ALTER_AFTER_ROWS, ALTER_AFTER_COMMIT };
+struct alter_step {
+	char *sql;
+	char *undo;             /* MySQL: what takes it back if the rows fail, or NULL */
+	enum alter_when when;
+	/* NOT NULL is set: checked right before, the first NULL's key said */
+	char *check_table, *check_column;
+	int done;
+};
+/* What a step changed or took away, for the undo stream. */
+struct alter_kept {
+	enum schema_change_kind kind; /* SC_ALTER_COLUMN, SC_DROP_COLUMN or SC_DROP_TABLE */
+	struct table *was;      /* the target's table before (owned) */
+	size_t col;             /* the column of was it is about */
+	struct table *now;      /* the stream's table (owned; not for drop_table) */
+	size_t col_now;         /* alter_column: the column of now */
+	char *rows;             /* drops: was's rows before, a row stream, or NULL */
+	struct table *ext;      /* the undo's table record (apply_alter_undo_table) */
+};
+struct alter_plan {
+	struct alter_step *v;
+	size_t n, alloc;
+	struct alter_kept *kept;
+	size_t nkept, kept_alloc;
+	size_t destructive;     /* changes that need --mirror */
+};
+struct undo_merge;
+
 /* One run of apply_stream: its input, target, plans and state. */
 struct apply {
 	const struct apply_opts *o;
@@ -68,6 +98,9 @@ struct apply {
 	 * records. */
 	struct schema_diff made;
 	const struct apply_schema_undo *schema_outside; /* MySQL: what ran before the transaction */
+	/* --schema's alters and --mirror's drops (apply_alter.c): alter_own
+	 * for PostgreSQL and SQLite, MySQL's in schema_outside; NULL: none. */
+	struct alter_plan alter_own, *alter;
 	int committed;           /* the rows are committed; a later step failed */
 	int triggers_fired;     /* a table with triggers on was written in this run */
 	struct db *db;
@@ -208,6 +241,35 @@ void apply_schema_note_made(struct apply *a, const struct apply_schema_undo *und
  * (after_commit). */
 int apply_schema_drops(struct apply *a, int after_commit);
 void apply_schema_keep(struct apply_schema_undo *undo);
+/* MySQL: the alters and drops apply_schema_outside planned, or NULL. */
+struct alter_plan *apply_schema_alters(const struct apply_schema_undo *undo);
+
+/* apply_alter.c */
+/* With --schema: the changes to columns and tables the target has, each
+ * refused by name (-1) or planned into p with the rows a drop takes
+ * (kept in dir, when there is an undo stream).  An undo stream has none. */
+int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct schema *target,
+		     const struct stream_reader *rd, const char *dir, struct alter_plan *p);
+/* The statements of p that run at when, each said (shown_only: a dry run
+ * that runs none); target: the schema a NOT NULL check reads. */
+int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, const struct schema *target,
+		    int shown_only);
+/* MySQL: take back the statements run, newest first, each said; how many,
+ * or -1 if one could not be. */
+int apply_alter_undo(struct db *db, struct alter_plan *p);
+void apply_alter_release(struct alter_plan *p);
+/* The undo stream: the schema records that restore what p took away or
+ * changed; the table record to write for st (st, or st with the dropped
+ * columns); per table, the inverted changes merged with the dropped
+ * columns' values (begin, change, end, free); the dropped tables' records
+ * (records) or their rows as inserts. */
+int apply_alter_undo_schema(struct alter_plan *p, struct stream_writer *w);
+const struct table *apply_alter_undo_table(struct alter_plan *p, const struct table *st);
+int apply_alter_undo_begin(struct alter_plan *p, const struct table *st, struct undo_merge **out);
+int apply_alter_undo_change(struct undo_merge *m, struct stream_writer *w, const struct change *u);
+int apply_alter_undo_end(struct undo_merge *m, struct stream_writer *w);
+void apply_alter_undo_free(struct undo_merge *m);
+int apply_alter_undo_tables(struct alter_plan *p, struct stream_writer *w, int records);
 
 /* apply_sql.c */
 int apply_sql_check(struct apply *a);

@@ -37,6 +37,7 @@ struct ddl_plan {
 	size_t nmade, made_alloc;
 	size_t done;        /* statements run so far */
 	struct buf dropped; /* defaults not carried across engines */
+	struct alter_plan alter; /* MySQL: the alters and drops (apply_alter.c) */
 };
 
 static void plan_add(struct ddl_plan *p, struct buf *sql, struct buf *undo)
@@ -58,6 +59,7 @@ static void plan_release(struct ddl_plan *p)
 		free(p->made[i].table);
 	free(p->made);
 	buf_release(&p->dropped);
+	apply_alter_release(&p->alter);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -84,16 +86,30 @@ static void made_add(struct apply *a, enum schema_change_kind kind, const struct
 	c->old_i = i;
 }
 
+/* Whether an undo stream asks to make table name (or one of its columns)
+ * again: what --schema --mirror dropped (apply_alter.c). */
+static int restores(const struct stream_reader *rd, const char *name)
+{
+	for (size_t i = 0; i < rd->nschema; i++)
+		if ((rd->schema_records[i].kind == SC_ADD_TABLE || rd->schema_records[i].kind == SC_ADD_COLUMN) &&
+		    !strcmp(rd->schema_records[i].t->name, name))
+			return 1;
+	return 0;
+}
+
 /* The additive changes of the tables this run writes, in d (which points
- * into target and stream). */
+ * into target and stream); of an undo stream, those of the tables its
+ * add_table and add_column records name, as its table records define them. */
 static void wanted_changes(const struct apply_opts *o, const char *purpose, const struct schema *target,
 			   const struct stream_reader *rd, const char *engine, struct schema_diff *d)
 {
 	struct schema_diff all;
+	int undo = !strcmp(purpose, "undo");
 	schema_diff_compute(target, &rd->schema, !strcmp(rd->engine ? rd->engine : "", engine), &all);
 	memset(d, 0, sizeof(*d));
 	for (size_t i = 0; i < all.n; i++)
-		if (schema_change_additive(all.v[i].kind) && apply_writes_table(o, purpose, all.v[i].new_t->name)) {
+		if (schema_change_additive(all.v[i].kind) && apply_writes_table(o, purpose, all.v[i].new_t->name) &&
+		    (!undo || restores(rd, all.v[i].new_t->name))) {
 			ALLOC_GROW(d->v, d->n + 1, d->alloc);
 			d->v[d->n++] = all.v[i];
 		}
@@ -302,6 +318,20 @@ static void plan_undo(struct db *db, struct ddl_plan *p)
 		      db->shown_url);
 }
 
+/* MySQL: undo the alters, then what the plan made; says what it did
+ * (plan_undo says it when it made something). */
+static void undo_all(struct db *db, struct ddl_plan *p)
+{
+	int altered = apply_alter_undo(db, &p->alter);
+	plan_undo(db, p);
+	if (altered < 0)
+		error("the schema step is undone only in part: see above for what %s still holds",
+		      db->shown_url);
+	else if (altered > 0 && !p->done)
+		error("the schema step is undone: %s is as before (MySQL commits DDL by itself, so it "
+		      "was made and then taken back)", db->shown_url);
+}
+
 /* Without --schema: every table and column the target lacks, and the
  * indexes and foreign keys --schema would add too.  -1 when a table or
  * column is missing (the rows cannot be written), else 0 after warning
@@ -361,22 +391,52 @@ static void warn_missing_checks(struct apply *a)
 	schema_diff_release(&all);
 }
 
+/* A protected environment confirms --schema --mirror (and a rollback),
+ * and is backed up, before any DDL of the transaction: the backup reads
+ * from a connection of its own, which the locks of an ALTER or DROP would
+ * keep waiting. */
+static int confirm_ddl(struct apply *a, size_t nddl)
+{
+	if (!(nddl || (a->alter && a->alter->n)) || a->o->dry_run || !a->o->before_write)
+		return 0;
+	return a->o->before_write(a->o->before_write_ctx, NULL);
+}
+
 int apply_schema_step(struct apply *a)
 {
 	struct schema_diff d;
 	struct ddl_plan p;
 	int ret = -1;
+	/* An undo stream makes again what --schema --mirror dropped. */
+	int schema = a->o->schema || !strcmp(a->rd.purpose, "undo");
 	memset(&p, 0, sizeof(p));
 	warn_missing_checks(a);
 	wanted_changes(a->o, a->rd.purpose, &a->target, &a->rd, a->db->ops->engine, &d);
-	if (!d.n) {
+	/* The changes to what the target has, refused or planned (and what
+	 * the drops take away kept) before any DDL. */
+	if (schema && a->db->ops->exec_ddl && !a->db->ops->ddl_commits) {
+		a->alter = &a->alter_own;
+		if (apply_alter_plan(a->o, a->db, &a->target, &a->rd, a->tmpdir, a->alter) < 0) {
+			schema_diff_release(&d);
+			return -1;
+		}
+		a->sum->schema_drops += a->alter->destructive;
+		/* Not silently left out of a script that claims to be the run. */
+		if (a->o->sql && a->alter->n) {
+			schema_diff_release(&d);
+			return error("%s: --sql: the script cannot hold --schema's changes to existing "
+				     "columns and tables yet (%zu); dbapply --schema --dry-run prints them",
+				     a->db->shown_url, a->alter->n);
+		}
+	}
+	if (!d.n && !(a->alter && a->alter->n)) {
 		schema_diff_release(&d);
 		return 0;
 	}
 	/* With --schema on MySQL the DDL ran before this transaction
 	 * (apply_schema_outside): what is left is refused as without it. */
-	if (!a->o->schema || !a->db->ops->exec_ddl || a->db->ops->ddl_commits) {
-		if (a->o->schema && !a->db->ops->exec_ddl)
+	if (!schema || !a->db->ops->exec_ddl || a->db->ops->ddl_commits) {
+		if (schema && !a->db->ops->exec_ddl)
 			error("%s: --schema: %s targets cannot take schema changes", a->db->shown_url,
 			      a->db->ops->engine);
 		ret = refuse_missing(a, &d);
@@ -385,7 +445,8 @@ int apply_schema_step(struct apply *a)
 	}
 	if (!incompatible(a->o, &a->target, &a->rd, &d) &&
 	    plan_build(a->db, &d, a->rd.name, a->rd.engine ? a->rd.engine : "", &p) == 0 &&
-	    plan_run(a->db, &p, 0) == 0) {
+	    confirm_ddl(a, p.n) == 0 && plan_run(a->db, &p, 0) == 0 &&
+	    (!a->alter || apply_alter_run(a->db, a->alter, ALTER_BEFORE_ROWS, &a->target, 0) == 0)) {
 		enum schema_change_kind k;
 		for (size_t i = 0; i < p.n; i++)
 			apply_sql_ddl(a, p.v[i].sql);
@@ -459,10 +520,19 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 		goto out;
 	}
 	wanted_changes(o, rd.purpose, &target, &rd, db->ops->engine, &d);
-	if (incompatible(o, &target, &rd, &d) || plan_build(db, &d, rd.name, rd.engine ? rd.engine : "", p) < 0)
+	if (incompatible(o, &target, &rd, &d) || plan_build(db, &d, rd.name, rd.engine ? rd.engine : "", p) < 0 ||
+	    apply_alter_plan(o, db, &target, &rd, dir, &p->alter) < 0)
 		goto out;
-	if (o->dry_run && p->n) {
+	/* A protected environment confirms (and is backed up) before a drop
+	 * that MySQL cannot take back. */
+	if (p->alter.destructive && !o->dry_run && o->before_write &&
+	    o->before_write(o->before_write_ctx, NULL) < 0)
+		goto out;
+	if (o->dry_run && (p->n || p->alter.n)) {
 		plan_run(db, p, 1);
+		for (enum alter_when w = ALTER_BEFORE_ROWS; w <= ALTER_AFTER_COMMIT; w++)
+			if (apply_alter_run(db, &p->alter, w, &target, 1) < 0)
+				goto out;
 		warning("--dry-run: %s commits DDL by itself, so a dry run runs none of it, and the rows "
 			"cannot be tried against a schema that is not there: nothing was written",
 			db->ops->engine);
@@ -471,6 +541,10 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 	}
 	if (plan_run(db, p, 0) < 0) {
 		plan_undo(db, p);
+		goto out;
+	}
+	if (apply_alter_run(db, &p->alter, ALTER_BEFORE_ROWS, &target, 0) < 0) {
+		undo_all(db, p);
 		goto out;
 	}
 	for (size_t i = 0; i < d.n; i++) {
@@ -488,7 +562,7 @@ out:
 	schema_release(&target);
 	stream_close(&rd);
 out_plan:
-	if (ret == 0 && p->n) {
+	if (ret == 0 && (p->n || p->alter.n)) {
 		*undo = (struct apply_schema_undo *)p;
 	} else {
 		plan_release(p);
@@ -502,9 +576,14 @@ void apply_schema_undo(struct db *db, struct apply_schema_undo *undo)
 	struct ddl_plan *p = (struct ddl_plan *)undo;
 	if (!p)
 		return;
-	plan_undo(db, p);
+	undo_all(db, p);
 	plan_release(p);
 	free(p);
+}
+
+struct alter_plan *apply_schema_alters(const struct apply_schema_undo *undo)
+{
+	return undo ? &((struct ddl_plan *)undo)->alter : NULL;
 }
 
 void apply_schema_note_made(struct apply *a, const struct apply_schema_undo *undo)
@@ -515,6 +594,24 @@ void apply_schema_note_made(struct apply *a, const struct apply_schema_undo *und
 		if (t)
 			made_add(a, p->made[i].kind, t, p->made[i].i);
 	}
+}
+
+/* An undo stream's alter_column: the column as it was before the run
+ * (its type, NOT NULL, default), from what it is now in the target. */
+static int alter_back(struct apply *a, const struct schema_record *r, struct buf *sql)
+{
+	const struct table *now = schema_find(&a->target, r->t->name);
+	long i = now ? table_column_index(now, r->t->cols[0].name) : -1;
+	struct buf err = BUF_INIT;
+	int ret = 0;
+	if (a->db->ops->dialect->alter == ALTER_NONE)
+		ret = error("%s: the undo stream changes column \"%s\".\"%s\" back, which %s cannot",
+			    a->db->shown_url, r->t->name, r->t->cols[0].name, a->db->ops->engine);
+	else if (sql_alter_column(sql, a->db->ops->dialect, i >= 0 ? &now->cols[i] : NULL, r->t, 0,
+				  a->rd.engine ? a->rd.engine : "", &err) < 0)
+		ret = error("%s: %s", a->rd.name, err.buf);
+	buf_release(&err);
+	return ret;
 }
 
 int apply_schema_drops(struct apply *a, int after_commit)
@@ -538,8 +635,12 @@ int apply_schema_drops(struct apply *a, int after_commit)
 			sql_drop_index(&sql, dl, r->t, &r->t->indexes[0]);
 		else if (r->kind == SC_DROP_REFERENCE)
 			sql_drop_reference(&sql, dl, r->t, &r->t->refs[0]);
-		else
-			continue; /* an undo stream holds only drops */
+		else if (r->kind == SC_ALTER_COLUMN && alter_back(a, r, &sql) < 0)
+			ret = -1;
+		else if (r->kind != SC_ALTER_COLUMN)
+			continue; /* its restores ran before the rows */
+		if (ret < 0 || !sql.len)
+			continue;
 		fprintf(stderr, "%s: schema: %s;%s\n", util_progname, sql.buf,
 			after_commit ? " (after the rows' commit)" : "");
 		if (a->db->ops->exec_ddl(a->db, sql.buf) < 0)

@@ -134,17 +134,29 @@ int apply_write_undo(struct apply *a)
 		for (size_t i = a->made.n; i-- > 0;)
 			if (a->made.v[i].kind == drop_order[k] && stream_write_schema(&w, &a->made.v[i]) < 0)
 				goto out;
+	/* What --schema --mirror dropped or --schema altered, to restore:
+	 * the dropped columns ride in their tables' records, their values in
+	 * the sections; dropped tables come last, rows and all. */
+	if (apply_alter_undo_schema(a->alter, &w) < 0)
+		goto out;
 	for (size_t i = 0; i < a->nplans; i++) {
 		if (!a->plans[i].skip)
-			stream_write_table(&w, a->plans[i].st);
+			stream_write_table(&w, apply_alter_undo_table(a->alter, a->plans[i].st));
 	}
+	if (apply_alter_undo_tables(a->alter, &w, 1) < 0)
+		goto out;
 	for (size_t i = 0; i < a->nplans; i++) {
 		struct plan *p = &a->plans[i];
 		struct stream_reader r[2];
+		struct undo_merge *m = NULL;
 		int have[2] = { 0, 0 }, opened[2] = { 0, 0 }, ok = -1;
 		if (p->skip)
 			continue;
-		stream_begin_table(&w, p->st);
+		if (apply_alter_undo_begin(a->alter, p->st, &m) < 0) {
+			apply_alter_undo_free(m);
+			goto out;
+		}
+		stream_begin_table(&w, apply_alter_undo_table(a->alter, p->st));
 		for (int s = 0; s < 2; s++) {
 			opened[s] = p->nspooled[s] > 0;
 			if (spool_reader(p, s, &r[s], &have[s]) < 0)
@@ -157,17 +169,20 @@ int apply_write_undo(struct apply *a)
 			if (s == 0 && a->rk.n && apply_rekey_references(a, p->st, &r[s].rec.row, i + 1) < 0)
 				goto next; /* as apply_write_spool will write it */
 			invert(&r[s].rec, &u);
-			if (stream_write_change(&w, &u) < 0 || spool_advance(&r[s], &have[s]) < 0)
+			if (apply_alter_undo_change(m, &w, &u) < 0 || spool_advance(&r[s], &have[s]) < 0)
 				goto next;
 		}
-		ok = stream_end_table(&w);
+		ok = apply_alter_undo_end(m, &w) < 0 ? -1 : stream_end_table(&w);
 next:
+		apply_alter_undo_free(m);
 		for (int s = 0; s < 2; s++)
 			if (opened[s])
 				stream_close(&r[s]);
 		if (ok < 0)
 			goto out;
 	}
+	if (apply_alter_undo_tables(a->alter, &w, 0) < 0)
+		goto out;
 	ret = stream_finish(&w); /* closes w: w.name is NULL from here on */
 out:
 	if (w.name)

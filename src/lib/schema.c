@@ -577,6 +577,29 @@ static int strv_from_json(const struct jv *a, char ***out, size_t *n, struct buf
 	return 0;
 }
 
+int column_from_json(struct table *t, const struct jv *c, struct buf *err)
+{
+	const char *cn = jv_get_string(c, "name"), *ty = jv_get_string(c, "type");
+	enum vtype vt;
+	if (!cn || !ty)
+		return fail(err, "table \"%s\": a column without \"name\" or \"type\"", t->name);
+	if (vtype_parse(ty, &vt) < 0) {
+		buf_reset(err);
+		buf_addf(err, "table \"%s\": column \"%s\" has unknown type \"%s\"", t->name, cn, ty);
+		return -1;
+	}
+	const struct jv *nl = jv_get(c, "nullable");
+	struct column *col = table_add_column(t, cn, vt, jv_get_string(c, "native"), !nl || nl->type != J_FALSE);
+	col->generated = jv_get_true(c, "generated");
+	col->autoinc = jv_get_true(c, "autoincrement");
+	const char *def = jv_get_string(c, "default");
+	col->default_sql = def ? xstrdup(def) : NULL;
+	const struct jv *labels = jv_get(c, "labels");
+	if (labels && strv_from_json(labels, &col->labels, &col->nlabels, err, "labels") < 0)
+		return -1;
+	return 0;
+}
+
 /* The columns of a table record, their names checked for repeats in one
  * pass (a record may have many columns). */
 static int columns_from_json(struct table *t, const struct jv *cols, struct buf *err)
@@ -584,31 +607,13 @@ static int columns_from_json(struct table *t, const struct jv *cols, struct buf 
 	struct strmap names = { 0 };
 	int rc = -1;
 	for (const struct jv *c = cols->first; c; c = c->next) {
-		const char *cn = jv_get_string(c, "name"), *ty = jv_get_string(c, "type");
-		enum vtype vt;
-		if (!cn || !ty) {
-			fail(err, "table \"%s\": a column without \"name\" or \"type\"", t->name);
-			goto out;
-		}
-		if (vtype_parse(ty, &vt) < 0) {
-			buf_reset(err);
-			buf_addf(err, "table \"%s\": column \"%s\" has unknown type \"%s\"", t->name, cn, ty);
-			goto out;
-		}
-		if (!strmap_put(&names, cn, strlen(cn), "", 0)) {
+		const char *cn = jv_get_string(c, "name");
+		if (cn && !strmap_put(&names, cn, strlen(cn), "", 0)) {
 			buf_reset(err);
 			buf_addf(err, "table \"%s\": column \"%s\" listed twice", t->name, cn);
 			goto out;
 		}
-		const struct jv *nl = jv_get(c, "nullable");
-		struct column *col = table_add_column(t, cn, vt, jv_get_string(c, "native"),
-						      !nl || nl->type != J_FALSE);
-		col->generated = jv_get_true(c, "generated");
-		col->autoinc = jv_get_true(c, "autoincrement");
-		const char *def = jv_get_string(c, "default");
-		col->default_sql = def ? xstrdup(def) : NULL;
-		const struct jv *labels = jv_get(c, "labels");
-		if (labels && strv_from_json(labels, &col->labels, &col->nlabels, err, "labels") < 0)
+		if (column_from_json(t, c, err) < 0)
 			goto out;
 	}
 	rc = 0;

@@ -195,6 +195,8 @@ void index_to_json(struct buf *out, const struct index *ix);
 void check_to_json(struct buf *out, const struct check *ck);
 /* Parse a table record.  Returns NULL with a reason in err. */
 struct table *table_from_json(const struct jv *rec, struct buf *err);
+/* Append the column that c (a column of a table record) describes. */
+int column_from_json(struct table *t, const struct jv *c, struct buf *err);
 
 /* Append the key of row r as a JSON object, e.g. {"id":7}. */
 void table_key_to_json(struct buf *out, const struct table *t, const struct row *r);

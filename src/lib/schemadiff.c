@@ -293,6 +293,26 @@ int schema_record_from_json(const struct jv *rec, struct schema_record *out, str
 		return 0;
 	}
 	out->t = table_new(name);
+	/* An undo stream's restores (dbapply --schema --mirror): add_table and
+	 * add_column name what to make again, the table record holds its
+	 * definition; alter_column carries the definition to go back to. */
+	const char *named = jv_get_string(rec, "column");
+	if (out->kind == SC_ADD_TABLE)
+		return 0;
+	if (out->kind == SC_ADD_COLUMN || out->kind == SC_ALTER_COLUMN) {
+		const struct jv *new_ = jv_get(rec, "new");
+		if (out->kind == SC_ADD_COLUMN && named) {
+			table_add_column(out->t, named, VT_OTHER, "", 1);
+			return 0;
+		}
+		if (out->kind == SC_ALTER_COLUMN && new_ && new_->type == J_OBJECT &&
+		    column_from_json(out->t, new_, err) == 0)
+			return 0;
+		table_free(out->t);
+		out->t = NULL;
+		buf_addf(err, " (a %s record without its column)", change);
+		return -1;
+	}
 	const char *col = jv_get_string(old, "name");
 	if (out->kind == SC_DROP_COLUMN && col) {
 		table_add_column(out->t, col, VT_OTHER, "", 1);

@@ -64,8 +64,10 @@ void schema_change_describe(struct buf *out, const struct schema_change *c, cons
 /* A schema record as a reader keeps it: its kind and a table of the
  * record's name holding just what a drop needs: for drop_table the whole
  * table record, for drop_column its one column, for drop_index its one
- * index, for drop_reference its one reference (other kinds: the name
- * only).  Owned. */
+ * index, for drop_reference its one reference; for an undo stream's
+ * restores, add_column its one column (by name only: the table record
+ * has it whole) and alter_column its one column as "new" defines it
+ * (other kinds: the name only).  Owned. */
 struct schema_record {
 	enum schema_change_kind kind;
 	struct table *t;

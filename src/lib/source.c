@@ -71,6 +71,7 @@ static int open_database(struct source *s, const char *arg, const struct filter 
 			all.tables[i] = NULL;
 		}
 	}
+	s->all_tables = s->dbschema.n == all.n;
 	schema_release(&all);
 	/* Every table is dumped whole, whatever the filter: a filtered-out table is
 	 * simply absent, never present and partial. */
@@ -378,6 +379,7 @@ int source_dump(struct source *src, const char *path, const char *purpose)
 	w.purpose = purpose;
 	w.mark = src->mark;
 	w.since = src->since;
+	w.all_tables = src->all_tables;
 	stream_write_header(&w, STREAM_ROWS, src->origin, src->engine);
 	for (size_t i = 0; i < src->schema->n; i++) {
 		if (src->schema_only)

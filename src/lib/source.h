@@ -48,6 +48,9 @@ struct source {
 	 * (stream_read_ahead).  Set before the first source_begin_table; for a
 	 * consumer that compares the rows of two streams (dbdiff). */
 	int lazy;
+	/* A database read without a -t/-x filter or an excluded table: its
+	 * dump says so in its header ("all_tables"). */
+	int all_tables;
 	/* private */
 	size_t next;
 	const struct table *cur;

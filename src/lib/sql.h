@@ -22,6 +22,13 @@ enum sql_autoinc {
 	AUTOINC_ROWID,     /* a lone INTEGER PRIMARY KEY column (SQLite's rowid) */
 };
 
+/* How an engine changes a column it has (dbapply --schema). */
+enum sql_alter {
+	ALTER_NONE,        /* it cannot: SQLite would rebuild the table */
+	ALTER_PARTS,       /* ALTER COLUMN c TYPE t, SET/DROP NOT NULL, SET/DROP DEFAULT */
+	ALTER_MODIFY,      /* MODIFY COLUMN with the whole new definition (MySQL) */
+};
+
 struct sql_dialect {
 	char quote;                 /* identifier quote: " or ` */
 	const char *null_safe_eq;   /* an = that matches NULL to NULL, with spaces */
@@ -63,6 +70,9 @@ struct sql_dialect {
 	const char *script_session;
 	/* The start of its transaction and what a write transaction sets in it. */
 	const char *script_begin;
+
+	/* --- ALTER TABLE (apply_alter.c) --- */
+	enum sql_alter alter;
 };
 
 /* Append SQL text: fmt is copied, with these directives taking arguments:
@@ -129,6 +139,11 @@ void sql_create_index(struct buf *sql, const struct sql_dialect *d, const struct
  * are inline). */
 int sql_add_reference(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 		      const struct ref *r, struct buf *err);
+/* ALTER TABLE that turns column `was` into column i of t (the parts that
+ * differ; was NULL: every part; nothing appended when none does), where
+ * d->alter is not ALTER_NONE. */
+int sql_alter_column(struct buf *sql, const struct sql_dialect *d, const struct column *was,
+		     const struct table *t, size_t i, const char *src_engine, struct buf *err);
 /* The undoing of each: DROP TABLE, ALTER TABLE DROP COLUMN, DROP INDEX. */
 void sql_drop_table(struct buf *sql, const struct sql_dialect *d, const char *table);
 void sql_drop_column(struct buf *sql, const struct sql_dialect *d, const char *table, const char *column);

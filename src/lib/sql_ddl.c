@@ -312,3 +312,69 @@ void sql_drop_index(struct buf *sql, const struct sql_dialect *d, const struct t
 	}
 	buf_release(&name);
 }
+
+/* MySQL: whether column c (its definition def) is column was already:
+ * the same type, NULLs and default, so no MODIFY is needed. */
+static int columns_alike(const struct sql_dialect *d, const struct column *was, const struct column *c,
+			 const char *def)
+{
+	struct buf type = BUF_INIT;
+	sql_addf(&type, d, "%I %s", c->name, was->native);
+	int same = !strncasecmp(def, type.buf, type.len) && (def[type.len] == '\0' || def[type.len] == ' ') &&
+		   was->nullable == c->nullable &&
+		   ((!was->default_sql && !c->default_sql) ||
+		    (was->default_sql && c->default_sql && !strcmp(was->default_sql, c->default_sql)));
+	buf_release(&type);
+	return same;
+}
+
+int sql_alter_column(struct buf *sql, const struct sql_dialect *d, const struct column *was,
+		     const struct table *t, size_t i, const char *src_engine, struct buf *err)
+{
+	const struct column *c = &t->cols[i];
+	if (d->alter == ALTER_MODIFY) {
+		struct buf def = BUF_INIT;
+		int rc = column_def(&def, d, t, i, src_engine, NULL, err);
+		if (rc == 0 && (!was || !columns_alike(d, was, c, def.buf)))
+			sql_addf(sql, d, "ALTER TABLE %T MODIFY COLUMN %s", t->name, def.buf);
+		buf_release(&def);
+		return rc;
+	}
+	if (!one_expression(c->native) || (c->default_sql && !one_expression(c->default_sql))) {
+		buf_addf(err, "table \"%s\": column \"%s\": its type or default is not one SQL expression "
+			 "(a ';' or a comment): not made", t->name, c->name);
+		return -1;
+	}
+	struct buf type = BUF_INIT, why = BUF_INIT, parts_sql = BUF_INIT;
+	int parts = 0;
+	struct buf *whole = sql;
+	sql = &parts_sql;
+	if (d->column_type(&type, c, is_indexed(t, i), src_engine, &why) < 0) {
+		buf_addf(err, "table \"%s\": %s", t->name, why.len ? why.buf : "a column without a type");
+		buf_release(&type);
+		buf_release(&why);
+		return -1;
+	}
+	if (!was || strcasecmp(was->native, type.buf))
+		sql_addf(sql, d, "%s ALTER COLUMN %I TYPE %s", parts++ ? "," : "", c->name, type.buf);
+	if (!was || was->nullable != c->nullable)
+		sql_addf(sql, d, "%s ALTER COLUMN %I %s NOT NULL", parts++ ? "," : "", c->name,
+			 c->nullable ? "DROP" : "SET");
+	/* a default of another engine that is not portable stays as it is */
+	const char *def = c->default_sql;
+	if (def && strcmp(src_engine, d->engine) && !default_is_portable(def))
+		def = was ? was->default_sql : NULL;
+	if (!was || !((!was->default_sql && !def) ||
+		      (was->default_sql && def && !strcmp(was->default_sql, def)))) {
+		if (def)
+			sql_addf(sql, d, "%s ALTER COLUMN %I SET DEFAULT %s", parts++ ? "," : "", c->name, def);
+		else
+			sql_addf(sql, d, "%s ALTER COLUMN %I DROP DEFAULT", parts++ ? "," : "", c->name);
+	}
+	if (parts) /* else nothing differs: no statement */
+		sql_addf(whole, d, "ALTER TABLE %T%s", t->name, parts_sql.buf);
+	buf_release(&parts_sql);
+	buf_release(&type);
+	buf_release(&why);
+	return 0;
+}

@@ -218,6 +218,7 @@ static int read_header(struct stream_reader *r)
 	r->mark = s ? xstrdup(s) : NULL;
 	s = jv_get_string(rec, "since");
 	r->since = s ? xstrdup(s) : NULL;
+	r->all_tables = jv_get_true(rec, "all_tables");
 	return 0;
 }
 
@@ -1308,6 +1309,8 @@ int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 		buf_adds(&w->out, ",\"since\":");
 		json_add_string(&w->out, w->since, strlen(w->since));
 	}
+	if (w->all_tables)
+		buf_adds(&w->out, ",\"all_tables\":true");
 	if (w->masked) {
 		buf_adds(&w->out, ",\"masked\":");
 		json_add_string(&w->out, w->masked, strlen(w->masked));

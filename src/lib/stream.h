@@ -89,6 +89,10 @@ struct stream_reader {
 	char *source, *engine, *at;
 	char *purpose;         /* header "purpose": "backup", "undo" or "" */
 	char *mark, *since;    /* header "mark" and "since", NULL if absent */
+	/* header "all_tables": the stream holds every table of its source
+	 * (no -t/-x filter, no excluded table), so a table it lacks is one
+	 * the source does not have (dbapply --schema --mirror drops it). */
+	int all_tables;
 	struct schema schema;  /* the table records, in stream order */
 	/* Schema records (dbdiff --schema's, an undo stream's drops), in
 	 * stream order. */
@@ -184,6 +188,7 @@ struct stream_writer {
 	/* Write "ranged":true in the table records of tables that have
 	 * ranged set (dbdump-rows --against only). */
 	int ranges;
+	int all_tables;        /* likewise "all_tables" (stream_reader's) */
 	struct buf keys;       /* private: "name": of each column of cur */
 	struct buf row_prefix; /* private: {"type":"row","table":cur,"row": */
 	size_t *key_off;

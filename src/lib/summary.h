@@ -19,6 +19,7 @@ struct summary {
 	int sync;             /* dbapply's: say what the sync base decided (kept, */
 			      /* overwritten, conflicts, collisions, held rows) */
 	int rows_not_tried;   /* a dry run stopped before the rows (MySQL's --schema) */
+	size_t schema_drops;  /* --schema --mirror: drops and narrowings planned */
 };
 
 /* The counts of table (added at the end on first use); the pointer stays

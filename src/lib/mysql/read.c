@@ -86,6 +86,7 @@ const struct sql_dialect my_dialect = {
 	'`', " <=> ", 0, my_placeholder, my_order_key, my_key_operand,
 	"mysql", my_column_type, AUTOINC_KEYWORD, 0, 0, 1, 1,
 	1, 0, NULL, "SET NAMES utf8mb4;\n" MY_SESSION_SQL ";\n", "START TRANSACTION;\n",
+	ALTER_MODIFY,
 };
 
 static void cursor_free(struct db_cursor *c)

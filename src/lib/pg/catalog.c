@@ -153,6 +153,7 @@ const struct sql_dialect pg_dialect = {
 	"SET TimeZone = 'UTC';\nSET DateStyle = 'ISO, YMD';\nSET IntervalStyle = 'postgres';\n"
 	"SET standard_conforming_strings = on;\n",
 	"BEGIN;\nSET CONSTRAINTS ALL DEFERRED;\n",
+	ALTER_PARTS,
 };
 
 /* --- names --- */

@@ -52,6 +52,7 @@ const struct sql_dialect sq_dialect = {
 	 * itself with foreign_key_check; a script has only SQLite's own) */
 	"PRAGMA foreign_keys = ON;\n",
 	"BEGIN IMMEDIATE;\nPRAGMA defer_foreign_keys = ON;\n",
+	ALTER_NONE,
 };
 
 /* A cursor over the rows sql selects. */

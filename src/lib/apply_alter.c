@@ -1,0 +1,852 @@
+/* apply_alter: what dbapply --schema changes in what the target already
+ * has, and what only --schema --mirror may take away.
+ *
+ * A column whose change loses nothing (a wider type, NOT NULL dropped, a
+ * default) is altered with --schema.  With --mirror as well: a column the
+ * stream's table lacks is dropped, a table the stream lacks is dropped
+ * when the stream holds every table of its source (its header says
+ * "all_tables": a dump without -t/-x), a type is narrowed and NOT NULL
+ * set, the last two checked by the engine or by us before they run, so
+ * that a value is never cut or lost unseen.  Without --mirror each is
+ * refused by name before anything is made.
+ *
+ * What a drop takes away is kept first (the table's rows, read in the
+ * transaction before the DDL), and the undo stream carries it back: an
+ * add_table record with the table record and its rows as inserts, an
+ * add_column record with the column in the table record and its values
+ * as updates, an alter_column record for every column to put back as it
+ * was (a narrowed or widened type, NOT NULL).  dbapply --rollback makes
+ * the tables and columns again before the rows (apply_schema.c) and runs
+ * the alters after them (apply_schema_drops).
+ *
+ * When each statement runs, per engine:
+ *   PostgreSQL, SQLite   in the write transaction: alters that lose
+ *                        nothing and the drops before the rows; narrowing
+ *                        and NOT NULL after them (the rows may be what
+ *                        makes them fit), each NOT NULL checked first.
+ *   MySQL                before the transaction (it commits DDL by
+ *                        itself): the alters, NOT NULL checked first,
+ *                        undone if the rows fail; the drops after the
+ *                        rows' commit, so a failure of the rows leaves
+ *                        every dropped thing in place.
+ * SQLite has no ALTER COLUMN: a changed column is refused by name there
+ * (dbapply(1)); it drops columns (3.35 and later) and tables. */
+#include "apply_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* How a column's change is classed. */
+enum change_class { CHANGE_LOSSLESS, CHANGE_NARROWS, CHANGE_REFUSED };
+
+static void step_add(struct alter_plan *p, struct buf *sql, struct buf *undo, enum alter_when when,
+		     const char *check_table, const char *check_column)
+{
+	ALLOC_GROW(p->v, p->n + 1, p->alloc);
+	struct alter_step *s = &p->v[p->n++];
+	memset(s, 0, sizeof(*s));
+	s->sql = buf_detach(sql);
+	s->undo = undo && undo->len ? buf_detach(undo) : NULL;
+	s->when = when;
+	s->check_table = check_table ? xstrdup(check_table) : NULL;
+	s->check_column = check_column ? xstrdup(check_column) : NULL;
+}
+
+static struct alter_kept *kept_add(struct alter_plan *p, enum schema_change_kind kind, const struct table *was,
+				   size_t col)
+{
+	ALLOC_GROW(p->kept, p->nkept + 1, p->kept_alloc);
+	struct alter_kept *k = &p->kept[p->nkept++];
+	memset(k, 0, sizeof(*k));
+	k->kind = kind;
+	k->was = table_copy(was);
+	k->col = col;
+	return k;
+}
+
+/* The rows kept for the dropped columns of table name (kept once for all
+ * of them, with the first), or NULL. */
+static const char *kept_column_first_rows(struct alter_plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->nkept; i++)
+		if (p->kept[i].kind == SC_DROP_COLUMN && !strcmp(p->kept[i].was->name, name))
+			return p->kept[i].rows;
+	return NULL;
+}
+
+void apply_alter_release(struct alter_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->v[i].sql);
+		free(p->v[i].undo);
+		free(p->v[i].check_table);
+		free(p->v[i].check_column);
+	}
+	free(p->v);
+	for (size_t i = 0; i < p->nkept; i++) {
+		table_free(p->kept[i].was);
+		table_free(p->kept[i].now);
+		table_free(p->kept[i].ext);
+		if (p->kept[i].rows)
+			unlink(p->kept[i].rows);
+		free(p->kept[i].rows);
+	}
+	free(p->kept);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The length a text type holds: n of char(n)/varchar(n), else unbounded. */
+static unsigned long text_length(const char *native)
+{
+	unsigned a = 0, b = 0;
+	if (sql_native_has(native, "char") && sql_native_args(native, &a, &b) >= 1)
+		return a;
+	return (unsigned long)-1;
+}
+
+/* Precision and scale of a decimal; unbounded without parentheses. */
+static void decimal_digits(const char *native, unsigned *p, unsigned *s)
+{
+	unsigned a = 0, b = 0;
+	int n = sql_native_args(native, &a, &b);
+	*p = n >= 1 ? a : 1000;
+	*s = n == 2 ? b : n == 1 ? 0 : 500;
+}
+
+static int float_bytes(const char *native)
+{
+	return (sql_native_has(native, "double") || sql_native_has(native, "float8")) ? 8
+	       : (sql_native_has(native, "real") || sql_native_has(native, "float")) ? 4 : 8;
+}
+
+/* The type change from column was (the target's) to now (the stream's):
+ * lossless, narrowing (the engine refuses a value that does not fit), or
+ * one that dbapply does not make (another kind of value, or a rounding
+ * the engine would do unseen); why says which. */
+static enum change_class type_change(const struct column *was, const struct column *now, const char *engine,
+				     struct buf *why)
+{
+	if (was->type != now->type) {
+		buf_addf(why, "from %s (%s) to %s (%s), another kind of value", vtype_name(was->type),
+			 was->native, vtype_name(now->type), now->native);
+		return CHANGE_REFUSED;
+	}
+	if (!strcasecmp(was->native, now->native))
+		return CHANGE_LOSSLESS;
+	switch (now->type) {
+	case VT_INT:
+		if (sql_int_bytes(now->native, engine) >= sql_int_bytes(was->native, engine))
+			return CHANGE_LOSSLESS;
+		buf_addf(why, "from %s to %s, a narrower integer", was->native, now->native);
+		return CHANGE_NARROWS;
+	case VT_TEXT:
+		if (text_length(now->native) >= text_length(was->native))
+			return CHANGE_LOSSLESS;
+		buf_addf(why, "from %s to %s, a shorter text", was->native, now->native);
+		return CHANGE_NARROWS;
+	case VT_DECIMAL: {
+		unsigned wp, ws, np, ns;
+		decimal_digits(was->native, &wp, &ws);
+		decimal_digits(now->native, &np, &ns);
+		if (ns >= ws && np - ns >= wp - ws)
+			return CHANGE_LOSSLESS;
+		if (ns >= ws) {
+			buf_addf(why, "from %s to %s, fewer integer digits", was->native, now->native);
+			return CHANGE_NARROWS;
+		}
+		buf_addf(why, "from %s to %s, which would round the fractions", was->native, now->native);
+		return CHANGE_REFUSED;
+	}
+	case VT_FLOAT:
+		if (float_bytes(now->native) >= float_bytes(was->native))
+			return CHANGE_LOSSLESS;
+		buf_addf(why, "from %s to %s, which would round every value", was->native, now->native);
+		return CHANGE_REFUSED;
+	default:
+		buf_addf(why, "from %s to %s, a change dbapply does not make", was->native, now->native);
+		return CHANGE_REFUSED;
+	}
+}
+
+/* The class of a whole column change (type, NULLs; a default loses
+ * nothing); why names what narrows or is refused. */
+static enum change_class column_change(const struct column *was, const struct column *now, const char *engine,
+				       struct buf *why)
+{
+	enum change_class type = type_change(was, now, engine, why);
+	if (type == CHANGE_REFUSED)
+		return type;
+	if (was->nullable && !now->nullable) {
+		buf_addf(why, "%sNOT NULL is set", why->len ? ", and " : "");
+		return CHANGE_NARROWS;
+	}
+	return type;
+}
+
+/* Whether a table that stays (not in drops) has a foreign key into name;
+ * the first such table in *by. */
+static int referenced_by_staying(const struct schema *target, const struct schema_diff *all, const char *name,
+				 const char **by)
+{
+	for (size_t i = 0; i < target->n; i++) {
+		const struct table *t = target->tables[i];
+		int dropped = 0;
+		for (size_t c = 0; c < all->n && !dropped; c++)
+			dropped = all->v[c].kind == SC_DROP_TABLE && all->v[c].old_t == t;
+		for (size_t r = 0; !dropped && r < t->nrefs; r++)
+			if (!strcmp(t->refs[r].table, name) && strcmp(t->name, name)) {
+				*by = t->name;
+				return 1;
+			}
+	}
+	return 0;
+}
+
+/* A table's rows as they are now, into a row stream at path: what a drop
+ * takes away, for the undo stream. */
+static int keep_rows(struct db *db, const struct table *t, const char *path)
+{
+	struct stream_writer w;
+	struct db_cursor *cur = NULL;
+	struct row r;
+	int got = -1;
+	row_init(&r, t->ncols);
+	if (stream_create(&w, path) < 0)
+		goto out;
+	stream_write_header(&w, STREAM_ROWS, db->shown_url, db->ops->engine);
+	stream_write_table(&w, t);
+	stream_begin_table(&w, t);
+	if (db->ops->scan_open(db, t, &cur) < 0) {
+		error("%s: table \"%s\": %s", db->shown_url, t->name, db->err.buf);
+		stream_abandon(&w);
+		goto out;
+	}
+	while ((got = db->ops->scan_next(cur, &r)) > 0)
+		if (stream_write_row(&w, &r) < 0)
+			break;
+	if (got < 0 && db->err.len)
+		error("%s: table \"%s\": %s", db->shown_url, t->name, db->err.buf);
+	if (got == 0 && stream_end_table(&w) == 0 && stream_finish(&w) == 0)
+		got = 0;
+	else if (w.name)
+		stream_abandon(&w), got = -1;
+	else
+		got = -1;
+out:
+	if (cur)
+		db->ops->scan_close(cur);
+	row_release(&r);
+	return got;
+}
+
+/* The drops of the dropped tables in an order the engine takes: a table
+ * after every dropped table that refers to it. */
+static void order_table_drops(const struct schema_diff *all, const struct table **v, size_t *n)
+{
+	size_t left = 0;
+	const struct table **todo = xcalloc(all->n + 1, sizeof(*todo));
+	for (size_t i = 0; i < all->n; i++)
+		if (all->v[i].kind == SC_DROP_TABLE)
+			todo[left++] = all->v[i].old_t;
+	*n = 0;
+	while (left) {
+		size_t pick = 0;
+		for (size_t i = 0; i < left; i++) {
+			int referred = 0;
+			for (size_t j = 0; j < left && !referred; j++)
+				for (size_t r = 0; j != i && r < todo[j]->nrefs && !referred; r++)
+					referred = !strcmp(todo[j]->refs[r].table, todo[i]->name);
+			if (!referred) {
+				pick = i;
+				break;
+			}
+		}
+		v[(*n)++] = todo[pick];
+		todo[pick] = todo[--left];
+	}
+	free(todo);
+}
+
+/* -1 (the first row's key said) if column of table holds a NULL. */
+static int check_no_nulls(struct db *db, const struct schema *target, const char *table, const char *column)
+{
+	const struct table *t = schema_find(target, table);
+	long col = t ? table_column_index(t, column) : -1;
+	struct db_cursor *cur;
+	struct row r;
+	int got, ret = 0;
+	if (col < 0)
+		return 0;
+	if (db->ops->scan_open(db, t, &cur) < 0)
+		return error("%s: table \"%s\": %s", db->shown_url, t->name, db->err.buf);
+	row_init(&r, t->ncols);
+	while ((got = db->ops->scan_next(cur, &r)) > 0)
+		if (r.v[col].state == V_NULL) {
+			struct buf key = BUF_INIT;
+			table_key_to_json(&key, t, &r);
+			ret = error("%s: --schema: column \"%s\".\"%s\" cannot be made NOT NULL: the row at key %s "
+				    "holds NULL there (fill it first)", db->shown_url, table, column, key.buf);
+			buf_release(&key);
+			break;
+		}
+	if (got < 0)
+		ret = error("%s: table \"%s\": %s", db->shown_url, t->name, db->err.buf);
+	db->ops->scan_close(cur);
+	row_release(&r);
+	return ret;
+}
+
+/* The stream's table of change c as this target would have it: the id
+ * generator and a generated column stay the target's (SQLite calls every
+ * INTEGER PRIMARY KEY one, and the stream has no expression); from another
+ * engine only what the diff compares there changes (NULLs, a portable
+ * default), the type staying the target's, since its spelling is another
+ * engine's.  Owned by the caller. */
+static struct table *as_target_has(const struct schema_change *c, int same_engine)
+{
+	struct table *t = table_copy(c->new_t);
+	struct column *now = &t->cols[c->new_i];
+	const struct column *was = &c->old_t->cols[c->old_i];
+	now->autoinc = was->autoinc;
+	now->generated = was->generated;
+	if (same_engine)
+		return t;
+	free(now->native);
+	now->native = xstrdup(was->native);
+	if (now->default_sql && !default_is_portable(now->default_sql)) {
+		free(now->default_sql);
+		now->default_sql = was->default_sql ? xstrdup(was->default_sql) : NULL;
+	}
+	return t;
+}
+
+/* Whether the stream's tables include one of table name's schema: a
+ * stream of every table of a source without schemas (SQLite) says nothing
+ * of a PostgreSQL target's other schemas. */
+static int schema_in_stream(const struct stream_reader *rd, const char *name)
+{
+	char *schema, *table;
+	int found = 0;
+	table_name_split(name, &schema, &table);
+	for (size_t i = 0; i < rd->schema.n && !found; i++) {
+		char *s2, *t2;
+		table_name_split(rd->schema.tables[i]->name, &s2, &t2);
+		found = (!schema && !s2) || (schema && s2 && !strcmp(schema, s2));
+		free(s2);
+		free(t2);
+	}
+	free(schema);
+	free(table);
+	return found;
+}
+
+static void refuse(const struct stream_reader *rd, long line, const char *what, const char *why, int *bad)
+{
+	if (line)
+		error("%s:%ld: --schema: %s: %s", rd->name, line, what, why);
+	else /* a table only the target has */
+		error("%s: --schema: %s: %s", rd->name, what, why);
+	*bad = 1;
+}
+
+int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct schema *target,
+		     const struct stream_reader *rd, const char *dir, struct alter_plan *p)
+{
+	const struct sql_dialect *dl = db->ops->dialect;
+	const char *src = rd->engine ? rd->engine : "";
+	int mysql = db->ops->ddl_commits, bad = 0, keep = o->undo_path && !o->dry_run;
+	struct schema_diff all;
+	struct buf what = BUF_INIT, why = BUF_INIT, sql = BUF_INIT, undo = BUF_INIT, err = BUF_INIT;
+	memset(p, 0, sizeof(*p));
+	if (!o->schema || !dl || !strcmp(rd->purpose, "undo"))
+		return 0;
+	int same = !strcmp(src, db->ops->engine);
+	schema_diff_compute(target, &rd->schema, same, &all);
+	/* Tables the stream lacks are the source's only when it holds all of them. */
+	for (size_t i = 0; i < all.n; i++)
+		if (all.v[i].kind == SC_DROP_TABLE &&
+		    (!rd->all_tables || !apply_writes_table(o, rd->purpose, all.v[i].old_t->name) ||
+		     !schema_in_stream(rd, all.v[i].old_t->name)))
+			all.v[i].kind = SC_ALTER_KEY; /* not ours: left out below */
+	/* Each change by name, refused or planned; the DDL follows. */
+	for (size_t i = 0; i < all.n; i++) {
+		const struct schema_change *c = &all.v[i];
+		const struct table *t = c->new_t ? c->new_t : c->old_t;
+		int destructive = 0;
+		if ((c->kind != SC_ALTER_COLUMN && c->kind != SC_DROP_COLUMN && c->kind != SC_DROP_TABLE) ||
+		    !apply_writes_table(o, rd->purpose, t->name))
+			continue;
+		buf_reset(&what);
+		buf_reset(&why);
+		schema_change_describe(&what, c, "the target", "the stream");
+		long line = c->new_t ? c->new_t->line : 0;
+		if (c->kind == SC_ALTER_COLUMN) {
+			struct table *nt = as_target_has(c, same);
+			const struct column *was = &c->old_t->cols[c->old_i], *now = &nt->cols[c->new_i];
+			/* only what stays the target's differs (an id generator): nothing to do */
+			int alike = !strcasecmp(was->native, now->native) && was->nullable == now->nullable &&
+				    ((!was->default_sql && !now->default_sql) ||
+				     (was->default_sql && now->default_sql && !strcmp(was->default_sql, now->default_sql)));
+			enum change_class k = column_change(was, now, db->ops->engine, &why);
+			table_free(nt);
+			if (alike)
+				continue;
+			if (k == CHANGE_REFUSED) {
+				refuse(rd, line, what.buf, why.buf, &bad);
+				continue;
+			}
+			if (dl->alter == ALTER_NONE && k == CHANGE_NARROWS) {
+				buf_addf(&why, ": SQLite cannot change a column (it would rebuild the table): "
+					 "change it by hand");
+				refuse(rd, line, what.buf, why.buf, &bad);
+				continue;
+			}
+			if (dl->alter == ALTER_NONE) {
+				/* it loses nothing: the rows can go as the column is */
+				warning("%s:%ld: --schema: %s: not changed, as SQLite cannot change a column "
+					"(it would rebuild the table): change it by hand", rd->name, line, what.buf);
+				continue;
+			}
+			destructive = k == CHANGE_NARROWS;
+		} else if (c->kind == SC_DROP_COLUMN) {
+			const struct column *was = &c->old_t->cols[c->old_i];
+			destructive = 1;
+			buf_addf(&why, "dropping it takes its values away");
+			if (table_is_key(c->old_t, c->old_i)) {
+				refuse(rd, line, what.buf, "it is part of the key", &bad);
+				continue;
+			}
+			if (dl->alter == ALTER_NONE && !was->nullable && !was->default_sql) {
+				refuse(rd, line, what.buf, "it is NOT NULL without a default, which SQLite could "
+				       "not add back as it was on --rollback: drop it by hand", &bad);
+				continue;
+			}
+		} else {
+			const char *by = NULL;
+			destructive = 1;
+			buf_addf(&why, "dropping it takes its rows away (the stream holds every table of its "
+				 "source)");
+			if (referenced_by_staying(target, &all, c->old_t->name, &by)) {
+				buf_reset(&why);
+				buf_addf(&why, "table \"%s\" keeps a foreign key into it", by);
+				refuse(rd, c->old_t->line, what.buf, why.buf, &bad);
+				continue;
+			}
+		}
+		if (destructive && o->mode != APPLY_MIRROR) {
+			buf_addf(&why, ": only with --schema --mirror");
+			refuse(rd, line, what.buf, why.buf, &bad);
+		} else if (c->kind == SC_ALTER_COLUMN && c->old_t->cols[c->old_i].nullable &&
+			   !c->new_t->cols[c->new_i].nullable &&
+			   check_no_nulls(db, target, c->old_t->name, c->old_t->cols[c->old_i].name) < 0) {
+			bad = 1; /* NULLs the target holds: the first one's key said */
+		}
+		p->destructive += destructive;
+	}
+	if (bad)
+		goto out;
+	/* Alters, in stream order; NOT NULL checked right before its statement. */
+	for (size_t i = 0; i < all.n; i++) {
+		const struct schema_change *c = &all.v[i];
+		if (c->kind != SC_ALTER_COLUMN || !apply_writes_table(o, rd->purpose, c->new_t->name) ||
+		    dl->alter == ALTER_NONE)
+			continue;
+		struct table *nt = as_target_has(c, same);
+		const struct column *was = &c->old_t->cols[c->old_i], *now = &nt->cols[c->new_i];
+		const char *now_engine = same ? src : db->ops->engine;
+		buf_reset(&why);
+		enum change_class k = column_change(was, now, db->ops->engine, &why);
+		buf_reset(&sql);
+		buf_reset(&undo);
+		buf_reset(&err);
+		if (sql_alter_column(&sql, dl, was, nt, c->new_i, now_engine, &err) < 0 ||
+		    (mysql && sql_alter_column(&undo, dl, now, c->old_t, c->old_i, db->ops->engine, &err) < 0)) {
+			refuse(rd, c->new_t->line, "--schema", err.buf, &bad);
+			table_free(nt);
+			continue;
+		}
+		if (!sql.len) {
+			table_free(nt);
+			continue; /* the same column in this engine's words */
+		}
+		enum alter_when when = k == CHANGE_NARROWS && !mysql ? ALTER_AFTER_ROWS : ALTER_BEFORE_ROWS;
+		int sets_not_null = was->nullable && !now->nullable;
+		step_add(p, &sql, &undo, when, sets_not_null ? nt->name : NULL, sets_not_null ? now->name : NULL);
+		struct alter_kept *kp = kept_add(p, SC_ALTER_COLUMN, c->old_t, c->old_i);
+		kp->now = nt;
+		kp->col_now = c->new_i;
+	}
+	/* Columns, then tables (referring ones first), each kept first. */
+	enum alter_when drop_when = mysql ? ALTER_AFTER_COMMIT : ALTER_BEFORE_ROWS;
+	for (size_t i = 0; i < all.n && !bad; i++) {
+		const struct schema_change *c = &all.v[i];
+		if (c->kind != SC_DROP_COLUMN || !apply_writes_table(o, rd->purpose, c->old_t->name))
+			continue;
+		const char *name = c->old_t->cols[c->old_i].name;
+		/* SQLite drops no indexed column: its indexes go first (the
+		 * undo stream's table record has them, so a rollback makes them
+		 * again); the other engines drop them with it. */
+		for (size_t x = 0; dl->alter == ALTER_NONE && x < c->old_t->nindexes; x++) {
+			const struct index *ix = &c->old_t->indexes[x];
+			int has = 0;
+			for (size_t j = 0; j < ix->ncols; j++)
+				has |= !strcmp(ix->cols[j], name);
+			if (!has || !strncmp(ix->name, "sqlite_autoindex_", 17))
+				continue; /* a UNIQUE constraint: SQLite refuses, and says so */
+			buf_reset(&sql);
+			sql_drop_index(&sql, dl, c->old_t, ix);
+			step_add(p, &sql, NULL, drop_when, NULL, NULL);
+		}
+		buf_reset(&sql);
+		sql_drop_column(&sql, dl, c->old_t->name, name);
+		step_add(p, &sql, NULL, drop_when, NULL, NULL);
+		struct alter_kept *kp = kept_add(p, SC_DROP_COLUMN, c->old_t, c->old_i);
+		kp->now = table_copy(c->new_t);
+	}
+	const struct table **drops = xcalloc(all.n + 1, sizeof(*drops));
+	size_t ndrops;
+	order_table_drops(&all, drops, &ndrops);
+	for (size_t i = 0; i < ndrops && !bad; i++) {
+		buf_reset(&sql);
+		sql_drop_table(&sql, dl, drops[i]->name);
+		step_add(p, &sql, NULL, drop_when, NULL, NULL);
+		kept_add(p, SC_DROP_TABLE, drops[i], 0);
+	}
+	free(drops);
+	/* What the drops take away, read before any of them runs. */
+	for (size_t i = 0; i < p->nkept && !bad && keep; i++) {
+		struct alter_kept *k = &p->kept[i];
+		if (k->kind == SC_ALTER_COLUMN ||
+		    (k->kind == SC_DROP_COLUMN && kept_column_first_rows(p, k->was->name)))
+			continue;
+		struct buf path = BUF_INIT;
+		buf_addf(&path, "%s/kept-%zu", dir, i);
+		k->rows = buf_detach(&path);
+		if (keep_rows(db, k->was, k->rows) < 0)
+			bad = 1;
+	}
+out:
+	buf_release(&what);
+	buf_release(&why);
+	buf_release(&sql);
+	buf_release(&undo);
+	buf_release(&err);
+	schema_diff_release(&all);
+	return bad ? -1 : 0;
+}
+
+int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, const struct schema *target,
+		    int shown_only)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct alter_step *s = &p->v[i];
+		if (s->when != when)
+			continue;
+		if (s->check_table && check_no_nulls(db, target, s->check_table, s->check_column) < 0)
+			return -1;
+		fprintf(stderr, "%s: schema: %s;%s\n", util_progname, s->sql,
+			shown_only ? " (not run: dry run)" : when == ALTER_AFTER_COMMIT ? " (after the rows' commit)" : "");
+		if (!shown_only && db->ops->exec_ddl(db, s->sql) < 0)
+			return error("%s: %s: %s", db->shown_url, s->sql, db->err.buf);
+		s->done = !shown_only;
+	}
+	return 0;
+}
+
+int apply_alter_undo(struct db *db, struct alter_plan *p)
+{
+	int undone = 0, failed = 0;
+	for (size_t i = p->n; i-- > 0;) {
+		if (!p->v[i].done || !p->v[i].undo)
+			continue;
+		if (db->ops->exec_ddl(db, p->v[i].undo) < 0) {
+			error("%s: undoing the schema step: %s: %s", db->shown_url, p->v[i].undo, db->err.buf);
+			failed = 1;
+		} else {
+			fprintf(stderr, "%s: schema undone: %s;\n", util_progname, p->v[i].undo);
+			undone++;
+		}
+		p->v[i].done = 0;
+	}
+	return failed ? -1 : undone;
+}
+
+/* --- the undo stream --- */
+
+
+/* The kept part of a dropped column of table name, from the i-th on, or
+ * NULL.  The first of a table holds its rows (kept once for all its
+ * dropped columns); none does without an undo stream. */
+static struct alter_kept *kept_column(struct alter_plan *p, const char *name, size_t from)
+{
+	for (size_t i = from; p && i < p->nkept; i++)
+		if (p->kept[i].kind == SC_DROP_COLUMN && !strcmp(p->kept[i].was->name, name))
+			return kept_column_first_rows(p, name) ? &p->kept[i] : NULL;
+	return NULL;
+}
+
+int apply_alter_undo_schema(struct alter_plan *p, struct stream_writer *w)
+{
+	for (size_t i = p ? p->nkept : 0; i-- > 0;) {
+		struct alter_kept *k = &p->kept[i];
+		struct schema_change c;
+		memset(&c, 0, sizeof(c));
+		if (k->kind == SC_DROP_TABLE && k->rows) {
+			c.kind = SC_ADD_TABLE;
+			c.new_t = k->was;
+		} else if (k->kind == SC_DROP_COLUMN && kept_column_first_rows(p, k->was->name)) {
+			c.kind = SC_ADD_COLUMN;
+			c.new_t = k->was;
+			c.new_i = k->col;
+		} else if (k->kind == SC_ALTER_COLUMN) {
+			c.kind = SC_ALTER_COLUMN;
+			c.old_t = k->now;
+			c.old_i = k->col_now;
+			c.new_t = k->was;
+			c.new_i = k->col;
+		} else {
+			continue;
+		}
+		if (stream_write_schema(w, &c) < 0)
+			return -1;
+		/* A NOT NULL column without a default comes back nullable, is
+		 * filled by the rows, then made NOT NULL again. */
+		const struct column *col = &k->was->cols[k->col];
+		if (k->kind == SC_DROP_COLUMN && !col->nullable && !col->default_sql) {
+			c.kind = SC_ALTER_COLUMN;
+			c.old_t = c.new_t;
+			c.old_i = c.new_i;
+			if (stream_write_schema(w, &c) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+const struct table *apply_alter_undo_table(struct alter_plan *p, const struct table *st)
+{
+	struct alter_kept *first = kept_column(p, st->name, 0);
+	if (!first)
+		return st;
+	if (first->ext)
+		return first->ext;
+	/* The stream's table with the dropped columns after its own, each with
+	 * its indexes and foreign keys; NOT NULL without a default as nullable
+	 * (see apply_alter_undo_schema). */
+	struct table *ext = table_copy(st);
+	for (struct alter_kept *k = first; k; k = kept_column(p, st->name, (size_t)(k - p->kept) + 1)) {
+		const struct column *c = &k->was->cols[k->col];
+		struct column *n = table_add_column(ext, c->name, c->type, c->native, c->nullable || !c->default_sql);
+		n->default_sql = c->default_sql ? xstrdup(c->default_sql) : NULL;
+		n->exact_text = c->exact_text;
+		n->json_doc = c->json_doc;
+		n->scale = c->scale;
+		for (size_t x = 0; x < k->was->nindexes; x++) {
+			const struct index *ix = &k->was->indexes[x];
+			int has = 0;
+			for (size_t j = 0; j < ix->ncols; j++)
+				has |= !strcmp(ix->cols[j], c->name);
+			if (!has)
+				continue;
+			struct index *nx = table_add_index(ext, ix->name, ix->unique);
+			for (size_t j = 0; j < ix->ncols; j++)
+				index_add_column(nx, ix->cols[j]);
+		}
+		for (size_t r = 0; r < k->was->nrefs; r++) {
+			const struct ref *rf = &k->was->refs[r];
+			int has = 0;
+			for (size_t j = 0; j < rf->ncols; j++)
+				has |= !strcmp(rf->cols[j], c->name);
+			if (!has)
+				continue;
+			struct ref *nr = table_add_ref(ext, rf->table, rf->deferrable);
+			nr->on_delete = rf->on_delete;
+			nr->on_update = rf->on_update;
+			for (size_t j = 0; j < rf->ncols; j++)
+				ref_add_column(nr, rf->cols[j], rf->to[j]);
+		}
+	}
+	first->ext = ext;
+	return ext;
+}
+
+/* Value i of src into value j of dst (nothing if it is absent). */
+static void copy_value_to(struct row *dst, size_t j, const struct row *src, size_t i)
+{
+	if (src->v[i].state == V_SET)
+		row_set(dst, j, row_ptr(src, i), src->v[i].len);
+	else if (src->v[i].state == V_NULL)
+		row_set_null(dst, j);
+}
+
+/* The merge of a table's inverted changes with the values of its dropped
+ * columns: the rows kept before the drop (was's layout, key order). */
+struct undo_merge {
+	const struct table *ext, *was;
+	size_t first;            /* the first dropped column's index in ext */
+	long *from;              /* per dropped column: its index in was */
+	long *key_from;          /* per key column of ext: its index in was */
+	struct stream_reader rd;
+	int have;
+	struct change out;
+};
+
+static int merge_advance(struct undo_merge *m)
+{
+	int got = stream_next(&m->rd);
+	if (got < 0)
+		return -1;
+	m->have = got > 0 && m->rd.rec.type != REC_TABLE_END;
+	return 0;
+}
+
+int apply_alter_undo_begin(struct alter_plan *p, const struct table *st, struct undo_merge **out)
+{
+	struct alter_kept *k = kept_column(p, st->name, 0);
+	*out = NULL;
+	if (!k)
+		return 0;
+	struct undo_merge *m = xcalloc(1, sizeof(*m));
+	*out = m;
+	m->ext = apply_alter_undo_table(p, st);
+	m->was = k->was;
+	m->first = st->ncols;
+	m->from = xcalloc(m->ext->ncols - st->ncols + 1, sizeof(long));
+	for (size_t i = st->ncols; i < m->ext->ncols; i++)
+		m->from[i - st->ncols] = table_column_index(m->was, m->ext->cols[i].name);
+	m->key_from = xcalloc(m->ext->nkey + 1, sizeof(long));
+	for (size_t i = 0; i < m->ext->nkey; i++) {
+		m->key_from[i] = table_column_index(m->was, m->ext->cols[m->ext->key[i]].name);
+		if (m->key_from[i] < 0)
+			return error("table \"%s\": its key is not the one it had before the drop", st->name);
+	}
+	change_init(&m->out);
+	if (stream_open(&m->rd, k->rows) < 0)
+		return -1;
+	return merge_advance(m);
+}
+
+/* Key order of the kept row against row r (ext's layout). */
+static int kept_cmp(const struct undo_merge *m, const struct row *r)
+{
+	for (size_t k = 0; k < m->ext->nkey; k++) {
+		size_t at = m->ext->key[k];
+		int c = value_cmp(&m->rd.rec.row, (size_t)m->key_from[k], r, at, m->ext->cols[at].type);
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+/* The dropped columns' kept values into row (ext's layout); whether one
+ * needs writing (a value, or a column whose default would stand in). */
+static int put_kept(struct undo_merge *m, struct row *row)
+{
+	int any = 0;
+	for (size_t i = m->first; i < m->ext->ncols; i++) {
+		copy_value_to(row, i, &m->rd.rec.row, (size_t)m->from[i - m->first]);
+		any |= row->v[i].state == V_SET || m->ext->cols[i].default_sql != NULL;
+	}
+	return any;
+}
+
+/* Kept rows before limit (all, for NULL) that the run did not change, as
+ * updates of their dropped columns. */
+static int write_kept_before(struct undo_merge *m, struct stream_writer *w, const struct row *limit)
+{
+	struct change *u = &m->out;
+	while (m->have && (!limit || kept_cmp(m, limit) < 0)) {
+		u->type = REC_UPDATE;
+		u->table = (struct table *)m->ext;
+		row_resize(&u->row, m->ext->ncols);
+		row_resize(&u->old, m->ext->ncols);
+		for (size_t k = 0; k < m->ext->nkey; k++)
+			copy_value_to(&u->row, m->ext->key[k], &m->rd.rec.row, (size_t)m->key_from[k]);
+		if (put_kept(m, &u->row) && stream_write_change(w, u) < 0)
+			return -1;
+		if (merge_advance(m) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int apply_alter_undo_change(struct undo_merge *m, struct stream_writer *w, const struct change *u)
+{
+	if (!m)
+		return stream_write_change(w, u);
+	const struct table *ext = m->ext;
+	struct change *e = &m->out;
+	if (write_kept_before(m, w, &u->row) < 0)
+		return -1;
+	e->type = u->type;
+	e->table = (struct table *)ext;
+	row_resize(&e->row, ext->ncols);
+	row_resize(&e->old, ext->ncols);
+	for (size_t i = 0; i < u->row.n; i++) {
+		row_copy_value(&e->row, &u->row, i);
+		row_copy_value(&e->old, &u->old, i);
+	}
+	if (m->have && kept_cmp(m, &e->row) == 0) {
+		/* the run changed this row: its undo puts the dropped values back too */
+		if (e->type != REC_DELETE)
+			put_kept(m, &e->row);
+		if (merge_advance(m) < 0)
+			return -1;
+	}
+	return stream_write_change(w, e);
+}
+
+int apply_alter_undo_end(struct undo_merge *m, struct stream_writer *w)
+{
+	return m ? write_kept_before(m, w, NULL) : 0;
+}
+
+void apply_alter_undo_free(struct undo_merge *m)
+{
+	if (!m)
+		return;
+	if (m->rd.name || m->rd.gz)
+		stream_close(&m->rd);
+	change_release(&m->out);
+	free(m->from);
+	free(m->key_from);
+	free(m);
+}
+
+int apply_alter_undo_tables(struct alter_plan *p, struct stream_writer *w, int records)
+{
+	for (size_t i = 0; p && i < p->nkept; i++) {
+		struct alter_kept *k = &p->kept[i];
+		struct stream_reader rd;
+		struct change ins;
+		int got;
+		if (k->kind != SC_DROP_TABLE || !k->rows)
+			continue;
+		if (records) {
+			if (stream_write_table(w, k->was) < 0)
+				return -1;
+			continue;
+		}
+		if (stream_open(&rd, k->rows) < 0) {
+			stream_close(&rd);
+			return -1;
+		}
+		change_init(&ins);
+		stream_begin_table(w, k->was);
+		while ((got = stream_next(&rd)) > 0 && rd.rec.type != REC_TABLE_END) {
+			ins.type = REC_INSERT;
+			ins.table = k->was;
+			row_copy(&ins.row, &rd.rec.row);
+			if (stream_write_change(w, &ins) < 0) {
+				got = -1;
+				break;
+			}
+		}
+		change_release(&ins);
+		stream_close(&rd);
+		if (got < 0 || stream_end_table(w) < 0)
+			return -1;
+	}
+	return 0;
+}
