@@ -438,9 +438,11 @@ snapshot() { dump_body "$1" > "$2"; }
 	# while writing: killed as soon as SQLite's rollback journal shows writes under way
 	dbapply --no-undo small.db big.ndjson > /dev/null 2>&1 &
 	pid=$!
-	for i in $(seq 1 2000); do
+	# (up to a minute: under a loaded sanitizer build the reading alone
+	# took more than the ten seconds this waited before)
+	for i in $(seq 1 3000); do
 		[ -e small.db-journal ] && break
-		sleep 0.005
+		sleep 0.02
 	done
 	[ -e small.db-journal ]
 	kill -9 $pid

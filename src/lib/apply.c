@@ -198,15 +198,8 @@ static void cleanup(struct apply *a)
 static int run(struct apply *a, const char *input)
 {
 	struct db *db = a->db;
-	const char *tmp = getenv("TMPDIR");
-	struct buf dir = BUF_INIT;
-	buf_addf(&dir, "%s/dbapply.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir.buf)) {
-		error("%s: cannot make a spool directory: %s", dir.buf, strerror(errno));
-		buf_release(&dir);
+	if (!(a->tmpdir = util_make_temp_dir("dbapply")))
 		return -1;
-	}
-	a->tmpdir = buf_detach(&dir);
 	if (apply_sql_check(a) < 0)
 		return -1;
 	a->rd_open = 1;
@@ -317,14 +310,9 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	char *copy = NULL, *copy_dir = NULL;
 	int ret = 0;
 	if ((o->schema || o->rollback) && db->ops->exec_ddl && db->ops->ddl_commits) {
-		const char *tmp = getenv("TMPDIR");
-		struct buf dir = BUF_INIT;
-		buf_addf(&dir, "%s/dbapply-schema.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(dir.buf)) {
-			ret = error("%s: cannot make a spool directory: %s", dir.buf, strerror(errno));
-			buf_release(&dir);
+		if (!(copy_dir = util_make_temp_dir("dbapply-schema"))) {
+			ret = -1;
 		} else {
-			copy_dir = buf_detach(&dir);
 			ret = apply_schema_outside(db, input, o, copy_dir, &copy, &schema_undo);
 			a.schema_outside = schema_undo;
 			a.input_name = strcmp(input, "-") ? input : "<stdin>";

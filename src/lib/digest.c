@@ -405,15 +405,9 @@ int digest_against(struct source *src, const char *digest_path, const char *path
 	row_init(&ag.pending_after, 0);
 	row_init(&ag.pending_last, 0);
 	if (!strcmp(digest_path, "-")) {
-		const char *tmp = getenv("TMPDIR");
 		struct buf d = BUF_INIT;
-		buf_addf(&d, "%s/dbpipe.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(d.buf)) {
-			error("%s: %s", d.buf, strerror(errno));
-			buf_release(&d);
+		if (!(dir = util_make_temp_dir("dbpipe")))
 			goto out;
-		}
-		dir = buf_detach(&d);
 		buf_addf(&d, "%s/digest", dir);
 		copy = buf_detach(&d);
 		if (copy_stdin(copy) < 0)

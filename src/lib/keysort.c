@@ -179,16 +179,7 @@ static char *run_path(const struct keysort *ks, size_t i)
 
 static int make_dir(struct keysort *ks)
 {
-	const char *tmp = getenv("TMPDIR");
-	struct buf d = BUF_INIT;
-	buf_addf(&d, "%s/dbmask.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(d.buf)) {
-		error("%s: cannot make a directory: %s", d.buf, strerror(errno));
-		buf_release(&d);
-		return -1;
-	}
-	ks->dir = buf_detach(&d);
-	return 0;
+	return (ks->dir = util_make_temp_dir("dbmask")) ? 0 : -1;
 }
 
 static int write_run_record(void *ctx, const struct change *c)

@@ -172,17 +172,8 @@ static int pass_table(struct source *s, int keep)
 	struct stream_writer w;
 	int got;
 	if (keep) {
-		if (!s->spool_dir) {
-			const char *tmp = getenv("TMPDIR");
-			struct buf d = BUF_INIT;
-			buf_addf(&d, "%s/dbpipe.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-			if (!mkdtemp(d.buf)) {
-				error("%s: %s", d.buf, strerror(errno));
-				buf_release(&d);
-				return -1;
-			}
-			s->spool_dir = buf_detach(&d);
-		}
+		if (!s->spool_dir && !(s->spool_dir = util_make_temp_dir("dbpipe")))
+			return -1;
 		struct buf p = BUF_INIT;
 		buf_addf(&p, "%s/%zu", s->spool_dir, s->nspooled);
 		s->spooled = xrealloc(s->spooled, (s->nspooled + 1) * sizeof(*s->spooled));

@@ -1070,7 +1070,7 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
-int stream_create(struct stream_writer *w, const char *path)
+static void writer_init(struct stream_writer *w)
 {
 	memset(w, 0, sizeof(*w));
 	buf_init(&w->out);
@@ -1079,6 +1079,11 @@ int stream_create(struct stream_writer *w, const char *path)
 	buf_init(&w->row_prefix);
 	w->h_table = XXH3_createState();
 	w->h_all = XXH3_createState();
+}
+
+int stream_create(struct stream_writer *w, const char *path)
+{
+	writer_init(w);
 	XXH3_64bits_reset(w->h_all);
 	if (!path || !strcmp(path, "-")) {
 		w->name = xstrdup("<stdout>");
@@ -1100,13 +1105,7 @@ int stream_create(struct stream_writer *w, const char *path)
 
 void stream_create_formatter(struct stream_writer *w)
 {
-	memset(w, 0, sizeof(*w));
-	buf_init(&w->out);
-	buf_init(&w->err);
-	buf_init(&w->keys);
-	buf_init(&w->row_prefix);
-	w->h_table = XXH3_createState();
-	w->h_all = XXH3_createState();
+	writer_init(w);
 	w->name = xstrdup("<row record>");
 }
 

@@ -363,3 +363,16 @@ int hex_digit(int c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+char *util_make_temp_dir(const char *prefix)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct buf d = BUF_INIT;
+	buf_addf(&d, "%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
+	if (!mkdtemp(d.buf)) {
+		error("%s: cannot make a directory: %s", d.buf, strerror(errno));
+		buf_release(&d);
+		return NULL;
+	}
+	return buf_detach(&d);
+}

@@ -66,6 +66,9 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* A new private directory $TMPDIR/PREFIX.XXXXXX (/tmp without TMPDIR),
+ * for spools and copies; NULL after saying why.  The caller frees it. */
+char *util_make_temp_dir(const char *prefix);
 /* Grow *arr (of elements of size `size`) so that it holds at least `need`. */
 #define ALLOC_GROW(arr, need, alloc)                                          \
 	do {                                                                  \
