@@ -1234,10 +1234,7 @@ dbapply: nothing was written to prod.db'
 	sqlite3 new.db "PRAGMA user_version = 1"
 	run dbapply --schema new.db < <(dbdump-rows dev.db)
 	assert_success
-	run dbdiff dev.db new.db
-	assert_success
-	run dbdiff --schema dev.db new.db
-	assert_success
+	assert_same_rows_and_schema dev.db new.db
 	run sqlite3 new.db "INSERT INTO clients (name, created_at) VALUES ('next', '2026-04-01'); SELECT max(id) FROM clients"
 	assert_output 102
 	run sqlite3 new.db "PRAGMA foreign_keys = ON; INSERT INTO cases (client_id, type_id, title, opened) VALUES (9999, 1, 'x', '2026-01-01')"
@@ -1287,10 +1284,7 @@ dbapply: nothing was written to prod.db'
 	sqlite3 new.db "PRAGMA user_version = 1"
 	run dbapply --schema new.db < <(dbdump-rows chinook.db)
 	assert_success
-	run dbdiff chinook.db new.db
-	assert_success
-	run dbdiff --schema chinook.db new.db
-	assert_success
+	assert_same_rows_and_schema chinook.db new.db
 	run sqlite3 new.db "PRAGMA foreign_key_check"
 	assert_output ""
 	run sqlite3 new.db "SELECT count(*) FROM pragma_foreign_key_list('Track')"
@@ -1380,10 +1374,7 @@ dbapply: nothing was written to prod.db'
 	# the engine's own client, then the same as a sync by dbapply
 	sqlite3 -bail viaclient.db < script.sql
 	dbapply --schema copy.db s.ndjson > /dev/null 2>&1
-	run dbdiff copy.db viaclient.db
-	assert_success
-	run dbdiff --schema copy.db viaclient.db
-	assert_success
+	assert_same_rows_and_schema copy.db viaclient.db
 	run dbdiff dev.db viaclient.db
 	assert_success
 	# the double SQLite's parser would round is written exactly, bit for bit
@@ -1630,10 +1621,7 @@ dbapply: nothing was written to prod.db"
 	assert_line "dbapply: schema: ALTER TABLE \"clients\" ADD COLUMN \"legacy_code\" TEXT DEFAULT 'none';"
 	assert_line 'dbapply: schema: CREATE INDEX "clients_legacy" ON "clients" ("legacy_code");'
 	dbdump-rows prod.db > after.ndjson
-	run dbdiff before.ndjson after.ndjson
-	assert_success
-	run dbdiff --schema before.ndjson after.ndjson
-	assert_success
+	assert_same_rows_and_schema before.ndjson after.ndjson
 	# NULL came back as NULL, not as the default
 	assert_equal "$(sqlite3 prod.db "SELECT quote(legacy_code) FROM clients WHERE id IN (4, 5, 6) ORDER BY id" | tr '\n' ' ')" "NULL 'none' 'L6' "
 }

@@ -944,10 +944,7 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	assert_success
 	assert_line 'dbapply: schema: CREATE TABLE `notes` (`id` int(11) AUTO_INCREMENT NOT NULL, `case_id` int(11) NOT NULL, `body` varchar(200) NOT NULL DEFAULT '"'n/a'"', PRIMARY KEY (`id`));'
 	assert_line 'dbapply: schema: CREATE INDEX `clients_email` ON `clients` (`email`);'
-	run dbdiff "$DEV" "$PROD"
-	assert_success
-	run dbdiff --schema "$DEV" "$PROD"
-	assert_success
+	assert_same_rows_and_schema "$DEV" "$PROD"
 	assert_equal "$(my_sql prod <<< 'SELECT vip_since FROM clients WHERE id = 3')" 2026-01-01
 	# --rollback restores the rows, then drops what the sync made (after the
 	# rows' commit: MySQL commits DDL by itself)
@@ -1000,10 +997,7 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	dbapply "$DEV" < <(dbdump-rows office.db) > /dev/null
 	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
-	run dbdiff "$DEV" "$PROD"
-	assert_success
-	run dbdiff --schema "$DEV" "$PROD"
-	assert_success
+	assert_same_rows_and_schema "$DEV" "$PROD"
 	run my_sql prod <<< "INSERT INTO cases (client_id, type_id, title, opened) VALUES (9999, 1, 'x', '2026-01-01')"
 	assert_failure
 	assert_equal "$(my_sql prod <<< "INSERT INTO clients (name, created_at) VALUES ('n', NOW()); SELECT max(id) FROM clients")" 101
@@ -1117,18 +1111,12 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE `clients` DROP COLUMN `legacy_code`; (after the rows'"'"' commit)'
 	assert_line 'dbapply: schema: DROP TABLE `old_notes`; (after the rows'"'"' commit)'
-	run dbdiff "$DEV" "$PROD"
-	assert_success
-	run dbdiff --schema "$DEV" "$PROD"
-	assert_success
+	assert_same_rows_and_schema "$DEV" "$PROD"
 	run dbapply --rollback "$PROD"
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE `clients` ADD COLUMN `legacy_code` varchar(20);'
 	dbdump-rows "$PROD" > after.ndjson
-	run dbdiff before.ndjson after.ndjson
-	assert_success
-	run dbdiff --schema before.ndjson after.ndjson
-	assert_success
+	assert_same_rows_and_schema before.ndjson after.ndjson
 	assert_equal "$(my_sql prod <<< 'INSERT INTO old_notes (client_id) VALUES (1); SELECT LAST_INSERT_ID()')" 3
 	run my_sql prod <<< 'INSERT INTO old_notes (client_id) VALUES (9999)'
 	assert_failure
@@ -1146,18 +1134,12 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE `tags` MODIFY COLUMN `name` varchar(50) NOT NULL;'
 	assert_line 'dbapply: schema: ALTER TABLE `tags` MODIFY COLUMN `n` bigint(20);'
-	run dbdiff "$DEV" "$PROD"
-	assert_success
-	run dbdiff --schema "$DEV" "$PROD"
-	assert_success
+	assert_same_rows_and_schema "$DEV" "$PROD"
 	run dbapply --rollback "$PROD"
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE `tags` MODIFY COLUMN `name` varchar(10) NOT NULL; (after the rows'"'"' commit)'
 	dbdump-rows "$PROD" > after.ndjson
-	run dbdiff before.ndjson after.ndjson
-	assert_success
-	run dbdiff --schema before.ndjson after.ndjson
-	assert_success
+	assert_same_rows_and_schema before.ndjson after.ndjson
 	# NOT NULL over prod's NULL at id 1: refused with its key, before any DDL
 	my_sql dev <<< "UPDATE tags SET note = 'a' WHERE id = 1; ALTER TABLE tags MODIFY note TEXT NOT NULL"
 	run --separate-stderr dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")

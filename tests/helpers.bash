@@ -25,6 +25,15 @@ office_db() {
 	sqlite3 -bail "$1" < "$ROOT/examples/office-seed.sql"
 }
 
+# Two databases or streams hold the same rows and the same schema: dbdiff
+# and dbdiff --schema both exit 0.
+assert_same_rows_and_schema() {
+	run dbdiff "$1" "$2"
+	assert_success
+	run dbdiff --schema "$1" "$2"
+	assert_success
+}
+
 # Dump without the header (its "at" time differs between runs).
 dump_body() {
 	dbdump-rows "$@" | tail -n +2
