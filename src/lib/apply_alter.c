@@ -560,13 +560,10 @@ int apply_alter_undo(struct db *db, struct alter_plan *p)
 	for (size_t i = p->n; i-- > 0;) {
 		if (!p->v[i].done || !p->v[i].undo)
 			continue;
-		if (db->ops->exec_ddl(db, p->v[i].undo) < 0) {
-			error("%s: undoing the schema step: %s: %s", db->shown_url, p->v[i].undo, db->err.buf);
+		if (apply_undo_ddl(db, p->v[i].undo) < 0)
 			failed = 1;
-		} else {
-			fprintf(stderr, "%s: schema undone: %s;\n", util_progname, p->v[i].undo);
+		else
 			undone++;
-		}
 		p->v[i].done = 0;
 	}
 	return failed ? -1 : undone;

@@ -257,6 +257,9 @@ int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, c
 /* MySQL: take back the statements run, newest first, each said; how many,
  * or -1 if one could not be. */
 int apply_alter_undo(struct db *db, struct alter_plan *p);
+/* Run one statement that undoes a schema step's (MySQL), saying it on
+ * standard error, or naming it and the engine's error; 0 or -1. */
+int apply_undo_ddl(struct db *db, const char *undo);
 void apply_alter_release(struct alter_plan *p);
 /* The undo stream: the schema records that restore what p took away or
  * changed; the table record to write for st (st, or st with the dropped

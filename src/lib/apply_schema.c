@@ -296,6 +296,14 @@ static int plan_run(struct db *db, struct ddl_plan *p, int shown_only)
 	return 0;
 }
 
+int apply_undo_ddl(struct db *db, const char *undo)
+{
+	if (db->ops->exec_ddl(db, undo) < 0)
+		return error("%s: undoing the schema step: %s: %s", db->shown_url, undo, db->err.buf);
+	fprintf(stderr, "%s: schema undone: %s;\n", util_progname, undo);
+	return 0;
+}
+
 /* MySQL: undo what the plan made, newest first; says what it did. */
 static void plan_undo(struct db *db, struct ddl_plan *p)
 {
@@ -303,12 +311,8 @@ static void plan_undo(struct db *db, struct ddl_plan *p)
 	for (size_t i = p->done; i-- > 0;) {
 		if (!p->v[i].undo)
 			continue;
-		if (db->ops->exec_ddl(db, p->v[i].undo) < 0) {
-			error("%s: undoing the schema step: %s: %s", db->shown_url, p->v[i].undo, db->err.buf);
+		if (apply_undo_ddl(db, p->v[i].undo) < 0)
 			ok = 0;
-		} else {
-			fprintf(stderr, "%s: schema undone: %s;\n", util_progname, p->v[i].undo);
-		}
 	}
 	if (ok && p->done)
 		error("the schema step is undone: %s is as before (MySQL commits DDL by itself, so it "
