@@ -31,6 +31,8 @@ static const char usage_text[] =
 	"                    conflicts and collisions and leave them out\n"
 	"  --prefer source|target\n"
 	"                    settle conflicts with the stream's or the target's values\n"
+	"                    (and rows that differ where no sync base tells an edit\n"
+	"                    from a collision: a first sync)\n"
 	"  --rekey           insert a collision (a key both sides created) under a new\n"
 	"                    key, and translate later streams from the source by it\n"
 	"  --with-history    also apply migration-history tables (django_migrations...);\n"
@@ -430,14 +432,13 @@ static void settle_apply_opts(struct run *r)
 	o->base_label = r->label;
 	/* --schema: the migration history travels with the schema it
 	 * describes, so that the framework finds nothing left to migrate. */
-	if (!r->args.with_history && !o->schema) {
-		for (const char *const *h = apply_default_history; *h; h++)
-			filter_add(&r->history, &r->nhistory, *h);
-		for (size_t i = 0; i < db->env.nhistory; i++)
-			filter_add(&r->history, &r->nhistory, db->env.history[i]);
-		o->history = r->history;
-		o->nhistory = r->nhistory;
-	}
+	for (const char *const *h = apply_default_history; *h; h++)
+		filter_add(&r->history, &r->nhistory, *h);
+	for (size_t i = 0; i < db->env.nhistory; i++)
+		filter_add(&r->history, &r->nhistory, db->env.history[i]);
+	o->history = r->history;
+	o->nhistory = r->nhistory;
+	o->with_history = r->args.with_history || o->schema;
 	if (db->env.nexclude) {
 		r->envf.exclude = db->env.exclude;
 		r->envf.nexclude = db->env.nexclude;

@@ -365,7 +365,7 @@ types_rows() {
 	assert_equal "$(val dev.ndjson events 3 day)" '"2020-01-02"'
 }
 
-@test "merge (the default): new and changed rows arrive, prod's own rows stay" {
+@test "merge (the default; --prefer source on this first sync): new and changed rows arrive, prod's own rows stay" {
 	office_dev_prod
 	my_sql dev <<-'SQL'
 	INSERT INTO clients (name, phone, email, balance, created_at) VALUES ('Client 101', '+1 555 0101', 'c101@example.com', 0, '2026-03-01 10:00:00');
@@ -373,7 +373,7 @@ types_rows() {
 	INSERT INTO cases (client_id, type_id, title, opened) VALUES (101, 2, 'Case 51', '2026-03-02');
 	SQL
 	my_sql prod <<<"INSERT INTO clients (id, name, created_at) VALUES (102, 'Walk-in 102', '2026-03-03 11:00:00');"
-	run dbapply "$PROD" <(dbdump-rows "$DEV")
+	run dbapply --prefer source "$PROD" <(dbdump-rows "$DEV")
 	assert_success
 	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM clients')" 102
 	assert_equal "$(my_sql prod <<<'SELECT phone FROM clients WHERE id = 50')" "+1 555 9050"
@@ -806,7 +806,7 @@ batch_state() {
 	upto=$(grep -n '"table":"b","row":{"id":10000,' s.ndjson | cut -d: -f1)
 	mkfifo in gate
 	{ head -n "$upto" s.ndjson; cat gate > /dev/null; tail -n +"$((upto + 1))" s.ndjson; } > in &
-	dbapply "$PROD" in > out 2> err &
+	dbapply --prefer source "$PROD" in > out 2> err &
 	apply=$!
 	trx() { my_sql <<<"SELECT count(*) FROM information_schema.INNODB_TRX WHERE $1"; }
 	for _ in $(seq 1 100); do
@@ -976,7 +976,7 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	# prod holds emails unique: dev's rows cannot go in
 	my_sql prod <<< 'CREATE UNIQUE INDEX clients_email_u ON clients (email)'
 	my_sql prod <<< 'SHOW CREATE TABLE clients' > before
-	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	run --separate-stderr dbapply --prefer source --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
 	[[ "$stderr" == *"Duplicate entry 'same@example.com'"* ]]
 	[[ "$stderr" == *'dbapply: schema undone: DROP TABLE `notes`;'* ]]
@@ -1130,7 +1130,7 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	my_sql dev <<< "ALTER TABLE tags MODIFY name VARCHAR(50) NOT NULL, MODIFY n BIGINT NULL;
 		UPDATE tags SET name = 'a name longer than ten', n = 5000000000 WHERE id = 2"
 	dbdump-rows "$PROD" > before.ndjson
-	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	run dbapply --prefer source --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE `tags` MODIFY COLUMN `name` varchar(50) NOT NULL;'
 	assert_line 'dbapply: schema: ALTER TABLE `tags` MODIFY COLUMN `n` bigint(20);'
@@ -1179,7 +1179,7 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	# prod holds codes unique: dev's rows cannot go in
 	my_sql prod <<< 'CREATE UNIQUE INDEX tags_code_u ON tags (code)'
 	my_sql prod <<< 'SHOW CREATE TABLE tags' > before
-	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	run --separate-stderr dbapply --prefer source --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
 	[[ "$stderr" == *'dbapply: schema: ALTER TABLE `tags` MODIFY COLUMN `name` varchar(50) NOT NULL;'* ]]
 	[[ "$stderr" == *"Duplicate entry 'a'"* ]]

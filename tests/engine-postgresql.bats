@@ -296,9 +296,9 @@ office_story() {
 	assert_success
 }
 
-@test "merge (the default): new and changed rows arrive, prod's own #102 stays" {
+@test "merge (the default; --prefer source on this first sync): new and changed rows arrive, prod's own #102 stays" {
 	office_story
-	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	run sh -c 'dbdump-rows "$DEV" | dbapply --prefer source "$PROD"'
 	assert_success
 	assert_line --regexp '^clients +1 +1 +0$'
 	assert_line --regexp '^cases +1 +0 +0$'
@@ -357,7 +357,7 @@ office_story() {
 	pg_psql prod -c "ALTER TABLE documents ADD CONSTRAINT small_files CHECK (length(content) < 30)"
 	pg_psql dev -c "INSERT INTO documents (case_id, filename, content) VALUES (1, 'big.pdf', decode(repeat('ab', 40), 'hex'))"
 	dump_body "$PROD" > before
-	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	run sh -c 'dbdump-rows "$DEV" | dbapply --prefer source "$PROD"'
 	assert_failure 2
 	assert_output --partial 'documents'
 	assert_output --partial 'violates check constraint "small_files"'
@@ -370,7 +370,7 @@ office_story() {
 		ALTER TABLE cases ADD FOREIGN KEY (client_id) REFERENCES clients DEFERRABLE"
 	pg_psql dev -c "ALTER TABLE cases DROP CONSTRAINT cases_client_id_fkey; UPDATE cases SET client_id = 4000 WHERE id = 1"
 	dump_body "$PROD" > before
-	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	run sh -c 'dbdump-rows "$DEV" | dbapply --prefer source "$PROD"'
 	assert_failure 2
 	assert_output --partial 'violates foreign key constraint "cases_client_id_fkey"'
 	dump_body "$PROD" > after
@@ -379,7 +379,7 @@ office_story() {
 	pg_psql dev -c "UPDATE cases SET client_id = 1 WHERE id = 1"
 	pg_psql prod -c "ALTER TABLE clients ADD CONSTRAINT no_9050 CHECK (phone <> '+1 555 9050')"
 	dump_body "$PROD" > before # its table record now lists the check
-	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	run sh -c 'dbdump-rows "$DEV" | dbapply --prefer source "$PROD"'
 	assert_failure 2
 	assert_output --partial 'updating "clients" (id=50): new row for relation "clients" violates check constraint "no_9050"'
 	dump_body "$PROD" > after
@@ -863,7 +863,7 @@ records() {
 	upto=$(grep -n '"table":"b","row":{"id":10000,' s.ndjson | cut -d: -f1)
 	mkfifo in gate
 	{ head -n "$upto" s.ndjson; cat gate > /dev/null; tail -n +"$((upto + 1))" s.ndjson; } > in &
-	dbapply "$PROD" in > out 2> err &
+	dbapply --prefer source "$PROD" in > out 2> err &
 	apply=$!
 	# dbapply has read "a" and waits for the rest of "b", in its transaction
 	for _ in $(seq 1 100); do
@@ -890,7 +890,7 @@ records() {
 		mkdb src.db <<<"CREATE TABLE n (id INTEGER PRIMARY KEY, t TEXT); INSERT INTO n VALUES ($id, 'a' || char(0) || 'b');"
 		dbdump-rows src.db > s.ndjson
 		grep -q 'a\\u0000b' s.ndjson
-		run dbapply "$PROD" s.ndjson
+		run dbapply --prefer source "$PROD" s.ndjson
 		assert_failure 2
 		assert_output --partial "s.ndjson:3: table \"n\" at key {\"id\":$id}:"
 		assert_output --partial 'column "t": PostgreSQL cannot store a NUL byte (\u0000) in text'
@@ -926,7 +926,7 @@ records() {
 	# prod's COMMIT waits for a synchronous standby that never answers
 	pg_psql prod -q -c "ALTER DATABASE prod SET synchronous_commit = on"
 	pg_psql postgres -q -c "ALTER SYSTEM SET synchronous_standby_names = 'nobody'" -c "SELECT pg_reload_conf()"
-	dbapply "$PROD" s.ndjson > out 2> err &
+	dbapply --prefer source "$PROD" s.ndjson > out 2> err &
 	pid=$!
 	waiting() { pg_psql postgres -Atc "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"; }
 	for _ in $(seq 1 100); do
@@ -962,7 +962,7 @@ records() {
 	dump_body "$PROD" > before
 	# one update: a prepared statement in the pipeline
 	pg_psql dev -q -c "UPDATE a SET n = -n WHERE id = 7"
-	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	run sh -c 'dbdump-rows "$DEV" | dbapply --prefer source "$PROD"'
 	assert_failure 2
 	assert_output --partial 'table "a" at key {"id":7}: update failed: updating "a" (id=7): no row with this key in the target (it changed since the diff)'
 	assert_output --partial 'nothing was written'
@@ -1170,12 +1170,13 @@ records() {
 	pg_psql dev -qc "ALTER TABLE clients ADD COLUMN tier varchar(10) NOT NULL DEFAULT 'basic';
 		UPDATE clients SET tier = 'gold' WHERE id = 7; UPDATE clients SET email = 'same@x' WHERE id IN (1, 2)"
 	pg_psql prod -qc "CREATE UNIQUE INDEX clients_email_u ON clients (email)"
-	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	# (a first sync from dev: --prefer source says dev's emails are edits)
+	run dbapply --prefer source --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
 	assert_output --partial 'clients_email_u'
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM information_schema.columns WHERE column_name = 'tier'")" 0
 	pg_psql prod -qc "DROP INDEX clients_email_u"
-	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	run dbapply --prefer source --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
 	assert_line "dbapply: schema: ALTER TABLE \"clients\" ADD COLUMN \"tier\" character varying(10) NOT NULL DEFAULT 'basic';"
 	assert_equal "$(pg_psql prod -tAc 'SELECT tier FROM clients WHERE id IN (6, 7) ORDER BY id')" $'basic\ngold'
@@ -1212,7 +1213,7 @@ records() {
 	SQL
 	pg_psql prod -q -c "CREATE TABLE doc (id integer PRIMARY KEY, uid uuid NOT NULL UNIQUE, meta jsonb,
 	                    fee numeric(10,2) NOT NULL, at timestamptz NOT NULL, day date)"
-	run dbapply "$PROD" <(dbdump-rows lite.db)
+	run dbapply --prefer source "$PROD" <(dbdump-rows lite.db)
 	assert_success
 	assert_equal "$(pg_psql prod -Atc 'SELECT uid, meta, fee FROM doc')" '0f8fad5b-d9cb-469f-a165-70867728950e|{"zeta": 1.0, "alpha": [1, 2]}|12.50'
 	run dbapply "$PROD" <(dbdump-rows lite.db)
@@ -1419,7 +1420,7 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 		UPDATE tags SET name = 'a name longer than ten', n = 5000000000 WHERE id = 2"
 	dbdump-rows "$PROD" > before.ndjson
 	# --sql cannot print these yet: refused, not left out of the script
-	run --separate-stderr dbapply --sql --schema "$PROD" < <(dbdump-rows "$DEV")
+	run --separate-stderr dbapply --prefer source --sql --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
 	assert_output ""
 	assert_equal "$(echo "$stderr" | grep -c 'the script cannot hold --schema.s changes to existing columns and tables yet (3)')" 1

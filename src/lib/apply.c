@@ -189,6 +189,11 @@ static void cleanup(struct apply *a)
 	apply_keyed_rows_release(&a->moved);
 	apply_keyed_rows_release(&a->queued);
 	table_free(a->rk_table);
+	table_free(a->unbased_table);
+	strmap_release(&a->unbased);
+	strmap_release(&a->unbased_seen);
+	strmap_release(&a->unbased_left);
+	buf_release(&a->unbased_key);
 	schema_diff_release(&a->made);
 	apply_sql_release(a);
 	if (a->wlog)

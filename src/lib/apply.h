@@ -36,6 +36,7 @@ struct apply_opts {
 	 * unless it is a backup or undo stream, named in sum->history. */
 	char *const *history;
 	size_t nhistory;
+	int with_history;        /* they are applied all the same (--with-history, --schema) */
 	/* The sync base (syncbase.h): kept in base_dir for (base_label,
 	 * undo_source) and each stream's source; NULL base_dir: none is read
 	 * or kept, and a merge is two-way. */

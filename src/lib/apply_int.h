@@ -27,6 +27,7 @@
 #include "rekey.h"
 #include "source.h"
 #include "stream.h"
+#include "strmap.h"
 
 #define MAX_CONFLICTS_SHOWN 20
 
@@ -38,6 +39,12 @@ struct plan {
 	const struct table *wire;
 	struct table *proj;     /* target types laid out like the stream's table */
 	const struct table *bt; /* the old sync base's table of that name (same shape), or NULL */
+	/* A merge of a row stream's table that no sync base holds yet (the
+	 * first sync from this source, or a table new in the stream): merged
+	 * three-way with an empty base, so a row that differs under the same
+	 * key is left out and reported, not taken for an edit (--prefer and
+	 * --rekey settle it). */
+	int first_sync;
 	struct diff_counts *counts;
 	char *spool[2];         /* [0] inserts and updates, [1] deletes */
 	FILE *lines[2];         /* the input line of each spooled change */
@@ -150,6 +157,12 @@ struct apply {
 	int64_t max_key;
 	int have_max_key;
 	struct table *rk_table;  /* the map's table record in the new base, or NULL */
+	/* Keys a first sync left out (apply_base.c): the old base's list,
+	 * those of it merged in this run, those left out in this run; the
+	 * list's table record in the new base, or NULL. */
+	struct strmap unbased, unbased_seen, unbased_left;
+	struct table *unbased_table;
+	struct buf unbased_key;
 	/* Phase 2: per write, where its row came from (struct written), so
 	 * that a failure the engine reports later names the right row. */
 	FILE *wlog;

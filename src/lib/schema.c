@@ -188,7 +188,7 @@ int table_is_key(const struct table *t, size_t i)
 
 int table_is_compared(const struct table *t, size_t i)
 {
-	return !table_is_key(t, i) && !t->cols[i].generated;
+	return !table_is_key(t, i) && !t->cols[i].generated && !t->cols[i].own_value;
 }
 
 int table_key_all(const struct table *t, int (*ok)(const struct column *c))

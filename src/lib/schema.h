@@ -16,6 +16,12 @@ struct column {
 	char *native;   /* the engine's own type name, e.g. "bigint" */
 	int nullable;
 	int generated;  /* computed by the engine: read, never written */
+	/* Each database keeps its own value (dbapply: when a migration ran
+	 * there, in a history table): written with a new row, never compared. */
+	int own_value;
+	/* Made by this run (dbapply --schema): the target's values in it are
+	 * its default, not edits of the target's side. */
+	int just_added;
 	int autoinc;    /* fed by an id generator (serial, identity, AUTO_INCREMENT) */
 	/* The engine keeps a decimal as written, scale and all (PostgreSQL's
 	 * numeric without a typmod): 1.5 and 1.50 are two values there. */
