@@ -1670,3 +1670,35 @@ dbapply: nothing was written to prod.db"
 	run jq -c 'select(.type == "row" and .table == "old_notes") | .row.body' <(zcat "$backup")
 	assert_output $'"hello"\n"bye"'
 }
+
+@test "--schema carries a table's triggers within SQLite: made after the rows (they do not fire for them), then at work; one whose SQL holds a second statement is refused; --rollback drops them with their table" {
+	mkdb src.db <<-'SQL'
+	CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+	CREATE TABLE item_log (id INTEGER PRIMARY KEY, item_id INT, what TEXT);
+	CREATE TRIGGER item_added AFTER INSERT ON item BEGIN
+		INSERT INTO item_log (item_id, what) VALUES (new.id, 'added; by trigger'); END;
+	INSERT INTO item VALUES (1, 'a'), (2, 'b');
+	SQL
+	assert_equal "$(dbdump-rows --schema-only src.db | jq -c 'select(.type == "table" and .table == "item") | .triggers | map(.name)')" '["item_added"]'
+	sqlite3 new.db "PRAGMA user_version = 1"
+	run dbapply --schema new.db < <(dbdump-rows src.db)
+	assert_success
+	assert_line "dbapply: schema: CREATE TRIGGER item_added AFTER INSERT ON item BEGIN"
+	assert_line "INSERT INTO item_log (item_id, what) VALUES (new.id, 'added; by trigger'); END; (after the rows)"
+	# the log holds the source's two rows, not two more from the trigger
+	assert_line --regexp '^total +4 +0 +0$'
+	assert_same_rows_and_schema src.db new.db
+	cp new.db probe.db
+	sqlite3 probe.db "INSERT INTO item VALUES (3, 'c')"
+	assert_equal "$(sqlite3 probe.db "SELECT what FROM item_log WHERE item_id = 3")" 'added; by trigger'
+	run dbapply --rollback new.db
+	assert_success
+	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0
+	# a trigger whose SQL carries a statement of its own after it: nothing made
+	dbdump-rows src.db | jq -c 'if .table == "item" and .type == "table" then .triggers[0].sql += "; DROP TABLE keep" else . end' > evil.ndjson
+	sqlite3 evil.db "PRAGMA user_version = 1"
+	run dbapply --schema evil.db evil.ndjson
+	assert_failure 2
+	assert_line --partial 'evil.ndjson:2: --schema: table "item": trigger "item_added": its SQL is not one CREATE TRIGGER statement: not made'
+	assert_equal "$(sqlite3 evil.db "SELECT count(*) FROM sqlite_schema")" 0
+}

@@ -42,7 +42,6 @@ static int str_equal(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
-static int strv_equal(char *const *a, size_t na, char *const *b, size_t nb);
 
 static int columns_equal(const struct column *a, const struct column *b, int same_engine)
 {
@@ -61,16 +60,6 @@ static int columns_equal(const struct column *a, const struct column *b, int sam
 	    (b->default_sql && !default_is_portable(b->default_sql)))
 		return 1;
 	return str_equal(a->default_sql, b->default_sql);
-}
-
-static int strv_equal(char *const *a, size_t na, char *const *b, size_t nb)
-{
-	if (na != nb)
-		return 0;
-	for (size_t i = 0; i < na; i++)
-		if (strcmp(a[i], b[i]))
-			return 0;
-	return 1;
 }
 
 static long find_index(const struct table *t, const struct index *ix)
@@ -315,7 +304,8 @@ int schema_record_from_json(const struct jv *rec, struct schema_record *out, str
 	}
 	const char *col = jv_get_string(old, "name");
 	if (out->kind == SC_DROP_COLUMN && col) {
-		table_add_column(out->t, col, VT_OTHER, "", 1);
+		const char *made = jv_get_string(old, "enum_type_made");
+		table_add_column(out->t, col, VT_OTHER, "", 1)->enum_type_made = made ? xstrdup(made) : NULL;
 	} else if (out->kind == SC_DROP_INDEX && col) {
 		struct index *ix = table_add_index(out->t, col, jv_get_true(old, "unique"));
 		const struct jv *cols = jv_get(old, "columns");
