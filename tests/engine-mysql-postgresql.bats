@@ -560,3 +560,27 @@ check_sakila_into() {
 	[[ $APPLIED == *'table "film_text": the fulltext index "idx_title_description" of mysql is left out (--without-engine-indexes)'* ]]
 	assert_equal "$(pg_psql new -Atc "SELECT enum_range(NULL::film_rating)")" '{G,PG,PG-13,R,NC-17}'
 }
+
+@test "--schema: Sakila from PostgreSQL (jOOQ's port) is refused by name into PostgreSQL, MariaDB and SQLite: the domain year, payment's rules and the inheritance of its children are not in the stream; nothing made" {
+	local data=$ROOT/../shared/datasets/sakila/postgres
+	[ -f "$data/postgres-sakila-schema.sql" ] || skip "shared/datasets is absent (a user's clone has no shared/)"
+	pg_createdb sakpg >/dev/null
+	# the dump names a role postgres; the test's server has none
+	sed -e '/OWNER TO/d' -e '/^GRANT /d' -e '/^REVOKE /d' "$data/postgres-sakila-schema.sql" | pg_psql sakpg >/dev/null
+	pg_psql sakpg -f "$data/postgres-sakila-insert-data-using-copy.sql" >/dev/null
+	dbdump-rows "$(pg_url sakpg)" > sakpg.ndjson
+	assert_equal "$(jq -c 'select(.type == "table" and .table == "film") | [.not_carried, .columns[10].labels, (.triggers | map(.name))]' sakpg.ndjson)" \
+		'[["column \"release_year\" of the domain type year"],["G","PG","PG-13","R","NC-17"],["film_fulltext_trigger","last_updated"]]'
+	for engine in pg mariadb sqlite; do
+		new_target $engine
+		run dbapply --schema "$DST" sakpg.ndjson
+		assert_failure 2
+		assert_line --partial 'sakpg.ndjson:8: --schema: table "film": the source'"'"'s column "release_year" of the domain type year is not in the stream (dbpipe(5))'
+		assert_line --partial '--schema: table "payment": the source'"'"'s rule "payment_insert_p2007_01" is not in the stream'
+		assert_line --partial '--schema: table "payment_p2007_06": the source'"'"'s inheritance from "payment" is not in the stream'
+		refute_line --partial 'schema: CREATE'
+	done
+	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0
+	assert_equal "$(pg_psql new -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+	assert_equal "$(my_sql new <<< "SHOW TABLES")" ""
+}

@@ -1581,3 +1581,25 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_success
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal")" 0
 }
+
+@test "--schema refuses by name a table whose rules, inheritance, partitioning or domain the stream does not describe; nothing made" {
+	pg_psql dev -q <<-'SQL'
+	CREATE DOMAIN year AS integer CHECK (VALUE >= 1901);
+	CREATE TABLE film (id int PRIMARY KEY, released year);
+	CREATE TABLE pay (id int PRIMARY KEY, at date NOT NULL);
+	CREATE TABLE pay_2007 () INHERITS (pay);
+	CREATE RULE pay_2007_in AS ON INSERT TO pay WHERE at >= '2007-01-01' DO INSTEAD INSERT INTO pay_2007 VALUES (NEW.*);
+	CREATE TABLE ev (id int, at date NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+	CREATE TABLE ok (id int PRIMARY KEY);
+	SQL
+	assert_equal "$(dbdump-rows --schema-only "$DEV" | jq -c 'select(.type == "table") | [.table, .not_carried]' | tr '\n' ' ')" \
+		'["ev",["partitioning by RANGE (at)"]] ["film",["column \"released\" of the domain type year"]] ["ok",null] ["pay",["rule \"pay_2007_in\""]] ["pay_2007",["inheritance from \"pay\""]] '
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_equal "$stderr" "dbapply: <stdin>:2: --schema: table \"ev\": the source's partitioning by RANGE (at) is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
+dbapply: <stdin>:3: --schema: table \"film\": the source's column \"released\" of the domain type year is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
+dbapply: <stdin>:5: --schema: table \"pay\": the source's rule \"pay_2007_in\" is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
+dbapply: <stdin>:6: --schema: table \"pay_2007\": the source's inheritance from \"pay\" is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
+dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+}

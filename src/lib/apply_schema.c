@@ -199,6 +199,14 @@ static size_t uncarried(const struct apply_opts *o, const struct schema_diff *d,
 		const struct table *t = c->new_t;
 		if (c->kind != SC_ADD_TABLE && c->kind != SC_ADD_INDEX)
 			continue;
+		for (size_t x = 0; c->kind == SC_ADD_TABLE && x < t->nnot_carried; x++) {
+			buf_reset(&why);
+			buf_addf(&why, "table \"%s\": the source's %s is not in the stream (dbpipe(5)), and a table "
+				 "made without it would behave otherwise: not made (make the table by hand)", t->name,
+				 t->not_carried[x]);
+			refuse(stream, t, why.buf);
+			n++;
+		}
 		if (c->kind == SC_ADD_TABLE && t->has_triggers && !t->ntriggers) {
 			if (o->without_triggers) {
 				warning("%s:%ld: --schema: table \"%s\" is made without its triggers (the stream "

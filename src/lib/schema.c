@@ -159,6 +159,7 @@ void table_free(struct table *t)
 		free(t->triggers[i].sql);
 	}
 	free(t->triggers);
+	free_strv(t->not_carried, t->nnot_carried);
 	free(t->name);
 	free(t);
 }
@@ -598,6 +599,10 @@ void table_to_json(struct buf *out, const struct table *t, int flags)
 	} else if (t->has_triggers) {
 		buf_adds(out, ",\"triggers\":true");
 	}
+	if (t->nnot_carried) {
+		buf_adds(out, ",\"not_carried\":");
+		add_strv(out, t->not_carried, t->nnot_carried);
+	}
 	if (flags & TABLE_COMPLETE)
 		buf_adds(out, ",\"complete\":true");
 	if (flags & TABLE_RANGED)
@@ -803,6 +808,11 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 			return NULL;
 		}
 		table_add_trigger(t, name, sql);
+	}
+	const struct jv *nc = jv_get(rec, "not_carried");
+	if (nc && strv_from_json(nc, &t->not_carried, &t->nnot_carried, err, "not_carried") < 0) {
+		table_free(t);
+		return NULL;
 	}
 	t->ranged = jv_get_true(rec, "ranged");
 	return t;
@@ -1011,6 +1021,12 @@ int strv_equal(char *const *a, size_t na, char *const *b, size_t nb)
 	return 1;
 }
 
+void table_add_not_carried(struct table *t, const char *what)
+{
+	t->not_carried = xrealloc(t->not_carried, (t->nnot_carried + 1) * sizeof(*t->not_carried));
+	t->not_carried[t->nnot_carried++] = xstrdup(what);
+}
+
 void table_add_trigger(struct table *t, const char *name, const char *sql)
 {
 	t->triggers = xrealloc(t->triggers, (t->ntriggers + 1) * sizeof(*t->triggers));
@@ -1071,6 +1087,8 @@ struct table *table_copy(const struct table *t)
 	c->has_triggers = t->has_triggers;
 	for (size_t x = 0; x < t->ntriggers; x++)
 		table_add_trigger(c, t->triggers[x].name, t->triggers[x].sql);
+	for (size_t x = 0; x < t->nnot_carried; x++)
+		table_add_not_carried(c, t->not_carried[x]);
 	c->line = t->line;
 	return c;
 }

@@ -104,6 +104,12 @@ struct table {
 	 * stream of an older dbapply says only "triggers":true). */
 	size_t ntriggers;
 	struct trigger *triggers;
+	/* What the source's table has that its table record does not
+	 * describe, each said for people ("rule \"r\"", "inherits from
+	 * \"payment\"", "column \"c\" has the domain type year"): dbapply
+	 * --schema refuses to make the table, naming each. */
+	char **not_carried;
+	size_t nnot_carried;
 	long line;             /* line of its table record in a stream, else 0 */
 };
 
@@ -203,6 +209,8 @@ void index_add_column(struct index *ix, const char *col);
 void table_drop_last_index(struct table *t);
 /* Put t's indexes in name order (bytewise). */
 void table_sort_indexes(struct table *t);
+/* Something of t its record cannot describe (not_carried); copied. */
+void table_add_not_carried(struct table *t, const char *what);
 /* A trigger of t (has_triggers set); the strings are copied. */
 void table_add_trigger(struct table *t, const char *name, const char *sql);
 /* A check of t (name may be NULL); the strings are copied. */

@@ -334,6 +334,24 @@ static const char q_triggers[] = TABLES_CTE
 	"FROM tbl t JOIN pg_catalog.pg_trigger g ON g.tgrelid = t.oid AND NOT g.tgisinternal "
 	"ORDER BY g.tgrelid, g.tgname COLLATE \"C\"";
 
+/* What a table record does not describe, said for people: the table's
+ * rules (Sakila's payment_insert_p2007_01 sends inserts into a child),
+ * the parents it inherits from, its partitioning (the partitions are not
+ * tables of the stream), the domain types of its columns (their checks
+ * and NOT NULL are not read). */
+static const char q_not_carried[] = TABLES_CTE
+	"SELECT r.ev_class, 'rule \"' || r.rulename || '\"' FROM tbl t "
+	"JOIN pg_catalog.pg_rewrite r ON r.ev_class = t.oid AND r.rulename <> '_RETURN' "
+	"UNION ALL SELECT i.inhrelid, 'inheritance from \"' || p.relname || '\"' FROM tbl t "
+	"JOIN pg_catalog.pg_inherits i ON i.inhrelid = t.oid JOIN pg_catalog.pg_class p ON p.oid = i.inhparent "
+	"UNION ALL SELECT c.oid, 'partitioning by ' || pg_catalog.pg_get_partkeydef(c.oid) FROM tbl t "
+	"JOIN pg_catalog.pg_class c ON c.oid = t.oid AND c.relkind = 'p' "
+	"UNION ALL SELECT a.attrelid, 'column \"' || a.attname || '\" of the domain type ' || "
+	"pg_catalog.format_type(a.atttypid, NULL) FROM tbl t "
+	"JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped "
+	"JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid AND ty.typtype = 'd' "
+	"ORDER BY 1, 2";
+
 /* The values of enum columns (a domain over an enum too), in order. */
 static const char q_labels[] = TABLES_CTE
 	"SELECT a.attrelid, a.attnum, e.enumlabel "
@@ -524,6 +542,15 @@ static void load_triggers(PGresult *res, struct loading *v, size_t n)
 	}
 }
 
+static void load_not_carried(PGresult *res, struct loading *v, size_t n)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct loading *l = find_loading(v, n, getoid(res, r, 0));
+		if (l)
+			table_add_not_carried(l->t, PQgetvalue(res, r, 1));
+	}
+}
+
 static void load_checks(PGresult *res, struct loading *v, size_t n)
 {
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -562,7 +589,7 @@ static void load_enum_types(PGresult *res, struct schema *out)
 int pg_load_schema(struct db *db, struct schema *out)
 {
 	PGresult *tabs = NULL, *cols = NULL, *keys = NULL, *refs = NULL, *idx = NULL, *checks = NULL;
-	PGresult *labels = NULL, *types = NULL, *triggers = NULL;
+	PGresult *labels = NULL, *types = NULL, *triggers = NULL, *uncarried = NULL;
 	struct loading *v = NULL;
 	size_t n = 0;
 	int rc = -1;
@@ -570,7 +597,8 @@ int pg_load_schema(struct db *db, struct schema *out)
 	    !(keys = pg_query(db, q_keys, 0, NULL)) || !(refs = pg_query(db, q_refs, 0, NULL)) ||
 	    !(idx = pg_query(db, q_indexes, 0, NULL)) || !(checks = pg_query(db, q_checks, 0, NULL)) ||
 	    !(labels = pg_query(db, q_labels, 0, NULL)) || !(types = pg_query(db, q_enum_types, 0, NULL)) ||
-	    !(triggers = pg_query(db, q_triggers, 0, NULL)))
+	    !(triggers = pg_query(db, q_triggers, 0, NULL)) ||
+	    !(uncarried = pg_query(db, q_not_carried, 0, NULL)))
 		goto out;
 	v = new_tables(tabs, &n);
 	load_columns(cols, v, n);
@@ -581,6 +609,7 @@ int pg_load_schema(struct db *db, struct schema *out)
 	load_labels(labels, v, n);
 	load_enum_types(types, out);
 	load_triggers(triggers, v, n);
+	load_not_carried(uncarried, v, n);
 	for (size_t i = 0; i < n; i++) {
 		schema_add(out, v[i].t);
 		v[i].t = NULL;
@@ -602,5 +631,6 @@ out:
 	PQclear(labels);
 	PQclear(types);
 	PQclear(triggers);
+	PQclear(uncarried);
 	return rc;
 }
