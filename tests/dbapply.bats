@@ -1702,3 +1702,18 @@ dbapply: nothing was written to prod.db"
 	assert_line --partial 'evil.ndjson:2: --schema: table "item": trigger "item_added": its SQL is not one CREATE TRIGGER statement: not made'
 	assert_equal "$(sqlite3 evil.db "SELECT count(*) FROM sqlite_schema")" 0
 }
+
+@test "--schema: a stream of an older dbdump-rows that says only \"triggers\":true is refused, naming the table; --without-triggers makes the table without them, said" {
+	mkdb h.db <<< "CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);"
+	dbdump-rows h.db | sed 's/^\({"type":"table".*\)}$/\1,"triggers":true}/' > old.ndjson
+	resign old.ndjson
+	sqlite3 new.db "PRAGMA user_version = 1"
+	run dbapply --schema new.db old.ndjson
+	assert_failure 2
+	assert_line 'dbapply: old.ndjson:2: --schema: table "t" has triggers in the source, and the stream does not hold their code (an older dbdump-rows wrote it): not made (--without-triggers makes it without them)'
+	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0
+	run dbapply --schema --without-triggers new.db old.ndjson
+	assert_success
+	assert_line 'dbapply: warning: old.ndjson:2: --schema: table "t" is made without its triggers (the stream does not hold their code) (--without-triggers)'
+	assert_equal "$(sqlite3 new.db "SELECT id FROM t")" 1
+}

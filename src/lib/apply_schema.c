@@ -214,8 +214,8 @@ static size_t uncarried(const struct apply_opts *o, const struct schema_diff *d,
 			} else {
 				buf_reset(&why);
 				buf_addf(&why, "table \"%s\" has triggers in the source, and the stream does not hold "
-					 "their code (a dbdump-rows before 0.x): not made (--without-triggers makes it "
-					 "without them)", t->name);
+					 "their code (an older dbdump-rows wrote it): not made (--without-triggers makes "
+					 "it without them)", t->name);
 				refuse(stream, t, why.buf);
 				n++;
 			}
