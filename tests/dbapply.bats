@@ -1691,6 +1691,22 @@ dbapply: nothing was written to prod.db"
 	cp new.db probe.db
 	sqlite3 probe.db "INSERT INTO item VALUES (3, 'c')"
 	assert_equal "$(sqlite3 probe.db "SELECT what FROM item_log WHERE item_id = 3")" 'added; by trigger'
+	# dbdiff --schema compares triggers: by name, and within one engine their code
+	sqlite3 probe.db "DROP TRIGGER item_added; CREATE TRIGGER item_added AFTER INSERT ON item BEGIN SELECT 1; END;
+		CREATE TRIGGER item_gone AFTER DELETE ON item BEGIN SELECT 1; END;"
+	run --separate-stderr dbdiff --schema --stat src.db probe.db
+	assert_failure 1
+	assert_equal "$stderr" 'trigger "item_added" of "item" is other code in OLD than in NEW
+trigger "item_gone" of "item" is only in NEW
+2 schema differences'
+	# a sync into a table that lacks a trigger says so: --schema makes triggers only with their table
+	run dbapply --schema probe.db < <(dbdump-rows new.db)
+	assert_success
+	assert_line --partial 'trigger "item_added" of "item" is other code in the target than in the stream (dbapply does not change a trigger)'
+	sqlite3 probe.db "DROP TRIGGER item_added"
+	run dbapply --schema probe.db < <(dbdump-rows new.db)
+	assert_success
+	assert_line --partial 'trigger "item_added" of "item" is only in the stream (dbapply adds triggers only with the tables it creates)'
 	run dbapply --rollback new.db
 	assert_success
 	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0

@@ -560,8 +560,8 @@ static int refuse_missing(struct apply *a, const struct schema_diff *d)
 		     tables, tables == 1 ? "" : "s", columns, columns == 1 ? "" : "s");
 }
 
-/* A check of the stream that a table of the target lacks is said, not
- * made: --schema adds checks only with the tables it creates. */
+/* A check or trigger of the stream that a table of the target lacks is
+ * said, not made: --schema adds them only with the tables it creates. */
 static void warn_missing_checks(struct apply *a)
 {
 	struct schema_diff all;
@@ -569,12 +569,16 @@ static void warn_missing_checks(struct apply *a)
 	schema_diff_compute(&a->target, &a->rd.schema,
 			    !strcmp(a->rd.engine ? a->rd.engine : "", a->db->ops->engine), &all);
 	for (size_t i = 0; i < all.n; i++) {
-		if (all.v[i].kind != SC_ADD_CHECK || !apply_writes_table(a->o, a->rd.purpose, all.v[i].new_t->name))
+		enum schema_change_kind k = all.v[i].kind;
+		if ((k != SC_ADD_CHECK && k != SC_ADD_TRIGGER && k != SC_ALTER_TRIGGER) ||
+		    !apply_writes_table(a->o, a->rd.purpose, all.v[i].new_t->name))
 			continue;
 		buf_reset(&what);
 		schema_change_describe(&what, &all.v[i], "the target", "the stream");
-		warning("%s:%ld: %s (dbapply adds checks only with the tables it creates)", a->rd.name,
-			all.v[i].new_t->line, what.buf);
+		warning("%s:%ld: %s (%s)", a->rd.name, all.v[i].new_t->line, what.buf,
+			k == SC_ADD_CHECK	? "dbapply adds checks only with the tables it creates"
+			: k == SC_ADD_TRIGGER ? "dbapply adds triggers only with the tables it creates"
+					      : "dbapply does not change a trigger");
 	}
 	buf_release(&what);
 	schema_diff_release(&all);

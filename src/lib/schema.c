@@ -529,6 +529,15 @@ void index_to_json(struct buf *out, const struct index *ix)
 	buf_addch(out, '}');
 }
 
+void trigger_to_json(struct buf *out, const struct trigger *g)
+{
+	buf_adds(out, "{\"name\":");
+	json_add_string(out, g->name, strlen(g->name));
+	buf_adds(out, ",\"sql\":");
+	json_add_string(out, g->sql, strlen(g->sql));
+	buf_addch(out, '}');
+}
+
 void check_to_json(struct buf *out, const struct check *ck)
 {
 	buf_addch(out, '{');
@@ -589,11 +598,9 @@ void table_to_json(struct buf *out, const struct table *t, int flags)
 	if (t->ntriggers) {
 		buf_adds(out, ",\"triggers\":[");
 		for (size_t i = 0; i < t->ntriggers; i++) {
-			buf_adds(out, i ? ",{\"name\":" : "{\"name\":");
-			json_add_string(out, t->triggers[i].name, strlen(t->triggers[i].name));
-			buf_adds(out, ",\"sql\":");
-			json_add_string(out, t->triggers[i].sql, strlen(t->triggers[i].sql));
-			buf_addch(out, '}');
+			if (i)
+				buf_addch(out, ',');
+			trigger_to_json(out, &t->triggers[i]);
 		}
 		buf_addch(out, ']');
 	} else if (t->has_triggers) {

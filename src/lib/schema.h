@@ -237,6 +237,7 @@ void column_to_json(struct buf *out, const struct column *c);
 void ref_to_json(struct buf *out, const struct ref *r);
 void index_to_json(struct buf *out, const struct index *ix);
 void check_to_json(struct buf *out, const struct check *ck);
+void trigger_to_json(struct buf *out, const struct trigger *g);
 /* Parse a table record.  Returns NULL with a reason in err. */
 struct table *table_from_json(const struct jv *rec, struct buf *err);
 /* Append the column that c (a column of a table record) describes. */
