@@ -1714,3 +1714,66 @@ dbapply: nothing was written to prod.db"
 	run jq -c 'select(.type == "row" and .table == "old_notes") | .row.body' <(zcat "$backup")
 	assert_output $'"hello"\n"bye"'
 }
+
+@test "--schema carries a table's triggers within SQLite: made after the rows (they do not fire for them), then at work; one whose SQL holds a second statement is refused; --rollback drops them with their table" {
+	mkdb src.db <<-'SQL'
+	CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+	CREATE TABLE item_log (id INTEGER PRIMARY KEY, item_id INT, what TEXT);
+	CREATE TRIGGER item_added AFTER INSERT ON item BEGIN
+		INSERT INTO item_log (item_id, what) VALUES (new.id, 'added; by trigger'); END;
+	INSERT INTO item VALUES (1, 'a'), (2, 'b');
+	SQL
+	assert_equal "$(dbdump-rows --schema-only src.db | jq -c 'select(.type == "table" and .table == "item") | .triggers | map(.name)')" '["item_added"]'
+	sqlite3 new.db "PRAGMA user_version = 1"
+	run dbapply --schema new.db < <(dbdump-rows src.db)
+	assert_success
+	assert_line "dbapply: schema: CREATE TRIGGER item_added AFTER INSERT ON item BEGIN"
+	assert_line "INSERT INTO item_log (item_id, what) VALUES (new.id, 'added; by trigger'); END; (after the rows)"
+	# the log holds the source's two rows, not two more from the trigger
+	assert_line --regexp '^total +4 +0 +0$'
+	assert_same_rows_and_schema src.db new.db
+	cp new.db probe.db
+	sqlite3 probe.db "INSERT INTO item VALUES (3, 'c')"
+	assert_equal "$(sqlite3 probe.db "SELECT what FROM item_log WHERE item_id = 3")" 'added; by trigger'
+	# dbdiff --schema compares triggers: by name, and within one engine their code
+	sqlite3 probe.db "DROP TRIGGER item_added; CREATE TRIGGER item_added AFTER INSERT ON item BEGIN SELECT 1; END;
+		CREATE TRIGGER item_gone AFTER DELETE ON item BEGIN SELECT 1; END;"
+	run --separate-stderr dbdiff --schema --stat src.db probe.db
+	assert_failure 1
+	assert_equal "$stderr" 'trigger "item_added" of "item" is other code in OLD than in NEW
+trigger "item_gone" of "item" is only in NEW
+2 schema differences'
+	# a sync into a table that lacks a trigger says so: --schema makes triggers only with their table
+	run dbapply --schema probe.db < <(dbdump-rows new.db)
+	assert_success
+	assert_line --partial 'trigger "item_added" of "item" is other code in the target than in the stream (dbapply does not change a trigger)'
+	sqlite3 probe.db "DROP TRIGGER item_added"
+	run dbapply --schema probe.db < <(dbdump-rows new.db)
+	assert_success
+	assert_line --partial 'trigger "item_added" of "item" is only in the stream (dbapply adds triggers only with the tables it creates)'
+	run dbapply --rollback new.db
+	assert_success
+	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0
+	# a trigger whose SQL carries a statement of its own after it: nothing made
+	dbdump-rows src.db | jq -c 'if .table == "item" and .type == "table" then .triggers[0].sql += "; DROP TABLE keep" else . end' > evil.ndjson
+	sqlite3 evil.db "PRAGMA user_version = 1"
+	run dbapply --schema evil.db evil.ndjson
+	assert_failure 2
+	assert_line --partial 'evil.ndjson:2: --schema: table "item": trigger "item_added": its SQL is not one CREATE TRIGGER statement: not made'
+	assert_equal "$(sqlite3 evil.db "SELECT count(*) FROM sqlite_schema")" 0
+}
+
+@test "--schema: a stream of an older dbdump-rows that says only \"triggers\":true is refused, naming the table; --without-triggers makes the table without them, said" {
+	mkdb h.db <<< "CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);"
+	dbdump-rows h.db | sed 's/^\({"type":"table".*\)}$/\1,"triggers":true}/' > old.ndjson
+	resign old.ndjson
+	sqlite3 new.db "PRAGMA user_version = 1"
+	run dbapply --schema new.db old.ndjson
+	assert_failure 2
+	assert_line 'dbapply: old.ndjson:2: --schema: table "t" has triggers in the source, and the stream does not hold their code (an older dbdump-rows wrote it): not made (--without-triggers makes it without them)'
+	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0
+	run dbapply --schema --without-triggers new.db old.ndjson
+	assert_success
+	assert_line 'dbapply: warning: old.ndjson:2: --schema: table "t" is made without its triggers (the stream does not hold their code) (--without-triggers)'
+	assert_equal "$(sqlite3 new.db "SELECT id FROM t")" 1
+}

@@ -1170,6 +1170,20 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	assert_output '"L9"'
 }
 
+@test "--schema on MariaDB: an int made unsigned, or an unsigned int made signed of the same width, is a narrowing, refused by name without --mirror; nothing written" {
+	my_sql dev <<< "CREATE TABLE u (id INT PRIMARY KEY, a INT UNSIGNED, b INT, c SMALLINT UNSIGNED) ENGINE=InnoDB;
+		INSERT INTO u VALUES (1, 4000000000, -5, 60000)"
+	my_sql prod <<< "CREATE TABLE u (id INT PRIMARY KEY, a INT, b INT UNSIGNED, c INT) ENGINE=InnoDB;
+		INSERT INTO u VALUES (1, -1, 7, 3)"
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows -t u "$DEV")
+	assert_failure 2
+	assert_equal "$stderr" 'dbapply: <stdin>:2: --schema: column "u"."a" is (int, int(11)) in the target, (int, int(10) unsigned) in the stream: from int(11) to int(10) unsigned, which holds no negative numbers: only with --schema --mirror
+dbapply: <stdin>:2: --schema: column "u"."b" is (int, int(10) unsigned) in the target, (int, int(11)) in the stream: from int(10) unsigned to int(11), a narrower integer: only with --schema --mirror
+dbapply: <stdin>:2: --schema: column "u"."c" is (int, int(11)) in the target, (int, smallint(5) unsigned) in the stream: from int(11) to smallint(5) unsigned, which holds no negative numbers: only with --schema --mirror
+dbapply: nothing was written to '"$PROD"
+	assert_equal "$(my_sql prod <<< "SELECT a, b, c FROM u")" "-1	7	3"
+}
+
 @test "--schema on MariaDB: when the rows fail, a widened column is narrowed back (undone newest first) and prod's table is as before" {
 	for db in dev prod; do
 		my_sql $db <<< "CREATE TABLE tags (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL, code VARCHAR(5) NULL) ENGINE=InnoDB;

@@ -57,6 +57,11 @@ struct apply_opts {
 	 * before the rows (apply_schema.c); without it they are refused, each
 	 * named. */
 	int schema;
+	/* --schema across engines: make a table that has triggers without
+	 * them (--without-triggers), leave out an index of a kind only the
+	 * source's engine makes (--without-engine-indexes); each is named in
+	 * a warning.  Without them such a table or index is refused. */
+	int without_triggers, without_engine_indexes;
 	/* --sql (with dry_run): print to stdout, in the target's dialect, the
 	 * statements the run makes, schema and rows, as one script that the
 	 * engine's own client can run (apply_sql.c). */

@@ -104,6 +104,14 @@ struct apply {
 	 * SC_DROP_*, old_t a table of rd's schema): the undo stream's schema
 	 * records. */
 	struct schema_diff made;
+	/* Copies of the stream's tables that made points to where the step
+	 * made an enum type for a column (enum_type_made set), owned. */
+	struct schema made_tables;
+	/* DDL the schema step leaves until the rows are written (PostgreSQL,
+	 * SQLite): the foreign keys of the tables it made, so that a cycle of
+	 * them loads, checked whole when added; owned strings. */
+	char **after_rows;
+	size_t nafter_rows, after_rows_alloc;
 	const struct apply_schema_undo *schema_outside; /* MySQL: what ran before the transaction */
 	/* --schema's alters and --mirror's drops (apply_alter.c): alter_own
 	 * for PostgreSQL and SQLite, MySQL's in schema_outside; NULL: none. */
@@ -170,7 +178,7 @@ struct apply {
 	/* --sql (apply_sql.c): the script's schema step, rows (a file in
 	 * tmpdir) and id generators; whether its rows turned MySQL's
 	 * foreign-key checks off. */
-	struct buf sql_ddl, sql_seq;
+	struct buf sql_ddl, sql_after, sql_seq;
 	FILE *sql_rows;
 	int sql_fk_off;
 };
@@ -253,6 +261,12 @@ void apply_schema_note_made(struct apply *a, const struct apply_schema_undo *und
  * the transaction, or after the commit where DDL commits by itself
  * (after_commit). */
 int apply_schema_drops(struct apply *a, int after_commit);
+/* Run the DDL the schema step left until the rows are written
+ * (a->after_rows), each said; -1 at the first that fails. */
+int apply_schema_after_rows(struct apply *a);
+/* MySQL: the same once the rows are committed (the triggers of the tables
+ * apply_schema_outside made); -1 at the first that fails. */
+int apply_schema_after_commit(struct apply *a);
 void apply_schema_keep(struct apply_schema_undo *undo);
 /* MySQL: the alters and drops apply_schema_outside planned, or NULL. */
 struct alter_plan *apply_schema_alters(const struct apply_schema_undo *undo);
@@ -290,6 +304,8 @@ int apply_alter_undo_tables(struct alter_plan *p, struct stream_writer *w, int r
 /* apply_sql.c */
 int apply_sql_check(struct apply *a);
 void apply_sql_ddl(struct apply *a, const char *sql);
+/* The same for DDL that runs after the rows (apply_schema_after_rows). */
+void apply_sql_ddl_after_rows(struct apply *a, const char *sql);
 int apply_sql_write(struct apply *a, const struct plan *p, const struct change *c);
 int apply_sql_sequence(struct apply *a, const struct table *t);
 int apply_sql_print(struct apply *a);
