@@ -968,7 +968,7 @@ records() {
 	assert_output --partial 'nothing was written'
 	# thirty of them: one statement over arrays
 	pg_psql dev -q -c "UPDATE a SET n = n + 100 WHERE id <= 30"
-	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	run sh -c 'dbdump-rows "$DEV" | dbapply --prefer source "$PROD"'
 	assert_failure 2
 	assert_output --partial 'updating "a" (id=7): no row with this key in the target (it changed since the diff); one of a batch of 30 rows from this one'
 	assert_output --partial 'nothing was written'
@@ -1222,7 +1222,7 @@ records() {
 	# prod's own row comes back to a laptop in Django's SQLite forms; SQLite
 	# keeps JSON as text, so dev's row takes jsonb's key order, once
 	pg_psql prod -q -c "INSERT INTO doc VALUES (2, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '{\"b\": 2, \"a\": 1}', 3, '2024-02-01 08:00:00+00', NULL)"
-	run dbapply lite.db <(dbdump-rows "$PROD")
+	run dbapply --prefer source lite.db <(dbdump-rows "$PROD")
 	assert_success
 	assert_line --regexp '^doc +1 +1 +0$'
 	assert_equal "$(sqlite3 lite.db 'SELECT uid, at FROM doc WHERE id = 2')" 'a0eebc999c0b4ef8bb6d6bb9bd380a11|2024-02-01 08:00:00'
@@ -1424,7 +1424,7 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_failure 2
 	assert_output ""
 	assert_equal "$(echo "$stderr" | grep -c 'the script cannot hold --schema.s changes to existing columns and tables yet (3)')" 1
-	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	run dbapply --prefer source --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE "tags" ALTER COLUMN "name" TYPE character varying(50), ALTER COLUMN "name" DROP NOT NULL;'
 	assert_line 'dbapply: schema: ALTER TABLE "tags" ALTER COLUMN "n" TYPE bigint;'
