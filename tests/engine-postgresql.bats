@@ -213,36 +213,6 @@ types_rows() {
 	assert_success
 }
 
-@test "a dump walks a NOT NULL key's index instead of sorting the table; a nullable key still comes NULL first" {
-	pg_psql dev -q <<-'SQL'
-	CREATE TABLE big (id bigint PRIMARY KEY, v text);
-	INSERT INTO big SELECT i, 'v' || i FROM generate_series(1, 2000) i;
-	CREATE TABLE loose (code text UNIQUE, n int);
-	INSERT INTO loose VALUES ('b', 1), (NULL, 2), ('a', 3);
-	ANALYZE;
-	SQL
-	# With sorts priced out, the planner reads by the index whenever the
-	# ORDER BY lets it: a sort in the plan would mean it could not.
-	pg_psql postgres -q -c 'ALTER DATABASE dev SET enable_sort = off'
-	scans() { pg_psql dev -Atc "SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'big_pkey'"; }
-	local before
-	before=$(scans)
-	run dbdump-rows -q "$DEV"
-	assert_success
-	echo "$output" > dump
-	assert_equal "$(jq -r 'select(.type == "row" and .table == "big") | .row.id' dump | head -3 | tr '\n' ' ')" "1 2 3 "
-	assert_equal "$(jq -c 'select(.type == "row" and .table == "big")' dump | wc -l)" 2000
-	assert_equal "$(jq -c 'select(.type == "row" and .table == "loose") | .row.code' dump | tr '\n' ' ')" 'null "a" "b" '
-	# the backend's statistics reach the view when it ends
-	local after
-	for _ in $(seq 50); do
-		after=$(scans)
-		[ "$after" -gt "$before" ] && break
-		sleep 0.1
-	done
-	[ "$after" -gt "$before" ]
-}
-
 @test "a dump taken while another connection writes reflects one instant" {
 	pg_psql dev <<-'SQL'
 	CREATE TABLE a (id int PRIMARY KEY, pad text);

@@ -48,11 +48,7 @@ static void pg_placeholder(struct buf *sql, size_t n)
  * (read.c's read_value makes it).  Numbers, booleans, uuid (16 bytes
  * compared as memcmp: the order of the hex text) and bytea natively, text
  * COLLATE "C", timestamps by the canonical text, every other type (enums
- * too: they have no collation) by its text COLLATE "C"; NULLs first.
- * NULLS FIRST is said only of a column that may hold NULL: on a NOT NULL
- * column (every primary key's) the order is the same without it, and
- * only without it can the planner walk the key's index (ASC NULLS LAST)
- * instead of sorting the table: 0.64 s against 0.16 s for 300k rows. */
+ * too: they have no collation) by its text COLLATE "C"; NULLs first. */
 static void pg_order_key(struct buf *sql, const struct sql_dialect *d, const struct column *c,
 			 enum key_order order)
 {
@@ -60,28 +56,25 @@ static void pg_order_key(struct buf *sql, const struct sql_dialect *d, const str
 	switch (order) {
 	case KEY_ORDER_NUMBER:
 	case KEY_ORDER_BYTES:
-		sql_addf(sql, d, "%I", n);
-		break;
+		sql_addf(sql, d, "%I NULLS FIRST", n);
+		return;
 	case KEY_ORDER_TEXT:
 		if (c->type != VT_TEXT)
-			goto canonical;
-		sql_addf(sql, d, "%I COLLATE \"C\"", n);
-		break;
+			break;
+		sql_addf(sql, d, "%I COLLATE \"C\" NULLS FIRST", n);
+		return;
 	case KEY_ORDER_TIMESTAMP:
 		if (c->type == VT_TIMESTAMPTZ)
 			sql_addf(sql, d, "(CASE WHEN %I::text LIKE '%%+00' THEN replace(left(%I::text, -3), ' ', 'T') "
-				 "|| 'Z' ELSE %I::text END) COLLATE \"C\"", n, n, n);
+				 "|| 'Z' ELSE %I::text END) COLLATE \"C\" NULLS FIRST", n, n, n);
 		else
 			sql_addf(sql, d, "(CASE WHEN %I::text LIKE '%% BC' THEN %I::text "
-				 "ELSE replace(%I::text, ' ', 'T') END) COLLATE \"C\"", n, n, n);
-		break;
+				 "ELSE replace(%I::text, ' ', 'T') END) COLLATE \"C\" NULLS FIRST", n, n, n);
+		return;
 	case KEY_ORDER_CANONICAL:
-	canonical:
-		sql_addf(sql, d, "(%I::text) COLLATE \"C\"", n);
 		break;
 	}
-	if (c->nullable)
-		buf_adds(sql, " NULLS FIRST");
+	sql_addf(sql, d, "(%I::text) COLLATE \"C\" NULLS FIRST", n);
 }
 
 /* In a whole-row key, types without btree equality (json, point...)
