@@ -470,23 +470,38 @@ static char copy_unescape(const char *s, size_t n, size_t *j)
 }
 
 /* Value i of a COPY row, from s[*j] to the next tab or the end: \N for
- * NULL, else unescaped into c->fields and NUL-terminated. */
+ * NULL, else unescaped into c->fields and NUL-terminated.  The text
+ * between backslashes is copied a run at a time (memchr finds the next
+ * tab and backslash): most values hold none, and the byte-by-byte loop
+ * this replaces was a quarter of a PostgreSQL dump's instructions. */
 static void copy_field(struct db_cursor *c, size_t i, const char *s, size_t n, size_t *j)
 {
 	struct buf *f = &c->fields;
 	c->isnull[i] = *j + 2 <= n && s[*j] == '\\' && s[*j + 1] == 'N' && (*j + 2 == n || s[*j + 2] == '\t');
 	c->off[i] = f->len;
-	if (c->isnull[i])
+	if (c->isnull[i]) {
 		*j += 2;
-	else
-		for (; *j < n && s[*j] != '\t'; ++*j) {
-			char ch = s[*j];
-			if (ch == '\\' && *j + 1 < n) {
+	} else {
+		for (;;) {
+			const char *tab = memchr(s + *j, '\t', n - *j);
+			size_t end = tab ? (size_t)(tab - s) : n;
+			const char *bs = memchr(s + *j, '\\', end - *j);
+			size_t plain = (bs ? (size_t)(bs - s) : end) - *j;
+			memcpy(f->buf + f->len, s + *j, plain);
+			f->len += plain;
+			*j += plain;
+			if (!bs)
+				break;
+			/* an escape, which may stand for a tab: the next tab is looked for after it */
+			char ch = '\\';
+			if (*j + 1 < n) {
 				++*j;
 				ch = copy_unescape(s, n, j);
 			}
 			f->buf[f->len++] = ch;
+			++*j;
 		}
+	}
 	c->len[i] = f->len - c->off[i];
 	f->buf[f->len++] = '\0';
 }

@@ -31,6 +31,7 @@ struct db_cursor {
 	/* scan_keys_open: the keys still to look up, one probe each */
 	const struct row *const *keys;
 	size_t nkeys, next;
+	struct buf number;  /* a real's text, made again for each value */
 };
 
 /* How SQLite's SQL differs (read.c, next to the reading it orders by). */
