@@ -183,8 +183,9 @@ bench_postgresql() {
 	peer "full replace: pg_dump --data-only | psql" $total \
 		"psql -X -q -d '$(pg_url full_copy)' -c 'TRUNCATE orders, customers' && pg_dump --data-only '$dev' | psql -X -q -d '$(pg_url full_copy)'"
 	full=$peer_secs
+	# (a first sync into prod2: --prefer source says dev's changed rows are edits, so they are written as before)
 	ours "sync, every row compared, 1% changed" $total \
-		"dbdump-rows -q '$dev' | dbapply -q --no-undo '$prod2'" "$full" "full replace"
+		"dbdump-rows -q '$dev' | dbapply -q --no-undo --prefer source '$prod2'" "$full" "full replace"
 	ours "sync --since MARK (incremental), 1% changed" $total \
 		"dbdump-rows -q --since \"\$(dbapply --mark '$prod')\" '$dev' | dbapply -q --no-undo '$prod'" "$full" "full replace"
 	ours "dbdiff of the live pair after the sync" $total "dbdiff '$dev' '$prod'"
@@ -229,7 +230,7 @@ bench_mariadb() {
 	peer "mysql --quick, both tables ORDER BY id" $total \
 		"mysql -h 127.0.0.1 -P $MY_PORT -u dbpipe --quick -e 'SELECT * FROM customers ORDER BY id; SELECT * FROM orders ORDER BY id' dev"
 	ours "sync, every row compared, 1% changed" $total \
-		"dbdump-rows -q '$dev' | dbapply -q --no-undo '$prod'"
+		"dbdump-rows -q '$dev' | dbapply -q --no-undo --prefer source '$prod'"
 	if command -v pt-table-sync > /dev/null 2>&1; then
 		# pt-table-sync exits 2 when it changed rows
 		my_sql dev <<< "UPDATE customers SET email = CONCAT('again', id, '@example.com') WHERE id % 100 = 1"
@@ -318,7 +319,7 @@ bench_sqlite() {
 	cp "$work/prod.db" "$work/prod-keyed.db"
 	dbdiff "$work/prod.db" "$work/dev.db" > "$work/s-changes.ndjson" || true
 	ours "sync, every row compared, 1% changed" $ROWS \
-		"dbdump-rows -q '$work/dev.db' | dbapply -q --no-undo '$work/prod.db'"
+		"dbdump-rows -q '$work/dev.db' | dbapply -q --no-undo --prefer source '$work/prod.db'"
 	ours "change stream of 1% of the rows, by key" $CHANGED \
 		"dbapply -q --no-undo '$work/prod-keyed.db' '$work/s-changes.ndjson'"
 	bench_sqlite_mirror
