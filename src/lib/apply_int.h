@@ -64,6 +64,13 @@ struct alter_step {
 	enum alter_when when;
 	/* NOT NULL is set: checked right before, the first NULL's key said */
 	char *check_table, *check_column;
+	/* SQLite: the column of rebuild_table given this definition by a
+	 * rebuild (db_ops.rebuild_column), sql made again when the step runs,
+	 * from the schema as it is then; narrows: its values are checked to
+	 * fit first, as SQLite would keep any (a column's alter_kept owns it) */
+	char *rebuild_table;
+	const struct column *rebuild;
+	int narrows;
 	int done;
 };
 /* What a step changed or took away, for the undo stream. */

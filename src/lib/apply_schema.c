@@ -608,7 +608,11 @@ static int alter_back(struct apply *a, const struct schema_record *r, struct buf
 	long i = now ? table_column_index(now, r->t->cols[0].name) : -1;
 	struct buf err = BUF_INIT;
 	int ret = 0;
-	if (a->db->ops->dialect->alter == ALTER_NONE)
+	if (a->db->ops->dialect->alter == ALTER_NONE && a->db->ops->rebuild_column) {
+		/* SQLite: by a rebuild, from the table's text as it is now */
+		if (a->db->ops->rebuild_column(a->db, r->t->name, &r->t->cols[0], sql) < 0)
+			ret = error("%s: %s", a->db->shown_url, a->db->err.buf);
+	} else if (a->db->ops->dialect->alter == ALTER_NONE)
 		ret = error("%s: the undo stream changes column \"%s\".\"%s\" back, which %s cannot",
 			    a->db->shown_url, r->t->name, r->t->cols[0].name, a->db->ops->engine);
 	else if (sql_alter_column(sql, a->db->ops->dialect, i >= 0 ? &now->cols[i] : NULL, r->t, 0,

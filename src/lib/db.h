@@ -69,6 +69,12 @@ struct db_ops {
 	 * transaction. */
 	const struct sql_dialect *dialect;
 	int (*exec_ddl)(struct db *db, const char *sql);
+	/* Where ALTER TABLE cannot change a column (SQLite): the statements
+	 * that give column col->name of table col's type, NOT NULL and
+	 * default by rebuilding the table, read from the schema as it is when
+	 * called, into sql (for exec_ddl); -1 with the reason, naming the
+	 * table, if it cannot be rebuilt in this transaction. */
+	int (*rebuild_column)(struct db *db, const char *table, const struct column *col, struct buf *sql);
 	int ddl_commits;
 	/* Before the first write of a transaction: the target's tables as
 	 * load_schema gave them in it, and for each (by index) whether it is in

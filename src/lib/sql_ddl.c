@@ -69,10 +69,7 @@ static int rowid_column(const struct sql_dialect *d, const struct table *t, size
 	       t->nkey == 1 && t->key[0] == i;
 }
 
-/* Whether s, a type or a default taken from a stream as SQL text, is one
- * expression: no ';' and no comment outside quotes, so that a stream can
- * add nothing to the DDL it asks for. */
-static int one_expression(const char *s)
+int sql_is_one_expression(const char *s)
 {
 	char quote = 0;
 	for (; *s; s++) {
@@ -93,7 +90,7 @@ static int column_def(struct buf *sql, const struct sql_dialect *d, const struct
 {
 	const struct column *c = &t->cols[i];
 	int same = !strcmp(src_engine, d->engine);
-	if (!one_expression(c->native) || (c->default_sql && !one_expression(c->default_sql))) {
+	if (!sql_is_one_expression(c->native) || (c->default_sql && !sql_is_one_expression(c->default_sql))) {
 		buf_addf(err, "table \"%s\": column \"%s\": its type or default is not one SQL expression "
 			 "(a ';' or a comment): not made", t->name, c->name);
 		return -1;
@@ -340,7 +337,7 @@ int sql_alter_column(struct buf *sql, const struct sql_dialect *d, const struct 
 		buf_release(&def);
 		return rc;
 	}
-	if (!one_expression(c->native) || (c->default_sql && !one_expression(c->default_sql))) {
+	if (!sql_is_one_expression(c->native) || (c->default_sql && !sql_is_one_expression(c->default_sql))) {
 		buf_addf(err, "table \"%s\": column \"%s\": its type or default is not one SQL expression "
 			 "(a ';' or a comment): not made", t->name, c->name);
 		return -1;
