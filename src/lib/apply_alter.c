@@ -2,22 +2,26 @@
  * has, and what only --schema --mirror may take away.
  *
  * A column whose change loses nothing (a wider type, NOT NULL dropped, a
- * default) is altered with --schema.  With --mirror as well: a column the
- * stream's table lacks is dropped, a table the stream lacks is dropped
- * when the stream holds every table of its source (its header says
- * "all_tables": a dump without -t/-x), a type is narrowed and NOT NULL
- * set, the last two checked by the engine or by us before they run, so
- * that a value is never cut or lost unseen.  Without --mirror each is
- * refused by name before anything is made.
+ * default) is altered with --schema.  With --mirror as well: an index or
+ * foreign key the stream's table lacks is dropped (without --mirror it is
+ * named in a warning and left), a column the stream's table lacks is
+ * dropped, a table the stream lacks is dropped when the stream holds every
+ * table of its source (its header says "all_tables": a dump without
+ * -t/-x), a type is narrowed and NOT NULL set, the last two checked by the
+ * engine or by us before they run, so that a value is never cut or lost
+ * unseen.  Without --mirror each of these but the indexes and foreign keys
+ * is refused by name before anything is made.
  *
  * What a drop takes away is kept first (the table's rows, read in the
  * transaction before the DDL), and the undo stream carries it back: an
  * add_table record with the table record and its rows as inserts, an
  * add_column record with the column in the table record and its values
  * as updates, an alter_column record for every column to put back as it
- * was (a narrowed or widened type, NOT NULL).  dbapply --rollback makes
- * the tables and columns again before the rows (apply_schema.c) and runs
- * the alters after them (apply_schema_drops).
+ * was (a narrowed or widened type, NOT NULL), an add_index or
+ * add_reference record for a dropped index or foreign key.  dbapply
+ * --rollback makes the tables and columns again before the rows
+ * (apply_schema.c) and runs the alters and the index and foreign key
+ * restores after them (apply_schema_drops).
  *
  * When each statement runs, per engine:
  *   PostgreSQL, SQLite   in the write transaction: alters that lose
@@ -421,6 +425,41 @@ static int rebuild_refused(struct db *db, const struct table *t, const struct co
 	return 0;
 }
 
+/* Whether index or foreign key change c (a drop) names column of its
+ * table that another change drops: it goes with it. */
+static int goes_with_column(const struct schema_diff *all, const struct schema_change *c)
+{
+	char *const *cols = c->kind == SC_DROP_INDEX ? c->old_t->indexes[c->old_i].cols : c->old_t->refs[c->old_i].cols;
+	size_t n = c->kind == SC_DROP_INDEX ? c->old_t->indexes[c->old_i].ncols : c->old_t->refs[c->old_i].ncols;
+	for (size_t i = 0; i < all->n; i++)
+		for (size_t j = 0; all->v[i].kind == SC_DROP_COLUMN && all->v[i].old_t == c->old_t && j < n; j++)
+			if (!strcmp(cols[j], c->old_t->cols[all->v[i].old_i].name))
+				return 1;
+	return 0;
+}
+
+/* An index or foreign key of the target that the stream's table lacks
+ * (change c): 1 if --schema --mirror drops it; 0 if it is not this
+ * run's (a table it does not write) or goes with a dropped column; -1 if
+ * it is left, why in *left: without --mirror, or what SQLite drops only
+ * by rebuilding the table (a foreign key, a UNIQUE constraint's index). */
+static int key_drop_planned(const struct apply_opts *o, const struct sql_dialect *dl, const struct stream_reader *rd,
+			    const struct schema_diff *all, const struct schema_change *c, const char **left)
+{
+	*left = NULL;
+	if (!apply_writes_table(o, rd->purpose, c->old_t->name) || goes_with_column(all, c))
+		return 0;
+	if (dl->alter == ALTER_NONE && c->kind == SC_DROP_REFERENCE)
+		*left = "SQLite drops a foreign key only by rebuilding the table, which dbapply does not do for "
+			"one: drop it by hand";
+	else if (dl->alter == ALTER_NONE && !strncmp(c->old_t->indexes[c->old_i].name, "sqlite_autoindex_", 17))
+		*left = "it is the index of a UNIQUE constraint, which SQLite drops only by rebuilding the table: "
+			"drop it by hand";
+	else if (o->mode != APPLY_MIRROR)
+		*left = "only with --schema --mirror";
+	return *left ? -1 : 1;
+}
+
 static void refuse(const struct stream_reader *rd, long line, const char *what, const char *why, int *bad)
 {
 	if (line)
@@ -454,6 +493,13 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		const struct schema_change *c = &all.v[i];
 		const struct table *t = c->new_t ? c->new_t : c->old_t;
 		int destructive = 0;
+		const char *left = NULL;
+		if ((c->kind == SC_DROP_INDEX || c->kind == SC_DROP_REFERENCE) &&
+		    key_drop_planned(o, dl, rd, &all, c, &left) < 0) {
+			buf_reset(&what);
+			schema_change_describe(&what, c, "the target", "the stream");
+			warning("%s:%ld: --schema: %s: not dropped (%s)", rd->name, c->new_t->line, what.buf, left);
+		}
 		if ((c->kind != SC_ALTER_COLUMN && c->kind != SC_DROP_COLUMN && c->kind != SC_DROP_TABLE) ||
 		    !apply_writes_table(o, rd->purpose, t->name))
 			continue;
@@ -561,8 +607,26 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		kp->now = nt;
 		kp->col_now = c->new_i;
 	}
-	/* Columns, then tables (referring ones first), each kept first. */
+	/* Foreign keys, then indexes (MySQL keeps an index a foreign key
+	 * needs), then columns, then tables (referring ones first), each kept
+	 * first. */
 	enum alter_when drop_when = mysql ? ALTER_AFTER_COMMIT : ALTER_BEFORE_ROWS;
+	for (int pass = 0; pass < 2 && !bad; pass++)
+		for (size_t i = 0; i < all.n; i++) {
+			const struct schema_change *c = &all.v[i];
+			const char *left;
+			if (c->kind != (pass ? SC_DROP_INDEX : SC_DROP_REFERENCE) ||
+			    key_drop_planned(o, dl, rd, &all, c, &left) <= 0)
+				continue;
+			buf_reset(&sql);
+			if (pass)
+				sql_drop_index(&sql, dl, c->old_t, &c->old_t->indexes[c->old_i]);
+			else
+				sql_drop_reference(&sql, dl, c->old_t, &c->old_t->refs[c->old_i]);
+			step_add(p, &sql, NULL, drop_when, NULL, NULL);
+			kept_add(p, c->kind, c->old_t, c->old_i);
+			p->destructive++;
+		}
 	for (size_t i = 0; i < all.n && !bad; i++) {
 		const struct schema_change *c = &all.v[i];
 		if (c->kind != SC_DROP_COLUMN || !apply_writes_table(o, rd->purpose, c->old_t->name))
@@ -697,6 +761,11 @@ int apply_alter_undo_schema(struct alter_plan *p, struct stream_writer *w)
 			c.kind = SC_ALTER_COLUMN;
 			c.old_t = k->now;
 			c.old_i = k->col_now;
+			c.new_t = k->was;
+			c.new_i = k->col;
+		} else if (k->kind == SC_DROP_INDEX || k->kind == SC_DROP_REFERENCE) {
+			/* made again after the rows, which may be what broke it */
+			c.kind = k->kind == SC_DROP_INDEX ? SC_ADD_INDEX : SC_ADD_REFERENCE;
 			c.new_t = k->was;
 			c.new_i = k->col;
 		} else {

@@ -75,9 +75,11 @@ struct alter_step {
 };
 /* What a step changed or took away, for the undo stream. */
 struct alter_kept {
-	enum schema_change_kind kind; /* SC_ALTER_COLUMN, SC_DROP_COLUMN or SC_DROP_TABLE */
+	/* SC_ALTER_COLUMN, SC_DROP_COLUMN, SC_DROP_TABLE, SC_DROP_INDEX or
+	 * SC_DROP_REFERENCE */
+	enum schema_change_kind kind;
 	struct table *was;      /* the target's table before (owned) */
-	size_t col;             /* the column of was it is about */
+	size_t col;             /* the column, index or reference of was it is about */
 	struct table *now;      /* the stream's table (owned; not for drop_table) */
 	size_t col_now;         /* alter_column: the column of now */
 	char *rows;             /* drops: was's rows before, a row stream, or NULL */
@@ -243,7 +245,9 @@ void apply_schema_undo(struct db *db, struct apply_schema_undo *undo);
 /* Once rd is open: what apply_schema_outside made, into a->made. */
 void apply_schema_note_made(struct apply *a, const struct apply_schema_undo *undo);
 /* The drops of an undo stream's schema records (dbapply --rollback of a
- * run that made tables, columns, indexes, foreign keys), each said; in
+ * run that made tables, columns, indexes, foreign keys), and its changes
+ * that come after the rows (alter_column, add_index, add_reference), each
+ * said; in
  * the transaction, or after the commit where DDL commits by itself
  * (after_commit). */
 int apply_schema_drops(struct apply *a, int after_commit);

@@ -622,6 +622,17 @@ static int alter_back(struct apply *a, const struct schema_record *r, struct buf
 	return ret;
 }
 
+/* An undo stream's add_reference: the foreign key --schema --mirror
+ * dropped, made again after the rows (which may have been what broke it). */
+static int add_back(struct apply *a, const struct schema_record *r, struct buf *sql)
+{
+	struct buf err = BUF_INIT;
+	int ret = sql_add_reference(sql, a->db->ops->dialect, r->t, &r->t->refs[0], &err) < 0
+			  ? error("%s: %s", a->rd.name, err.buf) : 0;
+	buf_release(&err);
+	return ret;
+}
+
 int apply_schema_drops(struct apply *a, int after_commit)
 {
 	const struct sql_dialect *dl = a->db->ops->dialect;
@@ -645,7 +656,11 @@ int apply_schema_drops(struct apply *a, int after_commit)
 			sql_drop_reference(&sql, dl, r->t, &r->t->refs[0]);
 		else if (r->kind == SC_ALTER_COLUMN && alter_back(a, r, &sql) < 0)
 			ret = -1;
-		else if (r->kind != SC_ALTER_COLUMN)
+		else if (r->kind == SC_ADD_INDEX && r->t->nindexes)
+			sql_create_index(&sql, dl, r->t, &r->t->indexes[0]);
+		else if (r->kind == SC_ADD_REFERENCE && r->t->nrefs && add_back(a, r, &sql) < 0)
+			ret = -1;
+		else if (r->kind != SC_ALTER_COLUMN && r->kind != SC_ADD_INDEX && r->kind != SC_ADD_REFERENCE)
 			continue; /* its restores ran before the rows */
 		if (ret < 0 || !sql.len)
 			continue;

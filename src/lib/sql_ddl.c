@@ -283,7 +283,10 @@ void sql_drop_reference(struct buf *sql, const struct sql_dialect *d, const stru
 			const struct ref *r)
 {
 	struct buf name = BUF_INIT;
-	reference_name(&name, t, r);
+	if (r->name)
+		buf_adds(&name, r->name);
+	else
+		reference_name(&name, t, r);
 	sql_addf(sql, d, d->index_per_table ? "ALTER TABLE %T DROP FOREIGN KEY %I" : "ALTER TABLE %T DROP CONSTRAINT %I",
 		 t->name, name.buf);
 	buf_release(&name);
@@ -296,6 +299,8 @@ void sql_drop_index(struct buf *sql, const struct sql_dialect *d, const struct t
 	index_name(&name, t, ix);
 	if (d->index_per_table) {
 		sql_addf(sql, d, "DROP INDEX %I ON %T", name.buf, t->name);
+	} else if (ix->constraint) {
+		sql_addf(sql, d, "ALTER TABLE %T DROP CONSTRAINT %I", t->name, name.buf);
 	} else {
 		/* PostgreSQL's index lives in its table's schema */
 		char *schema, *table;
