@@ -1696,6 +1696,30 @@ sqlite_tags() {
 	assert_equal "$(sqlite3 prod.db "SELECT seq FROM sqlite_sequence WHERE name = 'tags'")" 4
 }
 
+@test "--schema on SQLite rebuilds a table whose CREATE TABLE has quoted names, comments, a generated column, WITHOUT ROWID and signed defaults; --rollback brings it back" {
+	sqlite3 prod.db "CREATE TABLE \"my t\" ( -- a comment, with a comma
+		\"the id\" INTEGER NOT NULL, [na,me] varchar(10) CONSTRAINT nn NOT NULL DEFAULT ('a,b') CHECK (length([na,me]) > 0),
+		g int GENERATED ALWAYS AS (length([na,me])) VIRTUAL, /* c */ x decimal(5,2) DEFAULT -1.5,
+		PRIMARY KEY (\"the id\")) WITHOUT ROWID;
+		INSERT INTO \"my t\" (\"the id\", [na,me], x) VALUES (1, 'abc', 2.5);"
+	sqlite3 dev.db "CREATE TABLE \"my t\" (\"the id\" INTEGER NOT NULL PRIMARY KEY, [na,me] varchar(40) CHECK (length([na,me]) > 0),
+		g int GENERATED ALWAYS AS (length([na,me])) VIRTUAL, x decimal(8,2) DEFAULT +0.25) WITHOUT ROWID;
+		INSERT INTO \"my t\" (\"the id\", [na,me], x) VALUES (1, 'abc', 2.5), (2, 'a longer name here', 123456.25);"
+	dbdump-rows prod.db > before.ndjson
+	run dbapply --schema prod.db < <(dbdump-rows dev.db)
+	assert_success
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'my t'"
+	assert_output 'CREATE TABLE "my t" ("the id" INTEGER NOT NULL, [na,me] varchar(40) CHECK (length([na,me]) > 0), g int GENERATED ALWAYS AS (length([na,me])) VIRTUAL, x decimal(8,2) DEFAULT +0.25, PRIMARY KEY ("the id")) WITHOUT ROWID'
+	assert_equal "$(sqlite3 prod.db "SELECT g, x FROM \"my t\" WHERE \"the id\" = 2")" "18|123456.25"
+	run dbdiff --schema dev.db prod.db
+	assert_success
+	run dbapply --rollback prod.db
+	assert_success
+	dbdump-rows prod.db > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(sqlite3 prod.db "SELECT quote(x) FROM \"my t\" WHERE \"the id\" = 1")" 2.5
+}
+
 @test "--schema on SQLite: narrowing and NOT NULL need --mirror; a NULL or a value the narrower column cannot hold is refused with its row's key, the file unchanged" {
 	sqlite3 prod.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(20), n INTEGER);
 		INSERT INTO tags VALUES (1, 'red', 1), (2, NULL, 2), (3, 'blue', 3);"

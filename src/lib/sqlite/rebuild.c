@@ -55,6 +55,13 @@ static const char *token_end(const char *p, const char *end)
 			p = token_end(p, end);
 		return p < end ? p + 1 : end;
 	}
+	if (isdigit((unsigned char)*p) || (*p == '.' && p + 1 < end && isdigit((unsigned char)p[1]))) {
+		/* a number: 1.5, .5, 1e-5, 0x1F */
+		for (p++; p < end && (isalnum((unsigned char)*p) || *p == '.' ||
+				      ((*p == '-' || *p == '+') && (p[-1] == 'e' || p[-1] == 'E')));)
+			p++;
+		return p;
+	}
 	if (isalnum((unsigned char)*p) || *p == '_' || *p == '$' || (unsigned char)*p >= 0x80) {
 		while (p < end && (isalnum((unsigned char)*p) || *p == '_' || *p == '$' || (unsigned char)*p >= 0x80))
 			p++;
