@@ -1810,7 +1810,7 @@ dbapply: warning: <stdin>:6: --schema: foreign key of "tags" (client_id) -> "cli
 	run dbdiff dev.db prod.db
 	assert_success
 	# the undo stream makes each again, after the rows
-	undo=$(ls backups/*.undo.ndjson.gz | tail -n 1)
+	undo=$(ls -t backups/*.undo.ndjson.gz | head -n 1)
 	run jq -c 'select(.type == "schema") | [.change, .table, .new.name, .new.columns]' <(zcat "$undo")
 	assert_output '["add_index","clients","clients_name_phone",["name","phone"]]
 ["add_index","clients","clients_email",["email"]]'
