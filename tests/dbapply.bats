@@ -1782,47 +1782,60 @@ dbapply: nothing was written to prod.db"
 	assert_equal "$(sqlite3 prod.db "SELECT count(*) FROM tag_uses")" 1
 }
 
-@test "--schema --mirror drops the indexes the stream lacks, a warning names each without --mirror; --rollback makes them again; a foreign key or UNIQUE constraint SQLite cannot drop is named and left" {
+@test "--schema --mirror drops the indexes and foreign keys the stream lacks (SQLite's by a rebuild), a warning names each without --mirror; --rollback makes them again" {
 	# the same schema on both sides: a mirror sync finds nothing to drop
 	run --separate-stderr dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
 	assert_success
 	assert_equal "$(printf '%s\n' "$stderr" | grep -c -e 'schema: ' -e 'not dropped')" 0
 	sqlite3 prod.db "CREATE INDEX clients_email ON clients (email); CREATE UNIQUE INDEX clients_name_phone ON clients (name, phone);
-		CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT UNIQUE, client_id INT REFERENCES clients(id));"
+		CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT UNIQUE, client_id INT REFERENCES clients(id) ON DELETE SET NULL);
+		INSERT INTO tags VALUES (1, 'red', 3);"
 	sqlite3 dev.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT, client_id INT);
+		INSERT INTO tags VALUES (1, 'red', 3);
 		UPDATE clients SET phone = '999' WHERE id = 5"
 	run --separate-stderr dbapply --schema prod.db < <(dbdump-rows dev.db)
 	assert_success
 	assert_equal "$stderr" 'dbapply: warning: <stdin>:3: --schema: index "clients_email" on "clients" (email) is only in the target: not dropped (only with --schema --mirror)
 dbapply: warning: <stdin>:3: --schema: unique index "clients_name_phone" on "clients" (name, phone) is only in the target: not dropped (only with --schema --mirror)
-dbapply: warning: <stdin>:6: --schema: unique index "sqlite_autoindex_tags_1" on "tags" (name) is only in the target: not dropped (it is the index of a UNIQUE constraint, which SQLite drops only by rebuilding the table: drop it by hand)
-dbapply: warning: <stdin>:6: --schema: foreign key of "tags" (client_id) -> "clients" (id) is only in the target: not dropped (SQLite drops a foreign key only by rebuilding the table, which dbapply does not do for one: drop it by hand)'
+dbapply: warning: <stdin>:6: --schema: unique index "sqlite_autoindex_tags_1" on "tags" (name) is only in the target: not dropped (only with --schema --mirror)
+dbapply: warning: <stdin>:6: --schema: foreign key of "tags" (client_id) -> "clients" (id) ON DELETE SET NULL is only in the target: not dropped (only with --schema --mirror)'
 	assert_equal "$(sqlite3 prod.db "SELECT count(*) FROM sqlite_schema WHERE name IN ('clients_email', 'clients_name_phone')")" 2
-	sqlite3 dev.db "UPDATE clients SET phone = '998' WHERE id = 6"
+	# dev's rows need what prod's schema forbids: a tag name twice, a tag of no client
+	sqlite3 dev.db "UPDATE clients SET phone = '998' WHERE id = 6; INSERT INTO tags VALUES (2, 'red', 99999)"
 	dbdump-rows prod.db > before.ndjson
 	run dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
 	assert_success
 	assert_line 'dbapply: schema: DROP INDEX "clients_email";'
 	assert_line 'dbapply: schema: DROP INDEX "clients_name_phone";'
-	assert_line --partial 'dbapply: warning: <stdin>:6: --schema: foreign key of "tags" (client_id) -> "clients" (id) is only in the target: not dropped'
-	refute_line --partial '(only with --schema --mirror)'
+	assert_equal "$(printf '%s\n' "$output" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 2
+	refute_output --partial 'not dropped'
 	assert_equal "$(sqlite3 prod.db "SELECT count(*) FROM sqlite_schema WHERE name IN ('clients_email', 'clients_name_phone')")" 0
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'tags'"
+	assert_output 'CREATE TABLE "tags" (id INTEGER PRIMARY KEY, name TEXT, client_id INT)'
 	run dbdiff dev.db prod.db
+	assert_success
+	run dbdiff --schema dev.db prod.db
 	assert_success
 	# the undo stream makes each again, after the rows
 	undo=$(ls -t backups/*.undo.ndjson.gz | head -n 1)
 	run jq -c 'select(.type == "schema") | [.change, .table, .new.name, .new.columns]' <(zcat "$undo")
-	assert_output '["add_index","clients","clients_name_phone",["name","phone"]]
-["add_index","clients","clients_email",["email"]]'
+	assert_output '["add_index","tags","sqlite_autoindex_tags_1",["name"]]
+["add_index","clients","clients_name_phone",["name","phone"]]
+["add_index","clients","clients_email",["email"]]
+["add_reference","tags",null,["client_id"]]'
 	run dbapply --rollback prod.db
 	assert_success
 	assert_line 'dbapply: schema: CREATE UNIQUE INDEX "clients_name_phone" ON "clients" ("name", "phone");'
 	assert_line 'dbapply: schema: CREATE INDEX "clients_email" ON "clients" ("email");'
+	assert_line 'dbapply: schema: CREATE UNIQUE INDEX "tags_name_key" ON "tags" ("name");'
 	dbdump-rows prod.db > after.ndjson
 	assert_same_rows_and_schema before.ndjson after.ndjson
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'tags'"
+	assert_output 'CREATE TABLE "tags" (id INTEGER PRIMARY KEY, name TEXT, client_id INT, FOREIGN KEY ("client_id") REFERENCES "clients" ("id") ON DELETE SET NULL)'
 	run sqlite3 prod.db "INSERT INTO clients (name, phone, created_at) SELECT name, phone, created_at FROM clients WHERE id = 1"
 	assert_failure
 	assert_output --partial 'UNIQUE constraint failed'
+	assert_equal "$(sqlite3 prod.db "SELECT \"table\", \"from\", on_delete FROM pragma_foreign_key_list('tags')")" "clients|client_id|SET NULL"
 }
 
 @test "a protected environment: --schema --mirror needs --yes, and a backup is taken even when only the schema changes" {

@@ -37,7 +37,8 @@
  * table (db_ops.rebuild_column, sqlite/rebuild.c), made when the step
  * runs so that two changes of one table build on each other; SQLite keeps
  * any value in any declared type, so a narrowing is checked here, value
- * by value, first.  It drops columns (3.35 and later) and tables. */
+ * by value, first.  A foreign key or a UNIQUE constraint is dropped
+ * there by a rebuild too.  It drops columns (3.35 and later) and tables. */
 #include "apply_int.h"
 #include "convert.h"
 
@@ -416,7 +417,8 @@ static int rebuild_refused(struct db *db, const struct table *t, const struct co
 			 "ordinary column: change it by hand", now->native);
 		return -1;
 	}
-	if (db->ops->rebuild_column(db, t->name, now, why) < 0) {
+	struct rebuild_edit e = { .col = now };
+	if (db->ops->rebuild_table(db, t->name, &e, why) < 0) {
 		buf_reset(why);
 		buf_adds(why, db->err.buf);
 		return -1;
@@ -441,21 +443,14 @@ static int goes_with_column(const struct schema_diff *all, const struct schema_c
 /* An index or foreign key of the target that the stream's table lacks
  * (change c): 1 if --schema --mirror drops it; 0 if it is not this
  * run's (a table it does not write) or goes with a dropped column; -1 if
- * it is left, why in *left: without --mirror, or what SQLite drops only
- * by rebuilding the table (a foreign key, a UNIQUE constraint's index). */
-static int key_drop_planned(const struct apply_opts *o, const struct sql_dialect *dl, const struct stream_reader *rd,
-			    const struct schema_diff *all, const struct schema_change *c, const char **left)
+ * it is left without --mirror, why in *left. */
+static int key_drop_planned(const struct apply_opts *o, const struct stream_reader *rd, const struct schema_diff *all,
+			    const struct schema_change *c, const char **left)
 {
 	*left = NULL;
 	if (!apply_writes_table(o, rd->purpose, c->old_t->name) || goes_with_column(all, c))
 		return 0;
-	if (dl->alter == ALTER_NONE && c->kind == SC_DROP_REFERENCE)
-		*left = "SQLite drops a foreign key only by rebuilding the table, which dbapply does not do for "
-			"one: drop it by hand";
-	else if (dl->alter == ALTER_NONE && !strncmp(c->old_t->indexes[c->old_i].name, "sqlite_autoindex_", 17))
-		*left = "it is the index of a UNIQUE constraint, which SQLite drops only by rebuilding the table: "
-			"drop it by hand";
-	else if (o->mode != APPLY_MIRROR)
+	if (o->mode != APPLY_MIRROR)
 		*left = "only with --schema --mirror";
 	return *left ? -1 : 1;
 }
@@ -495,7 +490,7 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		int destructive = 0;
 		const char *left = NULL;
 		if ((c->kind == SC_DROP_INDEX || c->kind == SC_DROP_REFERENCE) &&
-		    key_drop_planned(o, dl, rd, &all, c, &left) < 0) {
+		    key_drop_planned(o, rd, &all, c, &left) < 0) {
 			buf_reset(&what);
 			schema_change_describe(&what, c, "the target", "the stream");
 			warning("%s:%ld: --schema: %s: not dropped (%s)", rd->name, c->new_t->line, what.buf, left);
@@ -600,7 +595,7 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		if (dl->alter == ALTER_NONE) {
 			struct alter_step *s = &p->v[p->n - 1];
 			s->rebuild_table = xstrdup(nt->name);
-			s->rebuild = now;
+			s->edit.col = now;
 			s->narrows = k == CHANGE_NARROWS;
 		}
 		struct alter_kept *kp = kept_add(p, SC_ALTER_COLUMN, c->old_t, c->old_i);
@@ -616,15 +611,33 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 			const struct schema_change *c = &all.v[i];
 			const char *left;
 			if (c->kind != (pass ? SC_DROP_INDEX : SC_DROP_REFERENCE) ||
-			    key_drop_planned(o, dl, rd, &all, c, &left) <= 0)
+			    key_drop_planned(o, rd, &all, c, &left) <= 0)
 				continue;
+			struct alter_kept *k = kept_add(p, c->kind, c->old_t, c->old_i);
+			struct rebuild_edit e = { .drop_ref = pass ? NULL : &k->was->refs[k->col],
+						  .drop_unique = pass ? &k->was->indexes[k->col] : NULL };
+			/* SQLite drops neither without a rebuild of the table */
+			int rebuilds = dl->alter == ALTER_NONE &&
+				       (!pass || !strncmp(e.drop_unique->name, "sqlite_autoindex_", 17));
 			buf_reset(&sql);
-			if (pass)
+			if (rebuilds && db->ops->rebuild_table(db, c->old_t->name, &e, &sql) < 0) {
+				buf_reset(&what);
+				schema_change_describe(&what, c, "the target", "the stream");
+				refuse(rd, c->new_t->line, what.buf, db->err.buf, &bad);
+				continue;
+			}
+			buf_reset(&sql);
+			if (rebuilds)
+				buf_addf(&sql, "-- rebuild of table \"%s\"", c->old_t->name);
+			else if (pass)
 				sql_drop_index(&sql, dl, c->old_t, &c->old_t->indexes[c->old_i]);
 			else
 				sql_drop_reference(&sql, dl, c->old_t, &c->old_t->refs[c->old_i]);
 			step_add(p, &sql, NULL, drop_when, NULL, NULL);
-			kept_add(p, c->kind, c->old_t, c->old_i);
+			if (rebuilds) {
+				p->v[p->n - 1].rebuild_table = xstrdup(c->old_t->name);
+				p->v[p->n - 1].edit = e;
+			}
 			p->destructive++;
 		}
 	for (size_t i = 0; i < all.n && !bad; i++) {
@@ -693,13 +706,12 @@ int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, c
 			continue;
 		if (s->check_table && check_column(db, target, s->check_table, s->check_column, NULL) < 0)
 			return -1;
-		if (s->rebuild && s->narrows &&
-		    check_column(db, target, s->rebuild_table, s->rebuild->name, s->rebuild) < 0)
+		if (s->narrows && check_column(db, target, s->rebuild_table, s->edit.col->name, s->edit.col) < 0)
 			return -1;
-		if (s->rebuild) {
+		if (s->rebuild_table) {
 			/* made now: an earlier rebuild of the table changed its text */
 			struct buf sql = BUF_INIT;
-			if (db->ops->rebuild_column(db, s->rebuild_table, s->rebuild, &sql) < 0) {
+			if (db->ops->rebuild_table(db, s->rebuild_table, &s->edit, &sql) < 0) {
 				buf_release(&sql);
 				return error("%s: %s", db->shown_url, db->err.buf);
 			}

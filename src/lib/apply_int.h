@@ -64,12 +64,12 @@ struct alter_step {
 	enum alter_when when;
 	/* NOT NULL is set: checked right before, the first NULL's key said */
 	char *check_table, *check_column;
-	/* SQLite: the column of rebuild_table given this definition by a
-	 * rebuild (db_ops.rebuild_column), sql made again when the step runs,
-	 * from the schema as it is then; narrows: its values are checked to
-	 * fit first, as SQLite would keep any (a column's alter_kept owns it) */
+	/* SQLite: rebuild_table changed by edit (db_ops.rebuild_table), sql
+	 * made again when the step runs, from the schema as it is then;
+	 * narrows: edit.col's values are checked to fit first, as SQLite would
+	 * keep any (what edit points to is an alter_kept's) */
 	char *rebuild_table;
-	const struct column *rebuild;
+	struct rebuild_edit edit;
 	int narrows;
 	int done;
 };

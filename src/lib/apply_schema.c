@@ -608,9 +608,10 @@ static int alter_back(struct apply *a, const struct schema_record *r, struct buf
 	long i = now ? table_column_index(now, r->t->cols[0].name) : -1;
 	struct buf err = BUF_INIT;
 	int ret = 0;
-	if (a->db->ops->dialect->alter == ALTER_NONE && a->db->ops->rebuild_column) {
+	struct rebuild_edit e = { .col = &r->t->cols[0] };
+	if (a->db->ops->dialect->alter == ALTER_NONE && a->db->ops->rebuild_table) {
 		/* SQLite: by a rebuild, from the table's text as it is now */
-		if (a->db->ops->rebuild_column(a->db, r->t->name, &r->t->cols[0], sql) < 0)
+		if (a->db->ops->rebuild_table(a->db, r->t->name, &e, sql) < 0)
 			ret = error("%s: %s", a->db->shown_url, a->db->err.buf);
 	} else if (a->db->ops->dialect->alter == ALTER_NONE)
 		ret = error("%s: the undo stream changes column \"%s\".\"%s\" back, which %s cannot",
@@ -627,8 +628,14 @@ static int alter_back(struct apply *a, const struct schema_record *r, struct buf
 static int add_back(struct apply *a, const struct schema_record *r, struct buf *sql)
 {
 	struct buf err = BUF_INIT;
-	int ret = sql_add_reference(sql, a->db->ops->dialect, r->t, &r->t->refs[0], &err) < 0
-			  ? error("%s: %s", a->rd.name, err.buf) : 0;
+	struct rebuild_edit e = { .add_ref = &r->t->refs[0] };
+	int ret;
+	if (a->db->ops->dialect->inline_references && a->db->ops->rebuild_table) /* SQLite */
+		ret = a->db->ops->rebuild_table(a->db, r->t->name, &e, sql) < 0
+			      ? error("%s: %s", a->db->shown_url, a->db->err.buf) : 0;
+	else
+		ret = sql_add_reference(sql, a->db->ops->dialect, r->t, &r->t->refs[0], &err) < 0
+			      ? error("%s: %s", a->rd.name, err.buf) : 0;
 	buf_release(&err);
 	return ret;
 }

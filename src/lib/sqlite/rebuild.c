@@ -1,8 +1,10 @@
-/* sqlite/rebuild: a column's type, NOT NULL or default changed the only
- * way SQLite allows, by the table rebuild of its documentation
+/* sqlite/rebuild: a column's type, NOT NULL or default changed, a foreign
+ * key or UNIQUE constraint dropped or a foreign key added, the only way
+ * SQLite allows, by the table rebuild of its documentation
  * (lang_altertable.html, "Making Other Kinds Of Table Schema Changes"):
  * a new table made from the CREATE TABLE text SQLite keeps, with that one
- * column's definition replaced, the rows copied (with their rowids), the
+ * column's definition replaced or that one clause left out or added (a
+ * struct rebuild_edit, db.h), the rows copied (with their rowids), the
  * old table dropped, the new one renamed, and the table's indexes,
  * triggers and id generator (sqlite_sequence) made again as they were.
  *
@@ -191,9 +193,100 @@ static void column_item(struct buf *out, const struct span *v, size_t n, const s
 		add_default(out, col->default_sql);
 }
 
-/* create (a CREATE TABLE as sqlite_schema keeps it) as table tmp with
- * column col's definition replaced; -1 (why in err) if it cannot be read. */
-static int rewrite_create(struct buf *out, const char *create, const char *tmp, const struct column *col,
+/* The names of a parenthesized list of names, (a, "b"), compared with
+ * v[0..n): whether they are the same, in order. */
+static int group_is(struct span g, char *const *v, size_t n)
+{
+	const char *end = g.p + g.n - 1, *p = g.p + 1;
+	size_t i = 0;
+	for (p = skip_space(p, end); p < end; p = skip_space(p, end)) {
+		const char *e = token_end(p, end);
+		struct span t = { p, (size_t)(e - p) };
+		if (!(t.n == 1 && *p == ',') && (i >= n || !names_column(t, v[i++])))
+			return 0;
+		p = e;
+	}
+	return i == n;
+}
+
+/* Past a foreign key clause's tail at v[i]: ON DELETE/UPDATE action,
+ * MATCH name, [NOT] DEFERRABLE, INITIALLY DEFERRED/IMMEDIATE. */
+static size_t past_reference_tail(const struct span *v, size_t n, size_t i)
+{
+	while (i < n) {
+		if (word_is(v[i], "ON") && i + 2 < n)
+			i += word_is(v[i + 2], "SET") || word_is(v[i + 2], "NO") ? 4 : 3;
+		else if (word_is(v[i], "MATCH") || word_is(v[i], "INITIALLY") ||
+			 (word_is(v[i], "NOT") && i + 1 < n && word_is(v[i + 1], "DEFERRABLE")))
+			i += 2;
+		else if (word_is(v[i], "DEFERRABLE"))
+			i++;
+		else
+			break;
+	}
+	return i < n ? i : n;
+}
+
+/* The original text of v[from..to), or nothing. */
+static void add_tokens(struct buf *out, const struct span *v, size_t from, size_t to)
+{
+	if (from < to)
+		buf_addf(out, "%s%.*s", out->len && out->buf[out->len - 1] != ' ' ? " " : "",
+			 (int)(v[to - 1].p + v[to - 1].n - v[from].p), v[from].p);
+}
+
+/* Column item v[0..n) without its inline REFERENCES to e->drop_ref's
+ * table or its inline UNIQUE (e->drop_unique), into out; whether it had
+ * one. */
+static int column_without(struct buf *out, const struct span *v, size_t n, const struct rebuild_edit *e)
+{
+	for (size_t i = 1; i < n; i++) {
+		size_t from = i >= 3 && word_is(v[i - 2], "CONSTRAINT") ? i - 2 : i, to = 0;
+		if (e->drop_ref && word_is(v[i], "REFERENCES") && i + 1 < n && names_column(v[i + 1], e->drop_ref->table))
+			to = past_reference_tail(v, n, i + 2 + (i + 2 < n && v[i + 2].p[0] == '('));
+		else if (e->drop_unique && word_is(v[i], "UNIQUE"))
+			to = i + 1 + (i + 2 < n && word_is(v[i + 1], "ON") ? 3 : 0);
+		if (!to)
+			continue;
+		add_tokens(out, v, 0, from);
+		add_tokens(out, v, to < n ? to : n, n);
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether table constraint v[0..n) is e's foreign key or UNIQUE to drop. */
+static int constraint_dropped(const struct span *v, size_t n, const struct rebuild_edit *e)
+{
+	size_t i = n > 2 && word_is(v[0], "CONSTRAINT") ? 2 : 0;
+	if (e->drop_ref && i + 4 < n && word_is(v[i], "FOREIGN") && word_is(v[i + 1], "KEY") &&
+	    group_is(v[i + 2], e->drop_ref->cols, e->drop_ref->ncols) && word_is(v[i + 3], "REFERENCES") &&
+	    names_column(v[i + 4], e->drop_ref->table))
+		return 1;
+	return e->drop_unique && i + 1 < n && word_is(v[i], "UNIQUE") &&
+	       group_is(v[i + 1], e->drop_unique->cols, e->drop_unique->ncols);
+}
+
+/* A foreign key as a table constraint of SQLite's CREATE TABLE. */
+static void add_reference(struct buf *out, const struct ref *r)
+{
+	buf_adds(out, ", FOREIGN KEY (");
+	for (size_t i = 0; i < r->ncols; i++)
+		sql_addf(out, &sq_dialect, i ? ", %I" : "%I", r->cols[i]);
+	sql_addf(out, &sq_dialect, ") REFERENCES %I (", r->table);
+	for (size_t i = 0; i < r->ncols; i++)
+		sql_addf(out, &sq_dialect, i ? ", %I" : "%I", r->to[i]);
+	buf_addch(out, ')');
+	if (r->on_delete != REF_NO_ACTION)
+		buf_addf(out, " ON DELETE %s", ref_action_sql(r->on_delete));
+	if (r->on_update != REF_NO_ACTION)
+		buf_addf(out, " ON UPDATE %s", ref_action_sql(r->on_update));
+}
+
+/* create (a CREATE TABLE as sqlite_schema keeps it) as table tmp with e
+ * made; -1 (why in err) if it cannot be read or does not have what e
+ * changes exactly once. */
+static int rewrite_create(struct buf *out, const char *create, const char *tmp, const struct rebuild_edit *e,
 			  struct buf *err)
 {
 	const char *end = create + strlen(create), *p = create, *body = NULL;
@@ -212,24 +305,40 @@ static int rewrite_create(struct buf *out, const char *create, const char *tmp, 
 	}
 	const char *body_end = token_end(body, end) - 1; /* at its ')' */
 	sql_addf(out, &sq_dialect, "CREATE TABLE %I (", tmp);
+	int first = 1;
 	for (p = body + 1; p < body_end;) {
 		const char *next;
 		size_t n = tokens_of_item(p, body_end, &v, &alloc, &next);
-		if (p != body + 1)
+		int column = n && !starts_constraint(v[0]) && !word_is(v[0], "FOREIGN");
+		p = next;
+		if (!n || (!column && constraint_dropped(v, n, e) && ++found))
+			continue;
+		if (!first)
 			buf_adds(out, ", ");
-		if (n && names_column(v[0], col->name) && !starts_constraint(v[0]) && !word_is(v[0], "FOREIGN")) {
-			column_item(out, v, n, col);
+		first = 0;
+		const struct ref *one = e->drop_ref && e->drop_ref->ncols == 1 ? e->drop_ref : NULL;
+		const struct index *lone = e->drop_unique && e->drop_unique->ncols == 1 ? e->drop_unique : NULL;
+		if (column && e->col && names_column(v[0], e->col->name)) {
+			column_item(out, v, n, e->col);
 			found++;
-		} else if (n) {
+		} else if (column && ((one && names_column(v[0], one->cols[0])) ||
+				      (lone && names_column(v[0], lone->cols[0]))) &&
+			   column_without(out, v, n, e)) {
+			found++;
+		} else {
 			buf_add(out, v[0].p, (size_t)(v[n - 1].p + v[n - 1].n - v[0].p));
 		}
-		p = next;
+	}
+	if (e->add_ref) {
+		add_reference(out, e->add_ref);
+		found++;
 	}
 	buf_adds(out, ")");
 	buf_adds(out, body_end + 1); /* WITHOUT ROWID, STRICT */
 	free(v);
 	if (found != 1) {
-		buf_addf(err, "its CREATE TABLE does not define column \"%s\" once", col->name);
+		buf_addf(err, "its CREATE TABLE does not define %s once",
+			 e->col ? "that column" : e->drop_ref ? "that foreign key" : "that UNIQUE constraint");
 		return -1;
 	}
 	return 0;
@@ -288,14 +397,16 @@ static int enforced_referrers(struct db *db, const char *table, struct buf *err)
 	return nby ? 1 : 0;
 }
 
-int sq_rebuild_column(struct db *db, const char *table, const struct column *col, struct buf *out)
+int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit *e, struct buf *out)
 {
+	const struct column *col = e->col;
 	char **create = NULL, **cols = NULL, **others = NULL, **seq = NULL, **rowid = NULL;
 	size_t ncreate = 0, ncols = 0, nothers = 0, nseq = 0, nrowid = 0;
 	struct buf tmp = BUF_INIT, err = BUF_INIT, list = BUF_INIT;
 	int ret = -1;
 	buf_addf(&tmp, "%s__dbapply_rebuild", table);
-	if (!sql_is_one_expression(col->native) || (col->default_sql && !sql_is_one_expression(col->default_sql))) {
+	if (col && (!sql_is_one_expression(col->native) ||
+		    (col->default_sql && !sql_is_one_expression(col->default_sql)))) {
 		db_error(db, "column \"%s\": its type or default is not one SQL expression", col->name);
 		goto out;
 	}
@@ -315,8 +426,14 @@ int sq_rebuild_column(struct db *db, const char *table, const struct column *col
 	int referred = enforced_referrers(db, table, &err);
 	if (referred < 0)
 		goto out;
-	if (referred || rewrite_create(out, create[0], tmp.buf, col, &err) < 0) {
-		db_error(db, "table \"%s\" cannot be rebuilt to change column \"%s\": %s", table, col->name, err.buf);
+	if (referred || rewrite_create(out, create[0], tmp.buf, e, &err) < 0) {
+		if (col)
+			db_error(db, "table \"%s\" cannot be rebuilt to change column \"%s\": %s", table, col->name,
+				 err.buf);
+		else
+			db_error(db, "table \"%s\" cannot be rebuilt to %s: %s", table,
+				 e->add_ref ? "add a foreign key" : e->drop_ref ? "drop a foreign key" : "drop a UNIQUE constraint",
+				 err.buf);
 		goto out;
 	}
 	/* sqlite_sequence exists once a table has AUTOINCREMENT */

@@ -48,8 +48,8 @@ int sq_prepare(struct db *db, const char *sql, sqlite3_stmt **out);
  * cleared), owned by the cache; NULL on failure. */
 sqlite3_stmt *sq_cached(struct db *db, const char *sql);
 
-/* rebuild.c: db_ops.rebuild_column */
-int sq_rebuild_column(struct db *db, const char *table, const struct column *col, struct buf *out);
+/* rebuild.c: db_ops.rebuild_table */
+int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit *e, struct buf *out);
 
 /* catalog.c */
 int sq_load_schema(struct db *db, struct schema *out);
