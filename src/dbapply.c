@@ -31,6 +31,8 @@ static const char usage_text[] =
 	"                    conflicts and collisions and leave them out\n"
 	"  --prefer source|target\n"
 	"                    settle conflicts with the stream's or the target's values\n"
+	"                    (and rows that differ where no sync base tells an edit\n"
+	"                    from a collision: a first sync)\n"
 	"  --rekey           insert a collision (a key both sides created) under a new\n"
 	"                    key, and translate later streams from the source by it\n"
 	"  --with-history    also apply migration-history tables (django_migrations...);\n"
@@ -40,6 +42,12 @@ static const char usage_text[] =
 	"                    change columns where nothing is lost (a wider type, NOT\n"
 	"                    NULL dropped, a default); the migration history travels\n"
 	"                    with them\n"
+	"  --without-triggers\n"
+	"                    with --schema from another engine: make tables without\n"
+	"                    the source's triggers (each named), not refuse them\n"
+	"  --without-engine-indexes\n"
+	"                    with --schema from another engine: leave out MySQL's\n"
+	"                    FULLTEXT and SPATIAL indexes (each named), not refuse them\n"
 	"  --insert-only     insert new rows only; existing rows are left alone\n"
 	"  --mirror          make the stream's complete tables exact copies: deletes too;\n"
 	"                    with --schema also drop the columns and tables the stream\n"
@@ -266,7 +274,8 @@ static void parse_options(int argc, char **argv, struct args *a)
 {
 	enum { OPT_INSERT_ONLY = 256, OPT_MIRROR, OPT_FORCE, OPT_NO_BACKUP, OPT_NO_UNDO,
 	       OPT_ROLLBACK, OPT_SAVE_BASE, OPT_ALLOW_NONTX, OPT_MARK, OPT_DISABLE_TRIGGERS, OPT_PREFER,
-	       OPT_WITH_HISTORY, OPT_REKEY, OPT_SCHEMA, OPT_LOSSY, OPT_SQL };
+	       OPT_WITH_HISTORY, OPT_REKEY, OPT_SCHEMA, OPT_LOSSY, OPT_SQL, OPT_WITHOUT_TRIGGERS,
+	       OPT_WITHOUT_ENGINE_INDEXES };
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "insert-only", no_argument, NULL, OPT_INSERT_ONLY },
@@ -283,6 +292,8 @@ static void parse_options(int argc, char **argv, struct args *a)
 		{ "with-history", no_argument, NULL, OPT_WITH_HISTORY },
 		{ "rekey", no_argument, NULL, OPT_REKEY },
 		{ "schema", no_argument, NULL, OPT_SCHEMA },
+		{ "without-triggers", no_argument, NULL, OPT_WITHOUT_TRIGGERS },
+		{ "without-engine-indexes", no_argument, NULL, OPT_WITHOUT_ENGINE_INDEXES },
 		{ "sql", no_argument, NULL, OPT_SQL },
 		{ "lossy", required_argument, NULL, OPT_LOSSY },
 		{ "allow-non-transactional", no_argument, NULL, OPT_ALLOW_NONTX },
@@ -320,6 +331,8 @@ static void parse_options(int argc, char **argv, struct args *a)
 		case OPT_WITH_HISTORY: a->with_history = 1; break;
 		case OPT_REKEY: o->rekey = 1; break;
 		case OPT_SCHEMA: o->schema = 1; break;
+		case OPT_WITHOUT_TRIGGERS: o->without_triggers = 1; break;
+		case OPT_WITHOUT_ENGINE_INDEXES: o->without_engine_indexes = 1; break;
 		case OPT_SQL: o->sql = o->dry_run = 1; break;
 		case OPT_LOSSY:
 			/* one kind for now; a list would be comma-separated */
@@ -345,6 +358,8 @@ static void parse_options(int argc, char **argv, struct args *a)
 		usage_error("--mark takes no other action");
 	if (o->schema && (a->rollback || a->print_mark))
 		usage_error("--schema goes with a stream to apply, not --rollback or --mark");
+	if ((o->without_triggers || o->without_engine_indexes) && !o->schema)
+		usage_error("--without-triggers and --without-engine-indexes go with --schema");
 	if (o->sql && (a->rollback || a->print_mark || o->disable_triggers || a->save_base))
 		usage_error("--sql goes with a stream to apply, without --rollback, --mark, "
 			    "--disable-triggers or --save-base");
@@ -430,14 +445,13 @@ static void settle_apply_opts(struct run *r)
 	o->base_label = r->label;
 	/* --schema: the migration history travels with the schema it
 	 * describes, so that the framework finds nothing left to migrate. */
-	if (!r->args.with_history && !o->schema) {
-		for (const char *const *h = apply_default_history; *h; h++)
-			filter_add(&r->history, &r->nhistory, *h);
-		for (size_t i = 0; i < db->env.nhistory; i++)
-			filter_add(&r->history, &r->nhistory, db->env.history[i]);
-		o->history = r->history;
-		o->nhistory = r->nhistory;
-	}
+	for (const char *const *h = apply_default_history; *h; h++)
+		filter_add(&r->history, &r->nhistory, *h);
+	for (size_t i = 0; i < db->env.nhistory; i++)
+		filter_add(&r->history, &r->nhistory, db->env.history[i]);
+	o->history = r->history;
+	o->nhistory = r->nhistory;
+	o->with_history = r->args.with_history || o->schema;
 	if (db->env.nexclude) {
 		r->envf.exclude = db->env.exclude;
 		r->envf.nexclude = db->env.nexclude;

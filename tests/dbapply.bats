@@ -38,21 +38,31 @@ snapshot() { dump_body "$1" > "$2"; }
 	assert_output --partial "--schema"
 }
 
-@test "merge (the default): new and changed rows arrive, prod's own #102 stays" {
+@test "merge (the default): new rows arrive, prod's own #102 stays; a first sync reports #50's edit until --prefer says whose it is" {
+	# No sync base yet: #50 differs under the same id, and nothing tells
+	# dev's edit from another client that took id 50 in prod.
 	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_failure 1
+	assert_line --partial 'dbapply: <stdin>:60: table "clients" at key {"id":50}: the stream and the target hold other rows under this key'
+	assert_line --partial '("phone": stream "+1 555 9050", target "+1 555 0150"): not applied'
+	assert_line "1 row not applied: other values under the same key, and no sync base to tell an edit from a collision (a first sync: --prefer or --rekey settles them)"
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 50')" "+1 555 0150"
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients')" 102
+	# The next sync still knows #50 as a first-sync key: --prefer settles it.
+	run sh -c 'dbdump-rows dev.db | dbapply --prefer source prod.db'
 	assert_success
 	cat > expected <<-'EOF'
 	table        created   updated   deleted
 	case_types         0         0         0
-	clients            1         1         0
-	cases              1         0         0
+	clients            0         1         0
+	cases              0         0         0
 	documents          0         0         0
-	total              2         1         0
+	total              0         1         0
 	1 row only in the target kept (--mirror would delete it)
-	1 row overwritten with no sync base to tell an edit from a collision (a first sync)
+	1 row overwritten with no sync base to tell an edit from a collision (--prefer source on a first sync, or a table whose columns changed since the base)
 	EOF
 	diff -u expected <(head -n 8 <<<"$output")
-	assert_line --index 8 --regexp '^undo: backups/prod-[0-9]{8}T[0-9]{6}Z\.undo\.ndjson\.gz \(dbapply --rollback prod\.db restores the state before this run\)$'
+	assert_line --index 8 --regexp '^undo: backups/prod-[0-9]{8}T[0-9]{6}Z(-[0-9]+)?\.undo\.ndjson\.gz \(dbapply --rollback prod\.db restores the state before this run\)$'
 	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients')" 102
 	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 50')" "+1 555 9050"
 	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM cases')" 51
@@ -61,10 +71,36 @@ snapshot() { dump_body "$1" > "$2"; }
 	dbdiff dev.db prod.db > d || true
 	assert_equal "$(jq -c 'select(.type == "insert") | .row.id' d)" 102
 	assert_equal "$(jq -c 'select(.type == "update" or .type == "delete")' d)" ""
+	# and a third sync has nothing to do, without --prefer
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+}
+
+@test "a first sync between databases that took ids on their own: prod's own #101 is kept, dev's case of #101 held back; --rekey brings dev's in under a new id" {
+	sqlite3 prod.db "INSERT INTO clients (id, name, created_at) VALUES (101, 'Lucia', '2026-03-03 11:00:00')"
+	sqlite3 dev.db "UPDATE clients SET phone = '+1 555 0150' WHERE id = 50" # only #101 differs
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_failure 1
+	assert_line --partial 'table "clients" at key {"id":101}: the stream and the target hold other rows under this key'
+	assert_line --partial 'table "cases" at key {"id":51}: held back: it refers to table "clients" at {"id":101}, which is not applied'
+	assert_line "1 row held back: they refer to a row not applied"
+	assert_equal "$(sqlite3 prod.db 'SELECT name FROM clients WHERE id = 101')" Lucia
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM cases WHERE id = 51')" 0
+	# dev's Client 101 is another person: --rekey gives it a new id, its case follows
+	run sh -c 'dbdump-rows dev.db | dbapply --rekey prod.db'
+	assert_success
+	assert_output --partial 'table "clients" at key {"id":101}: collision: inserted as {"id":103} (--rekey)'
+	assert_equal "$(sqlite3 prod.db 'SELECT name FROM clients WHERE id = 101')" Lucia
+	assert_equal "$(sqlite3 prod.db 'SELECT name FROM clients WHERE id = 103')" "Client 101"
+	assert_equal "$(sqlite3 prod.db 'SELECT client_id FROM cases WHERE id = 51')" 103
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
 }
 
 @test "the id generator continues above the largest id after a sync" {
-	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	dbdump-rows dev.db | dbapply --prefer source prod.db > /dev/null
 	sqlite3 prod.db "DELETE FROM clients WHERE id = 102"
 	sqlite3 prod.db "INSERT INTO clients (name, created_at) VALUES ('next', '2026-04-01 00:00:00')"
 	# AUTOINCREMENT never reuses an id: 102 was used, so the next is 103.
@@ -117,7 +153,7 @@ snapshot() { dump_body "$1" > "$2"; }
 	cp dev.db bad.db
 	sqlite3 bad.db "PRAGMA foreign_keys = OFF; UPDATE cases SET client_id = 4000 WHERE id = 1"
 	snapshot prod.db before
-	run sh -c 'dbdump-rows bad.db | dbapply --dry-run prod.db'
+	run sh -c 'dbdump-rows bad.db | dbapply --prefer source --dry-run prod.db'
 	assert_failure 2
 	assert_output --partial 'foreign key violation: a row of "cases" (rowid 1) references a missing row of "clients"'
 	assert_output --partial "nothing was written to prod.db"
@@ -310,7 +346,7 @@ snapshot() { dump_body "$1" > "$2"; }
 
 @test "gzip input is read transparently" {
 	dbdump-rows -o dev.ndjson.gz dev.db
-	run dbapply prod.db dev.ndjson.gz
+	run dbapply --prefer source prod.db dev.ndjson.gz
 	assert_success
 	run sh -c 'dbapply prod.db < dev.ndjson.gz'
 	assert_success
@@ -319,7 +355,7 @@ snapshot() { dump_body "$1" > "$2"; }
 
 @test "--rollback restores the state before the last sync, one sync at a time" {
 	snapshot prod.db state0
-	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	dbdump-rows dev.db | dbapply --prefer source prod.db > /dev/null
 	snapshot prod.db state1
 	sqlite3 dev.db "UPDATE clients SET name = 'renamed' WHERE id = 1"
 	dbdump-rows dev.db | dbapply --mirror prod.db > /dev/null
@@ -337,7 +373,7 @@ snapshot() { dump_body "$1" > "$2"; }
 }
 
 @test "--rollback stops on rows changed since the sync and lists them, unless --force" {
-	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	dbdump-rows dev.db | dbapply --prefer source prod.db > /dev/null
 	sqlite3 prod.db "UPDATE clients SET phone = 'changed by hand' WHERE id = 50"
 	snapshot prod.db before
 	run dbapply --rollback prod.db
@@ -365,7 +401,7 @@ snapshot() { dump_body "$1" > "$2"; }
 }
 
 @test "a dry run and a run without changes write no undo stream" {
-	dbdump-rows dev.db | dbapply --dry-run prod.db > /dev/null
+	dbdump-rows dev.db | dbapply --prefer source --dry-run prod.db > /dev/null
 	[ ! -e backups ] # a dry run keeps nothing at all
 	dbdump-rows prod.db | dbapply prod.db > /dev/null
 	run ls backups
@@ -399,12 +435,12 @@ snapshot() { dump_body "$1" > "$2"; }
 	snapshot prod.db restored
 	diff -u before restored
 	# a merge without deletes needs no confirmation
-	run sh -c 'dbdump-rows dev.db | dbapply prod'
+	run sh -c 'dbdump-rows dev.db | dbapply --prefer source prod'
 	assert_success
 }
 
 @test "--save-base writes the target's rows after the sync" {
-	dbdump-rows dev.db | dbapply --save-base base.ndjson.gz prod.db > /dev/null
+	dbdump-rows dev.db | dbapply --prefer source --save-base base.ndjson.gz prod.db > /dev/null
 	run dbdiff base.ndjson.gz prod.db
 	assert_success
 	assert_equal "$(zcat base.ndjson.gz | head -1 | jq -r .purpose)" base
@@ -481,7 +517,7 @@ snapshot() { dump_body "$1" > "$2"; }
 	INSERT INTO "a WHERE b" VALUES ('k', 1), ('k', 1), ('z', 9);
 	INSERT INTO "x""y" VALUES (1, 'one', 1), (2, 'two', 2), (3, 'three', 3);
 	SQL
-	run sh -c 'dbdump-rows src.db | dbapply dst.db'
+	run sh -c 'dbdump-rows src.db | dbapply --prefer source dst.db'
 	assert_success
 	assert_line --regexp '^a WHERE b +1 +0 +0$'
 	assert_line --regexp '^x"y +1 +1 +0$'
@@ -500,7 +536,7 @@ snapshot() { dump_body "$1" > "$2"; }
 
 @test "foreign-key violations the target had before are not blamed on the sync" {
 	sqlite3 prod.db "PRAGMA foreign_keys = OFF; INSERT INTO documents (case_id, filename) VALUES (999, 'orphan.pdf')"
-	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	run sh -c 'dbdump-rows dev.db | dbapply --prefer source prod.db'
 	assert_success
 	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients')" 102
 }
@@ -546,7 +582,7 @@ snapshot() { dump_body "$1" > "$2"; }
 	run dbapply --rollback prod.db
 	assert_failure 2
 	assert_output --partial "no undo stream for prod.db: no backups/ here"
-	dbdump-rows dev.db | dbapply a/prod.db > /dev/null
+	dbdump-rows dev.db | dbapply --prefer source a/prod.db > /dev/null
 	dump_body b/prod.db > b-before
 	# b/prod.db shares the label "prod" and backups/, but not the database
 	run dbapply --rollback b/prod.db
@@ -585,10 +621,10 @@ snapshot() { dump_body "$1" > "$2"; }
 	triggers() { sqlite3 prod.db "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' ORDER BY name"; }
 	before=$(triggers)
 	# a dry run turns them off and on again inside its transaction: nothing changes
-	run sh -c 'dbdump-rows dev.db | dbapply -n --disable-triggers prod.db'
+	run sh -c 'dbdump-rows dev.db | dbapply --prefer source -n --disable-triggers prod.db'
 	assert_success
 	assert_equal "$(triggers)" "$before"
-	run sh -c 'dbdump-rows dev.db | dbapply --disable-triggers prod.db'
+	run sh -c 'dbdump-rows dev.db | dbapply --prefer source --disable-triggers prod.db'
 	assert_success
 	refute_output --partial "has triggers"
 	assert_line --regexp '^clients +1 +1 +0$'
@@ -613,7 +649,7 @@ snapshot() { dump_body "$1" > "$2"; }
 	assert_success
 	assert_output ""
 	assert_equal "$stderr" "dbapply: warning: backups/prod.mark.json:1: invalid JSON at column 1: not a value (taken for no mark)"
-	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	run sh -c 'dbdump-rows dev.db | dbapply --prefer source prod.db'
 	assert_success
 	assert_line --regexp '^clients +1 +1 +0$'
 	# a stream without a mark (SQLite has none) leaves the target without one
@@ -643,13 +679,15 @@ synced_pair() {
 	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
 	assert_success
 	assert_line "total              0         0         0"
-	# a stream from another source is not compared with dev's base
+	# a stream from another source is not compared with dev's base: its
+	# first sync names the row that differs, and leaves it out
 	cp dev.db other.db
 	sqlite3 other.db "UPDATE clients SET phone = 'other' WHERE id = 1"
 	sqlite3 prod.db "UPDATE clients SET phone = 'prod' WHERE id = 1"
 	run sh -c 'dbdump-rows other.db | dbapply prod.db'
-	assert_success
-	assert_line "1 row overwritten with no sync base to tell an edit from a collision (a first sync)"
+	assert_failure 1
+	assert_line "1 row not applied: other values under the same key, and no sync base to tell an edit from a collision (a first sync: --prefer or --rekey settles them)"
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 1')" prod
 	assert_equal "$(ls backups/prod.base-*.ndjson.gz | wc -l)" 2
 }
 
@@ -831,7 +869,7 @@ synced_pair() {
 	diff -u before after
 	# excluding the referring tables too is accepted
 	printf '[prod]\nurl = sqlite:prod.db\nexclude = case_types cases documents\n' > dbpipe.conf
-	run sh -c 'dbdump-rows dev.db | dbapply prod'
+	run sh -c 'dbdump-rows dev.db | dbapply --prefer source prod'
 	assert_success
 }
 
@@ -849,13 +887,13 @@ synced_pair() {
 	dbdump-rows other.db | dbapply --mirror prod.db > /dev/null
 	assert_equal "$(ls backups/prod.base-*.ndjson.gz | wc -l)" 1
 	run sh -c 'dbdump-rows dev.db | dbapply --dry-run prod.db'
-	assert_line "1 row overwritten with no sync base to tell an edit from a collision (a first sync)"
+	assert_line "1 row not applied: other values under the same key, and no sync base to tell an edit from a collision (a first sync: --prefer or --rekey settles them)"
 	# the rollback puts dev's base back and takes other's away
 	dbapply --rollback prod.db > /dev/null
 	run sh -c 'dbdump-rows dev.db | dbapply --dry-run prod.db'
 	assert_line "total              0         0         0"
 	run sh -c 'dbdump-rows other.db | dbapply --dry-run prod.db'
-	assert_line "1 row overwritten with no sync base to tell an edit from a collision (a first sync)"
+	assert_line "1 row not applied: other values under the same key, and no sync base to tell an edit from a collision (a first sync: --prefer or --rekey settles them)"
 }
 
 @test "a damaged sync base is refused by a merge, which reads it, and replaced by a --mirror, which does not" {
@@ -867,7 +905,8 @@ synced_pair() {
 	snapshot prod.db before
 	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
 	assert_failure 2
-	assert_output --partial "$base:183: truncated stream: no final end record"
+	# (the base's last lines: its table of keys a first sync left out, empty)
+	assert_output --partial "$base:185: truncated stream: no final end record"
 	assert_output --partial "dbapply: nothing was written to prod.db"
 	snapshot prod.db after
 	diff -u before after
@@ -985,7 +1024,7 @@ natural_pair() {
 }
 
 @test "--rollback refuses while a later run's commit is unsettled (only its partial undo stream is left), and names it" {
-	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	dbdump-rows dev.db | dbapply --prefer source prod.db > /dev/null
 	phone9=$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 9')
 	sqlite3 dev.db "UPDATE clients SET phone = 'second sync' WHERE id = 9"
 	dbdump-rows dev.db | dbapply prod.db > /dev/null
@@ -1152,7 +1191,7 @@ natural_pair() {
 		CREATE TABLE notes (id INTEGER PRIMARY KEY, case_id INT NOT NULL REFERENCES cases(id) ON DELETE CASCADE, body TEXT);
 		CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
 	snapshot prod.db before
-	run --separate-stderr dbapply prod.db < <(dbdump-rows dev.db)
+	run --separate-stderr dbapply --prefer source prod.db < <(dbdump-rows dev.db)
 	assert_failure 2
 	assert_equal "$stderr" 'dbapply: <stdin>:3: unknown column "vip_since" in table "clients"
 dbapply: <stdin>:4: unknown column "priority" in table "cases"
@@ -1165,7 +1204,7 @@ dbapply: nothing was written to prod.db'
 	diff -u before after
 	# an index alone stops nothing: it is a warning
 	sqlite3 prod.db "ALTER TABLE clients ADD COLUMN vip_since DATE; ALTER TABLE cases ADD COLUMN priority INT NOT NULL DEFAULT 3;"
-	run dbapply --dry-run prod.db < <(dbdump-rows -x notes -x tags dev.db)
+	run dbapply --prefer source --dry-run prod.db < <(dbdump-rows -x notes -x tags dev.db)
 	assert_success
 	assert_output --partial 'dbapply: warning: <stdin>:3: index "clients_email" on "clients" (email) is only in the stream (dbapply --schema adds it)'
 }
@@ -1179,15 +1218,20 @@ dbapply: nothing was written to prod.db'
 		INSERT INTO notes (case_id, body) VALUES (1, 'first'), (51, 'on the new case');"
 	# a dry run makes it all, then takes it all back
 	snapshot prod.db before
-	run dbapply --dry-run --schema prod.db < <(dbdump-rows dev.db)
+	run dbapply --prefer source --dry-run --schema prod.db < <(dbdump-rows dev.db)
 	assert_success
 	assert_output --partial 'dbapply: schema: CREATE TABLE "notes" ("id" INTEGER PRIMARY KEY, "case_id" INT NOT NULL, "body" TEXT DEFAULT '"'n/a'"', FOREIGN KEY ("case_id") REFERENCES "cases" ("id") ON DELETE CASCADE);'
 	snapshot prod.db after
 	diff -u before after
 	run sqlite3 prod.db "SELECT count(*) FROM sqlite_schema WHERE name = 'notes'"
 	assert_output 0
+	# A first sync: #50's phone differs and is left out, but #3's value in
+	# the column this run made is no edit of prod's: it arrives.
 	run dbapply --schema prod.db < <(dbdump-rows dev.db)
-	assert_success
+	assert_failure 1
+	assert_output --partial 'table "clients" at key {"id":50}: the stream and the target hold other rows'
+	refute_output --partial '{"id":3}'
+	assert_line --regexp '^clients +1 +1 +0$'
 	assert_line 'dbapply: schema: ALTER TABLE "clients" ADD COLUMN "vip_since" DATE;'
 	assert_line 'dbapply: schema: ALTER TABLE "cases" ADD COLUMN "priority" INT NOT NULL DEFAULT 3;'
 	assert_line 'dbapply: schema: CREATE INDEX "clients_email" ON "clients" ("email");'
@@ -1212,7 +1256,7 @@ dbapply: nothing was written to prod.db'
 		INSERT INTO notes (case_id, body) VALUES (1, 'first');"
 	snapshot prod.db before
 	sqlite3 prod.db .schema > schema-before
-	run dbapply --schema prod.db < <(dbdump-rows dev.db)
+	run dbapply --prefer source --schema prod.db < <(dbdump-rows dev.db)
 	assert_success
 	undo=$(ls backups/*.undo.ndjson.gz)
 	run jq -c 'select(.type == "schema") | [.change, .table, .column // .old.name]' <(zcat "$undo")
@@ -1410,7 +1454,7 @@ dbapply: nothing was written to prod.db'
 
 @test "--sql runs every check of a dry run: a conflict exits 2 with no script; it takes no --rollback, nor a CSV target" {
 	dbdump-rows dev.db > s.ndjson
-	dbapply prod.db s.ndjson > /dev/null
+	dbapply --prefer source prod.db s.ndjson > /dev/null
 	sqlite3 dev.db "UPDATE clients SET phone = 'dev' WHERE id = 5"
 	sqlite3 prod.db "UPDATE clients SET phone = 'prod' WHERE id = 5"
 	dbdiff prod.db dev.db > changes.ndjson || true
@@ -1508,8 +1552,8 @@ dbapply: nothing was written to prod.db'
 	assert_output --partial 'ranged.ndjson:3: table "t": key column "id" is int in the stream and decimal in the target, so --mirror cannot tell which target rows lie in its ranges'
 	snapshot prod.db after
 	diff -u before after
-	run -0 dbapply prod.db ranged.ndjson
-	assert_output --partial '1 row only in the target kept (--mirror would delete it)'
+	run -0 dbapply --prefer source prod.db ranged.ndjson
+	[ "$(sqlite3 prod.db "SELECT count(*) FROM t WHERE id = 5")" = 1 ] # kept: a merge deletes nothing
 	[ "$(sqlite3 prod.db "SELECT v FROM t WHERE id = 4")" = new ]
 }
 
@@ -1520,7 +1564,7 @@ dbapply: nothing was written to prod.db'
 	# the same value in other bytes: nothing to write
 	sed '11s/"balance":"13.01"/"balance":"13.010"/' a.ndjson > b.ndjson
 	resign b.ndjson
-	run dbapply --no-undo prod.db b.ndjson
+	run dbapply --prefer source --no-undo prod.db b.ndjson
 	assert_success
 	assert_line --regexp '^clients +0 +0 +0$'
 	snapshot prod.db after
@@ -1644,6 +1688,8 @@ sqlite_tags() {
 			CHECK (n IS NULL OR n >= 0));
 		CREATE INDEX tags_note ON tags (note);
 		CREATE TABLE tag_log (id INTEGER PRIMARY KEY, tag_id INT REFERENCES tags(id), what TEXT);
+		CREATE TRIGGER tags_named BEFORE INSERT ON tags WHEN new.name = '' BEGIN
+			SELECT RAISE(ABORT, 'a tag needs a name'); END;
 		INSERT INTO tags (id, name, note, n) VALUES (1, 'red', 'r', 1), (2, 'green', NULL, 2),
 			(3, 'a name longer than ten', 'b', 5000000000);
 		INSERT INTO tag_log (tag_id, what) VALUES (1, 'made');"
@@ -1652,7 +1698,8 @@ sqlite_tags() {
 @test "--schema on SQLite rebuilds a table for a change that loses nothing, keeping its constraints, indexes, triggers, views and counter; --rollback restores it exactly" {
 	sqlite_tags
 	dbdump-rows prod.db > before.ndjson
-	run --separate-stderr dbapply --schema prod.db < <(dbdump-rows dev.db)
+	# a first sync: dev's tag 3 is an edit of prod's
+	run --separate-stderr dbapply --prefer source --schema prod.db < <(dbdump-rows dev.db)
 	assert_success
 	# one rebuild per changed column, said, in the transaction
 	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 3
@@ -1706,7 +1753,7 @@ sqlite_tags() {
 		g int GENERATED ALWAYS AS (length([na,me])) VIRTUAL, x decimal(8,2) DEFAULT +0.25) WITHOUT ROWID;
 		INSERT INTO \"my t\" (\"the id\", [na,me], x) VALUES (1, 'abc', 2.5), (2, 'a longer name here', 123456.25);"
 	dbdump-rows prod.db > before.ndjson
-	run dbapply --schema prod.db < <(dbdump-rows dev.db)
+	run dbapply --prefer source --schema prod.db < <(dbdump-rows dev.db)
 	assert_success
 	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'my t'"
 	assert_output 'CREATE TABLE "my t" ("the id" INTEGER NOT NULL, [na,me] varchar(40) CHECK (length([na,me]) > 0), g int GENERATED ALWAYS AS (length([na,me])) VIRTUAL, x decimal(8,2) DEFAULT +0.25, PRIMARY KEY ("the id")) WITHOUT ROWID'
@@ -1857,4 +1904,67 @@ dbapply: warning: <stdin>:6: --schema: foreign key of "tags" (client_id) -> "cli
 	assert_output '"L9"'
 	run jq -c 'select(.type == "row" and .table == "old_notes") | .row.body' <(zcat "$backup")
 	assert_output $'"hello"\n"bye"'
+}
+
+@test "--schema carries a table's triggers within SQLite: made after the rows (they do not fire for them), then at work; one whose SQL holds a second statement is refused; --rollback drops them with their table" {
+	mkdb src.db <<-'SQL'
+	CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+	CREATE TABLE item_log (id INTEGER PRIMARY KEY, item_id INT, what TEXT);
+	CREATE TRIGGER item_added AFTER INSERT ON item BEGIN
+		INSERT INTO item_log (item_id, what) VALUES (new.id, 'added; by trigger'); END;
+	INSERT INTO item VALUES (1, 'a'), (2, 'b');
+	SQL
+	assert_equal "$(dbdump-rows --schema-only src.db | jq -c 'select(.type == "table" and .table == "item") | .triggers | map(.name)')" '["item_added"]'
+	sqlite3 new.db "PRAGMA user_version = 1"
+	run dbapply --schema new.db < <(dbdump-rows src.db)
+	assert_success
+	assert_line "dbapply: schema: CREATE TRIGGER item_added AFTER INSERT ON item BEGIN"
+	assert_line "INSERT INTO item_log (item_id, what) VALUES (new.id, 'added; by trigger'); END; (after the rows)"
+	# the log holds the source's two rows, not two more from the trigger
+	assert_line --regexp '^total +4 +0 +0$'
+	assert_same_rows_and_schema src.db new.db
+	cp new.db probe.db
+	sqlite3 probe.db "INSERT INTO item VALUES (3, 'c')"
+	assert_equal "$(sqlite3 probe.db "SELECT what FROM item_log WHERE item_id = 3")" 'added; by trigger'
+	# dbdiff --schema compares triggers: by name, and within one engine their code
+	sqlite3 probe.db "DROP TRIGGER item_added; CREATE TRIGGER item_added AFTER INSERT ON item BEGIN SELECT 1; END;
+		CREATE TRIGGER item_gone AFTER DELETE ON item BEGIN SELECT 1; END;"
+	run --separate-stderr dbdiff --schema --stat src.db probe.db
+	assert_failure 1
+	assert_equal "$stderr" 'trigger "item_added" of "item" is other code in OLD than in NEW
+trigger "item_gone" of "item" is only in NEW
+2 schema differences'
+	# a sync into a table that lacks a trigger says so: --schema makes triggers only with their table
+	run dbapply --schema probe.db < <(dbdump-rows new.db)
+	assert_success
+	assert_line --partial 'trigger "item_added" of "item" is other code in the target than in the stream (dbapply does not change a trigger)'
+	sqlite3 probe.db "DROP TRIGGER item_added"
+	run dbapply --schema probe.db < <(dbdump-rows new.db)
+	assert_success
+	assert_line --partial 'trigger "item_added" of "item" is only in the stream (dbapply adds triggers only with the tables it creates)'
+	run dbapply --rollback new.db
+	assert_success
+	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0
+	# a trigger whose SQL carries a statement of its own after it: nothing made
+	dbdump-rows src.db | jq -c 'if .table == "item" and .type == "table" then .triggers[0].sql += "; DROP TABLE keep" else . end' > evil.ndjson
+	sqlite3 evil.db "PRAGMA user_version = 1"
+	run dbapply --schema evil.db evil.ndjson
+	assert_failure 2
+	assert_line --partial 'evil.ndjson:2: --schema: table "item": trigger "item_added": its SQL is not one CREATE TRIGGER statement: not made'
+	assert_equal "$(sqlite3 evil.db "SELECT count(*) FROM sqlite_schema")" 0
+}
+
+@test "--schema: a stream of an older dbdump-rows that says only \"triggers\":true is refused, naming the table; --without-triggers makes the table without them, said" {
+	mkdb h.db <<< "CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);"
+	dbdump-rows h.db | sed 's/^\({"type":"table".*\)}$/\1,"triggers":true}/' > old.ndjson
+	resign old.ndjson
+	sqlite3 new.db "PRAGMA user_version = 1"
+	run dbapply --schema new.db old.ndjson
+	assert_failure 2
+	assert_line 'dbapply: old.ndjson:2: --schema: table "t" has triggers in the source, and the stream does not hold their code (an older dbdump-rows wrote it): not made (--without-triggers makes it without them)'
+	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0
+	run dbapply --schema --without-triggers new.db old.ndjson
+	assert_success
+	assert_line 'dbapply: warning: old.ndjson:2: --schema: table "t" is made without its triggers (the stream does not hold their code) (--without-triggers)'
+	assert_equal "$(sqlite3 new.db "SELECT id FROM t")" 1
 }

@@ -69,7 +69,7 @@ setup() {
 	office_db dev.db
 	sqlite3 dev.db "UPDATE clients SET phone = 'x' WHERE id = 1"
 	dbbackup prod.db > /dev/null
-	dbdump-rows dev.db | dbapply prod.db > /dev/null
+	dbdump-rows dev.db | dbapply --prefer source prod.db > /dev/null
 	echo 'not a backup' | gzip > backups/stray.ndjson.gz
 	run dbbackup --list
 	assert_success

@@ -434,9 +434,14 @@ digest_pair() {
 	jq -r 'select(.type == "end" and .table) | [.table, .rows] | @tsv' against.ndjson > ends
 	printf 'codes\t100\nitems\t300\nlines\t100\n' | diff -u - ends
 	[ "$stderr" = "dbdump-rows: 6 of 26 ranges differ; 500 rows sent" ]
-	# Merge: updates and inserts, the target's extra row kept.
+	# Merge: a first sync (no sync base) leaves the rows that differ out and
+	# names them; --prefer source takes dev's: updates and inserts, the
+	# target's extra row kept.
 	cp prod.db merged.db
-	run -0 dbapply merged.db against.ndjson
+	run -1 --separate-stderr dbapply merged.db against.ndjson
+	[[ "$stderr" == *'table "items" at key {"id":777}: the stream and the target hold other rows under this key'* ]]
+	[ "$(sqlite3 merged.db "SELECT name FROM items WHERE id = 777")" = "by hand" ]
+	run -0 dbapply --prefer source merged.db against.ndjson
 	[ "$(sqlite3 merged.db "SELECT name FROM items WHERE id = 777")" = "item 777" ]
 	[ "$(sqlite3 merged.db "SELECT count(*) FROM items WHERE id IN (120, 1001, 5000)")" = 3 ]
 	run -1 dbdiff merged.db dev.db

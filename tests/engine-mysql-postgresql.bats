@@ -338,6 +338,82 @@ rows_scanned() {
 1 schema difference"
 }
 
+@test "enums: --schema makes a PostgreSQL enum type named <table>_<column> for a MariaDB ENUM, values in order; dbdiff finds both equal; --rollback drops table and types" {
+	my_reset_db e
+	my_sql e <<-'SQL'
+	CREATE TABLE film (id INT PRIMARY KEY AUTO_INCREMENT, rating ENUM('G', 'PG-13', 'it''s') NOT NULL DEFAULT 'G',
+		`Kind` ENUM('a', 'b'));
+	INSERT INTO film VALUES (1, 'PG-13', 'a'), (2, 'it''s', NULL);
+	SQL
+	ME="mysql://dbpipe@127.0.0.1:$MY_PORT/e"
+	pg_createdb e >/dev/null 2>&1
+	PE=$(pg_url e)
+	run dbapply --schema "$PE" < <(dbdump-rows "$ME")
+	assert_success
+	assert_line "dbapply: schema: CREATE TYPE film_rating AS ENUM ('G', 'PG-13', 'it''s');"
+	assert_line "dbapply: schema: CREATE TYPE \"film_Kind\" AS ENUM ('a', 'b');"
+	assert_line --partial '"rating" film_rating NOT NULL DEFAULT '"'G'"', "Kind" "film_Kind"'
+	assert_same_rows_and_schema "$ME" "$PE"
+	assert_equal "$(pg_psql e -Atc "SELECT enum_range(NULL::film_rating)")" '{G,PG-13,it'"'"'s}'
+	run pg_psql e -qc "INSERT INTO film (rating) VALUES ('R')"
+	assert_failure
+	assert_output --partial 'invalid input value for enum film_rating: "R"'
+	# the id generator is past the data
+	assert_equal "$(pg_psql e -Atc "INSERT INTO film DEFAULT VALUES RETURNING id")" 3
+	pg_psql e -qc "DELETE FROM film WHERE id = 3"
+	run dbapply --rollback "$PE"
+	assert_success
+	assert_line 'dbapply: schema: DROP TYPE film_rating;'
+	assert_line 'dbapply: schema: DROP TYPE "film_Kind";'
+	assert_equal "$(pg_psql e -Atc "SELECT count(*) FROM pg_type WHERE typtype = 'e'")" 0
+	assert_equal "$(pg_psql e -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+}
+
+@test "triggers and FULLTEXT: --schema carries a MariaDB trigger into MariaDB after the rows' commit (it does not fire for them); into PostgreSQL each trigger and index is refused by name, nothing made; --without-triggers --without-engine-indexes make the tables without them, each named" {
+	my_reset_db tg
+	my_sql tg <<-'SQL'
+	CREATE TABLE doc (id INT PRIMARY KEY, title VARCHAR(100) NOT NULL, body TEXT,
+		stamped DATETIME NOT NULL, FULLTEXT INDEX doc_text (title, body)) ENGINE=InnoDB;
+	INSERT INTO doc VALUES (1, 'a', 'x', '2020-01-01 00:00:00');
+	CREATE TRIGGER doc_stamp BEFORE INSERT ON doc FOR EACH ROW SET NEW.stamped = '2099-01-01 00:00:00';
+	SQL
+	MT="mysql://dbpipe@127.0.0.1:$MY_PORT/tg"
+	assert_equal "$(dbdump-rows --schema-only "$MT" | jq -r 'select(.type == "table") | .triggers[0].sql')" \
+		"CREATE TRIGGER \`doc_stamp\` BEFORE INSERT ON \`doc\` FOR EACH ROW SET NEW.stamped = '2099-01-01 00:00:00'"
+	# same engine: made after the rows are committed, so the row keeps its own value
+	my_reset_db tg2
+	run dbapply --schema "mysql://dbpipe@127.0.0.1:$MY_PORT/tg2" < <(dbdump-rows "$MT")
+	assert_success
+	assert_line "dbapply: schema: CREATE TRIGGER \`doc_stamp\` BEFORE INSERT ON \`doc\` FOR EACH ROW SET NEW.stamped = '2099-01-01 00:00:00'; (after the rows' commit)"
+	assert_same_rows_and_schema "$MT" "mysql://dbpipe@127.0.0.1:$MY_PORT/tg2"
+	my_sql tg2 <<< "INSERT INTO doc VALUES (2, 'b', NULL, '2021-01-01')"
+	assert_equal "$(my_sql tg2 <<< "SELECT stamped FROM doc WHERE id = 2")" "2099-01-01 00:00:00"
+	assert_equal "$(my_sql tg2 <<< "SELECT index_type FROM information_schema.statistics WHERE table_schema = 'tg2' AND index_name = 'doc_text' LIMIT 1")" FULLTEXT
+	# another engine: refused by name, nothing made
+	pg_createdb tg >/dev/null 2>&1
+	run --separate-stderr dbapply --schema "$(pg_url tg)" < <(dbdump-rows "$MT")
+	assert_failure 2
+	assert_equal "$stderr" "dbapply: <stdin>:2: --schema: table \"doc\": trigger \"doc_stamp\" is code of mysql, which postgresql cannot run: not made (--without-triggers makes the table without its triggers, each named)
+dbapply: <stdin>:2: --schema: table \"doc\": index \"doc_text\" is a fulltext index of mysql, which postgresql cannot make: not made (--without-engine-indexes leaves it out)
+dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/tg"
+	assert_equal "$(pg_psql tg -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+	run dbapply --without-triggers "$(pg_url tg)" < <(dbdump-rows "$MT")
+	assert_failure 2
+	assert_output --partial 'go with --schema'
+	# the opt-outs: made without them, each named
+	run --separate-stderr dbapply --schema --without-triggers --without-engine-indexes "$(pg_url tg)" < <(dbdump-rows "$MT")
+	assert_success
+	assert_equal "$(grep warning <<< "$stderr")" "dbapply: warning: <stdin>:2: --schema: table \"doc\": trigger \"doc_stamp\" of mysql is left out (--without-triggers)
+dbapply: warning: <stdin>:2: --schema: table \"doc\": the fulltext index \"doc_text\" of mysql is left out (--without-engine-indexes)"
+	run dbdiff "$MT" "$(pg_url tg)"
+	assert_success
+	# what is left out stays a difference of the schemas
+	run dbdiff --schema --stat "$MT" "$(pg_url tg)"
+	assert_failure 1
+	assert_output --partial 'index "doc_text"'
+	assert_equal "$(pg_psql tg -Atc "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal")" 0
+}
+
 # ----------------------------------------------------------------------------
 # Chinook and Sakila from ../shared/datasets, with --schema into empty
 # databases of each engine.
@@ -415,50 +491,97 @@ check_chinook() {
 	check_chinook mariadb pg
 }
 
-@test "--schema: Sakila from MariaDB: triggers, a FULLTEXT index and (into PostgreSQL) an enum are refused by name, nothing made; without the triggers and the FULLTEXT index, into SQLite every row equal, foreign keys enforced, ids past the data" {
+# Sakila loaded into an empty database of engine $1 with --schema from
+# $SAK: every row equal, foreign keys there and enforced, ids past the data.
+check_sakila_into() {
+	new_target "$1"
+	run dbapply --schema "${@:2}" "$DST" < <(dbdump-rows "$SAK")
+	assert_success
+	assert_line --regexp '^total +47268 +0 +0$'
+	APPLIED=$output
+	if [ "$1" = sqlite ]; then
+		# SQLite keeps an enum as text and a timestamp without its zone
+		# (dbpipe(5)): dbdiff --schema names those, the rows are equal
+		run dbdiff "$SAK" "$DST"
+		assert_success
+		assert_equal "$(target_sql sqlite "PRAGMA foreign_key_check")" ""
+	elif [ $# -gt 1 ]; then
+		# what was left out is what the schemas differ by: the index, the six triggers
+		run dbdiff "$SAK" "$DST"
+		assert_success
+		run dbdiff --schema --stat "$SAK" "$DST"
+		assert_failure 1
+		assert_line --partial 'index "idx_title_description"'
+		assert_line 'trigger "rental_date" of "rental" is only in OLD'
+		assert_line '7 schema differences'
+	else
+		assert_same_rows_and_schema "$SAK" "$DST"
+	fi
+	# the store <-> staff cycle and the others: each foreign key there and enforced
+	run target_sql "$1" "INSERT INTO rental (rental_date, inventory_id, customer_id, staff_id) VALUES ('2026-01-01', 999999, 1, 1)"
+	assert_failure
+	run target_sql "$1" "UPDATE store SET manager_staff_id = 99 WHERE store_id = 1"
+	assert_failure
+	assert_equal "$(target_sql "$1" "INSERT INTO actor (first_name, last_name) VALUES ('A', 'B'); SELECT max(actor_id) FROM actor")" 201
+}
+
+@test "--schema: Sakila from MariaDB: into MariaDB with its triggers (made after the rows); into SQLite and PostgreSQL each trigger and the FULLTEXT index refused by name, nothing made, then left out with --without-triggers --without-engine-indexes (film.rating an enum type, the store <-> staff cycle): every row equal, foreign keys enforced, ids past the data" {
 	local data=$ROOT/../shared/datasets/sakila/mysql
 	[ -f "$data/sakila-schema.sql" ] || skip "shared/datasets is absent (a user's clone has no shared/)"
 	my_reset_db sak
 	sed 's/\bsakila\b/sak/g' "$data/sakila-schema.sql" | my_sql sak
 	sed 's/\bsakila\b/sak/g' "$data/sakila-data.sql" | my_sql sak
-	local SAK="mysql://dbpipe@127.0.0.1:$MY_PORT/sak"
+	SAK="mysql://dbpipe@127.0.0.1:$MY_PORT/sak"
 	dbdump-rows "$SAK" > sak.ndjson
+	# the same engine: the six triggers too, once the rows are in (rental_date
+	# and payment_date would set every date to the time of the load)
+	check_sakila_into mariadb
+	assert_equal "$(my_sql new <<< "SELECT group_concat(trigger_name ORDER BY trigger_name) FROM information_schema.triggers WHERE trigger_schema = 'new'")" \
+		customer_create_date,del_film,ins_film,payment_date,rental_date,upd_film
+	assert_equal "$(my_sql new <<< "SELECT index_type FROM information_schema.statistics WHERE table_schema = 'new' AND index_name = 'idx_title_description' LIMIT 1")" FULLTEXT
 	new_target sqlite
 	run dbapply --schema "$DST" sak.ndjson
 	assert_failure 2
 	assert_line --partial 'sak.ndjson:7: --schema: table "film_text": index "idx_title_description" is a fulltext index of mysql, which sqlite cannot make'
-	for t in film customer rental payment; do
-		assert_line --partial "--schema: table \"$t\" has triggers in the source, and the stream does not hold their code: not made"
+	for t in film:ins_film film:upd_film film:del_film customer:customer_create_date rental:rental_date payment:payment_date; do
+		assert_line --partial "--schema: table \"${t%%:*}\": trigger \"${t#*:}\" is code of mysql, which sqlite cannot run: not made"
 	done
 	refute_line --partial 'schema: CREATE'
 	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0
 	new_target pg
 	run dbapply --schema "$DST" sak.ndjson
 	assert_failure 2
-	assert_line --partial 'table "film": column "rating" is an enum'
 	assert_line --partial 'index "idx_title_description" is a fulltext index of mysql, which postgresql cannot make'
+	assert_line --partial 'table "rental": trigger "rental_date" is code of mysql, which postgresql cannot run: not made'
 	assert_equal "$(pg_psql new -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
-	# the user's way: the triggers and the FULLTEXT index dropped in the source
-	my_sql sak <<-'SQL'
-	DROP TRIGGER ins_film; DROP TRIGGER upd_film; DROP TRIGGER del_film;
-	DROP TRIGGER customer_create_date; DROP TRIGGER rental_date; DROP TRIGGER payment_date;
-	ALTER TABLE film_text DROP INDEX idx_title_description;
-	SQL
-	new_target sqlite
-	run dbapply --schema "$DST" < <(dbdump-rows "$SAK")
-	assert_success
-	assert_line --regexp '^total +47268 +0 +0$'
-	run dbdiff "$SAK" "$DST"
-	assert_success
-	run target_sql sqlite "PRAGMA foreign_key_check"
-	assert_output ""
-	run target_sql sqlite "INSERT INTO rental (rental_date, inventory_id, customer_id, staff_id) VALUES ('2026-01-01', 999999, 1, 1)"
-	assert_failure
-	assert_output --partial "FOREIGN KEY constraint failed"
-	assert_equal "$(target_sql sqlite "INSERT INTO actor (first_name, last_name) VALUES ('A', 'B'); SELECT max(actor_id) FROM actor")" 201
-	# into PostgreSQL the enum is still refused, by name
-	new_target pg
-	run dbapply --schema "$DST" < <(dbdump-rows "$SAK")
-	assert_failure 2
-	assert_line --partial 'table "film": column "rating" is an enum'
+	# the user's way: without them, each named
+	check_sakila_into sqlite --without-triggers --without-engine-indexes
+	[[ $APPLIED == *'table "payment": trigger "payment_date" of mysql is left out (--without-triggers)'* ]]
+	check_sakila_into pg --without-triggers --without-engine-indexes
+	[[ $APPLIED == *'table "film_text": the fulltext index "idx_title_description" of mysql is left out (--without-engine-indexes)'* ]]
+	assert_equal "$(pg_psql new -Atc "SELECT enum_range(NULL::film_rating)")" '{G,PG,PG-13,R,NC-17}'
+}
+
+@test "--schema: Sakila from PostgreSQL (jOOQ's port) is refused by name into PostgreSQL, MariaDB and SQLite: the domain year, payment's rules and the inheritance of its children are not in the stream; nothing made" {
+	local data=$ROOT/../shared/datasets/sakila/postgres
+	[ -f "$data/postgres-sakila-schema.sql" ] || skip "shared/datasets is absent (a user's clone has no shared/)"
+	pg_createdb sakpg >/dev/null
+	# the dump names a role postgres; the test's server has none
+	sed -e '/OWNER TO/d' -e '/^GRANT /d' -e '/^REVOKE /d' "$data/postgres-sakila-schema.sql" | pg_psql sakpg >/dev/null
+	pg_psql sakpg -f "$data/postgres-sakila-insert-data-using-copy.sql" >/dev/null
+	dbdump-rows "$(pg_url sakpg)" > sakpg.ndjson
+	assert_equal "$(jq -c 'select(.type == "table" and .table == "film") | [.not_carried, .columns[10].labels, (.triggers | map(.name))]' sakpg.ndjson)" \
+		'[["column \"release_year\" of the domain type year"],["G","PG","PG-13","R","NC-17"],["film_fulltext_trigger","last_updated"]]'
+	for engine in pg mariadb sqlite; do
+		new_target $engine
+		run dbapply --schema "$DST" sakpg.ndjson
+		assert_failure 2
+		assert_line --partial 'sakpg.ndjson:8: --schema: table "film": the source'"'"'s column "release_year" of the domain type year is not in the stream (dbpipe(5))'
+		assert_line --partial '--schema: table "payment": the source'"'"'s rule "payment_insert_p2007_01" is not in the stream'
+		assert_line --partial '--schema: table "payment_p2007_06": the source'"'"'s inheritance from "payment" is not in the stream'
+		refute_line --partial 'schema: CREATE'
+	done
+	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0
+	assert_equal "$(pg_psql new -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+	assert_equal "$(my_sql new <<< "SHOW TABLES")" ""
 }

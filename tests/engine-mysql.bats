@@ -365,7 +365,7 @@ types_rows() {
 	assert_equal "$(val dev.ndjson events 3 day)" '"2020-01-02"'
 }
 
-@test "merge (the default): new and changed rows arrive, prod's own rows stay" {
+@test "merge (the default; --prefer source on this first sync): new and changed rows arrive, prod's own rows stay" {
 	office_dev_prod
 	my_sql dev <<-'SQL'
 	INSERT INTO clients (name, phone, email, balance, created_at) VALUES ('Client 101', '+1 555 0101', 'c101@example.com', 0, '2026-03-01 10:00:00');
@@ -373,7 +373,7 @@ types_rows() {
 	INSERT INTO cases (client_id, type_id, title, opened) VALUES (101, 2, 'Case 51', '2026-03-02');
 	SQL
 	my_sql prod <<<"INSERT INTO clients (id, name, created_at) VALUES (102, 'Walk-in 102', '2026-03-03 11:00:00');"
-	run dbapply "$PROD" <(dbdump-rows "$DEV")
+	run dbapply --prefer source "$PROD" <(dbdump-rows "$DEV")
 	assert_success
 	assert_equal "$(my_sql prod <<<'SELECT count(*) FROM clients')" 102
 	assert_equal "$(my_sql prod <<<'SELECT phone FROM clients WHERE id = 50')" "+1 555 9050"
@@ -806,7 +806,7 @@ batch_state() {
 	upto=$(grep -n '"table":"b","row":{"id":10000,' s.ndjson | cut -d: -f1)
 	mkfifo in gate
 	{ head -n "$upto" s.ndjson; cat gate > /dev/null; tail -n +"$((upto + 1))" s.ndjson; } > in &
-	dbapply "$PROD" in > out 2> err &
+	dbapply --prefer source "$PROD" in > out 2> err &
 	apply=$!
 	trx() { my_sql <<<"SELECT count(*) FROM information_schema.INNODB_TRX WHERE $1"; }
 	for _ in $(seq 1 100); do
@@ -976,7 +976,7 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	# prod holds emails unique: dev's rows cannot go in
 	my_sql prod <<< 'CREATE UNIQUE INDEX clients_email_u ON clients (email)'
 	my_sql prod <<< 'SHOW CREATE TABLE clients' > before
-	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	run --separate-stderr dbapply --prefer source --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
 	[[ "$stderr" == *"Duplicate entry 'same@example.com'"* ]]
 	[[ "$stderr" == *'dbapply: schema undone: DROP TABLE `notes`;'* ]]
@@ -1163,7 +1163,7 @@ dbapply: warning: <stdin>:4: --schema: foreign key of "cases" (type_id) -> "case
 	my_sql dev <<< "ALTER TABLE tags MODIFY name VARCHAR(50) NOT NULL, MODIFY n BIGINT NULL;
 		UPDATE tags SET name = 'a name longer than ten', n = 5000000000 WHERE id = 2"
 	dbdump-rows "$PROD" > before.ndjson
-	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	run dbapply --prefer source --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE `tags` MODIFY COLUMN `name` varchar(50) NOT NULL;'
 	assert_line 'dbapply: schema: ALTER TABLE `tags` MODIFY COLUMN `n` bigint(20);'
@@ -1203,6 +1203,20 @@ dbapply: warning: <stdin>:4: --schema: foreign key of "cases" (type_id) -> "case
 	assert_output '"L9"'
 }
 
+@test "--schema on MariaDB: an int made unsigned, or an unsigned int made signed of the same width, is a narrowing, refused by name without --mirror; nothing written" {
+	my_sql dev <<< "CREATE TABLE u (id INT PRIMARY KEY, a INT UNSIGNED, b INT, c SMALLINT UNSIGNED) ENGINE=InnoDB;
+		INSERT INTO u VALUES (1, 4000000000, -5, 60000)"
+	my_sql prod <<< "CREATE TABLE u (id INT PRIMARY KEY, a INT, b INT UNSIGNED, c INT) ENGINE=InnoDB;
+		INSERT INTO u VALUES (1, -1, 7, 3)"
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows -t u "$DEV")
+	assert_failure 2
+	assert_equal "$stderr" 'dbapply: <stdin>:2: --schema: column "u"."a" is (int, int(11)) in the target, (int, int(10) unsigned) in the stream: from int(11) to int(10) unsigned, which holds no negative numbers: only with --schema --mirror
+dbapply: <stdin>:2: --schema: column "u"."b" is (int, int(10) unsigned) in the target, (int, int(11)) in the stream: from int(10) unsigned to int(11), a narrower integer: only with --schema --mirror
+dbapply: <stdin>:2: --schema: column "u"."c" is (int, int(11)) in the target, (int, smallint(5) unsigned) in the stream: from int(11) to smallint(5) unsigned, which holds no negative numbers: only with --schema --mirror
+dbapply: nothing was written to '"$PROD"
+	assert_equal "$(my_sql prod <<< "SELECT a, b, c FROM u")" "-1	7	3"
+}
+
 @test "--schema on MariaDB: when the rows fail, a widened column is narrowed back (undone newest first) and prod's table is as before" {
 	for db in dev prod; do
 		my_sql $db <<< "CREATE TABLE tags (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL, code VARCHAR(5) NULL) ENGINE=InnoDB;
@@ -1212,7 +1226,7 @@ dbapply: warning: <stdin>:4: --schema: foreign key of "cases" (type_id) -> "case
 	# prod holds codes unique: dev's rows cannot go in
 	my_sql prod <<< 'CREATE UNIQUE INDEX tags_code_u ON tags (code)'
 	my_sql prod <<< 'SHOW CREATE TABLE tags' > before
-	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	run --separate-stderr dbapply --prefer source --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
 	[[ "$stderr" == *'dbapply: schema: ALTER TABLE `tags` MODIFY COLUMN `name` varchar(50) NOT NULL;'* ]]
 	[[ "$stderr" == *"Duplicate entry 'a'"* ]]

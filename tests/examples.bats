@@ -7,6 +7,9 @@ setup() {
 	cp "$ROOT"/examples/workflow/* .
 	office_db dev.db
 	cp dev.db prod.db
+	# prod was made from dev and synced once: it keeps a sync base, so the
+	# next sync tells dev's edits from prod's (a first sync cannot)
+	echo y | ./sync-dev-to-prod > /dev/null 2>&1
 	sqlite3 dev.db "UPDATE clients SET phone = 'from dev' WHERE id = 3; INSERT INTO case_types VALUES (5, 'tax')"
 	sqlite3 prod.db "INSERT INTO case_types VALUES (6, 'prod only')"
 }
@@ -76,7 +79,6 @@ setup() {
 }
 
 @test "sync-dev-to-prod with a collision: the preview names it, a yes applies the rest, exit 1" {
-	echo y | ./sync-dev-to-prod > /dev/null 2>&1 # the first sync: prod keeps a sync base
 	sqlite3 dev.db "INSERT INTO clients (id, name, created_at) VALUES (101, 'dev 101', '2026-01-01 00:00:00');
 		UPDATE clients SET phone = 'again' WHERE id = 4"
 	sqlite3 prod.db "INSERT INTO clients (id, name, created_at) VALUES (101, 'prod 101', '2026-01-01 00:00:00')"

@@ -324,7 +324,7 @@ check_pair() {
 	# The same cells through the update path (another writer in every
 	# engine: batches, temporary tables): every value of the target made
 	# NULL, a row of NULL for each refused cell, and a sync with no sync
-	# base (kept beside the working directory: a fresh one) writes the
+	# base (kept beside the working directory: a fresh one) and --prefer source write the
 	# stream's values over them.
 	while IFS=$'\x1f' read -r fam id lit exp msg; do
 		if [ "$exp" = '!' ]; then
@@ -335,7 +335,7 @@ check_pair() {
 	done <<<"$cells" | run_sql "$t" "$tname"
 	mkdir -p "$T/update"
 	cd "$T/update"
-	run dbapply "$tgt" "$T/exact.ndjson"
+	run dbapply --prefer source "$tgt" "$T/exact.ndjson"
 	echo "first sync by updates $s -> $t: $output"
 	assert_success
 	while IFS=$'\x1f' read -r fam id lit exp msg; do
@@ -366,7 +366,7 @@ check_pair() {
 		[ "$exp" = '!' ] || continue
 		[[ " $done " == *" $fam "* ]] && continue
 		done+=" $fam"
-		run dbapply "$tgt" "$BATS_FILE_TMPDIR/cell-$s-$fam-$id.ndjson"
+		run dbapply --prefer source "$tgt" "$BATS_FILE_TMPDIR/cell-$s-$fam-$id.ndjson"
 		echo "refusal by update of f_$fam id $id $s -> $t: $output"
 		assert_failure 2
 		assert_output --partial "\"f_$fam\""
@@ -414,7 +414,7 @@ check_pair() {
 	my_sql batch <<<'CREATE TABLE t (id int PRIMARY KEY, v time(6)); INSERT INTO t SELECT seq, "01:00:00" FROM seq_1_to_100; UPDATE t SET v = "-01:30:00" WHERE id = 77;'
 	pg_createdb batch >/dev/null
 	pg_psql batch -c 'CREATE TABLE t (id int PRIMARY KEY, v time(6)); INSERT INTO t SELECT g, NULL FROM generate_series(1, 100) g'
-	run dbapply "$(pg_url batch)" <(dbdump-rows -q "$(url maria batch)")
+	run dbapply --prefer source "$(pg_url batch)" <(dbdump-rows -q "$(url maria batch)")
 	assert_failure 2
 	assert_output --partial 'table "t" at key {"id":77}'
 	assert_output --regexp 'column "v"|`v`'

@@ -189,7 +189,16 @@ static void cleanup(struct apply *a)
 	apply_keyed_rows_release(&a->moved);
 	apply_keyed_rows_release(&a->queued);
 	table_free(a->rk_table);
+	table_free(a->unbased_table);
+	strmap_release(&a->unbased);
+	strmap_release(&a->unbased_seen);
+	strmap_release(&a->unbased_left);
+	buf_release(&a->unbased_key);
 	schema_diff_release(&a->made);
+	schema_release(&a->made_tables);
+	for (size_t i = 0; i < a->nafter_rows; i++)
+		free(a->after_rows[i]);
+	free(a->after_rows);
 	apply_sql_release(a);
 	if (a->wlog)
 		fclose(a->wlog);
@@ -238,6 +247,8 @@ static int run(struct apply *a, const char *input)
 		return -1;
 	if (write_changes(a) < 0)
 		return -1;
+	if (apply_schema_after_rows(a) < 0)
+		return -1;
 	/* narrowing and NOT NULL, once the rows are in (PostgreSQL) */
 	if (a->alter && !db->ops->ddl_commits && apply_alter_run(db, a->alter, ALTER_AFTER_ROWS, &a->target, 0) < 0)
 		return -1;
@@ -279,6 +290,12 @@ static int run(struct apply *a, const char *input)
 		return error("%s: the rows are committed, and the drops above did not all run: the undo "
 			     "stream restores what they took", db->shown_url);
 	}
+	/* MySQL's triggers of the tables made, once their rows are in */
+	if (db->ops->ddl_commits && apply_schema_after_commit(a) < 0) {
+		a->committed = 1;
+		return error("%s: the rows are committed, and the triggers above are not all made: "
+			     "dbapply --rollback undoes the run", db->shown_url);
+	}
 	return 0;
 }
 
@@ -295,6 +312,7 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	buf_init(&a.msg);
 	buf_init(&a.sql_ddl);
 	buf_init(&a.sql_seq);
+	buf_init(&a.sql_after);
 	schema_init(&a.target);
 	if (o->undo_path) {
 		/* x.ndjson.gz -> x.ndjson.partial.gz: still gzip, never taken for an undo stream */

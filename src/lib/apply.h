@@ -36,6 +36,7 @@ struct apply_opts {
 	 * unless it is a backup or undo stream, named in sum->history. */
 	char *const *history;
 	size_t nhistory;
+	int with_history;        /* they are applied all the same (--with-history, --schema) */
 	/* The sync base (syncbase.h): kept in base_dir for (base_label,
 	 * undo_source) and each stream's source; NULL base_dir: none is read
 	 * or kept, and a merge is two-way. */
@@ -56,6 +57,11 @@ struct apply_opts {
 	 * before the rows (apply_schema.c); without it they are refused, each
 	 * named. */
 	int schema;
+	/* --schema across engines: make a table that has triggers without
+	 * them (--without-triggers), leave out an index of a kind only the
+	 * source's engine makes (--without-engine-indexes); each is named in
+	 * a warning.  Without them such a table or index is refused. */
+	int without_triggers, without_engine_indexes;
 	/* --sql (with dry_run): print to stdout, in the target's dialect, the
 	 * statements the run makes, schema and rows, as one script that the
 	 * engine's own client can run (apply_sql.c). */

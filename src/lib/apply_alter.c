@@ -146,6 +146,11 @@ static enum change_class type_change(const struct column *was, const struct colu
 		return CHANGE_LOSSLESS;
 	switch (now->type) {
 	case VT_INT:
+		/* MySQL's unsigned int holds no negative numbers, however wide */
+		if (sql_native_has(now->native, "unsigned") && !sql_native_has(was->native, "unsigned")) {
+			buf_addf(why, "from %s to %s, which holds no negative numbers", was->native, now->native);
+			return CHANGE_NARROWS;
+		}
 		if (sql_int_bytes(now->native, engine) >= sql_int_bytes(was->native, engine))
 			return CHANGE_LOSSLESS;
 		buf_addf(why, "from %s to %s, a narrower integer", was->native, now->native);

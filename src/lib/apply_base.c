@@ -3,6 +3,7 @@
  * base, the stream and the target. */
 #include "apply_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,7 +21,7 @@
  * row stream not applied as a mirror. */
 int apply_three_way(const struct apply *a, const struct plan *p)
 {
-	return p->bt && a->rd.kind == STREAM_ROWS && a->o->mode != APPLY_MIRROR;
+	return p->first_sync || (p->bt && a->rd.kind == STREAM_ROWS && a->o->mode != APPLY_MIRROR);
 }
 
 static int base_next_old(struct apply *a)
@@ -59,6 +60,8 @@ int apply_base_overlay(struct apply *a, struct plan *p, const struct row *r)
 static int base_rows_bounded(void *ctx, const struct row **out)
 {
 	struct apply *a = ctx;
+	if (!a->cur->bt) /* a first sync: the base is empty */
+		return 0;
 	if (!a->base_primed && (a->base_primed = 1, base_next_old(a) < 0))
 		return -1;
 	if (!a->base_have || (a->base_bound && table_key_cmp(a->cur->st, a->base_next, a->base_bound) > 0))
@@ -70,11 +73,140 @@ static int base_rows_bounded(void *ctx, const struct row **out)
 	return 1;
 }
 
+/* --- keys a first sync left out ---
+ * A row that differs from the target's under the same key, where no base
+ * tells an edit from a collision, is left out, and the new base has no row
+ * of its key.  The next merge would take it for a collision, which --prefer
+ * does not settle: so the base's table UNBASED_TABLE lists such keys (the
+ * table's name, the key as JSON), and they stay first-sync keys until a
+ * merge of their table settles them. */
+#define UNBASED_TABLE "dbpipe.unbased"
+
+/* a->unbased_key: t's name, a NUL, r's key as JSON. */
+static void unbased_key_of(struct apply *a, const struct table *t, const struct row *r)
+{
+	buf_reset(&a->unbased_key);
+	buf_adds(&a->unbased_key, t->name);
+	buf_add(&a->unbased_key, "", 1);
+	table_key_to_json(&a->unbased_key, t, r);
+}
+
+/* Whether r's key is on the old base's list; a->unbased_key holds it after. */
+static int key_is_unbased(struct apply *a, const struct table *t, const struct row *r)
+{
+	if (!a->unbased.n)
+		return 0;
+	unbased_key_of(a, t, r);
+	return strmap_get(&a->unbased, a->unbased_key.buf, a->unbased_key.len) != NULL;
+}
+
+/* merge_rules' key_unbased: ctx is the apply. */
+static int merge_key_unbased(void *ctx, const struct row *o)
+{
+	struct apply *a = ctx;
+	return key_is_unbased(a, a->cur->st, o);
+}
+
+/* r's key goes on the new base's list. */
+static void key_left_unbased(struct apply *a, const struct table *t, const struct row *r)
+{
+	unbased_key_of(a, t, r);
+	strmap_put(&a->unbased_left, a->unbased_key.buf, a->unbased_key.len, "", 0);
+}
+
+static struct table *unbased_table_record(void)
+{
+	struct table *t = table_new(UNBASED_TABLE);
+	table_add_column(t, "table", VT_TEXT, "text", 0);
+	table_add_column(t, "key", VT_TEXT, "text", 0);
+	t->key = xcalloc(2, sizeof(size_t));
+	t->key[0] = 0;
+	t->key[1] = 1;
+	t->nkey = 2;
+	t->key_kind = KEY_PRIMARY;
+	t->complete = 1;
+	return t;
+}
+
+/* The old base's list, before any other table is read. */
+static int base_read_unbased(struct apply *a)
+{
+	const struct table *t = a->base_open ? schema_find(a->base.schema, UNBASED_TABLE) : NULL;
+	const struct row *r;
+	int got;
+	if (!t)
+		return 0;
+	if (t->ncols != 2 || source_begin_table(&a->base, t) < 0)
+		return error("%s: table \"%s\": not a list of keys", a->base_path, UNBASED_TABLE);
+	a->base_rows_read = 1;
+	while ((got = source_next_row(&a->base, &r)) > 0) {
+		if (r->v[0].state != V_SET || r->v[1].state != V_SET)
+			return error("%s: table \"%s\": not a list of keys", a->base_path, UNBASED_TABLE);
+		buf_reset(&a->unbased_key);
+		buf_add(&a->unbased_key, r->data.buf + r->v[0].off, r->v[0].len);
+		buf_add(&a->unbased_key, "", 1);
+		buf_add(&a->unbased_key, r->data.buf + r->v[1].off, r->v[1].len);
+		strmap_put(&a->unbased, a->unbased_key.buf, a->unbased_key.len, "", 0);
+	}
+	return got;
+}
+
+/* Whether an old list entry (table name, and key) still holds: its table
+ * was not merged in this run, or only in part and without its key. */
+static int unbased_entry_stays(struct apply *a, const struct strmap_entry *e)
+{
+	for (size_t j = 0; j < a->nplans; j++) {
+		const struct plan *p = &a->plans[j];
+		if (!p->skip && !strcmp(p->st->name, e->key))
+			return !p->st->complete && !strmap_get(&a->unbased_seen, e->key, e->klen);
+	}
+	return 1;
+}
+
+static int row_key_order(const void *x, const void *y, void *t)
+{
+	return table_key_cmp(t, x, y);
+}
+
+/* The new base's list, in key order: the old entries that stay, and this run's. */
+static int base_write_unbased(struct apply *a)
+{
+	struct row *rows;
+	size_t n = 0;
+	int rc = 0;
+	for (size_t i = 0; i < a->unbased.cap; i++) {
+		const struct strmap_entry *e = &a->unbased.e[i];
+		if (e->key && unbased_entry_stays(a, e))
+			strmap_put(&a->unbased_left, e->key, e->klen, "", 0);
+	}
+	rows = xcalloc(a->unbased_left.n + 1, sizeof(*rows));
+	for (size_t i = 0; i < a->unbased_left.cap; i++) {
+		const struct strmap_entry *e = &a->unbased_left.e[i];
+		if (!e->key)
+			continue;
+		size_t tlen = strlen(e->key);
+		row_init(&rows[n], 2);
+		row_set(&rows[n], 0, e->key, tlen);
+		row_set(&rows[n++], 1, e->key + tlen + 1, e->klen - tlen - 1);
+	}
+	qsort_r(rows, n, sizeof(*rows), row_key_order, a->unbased_table);
+	stream_begin_table(&a->base_w, a->unbased_table);
+	for (size_t i = 0; i < n; i++)
+		if (rc == 0 && stream_write_row(&a->base_w, &rows[i]) < 0)
+			rc = -1;
+	for (size_t i = 0; i < n; i++)
+		row_release(&rows[i]);
+	free(rows);
+	return rc < 0 ? -1 : stream_end_table(&a->base_w);
+}
+
 static int base_after_key(void *ctx, const struct row *b, const struct row *o, const struct row *th,
 			  int conflicted)
 {
 	struct apply *a = ctx;
 	(void)th;
+	if (o && key_is_unbased(a, a->cur->st, o))
+		strmap_put(&a->unbased_seen, a->unbased_key.buf, a->unbased_key.len, "", 0);
 	const struct row *keep = conflicted || a->key_keep_old ? b : o ? o : !a->cur->st->complete ? b : NULL;
 	a->key_keep_old = 0;
 	return a->base_w_open && keep ? stream_write_row(&a->base_w, keep) : 0;
@@ -111,7 +243,8 @@ int apply_base_start(struct apply *a)
 				     a->base_path);
 		a->base_open = 1;
 		a->base.spool_passed = 1; /* its tables may come in another order */
-		if (base_read_rekey(a) < 0)
+		/* (a mirror leaves no key out, and reads no base it need not) */
+		if (base_read_rekey(a) < 0 || (a->o->mode != APPLY_MIRROR && base_read_unbased(a) < 0))
 			return -1;
 	}
 	if (a->o->dry_run)
@@ -130,7 +263,7 @@ int apply_base_start(struct apply *a)
 /* Whether the new base writes table anew (else it is copied from the old). */
 static int base_rewrites(const struct apply *a, const char *table)
 {
-	if (!strcmp(table, REKEY_TABLE))
+	if (!strcmp(table, REKEY_TABLE) || !strcmp(table, UNBASED_TABLE))
 		return 1;
 	for (size_t j = 0; j < a->nplans; j++)
 		if (!a->plans[j].skip && !strcmp(a->plans[j].st->name, table))
@@ -157,6 +290,16 @@ int apply_base_write_tables(struct apply *a)
 	if ((a->o->rekey || a->rk.n) && a->o->mode != APPLY_MIRROR) {
 		a->rk_table = rekey_table_record();
 		if (stream_write_table(&a->base_w, a->rk_table) < 0)
+			return -1;
+	}
+	/* The list's record comes before any row is merged: wherever a first
+	 * sync may leave a key out (--prefer leaves none). */
+	int first = 0;
+	for (size_t i = 0; i < a->nplans; i++)
+		first |= a->plans[i].first_sync && !a->plans[i].skip;
+	if (a->unbased.n || (first && a->o->prefer == PREFER_NONE)) {
+		a->unbased_table = unbased_table_record();
+		if (stream_write_table(&a->base_w, a->unbased_table) < 0)
 			return -1;
 	}
 	return 0;
@@ -240,6 +383,8 @@ int apply_base_finish(struct apply *a)
 		if (stream_end_table(&a->base_w) < 0)
 			return -1;
 	}
+	if (a->unbased_table && base_write_unbased(a) < 0)
+		return -1;
 	/* The old base is read to its end, and so checked whole, where rows of
 	 * it were taken; a base none of whose rows is used (a mirror of every
 	 * table it holds) is not read at all: each of its tables is written anew. */
@@ -274,13 +419,22 @@ static int report_three_way(struct apply *a, struct plan *p, const struct change
 	}
 	if (c->kind == CONFLICT_INSERT_INSERT || c->kind == CONFLICT_UPDATE_DELETE)
 		holdback_add(&a->holdback, t, o);
+	int unbased = c->kind == CONFLICT_INSERT_INSERT && (p->first_sync || key_is_unbased(a, t, o));
+	if (unbased) {
+		p->counts->collisions--;
+		p->counts->unbased_left++;
+		key_left_unbased(a, t, o);
+	}
 	if (++a->reported > MAX_CONFLICTS_SHOWN)
 		return 0;
 	buf_reset(&a->msg);
 	table_key_to_json(&a->msg, t, &c->row);
 	buf_adds(&a->msg, ": ");
 	if (c->kind == CONFLICT_INSERT_INSERT) {
-		buf_adds(&a->msg, "collision: the stream and the target each created this key for another row (");
+		buf_adds(&a->msg, unbased
+			 ? "the stream and the target hold other rows under this key, and no sync base tells an "
+			   "edit from two rows that took the same key (a first sync, or a key one left out) ("
+			 : "collision: the stream and the target each created this key for another row (");
 		for (size_t i = 0, n = 0; i < t->ncols && n < 3; i++) {
 			if (!table_is_compared(t, i) || column_equal(&t->cols[i], o, i, th, i))
 				continue;
@@ -289,7 +443,10 @@ static int report_three_way(struct apply *a, struct plan *p, const struct change
 			buf_adds(&a->msg, ", target ");
 			add_value(&a->msg, t, th, i);
 		}
-		buf_adds(&a->msg, "): not applied, nor the rows that refer to it");
+		buf_adds(&a->msg, unbased
+			 ? "): not applied, nor the rows that refer to it (--prefer source takes the stream's row, "
+			   "--prefer target keeps the target's, --rekey inserts the stream's under a new key)"
+			 : "): not applied, nor the rows that refer to it");
 	} else if (c->kind == CONFLICT_UPDATE_UPDATE) {
 		buf_adds(&a->msg, "conflict: both changed since the last sync: ");
 		for (size_t i = 0, n = 0; i < t->ncols; i++) {
@@ -348,6 +505,9 @@ static int emit_three_way(void *ctx, const struct change *c)
 		a->key_keep_old = 1;
 		return 0;
 	}
+	if (c->type == REC_UPDATE && a->o->prefer == PREFER_OURS &&
+	    (p->first_sync || key_is_unbased(a, p->st, a->stream_row)))
+		p->counts->unbased++; /* --prefer source settled it */
 	return apply_spool_change(a, c, a->line);
 }
 
@@ -358,6 +518,8 @@ static int emit_three_way(void *ctx, const struct change *c)
 int apply_base_is_stale(struct apply *a, struct plan *p, struct target_rows *tr)
 {
 	const struct row *r;
+	if (!p->bt)
+		return 0;
 	if (apply_target_rows_next(tr, &r) < 0)
 		return -1;
 	tr->ahead = 1;
@@ -382,7 +544,11 @@ int apply_base_is_stale(struct apply *a, struct plan *p, struct target_rows *tr)
  * (ours) and the target's (theirs). */
 int apply_merge_three(struct apply *a, struct plan *p, struct row_iter *ours, struct row_iter *theirs)
 {
-	struct merge_rules rules = { a->o->prefer, 0, 1, base_after_key };
+	/* With no base, --prefer says whether a row that differs is the
+	 * stream's edit or the target's; --rekey, that it is another row. */
+	int rekeying = a->o->rekey && rekey_table_ok(p->st);
+	struct merge_rules rules = { a->o->prefer, p->first_sync && !rekeying, rekeying ? NULL : merge_key_unbased,
+				     1, base_after_key };
 	struct merge_counts mc = { 0 };
 	struct row_iter base = { base_rows_bounded, a, a->base_path };
 	return merge_table(p->st, &base, ours, theirs, &rules, emit_three_way, a, p->counts, &mc);

@@ -27,6 +27,7 @@
 #include "rekey.h"
 #include "source.h"
 #include "stream.h"
+#include "strmap.h"
 
 #define MAX_CONFLICTS_SHOWN 20
 
@@ -38,6 +39,12 @@ struct plan {
 	const struct table *wire;
 	struct table *proj;     /* target types laid out like the stream's table */
 	const struct table *bt; /* the old sync base's table of that name (same shape), or NULL */
+	/* A merge of a row stream's table that no sync base holds yet (the
+	 * first sync from this source, or a table new in the stream): merged
+	 * three-way with an empty base, so a row that differs under the same
+	 * key is left out and reported, not taken for an edit (--prefer and
+	 * --rekey settle it). */
+	int first_sync;
 	struct diff_counts *counts;
 	char *spool[2];         /* [0] inserts and updates, [1] deletes */
 	FILE *lines[2];         /* the input line of each spooled change */
@@ -106,6 +113,14 @@ struct apply {
 	 * SC_DROP_*, old_t a table of rd's schema): the undo stream's schema
 	 * records. */
 	struct schema_diff made;
+	/* Copies of the stream's tables that made points to where the step
+	 * made an enum type for a column (enum_type_made set), owned. */
+	struct schema made_tables;
+	/* DDL the schema step leaves until the rows are written (PostgreSQL,
+	 * SQLite): the foreign keys of the tables it made, so that a cycle of
+	 * them loads, checked whole when added; owned strings. */
+	char **after_rows;
+	size_t nafter_rows, after_rows_alloc;
 	const struct apply_schema_undo *schema_outside; /* MySQL: what ran before the transaction */
 	/* --schema's alters and --mirror's drops (apply_alter.c): alter_own
 	 * for PostgreSQL and SQLite, MySQL's in schema_outside; NULL: none. */
@@ -159,6 +174,12 @@ struct apply {
 	int64_t max_key;
 	int have_max_key;
 	struct table *rk_table;  /* the map's table record in the new base, or NULL */
+	/* Keys a first sync left out (apply_base.c): the old base's list,
+	 * those of it merged in this run, those left out in this run; the
+	 * list's table record in the new base, or NULL. */
+	struct strmap unbased, unbased_seen, unbased_left;
+	struct table *unbased_table;
+	struct buf unbased_key;
 	/* Phase 2: per write, where its row came from (struct written), so
 	 * that a failure the engine reports later names the right row. */
 	FILE *wlog;
@@ -166,7 +187,7 @@ struct apply {
 	/* --sql (apply_sql.c): the script's schema step, rows (a file in
 	 * tmpdir) and id generators; whether its rows turned MySQL's
 	 * foreign-key checks off. */
-	struct buf sql_ddl, sql_seq;
+	struct buf sql_ddl, sql_after, sql_seq;
 	FILE *sql_rows;
 	int sql_fk_off;
 };
@@ -251,6 +272,12 @@ void apply_schema_note_made(struct apply *a, const struct apply_schema_undo *und
  * the transaction, or after the commit where DDL commits by itself
  * (after_commit). */
 int apply_schema_drops(struct apply *a, int after_commit);
+/* Run the DDL the schema step left until the rows are written
+ * (a->after_rows), each said; -1 at the first that fails. */
+int apply_schema_after_rows(struct apply *a);
+/* MySQL: the same once the rows are committed (the triggers of the tables
+ * apply_schema_outside made); -1 at the first that fails. */
+int apply_schema_after_commit(struct apply *a);
 void apply_schema_keep(struct apply_schema_undo *undo);
 /* MySQL: the alters and drops apply_schema_outside planned, or NULL. */
 struct alter_plan *apply_schema_alters(const struct apply_schema_undo *undo);
@@ -288,6 +315,8 @@ int apply_alter_undo_tables(struct alter_plan *p, struct stream_writer *w, int r
 /* apply_sql.c */
 int apply_sql_check(struct apply *a);
 void apply_sql_ddl(struct apply *a, const char *sql);
+/* The same for DDL that runs after the rows (apply_schema_after_rows). */
+void apply_sql_ddl_after_rows(struct apply *a, const char *sql);
 int apply_sql_write(struct apply *a, const struct plan *p, const struct change *c);
 int apply_sql_sequence(struct apply *a, const struct table *t);
 int apply_sql_print(struct apply *a);

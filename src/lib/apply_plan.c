@@ -39,7 +39,7 @@ int apply_writes_table(const struct apply_opts *o, const char *purpose, const ch
 			return 0;
 	if (o->exclude && !filter_match(o->exclude, name))
 		return 0;
-	return !history_table(o, purpose, name);
+	return o->with_history || !history_table(o, purpose, name);
 }
 
 /* A table matched by its natural key is the target's own: not written, and
@@ -133,7 +133,7 @@ int apply_plan_tables(struct apply *a)
 			p->skip = 1;
 			continue;
 		}
-		if (is_history(a, st->name)) {
+		if (!a->o->with_history && is_history(a, st->name)) {
 			summary_left_out(a->sum, st->name);
 			p->skip = 1;
 			continue;
@@ -177,12 +177,25 @@ int apply_plan_tables(struct apply *a)
 			p->wire = st;
 			p->st = st = conv;
 		}
+		/* A history row of the same migration says when it ran on each
+		 * side: the target keeps its own time. */
+		for (size_t c = 0; is_history(a, st->name) && c < st->ncols; c++)
+			st->cols[c].own_value = st->cols[c].type == VT_TIMESTAMP || st->cols[c].type == VT_TIMESTAMPTZ;
+		for (size_t m = 0; m < a->made.n; m++) {
+			const struct schema_change *c = &a->made.v[m];
+			long col = c->kind == SC_DROP_COLUMN && !strcmp(c->old_t->name, st->name)
+					   ? table_column_index(st, c->old_t->cols[c->old_i].name) : -1;
+			if (col >= 0)
+				st->cols[col].just_added = 1;
+		}
 		p->counts = summary_table(a->sum, st->name);
 		p->bt = a->base_open ? schema_find(a->base.schema, st->name) : NULL;
 		if (p->bt && !table_shape_equal(st, p->bt)) {
 			warning("table \"%s\" has other columns or another key than in the sync base %s "
 				"(a schema change): merged two-way this time", st->name, a->base_path);
 			p->bt = NULL;
+		} else if (!p->bt && a->o->base_dir && a->o->mode == APPLY_MERGE && a->rd.kind == STREAM_ROWS) {
+			p->first_sync = 1;
 		}
 		if (apply_spool_open(a, p, i, 0) < 0 || apply_spool_open(a, p, i, 1) < 0)
 			goto out;

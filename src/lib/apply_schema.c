@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* One statement and the one that undoes it (NULL: undone with its table). */
@@ -30,9 +31,22 @@ struct made_change {
 	size_t i;
 };
 
+/* An enum type the plan makes for column col of a table (PostgreSQL). */
+struct type_made {
+	char *table, *name;
+	size_t col;
+};
+
 struct ddl_plan {
 	struct ddl_step *v;
 	size_t n, alloc;
+	/* Run after the rows (not where DDL commits): the foreign keys of the
+	 * tables made, owned strings. */
+	char **after;
+	size_t nafter, after_alloc;
+	struct schema types;  /* the enum types it makes (types only) */
+	struct type_made *typed;
+	size_t ntyped, typed_alloc;
 	struct made_change *made;
 	size_t nmade, made_alloc;
 	size_t done;        /* statements run so far */
@@ -58,6 +72,15 @@ static void plan_release(struct ddl_plan *p)
 	for (size_t i = 0; i < p->nmade; i++)
 		free(p->made[i].table);
 	free(p->made);
+	for (size_t i = 0; i < p->nafter; i++)
+		free(p->after[i]);
+	free(p->after);
+	schema_release(&p->types);
+	for (size_t i = 0; i < p->ntyped; i++) {
+		free(p->typed[i].table);
+		free(p->typed[i].name);
+	}
+	free(p->typed);
 	buf_release(&p->dropped);
 	apply_alter_release(&p->alter);
 	memset(p, 0, sizeof(*p));
@@ -159,37 +182,71 @@ static int addable_column(const char *stream, const struct table *t, size_t i)
 	return -1;
 }
 
-/* What a table of the source has that the stream does not carry, or that
- * the target's engine cannot make: triggers (their code is not in the
- * stream), an index of the source engine's own kind (FULLTEXT, SPATIAL)
- * on another engine.  Each refused by name rather than left out unseen;
- * the count. */
-static size_t uncarried(const struct schema_diff *d, const char *stream, const char *src_engine,
-			const char *engine)
+/* What a table of the source has that the target's engine cannot make:
+ * triggers of another engine (their code is that engine's), or of a stream
+ * that says there are some without their code; an index of the source
+ * engine's own kind (FULLTEXT, SPATIAL) on another engine.  Each refused
+ * by name, or with --without-triggers / --without-engine-indexes left out
+ * and named in a warning; the count refused. */
+static size_t uncarried(const struct apply_opts *o, const struct schema_diff *d, const char *stream,
+			const char *src_engine, const char *engine)
 {
 	struct buf why = BUF_INIT;
 	size_t n = 0;
+	int same = !strcmp(src_engine, engine);
 	for (size_t i = 0; i < d->n; i++) {
 		const struct schema_change *c = &d->v[i];
 		const struct table *t = c->new_t;
 		if (c->kind != SC_ADD_TABLE && c->kind != SC_ADD_INDEX)
 			continue;
-		if (c->kind == SC_ADD_TABLE && t->has_triggers) {
+		for (size_t x = 0; c->kind == SC_ADD_TABLE && x < t->nnot_carried; x++) {
 			buf_reset(&why);
-			buf_addf(&why, "table \"%s\" has triggers in the source, and the stream does not hold "
-				 "their code: not made (make the table and its triggers by hand, or drop the "
-				 "triggers in the source)", t->name);
+			buf_addf(&why, "table \"%s\": the source's %s is not in the stream (dbpipe(5)), and a table "
+				 "made without it would behave otherwise: not made (make the table by hand)", t->name,
+				 t->not_carried[x]);
 			refuse(stream, t, why.buf);
 			n++;
 		}
-		for (size_t x = 0; x < t->nindexes && strcmp(src_engine, engine); x++) {
+		if (c->kind == SC_ADD_TABLE && t->has_triggers && !t->ntriggers) {
+			if (o->without_triggers) {
+				warning("%s:%ld: --schema: table \"%s\" is made without its triggers (the stream "
+					"does not hold their code) (--without-triggers)", stream, t->line, t->name);
+			} else {
+				buf_reset(&why);
+				buf_addf(&why, "table \"%s\" has triggers in the source, and the stream does not hold "
+					 "their code (an older dbdump-rows wrote it): not made (--without-triggers makes "
+					 "it without them)", t->name);
+				refuse(stream, t, why.buf);
+				n++;
+			}
+		}
+		for (size_t g = 0; c->kind == SC_ADD_TABLE && !same && g < t->ntriggers; g++) {
+			if (o->without_triggers) {
+				warning("%s:%ld: --schema: table \"%s\": trigger \"%s\" of %s is left out "
+					"(--without-triggers)", stream, t->line, t->name, t->triggers[g].name, src_engine);
+				continue;
+			}
+			buf_reset(&why);
+			buf_addf(&why, "table \"%s\": trigger \"%s\" is code of %s, which %s cannot run: not made "
+				 "(--without-triggers makes the table without its triggers, each named)", t->name,
+				 t->triggers[g].name, src_engine, engine);
+			refuse(stream, t, why.buf);
+			n++;
+		}
+		for (size_t x = 0; x < t->nindexes && !same; x++) {
 			const struct index *ix = &t->indexes[x];
 			if (!ix->kind || (c->kind == SC_ADD_INDEX && x != c->new_i))
 				continue;
+			if (o->without_engine_indexes) {
+				warning("%s:%ld: --schema: table \"%s\": the %s index \"%s\" of %s is left out "
+					"(--without-engine-indexes)", stream, t->line, t->name, ix->kind, ix->name,
+					src_engine);
+				continue;
+			}
 			buf_reset(&why);
 			buf_addf(&why, "table \"%s\": index \"%s\" is a %s index of %s, which %s cannot make: "
-				 "not made (drop it in the source, or make the table by hand)", t->name, ix->name,
-				 ix->kind, src_engine, engine);
+				 "not made (--without-engine-indexes leaves it out)", t->name, ix->name, ix->kind,
+				 src_engine, engine);
 			refuse(stream, t, why.buf);
 			n++;
 		}
@@ -198,16 +255,127 @@ static size_t uncarried(const struct schema_diff *d, const char *stream, const c
 	return n;
 }
 
-/* The DDL of d in the order it can run: tables, columns, indexes, then
- * foreign keys (their tables all exist by then).  Every refusal is said
- * before -1. */
-static int plan_build(const struct db *db, const struct schema_diff *d, const char *stream,
-		      const char *src_engine, struct ddl_plan *p)
+/* Whether a trigger's statement from the stream makes a trigger and
+ * nothing more: "CREATE TRIGGER" first, and no second statement where the
+ * dialect can tell (sql_one_statement). */
+static int trigger_statement(const struct sql_dialect *dl, const struct trigger *g)
+{
+	const char *p = g->sql;
+	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+		p++;
+	return !strncasecmp(p, "CREATE TRIGGER ", 15) && sql_one_statement(dl, p);
+}
+
+/* The triggers of table t, made on its own engine after the rows: in the
+ * write transaction where DDL is transactional (p->after), after the
+ * commit on MySQL (p->after_commit), so that they do not fire for the
+ * rows loaded (Sakila's rental_date would overwrite every rental_date). */
+static int plan_triggers(const struct db *db, const struct table *t, const char *stream, struct ddl_plan *p)
+{
+	int bad = 0;
+	for (size_t g = 0; g < t->ntriggers; g++) {
+		if (!trigger_statement(db->ops->dialect, &t->triggers[g])) {
+			struct buf why = BUF_INIT;
+			buf_addf(&why, "table \"%s\": trigger \"%s\": its SQL is not one CREATE TRIGGER statement: "
+				 "not made", t->name, t->triggers[g].name);
+			refuse(stream, t, why.buf);
+			buf_release(&why);
+			bad = 1;
+			continue;
+		}
+		ALLOC_GROW(p->after, p->nafter + 1, p->after_alloc);
+		p->after[p->nafter++] = xstrdup(t->triggers[g].sql);
+	}
+	return bad ? -1 : 0;
+}
+
+static void add_labels_sql(struct buf *out, char *const *v, size_t n)
+{
+	buf_addch(out, '(');
+	for (size_t i = 0; i < n; i++)
+		buf_addf(out, "%s'%s'", i ? ", " : "", v[i]);
+	buf_addch(out, ')');
+}
+
+/* The enum type of column i of t, where the target's engine makes one
+ * for it (PostgreSQL): planned unless the target or the plan has one of
+ * that name with the same values; one with other values is refused by
+ * name.  -1 when refused. */
+static int plan_enum_type(const struct sql_dialect *dl, const struct schema *target, const char *stream,
+			  const char *src_engine, const struct table *t, size_t i, struct ddl_plan *p)
+{
+	const struct column *c = &t->cols[i];
+	struct buf name = BUF_INIT, sql = BUF_INIT, undo = BUF_INIT, why = BUF_INIT;
+	int ret = 0;
+	sql_enum_type_name(&name, t, c, src_engine);
+	const struct enum_type *has = schema_find_type(target, name.buf);
+	if (!has)
+		has = schema_find_type(&p->types, name.buf);
+	if (!c->nlabels) {
+		buf_addf(&why, "table \"%s\": column \"%s\" is an enum whose values the stream does not hold: "
+			 "its type %s is not made", t->name, c->name, name.buf);
+	} else if (has && !strv_equal(has->labels, has->nlabels, c->labels, c->nlabels)) {
+		buf_addf(&why, "table \"%s\": column \"%s\": the target's enum type %s has the values ", t->name,
+			 c->name, name.buf);
+		add_labels_sql(&why, has->labels, has->nlabels);
+		buf_adds(&why, ", the stream's ");
+		add_labels_sql(&why, c->labels, c->nlabels);
+		buf_adds(&why, ": not made (make them the same by hand)");
+	} else if (!has) {
+		struct enum_type *ty = schema_add_type(&p->types, name.buf);
+		for (size_t l = 0; l < c->nlabels; l++) {
+			ty->labels = xrealloc(ty->labels, (ty->nlabels + 1) * sizeof(*ty->labels));
+			ty->labels[ty->nlabels++] = xstrdup(c->labels[l]);
+		}
+		sql_create_enum_type(&sql, dl, name.buf, c);
+		sql_drop_type(&undo, name.buf);
+		plan_add(p, &sql, &undo);
+		ALLOC_GROW(p->typed, p->ntyped + 1, p->typed_alloc);
+		p->typed[p->ntyped].table = xstrdup(t->name);
+		p->typed[p->ntyped].name = buf_detach(&name);
+		p->typed[p->ntyped++].col = i;
+	}
+	if (why.len)
+		ret = refuse(stream, t, why.buf);
+	buf_release(&name);
+	buf_release(&sql);
+	buf_release(&undo);
+	buf_release(&why);
+	return ret;
+}
+
+/* The enum types the tables and columns of d need, before them. */
+static int plan_enum_types(const struct sql_dialect *dl, const struct schema *target,
+			   const struct schema_diff *d, const char *stream, const char *src_engine,
+			   struct ddl_plan *p)
+{
+	int bad = 0;
+	for (size_t i = 0; dl->enum_types && i < d->n; i++) {
+		const struct schema_change *c = &d->v[i];
+		const struct table *t = c->new_t;
+		if (c->kind != SC_ADD_TABLE && c->kind != SC_ADD_COLUMN)
+			continue;
+		for (size_t col = 0; col < t->ncols; col++)
+			if (t->cols[col].type == VT_ENUM && (c->kind == SC_ADD_TABLE || col == c->new_i) &&
+			    plan_enum_type(dl, target, stream, src_engine, t, col, p) < 0)
+				bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+/* The DDL of d in the order it can run: enum types, tables, columns,
+ * indexes, then foreign keys (their tables all exist by then).  Every
+ * refusal is said before -1. */
+static int plan_build(const struct apply_opts *o, const struct db *db, const struct schema *target,
+		      const struct schema_diff *d, const char *stream, const char *src_engine, struct ddl_plan *p)
 {
 	const struct sql_dialect *dl = db->ops->dialect;
 	struct buf sql = BUF_INIT, undo = BUF_INIT, err = BUF_INIT;
-	int bad = uncarried(d, stream, src_engine, db->ops->engine) > 0;
-	for (int pass = 0; pass < 4; pass++)
+	int bad = uncarried(o, d, stream, src_engine, db->ops->engine) > 0;
+	if (plan_enum_types(dl, target, d, stream, src_engine, p) < 0)
+		bad = 1;
+	int same = !strcmp(src_engine, db->ops->engine);
+	for (int pass = 0; pass < 5; pass++)
 		for (size_t i = 0; i < d->n; i++) {
 			const struct schema_change *c = &d->v[i];
 			const struct table *t = c->new_t;
@@ -229,11 +397,16 @@ static int plan_build(const struct db *db, const struct schema_diff *d, const ch
 					if (!strcmp(src_engine, "mysql") && strcmp(db->ops->engine, "mysql") &&
 					    schema_index_of_reference(t, &t->indexes[x]))
 						continue;
+					/* left out, named by uncarried (--without-engine-indexes) */
+					if (t->indexes[x].kind && !same)
+						continue;
 					buf_reset(&sql);
 					sql_create_index(&sql, dl, t, &t->indexes[x]);
 					plan_add(p, &sql, NULL); /* goes with its table */
 				}
 				made = 0;
+			} else if (pass == 2 && c->kind == SC_ADD_INDEX && t->indexes[c->new_i].kind && !same) {
+				made = 0; /* left out, named by uncarried */
 			} else if (pass == 2 && c->kind == SC_ADD_INDEX) {
 				sql_create_index(&sql, dl, t, &t->indexes[c->new_i]);
 				sql_drop_index(&undo, dl, t, &t->indexes[c->new_i]);
@@ -243,8 +416,17 @@ static int plan_build(const struct db *db, const struct schema_diff *d, const ch
 					buf_reset(&undo);
 					rc = sql_add_reference(&sql, dl, t, &t->refs[r], &err);
 					sql_drop_reference(&undo, dl, t, &t->refs[r]);
-					if (rc == 0)
+					if (rc < 0)
+						break;
+					/* in the write transaction, after the rows: a cycle
+					 * of references (Sakila's store and staff) loads in
+					 * any order, and ADD CONSTRAINT checks every row */
+					if (!db->ops->ddl_commits) {
+						ALLOC_GROW(p->after, p->nafter + 1, p->after_alloc);
+						p->after[p->nafter++] = buf_detach(&sql);
+					} else {
 						plan_add(p, &sql, &undo);
+					}
 				}
 				made = 0;
 			} else if (pass == 3 && c->kind == SC_ADD_REFERENCE) {
@@ -263,6 +445,9 @@ static int plan_build(const struct db *db, const struct schema_diff *d, const ch
 					rc = sql_add_reference(&sql, dl, t, r, &err);
 					sql_drop_reference(&undo, dl, t, r);
 				}
+			} else if (pass == 4 && c->kind == SC_ADD_TABLE && same) {
+				rc = plan_triggers(db, t, stream, p);
+				made = 0;
 			} else {
 				made = 0;
 			}
@@ -375,8 +560,8 @@ static int refuse_missing(struct apply *a, const struct schema_diff *d)
 		     tables, tables == 1 ? "" : "s", columns, columns == 1 ? "" : "s");
 }
 
-/* A check of the stream that a table of the target lacks is said, not
- * made: --schema adds checks only with the tables it creates. */
+/* A check or trigger of the stream that a table of the target lacks is
+ * said, not made: --schema adds them only with the tables it creates. */
 static void warn_missing_checks(struct apply *a)
 {
 	struct schema_diff all;
@@ -384,12 +569,16 @@ static void warn_missing_checks(struct apply *a)
 	schema_diff_compute(&a->target, &a->rd.schema,
 			    !strcmp(a->rd.engine ? a->rd.engine : "", a->db->ops->engine), &all);
 	for (size_t i = 0; i < all.n; i++) {
-		if (all.v[i].kind != SC_ADD_CHECK || !apply_writes_table(a->o, a->rd.purpose, all.v[i].new_t->name))
+		enum schema_change_kind k = all.v[i].kind;
+		if ((k != SC_ADD_CHECK && k != SC_ADD_TRIGGER && k != SC_ALTER_TRIGGER) ||
+		    !apply_writes_table(a->o, a->rd.purpose, all.v[i].new_t->name))
 			continue;
 		buf_reset(&what);
 		schema_change_describe(&what, &all.v[i], "the target", "the stream");
-		warning("%s:%ld: %s (dbapply adds checks only with the tables it creates)", a->rd.name,
-			all.v[i].new_t->line, what.buf);
+		warning("%s:%ld: %s (%s)", a->rd.name, all.v[i].new_t->line, what.buf,
+			k == SC_ADD_CHECK	? "dbapply adds checks only with the tables it creates"
+			: k == SC_ADD_TRIGGER ? "dbapply adds triggers only with the tables it creates"
+					      : "dbapply does not change a trigger");
 	}
 	buf_release(&what);
 	schema_diff_release(&all);
@@ -404,6 +593,24 @@ static int confirm_ddl(struct apply *a, size_t nddl)
 	if (!(nddl || (a->alter && a->alter->n)) || a->o->dry_run || !a->o->before_write)
 		return 0;
 	return a->o->before_write(a->o->before_write_ctx, NULL);
+}
+
+/* t, or where the plan made an enum type for a column of t, a copy that
+ * names it (enum_type_made): undoing the table or column drops it too. */
+static const struct table *with_types_made(struct apply *a, const struct ddl_plan *p, const struct table *t)
+{
+	struct table *copy = NULL;
+	for (size_t i = 0; i < p->ntyped; i++) {
+		if (strcmp(p->typed[i].table, t->name))
+			continue;
+		if (!copy && !(copy = schema_find(&a->made_tables, t->name))) {
+			copy = table_copy(t);
+			schema_add(&a->made_tables, copy);
+		}
+		free(copy->cols[p->typed[i].col].enum_type_made);
+		copy->cols[p->typed[i].col].enum_type_made = xstrdup(p->typed[i].name);
+	}
+	return copy ? copy : t;
 }
 
 int apply_schema_step(struct apply *a)
@@ -448,15 +655,20 @@ int apply_schema_step(struct apply *a)
 		return ret;
 	}
 	if (!incompatible(a->o, &a->target, &a->rd, &d) &&
-	    plan_build(a->db, &d, a->rd.name, a->rd.engine ? a->rd.engine : "", &p) == 0 &&
+	    plan_build(a->o, a->db, &a->target, &d, a->rd.name, a->rd.engine ? a->rd.engine : "", &p) == 0 &&
 	    confirm_ddl(a, p.n) == 0 && plan_run(a->db, &p, 0) == 0 &&
 	    (!a->alter || apply_alter_run(a->db, a->alter, ALTER_BEFORE_ROWS, &a->target, 0) == 0)) {
 		enum schema_change_kind k;
 		for (size_t i = 0; i < p.n; i++)
 			apply_sql_ddl(a, p.v[i].sql);
+		for (size_t i = 0; i < p.nafter; i++) {
+			ALLOC_GROW(a->after_rows, a->nafter_rows + 1, a->after_rows_alloc);
+			a->after_rows[a->nafter_rows++] = p.after[i];
+		}
+		p.nafter = 0;
 		for (size_t i = 0; i < d.n; i++)
 			if (undoing(d.v[i].kind, a->db->ops->dialect, &k))
-				made_add(a, k, d.v[i].new_t, d.v[i].new_i);
+				made_add(a, k, with_types_made(a, &p, d.v[i].new_t), d.v[i].new_i);
 		/* The data step works on the target as it is now. */
 		schema_release(&a->target);
 		schema_init(&a->target);
@@ -466,6 +678,28 @@ int apply_schema_step(struct apply *a)
 	plan_release(&p);
 	schema_diff_release(&d);
 	return ret;
+}
+
+int apply_schema_after_rows(struct apply *a)
+{
+	for (size_t i = 0; i < a->nafter_rows; i++) {
+		fprintf(stderr, "%s: schema: %s; (after the rows)\n", util_progname, a->after_rows[i]);
+		if (a->db->ops->exec_ddl(a->db, a->after_rows[i]) < 0)
+			return error("%s: %s: %s", a->db->shown_url, a->after_rows[i], a->db->err.buf);
+		apply_sql_ddl_after_rows(a, a->after_rows[i]);
+	}
+	return 0;
+}
+
+int apply_schema_after_commit(struct apply *a)
+{
+	const struct ddl_plan *p = (const struct ddl_plan *)a->schema_outside;
+	for (size_t i = 0; p && i < p->nafter; i++) {
+		fprintf(stderr, "%s: schema: %s; (after the rows' commit)\n", util_progname, p->after[i]);
+		if (a->db->ops->exec_ddl(a->db, p->after[i]) < 0)
+			return error("%s: %s: %s", a->db->shown_url, p->after[i], a->db->err.buf);
+	}
+	return 0;
 }
 
 /* A copy of input in dir, the whole stream (it may be stdin). */
@@ -524,7 +758,7 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 		goto out;
 	}
 	wanted_changes(o, rd.purpose, &target, &rd, db->ops->engine, &d);
-	if (incompatible(o, &target, &rd, &d) || plan_build(db, &d, rd.name, rd.engine ? rd.engine : "", p) < 0 ||
+	if (incompatible(o, &target, &rd, &d) || plan_build(o, db, &target, &d, rd.name, rd.engine ? rd.engine : "", p) < 0 ||
 	    apply_alter_plan(o, db, &target, &rd, dir, &p->alter) < 0)
 		goto out;
 	/* A protected environment confirms (and is backed up) before a drop
@@ -532,8 +766,11 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 	if (p->alter.destructive && !o->dry_run && o->before_write &&
 	    o->before_write(o->before_write_ctx, NULL) < 0)
 		goto out;
-	if (o->dry_run && (p->n || p->alter.n)) {
+	if (o->dry_run && (p->n || p->alter.n || p->nafter)) {
 		plan_run(db, p, 1);
+		for (size_t i = 0; i < p->nafter; i++)
+			fprintf(stderr, "%s: schema: %s; (after the rows' commit; not run: dry run)\n", util_progname,
+				p->after[i]);
 		for (enum alter_when w = ALTER_BEFORE_ROWS; w <= ALTER_AFTER_COMMIT; w++)
 			if (apply_alter_run(db, &p->alter, w, &target, 1) < 0)
 				goto out;
@@ -566,7 +803,7 @@ out:
 	schema_release(&target);
 	stream_close(&rd);
 out_plan:
-	if (ret == 0 && (p->n || p->alter.n)) {
+	if (ret == 0 && (p->n || p->alter.n || p->nafter)) {
 		*undo = (struct apply_schema_undo *)p;
 	} else {
 		plan_release(p);
@@ -640,6 +877,15 @@ static int add_back(struct apply *a, const struct schema_record *r, struct buf *
 	return ret;
 }
 
+/* One statement of an undo stream's drops, said; -1 when it fails. */
+static int run_drop(struct apply *a, const char *sql, int after_commit)
+{
+	fprintf(stderr, "%s: schema: %s;%s\n", util_progname, sql, after_commit ? " (after the rows' commit)" : "");
+	if (a->db->ops->exec_ddl(a->db, sql) < 0)
+		return error("%s: %s: %s", a->db->shown_url, sql, a->db->err.buf);
+	return 0;
+}
+
 int apply_schema_drops(struct apply *a, int after_commit)
 {
 	const struct sql_dialect *dl = a->db->ops->dialect;
@@ -671,10 +917,22 @@ int apply_schema_drops(struct apply *a, int after_commit)
 			continue; /* its restores ran before the rows */
 		if (ret < 0 || !sql.len)
 			continue;
-		fprintf(stderr, "%s: schema: %s;%s\n", util_progname, sql.buf,
-			after_commit ? " (after the rows' commit)" : "");
-		if (a->db->ops->exec_ddl(a->db, sql.buf) < 0)
-			ret = error("%s: %s: %s", a->db->shown_url, sql.buf, a->db->err.buf);
+		ret = run_drop(a, sql.buf, after_commit);
+		/* then the enum types the run made for the table or column */
+		for (size_t c = 0; ret == 0 && (r->kind == SC_DROP_TABLE || r->kind == SC_DROP_COLUMN) &&
+				   c < r->t->ncols; c++) {
+			const char *type = r->t->cols[c].enum_type_made;
+			if (!type)
+				continue;
+			if (!sql_is_type_name(type)) {
+				ret = error("%s: the undo stream's enum type of \"%s\".\"%s\" is not a type's name: %s",
+					    a->rd.name, r->t->name, r->t->cols[c].name, type);
+				break;
+			}
+			buf_reset(&sql);
+			sql_drop_type(&sql, type);
+			ret = run_drop(a, sql.buf, after_commit);
+		}
 	}
 	buf_release(&sql);
 	return ret;

@@ -40,6 +40,12 @@ void apply_sql_ddl(struct apply *a, const char *sql)
 		buf_addf(&a->sql_ddl, "%s;\n", sql);
 }
 
+void apply_sql_ddl_after_rows(struct apply *a, const char *sql)
+{
+	if (a->o->sql)
+		buf_addf(&a->sql_after, "%s;\n", sql);
+}
+
 /* The index of table name in the target's schema, or -1. */
 static long target_index(const struct apply *a, const char *name)
 {
@@ -121,6 +127,7 @@ int apply_sql_print(struct apply *a)
 	}
 	if (a->sql_fk_off)
 		fputs("SET foreign_key_checks = 1;\n", out);
+	fputs(a->sql_after.buf, out);
 	fputs(a->sql_seq.buf, out);
 	fputs("COMMIT;\n", out);
 	return ferror(out) ? error("<stdout>: %s", strerror(errno)) : 0;
@@ -133,4 +140,5 @@ void apply_sql_release(struct apply *a)
 	a->sql_rows = NULL;
 	buf_release(&a->sql_ddl);
 	buf_release(&a->sql_seq);
+	buf_release(&a->sql_after);
 }

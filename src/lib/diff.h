@@ -40,7 +40,8 @@ struct diff_counts {
 	uint64_t left;   /* changed rows the policy leaves as they are (no updates) */
 	/* three-way (merge.h, dbapply's sync base) */
 	uint64_t theirs_kept; /* rows the target changed since the base, kept */
-	uint64_t unbased;     /* rows overwritten with no base to tell an edit from a collision */
+	uint64_t unbased;     /* rows overwritten (--prefer source) with no base to tell an edit from a collision */
+	uint64_t unbased_left; /* rows that differ with no base to tell an edit from a collision, not applied */
 	uint64_t conflicts;   /* rows changed on both sides, not applied */
 	uint64_t collisions;  /* keys both sides created with other content, not applied */
 	uint64_t held;        /* rows held back: they refer to a collision or conflict */

@@ -144,6 +144,16 @@ static int same_row(const struct table *t, const struct row *a, const struct row
 	return 1;
 }
 
+/* Whether a and b differ only in columns the target has just been given
+ * (column.just_added): not two rows, but one whose new values arrive. */
+static int differ_in_new_columns_only(const struct table *t, const struct row *a, const struct row *b)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		if (table_is_compared(t, i) && !t->cols[i].just_added && !same_value(t, a, b, i))
+			return 0;
+	return 1;
+}
+
 int merge_column_conflict(const struct table *t, const struct row *b, const struct row *o,
 			  const struct row *th, size_t i)
 {
@@ -226,7 +236,8 @@ static int conflict(struct merger *m, enum conflict_kind kind, const struct row 
 {
 	const struct row *sides[3] = { b, o, th };
 	enum merge_prefer prefer = m->r->prefer;
-	if (kind == CONFLICT_INSERT_INSERT && !m->r->prefer_settles_inserts)
+	if (kind == CONFLICT_INSERT_INSERT && !m->r->prefer_settles_inserts &&
+	    !(prefer != PREFER_NONE && m->r->key_unbased && m->r->key_unbased(m->ctx, o)))
 		prefer = PREFER_NONE;
 	if (prefer != PREFER_NONE) {
 		m->mc->settled++;
@@ -272,7 +283,8 @@ static int merge_key(struct merger *m, const struct row *b, const struct row *o,
 		if (!o && th && m->r->keep_missing)
 			m->cnt->kept++;
 		if (o && th && !same_row(t, o, th))
-			return conflict(m, CONFLICT_INSERT_INSERT, NULL, o, th);
+			return differ_in_new_columns_only(t, o, th) ? emit_update(m, NULL, o, th, TAKE_ALL)
+								    : conflict(m, CONFLICT_INSERT_INSERT, NULL, o, th);
 		return 0;
 	}
 	if (!o) {
@@ -423,7 +435,7 @@ int merge_three_way(struct source *base, struct source *ours, struct source *the
 			warning("table \"%s\" is not in BASE: its rows on both sides count as new", t->name);
 	}
 
-	struct merge_rules rules = { prefer, 1, 0, NULL };
+	struct merge_rules rules = { prefer, 1, NULL, 0, NULL };
 	struct holding h = { w, { 0 }, source_rows(ours), NULL, NULL, NULL, mc, { 0 } };
 	struct row_iter bi = source_rows(base), oi = { ours_rows_next, &h, ours->name }, ti = source_rows(theirs);
 	int ret = -1;

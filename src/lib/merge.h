@@ -72,6 +72,10 @@ struct merge_rules {
 	 * both sides created with other content (a collision) is never an
 	 * update, whatever the preference. */
 	int prefer_settles_inserts;
+	/* If set, whether prefer settles the insert/insert of this key all the
+	 * same (dbapply: a key a first sync left out, which no base row
+	 * tells an edit from a collision); o is OURS' row, ctx merge_table's. */
+	int (*key_unbased)(void *ctx, const struct row *o);
 	/* OURS does not remove rows: a row missing from OURS is kept as THEIRS
 	 * has it (counted in counts->kept), never deleted nor a conflict.
 	 * dbapply's merge: OURS may be partial, and a merge deletes nothing. */

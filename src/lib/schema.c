@@ -9,10 +9,14 @@
 #include "json.h"
 #include "strmap.h"
 
+static void free_strv(char **v, size_t n);
+
 void schema_init(struct schema *s)
 {
 	s->n = s->alloc = 0;
 	s->tables = NULL;
+	s->types = NULL;
+	s->ntypes = s->types_alloc = 0;
 }
 
 void schema_release(struct schema *s)
@@ -20,6 +24,11 @@ void schema_release(struct schema *s)
 	for (size_t i = 0; i < s->n; i++)
 		table_free(s->tables[i]);
 	free(s->tables);
+	for (size_t i = 0; i < s->ntypes; i++) {
+		free(s->types[i].name);
+		free_strv(s->types[i].labels, s->types[i].nlabels);
+	}
+	free(s->types);
 	schema_init(s);
 }
 
@@ -35,6 +44,24 @@ struct table *schema_find(const struct schema *s, const char *name)
 		if (!strcmp(s->tables[i]->name, name))
 			return s->tables[i];
 	return NULL;
+}
+
+struct enum_type *schema_find_type(const struct schema *s, const char *name)
+{
+	for (size_t i = 0; i < s->ntypes; i++)
+		if (!strcmp(s->types[i].name, name))
+			return &s->types[i];
+	return NULL;
+}
+
+struct enum_type *schema_add_type(struct schema *s, const char *name)
+{
+	ALLOC_GROW(s->types, s->ntypes + 1, s->types_alloc);
+	struct enum_type *ty = &s->types[s->ntypes++];
+	ty->name = xstrdup(name);
+	ty->labels = NULL;
+	ty->nlabels = 0;
+	return ty;
 }
 
 static void add_name_part(struct buf *b, const char *part)
@@ -106,6 +133,7 @@ void table_free(struct table *t)
 		free(t->cols[i].native);
 		free(t->cols[i].default_sql);
 		free_strv(t->cols[i].labels, t->cols[i].nlabels);
+		free(t->cols[i].enum_type_made);
 	}
 	free(t->cols);
 	free(t->key);
@@ -127,6 +155,12 @@ void table_free(struct table *t)
 		free(t->checks[i].expr);
 	}
 	free(t->checks);
+	for (size_t i = 0; i < t->ntriggers; i++) {
+		free(t->triggers[i].name);
+		free(t->triggers[i].sql);
+	}
+	free(t->triggers);
+	free_strv(t->not_carried, t->nnot_carried);
 	free(t->name);
 	free(t);
 }
@@ -189,7 +223,7 @@ int table_is_key(const struct table *t, size_t i)
 
 int table_is_compared(const struct table *t, size_t i)
 {
-	return !table_is_key(t, i) && !t->cols[i].generated;
+	return !table_is_key(t, i) && !t->cols[i].generated && !t->cols[i].own_value;
 }
 
 int table_key_all(const struct table *t, int (*ok)(const struct column *c))
@@ -457,6 +491,10 @@ void column_to_json(struct buf *out, const struct column *c)
 		buf_adds(out, ",\"labels\":");
 		add_strv(out, c->labels, c->nlabels);
 	}
+	if (c->enum_type_made) {
+		buf_adds(out, ",\"enum_type_made\":");
+		json_add_string(out, c->enum_type_made, strlen(c->enum_type_made));
+	}
 	buf_addch(out, '}');
 }
 
@@ -489,6 +527,15 @@ void index_to_json(struct buf *out, const struct index *ix)
 		buf_adds(out, ",\"kind\":");
 		json_add_string(out, ix->kind, strlen(ix->kind));
 	}
+	buf_addch(out, '}');
+}
+
+void trigger_to_json(struct buf *out, const struct trigger *g)
+{
+	buf_adds(out, "{\"name\":");
+	json_add_string(out, g->name, strlen(g->name));
+	buf_adds(out, ",\"sql\":");
+	json_add_string(out, g->sql, strlen(g->sql));
 	buf_addch(out, '}');
 }
 
@@ -547,9 +594,23 @@ void table_to_json(struct buf *out, const struct table *t, int flags)
 		}
 		buf_addch(out, ']');
 	}
-	/* said so that --schema, which cannot make them, refuses the table */
-	if (t->has_triggers)
+	/* their code, which --schema makes again on the same engine only; a
+	 * catalog that cannot give it says that there are some */
+	if (t->ntriggers) {
+		buf_adds(out, ",\"triggers\":[");
+		for (size_t i = 0; i < t->ntriggers; i++) {
+			if (i)
+				buf_addch(out, ',');
+			trigger_to_json(out, &t->triggers[i]);
+		}
+		buf_addch(out, ']');
+	} else if (t->has_triggers) {
 		buf_adds(out, ",\"triggers\":true");
+	}
+	if (t->nnot_carried) {
+		buf_adds(out, ",\"not_carried\":");
+		add_strv(out, t->not_carried, t->nnot_carried);
+	}
 	if (flags & TABLE_COMPLETE)
 		buf_adds(out, ",\"complete\":true");
 	if (flags & TABLE_RANGED)
@@ -598,6 +659,8 @@ int column_from_json(struct table *t, const struct jv *c, struct buf *err)
 	const struct jv *labels = jv_get(c, "labels");
 	if (labels && strv_from_json(labels, &col->labels, &col->nlabels, err, "labels") < 0)
 		return -1;
+	const char *made = jv_get_string(c, "enum_type_made");
+	col->enum_type_made = made ? xstrdup(made) : NULL;
 	return 0;
 }
 
@@ -744,6 +807,21 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 	}
 	t->complete = jv_get_true(rec, "complete");
 	t->has_triggers = jv_get_true(rec, "triggers");
+	const struct jv *trg = jv_get(rec, "triggers");
+	for (const struct jv *g = trg && trg->type == J_ARRAY ? trg->first : NULL; g; g = g->next) {
+		const char *name = jv_get_string(g, "name"), *sql = jv_get_string(g, "sql");
+		if (!name || !sql) {
+			buf_addf(err, "table \"%s\": a trigger without \"name\" or \"sql\"", t->name);
+			table_free(t);
+			return NULL;
+		}
+		table_add_trigger(t, name, sql);
+	}
+	const struct jv *nc = jv_get(rec, "not_carried");
+	if (nc && strv_from_json(nc, &t->not_carried, &t->nnot_carried, err, "not_carried") < 0) {
+		table_free(t);
+		return NULL;
+	}
 	t->ranged = jv_get_true(rec, "ranged");
 	return t;
 }
@@ -941,6 +1019,30 @@ int schema_check_compatible(const struct table *src, const struct table *dst, st
 	return 0;
 }
 
+int strv_equal(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]))
+			return 0;
+	return 1;
+}
+
+void table_add_not_carried(struct table *t, const char *what)
+{
+	t->not_carried = xrealloc(t->not_carried, (t->nnot_carried + 1) * sizeof(*t->not_carried));
+	t->not_carried[t->nnot_carried++] = xstrdup(what);
+}
+
+void table_add_trigger(struct table *t, const char *name, const char *sql)
+{
+	t->triggers = xrealloc(t->triggers, (t->ntriggers + 1) * sizeof(*t->triggers));
+	t->triggers[t->ntriggers].name = xstrdup(name);
+	t->triggers[t->ntriggers++].sql = xstrdup(sql);
+	t->has_triggers = 1;
+}
+
 void column_add_label(struct column *c, const char *label)
 {
 	c->labels = xrealloc(c->labels, (c->nlabels + 1) * sizeof(*c->labels));
@@ -966,6 +1068,7 @@ struct table *table_copy(const struct table *t)
 		d->name = name;
 		d->native = native;
 		d->default_sql = s->default_sql ? xstrdup(s->default_sql) : NULL; /* each owns its own */
+		d->enum_type_made = s->enum_type_made ? xstrdup(s->enum_type_made) : NULL;
 		column_copy_labels(d, s);
 	}
 	c->key = xcalloc(t->nkey ? t->nkey : 1, sizeof(*c->key));
@@ -992,6 +1095,10 @@ struct table *table_copy(const struct table *t)
 	c->complete = t->complete;
 	c->ranged = t->ranged;
 	c->has_triggers = t->has_triggers;
+	for (size_t x = 0; x < t->ntriggers; x++)
+		table_add_trigger(c, t->triggers[x].name, t->triggers[x].sql);
+	for (size_t x = 0; x < t->nnot_carried; x++)
+		table_add_not_carried(c, t->not_carried[x]);
 	c->line = t->line;
 	return c;
 }

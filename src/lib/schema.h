@@ -16,6 +16,12 @@ struct column {
 	char *native;   /* the engine's own type name, e.g. "bigint" */
 	int nullable;
 	int generated;  /* computed by the engine: read, never written */
+	/* Each database keeps its own value (dbapply: when a migration ran
+	 * there, in a history table): written with a new row, never compared. */
+	int own_value;
+	/* Made by this run (dbapply --schema): the target's values in it are
+	 * its default, not edits of the target's side. */
+	int just_added;
 	int autoinc;    /* fed by an id generator (serial, identity, AUTO_INCREMENT) */
 	/* The engine keeps a decimal as written, scale and all (PostgreSQL's
 	 * numeric without a typmod): 1.5 and 1.50 are two values there. */
@@ -35,6 +41,10 @@ struct column {
 	 * digits of a second; -1 when it keeps any number (or it is unknown,
 	 * as in a stream).  The engine would round what lies beyond. */
 	int scale;
+	/* PostgreSQL: the enum type dbapply --schema made for this column
+	 * (CREATE TYPE), which undoing the column or its table drops too;
+	 * NULL when it made none.  Only an undo stream carries it. */
+	char *enum_type_made;
 };
 
 /* What a foreign key does when its row is deleted or its key updated. */
@@ -74,6 +84,14 @@ struct check {
 	char *expr;
 };
 
+/* A trigger: its name and the statement that makes it, as its engine
+ * gives it (SHOW CREATE's CREATE TRIGGER, pg_get_triggerdef, sqlite_schema):
+ * code of that engine only. */
+struct trigger {
+	char *name;
+	char *sql;
+};
+
 enum key_kind { KEY_PRIMARY, KEY_UNIQUE, KEY_ROW };
 
 struct table {
@@ -94,12 +112,34 @@ struct table {
 	 * range records list (dbdump-rows --against), none outside them. */
 	int ranged;
 	int has_triggers;      /* the engine fires triggers on writes to it */
+	/* Its triggers by name, where the catalog or stream gives them (a
+	 * stream of an older dbapply says only "triggers":true). */
+	size_t ntriggers;
+	struct trigger *triggers;
+	/* What the source's table has that its table record does not
+	 * describe, each said for people ("rule \"r\"", "inherits from
+	 * \"payment\"", "column \"c\" has the domain type year"): dbapply
+	 * --schema refuses to make the table, naming each. */
+	char **not_carried;
+	size_t nnot_carried;
 	long line;             /* line of its table record in a stream, else 0 */
+};
+
+/* A type of its own that a column can name (PostgreSQL's CREATE TYPE ...
+ * AS ENUM): its name as SQL writes it (quoted where it must be), its
+ * values in order. */
+struct enum_type {
+	char *name;
+	char **labels;
+	size_t nlabels;
 };
 
 struct schema {
 	size_t n, alloc;
 	struct table **tables;
+	/* The enum types a target has (PostgreSQL), tables or not. */
+	struct enum_type *types;
+	size_t ntypes, types_alloc;
 };
 
 void schema_init(struct schema *s);
@@ -107,6 +147,9 @@ void schema_release(struct schema *s);
 /* Take ownership of t. */
 void schema_add(struct schema *s, struct table *t);
 struct table *schema_find(const struct schema *s, const char *name);
+/* An enum type of s by its SQL name; add one (name copied, no labels). */
+struct enum_type *schema_find_type(const struct schema *s, const char *name);
+struct enum_type *schema_add_type(struct schema *s, const char *name);
 
 /* Stream table names.  A table of the engine's default schema is named by
  * itself, one of another schema "schema.table"; a '.' or '\' inside either
@@ -125,6 +168,9 @@ void table_free(struct table *t);
 /* Append a column; returns it for the caller to fill in. */
 struct column *table_add_column(struct table *t, const char *name, enum vtype type,
 				const char *native, int nullable);
+/* Whether two arrays of strings hold the same strings in the same order
+ * (index columns, enum labels). */
+int strv_equal(char *const *a, size_t na, char *const *b, size_t nb);
 /* Append a value to an enum column's labels. */
 void column_add_label(struct column *c, const char *label);
 /* The digits of a fraction a declared type keeps: a decimal's scale, the
@@ -175,6 +221,10 @@ void index_add_column(struct index *ix, const char *col);
 void table_drop_last_index(struct table *t);
 /* Put t's indexes in name order (bytewise). */
 void table_sort_indexes(struct table *t);
+/* Something of t its record cannot describe (not_carried); copied. */
+void table_add_not_carried(struct table *t, const char *what);
+/* A trigger of t (has_triggers set); the strings are copied. */
+void table_add_trigger(struct table *t, const char *name, const char *sql);
 /* A check of t (name may be NULL); the strings are copied. */
 void table_add_check(struct table *t, const char *name, const char *expr);
 /* The default of column c from the engine's text of it (NULL: none), in
@@ -199,6 +249,7 @@ void column_to_json(struct buf *out, const struct column *c);
 void ref_to_json(struct buf *out, const struct ref *r);
 void index_to_json(struct buf *out, const struct index *ix);
 void check_to_json(struct buf *out, const struct check *ck);
+void trigger_to_json(struct buf *out, const struct trigger *g);
 /* Parse a table record.  Returns NULL with a reason in err. */
 struct table *table_from_json(const struct jv *rec, struct buf *err);
 /* Append the column that c (a column of a table record) describes. */

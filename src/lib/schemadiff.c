@@ -12,7 +12,7 @@
 static const char *const change_names[] = {
 	"add_table", "drop_table", "add_column", "drop_column", "alter_column", "alter_key",
 	"add_index", "drop_index", "add_reference", "drop_reference", "alter_reference",
-	"add_check", "drop_check",
+	"add_check", "drop_check", "add_trigger", "drop_trigger", "alter_trigger",
 };
 
 const char *schema_change_name(enum schema_change_kind k)
@@ -42,7 +42,6 @@ static int str_equal(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
-static int strv_equal(char *const *a, size_t na, char *const *b, size_t nb);
 
 static int columns_equal(const struct column *a, const struct column *b, int same_engine)
 {
@@ -63,14 +62,31 @@ static int columns_equal(const struct column *a, const struct column *b, int sam
 	return str_equal(a->default_sql, b->default_sql);
 }
 
-static int strv_equal(char *const *a, size_t na, char *const *b, size_t nb)
+static long find_trigger(const struct table *t, const char *name)
 {
-	if (na != nb)
-		return 0;
-	for (size_t i = 0; i < na; i++)
-		if (strcmp(a[i], b[i]))
-			return 0;
-	return 1;
+	for (size_t i = 0; i < t->ntriggers; i++)
+		if (!strcmp(t->triggers[i].name, name))
+			return (long)i;
+	return -1;
+}
+
+/* Triggers by name; within one engine their SQL too (across engines each
+ * is its engine's code, which says the same in other words).  A side that
+ * only says it has some (an older stream) is not compared. */
+static void diff_triggers(const struct table *o, const struct table *n, int same_engine, struct schema_diff *d)
+{
+	if ((o->has_triggers && !o->ntriggers) || (n->has_triggers && !n->ntriggers))
+		return;
+	for (size_t i = 0; i < n->ntriggers; i++) {
+		long j = find_trigger(o, n->triggers[i].name);
+		if (j < 0)
+			add(d, SC_ADD_TRIGGER, o, 0, n, i);
+		else if (same_engine && strcmp(o->triggers[j].sql, n->triggers[i].sql))
+			add(d, SC_ALTER_TRIGGER, o, (size_t)j, n, i);
+	}
+	for (size_t j = 0; j < o->ntriggers; j++)
+		if (find_trigger(n, o->triggers[j].name) < 0)
+			add(d, SC_DROP_TRIGGER, o, j, n, 0);
 }
 
 static long find_index(const struct table *t, const struct index *ix)
@@ -169,6 +185,7 @@ static void diff_table(const struct table *o, const struct table *n, int same_en
 	for (size_t j = 0; j < o->nchecks; j++)
 		if (find_check(n, o, &o->checks[j]) < 0)
 			add(d, SC_DROP_CHECK, o, j, n, 0);
+	diff_triggers(o, n, same_engine, d);
 }
 
 void schema_diff_compute(const struct schema *old, const struct schema *new_, int same_engine,
@@ -228,6 +245,11 @@ static void part_to_json(struct buf *out, enum schema_change_kind k, const struc
 	case SC_DROP_CHECK:
 		check_to_json(out, &t->checks[i]);
 		return;
+	case SC_ADD_TRIGGER:
+	case SC_DROP_TRIGGER:
+	case SC_ALTER_TRIGGER:
+		trigger_to_json(out, &t->triggers[i]);
+		return;
 	}
 }
 
@@ -244,13 +266,14 @@ static const struct column *change_column(const struct schema_change *c)
 static int has_old(enum schema_change_kind k)
 {
 	return k == SC_DROP_TABLE || k == SC_DROP_COLUMN || k == SC_ALTER_COLUMN || k == SC_ALTER_KEY ||
-	       k == SC_DROP_INDEX || k == SC_DROP_REFERENCE || k == SC_ALTER_REFERENCE || k == SC_DROP_CHECK;
+	       k == SC_DROP_INDEX || k == SC_DROP_REFERENCE || k == SC_ALTER_REFERENCE || k == SC_DROP_CHECK ||
+	       k == SC_DROP_TRIGGER || k == SC_ALTER_TRIGGER;
 }
 
 static int has_new(enum schema_change_kind k)
 {
 	return k != SC_DROP_TABLE && k != SC_DROP_COLUMN && k != SC_DROP_INDEX && k != SC_DROP_REFERENCE &&
-	       k != SC_DROP_CHECK;
+	       k != SC_DROP_CHECK && k != SC_DROP_TRIGGER;
 }
 
 void schema_change_to_json(struct buf *out, const struct schema_change *c)
@@ -320,7 +343,8 @@ int schema_record_from_json(const struct jv *rec, struct schema_record *out, str
 		old = jv_get(rec, "new");
 	const char *col = jv_get_string(old, "name");
 	if (out->kind == SC_DROP_COLUMN && col) {
-		table_add_column(out->t, col, VT_OTHER, "", 1);
+		const char *made = jv_get_string(old, "enum_type_made");
+		table_add_column(out->t, col, VT_OTHER, "", 1)->enum_type_made = made ? xstrdup(made) : NULL;
 	} else if ((out->kind == SC_DROP_INDEX || out->kind == SC_ADD_INDEX) && col) {
 		struct index *ix = table_add_index(out->t, col, jv_get_true(old, "unique"));
 		const struct jv *cols = jv_get(old, "columns");
@@ -446,6 +470,18 @@ void schema_change_describe(struct buf *out, const struct schema_change *c, cons
 			 ck->name ? "\" " : "", t->name, ck->expr, c->kind == SC_ADD_CHECK ? new_name : old_name);
 		return;
 	}
+	case SC_ADD_TRIGGER:
+	case SC_DROP_TRIGGER: {
+		const struct table *t = c->kind == SC_ADD_TRIGGER ? n : o;
+		buf_addf(out, "trigger \"%s\" of \"%s\" is only in %s",
+			 t->triggers[c->kind == SC_ADD_TRIGGER ? c->new_i : c->old_i].name, t->name,
+			 c->kind == SC_ADD_TRIGGER ? new_name : old_name);
+		return;
+	}
+	case SC_ALTER_TRIGGER:
+		buf_addf(out, "trigger \"%s\" of \"%s\" is other code in %s than in %s", n->triggers[c->new_i].name,
+			 n->name, old_name, new_name);
+		return;
 	case SC_ALTER_REFERENCE:
 		buf_addf(out, "foreign key of \"%s\" is ", n->name);
 		describe_ref(out, &o->refs[c->old_i]);

@@ -73,6 +73,14 @@ struct sql_dialect {
 
 	/* --- ALTER TABLE (apply_alter.c) --- */
 	enum sql_alter alter;
+
+	/* An enum is a type of its own, made before its column (PostgreSQL's
+	 * CREATE TYPE ... AS ENUM): sql_enum_type_name names it. */
+	int enum_types;
+	/* Optional: whether sql (a trigger's statement from a stream) is one
+	 * statement, however many its body holds; NULL: it has no ';' or
+	 * comment outside quotes (PostgreSQL's pg_get_triggerdef). */
+	int (*one_statement)(const char *sql);
 };
 
 /* Append SQL text: fmt is copied, with these directives taking arguments:
@@ -148,6 +156,21 @@ int sql_add_reference(struct buf *sql, const struct sql_dialect *d, const struct
  * d->alter is not ALTER_NONE. */
 int sql_alter_column(struct buf *sql, const struct sql_dialect *d, const struct column *was,
 		     const struct table *t, size_t i, const char *src_engine, struct buf *err);
+/* Where d->enum_types: the type enum column c of t is made with, as SQL
+ * names it: a PostgreSQL stream's own type (its native name), else one
+ * named "<table>_<column>" (in the table's schema), quoted where it must
+ * be, as PostgreSQL's format_type writes names; CREATE TYPE of it with
+ * c's labels; DROP TYPE. */
+void sql_enum_type_name(struct buf *out, const struct table *t, const struct column *c, const char *src_engine);
+void sql_create_enum_type(struct buf *sql, const struct sql_dialect *d, const char *name,
+			  const struct column *c);
+void sql_drop_type(struct buf *sql, const char *name);
+/* Whether name is a type's name as sql_enum_type_name writes one (parts
+ * bare or quoted, joined by '.'), and nothing more: an undo stream's
+ * enum_type_made is checked before it is dropped. */
+int sql_is_type_name(const char *name);
+/* Whether sql is one statement in d's words (d->one_statement). */
+int sql_one_statement(const struct sql_dialect *d, const char *sql);
 /* The undoing of each: DROP TABLE, ALTER TABLE DROP COLUMN, DROP INDEX. */
 void sql_drop_table(struct buf *sql, const struct sql_dialect *d, const char *table);
 void sql_drop_column(struct buf *sql, const struct sql_dialect *d, const char *table, const char *column);

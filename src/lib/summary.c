@@ -30,7 +30,8 @@ uint64_t summary_undecided(const struct summary *s)
 {
 	uint64_t n = 0;
 	for (size_t i = 0; i < s->n; i++)
-		n += s->rows[i]->c.conflicts + s->rows[i]->c.collisions + s->rows[i]->c.held;
+		n += s->rows[i]->c.conflicts + s->rows[i]->c.collisions + s->rows[i]->c.unbased_left +
+		     s->rows[i]->c.held;
 	return n;
 }
 
@@ -70,6 +71,7 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 		total.left += c->left;
 		total.theirs_kept += c->theirs_kept;
 		total.unbased += c->unbased;
+		total.unbased_left += c->unbased_left;
 		total.conflicts += c->conflicts;
 		total.collisions += c->collisions;
 		total.held += c->held;
@@ -95,7 +97,11 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 		return total.inserts + total.updates + total.deletes;
 	count_line(f, total.theirs_kept, "row", "rows", "changed in the target since the last sync kept as changed");
 	count_line(f, total.unbased, "row", "rows",
-		   "overwritten with no sync base to tell an edit from a collision (a first sync)");
+		   "overwritten with no sync base to tell an edit from a collision (--prefer source on a first "
+		   "sync, or a table whose columns changed since the base)");
+	count_line(f, total.unbased_left, "row", "rows",
+		   "not applied: other values under the same key, and no sync base to tell an edit from a "
+		   "collision (a first sync: --prefer or --rekey settles them)");
 	count_line(f, total.conflicts, "conflict", "conflicts",
 		   "not applied: changed on both sides since the last sync (--prefer settles them)");
 	count_line(f, total.collisions, "collision", "collisions",

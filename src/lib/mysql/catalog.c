@@ -459,18 +459,28 @@ static int load_refs(struct db *db, struct schema *s)
 	return 0;
 }
 
+/* Each trigger as the statement that makes it again (its definer and
+ * sql_mode are the target's own), in the order they fire. */
 static int load_triggers(struct db *db, struct schema *s)
 {
-	MYSQL_RES *r = my_query(db, "SELECT DISTINCT EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
-				    "WHERE EVENT_OBJECT_SCHEMA = DATABASE()");
+	MYSQL_RES *r = my_query(db, "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, "
+				    "ACTION_STATEMENT FROM information_schema.TRIGGERS "
+				    "WHERE EVENT_OBJECT_SCHEMA = DATABASE() "
+				    "ORDER BY EVENT_OBJECT_TABLE, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER");
 	if (!r)
 		return -1;
 	MYSQL_ROW row;
+	struct buf sql = BUF_INIT;
 	while ((row = mysql_fetch_row(r))) {
-		struct table *t = schema_find_parts(s, NULL, row[0]);
-		if (t)
-			t->has_triggers = 1;
+		struct table *t = schema_find_parts(s, NULL, row[1]);
+		if (!t)
+			continue;
+		buf_reset(&sql);
+		sql_addf(&sql, &my_dialect, "CREATE TRIGGER %I %s %s ON %I FOR EACH ROW %s", row[0], row[2], row[3],
+			 row[1], row[4]);
+		table_add_trigger(t, row[0], sql.buf);
 	}
+	buf_release(&sql);
 	mysql_free_result(r);
 	return 0;
 }

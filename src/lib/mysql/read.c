@@ -82,11 +82,21 @@ static void my_key_operand(struct buf *sql, const struct sql_dialect *d, const s
 		sql_addf(sql, d, "%I", c->name);
 }
 
+/* The connection does not set CLIENT_MULTI_STATEMENTS: the server runs
+ * one statement of what it is sent, or refuses the text. */
+static int my_one_statement(const char *sql)
+{
+	(void)sql;
+	return 1;
+}
+
 const struct sql_dialect my_dialect = {
 	'`', " <=> ", 0, my_placeholder, my_order_key, my_key_operand,
 	"mysql", my_column_type, AUTOINC_KEYWORD, 0, 0, 1, 1,
 	1, 0, NULL, "SET NAMES utf8mb4;\n" MY_SESSION_SQL ";\n", "START TRANSACTION;\n",
 	ALTER_MODIFY,
+	0,
+	my_one_statement,
 };
 
 static void cursor_free(struct db_cursor *c)

@@ -122,8 +122,10 @@ static int pg_column_type(struct buf *sql, const struct column *c, int indexed, 
 		return 0;
 	case VT_BOOL: buf_adds(sql, "boolean"); return 0;
 	case VT_TEXT:
+		/* a char(n) too: PostgreSQL pads its values with spaces when
+		 * read, which MySQL drops and SQLite never adds */
 		if (n == 1 && sql_native_has(c->native, "char"))
-			buf_addf(sql, sql_native_has(c->native, "var") ? "varchar(%u)" : "char(%u)", a);
+			buf_addf(sql, "varchar(%u)", a);
 		else
 			buf_adds(sql, "text");
 		return 0;
@@ -154,6 +156,7 @@ const struct sql_dialect pg_dialect = {
 	"SET standard_conforming_strings = on;\n",
 	"BEGIN;\nSET CONSTRAINTS ALL DEFERRED;\n",
 	ALTER_PARTS,
+	1,
 };
 
 /* --- names --- */
@@ -326,6 +329,30 @@ static const char q_checks[] = TABLES_CTE
 	"SELECT con.conrelid, con.conname, pg_catalog.pg_get_constraintdef(con.oid) "
 	"FROM tbl t JOIN pg_catalog.pg_constraint con ON con.conrelid = t.oid AND con.contype = 'c' "
 	"ORDER BY con.conrelid, con.conname COLLATE \"C\"";
+
+/* The user's triggers (not those that enforce foreign keys), by name. */
+static const char q_triggers[] = TABLES_CTE
+	"SELECT g.tgrelid, g.tgname, pg_catalog.pg_get_triggerdef(g.oid) "
+	"FROM tbl t JOIN pg_catalog.pg_trigger g ON g.tgrelid = t.oid AND NOT g.tgisinternal "
+	"ORDER BY g.tgrelid, g.tgname COLLATE \"C\"";
+
+/* What a table record does not describe, said for people: the table's
+ * rules (Sakila's payment_insert_p2007_01 sends inserts into a child),
+ * the parents it inherits from, its partitioning (the partitions are not
+ * tables of the stream), the domain types of its columns (their checks
+ * and NOT NULL are not read). */
+static const char q_not_carried[] = TABLES_CTE
+	"SELECT r.ev_class, 'rule \"' || r.rulename || '\"' FROM tbl t "
+	"JOIN pg_catalog.pg_rewrite r ON r.ev_class = t.oid AND r.rulename <> '_RETURN' "
+	"UNION ALL SELECT i.inhrelid, 'inheritance from \"' || p.relname || '\"' FROM tbl t "
+	"JOIN pg_catalog.pg_inherits i ON i.inhrelid = t.oid JOIN pg_catalog.pg_class p ON p.oid = i.inhparent "
+	"UNION ALL SELECT c.oid, 'partitioning by ' || pg_catalog.pg_get_partkeydef(c.oid) FROM tbl t "
+	"JOIN pg_catalog.pg_class c ON c.oid = t.oid AND c.relkind = 'p' "
+	"UNION ALL SELECT a.attrelid, 'column \"' || a.attname || '\" of the domain type ' || "
+	"pg_catalog.format_type(a.atttypid, NULL) FROM tbl t "
+	"JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped "
+	"JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid AND ty.typtype = 'd' "
+	"ORDER BY 1, 2";
 
 /* The values of enum columns (a domain over an enum too), in order. */
 static const char q_labels[] = TABLES_CTE
@@ -511,6 +538,24 @@ static void load_labels(PGresult *res, struct loading *v, size_t n)
 	}
 }
 
+static void load_triggers(PGresult *res, struct loading *v, size_t n)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct loading *l = find_loading(v, n, getoid(res, r, 0));
+		if (l)
+			table_add_trigger(l->t, PQgetvalue(res, r, 1), PQgetvalue(res, r, 2));
+	}
+}
+
+static void load_not_carried(PGresult *res, struct loading *v, size_t n)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct loading *l = find_loading(v, n, getoid(res, r, 0));
+		if (l)
+			table_add_not_carried(l->t, PQgetvalue(res, r, 1));
+	}
+}
+
 static void load_checks(PGresult *res, struct loading *v, size_t n)
 {
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -524,17 +569,41 @@ static void load_checks(PGresult *res, struct loading *v, size_t n)
 	}
 }
 
+/* Every enum type outside the system schemas, named as format_type names
+ * a column's type (so a column's native type finds its type), used by a
+ * table or not: dbapply --schema makes a type only where none is. */
+static const char q_enum_types[] =
+	"SELECT pg_catalog.format_type(t.oid, NULL), e.enumlabel FROM pg_catalog.pg_type t "
+	"JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
+	"JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid "
+	"WHERE t.typtype = 'e' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
+	"ORDER BY t.oid, e.enumsortorder";
+
+static void load_enum_types(PGresult *res, struct schema *out)
+{
+	struct enum_type *ty = NULL;
+	for (int r = 0; r < PQntuples(res); r++) {
+		const char *name = PQgetvalue(res, r, 0);
+		if (!ty || strcmp(ty->name, name))
+			ty = schema_add_type(out, name);
+		ty->labels = xrealloc(ty->labels, (ty->nlabels + 1) * sizeof(*ty->labels));
+		ty->labels[ty->nlabels++] = xstrdup(PQgetvalue(res, r, 1));
+	}
+}
+
 int pg_load_schema(struct db *db, struct schema *out)
 {
 	PGresult *tabs = NULL, *cols = NULL, *keys = NULL, *refs = NULL, *idx = NULL, *checks = NULL;
-	PGresult *labels = NULL;
+	PGresult *labels = NULL, *types = NULL, *triggers = NULL, *uncarried = NULL;
 	struct loading *v = NULL;
 	size_t n = 0;
 	int rc = -1;
 	if (!(tabs = pg_query(db, q_tables, 0, NULL)) || !(cols = pg_query(db, q_columns, 0, NULL)) ||
 	    !(keys = pg_query(db, q_keys, 0, NULL)) || !(refs = pg_query(db, q_refs, 0, NULL)) ||
 	    !(idx = pg_query(db, q_indexes, 0, NULL)) || !(checks = pg_query(db, q_checks, 0, NULL)) ||
-	    !(labels = pg_query(db, q_labels, 0, NULL)))
+	    !(labels = pg_query(db, q_labels, 0, NULL)) || !(types = pg_query(db, q_enum_types, 0, NULL)) ||
+	    !(triggers = pg_query(db, q_triggers, 0, NULL)) ||
+	    !(uncarried = pg_query(db, q_not_carried, 0, NULL)))
 		goto out;
 	v = new_tables(tabs, &n);
 	load_columns(cols, v, n);
@@ -543,6 +612,9 @@ int pg_load_schema(struct db *db, struct schema *out)
 	load_indexes(idx, v, n);
 	load_checks(checks, v, n);
 	load_labels(labels, v, n);
+	load_enum_types(types, out);
+	load_triggers(triggers, v, n);
+	load_not_carried(uncarried, v, n);
 	for (size_t i = 0; i < n; i++) {
 		schema_add(out, v[i].t);
 		v[i].t = NULL;
@@ -562,5 +634,8 @@ out:
 	PQclear(idx);
 	PQclear(checks);
 	PQclear(labels);
+	PQclear(types);
+	PQclear(triggers);
+	PQclear(uncarried);
 	return rc;
 }

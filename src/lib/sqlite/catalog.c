@@ -297,6 +297,21 @@ static int load_refs(struct db *db, const struct schema *sc, struct table *t)
 	return 0;
 }
 
+/* Its triggers, each as the CREATE TRIGGER SQLite keeps, by name. */
+static int load_triggers(struct db *db, struct table *t, const char *name)
+{
+	sqlite3_stmt *st;
+	if (sq_prepare(db, "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 "
+			"ORDER BY name", &st) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		table_add_trigger(t, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sq_fail(db, "reading the triggers");
+}
+
 /* One table of the schema, with its columns and key. */
 static int load_table(struct db *db, sqlite3_stmt *listed, struct schema *out)
 {
@@ -318,6 +333,10 @@ static int load_table(struct db *db, sqlite3_stmt *listed, struct schema *out)
 	}
 	if (sql)
 		check_scan_create_table(t, sql);
+	if (t->has_triggers && load_triggers(db, t, name) < 0) {
+		table_free(t);
+		return -1;
+	}
 	table_settle_key(t);
 	schema_add(out, t);
 	return 0;

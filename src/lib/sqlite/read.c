@@ -44,6 +44,28 @@ static void sqlite_order_key(struct buf *sql, const struct sql_dialect *d, const
 }
 
 /* SQLite has one schema here (main): a "." is part of a table's name. */
+/* A trigger's CREATE TRIGGER ... BEGIN ...; END holds semicolons: it is
+ * one statement when no text before its end is already a whole one. */
+static int sq_one_statement(const char *sql)
+{
+	size_t n = strlen(sql);
+	char *copy = xmalloc(n + 2);
+	int one = 1;
+	for (size_t i = 0; i < n && one; i++) {
+		if (sql[i] != ';' || !sql[i + 1 + strspn(sql + i + 1, " \t\r\n")])
+			continue;
+		memcpy(copy, sql, i + 1);
+		copy[i + 1] = '\0';
+		one = !sqlite3_complete(copy);
+	}
+	memcpy(copy, sql, n);
+	copy[n] = ';';
+	copy[n + 1] = '\0';
+	one = one && sqlite3_complete(copy);
+	free(copy);
+	return one;
+}
+
 const struct sql_dialect sq_dialect = {
 	'"', " IS ", 0, sqlite_placeholder, sqlite_order_key, NULL,
 	"sqlite", sq_column_type, AUTOINC_ROWID, 1, 0, 0, 0,
@@ -53,6 +75,8 @@ const struct sql_dialect sq_dialect = {
 	"PRAGMA foreign_keys = ON;\n",
 	"BEGIN IMMEDIATE;\nPRAGMA defer_foreign_keys = ON;\n",
 	ALTER_NONE,
+	0,
+	sq_one_statement,
 };
 
 /* A cursor over the rows sql selects. */
