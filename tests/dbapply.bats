@@ -1670,28 +1670,219 @@ dbapply: nothing was written to prod.db"
 	assert_equal "$(sqlite3 prod.db "SELECT quote(legacy_code) FROM clients WHERE id IN (4, 5, 6) ORDER BY id" | tr '\n' ' ')" "NULL 'none' 'L6' "
 }
 
-@test "--schema on SQLite (no ALTER COLUMN): a column that would narrow is refused by name, one that loses nothing is left with a warning" {
-	sqlite3 dev.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(50), note TEXT NOT NULL DEFAULT '');
-		INSERT INTO tags VALUES (1, 'a name longer than ten', 'n');"
-	sqlite3 prod.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(10), note TEXT);"
-	snapshot prod.db before
-	run --separate-stderr dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
-	assert_failure 2
-	assert_equal "$stderr" "dbapply: warning: <stdin>:6: --schema: column \"tags\".\"name\" is (text, VARCHAR(10)) in the target, (text, VARCHAR(50)) in the stream: not changed, as SQLite cannot change a column (it would rebuild the table): change it by hand
-dbapply: <stdin>:6: --schema: column \"tags\".\"note\" is (text, TEXT) in the target, (text, TEXT, NOT NULL, DEFAULT '') in the stream: NOT NULL is set: SQLite cannot change a column (it would rebuild the table): change it by hand
-dbapply: nothing was written to prod.db"
-	snapshot prod.db after
-	diff -u before after
-	# an INT is 64 bits in SQLite whatever its name, a default is no loss:
-	# warned, and the rows go
-	sqlite3 dev.db "DROP TABLE tags; CREATE TABLE tags (id INTEGER PRIMARY KEY, n BIGINT, note TEXT DEFAULT 'x');
-		INSERT INTO tags VALUES (1, 5000000000, 'n');"
-	sqlite3 prod.db "DROP TABLE tags; CREATE TABLE tags (id INTEGER PRIMARY KEY, n INT, note TEXT);"
+# prod's tags as they were, dev's with wider, nullable, other-default columns.
+sqlite_tags() {
+	sqlite3 prod.db "CREATE TABLE tags (id INTEGER PRIMARY KEY AUTOINCREMENT,
+			name VARCHAR(10) NOT NULL COLLATE NOCASE UNIQUE, note TEXT DEFAULT 'x', n INT,
+			CHECK (n IS NULL OR n >= 0));
+		CREATE INDEX tags_note ON tags (note);
+		CREATE TABLE tag_log (id INTEGER PRIMARY KEY, tag_id INT REFERENCES tags(id), what TEXT);
+		CREATE TRIGGER tags_named BEFORE INSERT ON tags WHEN new.name = '' BEGIN
+			SELECT RAISE(ABORT, 'a tag needs a name'); END;
+		CREATE VIEW tag_names AS SELECT name FROM tags;
+		INSERT INTO tags (name, note, n) VALUES ('red', 'r', 1), ('green', NULL, 2), ('blue', 'b', 3), ('gone', 'g', 4);
+		DELETE FROM tags WHERE name = 'gone';
+		INSERT INTO tag_log (tag_id, what) VALUES (1, 'made');"
+	sqlite3 dev.db "CREATE TABLE tags (id INTEGER PRIMARY KEY AUTOINCREMENT,
+			name VARCHAR(50) COLLATE NOCASE UNIQUE, note TEXT DEFAULT 'y', n BIGINT,
+			CHECK (n IS NULL OR n >= 0));
+		CREATE INDEX tags_note ON tags (note);
+		CREATE TABLE tag_log (id INTEGER PRIMARY KEY, tag_id INT REFERENCES tags(id), what TEXT);
+		CREATE TRIGGER tags_named BEFORE INSERT ON tags WHEN new.name = '' BEGIN
+			SELECT RAISE(ABORT, 'a tag needs a name'); END;
+		INSERT INTO tags (id, name, note, n) VALUES (1, 'red', 'r', 1), (2, 'green', NULL, 2),
+			(3, 'a name longer than ten', 'b', 5000000000);
+		INSERT INTO tag_log (tag_id, what) VALUES (1, 'made');"
+}
+
+@test "--schema on SQLite rebuilds a table for a change that loses nothing, keeping its constraints, indexes, triggers, views and counter; --rollback restores it exactly" {
+	sqlite_tags
+	dbdump-rows prod.db > before.ndjson
+	# a first sync: dev's tag 3 is an edit of prod's
+	run --separate-stderr dbapply --prefer source --schema prod.db < <(dbdump-rows dev.db)
+	assert_success
+	# one rebuild per changed column, said, in the transaction
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 3
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c 'DROP TABLE "tags"; PRAGMA legacy_alter_table = ON; ALTER TABLE "tags__dbapply_rebuild" RENAME TO "tags"')" 3
+	refute_output --partial 'change it by hand'
+	run dbdiff --schema dev.db prod.db
+	assert_success
+	run dbdiff <(dbdump-rows -t tags -t tag_log dev.db) <(dbdump-rows -t tags -t tag_log prod.db)
+	assert_success
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'tags'"
+	assert_output "CREATE TABLE \"tags\" (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR(50) COLLATE NOCASE UNIQUE, note TEXT DEFAULT 'y', n BIGINT, CHECK (n IS NULL OR n >= 0))"
+	# a value the old column refused a sync of is there, exactly
+	assert_equal "$(sqlite3 prod.db "SELECT name, n FROM tags WHERE id = 3")" "a name longer than ten|5000000000"
+	# index, UNIQUE, CHECK, trigger, view, foreign key and counter kept
+	assert_equal "$(sqlite3 prod.db "SELECT name FROM sqlite_schema WHERE tbl_name = 'tags' AND type IN ('index', 'trigger') ORDER BY name" | tr '\n' ' ')" "sqlite_autoindex_tags_1 tags_named tags_note "
+	run sqlite3 prod.db "INSERT INTO tags (name) VALUES ('RED')"
+	assert_failure
+	assert_output --partial 'UNIQUE constraint failed'
+	run sqlite3 prod.db "INSERT INTO tags (name, n) VALUES ('minus', -1)"
+	assert_failure
+	assert_output --partial 'CHECK constraint failed'
+	run sqlite3 prod.db "INSERT INTO tags (name) VALUES ('')"
+	assert_failure
+	assert_output --partial 'a tag needs a name'
+	assert_equal "$(sqlite3 prod.db "SELECT count(*) FROM tag_names")" 3
+	assert_equal "$(sqlite3 prod.db "SELECT seq FROM sqlite_sequence WHERE name = 'tags'")" 4
+	assert_equal "$(sqlite3 prod.db "PRAGMA foreign_key_check")" ""
+	# the undo stream says each column as it was; the rollback rebuilds it back
+	undo=$(ls backups/*.undo.ndjson.gz)
+	run jq -c 'select(.type == "schema") | [.change, .column, .new.native, .new.nullable, .new.default]' <(zcat "$undo")
+	assert_output '["alter_column","n","INT",true,null]
+["alter_column","note","TEXT",true,"'"'x'"'"]
+["alter_column","name","VARCHAR(10)",false,null]'
+	run --separate-stderr dbapply --rollback prod.db
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 3
+	dbdump-rows prod.db > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'tags'"
+	assert_output "CREATE TABLE \"tags\" (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR(10) COLLATE NOCASE UNIQUE NOT NULL, note TEXT DEFAULT 'x', n INT, CHECK (n IS NULL OR n >= 0))"
+	assert_equal "$(sqlite3 prod.db "SELECT seq FROM sqlite_sequence WHERE name = 'tags'")" 4
+}
+
+@test "--schema on SQLite rebuilds a table whose CREATE TABLE has quoted names, comments, a generated column, WITHOUT ROWID and signed defaults; --rollback brings it back" {
+	sqlite3 prod.db "CREATE TABLE \"my t\" ( -- a comment, with a comma
+		\"the id\" INTEGER NOT NULL, [na,me] varchar(10) CONSTRAINT nn NOT NULL DEFAULT ('a,b') CHECK (length([na,me]) > 0),
+		g int GENERATED ALWAYS AS (length([na,me])) VIRTUAL, /* c */ x decimal(5,2) DEFAULT -1.5,
+		PRIMARY KEY (\"the id\")) WITHOUT ROWID;
+		INSERT INTO \"my t\" (\"the id\", [na,me], x) VALUES (1, 'abc', 2.5);"
+	sqlite3 dev.db "CREATE TABLE \"my t\" (\"the id\" INTEGER NOT NULL PRIMARY KEY, [na,me] varchar(40) CHECK (length([na,me]) > 0),
+		g int GENERATED ALWAYS AS (length([na,me])) VIRTUAL, x decimal(8,2) DEFAULT +0.25) WITHOUT ROWID;
+		INSERT INTO \"my t\" (\"the id\", [na,me], x) VALUES (1, 'abc', 2.5), (2, 'a longer name here', 123456.25);"
+	dbdump-rows prod.db > before.ndjson
 	run dbapply --prefer source --schema prod.db < <(dbdump-rows dev.db)
 	assert_success
-	assert_output --partial 'dbapply: warning: <stdin>:6: --schema: column "tags"."n" is (int, INT) in the target, (int, BIGINT) in the stream: not changed, as SQLite cannot change a column (it would rebuild the table): change it by hand'
-	assert_output --partial "dbapply: warning: <stdin>:6: --schema: column \"tags\".\"note\" is (text, TEXT) in the target, (text, TEXT, DEFAULT 'x') in the stream: not changed"
-	assert_equal "$(sqlite3 prod.db 'SELECT n FROM tags WHERE id = 1')" 5000000000
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'my t'"
+	assert_output 'CREATE TABLE "my t" ("the id" INTEGER NOT NULL, [na,me] varchar(40) CHECK (length([na,me]) > 0), g int GENERATED ALWAYS AS (length([na,me])) VIRTUAL, x decimal(8,2) DEFAULT +0.25, PRIMARY KEY ("the id")) WITHOUT ROWID'
+	assert_equal "$(sqlite3 prod.db "SELECT g, x FROM \"my t\" WHERE \"the id\" = 2")" "18|123456.25"
+	run dbdiff --schema dev.db prod.db
+	assert_success
+	run dbapply --rollback prod.db
+	assert_success
+	dbdump-rows prod.db > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(sqlite3 prod.db "SELECT quote(x) FROM \"my t\" WHERE \"the id\" = 1")" 2.5
+}
+
+@test "--schema on SQLite: narrowing and NOT NULL need --mirror; a NULL or a value the narrower column cannot hold is refused with its row's key, the file unchanged" {
+	sqlite3 prod.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(20), n INTEGER);
+		INSERT INTO tags VALUES (1, 'red', 1), (2, NULL, 2), (3, 'blue', 3);"
+	sqlite3 dev.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(5) NOT NULL, n SMALLINT);
+		INSERT INTO tags VALUES (1, 'red', 1), (2, 'green', 2), (3, 'a long name', 70000);"
+	cp prod.db prod-before.db
+	dbdump-rows prod.db > before.ndjson
+	run --separate-stderr dbapply --schema prod.db < <(dbdump-rows dev.db)
+	assert_failure 2
+	assert_equal "$stderr" "dbapply: <stdin>:6: --schema: column \"tags\".\"name\" is (text, VARCHAR(20)) in the target, (text, VARCHAR(5), NOT NULL) in the stream: from VARCHAR(20) to VARCHAR(5), a shorter text, and NOT NULL is set: only with --schema --mirror
+dbapply: <stdin>:6: --schema: column \"tags\".\"n\" is (int, INTEGER) in the target, (int, SMALLINT) in the stream: from INTEGER to SMALLINT, a narrower integer: only with --schema --mirror
+dbapply: nothing was written to prod.db"
+	cmp prod.db prod-before.db
+	# NOT NULL over the NULL prod holds: refused before any statement
+	run --separate-stderr dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_failure 2
+	assert_equal "$stderr" "dbapply: prod.db: --schema: column \"tags\".\"name\" cannot be made NOT NULL: the row at key {\"id\":2} holds NULL there (fill it first)
+dbapply: nothing was written to prod.db"
+	cmp prod.db prod-before.db
+	# the rows go first, then each value is read against the narrower type
+	sqlite3 prod.db "UPDATE tags SET name = 'green' WHERE id = 2"
+	cp prod.db prod-before.db
+	run dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_failure 2
+	assert_line -n 0 "dbapply: prod.db: --schema: column \"tags\".\"name\" cannot be made VARCHAR(5): the row at key {\"id\":3}: a value of 11 characters is longer than the column's VARCHAR(5)"
+	cmp prod.db prod-before.db
+	sqlite3 dev.db "UPDATE tags SET name = 'blue' WHERE id = 3"
+	run dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_failure 2
+	assert_line "dbapply: prod.db: --schema: column \"tags\".\"n\" cannot be made SMALLINT: the row at key {\"id\":3}: the value 70000 is outside SMALLINT"
+	cmp prod.db prod-before.db
+	# values that fit: the table is rebuilt after the rows, and rolled back exactly
+	sqlite3 dev.db "UPDATE tags SET n = 7000 WHERE id = 3"
+	dbdump-rows prod.db > before.ndjson
+	run dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_success
+	run dbdiff dev.db prod.db
+	assert_success
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'tags'"
+	assert_output 'CREATE TABLE "tags" (id INTEGER PRIMARY KEY, name VARCHAR(5) NOT NULL, n SMALLINT)'
+	run dbapply --rollback prod.db
+	assert_success
+	dbdump-rows prod.db > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+}
+
+@test "--schema on SQLite refuses by name to rebuild a table another refers to while foreign keys are enforced (an ON DELETE action); nothing written" {
+	sqlite3 prod.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(10));
+		CREATE TABLE tag_uses (id INTEGER PRIMARY KEY, tag_id INT REFERENCES tags(id) ON DELETE CASCADE);
+		INSERT INTO tags VALUES (1, 'red'); INSERT INTO tag_uses VALUES (1, 1);"
+	sqlite3 dev.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(50));
+		CREATE TABLE tag_uses (id INTEGER PRIMARY KEY, tag_id INT REFERENCES tags(id) ON DELETE CASCADE);
+		INSERT INTO tags VALUES (1, 'red'); INSERT INTO tag_uses VALUES (1, 1);"
+	cp prod.db prod-before.db
+	run --separate-stderr dbapply --schema prod.db < <(dbdump-rows dev.db)
+	assert_failure 2
+	assert_equal "$stderr" "dbapply: <stdin>:6: --schema: column \"tags\".\"name\" is (text, VARCHAR(10)) in the target, (text, VARCHAR(50)) in the stream: table \"tags\" cannot be rebuilt to change column \"name\": table \"tag_uses\" has a foreign key into it, and SQLite enforces foreign keys in this run (one of the database has an ON DELETE or ON UPDATE action), which dropping the table for the rebuild would fire inside the transaction: change the column by hand
+dbapply: nothing was written to prod.db"
+	cmp prod.db prod-before.db
+	assert_equal "$(sqlite3 prod.db "SELECT count(*) FROM tag_uses")" 1
+}
+
+@test "--schema --mirror drops the indexes and foreign keys the stream lacks (SQLite's by a rebuild), a warning names each without --mirror; --rollback makes them again" {
+	# the same schema on both sides: a mirror sync finds nothing to drop
+	run --separate-stderr dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c -e 'schema: ' -e 'not dropped')" 0
+	sqlite3 prod.db "CREATE INDEX clients_email ON clients (email); CREATE UNIQUE INDEX clients_name_phone ON clients (name, phone);
+		CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT UNIQUE, client_id INT REFERENCES clients(id) ON DELETE SET NULL);
+		INSERT INTO tags VALUES (1, 'red', 3);"
+	sqlite3 dev.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT, client_id INT);
+		INSERT INTO tags VALUES (1, 'red', 3);
+		UPDATE clients SET phone = '999' WHERE id = 5"
+	run --separate-stderr dbapply --schema prod.db < <(dbdump-rows dev.db)
+	assert_success
+	assert_equal "$stderr" 'dbapply: warning: <stdin>:3: --schema: index "clients_email" on "clients" (email) is only in the target: not dropped (only with --schema --mirror)
+dbapply: warning: <stdin>:3: --schema: unique index "clients_name_phone" on "clients" (name, phone) is only in the target: not dropped (only with --schema --mirror)
+dbapply: warning: <stdin>:6: --schema: unique index "sqlite_autoindex_tags_1" on "tags" (name) is only in the target: not dropped (only with --schema --mirror)
+dbapply: warning: <stdin>:6: --schema: foreign key of "tags" (client_id) -> "clients" (id) ON DELETE SET NULL is only in the target: not dropped (only with --schema --mirror)'
+	assert_equal "$(sqlite3 prod.db "SELECT count(*) FROM sqlite_schema WHERE name IN ('clients_email', 'clients_name_phone')")" 2
+	# dev's rows need what prod's schema forbids: a tag name twice, a tag of no client
+	sqlite3 dev.db "UPDATE clients SET phone = '998' WHERE id = 6; INSERT INTO tags VALUES (2, 'red', 99999)"
+	dbdump-rows prod.db > before.ndjson
+	run dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_success
+	assert_line 'dbapply: schema: DROP INDEX "clients_email";'
+	assert_line 'dbapply: schema: DROP INDEX "clients_name_phone";'
+	assert_equal "$(printf '%s\n' "$output" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 2
+	refute_output --partial 'not dropped'
+	assert_equal "$(sqlite3 prod.db "SELECT count(*) FROM sqlite_schema WHERE name IN ('clients_email', 'clients_name_phone')")" 0
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'tags'"
+	assert_output 'CREATE TABLE "tags" (id INTEGER PRIMARY KEY, name TEXT, client_id INT)'
+	run dbdiff dev.db prod.db
+	assert_success
+	run dbdiff --schema dev.db prod.db
+	assert_success
+	# the undo stream makes each again, after the rows
+	undo=$(ls -t backups/*.undo.ndjson.gz | head -n 1)
+	run jq -c 'select(.type == "schema") | [.change, .table, .new.name, .new.columns]' <(zcat "$undo")
+	assert_output '["add_index","tags","sqlite_autoindex_tags_1",["name"]]
+["add_index","clients","clients_name_phone",["name","phone"]]
+["add_index","clients","clients_email",["email"]]
+["add_reference","tags",null,["client_id"]]'
+	run dbapply --rollback prod.db
+	assert_success
+	assert_line 'dbapply: schema: CREATE UNIQUE INDEX "clients_name_phone" ON "clients" ("name", "phone");'
+	assert_line 'dbapply: schema: CREATE INDEX "clients_email" ON "clients" ("email");'
+	assert_line 'dbapply: schema: CREATE UNIQUE INDEX "tags_name_key" ON "tags" ("name");'
+	dbdump-rows prod.db > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'tags'"
+	assert_output 'CREATE TABLE "tags" (id INTEGER PRIMARY KEY, name TEXT, client_id INT, FOREIGN KEY ("client_id") REFERENCES "clients" ("id") ON DELETE SET NULL)'
+	run sqlite3 prod.db "INSERT INTO clients (name, phone, created_at) SELECT name, phone, created_at FROM clients WHERE id = 1"
+	assert_failure
+	assert_output --partial 'UNIQUE constraint failed'
+	assert_equal "$(sqlite3 prod.db "SELECT \"table\", \"from\", on_delete FROM pragma_foreign_key_list('tags')")" "clients|client_id|SET NULL"
 }
 
 @test "a protected environment: --schema --mirror needs --yes, and a backup is taken even when only the schema changes" {

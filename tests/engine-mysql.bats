@@ -1122,6 +1122,39 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	assert_failure
 }
 
+@test "--schema --mirror on MariaDB drops the indexes and foreign keys the stream lacks after the rows' commit; a warning names each without --mirror; --rollback makes them again" {
+	office_dev_prod
+	# the same schema (UNIQUE, foreign keys and the indexes MariaDB made for them): nothing to drop
+	run --separate-stderr dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c -e 'schema: ' -e 'not dropped')" 0
+	fk=$(my_sql prod <<< "SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = 'prod' AND TABLE_NAME = 'cases' AND REFERENCED_TABLE_NAME = 'case_types'" | tail -n 1)
+	my_sql dev <<< "ALTER TABLE cases DROP FOREIGN KEY $fk; UPDATE clients SET phone = '999' WHERE id = 5"
+	my_sql prod <<< "ALTER TABLE clients ADD INDEX clients_email (email), ADD UNIQUE INDEX clients_name_phone (name, phone)"
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$stderr" 'dbapply: warning: <stdin>:3: --schema: index "clients_email" on "clients" (email) is only in the target: not dropped (only with --schema --mirror)
+dbapply: warning: <stdin>:3: --schema: unique index "clients_name_phone" on "clients" (name, phone) is only in the target: not dropped (only with --schema --mirror)
+dbapply: warning: <stdin>:4: --schema: foreign key of "cases" (type_id) -> "case_types" (id) is only in the target: not dropped (only with --schema --mirror)'
+	my_sql dev <<< "UPDATE clients SET phone = '998' WHERE id = 6"
+	dbdump-rows "$PROD" > before.ndjson
+	run dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_line "dbapply: schema: ALTER TABLE \`cases\` DROP FOREIGN KEY \`$fk\`; (after the rows' commit)"
+	assert_line "dbapply: schema: DROP INDEX \`clients_email\` ON \`clients\`; (after the rows' commit)"
+	assert_line "dbapply: schema: DROP INDEX \`clients_name_phone\` ON \`clients\`; (after the rows' commit)"
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line "dbapply: schema: CREATE INDEX \`clients_email\` ON \`clients\` (\`email\`); (after the rows' commit)"
+	assert_line "dbapply: schema: ALTER TABLE \`cases\` ADD CONSTRAINT \`cases_type_id_fkey\` FOREIGN KEY (\`type_id\`) REFERENCES \`case_types\` (\`id\`); (after the rows' commit)"
+	dbdump-rows "$PROD" > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	run my_sql prod <<< 'UPDATE cases SET type_id = 999 WHERE id = 1'
+	assert_failure
+	assert_output --partial 'cases_type_id_fkey'
+}
+
 @test "--schema on MariaDB widens columns (varchar(10) to varchar(50), int to bigint) before the rows; --rollback narrows them back; NOT NULL over a NULL is refused with the row's key" {
 	for db in dev prod; do
 		my_sql $db <<< "CREATE TABLE tags (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL, n INT NULL, note TEXT NULL) ENGINE=InnoDB;

@@ -1410,6 +1410,51 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_failure
 }
 
+@test "--schema --mirror on PostgreSQL drops the indexes and foreign keys the stream lacks, by their own names; a warning names each without --mirror; --rollback makes them again" {
+	office_pg_schema dev
+	office_pg_schema prod
+	office_db office.db
+	dbapply "$DEV" < <(dbdump-rows office.db) > /dev/null
+	dbapply "$PROD" < <(dbdump-rows office.db) > /dev/null
+	# the same schema (a UNIQUE constraint, foreign keys): nothing to drop
+	run --separate-stderr dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c -e 'schema: ' -e 'not dropped')" 0
+	pg_psql dev -qc "ALTER TABLE cases DROP CONSTRAINT cases_type_id_fkey; UPDATE clients SET phone = '999' WHERE id = 5"
+	pg_psql prod -qc "ALTER TABLE cases RENAME CONSTRAINT cases_type_id_fkey TO cases_type_by_hand;
+		CREATE INDEX clients_email_idx ON clients (email);
+		CREATE UNIQUE INDEX clients_name_phone ON clients (name, phone);
+		ALTER TABLE clients ADD CONSTRAINT clients_email_key UNIQUE (email)"
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$stderr" 'dbapply: warning: <stdin>:3: --schema: index "clients_email_idx" on "clients" (email) is only in the target: not dropped (only with --schema --mirror)
+dbapply: warning: <stdin>:3: --schema: unique index "clients_email_key" on "clients" (email) is only in the target: not dropped (only with --schema --mirror)
+dbapply: warning: <stdin>:3: --schema: unique index "clients_name_phone" on "clients" (name, phone) is only in the target: not dropped (only with --schema --mirror)
+dbapply: warning: <stdin>:4: --schema: foreign key of "cases" (type_id) -> "case_types" (id) is only in the target: not dropped (only with --schema --mirror)'
+	pg_psql dev -qc "UPDATE clients SET phone = '998' WHERE id = 6"
+	dbdump-rows "$PROD" > before.ndjson
+	run dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE "cases" DROP CONSTRAINT "cases_type_by_hand";'
+	assert_line 'dbapply: schema: DROP INDEX "clients_email_idx";'
+	assert_line 'dbapply: schema: DROP INDEX "clients_name_phone";'
+	# the index of a UNIQUE constraint goes with its constraint
+	assert_line 'dbapply: schema: ALTER TABLE "clients" DROP CONSTRAINT "clients_email_key";'
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: CREATE INDEX "clients_email_idx" ON "clients" ("email");'
+	assert_line 'dbapply: schema: CREATE UNIQUE INDEX "clients_name_phone" ON "clients" ("name", "phone");'
+	assert_line 'dbapply: schema: CREATE UNIQUE INDEX "clients_email_key" ON "clients" ("email");'
+	assert_line 'dbapply: schema: ALTER TABLE "cases" ADD CONSTRAINT "cases_type_id_fkey" FOREIGN KEY ("type_id") REFERENCES "case_types" ("id");'
+	dbdump-rows "$PROD" > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	# the foreign key acts again
+	run pg_psql prod -qc "UPDATE cases SET type_id = 999 WHERE id = 1"
+	assert_failure
+	assert_output --partial 'cases_type_id_fkey'
+}
+
 @test "--schema on PostgreSQL widens columns (varchar(10) to varchar(50), integer to bigint, NOT NULL dropped, a default) before the rows; --rollback narrows them back after" {
 	for db in dev prod; do
 		pg_psql $db -qc "CREATE TABLE tags (id integer PRIMARY KEY, name varchar(10) NOT NULL, n integer, note text);

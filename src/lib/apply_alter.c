@@ -2,22 +2,26 @@
  * has, and what only --schema --mirror may take away.
  *
  * A column whose change loses nothing (a wider type, NOT NULL dropped, a
- * default) is altered with --schema.  With --mirror as well: a column the
- * stream's table lacks is dropped, a table the stream lacks is dropped
- * when the stream holds every table of its source (its header says
- * "all_tables": a dump without -t/-x), a type is narrowed and NOT NULL
- * set, the last two checked by the engine or by us before they run, so
- * that a value is never cut or lost unseen.  Without --mirror each is
- * refused by name before anything is made.
+ * default) is altered with --schema.  With --mirror as well: an index or
+ * foreign key the stream's table lacks is dropped (without --mirror it is
+ * named in a warning and left), a column the stream's table lacks is
+ * dropped, a table the stream lacks is dropped when the stream holds every
+ * table of its source (its header says "all_tables": a dump without
+ * -t/-x), a type is narrowed and NOT NULL set, the last two checked by the
+ * engine or by us before they run, so that a value is never cut or lost
+ * unseen.  Without --mirror each of these but the indexes and foreign keys
+ * is refused by name before anything is made.
  *
  * What a drop takes away is kept first (the table's rows, read in the
  * transaction before the DDL), and the undo stream carries it back: an
  * add_table record with the table record and its rows as inserts, an
  * add_column record with the column in the table record and its values
  * as updates, an alter_column record for every column to put back as it
- * was (a narrowed or widened type, NOT NULL).  dbapply --rollback makes
- * the tables and columns again before the rows (apply_schema.c) and runs
- * the alters after them (apply_schema_drops).
+ * was (a narrowed or widened type, NOT NULL), an add_index or
+ * add_reference record for a dropped index or foreign key.  dbapply
+ * --rollback makes the tables and columns again before the rows
+ * (apply_schema.c) and runs the alters and the index and foreign key
+ * restores after them (apply_schema_drops).
  *
  * When each statement runs, per engine:
  *   PostgreSQL, SQLite   in the write transaction: alters that lose
@@ -29,9 +33,14 @@
  *                        undone if the rows fail; the drops after the
  *                        rows' commit, so a failure of the rows leaves
  *                        every dropped thing in place.
- * SQLite has no ALTER COLUMN: a changed column is refused by name there
- * (dbapply(1)); it drops columns (3.35 and later) and tables. */
+ * SQLite has no ALTER COLUMN: a column is changed there by rebuilding its
+ * table (db_ops.rebuild_column, sqlite/rebuild.c), made when the step
+ * runs so that two changes of one table build on each other; SQLite keeps
+ * any value in any declared type, so a narrowing is checked here, value
+ * by value, first.  A foreign key or a UNIQUE constraint is dropped
+ * there by a rebuild too.  It drops columns (3.35 and later) and tables. */
 #include "apply_int.h"
+#include "convert.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +91,7 @@ void apply_alter_release(struct alter_plan *p)
 		free(p->v[i].undo);
 		free(p->v[i].check_table);
 		free(p->v[i].check_column);
+		free(p->v[i].rebuild_table);
 	}
 	free(p->v);
 	for (size_t i = 0; i < p->nkept; i++) {
@@ -273,32 +283,76 @@ static void order_table_drops(const struct schema_diff *all, const struct table 
 	free(todo);
 }
 
-/* -1 (the first row's key said) if column of table holds a NULL. */
-static int check_no_nulls(struct db *db, const struct schema *target, const char *table, const char *column)
+/* Why value v (canonical text) of a column does not fit column to, an
+ * engine's narrower type that the engine would keep anyway (SQLite keeps
+ * any text in a varchar(10), any integer in a smallint), into why; 0 if
+ * it fits. */
+static int value_misfit(struct row *r, size_t i, const struct column *was, const struct column *to,
+			struct buf *why)
+{
+	const char *v = row_ptr(r, i);
+	if (to->type == VT_INT) {
+		int bytes = sql_int_bytes(to->native, "sqlite");
+		long long max = bytes == 2 ? 32767 : bytes == 4 ? 2147483647LL : 0;
+		long long n = strtoll(v, NULL, 10);
+		if (max && (n > max || n < -max - 1)) {
+			buf_addf(why, "the value %s is outside %s", v, to->native);
+			return -1;
+		}
+	} else if (to->type == VT_DECIMAL) {
+		unsigned p, s;
+		decimal_digits(to->native, &p, &s);
+		size_t digits = strspn(v + (*v == '-'), "0123456789");
+		if (digits > p - s && !(digits == 1 && v[*v == '-'] == '0')) {
+			buf_addf(why, "the value %s has more integer digits than %s holds", v, to->native);
+			return -1;
+		}
+	} else if (to->type == VT_TEXT) {
+		struct convert_opts o = { 0, 0 };
+		return convert_value(r, i, was, to, &o, why);
+	}
+	return 0;
+}
+
+/* -1 (the first row's key said) if column of table holds a NULL, or,
+ * given fit, a value that does not fit it. */
+static int check_column(struct db *db, const struct schema *target, const char *table, const char *column,
+			const struct column *fit)
 {
 	const struct table *t = schema_find(target, table);
 	long col = t ? table_column_index(t, column) : -1;
 	struct db_cursor *cur;
 	struct row r;
+	struct buf why = BUF_INIT;
 	int got, ret = 0;
 	if (col < 0)
 		return 0;
 	if (db->ops->scan_open(db, t, &cur) < 0)
 		return error("%s: table \"%s\": %s", db->shown_url, t->name, db->err.buf);
 	row_init(&r, t->ncols);
-	while ((got = db->ops->scan_next(cur, &r)) > 0)
-		if (r.v[col].state == V_NULL) {
-			struct buf key = BUF_INIT;
-			table_key_to_json(&key, t, &r);
+	while ((got = db->ops->scan_next(cur, &r)) > 0) {
+		if (!fit && r.v[col].state == V_NULL)
+			buf_adds(&why, "NULL there (fill it first)");
+		else if (fit && r.v[col].state == V_SET && value_misfit(&r, (size_t)col, &t->cols[col], fit, &why) == 0)
+			continue;
+		if (!why.len)
+			continue;
+		struct buf key = BUF_INIT;
+		table_key_to_json(&key, t, &r);
+		if (fit)
+			ret = error("%s: --schema: column \"%s\".\"%s\" cannot be made %s: the row at key %s: %s",
+				    db->shown_url, table, column, fit->native, key.buf, why.buf);
+		else
 			ret = error("%s: --schema: column \"%s\".\"%s\" cannot be made NOT NULL: the row at key %s "
-				    "holds NULL there (fill it first)", db->shown_url, table, column, key.buf);
-			buf_release(&key);
-			break;
-		}
+				    "holds %s", db->shown_url, table, column, key.buf, why.buf);
+		buf_release(&key);
+		break;
+	}
 	if (got < 0)
 		ret = error("%s: table \"%s\": %s", db->shown_url, t->name, db->err.buf);
 	db->ops->scan_close(cur);
 	row_release(&r);
+	buf_release(&why);
 	return ret;
 }
 
@@ -346,6 +400,66 @@ static int schema_in_stream(const struct stream_reader *rd, const char *name)
 	return found;
 }
 
+/* Whether the target's column was is now as this engine spells it: only
+ * what stays the target's (an id generator) differs. */
+static int column_alike(const struct column *was, const struct column *now)
+{
+	return !strcasecmp(was->native, now->native) && was->nullable == now->nullable &&
+	       ((!was->default_sql && !now->default_sql) ||
+		(was->default_sql && now->default_sql && !strcmp(was->default_sql, now->default_sql)));
+}
+
+/* SQLite: -1 with why (in why, emptied first) if column was of table t
+ * cannot be given now's definition by a rebuild: the rowid's INTEGER
+ * PRIMARY KEY would become an ordinary column, or the rebuild itself
+ * refuses (db_ops.rebuild_column). */
+static int rebuild_refused(struct db *db, const struct table *t, const struct column *was, const struct column *now,
+			   struct buf *why)
+{
+	buf_reset(why);
+	if (was->autoinc && strcasecmp(now->native, "INTEGER")) {
+		buf_addf(why, "it is SQLite's INTEGER PRIMARY KEY (the rowid), which type %s would make an "
+			 "ordinary column: change it by hand", now->native);
+		return -1;
+	}
+	struct rebuild_edit e = { .col = now };
+	if (db->ops->rebuild_table(db, t->name, &e, why) < 0) {
+		buf_reset(why);
+		buf_adds(why, db->err.buf);
+		return -1;
+	}
+	buf_reset(why);
+	return 0;
+}
+
+/* Whether index or foreign key change c (a drop) names column of its
+ * table that another change drops: it goes with it. */
+static int goes_with_column(const struct schema_diff *all, const struct schema_change *c)
+{
+	char *const *cols = c->kind == SC_DROP_INDEX ? c->old_t->indexes[c->old_i].cols : c->old_t->refs[c->old_i].cols;
+	size_t n = c->kind == SC_DROP_INDEX ? c->old_t->indexes[c->old_i].ncols : c->old_t->refs[c->old_i].ncols;
+	for (size_t i = 0; i < all->n; i++)
+		for (size_t j = 0; all->v[i].kind == SC_DROP_COLUMN && all->v[i].old_t == c->old_t && j < n; j++)
+			if (!strcmp(cols[j], c->old_t->cols[all->v[i].old_i].name))
+				return 1;
+	return 0;
+}
+
+/* An index or foreign key of the target that the stream's table lacks
+ * (change c): 1 if --schema --mirror drops it; 0 if it is not this
+ * run's (a table it does not write) or goes with a dropped column; -1 if
+ * it is left without --mirror, why in *left. */
+static int key_drop_planned(const struct apply_opts *o, const struct stream_reader *rd, const struct schema_diff *all,
+			    const struct schema_change *c, const char **left)
+{
+	*left = NULL;
+	if (!apply_writes_table(o, rd->purpose, c->old_t->name) || goes_with_column(all, c))
+		return 0;
+	if (o->mode != APPLY_MIRROR)
+		*left = "only with --schema --mirror";
+	return *left ? -1 : 1;
+}
+
 static void refuse(const struct stream_reader *rd, long line, const char *what, const char *why, int *bad)
 {
 	if (line)
@@ -379,6 +493,13 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		const struct schema_change *c = &all.v[i];
 		const struct table *t = c->new_t ? c->new_t : c->old_t;
 		int destructive = 0;
+		const char *left = NULL;
+		if ((c->kind == SC_DROP_INDEX || c->kind == SC_DROP_REFERENCE) &&
+		    key_drop_planned(o, rd, &all, c, &left) < 0) {
+			buf_reset(&what);
+			schema_change_describe(&what, c, "the target", "the stream");
+			warning("%s:%ld: --schema: %s: not dropped (%s)", rd->name, c->new_t->line, what.buf, left);
+		}
 		if ((c->kind != SC_ALTER_COLUMN && c->kind != SC_DROP_COLUMN && c->kind != SC_DROP_TABLE) ||
 		    !apply_writes_table(o, rd->purpose, t->name))
 			continue;
@@ -390,27 +511,19 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 			struct table *nt = as_target_has(c, same);
 			const struct column *was = &c->old_t->cols[c->old_i], *now = &nt->cols[c->new_i];
 			/* only what stays the target's differs (an id generator): nothing to do */
-			int alike = !strcasecmp(was->native, now->native) && was->nullable == now->nullable &&
-				    ((!was->default_sql && !now->default_sql) ||
-				     (was->default_sql && now->default_sql && !strcmp(was->default_sql, now->default_sql)));
+			int alike = column_alike(was, now);
 			enum change_class k = column_change(was, now, db->ops->engine, &why);
+			int rebuilds = !alike && k != CHANGE_REFUSED && dl->alter == ALTER_NONE;
+			if (rebuilds && rebuild_refused(db, c->old_t, was, now, &sql) < 0) {
+				table_free(nt);
+				refuse(rd, line, what.buf, sql.buf, &bad);
+				continue;
+			}
 			table_free(nt);
 			if (alike)
 				continue;
 			if (k == CHANGE_REFUSED) {
 				refuse(rd, line, what.buf, why.buf, &bad);
-				continue;
-			}
-			if (dl->alter == ALTER_NONE && k == CHANGE_NARROWS) {
-				buf_addf(&why, ": SQLite cannot change a column (it would rebuild the table): "
-					 "change it by hand");
-				refuse(rd, line, what.buf, why.buf, &bad);
-				continue;
-			}
-			if (dl->alter == ALTER_NONE) {
-				/* it loses nothing: the rows can go as the column is */
-				warning("%s:%ld: --schema: %s: not changed, as SQLite cannot change a column "
-					"(it would rebuild the table): change it by hand", rd->name, line, what.buf);
 				continue;
 			}
 			destructive = k == CHANGE_NARROWS;
@@ -444,7 +557,7 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 			refuse(rd, line, what.buf, why.buf, &bad);
 		} else if (c->kind == SC_ALTER_COLUMN && c->old_t->cols[c->old_i].nullable &&
 			   !c->new_t->cols[c->new_i].nullable &&
-			   check_no_nulls(db, target, c->old_t->name, c->old_t->cols[c->old_i].name) < 0) {
+			   check_column(db, target, c->old_t->name, c->old_t->cols[c->old_i].name, NULL) < 0) {
 			bad = 1; /* NULLs the target holds: the first one's key said */
 		}
 		p->destructive += destructive;
@@ -454,8 +567,7 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 	/* Alters, in stream order; NOT NULL checked right before its statement. */
 	for (size_t i = 0; i < all.n; i++) {
 		const struct schema_change *c = &all.v[i];
-		if (c->kind != SC_ALTER_COLUMN || !apply_writes_table(o, rd->purpose, c->new_t->name) ||
-		    dl->alter == ALTER_NONE)
+		if (c->kind != SC_ALTER_COLUMN || !apply_writes_table(o, rd->purpose, c->new_t->name))
 			continue;
 		struct table *nt = as_target_has(c, same);
 		const struct column *was = &c->old_t->cols[c->old_i], *now = &nt->cols[c->new_i];
@@ -465,8 +577,15 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		buf_reset(&sql);
 		buf_reset(&undo);
 		buf_reset(&err);
-		if (sql_alter_column(&sql, dl, was, nt, c->new_i, now_engine, &err) < 0 ||
-		    (mysql && sql_alter_column(&undo, dl, now, c->old_t, c->old_i, db->ops->engine, &err) < 0)) {
+		if (dl->alter == ALTER_NONE) {
+			if (column_alike(was, now)) {
+				table_free(nt);
+				continue; /* only what stays the target's differs */
+			}
+			/* the statements are made when the step runs (apply_alter_run) */
+			buf_addf(&sql, "-- rebuild of table \"%s\" for column \"%s\"", nt->name, now->name);
+		} else if (sql_alter_column(&sql, dl, was, nt, c->new_i, now_engine, &err) < 0 ||
+			   (mysql && sql_alter_column(&undo, dl, now, c->old_t, c->old_i, db->ops->engine, &err) < 0)) {
 			refuse(rd, c->new_t->line, "--schema", err.buf, &bad);
 			table_free(nt);
 			continue;
@@ -478,12 +597,54 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		enum alter_when when = k == CHANGE_NARROWS && !mysql ? ALTER_AFTER_ROWS : ALTER_BEFORE_ROWS;
 		int sets_not_null = was->nullable && !now->nullable;
 		step_add(p, &sql, &undo, when, sets_not_null ? nt->name : NULL, sets_not_null ? now->name : NULL);
+		if (dl->alter == ALTER_NONE) {
+			struct alter_step *s = &p->v[p->n - 1];
+			s->rebuild_table = xstrdup(nt->name);
+			s->edit.col = now;
+			s->narrows = k == CHANGE_NARROWS;
+		}
 		struct alter_kept *kp = kept_add(p, SC_ALTER_COLUMN, c->old_t, c->old_i);
 		kp->now = nt;
 		kp->col_now = c->new_i;
 	}
-	/* Columns, then tables (referring ones first), each kept first. */
+	/* Foreign keys, then indexes (MySQL keeps an index a foreign key
+	 * needs), then columns, then tables (referring ones first), each kept
+	 * first. */
 	enum alter_when drop_when = mysql ? ALTER_AFTER_COMMIT : ALTER_BEFORE_ROWS;
+	for (int pass = 0; pass < 2 && !bad; pass++)
+		for (size_t i = 0; i < all.n; i++) {
+			const struct schema_change *c = &all.v[i];
+			const char *left;
+			if (c->kind != (pass ? SC_DROP_INDEX : SC_DROP_REFERENCE) ||
+			    key_drop_planned(o, rd, &all, c, &left) <= 0)
+				continue;
+			struct alter_kept *k = kept_add(p, c->kind, c->old_t, c->old_i);
+			struct rebuild_edit e = { .drop_ref = pass ? NULL : &k->was->refs[k->col],
+						  .drop_unique = pass ? &k->was->indexes[k->col] : NULL };
+			/* SQLite drops neither without a rebuild of the table */
+			int rebuilds = dl->alter == ALTER_NONE &&
+				       (!pass || !strncmp(e.drop_unique->name, "sqlite_autoindex_", 17));
+			buf_reset(&sql);
+			if (rebuilds && db->ops->rebuild_table(db, c->old_t->name, &e, &sql) < 0) {
+				buf_reset(&what);
+				schema_change_describe(&what, c, "the target", "the stream");
+				refuse(rd, c->new_t->line, what.buf, db->err.buf, &bad);
+				continue;
+			}
+			buf_reset(&sql);
+			if (rebuilds)
+				buf_addf(&sql, "-- rebuild of table \"%s\"", c->old_t->name);
+			else if (pass)
+				sql_drop_index(&sql, dl, c->old_t, &c->old_t->indexes[c->old_i]);
+			else
+				sql_drop_reference(&sql, dl, c->old_t, &c->old_t->refs[c->old_i]);
+			step_add(p, &sql, NULL, drop_when, NULL, NULL);
+			if (rebuilds) {
+				p->v[p->n - 1].rebuild_table = xstrdup(c->old_t->name);
+				p->v[p->n - 1].edit = e;
+			}
+			p->destructive++;
+		}
 	for (size_t i = 0; i < all.n && !bad; i++) {
 		const struct schema_change *c = &all.v[i];
 		if (c->kind != SC_DROP_COLUMN || !apply_writes_table(o, rd->purpose, c->old_t->name))
@@ -522,7 +683,7 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 	/* What the drops take away, read before any of them runs. */
 	for (size_t i = 0; i < p->nkept && !bad && keep; i++) {
 		struct alter_kept *k = &p->kept[i];
-		if (k->kind == SC_ALTER_COLUMN ||
+		if ((k->kind != SC_DROP_COLUMN && k->kind != SC_DROP_TABLE) ||
 		    (k->kind == SC_DROP_COLUMN && kept_column_first_rows(p, k->was->name)))
 			continue;
 		struct buf path = BUF_INIT;
@@ -548,8 +709,20 @@ int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, c
 		struct alter_step *s = &p->v[i];
 		if (s->when != when)
 			continue;
-		if (s->check_table && check_no_nulls(db, target, s->check_table, s->check_column) < 0)
+		if (s->check_table && check_column(db, target, s->check_table, s->check_column, NULL) < 0)
 			return -1;
+		if (s->narrows && check_column(db, target, s->rebuild_table, s->edit.col->name, s->edit.col) < 0)
+			return -1;
+		if (s->rebuild_table) {
+			/* made now: an earlier rebuild of the table changed its text */
+			struct buf sql = BUF_INIT;
+			if (db->ops->rebuild_table(db, s->rebuild_table, &s->edit, &sql) < 0) {
+				buf_release(&sql);
+				return error("%s: %s", db->shown_url, db->err.buf);
+			}
+			free(s->sql);
+			s->sql = buf_detach(&sql);
+		}
 		fprintf(stderr, "%s: schema: %s;%s\n", util_progname, s->sql,
 			shown_only ? " (not run: dry run)" : when == ALTER_AFTER_COMMIT ? " (after the rows' commit)" : "");
 		if (!shown_only && db->ops->exec_ddl(db, s->sql) < 0)
@@ -605,6 +778,11 @@ int apply_alter_undo_schema(struct alter_plan *p, struct stream_writer *w)
 			c.kind = SC_ALTER_COLUMN;
 			c.old_t = k->now;
 			c.old_i = k->col_now;
+			c.new_t = k->was;
+			c.new_i = k->col;
+		} else if (k->kind == SC_DROP_INDEX || k->kind == SC_DROP_REFERENCE) {
+			/* made again after the rows, which may be what broke it */
+			c.kind = k->kind == SC_DROP_INDEX ? SC_ADD_INDEX : SC_ADD_REFERENCE;
 			c.new_t = k->was;
 			c.new_i = k->col;
 		} else {

@@ -71,13 +71,22 @@ struct alter_step {
 	enum alter_when when;
 	/* NOT NULL is set: checked right before, the first NULL's key said */
 	char *check_table, *check_column;
+	/* SQLite: rebuild_table changed by edit (db_ops.rebuild_table), sql
+	 * made again when the step runs, from the schema as it is then;
+	 * narrows: edit.col's values are checked to fit first, as SQLite would
+	 * keep any (what edit points to is an alter_kept's) */
+	char *rebuild_table;
+	struct rebuild_edit edit;
+	int narrows;
 	int done;
 };
 /* What a step changed or took away, for the undo stream. */
 struct alter_kept {
-	enum schema_change_kind kind; /* SC_ALTER_COLUMN, SC_DROP_COLUMN or SC_DROP_TABLE */
+	/* SC_ALTER_COLUMN, SC_DROP_COLUMN, SC_DROP_TABLE, SC_DROP_INDEX or
+	 * SC_DROP_REFERENCE */
+	enum schema_change_kind kind;
 	struct table *was;      /* the target's table before (owned) */
-	size_t col;             /* the column of was it is about */
+	size_t col;             /* the column, index or reference of was it is about */
 	struct table *now;      /* the stream's table (owned; not for drop_table) */
 	size_t col_now;         /* alter_column: the column of now */
 	char *rows;             /* drops: was's rows before, a row stream, or NULL */
@@ -257,7 +266,9 @@ void apply_schema_undo(struct db *db, struct apply_schema_undo *undo);
 /* Once rd is open: what apply_schema_outside made, into a->made. */
 void apply_schema_note_made(struct apply *a, const struct apply_schema_undo *undo);
 /* The drops of an undo stream's schema records (dbapply --rollback of a
- * run that made tables, columns, indexes, foreign keys), each said; in
+ * run that made tables, columns, indexes, foreign keys), and its changes
+ * that come after the rows (alter_column, add_index, add_reference), each
+ * said; in
  * the transaction, or after the commit where DDL commits by itself
  * (after_commit). */
 int apply_schema_drops(struct apply *a, int after_commit);

@@ -845,12 +845,34 @@ static int alter_back(struct apply *a, const struct schema_record *r, struct buf
 	long i = now ? table_column_index(now, r->t->cols[0].name) : -1;
 	struct buf err = BUF_INIT;
 	int ret = 0;
-	if (a->db->ops->dialect->alter == ALTER_NONE)
+	struct rebuild_edit e = { .col = &r->t->cols[0] };
+	if (a->db->ops->dialect->alter == ALTER_NONE && a->db->ops->rebuild_table) {
+		/* SQLite: by a rebuild, from the table's text as it is now */
+		if (a->db->ops->rebuild_table(a->db, r->t->name, &e, sql) < 0)
+			ret = error("%s: %s", a->db->shown_url, a->db->err.buf);
+	} else if (a->db->ops->dialect->alter == ALTER_NONE)
 		ret = error("%s: the undo stream changes column \"%s\".\"%s\" back, which %s cannot",
 			    a->db->shown_url, r->t->name, r->t->cols[0].name, a->db->ops->engine);
 	else if (sql_alter_column(sql, a->db->ops->dialect, i >= 0 ? &now->cols[i] : NULL, r->t, 0,
 				  a->rd.engine ? a->rd.engine : "", &err) < 0)
 		ret = error("%s: %s", a->rd.name, err.buf);
+	buf_release(&err);
+	return ret;
+}
+
+/* An undo stream's add_reference: the foreign key --schema --mirror
+ * dropped, made again after the rows (which may have been what broke it). */
+static int add_back(struct apply *a, const struct schema_record *r, struct buf *sql)
+{
+	struct buf err = BUF_INIT;
+	struct rebuild_edit e = { .add_ref = &r->t->refs[0] };
+	int ret;
+	if (a->db->ops->dialect->inline_references && a->db->ops->rebuild_table) /* SQLite */
+		ret = a->db->ops->rebuild_table(a->db, r->t->name, &e, sql) < 0
+			      ? error("%s: %s", a->db->shown_url, a->db->err.buf) : 0;
+	else
+		ret = sql_add_reference(sql, a->db->ops->dialect, r->t, &r->t->refs[0], &err) < 0
+			      ? error("%s: %s", a->rd.name, err.buf) : 0;
 	buf_release(&err);
 	return ret;
 }
@@ -887,7 +909,11 @@ int apply_schema_drops(struct apply *a, int after_commit)
 			sql_drop_reference(&sql, dl, r->t, &r->t->refs[0]);
 		else if (r->kind == SC_ALTER_COLUMN && alter_back(a, r, &sql) < 0)
 			ret = -1;
-		else if (r->kind != SC_ALTER_COLUMN)
+		else if (r->kind == SC_ADD_INDEX && r->t->nindexes)
+			sql_create_index(&sql, dl, r->t, &r->t->indexes[0]);
+		else if (r->kind == SC_ADD_REFERENCE && r->t->nrefs && add_back(a, r, &sql) < 0)
+			ret = -1;
+		else if (r->kind != SC_ALTER_COLUMN && r->kind != SC_ADD_INDEX && r->kind != SC_ADD_REFERENCE)
 			continue; /* its restores ran before the rows */
 		if (ret < 0 || !sql.len)
 			continue;

@@ -33,6 +33,14 @@ struct db_options {
 	const struct schema *like;
 };
 
+/* What a rebuild (db_ops.rebuild_table) changes; one of them is set. */
+struct rebuild_edit {
+	const struct column *col;        /* give column col->name this type, NOT NULL, default */
+	const struct ref *drop_ref;      /* drop this foreign key */
+	const struct index *drop_unique; /* drop this UNIQUE constraint */
+	const struct ref *add_ref;       /* add this foreign key */
+};
+
 struct db_ops {
 	const char *engine;     /* as in the stream header: sqlite, postgresql, mysql */
 	/* Every foreign-key check of a write transaction waits for
@@ -69,6 +77,12 @@ struct db_ops {
 	 * transaction. */
 	const struct sql_dialect *dialect;
 	int (*exec_ddl)(struct db *db, const char *sql);
+	/* Where ALTER TABLE cannot change a column or drop a constraint
+	 * (SQLite): the statements that make e (below) by rebuilding the
+	 * table, read from the schema as it is when called, into sql (for
+	 * exec_ddl); -1 with the reason, naming the table, if it cannot be
+	 * rebuilt in this transaction. */
+	int (*rebuild_table)(struct db *db, const char *table, const struct rebuild_edit *e, struct buf *sql);
 	int ddl_commits;
 	/* Before the first write of a transaction: the target's tables as
 	 * load_schema gave them in it, and for each (by index) whether it is in

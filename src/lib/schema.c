@@ -141,6 +141,7 @@ void table_free(struct table *t)
 		free_strv(t->refs[i].cols, t->refs[i].ncols);
 		free_strv(t->refs[i].to, t->refs[i].ncols);
 		free(t->refs[i].table);
+		free(t->refs[i].name);
 	}
 	free(t->refs);
 	for (size_t i = 0; i < t->nindexes; i++) {
@@ -1078,12 +1079,14 @@ struct table *table_copy(const struct table *t)
 		struct ref *rf = table_add_ref(c, t->refs[r].table, t->refs[r].deferrable);
 		rf->on_delete = t->refs[r].on_delete;
 		rf->on_update = t->refs[r].on_update;
+		rf->name = t->refs[r].name ? xstrdup(t->refs[r].name) : NULL;
 		for (size_t k = 0; k < t->refs[r].ncols; k++)
 			ref_add_column(rf, t->refs[r].cols[k], t->refs[r].to[k]);
 	}
 	for (size_t x = 0; x < t->nindexes; x++) {
 		struct index *ix = table_add_index(c, t->indexes[x].name, t->indexes[x].unique);
 		ix->kind = t->indexes[x].kind ? xstrdup(t->indexes[x].kind) : NULL;
+		ix->constraint = t->indexes[x].constraint;
 		for (size_t k = 0; k < t->indexes[x].ncols; k++)
 			index_add_column(ix, t->indexes[x].cols[k]);
 	}

@@ -57,6 +57,9 @@ struct ref {
 	char **to;      /* referenced columns */
 	int deferrable;
 	enum ref_action on_delete, on_update;
+	/* The engine's name of the constraint, which drops it (PostgreSQL,
+	 * MySQL; not in a stream), or NULL. */
+	char *name;
 };
 
 /* An index that is not the primary key: its columns in index order.
@@ -67,6 +70,9 @@ struct index {
 	/* NULL: a plain index; else the engine's own kind ("fulltext",
 	 * "spatial"), which another engine cannot make. */
 	char *kind;
+	/* PostgreSQL: the index of a UNIQUE constraint of that name, which
+	 * only dropping the constraint drops (not in a stream). */
+	int constraint;
 	size_t ncols;
 	char **cols;
 };

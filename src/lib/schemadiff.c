@@ -336,18 +336,25 @@ int schema_record_from_json(const struct jv *rec, struct schema_record *out, str
 		buf_addf(err, " (a %s record without its column)", change);
 		return -1;
 	}
+	/* an undo stream's add_index and add_reference: what --schema --mirror
+	 * dropped, made again from "new" */
+	int adds = out->kind == SC_ADD_INDEX || out->kind == SC_ADD_REFERENCE;
+	if (adds)
+		old = jv_get(rec, "new");
 	const char *col = jv_get_string(old, "name");
 	if (out->kind == SC_DROP_COLUMN && col) {
 		const char *made = jv_get_string(old, "enum_type_made");
 		table_add_column(out->t, col, VT_OTHER, "", 1)->enum_type_made = made ? xstrdup(made) : NULL;
-	} else if (out->kind == SC_DROP_INDEX && col) {
+	} else if ((out->kind == SC_DROP_INDEX || out->kind == SC_ADD_INDEX) && col) {
 		struct index *ix = table_add_index(out->t, col, jv_get_true(old, "unique"));
 		const struct jv *cols = jv_get(old, "columns");
 		for (const struct jv *c = cols && cols->type == J_ARRAY ? cols->first : NULL; c; c = c->next)
 			if (c->type == J_STRING)
 				index_add_column(ix, c->s);
-	} else if (out->kind == SC_DROP_REFERENCE && jv_get_string(old, "table")) {
-		struct ref *r = table_add_ref(out->t, jv_get_string(old, "table"), 0);
+	} else if ((out->kind == SC_DROP_REFERENCE || out->kind == SC_ADD_REFERENCE) && jv_get_string(old, "table")) {
+		struct ref *r = table_add_ref(out->t, jv_get_string(old, "table"), jv_get_true(old, "deferrable"));
+		r->on_delete = ref_action_parse(jv_get_string(old, "on_delete"));
+		r->on_update = ref_action_parse(jv_get_string(old, "on_update"));
 		const struct jv *cols = jv_get(old, "columns"), *to = jv_get(old, "to");
 		const struct jv *c = cols && cols->type == J_ARRAY ? cols->first : NULL;
 		const struct jv *t = to && to->type == J_ARRAY ? to->first : NULL;

@@ -95,6 +95,10 @@ struct sql_dialect {
  *   %O  const struct table *: the ORDER BY terms of the key
  *   %P  size_t *n: the next parameter */
 void sql_addf(struct buf *sql, const struct sql_dialect *d, const char *fmt, ...);
+/* Whether s, a type or a default taken from a stream as SQL text, is one
+ * expression: no ';' and no comment outside quotes, so that a stream can
+ * add nothing to the DDL it asks for. */
+int sql_is_one_expression(const char *s);
 
 void sql_ident(struct buf *sql, const struct sql_dialect *d, const char *name);
 /* The table name; "schema.table" becomes a qualified name. */

@@ -75,10 +75,7 @@ static int rowid_column(const struct sql_dialect *d, const struct table *t, size
 	       t->nkey == 1 && t->key[0] == i;
 }
 
-/* Whether s, a type or a default taken from a stream as SQL text, is one
- * expression: no ';' and no comment outside quotes, so that a stream can
- * add nothing to the DDL it asks for. */
-static int one_expression(const char *s)
+int sql_is_one_expression(const char *s)
 {
 	char quote = 0;
 	for (; *s; s++) {
@@ -173,7 +170,7 @@ void sql_drop_type(struct buf *sql, const char *name)
 
 int sql_one_statement(const struct sql_dialect *d, const char *sql)
 {
-	return d->one_statement ? d->one_statement(sql) : one_expression(sql);
+	return d->one_statement ? d->one_statement(sql) : sql_is_one_expression(sql);
 }
 
 static int column_def(struct buf *sql, const struct sql_dialect *d, const struct table *t, size_t i,
@@ -181,7 +178,7 @@ static int column_def(struct buf *sql, const struct sql_dialect *d, const struct
 {
 	const struct column *c = &t->cols[i];
 	int same = !strcmp(src_engine, d->engine);
-	if (!one_expression(c->native) || (c->default_sql && !one_expression(c->default_sql))) {
+	if (!sql_is_one_expression(c->native) || (c->default_sql && !sql_is_one_expression(c->default_sql))) {
 		buf_addf(err, "table \"%s\": column \"%s\": its type or default is not one SQL expression "
 			 "(a ';' or a comment): not made", t->name, c->name);
 		return -1;
@@ -378,7 +375,10 @@ void sql_drop_reference(struct buf *sql, const struct sql_dialect *d, const stru
 			const struct ref *r)
 {
 	struct buf name = BUF_INIT;
-	reference_name(&name, t, r);
+	if (r->name)
+		buf_adds(&name, r->name);
+	else
+		reference_name(&name, t, r);
 	sql_addf(sql, d, d->index_per_table ? "ALTER TABLE %T DROP FOREIGN KEY %I" : "ALTER TABLE %T DROP CONSTRAINT %I",
 		 t->name, name.buf);
 	buf_release(&name);
@@ -391,6 +391,8 @@ void sql_drop_index(struct buf *sql, const struct sql_dialect *d, const struct t
 	index_name(&name, t, ix);
 	if (d->index_per_table) {
 		sql_addf(sql, d, "DROP INDEX %I ON %T", name.buf, t->name);
+	} else if (ix->constraint) {
+		sql_addf(sql, d, "ALTER TABLE %T DROP CONSTRAINT %I", t->name, name.buf);
 	} else {
 		/* PostgreSQL's index lives in its table's schema */
 		char *schema, *table;
@@ -432,7 +434,7 @@ int sql_alter_column(struct buf *sql, const struct sql_dialect *d, const struct 
 		buf_release(&def);
 		return rc;
 	}
-	if (!one_expression(c->native) || (c->default_sql && !one_expression(c->default_sql))) {
+	if (!sql_is_one_expression(c->native) || (c->default_sql && !sql_is_one_expression(c->default_sql))) {
 		buf_addf(err, "table \"%s\": column \"%s\": its type or default is not one SQL expression "
 			 "(a ';' or a comment): not made", t->name, c->name);
 		return -1;

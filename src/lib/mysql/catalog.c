@@ -439,6 +439,7 @@ static int load_refs(struct db *db, struct schema *s)
 		if (t != last_t || !last_c || strcmp(last_c, row[1])) {
 			char *to = table_name_make(row[6] && !strcmp(row[6], "1") ? NULL : row[3], row[4]);
 			rf = table_add_ref(t, to, 0);
+			rf->name = xstrdup(row[1]);
 			/* InnoDB's NO ACTION is RESTRICT, MariaDB's default: one action */
 			rf->on_delete = ref_action_parse(row[7]);
 			rf->on_update = ref_action_parse(row[8]);

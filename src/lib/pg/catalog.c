@@ -300,7 +300,9 @@ static const char q_keys[] = TABLES_CTE
 /* The other indexes, described as the primary key's are (no predicate,
  * no expressions), one row per column. */
 static const char q_indexes[] = TABLES_CTE
-	"SELECT i.indrelid, ic.relname, i.indisunique, a.attname "
+	"SELECT i.indrelid, ic.relname, i.indisunique, a.attname, "
+	"EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con WHERE con.conindid = i.indexrelid "
+	"AND con.conrelid = i.indrelid AND con.contype = 'u') "
 	"FROM tbl t JOIN pg_catalog.pg_index i ON i.indrelid = t.oid "
 	"JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
 	"CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
@@ -311,7 +313,7 @@ static const char q_indexes[] = TABLES_CTE
 
 static const char q_refs[] = TABLES_CTE
 	"SELECT con.conrelid, con.oid, con.condeferrable, rn.nspname, rc.relname, a.attname, fa.attname, "
-	"con.confdeltype, con.confupdtype "
+	"con.confdeltype, con.confupdtype, con.conname "
 	"FROM tbl t JOIN pg_catalog.pg_constraint con ON con.conrelid = t.oid AND con.contype = 'f' "
 	"AND con.conparentid = 0 "
 	"JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid "
@@ -482,8 +484,10 @@ static void load_indexes(PGresult *res, struct loading *v, size_t n)
 		struct loading *l = find_loading(v, n, getoid(res, r, 0));
 		if (!l)
 			continue;
-		if (!ix || l != last || strcmp(ix->name, PQgetvalue(res, r, 1)))
+		if (!ix || l != last || strcmp(ix->name, PQgetvalue(res, r, 1))) {
 			ix = table_add_index(l->t, PQgetvalue(res, r, 1), getbool(res, r, 2));
+			ix->constraint = getbool(res, r, 4);
+		}
 		last = l;
 		index_add_column(ix, PQgetvalue(res, r, 3));
 	}
@@ -516,6 +520,7 @@ static void load_refs(PGresult *res, struct loading *v, size_t n)
 			rf = table_add_ref(l->t, to, getbool(res, r, 2));
 			rf->on_delete = pg_ref_action(PQgetvalue(res, r, 7)[0]);
 			rf->on_update = pg_ref_action(PQgetvalue(res, r, 8)[0]);
+			rf->name = xstrdup(PQgetvalue(res, r, 9));
 			free(to);
 			last = con;
 		}

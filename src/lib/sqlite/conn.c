@@ -242,4 +242,5 @@ const struct db_ops db_sqlite_ops = {
 	.set_triggers = sq_set_triggers,
 	.dialect = &sq_dialect,
 	.exec_ddl = sq_exec,
+	.rebuild_table = sq_rebuild_table,
 };

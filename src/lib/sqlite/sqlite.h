@@ -1,8 +1,9 @@
 /* sqlite: what the files of the SQLite backend share, and nothing outside
  * this folder includes.  conn.c connects, runs transactions and checks
  * foreign keys; catalog.c reads the schema; read.c scans rows; write.c
- * writes them.  Functions returning int give 0 or -1 with the message in
- * db->err, as everywhere in db.h. */
+ * writes them; rebuild.c changes a column by a table rebuild.  Functions
+ * returning int give 0 or -1 with the message in db->err, as everywhere in
+ * db.h. */
 #ifndef DBPIPE_SQLITE_SQLITE_H
 #define DBPIPE_SQLITE_SQLITE_H
 
@@ -47,6 +48,9 @@ int sq_prepare(struct db *db, const char *sql, sqlite3_stmt **out);
 /* A prepared statement for sql, reused across calls (reset, bindings
  * cleared), owned by the cache; NULL on failure. */
 sqlite3_stmt *sq_cached(struct db *db, const char *sql);
+
+/* rebuild.c: db_ops.rebuild_table */
+int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit *e, struct buf *out);
 
 /* catalog.c */
 int sq_load_schema(struct db *db, struct schema *out);
