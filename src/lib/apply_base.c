@@ -119,12 +119,7 @@ static struct table *unbased_table_record(void)
 	struct table *t = table_new(UNBASED_TABLE);
 	table_add_column(t, "table", VT_TEXT, "text", 0);
 	table_add_column(t, "key", VT_TEXT, "text", 0);
-	t->key = xcalloc(2, sizeof(size_t));
-	t->key[0] = 0;
-	t->key[1] = 1;
-	t->nkey = 2;
-	t->key_kind = KEY_PRIMARY;
-	t->complete = 1;
+	table_key_first_columns(t, 2);
 	return t;
 }
 

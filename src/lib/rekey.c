@@ -104,12 +104,7 @@ struct table *rekey_table_record(void)
 	table_add_column(t, "table", VT_TEXT, "text", 0);
 	table_add_column(t, "source_key", VT_INT, "bigint", 0);
 	table_add_column(t, "target_key", VT_INT, "bigint", 0);
-	t->key = xcalloc(2, sizeof(size_t));
-	t->key[0] = 0;
-	t->key[1] = 1;
-	t->nkey = 2;
-	t->key_kind = KEY_PRIMARY;
-	t->complete = 1;
+	table_key_first_columns(t, 2);
 	return t;
 }
 

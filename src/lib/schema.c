@@ -117,6 +117,16 @@ struct table *table_new(const char *name)
 	return t;
 }
 
+void table_key_first_columns(struct table *t, size_t n)
+{
+	t->key = xcalloc(n, sizeof(size_t));
+	for (size_t k = 0; k < n; k++)
+		t->key[k] = k;
+	t->nkey = n;
+	t->key_kind = KEY_PRIMARY;
+	t->complete = 1;
+}
+
 static void free_strv(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

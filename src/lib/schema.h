@@ -168,6 +168,9 @@ void table_free(struct table *t);
 /* Append a column; returns it for the caller to fill in. */
 struct column *table_add_column(struct table *t, const char *name, enum vtype type,
 				const char *native, int nullable);
+/* The first n columns are t's primary key, and t is whole: the tables
+ * dbpipe keeps of its own in a sync base (dbpipe.rekey, dbpipe.unbased). */
+void table_key_first_columns(struct table *t, size_t n);
 /* Whether two arrays of strings hold the same strings in the same order
  * (index columns, enum labels). */
 int strv_equal(char *const *a, size_t na, char *const *b, size_t nb);
