@@ -1767,6 +1767,23 @@ sqlite_tags() {
 	assert_equal "$(sqlite3 prod.db "SELECT quote(x) FROM \"my t\" WHERE \"the id\" = 1")" 2.5
 }
 
+@test "--schema on SQLite keeps a NOT NULL's ON CONFLICT clause through a rebuild and its rollback (it decides what an INSERT of NULL does)" {
+	sqlite3 prod.db "CREATE TABLE t (id INTEGER PRIMARY KEY, name varchar(10) NOT NULL ON CONFLICT IGNORE, note TEXT);
+		INSERT INTO t VALUES (1, 'a', 'x');"
+	sqlite3 dev.db "CREATE TABLE t (id INTEGER PRIMARY KEY, name varchar(50) NOT NULL, note TEXT);
+		INSERT INTO t VALUES (1, 'a', 'x'), (2, 'b', 'y');"
+	run dbapply --prefer source --schema prod.db < <(dbdump-rows dev.db)
+	assert_success
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 't'"
+	assert_output 'CREATE TABLE "t" (id INTEGER PRIMARY KEY, name varchar(50) NOT NULL ON CONFLICT IGNORE, note TEXT)'
+	run dbapply --rollback prod.db
+	assert_success
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 't'"
+	assert_output 'CREATE TABLE "t" (id INTEGER PRIMARY KEY, name varchar(10) NOT NULL ON CONFLICT IGNORE, note TEXT)'
+	sqlite3 prod.db "INSERT INTO t (id, name) VALUES (3, NULL)" # ignored, as before the sync
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM t')" 1
+}
+
 @test "--schema on SQLite: narrowing and NOT NULL need --mirror; a NULL or a value the narrower column cannot hold is refused with its row's key, the file unchanged" {
 	sqlite3 prod.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(20), n INTEGER);
 		INSERT INTO tags VALUES (1, 'red', 1), (2, NULL, 2), (3, 'blue', 3);"

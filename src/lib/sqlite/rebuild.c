@@ -150,10 +150,11 @@ static void add_default(struct buf *out, const char *def)
 
 /* Column item v[0..n) (its name first) with col's type, NOT NULL and
  * default, every other constraint (key, UNIQUE, CHECK, COLLATE,
- * REFERENCES) kept as written. */
+ * REFERENCES) kept as written, and a NOT NULL's ON CONFLICT clause kept
+ * where the column stays NOT NULL (it decides what an INSERT does). */
 static void column_item(struct buf *out, const struct span *v, size_t n, const struct column *col)
 {
-	size_t i = 1;
+	size_t i = 1, on_conflict = 0;
 	buf_add(out, v[0].p, v[0].n);
 	if (*col->native)
 		buf_addf(out, " %s", col->native);
@@ -163,9 +164,10 @@ static void column_item(struct buf *out, const struct span *v, size_t n, const s
 		size_t from = i, drop = 0;
 		if (word_is(v[i], "CONSTRAINT") && i + 2 < n)
 			i += 2; /* its name goes or stays with what follows */
+		int not_null = 0;
 		if (word_is(v[i], "NOT") && i + 1 < n && word_is(v[i + 1], "NULL")) {
 			i += 2;
-			drop = 1;
+			drop = not_null = 1;
 		} else if (word_is(v[i], "NULL")) {
 			i++;
 			drop = 1;
@@ -177,8 +179,11 @@ static void column_item(struct buf *out, const struct span *v, size_t n, const s
 		} else {
 			i++;
 		}
-		if (drop && i + 1 < n && word_is(v[i], "ON") && word_is(v[i + 1], "CONFLICT"))
-			i += 3; /* NOT NULL ON CONFLICT ...: goes with it */
+		if (drop && i + 2 < n && word_is(v[i], "ON") && word_is(v[i + 1], "CONFLICT")) {
+			if (not_null)
+				on_conflict = i + 2; /* its resolution: written again below */
+			i += 3;
+		}
 		/* up to the next constraint, as written */
 		while (!drop && i < n && !starts_constraint(v[i]))
 			i++;
@@ -189,6 +194,8 @@ static void column_item(struct buf *out, const struct span *v, size_t n, const s
 	}
 	if (!col->nullable)
 		buf_adds(out, " NOT NULL");
+	if (!col->nullable && on_conflict)
+		buf_addf(out, " ON CONFLICT %.*s", (int)v[on_conflict].n, v[on_conflict].p);
 	if (col->default_sql)
 		add_default(out, col->default_sql);
 }
