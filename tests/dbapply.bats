@@ -59,7 +59,7 @@ snapshot() { dump_body "$1" > "$2"; }
 	documents          0         0         0
 	total              0         1         0
 	1 row only in the target kept (--mirror would delete it)
-	1 row overwritten with no sync base to tell an edit from a collision (--prefer source on a first sync, or a table whose columns changed since the base)
+	1 row overwritten with no sync base to tell an edit from a collision (a first sync: --prefer source)
 	EOF
 	diff -u expected <(head -n 8 <<<"$output")
 	assert_line --index 8 --regexp '^undo: backups/prod-[0-9]{8}T[0-9]{6}Z(-[0-9]+)?\.undo\.ndjson\.gz \(dbapply --rollback prod\.db restores the state before this run\)$'
@@ -706,6 +706,26 @@ synced_pair() {
 	assert_success
 	assert_line "total              0         0         0"
 	assert_equal "$(sqlite3 prod.db 'SELECT vip FROM clients WHERE id = 11')" 1
+}
+
+@test "after a schema change the base cannot be used: a row prod edited is reported, not overwritten; dev's values in the new column arrive" {
+	synced_pair
+	sqlite3 dev.db "ALTER TABLE clients ADD COLUMN tier TEXT DEFAULT 'basic'; UPDATE clients SET tier = 'gold' WHERE id = 3"
+	sqlite3 prod.db "UPDATE clients SET phone = 'prod phone' WHERE id = 5"
+	run sh -c 'dbdump-rows dev.db | dbapply --schema prod.db'
+	assert_failure 1
+	assert_output --partial 'table "clients" has other columns or another key than in the sync base'
+	assert_output --partial 'table "clients" at key {"id":5}: the stream and the target hold other rows under this key'
+	refute_output --partial '{"id":3}'
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 5')" "prod phone"
+	assert_equal "$(sqlite3 prod.db 'SELECT tier FROM clients WHERE id = 3')" gold
+	# prod's edit stands: --prefer target settles it, and the next sync is clean
+	run sh -c 'dbdump-rows dev.db | dbapply --prefer target prod.db'
+	assert_success
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 5')" "prod phone"
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
 }
 
 @test "a row prod deleted since the last sync stays deleted" {

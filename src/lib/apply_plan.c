@@ -191,12 +191,17 @@ int apply_plan_tables(struct apply *a)
 		p->counts = summary_table(a->sum, st->name);
 		p->bt = a->base_open ? schema_find(a->base.schema, st->name) : NULL;
 		if (p->bt && !table_shape_equal(st, p->bt)) {
+			/* Its rows cannot be read as the stream's: without a base
+			 * this time, as in a first sync, a row that differs is
+			 * reported rather than taken for an edit. */
 			warning("table \"%s\" has other columns or another key than in the sync base %s "
-				"(a schema change): merged two-way this time", st->name, a->base_path);
+				"(a schema change): merged without the base this time%s", st->name, a->base_path,
+				a->o->mode == APPLY_MERGE && a->rd.kind == STREAM_ROWS
+					? ", as a first sync (a row that differs is reported, not overwritten)" : "");
 			p->bt = NULL;
-		} else if (!p->bt && a->o->base_dir && a->o->mode == APPLY_MERGE && a->rd.kind == STREAM_ROWS) {
-			p->first_sync = 1;
 		}
+		if (!p->bt && a->o->base_dir && a->o->mode == APPLY_MERGE && a->rd.kind == STREAM_ROWS)
+			p->first_sync = 1;
 		if (apply_spool_open(a, p, i, 0) < 0 || apply_spool_open(a, p, i, 1) < 0)
 			goto out;
 	}

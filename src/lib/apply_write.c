@@ -43,10 +43,6 @@ int apply_spool_change(struct apply *a, const struct change *c, long line)
 int apply_emit_from_diff(void *ctx, const struct change *c)
 {
 	struct apply *a = ctx;
-	/* A merge with a base of another shape (a schema change) takes every
-	 * difference for an edit: say how many, since some may be collisions. */
-	if (c->type == REC_UPDATE && a->o->mode == APPLY_MERGE && a->rd.kind == STREAM_ROWS && a->o->base_dir)
-		a->cur->counts->unbased++;
 	return apply_spool_change(a, c, c->type == REC_DELETE ? 0 : a->line);
 }
 

@@ -97,8 +97,7 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 		return total.inserts + total.updates + total.deletes;
 	count_line(f, total.theirs_kept, "row", "rows", "changed in the target since the last sync kept as changed");
 	count_line(f, total.unbased, "row", "rows",
-		   "overwritten with no sync base to tell an edit from a collision (--prefer source on a first "
-		   "sync, or a table whose columns changed since the base)");
+		   "overwritten with no sync base to tell an edit from a collision (a first sync: --prefer source)");
 	count_line(f, total.unbased_left, "row", "rows",
 		   "not applied: other values under the same key, and no sync base to tell an edit from a "
 		   "collision (a first sync: --prefer or --rekey settles them)");
