@@ -123,17 +123,30 @@ static struct table *unbased_table_record(void)
 	return t;
 }
 
+/* The old base's table of dbpipe's own called name (its --rekey map, its
+ * list of keys left out), begun for reading before any other table:
+ * 1, 0 where the base has none, or -1. */
+static int base_begin_own_table(struct apply *a, const char *name, const struct table **t)
+{
+	*t = a->base_open ? schema_find(a->base.schema, name) : NULL;
+	if (!*t)
+		return 0;
+	if (source_begin_table(&a->base, *t) < 0)
+		return -1;
+	a->base_rows_read = 1;
+	return 1;
+}
+
 /* The old base's list, before any other table is read. */
 static int base_read_unbased(struct apply *a)
 {
-	const struct table *t = a->base_open ? schema_find(a->base.schema, UNBASED_TABLE) : NULL;
+	const struct table *t;
 	const struct row *r;
-	int got;
-	if (!t)
-		return 0;
-	if (t->ncols != 2 || source_begin_table(&a->base, t) < 0)
+	int got = base_begin_own_table(a, UNBASED_TABLE, &t);
+	if (got <= 0)
+		return got;
+	if (t->ncols != 2)
 		return error("%s: table \"%s\": not a list of keys", a->base_path, UNBASED_TABLE);
-	a->base_rows_read = 1;
 	while ((got = source_next_row(&a->base, &r)) > 0) {
 		if (r->v[0].state != V_SET || r->v[1].state != V_SET)
 			return error("%s: table \"%s\": not a list of keys", a->base_path, UNBASED_TABLE);
@@ -210,14 +223,11 @@ static int base_after_key(void *ctx, const struct row *b, const struct row *o, c
 /* The --rekey map of the old base, before any other table is read. */
 static int base_read_rekey(struct apply *a)
 {
-	const struct table *t = a->base_open ? schema_find(a->base.schema, REKEY_TABLE) : NULL;
+	const struct table *t;
 	const struct row *r;
-	int got;
-	if (!t)
-		return 0;
-	if (source_begin_table(&a->base, t) < 0)
-		return -1;
-	a->base_rows_read = 1;
+	int got = base_begin_own_table(a, REKEY_TABLE, &t);
+	if (got <= 0)
+		return got;
 	while ((got = source_next_row(&a->base, &r)) > 0)
 		if (rekey_from_row(&a->rk, t, r) < 0)
 			return error("%s: table \"%s\": not a --rekey map", a->base_path, REKEY_TABLE);
