@@ -372,6 +372,34 @@ snapshot() { dump_body "$1" > "$2"; }
 	assert_output --partial "no undo stream for prod.db in backups/"
 }
 
+@test "--rollback takes the newest run by its name: a run's -1 taken at :00 whose header says :01 is older than the next run's :01" {
+	synced_pair
+	sqlite3 dev.db "UPDATE clients SET phone = 'first' WHERE id = 7"
+	first=$(dbdump-rows dev.db | dbapply prod.db | sed -n 's/^undo: \([^ ]*\) .*/\1/p')
+	sqlite3 dev.db "UPDATE clients SET phone = 'second' WHERE id = 8"
+	second=$(dbdump-rows dev.db | dbapply prod.db | sed -n 's/^undo: \([^ ]*\) .*/\1/p')
+	[ -f "$first" ] && [ -f "$second" ] && [ "$first" != "$second" ]
+	# two runs as they fall about a second boundary: the first took the name
+	# 000000Z-1 (another run had 000000Z) and wrote its header at 00:00:01
+	restamp() { # undo file, new stem, header time
+		local stem=${1%.undo.ndjson.gz} f
+		zcat "$1" | sed "1s/\"at\":\"[^\"]*\"/\"at\":\"$3\"/" | gzip > "backups/$2.undo.ndjson.gz"
+		rm "$1"
+		for f in "$stem".prevbase-*; do mv "$f" "backups/$2${f#"$stem"}"; done
+	}
+	restamp "$first" prod-20260101T000000Z-1 2026-01-01T00:00:01Z
+	restamp "$second" prod-20260101T000001Z 2026-01-01T00:00:01Z
+	run dbapply --rollback prod.db
+	assert_success
+	assert_line "dbapply: rolling back with backups/prod-20260101T000001Z.undo.ndjson.gz"
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 7')" first
+	assert_not_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 8')" second
+	run dbapply --rollback prod.db
+	assert_success
+	assert_line "dbapply: rolling back with backups/prod-20260101T000000Z-1.undo.ndjson.gz"
+	assert_not_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 7')" first
+}
+
 @test "--rollback stops on rows changed since the sync and lists them, unless --force" {
 	dbdump-rows dev.db | dbapply --prefer source prod.db > /dev/null
 	sqlite3 prod.db "UPDATE clients SET phone = 'changed by hand' WHERE id = 50"

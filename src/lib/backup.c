@@ -234,11 +234,17 @@ out:
 	return ret;
 }
 
+/* In the order the names were taken: the stamp and -N of the name, which
+ * dbapply takes at its start. The header's "at" is written a moment later
+ * and may fall in the next second, so it orders only names without a stamp
+ * (a run's "-1" taken at 12:00:00 with "at" 12:00:01 is older than the next
+ * run's 12:00:01 with no -N). */
 static int by_name(const void *a, const void *b)
 {
 	const struct backup_info *x = a, *y = b;
-	if (x->when != y->when)
-		return x->when < y->when ? -1 : 1;
+	time_t tx = x->named ? x->named : x->when, ty = y->named ? y->named : y->when;
+	if (tx != ty)
+		return tx < ty ? -1 : 1;
 	if (x->seq != y->seq)
 		return x->seq < y->seq ? -1 : 1;
 	return strcmp(x->path, y->path);
@@ -278,8 +284,15 @@ int backup_scan(const char *dir, struct backup_info **out, size_t *n)
 				break;
 			}
 		b.label = xstrndup(e->d_name, stamp > e->d_name ? (size_t)(stamp - e->d_name) : 0);
-		if (stamp > e->d_name && stamp[17] == '-')
-			b.seq = (int)strtol(stamp + 18, NULL, 10);
+		if (stamp > e->d_name) {
+			struct tm tm;
+			memset(&tm, 0, sizeof(tm));
+			const char *end = strptime(stamp + 1, "%Y%m%dT%H%M%SZ", &tm);
+			if (end && (*end == '-' || *end == '.'))
+				b.named = timegm(&tm);
+			if (stamp[17] == '-')
+				b.seq = (int)strtol(stamp + 18, NULL, 10);
+		}
 		ALLOC_GROW(*out, *n + 1, alloc);
 		(*out)[(*n)++] = b;
 	}

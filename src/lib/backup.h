@@ -19,6 +19,7 @@ struct backup_info {
 	char *source;     /* masked URL from the header */
 	char *at;         /* header time */
 	time_t when;      /* at, parsed */
+	time_t named;     /* the stamp in the name, parsed; 0 without one */
 	int seq;          /* the -N after the stamp of a name taken twice in a second */
 	uint64_t tables, rows;
 	off_t size;
