@@ -11,6 +11,8 @@
 #   MYSQL_PWD  the password of the dbpipe user
 # and my_sql [DB] (runs SQL from stdin as root over the socket).
 
+source "${BASH_SOURCE[0]%/*}/server_watch.bash"
+
 my_find() {
 	local b
 	for b in "$@"; do
@@ -41,7 +43,7 @@ my_free_port() {
 }
 
 my_start() {
-	my_start_server && return 0
+	my_start_server && server_watch "$MY_DIR" "$MY_DIR/server.pid" TERM && return 0
 	my_stop
 	return 1
 }

@@ -9,6 +9,8 @@
 
 PG_TEST_OSUSER=dbpipe-test
 
+source "${BASH_SOURCE[0]%/*}/server_watch.bash"
+
 # The directory holding initdb, pg_ctl and postgres.
 pg_bindir() {
 	local d
@@ -40,7 +42,7 @@ pg_port_in_use() {
 
 # Start the server; on failure say why, clean up and return 1.
 pg_start() {
-	pg_start_server && return 0
+	pg_start_server && server_watch "$PG_DIR" "$PG_DIR/data/postmaster.pid" QUIT && return 0
 	pg_stop
 	return 1
 }
