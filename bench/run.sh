@@ -17,12 +17,19 @@ cd "$work" # dbapply keeps its marks and undo streams in ./backups
 # What the benchmark needs beyond the build: GNU time for peak memory;
 # sqldiff (sqlite3-tools), the SQLite peer; percona-toolkit only if the
 # archive has it (their rows are skipped otherwise).
-if [ ! -x /usr/bin/time ] || ! command -v sqldiff > /dev/null 2>&1 || ! command -v pt-table-sync > /dev/null 2>&1; then
+# Only what is missing, and percona-toolkit only where the package index
+# has it (else every run would try it again).
+need=""
+[ -x /usr/bin/time ] || need="$need time"
+command -v sqldiff > /dev/null 2>&1 || need="$need sqlite3-tools"
+command -v pt-table-sync > /dev/null 2>&1 || ! apt-cache show percona-toolkit > /dev/null 2>&1 ||
+	need="$need percona-toolkit"
+if [ -n "$need" ]; then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get install -y -qq time sqlite3-tools percona-toolkit > /dev/null 2>&1 ||
-		$sudo apt-get install -y -qq time sqlite3-tools > /dev/null 2>&1 ||
-		$sudo apt-get install -y -qq time > /dev/null 2>&1 || true
+	for p in $need; do
+		$sudo apt-get install -y -qq "$p" > /dev/null 2>&1 || echo "bench: could not install $p" >&2
+	done
 fi
 
 cleanup() {
@@ -74,10 +81,14 @@ json() {
 		printf "}\n" }' >> "$BENCH_JSON"
 }
 
-# section KEY TITLE: KEY names it in the JSON lines, the same in every run
+# section KEY TITLE [bytes]: KEY names it in the JSON lines, the same in every
+# run; a section of bytes prints its own header (time_header for its times)
 section() {
 	SECTION=$1
 	printf '\n== %s\n' "$2"
+	[ -n "${3:-}" ] || time_header
+}
+time_header() {
 	printf '%-44s %9s %8s %9s %8s %7s %10s\n' "" "peer s" "peer MB" "dbpipe s" "dbpipe MB" "ratio" "rows/s"
 }
 
@@ -366,7 +377,7 @@ bench_digest() {
 	DELETE FROM order_items WHERE order_id % 2000 = 9 AND line = 2;
 	INSERT INTO order_items SELECT order_id, 3, sku, qty FROM order_items WHERE order_id % 2000 = 11 AND line = 1;
 	SQL
-	section digest "Digest sync over a slow link: $ROWS customers, $CHILD orders, $ROWS order_items; 0.1% drift"
+	section digest "Digest sync over a slow link: $ROWS customers, $CHILD orders, $ROWS order_items; 0.1% drift" bytes
 	printf '%-44s %12s %12s %9s %9s\n' "bytes crossing the link" "plain" "gzip" "% plain" "% gzip"
 	dbdump-rows -q "$d/dev.db" > "$d/full.ndjson"
 	full=$(stat -c %s "$d/full.ndjson")
@@ -386,6 +397,7 @@ bench_digest() {
 	# Time and peak memory (which must not grow with the tables) at the
 	# default range size, beside a full dump.
 	local total=$((2 * ROWS + CHILD))
+	time_header
 	ours "dbdump-rows dev.db (full dump)" $total "dbdump-rows -q '$d/dev.db' > /dev/null"
 	ours "dbdump-rows --digest prod.db" $total "dbdump-rows -q --digest '$d/prod.db' > '$d/digest.ndjson'"
 	ours "dbdump-rows --against digest dev.db" $total \
