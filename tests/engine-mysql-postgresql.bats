@@ -78,6 +78,41 @@ setup() {
 		"-99.1234567891|2030-01-01 00:00:00.000001|ok|00|2"
 }
 
+@test "a digest sync between MariaDB and PostgreSQL: equal rows of every neutral type hash alike both ways; drift on both sides is found and mended" {
+	pg_psql x <<-'SQL'
+	INSERT INTO parent SELECT i, 'p' || i FROM generate_series(1, 5) i;
+	INSERT INTO types SELECT i, 1 + i % 5, (i % 300)::smallint, i::bigint * 1000000007, i * 1.0000000001 - 500, i / 8.0, i / 3.0,
+		i % 2 = 0, 'héllo ' || i, 'v' || i, decode(lpad(to_hex(i), 4, '0'), 'hex'), date '2024-02-29' + i,
+		time '00:00:01' + i * interval '1 minute', time '12:00:00.5', timestamp '2024-01-02 03:04:05.123456' + i * interval '1 hour',
+		timestamptz '2024-06-01 12:00:00+02' + i * interval '1 second', overlay(overlay(md5(i::text) placing '4' from 13) placing '8' from 17)::uuid, json_build_object('a', i),
+		jsonb_build_object('b', jsonb_build_array(i, 'x')), (ARRAY['sad', 'ok', 'happy'])[1 + i % 3]::mood
+	FROM generate_series(1, 400) i; -- uuids of version 4: MariaDB refuses other versions
+	INSERT INTO types (id) VALUES (401);
+	SQL
+	dbapply -q --mirror "$MX" <(dbdump-rows "$PX")
+	export PX MX
+	# equal rows hash alike on both engines, either way round: nothing is sent
+	run -0 --separate-stderr sh -c 'dbdump-rows --digest --digest-rows 50 "$MX" | dbdump-rows --against - "$PX"'
+	assert_equal "$stderr" "dbdump-rows: 0 of 10 ranges differ; 0 rows sent"
+	run -0 --separate-stderr sh -c 'dbdump-rows --digest --digest-rows 50 "$PX" | dbdump-rows --against - "$MX"'
+	assert_equal "$stderr" "dbdump-rows: 0 of 10 ranges differ; 0 rows sent"
+	# drift: an update and an insert in PostgreSQL (the source); an edit by
+	# hand, an extra row and a deleted row in MariaDB (the target)
+	pg_psql x -c "UPDATE types SET n = '-0.0000000001', tz = '2030-01-01 00:00:00.000001+00' WHERE id = 77" \
+		-c "INSERT INTO types (id, parent_id, t) VALUES (402, 2, 'new')"
+	my_sql x <<< "UPDATE types SET t = 'by hand' WHERE id = 250; INSERT INTO types (id, t) VALUES (900, 'extra');
+		DELETE FROM types WHERE id = 333"
+	run -0 --separate-stderr sh -c 'dbdump-rows --digest --digest-rows 50 "$MX" > digest.ndjson &&
+		dbdump-rows --against digest.ndjson "$PX" > answer.ndjson'
+	# the ranges of 77, 250 and 333 (50 rows each) and the last one (401 and
+	# 402 of the source; the target's 900 goes as a key range to delete)
+	assert_equal "$stderr" "dbdump-rows: 4 of 10 ranges differ; 152 rows sent"
+	run -0 dbapply --mirror "$MX" answer.ndjson
+	run -0 dbdiff "$PX" "$MX"
+	assert_equal "$(my_sql x <<< "SELECT t FROM types WHERE id = 250; SELECT count(*) FROM types WHERE id IN (333, 402, 900)")" \
+		"$(printf 'héllo 250\n2')"
+}
+
 @test "what PostgreSQL cannot hold (a negative MySQL TIME) is an error, and nothing is written" {
 	my_sql x <<<"INSERT INTO parent VALUES (1, 'p'); INSERT INTO types (id, parent_id, tm) VALUES (1, 1, '-01:00:00');"
 	run dbapply "$PX" <(dbdump-rows "$MX")
