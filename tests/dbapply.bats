@@ -196,6 +196,16 @@ snapshot() { dump_body "$1" > "$2"; }
 	assert_output --partial "truncated stream: no final end record"
 	snapshot prod.db after
 	diff -u before after
+	# a row both sides hold otherwise is reported only once the stream is
+	# read whole: the truncated one prints its error alone
+	sqlite3 prod.db "UPDATE clients SET phone = 'by hand' WHERE id = 3"
+	run --separate-stderr dbapply prod.db cut.ndjson
+	assert_failure 2
+	assert_equal "$stderr" "dbapply: cut.ndjson:$(wc -l < cut.ndjson): truncated stream: no final end record
+dbapply: nothing was written to prod.db"
+	run --separate-stderr dbapply --dry-run prod.db s.ndjson
+	assert_failure 1
+	assert_equal "$(grep -c 'at key {"id":3}: the stream and the target hold other rows' <<< "$stderr")" 1
 }
 
 @test "unknown tables and columns are refused before any data is read" {

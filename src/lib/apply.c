@@ -12,6 +12,19 @@
 #include "progress.h"
 #include "syncbase.h"
 
+void apply_report(struct apply *a, const char *fmt, ...)
+{
+	struct buf msg = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	struct buf *was = util_capture_messages(a->input_whole ? NULL : &a->reports);
+	error("%s", msg.buf);
+	util_capture_messages(was);
+	buf_release(&msg);
+}
+
 /* Phase 1: read the whole input, compare or check, spool the changes. */
 static int read_input(struct apply *a)
 {
@@ -45,6 +58,9 @@ static int read_input(struct apply *a)
 		return stream_error(&a->rd, "records after the last table");
 	if (got < 0)
 		return -1;
+	util_print_messages(&a->reports);
+	buf_release(&a->reports);
+	a->input_whole = 1;
 	if (a->reported > MAX_CONFLICTS_SHOWN)
 		error("... and %llu more rows left out (conflicts, collisions and the rows held back with them)",
 		      (unsigned long long)(a->reported - MAX_CONFLICTS_SHOWN));
@@ -175,6 +191,7 @@ static void cleanup(struct apply *a)
 	free(a->held_keys);
 	change_release(&a->out);
 	buf_release(&a->msg);
+	buf_release(&a->reports);
 	if (a->base_w_open)
 		stream_abandon(&a->base_w);
 	if (a->base_partial && !access(a->base_partial, F_OK))

@@ -469,7 +469,7 @@ static int report_three_way(struct apply *a, struct plan *p, const struct change
 		buf_adds(&a->msg, "conflict: changed in the stream since the last sync, deleted in the target "
 			 "(not applied, nor the rows that refer to it; --prefer source inserts it again)");
 	}
-	error("%s:%ld: table \"%s\" at key %s", a->rd.name, a->line, t->name, a->msg.buf);
+	apply_report(a, "%s:%ld: table \"%s\" at key %s", a->rd.name, a->line, t->name, a->msg.buf);
 	return 0;
 }
 
@@ -499,7 +499,7 @@ static int emit_three_way(void *ctx, const struct change *c)
 		if (++a->reported <= MAX_CONFLICTS_SHOWN) {
 			buf_reset(&a->msg);
 			table_key_to_json(&a->msg, p->st, a->stream_row);
-			error("%s:%ld: table \"%s\" at key %s: held back: it refers to %s, which is not applied",
+			apply_report(a, "%s:%ld: table \"%s\" at key %s: held back: it refers to %s, which is not applied",
 			      a->rd.name, a->line, p->st->name, a->msg.buf, parent);
 		}
 		return 0;

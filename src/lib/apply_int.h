@@ -147,6 +147,11 @@ struct apply {
 	const struct row **held_keys;
 	size_t nheld, held_alloc, held_pos;
 	struct buf msg;
+	/* The reports of rows left out or in conflict, printed once the input
+	 * is read whole (apply_report): a truncated or refused stream prints
+	 * its error alone, not the reports of a run that writes nothing. */
+	struct buf reports;
+	int input_whole;        /* read to its end record: reports print at once */
 	/* The sync base (syncbase.h): the old one, read beside the stream of a
 	 * row stream, and the new one, written as the stream is read (not in a
 	 * dry run) and put in place after the commit. */
@@ -208,6 +213,11 @@ struct target_rows {
 	struct buf record;
 	int spelled;
 };
+
+/* apply.c */
+/* A report of a row left out or in conflict: error()'s line, kept in
+ * a->reports until the input is read whole. */
+void apply_report(struct apply *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 /* apply_plan.c */
 /* Whether a run with o writes the table name of a stream with that

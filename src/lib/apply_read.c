@@ -252,7 +252,7 @@ static void conflict(struct apply *a, const struct change *c, const char *why)
 	if (++a->conflicts > MAX_CONFLICTS_SHOWN)
 		return;
 	table_key_to_json(&key, c->table, &c->row);
-	error("%s:%ld: conflict in table \"%s\" at key %s: %s", a->rd.name, a->line,
+	apply_report(a, "%s:%ld: conflict in table \"%s\" at key %s: %s", a->rd.name, a->line,
 	      c->table->name, key.buf, why);
 	buf_release(&key);
 }

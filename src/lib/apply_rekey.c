@@ -107,7 +107,7 @@ static int image_collision(struct apply *a, const struct row *r)
 	if (++a->reported <= MAX_CONFLICTS_SHOWN) {
 		buf_reset(&a->msg);
 		table_key_to_json(&a->msg, p->st, r);
-		error("%s:%ld: table \"%s\" at key %s: collision: --rekey gave this key in the target to another row "
+		apply_report(a, "%s:%ld: table \"%s\" at key %s: collision: --rekey gave this key in the target to another row "
 		      "of the stream's source: not applied, nor the rows that refer to it (--rekey re-keys it too)",
 		      a->rd.name, a->rd.rec_line, p->st->name, a->msg.buf);
 	}

@@ -17,9 +17,11 @@ char buf_empty[1];
 
 static _Thread_local struct buf *captured;
 
-void util_capture_messages(struct buf *into)
+struct buf *util_capture_messages(struct buf *into)
 {
+	struct buf *was = captured;
 	captured = into;
+	return was;
 }
 
 void util_print_messages(const struct buf *lines)

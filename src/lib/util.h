@@ -26,7 +26,7 @@ void warning(const char *fmt, ...) PRINTF_LIKE(1, 2);
  * with NULL: a thread that works ahead (stream_read_ahead) hands them over,
  * and util_print_messages prints them in their turn. */
 struct buf;
-void util_capture_messages(struct buf *into);
+struct buf *util_capture_messages(struct buf *into); /* returns the one before */
 void util_print_messages(const struct buf *lines);
 /* Programs only: print "prog: message" and exit with EXIT_TROUBLE. */
 _Noreturn void die(const char *fmt, ...) PRINTF_LIKE(1, 2);
