@@ -1749,9 +1749,11 @@ sqlite_tags() {
 	# a first sync: dev's tag 3 is an edit of prod's
 	run --separate-stderr dbapply --prefer source --schema prod.db < <(dbdump-rows dev.db)
 	assert_success
-	# one rebuild per changed column, said, in the transaction
-	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 3
-	assert_equal "$(printf '%s\n' "$stderr" | grep -c 'DROP TABLE "tags"; PRAGMA legacy_alter_table = ON; ALTER TABLE "tags__dbapply_rebuild" RENAME TO "tags"')" 3
+	# one rebuild for the three changed columns (the rows copied once), said, in the transaction
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 1
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c 'DROP TABLE "tags"; PRAGMA legacy_alter_table = ON; ALTER TABLE "tags__dbapply_rebuild" RENAME TO "tags"')" 1
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"' | sed 's/); INSERT INTO .*/)/')" \
+		"dbapply: schema: CREATE TABLE \"tags__dbapply_rebuild\" (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR(50) COLLATE NOCASE UNIQUE, note TEXT DEFAULT 'y', n BIGINT, CHECK (n IS NULL OR n >= 0))"
 	refute_output --partial 'change it by hand'
 	run dbdiff --schema dev.db prod.db
 	assert_success
@@ -1783,7 +1785,8 @@ sqlite_tags() {
 ["alter_column","name","VARCHAR(10)",false,null]'
 	run --separate-stderr dbapply --rollback prod.db
 	assert_success
-	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 3
+	# its three alter_column records: one rebuild too
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 1
 	dbdump-rows prod.db > after.ndjson
 	assert_same_rows_and_schema before.ndjson after.ndjson
 	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'tags'"
@@ -1878,6 +1881,41 @@ dbapply: nothing was written to prod.db"
 	assert_same_rows_and_schema before.ndjson after.ndjson
 }
 
+@test "--schema --mirror on SQLite: every change of a table at one time in one rebuild (columns, a foreign key and a UNIQUE dropped), narrowing after the rows in a second; --rollback restores the text and rows exactly" {
+	sqlite3 prod.db "CREATE TABLE owners (id INTEGER PRIMARY KEY, name TEXT);
+		CREATE TABLE pets (id INTEGER PRIMARY KEY, name VARCHAR(10) NOT NULL, tag VARCHAR(8) UNIQUE,
+			owner_id INT REFERENCES owners(id), weight INTEGER, note TEXT DEFAULT 'x');
+		CREATE INDEX pets_owner ON pets (owner_id);
+		INSERT INTO owners VALUES (1, 'ann');
+		INSERT INTO pets VALUES (1, 'rex', 'a1', 1, 30, 'good'), (2, 'tom', 'b2', NULL, 4, NULL);"
+	sqlite3 dev.db "CREATE TABLE owners (id INTEGER PRIMARY KEY, name TEXT);
+		CREATE TABLE pets (id INTEGER PRIMARY KEY, name VARCHAR(40), tag VARCHAR(8),
+			owner_id INT, weight SMALLINT, note TEXT DEFAULT 'y');
+		CREATE INDEX pets_owner ON pets (owner_id);
+		INSERT INTO owners VALUES (1, 'ann');
+		INSERT INTO pets VALUES (1, 'a name past ten', 'a1', 1, 30, 'good'), (2, 'tom', 'a1', 7, 4, NULL);"
+	dbdump-rows prod.db > before.ndjson
+	run --separate-stderr dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_success
+	# before the rows: name, note, the foreign key and the UNIQUE in one rebuild; after them: weight
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema: CREATE TABLE "pets__dbapply_rebuild"' | sed 's/); INSERT INTO .*/)/')" \
+		"dbapply: schema: CREATE TABLE \"pets__dbapply_rebuild\" (id INTEGER PRIMARY KEY, name VARCHAR(40), tag VARCHAR(8), owner_id INT, weight INTEGER, note TEXT DEFAULT 'y')
+dbapply: schema: CREATE TABLE \"pets__dbapply_rebuild\" (id INTEGER PRIMARY KEY, name VARCHAR(40), tag VARCHAR(8), owner_id INT, weight SMALLINT, note TEXT DEFAULT 'y')"
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'pets'"
+	assert_output 'CREATE TABLE "pets" (id INTEGER PRIMARY KEY, name VARCHAR(40), tag VARCHAR(8), owner_id INT, weight SMALLINT, note TEXT DEFAULT '"'y'"')'
+	assert_equal "$(sqlite3 prod.db "SELECT name FROM sqlite_schema WHERE tbl_name = 'pets' AND type = 'index'")" pets_owner
+	assert_same_rows_and_schema dev.db prod.db
+	# the undo stream: one rebuild back for the columns and the foreign key
+	run --separate-stderr dbapply --rollback prod.db
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^dbapply: schema: CREATE TABLE "pets__dbapply_rebuild"')" 1
+	dbdump-rows prod.db > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(sqlite3 prod.db "SELECT \"table\", \"from\" FROM pragma_foreign_key_list('pets')")" "owners|owner_id"
+	assert_equal "$(sqlite3 prod.db "SELECT group_concat(name || ':' || \"notnull\" || ':' || type, ' ') FROM pragma_table_info('pets')")" \
+		"id:0:INTEGER name:1:VARCHAR(10) tag:0:VARCHAR(8) owner_id:0:INT weight:0:INTEGER note:0:TEXT"
+}
+
 @test "--schema on SQLite refuses by name to rebuild a table another refers to while foreign keys are enforced (an ON DELETE action); nothing written" {
 	sqlite3 prod.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(10));
 		CREATE TABLE tag_uses (id INTEGER PRIMARY KEY, tag_id INT REFERENCES tags(id) ON DELETE CASCADE);
@@ -1919,7 +1957,8 @@ dbapply: warning: <stdin>:6: --schema: foreign key of "tags" (client_id) -> "cli
 	assert_success
 	assert_line 'dbapply: schema: DROP INDEX "clients_email";'
 	assert_line 'dbapply: schema: DROP INDEX "clients_name_phone";'
-	assert_equal "$(printf '%s\n' "$output" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 2
+	# the foreign key and the UNIQUE constraint of tags: one rebuild
+	assert_equal "$(printf '%s\n' "$output" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 1
 	refute_output --partial 'not dropped'
 	assert_equal "$(sqlite3 prod.db "SELECT count(*) FROM sqlite_schema WHERE name IN ('clients_email', 'clients_name_phone')")" 0
 	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'tags'"

@@ -34,8 +34,10 @@
  *                        rows' commit, so a failure of the rows leaves
  *                        every dropped thing in place.
  * SQLite has no ALTER COLUMN: a column is changed there by rebuilding its
- * table (db_ops.rebuild_column, sqlite/rebuild.c), made when the step
- * runs so that two changes of one table build on each other; SQLite keeps
+ * table (db_ops.rebuild_table, sqlite/rebuild.c), one rebuild per table
+ * for all its changes that run at one time (rebuild_step_add), made when
+ * the step runs so that the after-rows rebuild builds on the one before
+ * the rows; SQLite keeps
  * any value in any declared type, so a narrowing is checked here, value
  * by value, first.  A foreign key or a UNIQUE constraint is dropped
  * there by a rebuild too.  It drops columns (3.35 and later) and tables. */
@@ -60,6 +62,27 @@ static void step_add(struct alter_plan *p, struct buf *sql, struct buf *undo, en
 	s->when = when;
 	s->check_table = check_table ? xstrdup(check_table) : NULL;
 	s->check_column = check_column ? xstrdup(check_column) : NULL;
+}
+
+/* The step that rebuilds table at time when, made on the first change of
+ * it, with edit e added: SQLite copies a table's rows once for all the
+ * changes made at one time. */
+static void rebuild_step_add(struct alter_plan *p, const char *table, enum alter_when when, struct rebuild_edit e)
+{
+	struct alter_step *s = NULL;
+	for (size_t i = 0; i < p->n && !s; i++)
+		if (p->v[i].rebuild_table && p->v[i].when == when && !strcmp(p->v[i].rebuild_table, table))
+			s = &p->v[i];
+	if (!s) {
+		struct buf sql = BUF_INIT;
+		/* the statements are made when the step runs (apply_alter_run) */
+		buf_addf(&sql, "-- rebuild of table \"%s\"", table);
+		step_add(p, &sql, NULL, when, NULL, NULL);
+		s = &p->v[p->n - 1];
+		s->rebuild_table = xstrdup(table);
+	}
+	ALLOC_GROW(s->edits, s->nedits + 1, s->edits_alloc);
+	s->edits[s->nedits++] = e;
 }
 
 static struct alter_kept *kept_add(struct alter_plan *p, enum schema_change_kind kind, const struct table *was,
@@ -92,6 +115,7 @@ void apply_alter_release(struct alter_plan *p)
 		free(p->v[i].check_table);
 		free(p->v[i].check_column);
 		free(p->v[i].rebuild_table);
+		free(p->v[i].edits);
 	}
 	free(p->v);
 	for (size_t i = 0; i < p->nkept; i++) {
@@ -423,7 +447,7 @@ static int rebuild_refused(struct db *db, const struct table *t, const struct co
 		return -1;
 	}
 	struct rebuild_edit e = { .col = now };
-	if (db->ops->rebuild_table(db, t->name, &e, why) < 0) {
+	if (db->ops->rebuild_table(db, t->name, &e, 1, why) < 0) {
 		buf_reset(why);
 		buf_adds(why, db->err.buf);
 		return -1;
@@ -577,32 +601,26 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		buf_reset(&sql);
 		buf_reset(&undo);
 		buf_reset(&err);
+		enum alter_when when = k == CHANGE_NARROWS && !mysql ? ALTER_AFTER_ROWS : ALTER_BEFORE_ROWS;
 		if (dl->alter == ALTER_NONE) {
 			if (column_alike(was, now)) {
 				table_free(nt);
 				continue; /* only what stays the target's differs */
 			}
-			/* the statements are made when the step runs (apply_alter_run) */
-			buf_addf(&sql, "-- rebuild of table \"%s\" for column \"%s\"", nt->name, now->name);
+			rebuild_step_add(p, nt->name, when, (struct rebuild_edit){ .col = now });
 		} else if (sql_alter_column(&sql, dl, was, nt, c->new_i, now_engine, &err) < 0 ||
 			   (mysql && sql_alter_column(&undo, dl, now, c->old_t, c->old_i, db->ops->engine, &err) < 0)) {
 			refuse(rd, c->new_t->line, "--schema", err.buf, &bad);
 			table_free(nt);
 			continue;
 		}
-		if (!sql.len) {
+		if (dl->alter != ALTER_NONE && !sql.len) {
 			table_free(nt);
 			continue; /* the same column in this engine's words */
 		}
-		enum alter_when when = k == CHANGE_NARROWS && !mysql ? ALTER_AFTER_ROWS : ALTER_BEFORE_ROWS;
 		int sets_not_null = was->nullable && !now->nullable;
-		step_add(p, &sql, &undo, when, sets_not_null ? nt->name : NULL, sets_not_null ? now->name : NULL);
-		if (dl->alter == ALTER_NONE) {
-			struct alter_step *s = &p->v[p->n - 1];
-			s->rebuild_table = xstrdup(nt->name);
-			s->edit.col = now;
-			s->narrows = k == CHANGE_NARROWS;
-		}
+		if (dl->alter != ALTER_NONE)
+			step_add(p, &sql, &undo, when, sets_not_null ? nt->name : NULL, sets_not_null ? now->name : NULL);
 		struct alter_kept *kp = kept_add(p, SC_ALTER_COLUMN, c->old_t, c->old_i);
 		kp->now = nt;
 		kp->col_now = c->new_i;
@@ -625,7 +643,7 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 			int rebuilds = dl->alter == ALTER_NONE &&
 				       (!pass || !strncmp(e.drop_unique->name, "sqlite_autoindex_", 17));
 			buf_reset(&sql);
-			if (rebuilds && db->ops->rebuild_table(db, c->old_t->name, &e, &sql) < 0) {
+			if (rebuilds && db->ops->rebuild_table(db, c->old_t->name, &e, 1, &sql) < 0) {
 				buf_reset(&what);
 				schema_change_describe(&what, c, "the target", "the stream");
 				refuse(rd, c->new_t->line, what.buf, db->err.buf, &bad);
@@ -633,16 +651,13 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 			}
 			buf_reset(&sql);
 			if (rebuilds)
-				buf_addf(&sql, "-- rebuild of table \"%s\"", c->old_t->name);
+				rebuild_step_add(p, c->old_t->name, drop_when, e);
 			else if (pass)
 				sql_drop_index(&sql, dl, c->old_t, &c->old_t->indexes[c->old_i]);
 			else
 				sql_drop_reference(&sql, dl, c->old_t, &c->old_t->refs[c->old_i]);
-			step_add(p, &sql, NULL, drop_when, NULL, NULL);
-			if (rebuilds) {
-				p->v[p->n - 1].rebuild_table = xstrdup(c->old_t->name);
-				p->v[p->n - 1].edit = e;
-			}
+			if (!rebuilds)
+				step_add(p, &sql, NULL, drop_when, NULL, NULL);
 			p->destructive++;
 		}
 	for (size_t i = 0; i < all.n && !bad; i++) {
@@ -702,6 +717,30 @@ out:
 	return bad ? -1 : 0;
 }
 
+/* Before SQLite's rebuild step s: -1 (the first row's key said) if a
+ * column it makes NOT NULL holds a NULL, or one it narrows a value that
+ * does not fit, which SQLite would keep. */
+static int check_rebuilt_columns(struct db *db, const struct schema *target, const struct alter_step *s)
+{
+	const struct table *t = schema_find(target, s->rebuild_table);
+	struct buf why = BUF_INIT;
+	int ret = 0;
+	for (size_t k = 0; t && k < s->nedits && ret == 0; k++) {
+		const struct column *now = s->edits[k].col;
+		long i = now ? table_column_index(t, now->name) : -1;
+		if (i < 0)
+			continue;
+		const struct column *was = &t->cols[i];
+		buf_reset(&why);
+		if (was->nullable && !now->nullable)
+			ret = check_column(db, target, t->name, now->name, NULL);
+		if (ret == 0 && column_change(was, now, db->ops->engine, &why) == CHANGE_NARROWS)
+			ret = check_column(db, target, t->name, now->name, now);
+	}
+	buf_release(&why);
+	return ret;
+}
+
 int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, const struct schema *target,
 		    int shown_only)
 {
@@ -711,12 +750,12 @@ int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, c
 			continue;
 		if (s->check_table && check_column(db, target, s->check_table, s->check_column, NULL) < 0)
 			return -1;
-		if (s->narrows && check_column(db, target, s->rebuild_table, s->edit.col->name, s->edit.col) < 0)
+		if (s->rebuild_table && check_rebuilt_columns(db, target, s) < 0)
 			return -1;
 		if (s->rebuild_table) {
 			/* made now: an earlier rebuild of the table changed its text */
 			struct buf sql = BUF_INIT;
-			if (db->ops->rebuild_table(db, s->rebuild_table, &s->edit, &sql) < 0) {
+			if (db->ops->rebuild_table(db, s->rebuild_table, s->edits, s->nedits, &sql) < 0) {
 				buf_release(&sql);
 				return error("%s: %s", db->shown_url, db->err.buf);
 			}

@@ -71,13 +71,15 @@ struct alter_step {
 	enum alter_when when;
 	/* NOT NULL is set: checked right before, the first NULL's key said */
 	char *check_table, *check_column;
-	/* SQLite: rebuild_table changed by edit (db_ops.rebuild_table), sql
-	 * made again when the step runs, from the schema as it is then;
-	 * narrows: edit.col's values are checked to fit first, as SQLite would
-	 * keep any (what edit points to is an alter_kept's) */
+	/* SQLite: rebuild_table changed by edits[0..nedits), every change of
+	 * the table that runs at this step's time, in one rebuild
+	 * (db_ops.rebuild_table); sql made again when the step runs, from the
+	 * schema as it is then.  A column an edit narrows or makes NOT NULL is
+	 * checked first, as SQLite would keep any value (what the edits point
+	 * to is alter_kept's). */
 	char *rebuild_table;
-	struct rebuild_edit edit;
-	int narrows;
+	struct rebuild_edit *edits;
+	size_t nedits, edits_alloc;
 	int done;
 };
 /* What a step changed or took away, for the undo stream. */

@@ -845,12 +845,7 @@ static int alter_back(struct apply *a, const struct schema_record *r, struct buf
 	long i = now ? table_column_index(now, r->t->cols[0].name) : -1;
 	struct buf err = BUF_INIT;
 	int ret = 0;
-	struct rebuild_edit e = { .col = &r->t->cols[0] };
-	if (a->db->ops->dialect->alter == ALTER_NONE && a->db->ops->rebuild_table) {
-		/* SQLite: by a rebuild, from the table's text as it is now */
-		if (a->db->ops->rebuild_table(a->db, r->t->name, &e, sql) < 0)
-			ret = error("%s: %s", a->db->shown_url, a->db->err.buf);
-	} else if (a->db->ops->dialect->alter == ALTER_NONE)
+	if (a->db->ops->dialect->alter == ALTER_NONE)
 		ret = error("%s: the undo stream changes column \"%s\".\"%s\" back, which %s cannot",
 			    a->db->shown_url, r->t->name, r->t->cols[0].name, a->db->ops->engine);
 	else if (sql_alter_column(sql, a->db->ops->dialect, i >= 0 ? &now->cols[i] : NULL, r->t, 0,
@@ -865,16 +860,40 @@ static int alter_back(struct apply *a, const struct schema_record *r, struct buf
 static int add_back(struct apply *a, const struct schema_record *r, struct buf *sql)
 {
 	struct buf err = BUF_INIT;
-	struct rebuild_edit e = { .add_ref = &r->t->refs[0] };
-	int ret;
-	if (a->db->ops->dialect->inline_references && a->db->ops->rebuild_table) /* SQLite */
-		ret = a->db->ops->rebuild_table(a->db, r->t->name, &e, sql) < 0
-			      ? error("%s: %s", a->db->shown_url, a->db->err.buf) : 0;
-	else
-		ret = sql_add_reference(sql, a->db->ops->dialect, r->t, &r->t->refs[0], &err) < 0
-			      ? error("%s: %s", a->rd.name, err.buf) : 0;
+	int ret = sql_add_reference(sql, a->db->ops->dialect, r->t, &r->t->refs[0], &err) < 0
+			  ? error("%s: %s", a->rd.name, err.buf) : 0;
 	buf_release(&err);
 	return ret;
+}
+
+/* SQLite: whether undo record r is made by rebuilding its table (a column
+ * as it was, a foreign key again). */
+static int rebuilds_back(const struct apply *a, const struct schema_record *r)
+{
+	return a->db->ops->rebuild_table && a->db->ops->dialect->alter == ALTER_NONE &&
+	       ((r->kind == SC_ALTER_COLUMN && r->t->ncols) || (r->kind == SC_ADD_REFERENCE && r->t->nrefs));
+}
+
+/* SQLite: undo records from the i-th on that rebuild the same table, one
+ * after the other, made by one rebuild from the table's text as it is now
+ * (its rows copied once); how many it took, or -1. */
+static long rebuild_back(struct apply *a, size_t i, struct buf *sql)
+{
+	const char *table = a->rd.schema_records[i].t->name;
+	struct rebuild_edit *e = NULL;
+	size_t n = 0, alloc = 0;
+	for (size_t j = i; j < a->rd.nschema; j++) {
+		const struct schema_record *r = &a->rd.schema_records[j];
+		if (!rebuilds_back(a, r) || strcmp(r->t->name, table))
+			break;
+		ALLOC_GROW(e, n + 1, alloc);
+		e[n++] = r->kind == SC_ALTER_COLUMN ? (struct rebuild_edit){ .col = &r->t->cols[0] }
+						    : (struct rebuild_edit){ .add_ref = &r->t->refs[0] };
+	}
+	long took = a->db->ops->rebuild_table(a->db, table, e, n, sql) < 0
+			    ? error("%s: %s", a->db->shown_url, a->db->err.buf) : (long)n;
+	free(e);
+	return took;
 }
 
 /* One statement of an undo stream's drops, said; -1 when it fails. */
@@ -899,7 +918,13 @@ int apply_schema_drops(struct apply *a, int after_commit)
 	for (size_t i = 0; i < a->rd.nschema && ret == 0; i++) {
 		const struct schema_record *r = &a->rd.schema_records[i];
 		buf_reset(&sql);
-		if (r->kind == SC_DROP_TABLE)
+		long took = 1;
+		if (rebuilds_back(a, r)) {
+			if ((took = rebuild_back(a, i, &sql)) < 0)
+				ret = -1;
+			else
+				i += (size_t)took - 1;
+		} else if (r->kind == SC_DROP_TABLE)
 			sql_drop_table(&sql, dl, r->t->name);
 		else if (r->kind == SC_DROP_COLUMN)
 			sql_drop_column(&sql, dl, r->t->name, r->t->cols[0].name);
