@@ -1916,6 +1916,40 @@ dbapply: schema: CREATE TABLE \"pets__dbapply_rebuild\" (id INTEGER PRIMARY KEY,
 		"id:0:INTEGER name:1:VARCHAR(10) tag:0:VARCHAR(8) owner_id:0:INT weight:0:INTEGER note:0:TEXT"
 }
 
+@test "--sql --schema --mirror on SQLite: the script holds the rebuild, a column and a table dropped, and a narrowing after the rows; sqlite3 -bail makes from it what dbapply makes" {
+	sqlite_tags
+	sqlite3 dev.db "ALTER TABLE tag_log DROP COLUMN what; CREATE TABLE extra (id INTEGER PRIMARY KEY, v TEXT);
+		INSERT INTO extra VALUES (1, 'x'); UPDATE tags SET n = 7 WHERE id = 3"
+	sqlite3 prod.db "CREATE TABLE old (id INTEGER PRIMARY KEY); INSERT INTO old VALUES (5);
+		CREATE TABLE sizes (id INTEGER PRIMARY KEY, label VARCHAR(20)); INSERT INTO sizes VALUES (1, 'small')"
+	sqlite3 dev.db "CREATE TABLE sizes (id INTEGER PRIMARY KEY, label VARCHAR(5)); INSERT INTO sizes VALUES (1, 'S')"
+	cp prod.db viasql.db
+	cp prod.db prod-before.db
+	dbdump-rows dev.db > s.ndjson
+	run --separate-stderr dbapply --sql --schema --mirror --prefer source prod.db s.ndjson
+	assert_success
+	printf '%s\n' "$output" > script.sql
+	cmp prod.db prod-before.db
+	# in the order dbapply runs them: schema step, rows, the narrowing, COMMIT
+	assert_equal "$(grep -e '^PRAGMA' -e '^CREATE TABLE' -e '^ALTER' -e '^DROP' -e '^UPDATE "sizes"' -e '^COMMIT' script.sql | cut -c 1-44 | sed 's/ *$//')" 'PRAGMA foreign_keys = ON;
+PRAGMA foreign_keys = OFF;
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE "extra" ("id" INTEGER PRIMARY K
+CREATE TABLE "tags__dbapply_rebuild" (id INT
+ALTER TABLE "tag_log" DROP COLUMN "what";
+DROP TABLE "old";
+UPDATE "sizes" SET "label" = '"'S'"' WHERE "id"
+CREATE TABLE "sizes__dbapply_rebuild" (id IN
+COMMIT;'
+	sqlite3 -bail viasql.db < script.sql
+	run dbapply --schema --mirror --prefer source prod.db s.ndjson
+	assert_success
+	assert_same_rows_and_schema prod.db viasql.db
+	assert_same_rows_and_schema dev.db viasql.db
+	assert_equal "$(sqlite3 viasql.db "SELECT sql FROM sqlite_schema ORDER BY name")" "$(sqlite3 prod.db "SELECT sql FROM sqlite_schema ORDER BY name")"
+	assert_equal "$(sqlite3 viasql.db "PRAGMA foreign_key_check")" ""
+}
+
 @test "--schema on SQLite refuses by name to rebuild a table another refers to while foreign keys are enforced (an ON DELETE action); nothing written" {
 	sqlite3 prod.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(10));
 		CREATE TABLE tag_uses (id INTEGER PRIMARY KEY, tag_id INT REFERENCES tags(id) ON DELETE CASCADE);

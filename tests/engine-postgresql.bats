@@ -1464,17 +1464,26 @@ dbapply: warning: <stdin>:4: --schema: foreign key of "cases" (type_id) -> "case
 		ALTER COLUMN n TYPE bigint, ALTER COLUMN note SET DEFAULT 'none';
 		UPDATE tags SET name = 'a name longer than ten', n = 5000000000 WHERE id = 2"
 	dbdump-rows "$PROD" > before.ndjson
-	# --sql cannot print these yet: refused, not left out of the script
+	# --sql: the alters before the rows, as dbapply runs them; psql makes from it what dbapply makes
+	pg_psql postgres -qc "DROP DATABASE IF EXISTS viapsql WITH (FORCE)" -c "CREATE DATABASE viapsql TEMPLATE prod"
 	run --separate-stderr dbapply --prefer source --sql --schema "$PROD" < <(dbdump-rows "$DEV")
-	assert_failure 2
-	assert_output ""
-	assert_equal "$(echo "$stderr" | grep -c 'the script cannot hold --schema.s changes to existing columns and tables yet (3)')" 1
+	assert_success
+	printf '%s\n' "$output" > script.sql
+	assert_equal "$(grep -e '^ALTER' -e '^UPDATE' -e '^BEGIN' -e '^COMMIT' script.sql)" 'BEGIN;
+ALTER TABLE "tags" ALTER COLUMN "name" TYPE character varying(50), ALTER COLUMN "name" DROP NOT NULL;
+ALTER TABLE "tags" ALTER COLUMN "n" TYPE bigint;
+ALTER TABLE "tags" ALTER COLUMN "note" SET DEFAULT '"'none'"';
+UPDATE "tags" SET "name" = '"'a name longer than ten'"',"n" = '"'5000000000'"' WHERE "id" = '"'2'"';
+COMMIT;'
+	assert_same_rows_and_schema before.ndjson "$PROD"
+	pg_psql viapsql -f script.sql > /dev/null
 	run dbapply --prefer source --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE "tags" ALTER COLUMN "name" TYPE character varying(50), ALTER COLUMN "name" DROP NOT NULL;'
 	assert_line 'dbapply: schema: ALTER TABLE "tags" ALTER COLUMN "n" TYPE bigint;'
 	assert_line "dbapply: schema: ALTER TABLE \"tags\" ALTER COLUMN \"note\" SET DEFAULT 'none';"
 	assert_same_rows_and_schema "$DEV" "$PROD"
+	assert_same_rows_and_schema "$PROD" "$(pg_url viapsql)"
 	run dbapply --rollback "$PROD"
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE "tags" ALTER COLUMN "name" TYPE character varying(10), ALTER COLUMN "name" SET NOT NULL;'
@@ -1493,10 +1502,19 @@ dbapply: warning: <stdin>:4: --schema: foreign key of "cases" (type_id) -> "case
 	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
 	assert_output --partial '<stdin>:2: --schema: column "tags"."name" is (text, character varying(50)) in the target, (text, character varying(10)) in the stream: from character varying(50) to character varying(10), a shorter text: only with --schema --mirror'
+	# --sql: a narrowing after the rows, before the COMMIT; psql makes from it what dbapply makes
+	pg_psql postgres -qc "DROP DATABASE IF EXISTS viapsql WITH (FORCE)" -c "CREATE DATABASE viapsql TEMPLATE prod"
+	run --separate-stderr dbapply --sql --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	printf '%s\n' "$output" > script.sql
+	assert_equal "$(tail -n 2 script.sql)" 'ALTER TABLE "tags" ALTER COLUMN "name" TYPE character varying(10);
+COMMIT;'
+	pg_psql viapsql -f script.sql > /dev/null
 	run dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE "tags" ALTER COLUMN "name" TYPE character varying(10);'
 	assert_equal "$(pg_psql prod -tAc "SELECT character_maximum_length FROM information_schema.columns WHERE table_name = 'tags' AND column_name = 'name'")" 10
+	assert_same_rows_and_schema "$PROD" "$(pg_url viapsql)"
 	run dbapply --rollback "$PROD"
 	assert_success
 	run dbdiff --schema before.ndjson "$PROD"

@@ -252,6 +252,7 @@ static int run(struct apply *a, const char *input)
 	/* narrowing and NOT NULL, once the rows are in (PostgreSQL) */
 	if (a->alter && !db->ops->ddl_commits && apply_alter_run(db, a->alter, ALTER_AFTER_ROWS, &a->target, 0) < 0)
 		return -1;
+	apply_sql_alters(a, ALTER_AFTER_ROWS);
 	if (!db->ops->ddl_commits && apply_schema_drops(a, 0) < 0)
 		return -1;
 	progress_done();

@@ -192,6 +192,9 @@ struct apply {
 	struct buf sql_ddl, sql_after, sql_seq;
 	FILE *sql_rows;
 	int sql_fk_off;
+	/* SQLite: the script holds a rebuild, and dbapply's connection ran it
+	 * with foreign keys off (no foreign key has an action, conn.c). */
+	int sql_rebuilds_unenforced;
 };
 
 /* The target's rows of one table, in key order. */
@@ -319,6 +322,10 @@ int apply_sql_check(struct apply *a);
 void apply_sql_ddl(struct apply *a, const char *sql);
 /* The same for DDL that runs after the rows (apply_schema_after_rows). */
 void apply_sql_ddl_after_rows(struct apply *a, const char *sql);
+/* The statements a->alter's steps of time when ran (apply_alter_run), in
+ * their order: before the rows with the schema step's, after them with
+ * apply_sql_ddl_after_rows's. */
+void apply_sql_alters(struct apply *a, enum alter_when when);
 int apply_sql_write(struct apply *a, const struct plan *p, const struct change *c);
 int apply_sql_sequence(struct apply *a, const struct table *t);
 int apply_sql_print(struct apply *a);

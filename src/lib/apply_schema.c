@@ -632,13 +632,6 @@ int apply_schema_step(struct apply *a)
 			return -1;
 		}
 		a->sum->schema_drops += a->alter->destructive;
-		/* Not silently left out of a script that claims to be the run. */
-		if (a->o->sql && a->alter->n) {
-			schema_diff_release(&d);
-			return error("%s: --sql: the script cannot hold --schema's changes to existing "
-				     "columns and tables yet (%zu); dbapply --schema --dry-run prints them",
-				     a->db->shown_url, a->alter->n);
-		}
 	}
 	if (!d.n && !(a->alter && a->alter->n)) {
 		schema_diff_release(&d);
@@ -661,6 +654,7 @@ int apply_schema_step(struct apply *a)
 		enum schema_change_kind k;
 		for (size_t i = 0; i < p.n; i++)
 			apply_sql_ddl(a, p.v[i].sql);
+		apply_sql_alters(a, ALTER_BEFORE_ROWS);
 		for (size_t i = 0; i < p.nafter; i++) {
 			ALLOC_GROW(a->after_rows, a->nafter_rows + 1, a->after_rows_alloc);
 			a->after_rows[a->nafter_rows++] = p.after[i];
