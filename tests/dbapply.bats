@@ -2023,6 +2023,34 @@ dbapply: warning: <stdin>:6: --schema: foreign key of "tags" (client_id) -> "cli
 	assert_equal "$(sqlite3 prod.db "SELECT \"table\", \"from\", on_delete FROM pragma_foreign_key_list('tags')")" "clients|client_id|SET NULL"
 }
 
+@test "--schema: an index whose columns change under the same name is refused by name without --mirror; --schema --mirror drops it before making the new one; --rollback puts it back" {
+	sqlite3 prod.db "CREATE INDEX clients_lookup ON clients (name)"
+	sqlite3 dev.db "CREATE UNIQUE INDEX clients_lookup ON clients (name, phone)"
+	cp prod.db prod-before.db
+	dbdump-rows prod.db > before.ndjson
+	run --separate-stderr dbapply --schema prod.db < <(dbdump-rows dev.db)
+	assert_failure 2
+	assert_equal "$stderr" 'dbapply: <stdin>:3: --schema: index "clients_lookup" on "clients" (name) is only in the target: the stream'"'"'s table has another index of that name, which cannot be made beside it: only with --schema --mirror (which drops this one first)
+dbapply: nothing was written to prod.db'
+	cmp prod.db prod-before.db
+	run --separate-stderr dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema: ')" 'dbapply: schema: DROP INDEX "clients_lookup";
+dbapply: schema: CREATE UNIQUE INDEX "clients_lookup" ON "clients" ("name", "phone");'
+	assert_same_rows_and_schema dev.db prod.db
+	run --separate-stderr dbapply --rollback prod.db
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema: ')" 'dbapply: schema: DROP INDEX "clients_lookup";
+dbapply: schema: CREATE INDEX "clients_lookup" ON "clients" ("name");'
+	dbdump-rows prod.db > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	# --sql: the drop first in the script too
+	run --separate-stderr dbapply --sql --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | grep -e '^DROP' -e '^CREATE')" 'DROP INDEX "clients_lookup";
+CREATE UNIQUE INDEX "clients_lookup" ON "clients" ("name", "phone");'
+}
+
 @test "a protected environment: --schema --mirror needs --yes, and a backup is taken even when only the schema changes" {
 	cp dev.db prod.db
 	prod_has_more

@@ -1155,6 +1155,42 @@ dbapply: warning: <stdin>:4: --schema: foreign key of "cases" (type_id) -> "case
 	assert_output --partial 'cases_type_id_fkey'
 }
 
+@test "--schema --mirror on MariaDB: an index whose columns change under the same name is dropped before the new one is made, made again when the schema step fails; refused by name without --mirror; --rollback puts it back" {
+	for db in dev prod; do
+		my_sql $db <<< "CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(20), b VARCHAR(20)) ENGINE=InnoDB;
+			INSERT INTO t VALUES (1, 'x', 'y'), (2, 'x', 'z');"
+	done
+	my_sql prod <<< "CREATE INDEX t_ab ON t (a)"
+	my_sql dev <<< "CREATE UNIQUE INDEX t_ab ON t (a, b)"
+	dbdump-rows "$PROD" > before.ndjson
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_equal "$stderr" 'dbapply: <stdin>:2: --schema: index "t_ab" on "t" (a) is only in the target: the stream'"'"'s table has another index of that name, which cannot be made beside it: only with --schema --mirror (which drops this one first)
+dbapply: nothing was written to '"$PROD"
+	# a row of prod the new unique index cannot take: its CREATE fails, the old index comes back
+	my_sql prod <<< "INSERT INTO t VALUES (3, 'x', 'y')"
+	dbdump-rows "$PROD" > before.ndjson
+	run --separate-stderr dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_equal "$(printf '%s\n' "$stderr" | grep -e '^dbapply: schema' -e 'undone')" 'dbapply: schema: DROP INDEX `t_ab` ON `t`;
+dbapply: schema: CREATE UNIQUE INDEX `t_ab` ON `t` (`a`, `b`);
+dbapply: schema undone: CREATE INDEX `t_ab` ON `t` (`a`);
+dbapply: the schema step is undone: '"$PROD"' is as before (MySQL commits DDL by itself, so it was made and then taken back)'
+	assert_same_rows_and_schema before.ndjson "$PROD"
+	my_sql prod <<< "DELETE FROM t WHERE id = 3"
+	dbdump-rows "$PROD" > before.ndjson
+	run --separate-stderr dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema')" 'dbapply: schema: DROP INDEX `t_ab` ON `t`;
+dbapply: schema: CREATE UNIQUE INDEX `t_ab` ON `t` (`a`, `b`);'
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	run dbapply --rollback "$PROD"
+	assert_success
+	dbdump-rows "$PROD" > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(my_sql prod <<< "SELECT NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'prod' AND INDEX_NAME = 't_ab'")" "$(printf '1\ta')"
+}
+
 @test "--schema on MariaDB widens columns (varchar(10) to varchar(50), int to bigint) before the rows; --rollback narrows them back; NOT NULL over a NULL is refused with the row's key" {
 	for db in dev prod; do
 		my_sql $db <<< "CREATE TABLE tags (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL, n INT NULL, note TEXT NULL) ENGINE=InnoDB;

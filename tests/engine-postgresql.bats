@@ -1455,6 +1455,37 @@ dbapply: warning: <stdin>:4: --schema: foreign key of "cases" (type_id) -> "case
 	assert_output --partial 'cases_type_id_fkey'
 }
 
+@test "--schema --mirror on PostgreSQL: an index whose columns change under the same name is dropped before the new one is made, in the transaction; refused by name without --mirror; --rollback puts it back" {
+	for db in dev prod; do
+		pg_psql $db -qc "CREATE TABLE t (id integer PRIMARY KEY, a text, b text); INSERT INTO t VALUES (1, 'x', 'y'), (2, 'x', 'z');"
+	done
+	pg_psql prod -qc "CREATE INDEX t_ab ON t (a)"
+	pg_psql dev -qc "CREATE UNIQUE INDEX t_ab ON t (a, b)"
+	dbdump-rows "$PROD" > before.ndjson
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_equal "$stderr" 'dbapply: <stdin>:2: --schema: index "t_ab" on "t" (a) is only in the target: the stream'"'"'s table has another index of that name, which cannot be made beside it: only with --schema --mirror (which drops this one first)
+dbapply: nothing was written to '"$PROD"
+	# a row of prod the new unique index cannot take: the transaction keeps the old index
+	pg_psql prod -qc "INSERT INTO t VALUES (3, 'x', 'y')"
+	dbdump-rows "$PROD" > before.ndjson
+	run --separate-stderr dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_same_rows_and_schema before.ndjson "$PROD"
+	pg_psql prod -qc "DELETE FROM t WHERE id = 3"
+	dbdump-rows "$PROD" > before.ndjson
+	run --separate-stderr dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema')" 'dbapply: schema: DROP INDEX "t_ab";
+dbapply: schema: CREATE UNIQUE INDEX "t_ab" ON "t" ("a", "b");'
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	run dbapply --rollback "$PROD"
+	assert_success
+	dbdump-rows "$PROD" > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(pg_psql prod -Atc "SELECT indexdef FROM pg_indexes WHERE indexname = 't_ab'")" "CREATE INDEX t_ab ON public.t USING btree (a)"
+}
+
 @test "--schema on PostgreSQL widens columns (varchar(10) to varchar(50), integer to bigint, NOT NULL dropped, a default) before the rows; --rollback narrows them back after" {
 	for db in dev prod; do
 		pg_psql $db -qc "CREATE TABLE tags (id integer PRIMARY KEY, name varchar(10) NOT NULL, n integer, note text);

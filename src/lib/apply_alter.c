@@ -484,6 +484,19 @@ static int key_drop_planned(const struct apply_opts *o, const struct stream_read
 	return *left ? -1 : 1;
 }
 
+/* The index the stream's table has under the name of index drop c (a
+ * change of its columns or uniqueness): the schema step makes it, so the
+ * target's must be gone first.  NULL if none. */
+static const struct index *index_named_again(const struct schema_diff *all, const struct schema_change *c)
+{
+	const char *name = c->old_t->indexes[c->old_i].name;
+	for (size_t i = 0; i < all->n; i++)
+		if (all->v[i].kind == SC_ADD_INDEX && !strcmp(all->v[i].new_t->name, c->old_t->name) &&
+		    !strcmp(all->v[i].new_t->indexes[all->v[i].new_i].name, name))
+			return &all->v[i].new_t->indexes[all->v[i].new_i];
+	return NULL;
+}
+
 static void refuse(const struct stream_reader *rd, long line, const char *what, const char *why, int *bad)
 {
 	if (line)
@@ -522,7 +535,13 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		    key_drop_planned(o, rd, &all, c, &left) < 0) {
 			buf_reset(&what);
 			schema_change_describe(&what, c, "the target", "the stream");
-			warning("%s:%ld: --schema: %s: not dropped (%s)", rd->name, c->new_t->line, what.buf, left);
+			if (c->kind == SC_DROP_INDEX && index_named_again(&all, c))
+				refuse(rd, c->new_t->line, what.buf, "the stream's table has another index of that "
+				       "name, which cannot be made beside it: only with --schema --mirror (which "
+				       "drops this one first)", &bad);
+			else
+				warning("%s:%ld: --schema: %s: not dropped (%s)", rd->name, c->new_t->line, what.buf,
+					left);
 		}
 		if ((c->kind != SC_ALTER_COLUMN && c->kind != SC_DROP_COLUMN && c->kind != SC_DROP_TABLE) ||
 		    !apply_writes_table(o, rd->purpose, t->name))
@@ -650,6 +669,13 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 				continue;
 			}
 			buf_reset(&sql);
+			buf_reset(&undo);
+			/* an index whose name the stream's table gives another: gone
+			 * before the schema step makes that one (MySQL: made again if
+			 * the run fails) */
+			int named_again = pass && !rebuilds && index_named_again(&all, c);
+			if (named_again && mysql)
+				sql_create_index(&undo, dl, c->old_t, &c->old_t->indexes[c->old_i]);
 			if (rebuilds)
 				rebuild_step_add(p, c->old_t->name, drop_when, e);
 			else if (pass)
@@ -657,7 +683,7 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 			else
 				sql_drop_reference(&sql, dl, c->old_t, &c->old_t->refs[c->old_i]);
 			if (!rebuilds)
-				step_add(p, &sql, NULL, drop_when, NULL, NULL);
+				step_add(p, &sql, &undo, named_again ? ALTER_BEFORE_SCHEMA : drop_when, NULL, NULL);
 			p->destructive++;
 		}
 	for (size_t i = 0; i < all.n && !bad; i++) {

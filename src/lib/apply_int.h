@@ -64,7 +64,10 @@ struct plan {
 
 /* apply_alter.c: --schema's changes to what the target has (see there).
  * When a statement runs: */
-enum alter_when { ALTER_BEFORE_ROWS, ALTER_AFTER_ROWS, ALTER_AFTER_COMMIT };
+enum alter_when {
+	ALTER_BEFORE_SCHEMA, /* before the schema step's own DDL: an index whose name it takes again */
+	ALTER_BEFORE_ROWS, ALTER_AFTER_ROWS, ALTER_AFTER_COMMIT
+};
 struct alter_step {
 	char *sql;
 	char *undo;             /* MySQL: what takes it back if the rows fail, or NULL */

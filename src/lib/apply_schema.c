@@ -649,9 +649,12 @@ int apply_schema_step(struct apply *a)
 	}
 	if (!incompatible(a->o, &a->target, &a->rd, &d) &&
 	    plan_build(a->o, a->db, &a->target, &d, a->rd.name, a->rd.engine ? a->rd.engine : "", &p) == 0 &&
-	    confirm_ddl(a, p.n) == 0 && plan_run(a->db, &p, 0) == 0 &&
+	    confirm_ddl(a, p.n) == 0 &&
+	    (!a->alter || apply_alter_run(a->db, a->alter, ALTER_BEFORE_SCHEMA, &a->target, 0) == 0) &&
+	    plan_run(a->db, &p, 0) == 0 &&
 	    (!a->alter || apply_alter_run(a->db, a->alter, ALTER_BEFORE_ROWS, &a->target, 0) == 0)) {
 		enum schema_change_kind k;
+		apply_sql_alters(a, ALTER_BEFORE_SCHEMA);
 		for (size_t i = 0; i < p.n; i++)
 			apply_sql_ddl(a, p.v[i].sql);
 		apply_sql_alters(a, ALTER_BEFORE_ROWS);
@@ -761,6 +764,8 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 	    o->before_write(o->before_write_ctx, NULL) < 0)
 		goto out;
 	if (o->dry_run && (p->n || p->alter.n || p->nafter)) {
+		if (apply_alter_run(db, &p->alter, ALTER_BEFORE_SCHEMA, &target, 1) < 0)
+			goto out;
 		plan_run(db, p, 1);
 		for (size_t i = 0; i < p->nafter; i++)
 			fprintf(stderr, "%s: schema: %s; (after the rows' commit; not run: dry run)\n", util_progname,
@@ -774,8 +779,8 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 		ret = 1;
 		goto out;
 	}
-	if (plan_run(db, p, 0) < 0) {
-		plan_undo(db, p);
+	if (apply_alter_run(db, &p->alter, ALTER_BEFORE_SCHEMA, &target, 0) < 0 || plan_run(db, p, 0) < 0) {
+		undo_all(db, p);
 		goto out;
 	}
 	if (apply_alter_run(db, &p->alter, ALTER_BEFORE_ROWS, &target, 0) < 0) {

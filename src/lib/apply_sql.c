@@ -67,7 +67,7 @@ void apply_sql_alters(struct apply *a, enum alter_when when)
 		const struct alter_step *s = &a->alter->v[i];
 		if (s->when != when || !s->done)
 			continue;
-		buf_addf(when == ALTER_BEFORE_ROWS ? &a->sql_ddl : &a->sql_after, "%s;\n", s->sql);
+		buf_addf(when <= ALTER_BEFORE_ROWS ? &a->sql_ddl : &a->sql_after, "%s;\n", s->sql);
 		if (s->rebuild_table && !has_reference_action(&a->target))
 			a->sql_rebuilds_unenforced = 1;
 	}
