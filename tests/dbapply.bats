@@ -1414,13 +1414,13 @@ dbapply: nothing was written to prod.db'
 	assert_equal "$(sqlite3 a.db 'SELECT id FROM c')" 1
 }
 
-@test "checks: a table --schema creates gets the stream's checks, enforced; one the target's table lacks is said, not made" {
+@test "checks: a table --schema creates gets the stream's checks, enforced; one the target's table lacks is said without --schema" {
 	sqlite3 dev.db "CREATE TABLE scores (id INTEGER PRIMARY KEY, points INT CONSTRAINT in_range CHECK (points BETWEEN 0 AND 100));
 		INSERT INTO scores VALUES (1, 50);"
 	sqlite3 prod.db "CREATE TABLE scores (id INTEGER PRIMARY KEY, points INT)"
 	run dbapply prod.db < <(dbdump-rows -t scores dev.db)
 	assert_success
-	assert_output --partial 'dbapply: warning: <stdin>:2: check "in_range" of "scores" (points BETWEEN 0 AND 100) is only in the stream (dbapply adds checks only with the tables it creates)'
+	assert_output --partial 'dbapply: warning: <stdin>:2: check "in_range" of "scores" (points BETWEEN 0 AND 100) is only in the stream (dbapply --schema adds it)'
 	run sqlite3 prod.db "SELECT points FROM scores"
 	assert_output 50
 	run --separate-stderr dbdiff --schema prod.db dev.db
@@ -1435,6 +1435,43 @@ dbapply: nothing was written to prod.db'
 	assert_output --partial 'CHECK constraint failed: in_range'
 	run dbdiff --schema dev.db new.db
 	assert_success
+}
+
+@test "checks on SQLite: --schema adds the stream's check to a table the target has by a rebuild after the rows (a row that breaks it refused, naming it, nothing written); --mirror drops the target's own; --rollback undoes both" {
+	sqlite3 dev.db "CREATE TABLE scores (id INTEGER PRIMARY KEY, points INT CONSTRAINT in_range CHECK (points BETWEEN 0 AND 100), n INT);
+		INSERT INTO scores VALUES (1, 50, 1), (2, 70, 2);"
+	sqlite3 prod.db "CREATE TABLE scores (id INTEGER PRIMARY KEY, points INT, n INT, CONSTRAINT n_pos CHECK (n > 0));
+		INSERT INTO scores VALUES (1, 500, 1), (3, 5, 4);"
+	cp prod.db prod-before.db
+	# prod's 500 (a row the first sync leaves, a collision) breaks in_range: refused by name
+	run --separate-stderr dbapply --schema prod.db < <(dbdump-rows -t scores dev.db)
+	assert_failure 2
+	assert_equal "$(printf '%s\n' "$stderr" | grep -v -e '^dbapply: schema: ' -e 'other rows under this key')" 'dbapply: warning: <stdin>:2: --schema: check "n_pos" of "scores" (n > 0) is only in the target: not dropped (only with --schema --mirror)
+dbapply: prod.db: --schema: table "scores" cannot be rebuilt: CHECK constraint failed: in_range
+dbapply: nothing was written to prod.db'
+	cmp prod.db prod-before.db
+	dbdump-rows prod.db > before.ndjson
+	run --separate-stderr dbapply --schema --mirror --prefer source prod.db < <(dbdump-rows -t scores dev.db)
+	assert_success
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'scores'"
+	assert_output 'CREATE TABLE "scores" (id INTEGER PRIMARY KEY, points INT, n INT, CONSTRAINT "in_range" CHECK (points BETWEEN 0 AND 100))'
+	dbdump-rows -t scores dev.db > dev-scores.ndjson
+	dbdump-rows -t scores prod.db > prod-scores.ndjson
+	assert_same_rows_and_schema dev-scores.ndjson prod-scores.ndjson
+	run sqlite3 prod.db "UPDATE scores SET points = 101 WHERE id = 1"
+	assert_failure
+	assert_output --partial 'CHECK constraint failed: in_range'
+	undo=$(ls -t backups/*.undo.ndjson.gz | head -n 1)
+	run jq -c 'select(.type == "schema")' <(zcat "$undo")
+	assert_output '{"type":"schema","change":"add_check","table":"scores","new":{"name":"n_pos","check":"n > 0"}}
+{"type":"schema","change":"drop_check","table":"scores","old":{"name":"in_range","check":"points BETWEEN 0 AND 100"}}'
+	# in_range goes before the rows (prod's 500 comes back), n_pos comes back after them
+	run --separate-stderr dbapply --rollback prod.db
+	assert_success
+	dbdump-rows prod.db > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'scores'"
+	assert_output 'CREATE TABLE "scores" (id INTEGER PRIMARY KEY, points INT, n INT, CONSTRAINT "n_pos" CHECK (n > 0))'
 }
 
 @test "--sql prints the statements of the run, schema and rows, and writes nothing; sqlite3 makes the same change from it" {

@@ -1191,6 +1191,44 @@ dbapply: schema: CREATE UNIQUE INDEX `t_ab` ON `t` (`a`, `b`);'
 	assert_equal "$(my_sql prod <<< "SELECT NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'prod' AND INDEX_NAME = 't_ab'")" "$(printf '1\ta')"
 }
 
+@test "checks on MariaDB: --schema adds the stream's check to a table prod has before the rows, dropped again when they fail (a row that breaks it refused, naming it); --mirror drops prod's own; --rollback undoes both" {
+	my_sql dev <<< "CREATE TABLE scores (id INT PRIMARY KEY, points INT, n INT, CONSTRAINT in_range CHECK (points BETWEEN 0 AND 100)) ENGINE=InnoDB;
+		INSERT INTO scores VALUES (1, 50, 1), (2, 70, 2);"
+	my_sql prod <<< "CREATE TABLE scores (id INT PRIMARY KEY, points INT, n INT, CONSTRAINT n_pos CHECK (n > 0)) ENGINE=InnoDB;
+		INSERT INTO scores VALUES (1, 500, 1), (3, 5, 4);"
+	dbdump-rows "$PROD" > before.ndjson
+	# prod's 500 breaks in_range: MariaDB refuses the ALTER, nothing else was made
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_equal "$(printf '%s\n' "$stderr" | grep -v -e '^dbapply: schema: ' -e 'other rows under this key')" 'dbapply: warning: <stdin>:2: --schema: check "n_pos" of "scores" (`n` > 0) is only in the target: not dropped (only with --schema --mirror)
+dbapply: '"$PROD"': --schema: adding check "in_range" (`points` between 0 and 100) to table "scores": CONSTRAINT `in_range` failed for `prod`.`scores`
+dbapply: nothing was written to '"$PROD"
+	assert_same_rows_and_schema before.ndjson "$PROD"
+	# prod's 500 fixed by hand; a row of the stream that breaks prod's n_pos: the rows fail, and the
+	# check made before them is dropped again
+	my_sql prod <<< "UPDATE scores SET points = 5 WHERE id = 1"
+	my_sql dev <<< "UPDATE scores SET n = -5 WHERE id = 2"
+	dbdump-rows "$PROD" > before.ndjson
+	run --separate-stderr dbapply --schema --prefer source "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	[[ "$stderr" == *'dbapply: schema: ALTER TABLE `scores` ADD CONSTRAINT `in_range` CHECK (`points` between 0 and 100);'* ]]
+	[[ "$stderr" == *'dbapply: schema undone: ALTER TABLE `scores` DROP CONSTRAINT `in_range`;'* ]]
+	assert_same_rows_and_schema before.ndjson "$PROD"
+	run --separate-stderr dbapply --schema --mirror --prefer source "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema: ')" 'dbapply: schema: ALTER TABLE `scores` ADD CONSTRAINT `in_range` CHECK (`points` between 0 and 100);
+dbapply: schema: ALTER TABLE `scores` DROP CONSTRAINT `n_pos`;'
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	run my_sql prod <<< "UPDATE scores SET points = 101 WHERE id = 1"
+	assert_failure
+	assert_output --partial 'in_range'
+	run --separate-stderr dbapply --rollback "$PROD"
+	assert_success
+	dbdump-rows "$PROD" > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(my_sql prod <<< "SELECT CONSTRAINT_NAME FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = 'prod'")" n_pos
+}
+
 @test "--schema on MariaDB widens columns (varchar(10) to varchar(50), int to bigint) before the rows; --rollback narrows them back; NOT NULL over a NULL is refused with the row's key" {
 	for db in dev prod; do
 		my_sql $db <<< "CREATE TABLE tags (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL, n INT NULL, note TEXT NULL) ENGINE=InnoDB;

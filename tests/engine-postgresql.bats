@@ -1486,6 +1486,36 @@ dbapply: schema: CREATE UNIQUE INDEX "t_ab" ON "t" ("a", "b");'
 	assert_equal "$(pg_psql prod -Atc "SELECT indexdef FROM pg_indexes WHERE indexname = 't_ab'")" "CREATE INDEX t_ab ON public.t USING btree (a)"
 }
 
+@test "checks on PostgreSQL: --schema adds the stream's check to a table prod has after the rows (a row that breaks it refused, naming it, nothing written); --mirror drops prod's own before them; --rollback undoes both" {
+	pg_psql dev -qc "CREATE TABLE scores (id integer PRIMARY KEY, points integer CONSTRAINT in_range CHECK (points BETWEEN 0 AND 100), n integer);
+		INSERT INTO scores VALUES (1, 50, 1), (2, 70, 2);"
+	pg_psql prod -qc "CREATE TABLE scores (id integer PRIMARY KEY, points integer, n integer, CONSTRAINT n_pos CHECK (n > 0));
+		INSERT INTO scores VALUES (1, 500, 1), (3, 5, 4);"
+	dbdump-rows "$PROD" > before.ndjson
+	# prod's 500 (a collision the first sync leaves) breaks in_range
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_equal "$(printf '%s\n' "$stderr" | grep -v -e '^dbapply: schema: ' -e 'other rows under this key')" 'dbapply: warning: <stdin>:2: --schema: check "n_pos" of "scores" ((n > 0)) is only in the target: not dropped (only with --schema --mirror)
+dbapply: '"$PROD"': --schema: adding check "in_range" (((points >= 0) AND (points <= 100))) to table "scores": check constraint "in_range" of relation "scores" is violated by some row
+dbapply: nothing was written to '"$PROD"
+	assert_same_rows_and_schema before.ndjson "$PROD"
+	run --separate-stderr dbapply --schema --mirror --prefer source "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema: ')" 'dbapply: schema: ALTER TABLE "scores" DROP CONSTRAINT "n_pos";
+dbapply: schema: ALTER TABLE "scores" ADD CONSTRAINT "in_range" CHECK (((points >= 0) AND (points <= 100)));'
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	run pg_psql prod -c "UPDATE scores SET points = 101 WHERE id = 1"
+	assert_failure
+	assert_output --partial 'violates check constraint "in_range"'
+	run --separate-stderr dbapply --rollback "$PROD"
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema: ')" 'dbapply: schema: ALTER TABLE "scores" DROP CONSTRAINT "in_range";
+dbapply: schema: ALTER TABLE "scores" ADD CONSTRAINT "n_pos" CHECK ((n > 0));'
+	dbdump-rows "$PROD" > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(pg_psql prod -Atc "SELECT conname FROM pg_constraint WHERE conrelid = 'scores'::regclass AND contype = 'c'")" n_pos
+}
+
 @test "--schema on PostgreSQL widens columns (varchar(10) to varchar(50), integer to bigint, NOT NULL dropped, a default) before the rows; --rollback narrows them back after" {
 	for db in dev prod; do
 		pg_psql $db -qc "CREATE TABLE tags (id integer PRIMARY KEY, name varchar(10) NOT NULL, n integer, note text);

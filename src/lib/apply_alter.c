@@ -116,6 +116,7 @@ void apply_alter_release(struct alter_plan *p)
 		free(p->v[i].check_column);
 		free(p->v[i].rebuild_table);
 		free(p->v[i].edits);
+		free(p->v[i].what);
 	}
 	free(p->v);
 	for (size_t i = 0; i < p->nkept; i++) {
@@ -125,6 +126,7 @@ void apply_alter_release(struct alter_plan *p)
 		if (p->kept[i].rows)
 			unlink(p->kept[i].rows);
 		free(p->kept[i].rows);
+		free(p->kept[i].clause);
 	}
 	free(p->kept);
 	memset(p, 0, sizeof(*p));
@@ -506,6 +508,96 @@ static void refuse(const struct stream_reader *rd, long line, const char *what, 
 	*bad = 1;
 }
 
+/* The name a check the target lacks is added under on MySQL, where the
+ * stream gives none: "<table>_chk_<n>", the first n the table does not
+ * use, so that a failure of the rows can drop it by name. */
+static void check_name(struct buf *out, const struct table *t)
+{
+	const char *bare = strrchr(t->name, '.');
+	bare = bare ? bare + 1 : t->name;
+	for (size_t n = 1;; n++) {
+		int taken = 0;
+		buf_reset(out);
+		buf_addf(out, "%s_chk_%zu", bare, n);
+		for (size_t i = 0; i < t->nchecks && !taken; i++)
+			taken = t->checks[i].name && !strcmp(t->checks[i].name, out->buf);
+		if (!taken)
+			return;
+	}
+}
+
+/* The checks of the tables the run writes: one the stream's table has and
+ * the target's lacks (change c, SC_ADD_CHECK) is added after the rows
+ * (PostgreSQL; SQLite by a rebuild), which may be what makes the table's
+ * rows fit it, or on MySQL before them, taken back if they fail; one only
+ * the target has (SC_DROP_CHECK) is dropped before the rows with --mirror,
+ * named in a warning without.  Each kept for the undo stream. */
+static int plan_check(const struct apply_opts *o, struct db *db, const struct stream_reader *rd,
+		      const struct schema_change *c, struct alter_plan *p)
+{
+	const struct sql_dialect *dl = db->ops->dialect;
+	const char *src = rd->engine ? rd->engine : "";
+	int mysql = db->ops->ddl_commits, sqlite = dl->alter == ALTER_NONE, add = c->kind == SC_ADD_CHECK;
+	const struct table *t = add ? c->new_t : c->old_t;
+	const struct check *ck = &t->checks[add ? c->new_i : c->old_i];
+	struct buf sql = BUF_INIT, undo = BUF_INIT, err = BUF_INIT, name = BUF_INIT, what = BUF_INIT;
+	int ret = 0;
+	if (!apply_writes_table(o, rd->purpose, t->name))
+		return 0;
+	schema_change_describe(&what, c, "the target", "the stream");
+	if (!add && o->mode != APPLY_MIRROR) {
+		warning("%s:%ld: --schema: %s: not dropped (only with --schema --mirror)", rd->name, c->new_t->line,
+			what.buf);
+		goto out;
+	}
+	if (add && !ck->name && mysql)
+		check_name(&name, c->old_t);
+	struct alter_kept *k = kept_add(p, c->kind, t, add ? c->new_i : c->old_i);
+	ck = &k->was->checks[k->col];
+	buf_reset(&what);
+	buf_addf(&what, "%s check %s%s%s(%s) %s table \"%s\"", add ? "adding" : "dropping", ck->name ? "\"" : "",
+		 ck->name ? ck->name : "", ck->name ? "\" " : "", ck->expr, add ? "to" : "of", t->name);
+	if (add && sqlite) {
+		if (sql_check_clause(&sql, dl, k->was, ck, NULL, src, &err) < 0)
+			goto refused;
+		k->clause = buf_detach(&sql);
+		rebuild_step_add(p, t->name, ALTER_AFTER_ROWS, (struct rebuild_edit){ .add_check = k->clause });
+	} else if (add) {
+		if (sql_add_check(&sql, dl, k->was, ck, name.len ? name.buf : NULL, src, &err) < 0)
+			goto refused;
+		if (mysql)
+			sql_drop_check(&undo, dl, t->name, name.len ? name.buf : ck->name);
+		step_add(p, &sql, &undo, mysql ? ALTER_BEFORE_ROWS : ALTER_AFTER_ROWS, NULL, NULL);
+	} else if (sqlite) {
+		rebuild_step_add(p, t->name, ALTER_BEFORE_ROWS, (struct rebuild_edit){ .drop_check = ck });
+	} else {
+		if (!ck->name) {
+			buf_adds(&err, "the target gives it no name to drop it by: drop it by hand");
+			goto refused;
+		}
+		sql_drop_check(&sql, dl, t->name, ck->name);
+		if (mysql && sql_add_check(&undo, dl, k->was, ck, NULL, db->ops->engine, &err) < 0)
+			goto refused;
+		step_add(p, &sql, &undo, ALTER_BEFORE_ROWS, NULL, NULL);
+		p->destructive++;
+	}
+	if (sqlite && !add)
+		p->destructive++;
+	if (!sqlite) /* a rebuild's failure names its table and statement */
+		p->v[p->n - 1].what = buf_detach(&what);
+	goto out;
+refused:
+	ret = -1;
+	error("%s:%ld: --schema: %s", rd->name, t->line, err.buf);
+out:
+	buf_release(&sql);
+	buf_release(&undo);
+	buf_release(&err);
+	buf_release(&name);
+	buf_release(&what);
+	return ret;
+}
+
 int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct schema *target,
 		     const struct stream_reader *rd, const char *dir, struct alter_plan *p)
 {
@@ -686,6 +778,10 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 				step_add(p, &sql, &undo, named_again ? ALTER_BEFORE_SCHEMA : drop_when, NULL, NULL);
 			p->destructive++;
 		}
+	for (size_t i = 0; i < all.n && !bad; i++)
+		if ((all.v[i].kind == SC_ADD_CHECK || all.v[i].kind == SC_DROP_CHECK) &&
+		    plan_check(o, db, rd, &all.v[i], p) < 0)
+			bad = 1;
 	for (size_t i = 0; i < all.n && !bad; i++) {
 		const struct schema_change *c = &all.v[i];
 		if (c->kind != SC_DROP_COLUMN || !apply_writes_table(o, rd->purpose, c->old_t->name))
@@ -791,7 +887,11 @@ int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, c
 		fprintf(stderr, "%s: schema: %s;%s\n", util_progname, s->sql,
 			shown_only ? " (not run: dry run)" : when == ALTER_AFTER_COMMIT ? " (after the rows' commit)" : "");
 		if (!shown_only && db->ops->exec_ddl(db, s->sql) < 0)
-			return error("%s: %s: %s", db->shown_url, s->sql, db->err.buf);
+			return s->what ? error("%s: --schema: %s: %s", db->shown_url, s->what, db->err.buf)
+			       : s->rebuild_table /* its statements said just above */
+			       ? error("%s: --schema: table \"%s\" cannot be rebuilt: %s", db->shown_url,
+				       s->rebuild_table, db->err.buf)
+			       : error("%s: %s: %s", db->shown_url, s->sql, db->err.buf);
 		s->done = !shown_only;
 	}
 	return 0;
@@ -845,11 +945,17 @@ int apply_alter_undo_schema(struct alter_plan *p, struct stream_writer *w)
 			c.old_i = k->col_now;
 			c.new_t = k->was;
 			c.new_i = k->col;
-		} else if (k->kind == SC_DROP_INDEX || k->kind == SC_DROP_REFERENCE) {
+		} else if (k->kind == SC_DROP_INDEX || k->kind == SC_DROP_REFERENCE || k->kind == SC_DROP_CHECK) {
 			/* made again after the rows, which may be what broke it */
-			c.kind = k->kind == SC_DROP_INDEX ? SC_ADD_INDEX : SC_ADD_REFERENCE;
+			c.kind = k->kind == SC_DROP_INDEX ? SC_ADD_INDEX
+				 : k->kind == SC_DROP_REFERENCE ? SC_ADD_REFERENCE : SC_ADD_CHECK;
 			c.new_t = k->was;
 			c.new_i = k->col;
+		} else if (k->kind == SC_ADD_CHECK) {
+			/* dropped before the rows (apply_schema.c), which may break it */
+			c.kind = SC_DROP_CHECK;
+			c.old_t = k->was;
+			c.old_i = k->col;
 		} else {
 			continue;
 		}
@@ -857,8 +963,7 @@ int apply_alter_undo_schema(struct alter_plan *p, struct stream_writer *w)
 			return -1;
 		/* A NOT NULL column without a default comes back nullable, is
 		 * filled by the rows, then made NOT NULL again. */
-		const struct column *col = &k->was->cols[k->col];
-		if (k->kind == SC_DROP_COLUMN && !col->nullable && !col->default_sql) {
+		if (k->kind == SC_DROP_COLUMN && !k->was->cols[k->col].nullable && !k->was->cols[k->col].default_sql) {
 			c.kind = SC_ALTER_COLUMN;
 			c.old_t = c.new_t;
 			c.old_i = c.new_i;

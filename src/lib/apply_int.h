@@ -83,15 +83,20 @@ struct alter_step {
 	char *rebuild_table;
 	struct rebuild_edit *edits;
 	size_t nedits, edits_alloc;
+	/* What the statement does, for its failure's message ("adding check
+	 * ... to table ..."), or NULL */
+	char *what;
 	int done;
 };
 /* What a step changed or took away, for the undo stream. */
 struct alter_kept {
-	/* SC_ALTER_COLUMN, SC_DROP_COLUMN, SC_DROP_TABLE, SC_DROP_INDEX or
-	 * SC_DROP_REFERENCE */
+	/* SC_ALTER_COLUMN, SC_DROP_COLUMN, SC_DROP_TABLE, SC_DROP_INDEX,
+	 * SC_DROP_REFERENCE, SC_DROP_CHECK, or SC_ADD_CHECK (was then the
+	 * stream's table, col its check) */
 	enum schema_change_kind kind;
 	struct table *was;      /* the target's table before (owned) */
-	size_t col;             /* the column, index or reference of was it is about */
+	size_t col;             /* the column, index, reference or check of was it is about */
+	char *clause;           /* add_check on SQLite: its table constraint, for the rebuild */
 	struct table *now;      /* the stream's table (owned; not for drop_table) */
 	size_t col_now;         /* alter_column: the column of now */
 	char *rows;             /* drops: was's rows before, a row stream, or NULL */

@@ -11,6 +11,7 @@
  * then the data step on the copy; when the data step fails, the DDL is
  * undone, newest first, and the message says so. */
 #include "apply_int.h"
+#include "check.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -468,6 +469,55 @@ static int plan_build(const struct apply_opts *o, const struct db *db, const str
 	return bad ? -1 : 0;
 }
 
+/* An undo stream's drop_check records (the checks its run added), into
+ * p: dropped before the rows, which put back values such a check may
+ * refuse.  Each is found in the target by its name, else by its
+ * expression; on MySQL it is made again if the rows fail. */
+static int plan_check_drops(struct db *db, const struct schema *target, const struct stream_reader *rd,
+			    struct ddl_plan *p)
+{
+	const struct sql_dialect *dl = db->ops->dialect;
+	struct buf sql = BUF_INIT, undo = BUF_INIT, err = BUF_INIT;
+	int ret = 0;
+	for (size_t i = 0; i < rd->nschema && ret == 0 && !strcmp(rd->purpose, "undo"); i++) {
+		const struct schema_record *r = &rd->schema_records[i];
+		if (r->kind != SC_DROP_CHECK || !r->t->nchecks)
+			continue;
+		const struct table *tt = schema_find(target, r->t->name);
+		const struct check *want = &r->t->checks[0], *ck = NULL;
+		for (size_t c = 0; tt && c < tt->nchecks && !ck; c++)
+			if (want->name ? tt->checks[c].name && !strcmp(tt->checks[c].name, want->name)
+				       : check_equal(tt, tt->checks[c].expr, tt, want->expr))
+				ck = &tt->checks[c];
+		if (!ck) {
+			warning("%s: the undo stream drops check %s%s%s(%s) of table \"%s\", which the target does "
+				"not have: nothing to drop", db->shown_url, want->name ? "\"" : "",
+				want->name ? want->name : "", want->name ? "\" " : "", want->expr, r->t->name);
+			continue;
+		}
+		buf_reset(&sql);
+		buf_reset(&undo);
+		if (dl->alter == ALTER_NONE && db->ops->rebuild_table) {
+			struct rebuild_edit e = { .drop_check = ck };
+			if (db->ops->rebuild_table(db, tt->name, &e, 1, &sql) < 0)
+				ret = error("%s: %s", db->shown_url, db->err.buf);
+		} else if (!ck->name) {
+			ret = error("%s: the undo stream drops check (%s) of table \"%s\", which the target gives no "
+				    "name to drop it by: drop it by hand", db->shown_url, ck->expr, tt->name);
+		} else {
+			sql_drop_check(&sql, dl, tt->name, ck->name);
+			if (db->ops->ddl_commits && sql_add_check(&undo, dl, tt, ck, NULL, db->ops->engine, &err) < 0)
+				ret = error("%s: %s", db->shown_url, err.buf);
+		}
+		if (ret == 0)
+			plan_add(p, &sql, &undo);
+	}
+	buf_release(&sql);
+	buf_release(&undo);
+	buf_release(&err);
+	return ret;
+}
+
 /* Run the plan's statements, each said on stderr; -1 at the first that
  * fails (p->done say how many ran). */
 static int plan_run(struct db *db, struct ddl_plan *p, int shown_only)
@@ -561,7 +611,8 @@ static int refuse_missing(struct apply *a, const struct schema_diff *d)
 }
 
 /* A check or trigger of the stream that a table of the target lacks is
- * said, not made: --schema adds them only with the tables it creates. */
+ * said, not made: --schema adds triggers only with the tables it creates,
+ * and checks (apply_alter.c). */
 static void warn_missing_checks(struct apply *a)
 {
 	struct schema_diff all;
@@ -571,12 +622,13 @@ static void warn_missing_checks(struct apply *a)
 	for (size_t i = 0; i < all.n; i++) {
 		enum schema_change_kind k = all.v[i].kind;
 		if ((k != SC_ADD_CHECK && k != SC_ADD_TRIGGER && k != SC_ALTER_TRIGGER) ||
-		    !apply_writes_table(a->o, a->rd.purpose, all.v[i].new_t->name))
+		    !apply_writes_table(a->o, a->rd.purpose, all.v[i].new_t->name) ||
+		    (k == SC_ADD_CHECK && a->o->schema && a->db->ops->exec_ddl)) /* apply_alter.c adds it */
 			continue;
 		buf_reset(&what);
 		schema_change_describe(&what, &all.v[i], "the target", "the stream");
 		warning("%s:%ld: %s (%s)", a->rd.name, all.v[i].new_t->line, what.buf,
-			k == SC_ADD_CHECK	? "dbapply adds checks only with the tables it creates"
+			k == SC_ADD_CHECK	? "dbapply --schema adds it"
 			: k == SC_ADD_TRIGGER ? "dbapply adds triggers only with the tables it creates"
 					      : "dbapply does not change a trigger");
 	}
@@ -623,6 +675,10 @@ int apply_schema_step(struct apply *a)
 	memset(&p, 0, sizeof(p));
 	warn_missing_checks(a);
 	wanted_changes(a->o, a->rd.purpose, &a->target, &a->rd, a->db->ops->engine, &d);
+	if (a->db->ops->exec_ddl && !a->db->ops->ddl_commits && plan_check_drops(a->db, &a->target, &a->rd, &p) < 0) {
+		schema_diff_release(&d);
+		return -1;
+	}
 	/* The changes to what the target has, refused or planned (and what
 	 * the drops take away kept) before any DDL. */
 	if (schema && a->db->ops->exec_ddl && !a->db->ops->ddl_commits) {
@@ -633,7 +689,7 @@ int apply_schema_step(struct apply *a)
 		}
 		a->sum->schema_drops += a->alter->destructive;
 	}
-	if (!d.n && !(a->alter && a->alter->n)) {
+	if (!d.n && !p.n && !(a->alter && a->alter->n)) {
 		schema_diff_release(&d);
 		return 0;
 	}
@@ -755,7 +811,7 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 		goto out;
 	}
 	wanted_changes(o, rd.purpose, &target, &rd, db->ops->engine, &d);
-	if (incompatible(o, &target, &rd, &d) || plan_build(o, db, &target, &d, rd.name, rd.engine ? rd.engine : "", p) < 0 ||
+	if (plan_check_drops(db, &target, &rd, p) < 0 || incompatible(o, &target, &rd, &d) || plan_build(o, db, &target, &d, rd.name, rd.engine ? rd.engine : "", p) < 0 ||
 	    apply_alter_plan(o, db, &target, &rd, dir, &p->alter) < 0)
 		goto out;
 	/* A protected environment confirms (and is backed up) before a drop
@@ -870,7 +926,8 @@ static int add_back(struct apply *a, const struct schema_record *r, struct buf *
 static int rebuilds_back(const struct apply *a, const struct schema_record *r)
 {
 	return a->db->ops->rebuild_table && a->db->ops->dialect->alter == ALTER_NONE &&
-	       ((r->kind == SC_ALTER_COLUMN && r->t->ncols) || (r->kind == SC_ADD_REFERENCE && r->t->nrefs));
+	       ((r->kind == SC_ALTER_COLUMN && r->t->ncols) || (r->kind == SC_ADD_REFERENCE && r->t->nrefs) ||
+		(r->kind == SC_ADD_CHECK && r->t->nchecks));
 }
 
 /* SQLite: undo records from the i-th on that rebuild the same table, one
@@ -880,17 +937,36 @@ static long rebuild_back(struct apply *a, size_t i, struct buf *sql)
 {
 	const char *table = a->rd.schema_records[i].t->name;
 	struct rebuild_edit *e = NULL;
-	size_t n = 0, alloc = 0;
-	for (size_t j = i; j < a->rd.nschema; j++) {
+	char **clauses = NULL;
+	size_t n = 0, alloc = 0, nclauses = 0, clauses_alloc = 0;
+	long took = 0;
+	for (size_t j = i; j < a->rd.nschema && took == 0; j++) {
 		const struct schema_record *r = &a->rd.schema_records[j];
 		if (!rebuilds_back(a, r) || strcmp(r->t->name, table))
 			break;
 		ALLOC_GROW(e, n + 1, alloc);
-		e[n++] = r->kind == SC_ALTER_COLUMN ? (struct rebuild_edit){ .col = &r->t->cols[0] }
-						    : (struct rebuild_edit){ .add_ref = &r->t->refs[0] };
+		memset(&e[n], 0, sizeof(*e));
+		if (r->kind == SC_ALTER_COLUMN) {
+			e[n].col = &r->t->cols[0];
+		} else if (r->kind == SC_ADD_REFERENCE) {
+			e[n].add_ref = &r->t->refs[0];
+		} else {
+			struct buf clause = BUF_INIT, err = BUF_INIT;
+			if (sql_check_clause(&clause, a->db->ops->dialect, r->t, &r->t->checks[0], NULL,
+					     a->rd.engine ? a->rd.engine : "", &err) < 0)
+				took = error("%s: %s", a->rd.name, err.buf);
+			ALLOC_GROW(clauses, nclauses + 1, clauses_alloc);
+			e[n].add_check = clauses[nclauses++] = buf_detach(&clause);
+			buf_release(&err);
+		}
+		n++;
 	}
-	long took = a->db->ops->rebuild_table(a->db, table, e, n, sql) < 0
-			    ? error("%s: %s", a->db->shown_url, a->db->err.buf) : (long)n;
+	if (took == 0)
+		took = a->db->ops->rebuild_table(a->db, table, e, n, sql) < 0
+			       ? error("%s: %s", a->db->shown_url, a->db->err.buf) : (long)n;
+	for (size_t k = 0; k < nclauses; k++)
+		free(clauses[k]);
+	free(clauses);
 	free(e);
 	return took;
 }
@@ -907,7 +983,7 @@ static int run_drop(struct apply *a, const char *sql, int after_commit)
 int apply_schema_drops(struct apply *a, int after_commit)
 {
 	const struct sql_dialect *dl = a->db->ops->dialect;
-	struct buf sql = BUF_INIT;
+	struct buf sql = BUF_INIT, err = BUF_INIT;
 	int ret = 0;
 	if (strcmp(a->rd.purpose, "undo") || !a->rd.nschema)
 		return 0;
@@ -937,8 +1013,13 @@ int apply_schema_drops(struct apply *a, int after_commit)
 			sql_create_index(&sql, dl, r->t, &r->t->indexes[0]);
 		else if (r->kind == SC_ADD_REFERENCE && r->t->nrefs && add_back(a, r, &sql) < 0)
 			ret = -1;
-		else if (r->kind != SC_ALTER_COLUMN && r->kind != SC_ADD_INDEX && r->kind != SC_ADD_REFERENCE)
-			continue; /* its restores ran before the rows */
+		else if (r->kind == SC_ADD_CHECK && r->t->nchecks &&
+			 sql_add_check(&sql, dl, r->t, &r->t->checks[0], NULL, a->rd.engine ? a->rd.engine : "",
+				       &err) < 0)
+			ret = error("%s: %s", a->rd.name, err.buf);
+		else if (r->kind != SC_ALTER_COLUMN && r->kind != SC_ADD_INDEX && r->kind != SC_ADD_REFERENCE &&
+			 r->kind != SC_ADD_CHECK)
+			continue; /* its restores and check drops ran before the rows */
 		if (ret < 0 || !sql.len)
 			continue;
 		ret = run_drop(a, sql.buf, after_commit);
@@ -959,6 +1040,7 @@ int apply_schema_drops(struct apply *a, int after_commit)
 		}
 	}
 	buf_release(&sql);
+	buf_release(&err);
 	return ret;
 }
 

@@ -336,9 +336,9 @@ int schema_record_from_json(const struct jv *rec, struct schema_record *out, str
 		buf_addf(err, " (a %s record without its column)", change);
 		return -1;
 	}
-	/* an undo stream's add_index and add_reference: what --schema --mirror
-	 * dropped, made again from "new" */
-	int adds = out->kind == SC_ADD_INDEX || out->kind == SC_ADD_REFERENCE;
+	/* an undo stream's add_index, add_reference and add_check: what
+	 * --schema --mirror dropped, made again from "new" */
+	int adds = out->kind == SC_ADD_INDEX || out->kind == SC_ADD_REFERENCE || out->kind == SC_ADD_CHECK;
 	if (adds)
 		old = jv_get(rec, "new");
 	const char *col = jv_get_string(old, "name");
@@ -361,7 +361,7 @@ int schema_record_from_json(const struct jv *rec, struct schema_record *out, str
 		for (; c && t; c = c->next, t = t->next)
 			if (c->type == J_STRING && t->type == J_STRING)
 				ref_add_column(r, c->s, t->s);
-	} else if (out->kind == SC_DROP_CHECK && jv_get_string(old, "check")) {
+	} else if ((out->kind == SC_DROP_CHECK || out->kind == SC_ADD_CHECK) && jv_get_string(old, "check")) {
 		table_add_check(out->t, jv_get_string(old, "name"), jv_get_string(old, "check"));
 	} else if (out->kind == SC_DROP_COLUMN || out->kind == SC_DROP_INDEX || out->kind == SC_DROP_REFERENCE ||
 		   out->kind == SC_DROP_CHECK) {

@@ -261,6 +261,35 @@ static int check_clause(struct buf *sql, const struct sql_dialect *d, const stru
 	return 0;
 }
 
+int sql_check_clause(struct buf *sql, const struct sql_dialect *d, const struct table *t, const struct check *ck,
+		     const char *name, const char *src_engine, struct buf *err)
+{
+	struct buf clause = BUF_INIT;
+	struct check named = { name ? (char *)name : ck->name, ck->expr };
+	int ret = check_clause(&clause, d, t, &named, src_engine, err);
+	if (ret == 0)
+		buf_adds(sql, clause.buf + 2); /* past its ", " */
+	buf_release(&clause);
+	return ret;
+}
+
+int sql_add_check(struct buf *sql, const struct sql_dialect *d, const struct table *t, const struct check *ck,
+		  const char *name, const char *src_engine, struct buf *err)
+{
+	struct buf clause = BUF_INIT;
+	int ret = sql_check_clause(&clause, d, t, ck, name, src_engine, err);
+	if (ret == 0)
+		sql_addf(sql, d, "ALTER TABLE %T ADD %s", t->name, clause.buf);
+	buf_release(&clause);
+	return ret;
+}
+
+void sql_drop_check(struct buf *sql, const struct sql_dialect *d, const char *table, const char *name)
+{
+	/* MariaDB (10.2) and MySQL (8.0.19) take it as PostgreSQL does */
+	sql_addf(sql, d, "ALTER TABLE %T DROP CONSTRAINT %I", table, name);
+}
+
 int sql_create_table(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 		     const char *src_engine, struct buf *dropped, struct buf *err)
 {

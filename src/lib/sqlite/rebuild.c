@@ -264,10 +264,30 @@ static int column_without(struct buf *out, const struct span *v, size_t n, const
 	return 0;
 }
 
-/* Whether table constraint v[0..n) is e's foreign key or UNIQUE to drop. */
+/* Whether table constraint v[0..n) is check ck: by its name, else (an
+ * unnamed one) by its expression as written, between its parentheses. */
+static int is_check(const struct span *v, size_t n, const struct check *ck)
+{
+	size_t i = n > 2 && word_is(v[0], "CONSTRAINT") ? 2 : 0;
+	if (i + 2 != n || !word_is(v[i], "CHECK") || v[i + 1].p[0] != '(')
+		return 0;
+	if (ck->name)
+		return i && names_column(v[1], ck->name);
+	const char *p = v[i + 1].p + 1, *end = v[i + 1].p + v[i + 1].n - 1;
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	while (end > p && isspace((unsigned char)end[-1]))
+		end--;
+	return !i && (size_t)(end - p) == strlen(ck->expr) && !strncmp(p, ck->expr, (size_t)(end - p));
+}
+
+/* Whether table constraint v[0..n) is e's foreign key, UNIQUE or check
+ * to drop. */
 static int constraint_dropped(const struct span *v, size_t n, const struct rebuild_edit *e)
 {
 	size_t i = n > 2 && word_is(v[0], "CONSTRAINT") ? 2 : 0;
+	if (e->drop_check)
+		return is_check(v, n, e->drop_check);
 	if (e->drop_ref && i + 4 < n && word_is(v[i], "FOREIGN") && word_is(v[i + 1], "KEY") &&
 	    group_is(v[i + 2], e->drop_ref->cols, e->drop_ref->ncols) && word_is(v[i + 3], "REFERENCES") &&
 	    names_column(v[i + 4], e->drop_ref->table))
@@ -299,7 +319,8 @@ static void edit_said(struct buf *out, const struct rebuild_edit *e)
 		buf_addf(out, "change column \"%s\"", e->col->name);
 	else
 		buf_adds(out, e->add_ref ? "add a foreign key" : e->drop_ref ? "drop a foreign key"
-										: "drop a UNIQUE constraint");
+			      : e->add_check ? "add a check" : e->drop_check ? "drop a check"
+			      : "drop a UNIQUE constraint");
 }
 
 /* Column item v[0..n) with each edit of e[0..ne) that is about it made in
@@ -381,6 +402,9 @@ static int rewrite_create(struct buf *out, const char *create, const char *tmp, 
 		if (e[k].add_ref) {
 			add_reference(out, e[k].add_ref);
 			found[k]++;
+		} else if (e[k].add_check) {
+			buf_addf(out, ", %s", e[k].add_check);
+			found[k]++;
 		}
 	buf_adds(out, ")");
 	buf_adds(out, body_end + 1); /* WITHOUT ROWID, STRICT */
@@ -388,7 +412,8 @@ static int rewrite_create(struct buf *out, const char *create, const char *tmp, 
 	for (size_t k = 0; k < ne && !ret; k++)
 		if (found[k] != 1) {
 			buf_addf(err, "its CREATE TABLE does not define %s once",
-				 e[k].col ? "that column" : e[k].drop_ref ? "that foreign key" : "that UNIQUE constraint");
+				 e[k].col ? "that column" : e[k].drop_ref ? "that foreign key"
+				 : e[k].drop_check ? "that check as a table constraint" : "that UNIQUE constraint");
 			if (ne > 1) {
 				buf_adds(err, " (to ");
 				edit_said(err, &e[k]);
