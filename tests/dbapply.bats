@@ -2109,7 +2109,7 @@ CREATE UNIQUE INDEX "clients_lookup" ON "clients" ("name", "phone");'
 	assert_output $'"hello"\n"bye"'
 }
 
-@test "--schema carries a table's triggers within SQLite: made after the rows (they do not fire for them), then at work; one whose SQL holds a second statement is refused; --rollback drops them with their table" {
+@test "--schema carries a table's triggers within SQLite: made after the rows (they do not fire for them), then at work, with a new table or one the target has; --mirror drops the target's own; one whose SQL holds a second statement is refused; --rollback drops them" {
 	mkdb src.db <<-'SQL'
 	CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 	CREATE TABLE item_log (id INTEGER PRIMARY KEY, item_id INT, what TEXT);
@@ -2137,14 +2137,38 @@ CREATE UNIQUE INDEX "clients_lookup" ON "clients" ("name", "phone");'
 	assert_equal "$stderr" 'trigger "item_added" of "item" is other code in OLD than in NEW
 trigger "item_gone" of "item" is only in NEW
 2 schema differences'
-	# a sync into a table that lacks a trigger says so: --schema makes triggers only with their table
+	# a trigger of other code under the same name is said and left
 	run dbapply --schema probe.db < <(dbdump-rows new.db)
 	assert_success
 	assert_line --partial 'trigger "item_added" of "item" is other code in the target than in the stream (dbapply does not change a trigger)'
+	# one the target's table lacks: said without --schema, made after the rows with it (not firing for
+	# them); one only the target has: left without --mirror, dropped before the rows with it
 	sqlite3 probe.db "DROP TRIGGER item_added"
-	run dbapply --schema probe.db < <(dbdump-rows new.db)
+	sqlite3 new.db "INSERT INTO item VALUES (3, 'c'), (4, 'd')"
+	dbdump-rows probe.db > probe-before.ndjson
+	run dbapply probe.db < <(dbdump-rows -t item new.db)
 	assert_success
-	assert_line --partial 'trigger "item_added" of "item" is only in the stream (dbapply adds triggers only with the tables it creates)'
+	assert_line --partial 'trigger "item_added" of "item" is only in the stream (dbapply --schema adds it, on the same engine)'
+	dbapply --rollback probe.db 2> /dev/null
+	run --separate-stderr dbapply --schema probe.db < <(dbdump-rows -t item new.db)
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep -e 'schema: ' -e 'not dropped' | head -n 2)" 'dbapply: warning: <stdin>:2: --schema: trigger "item_gone" of "item" is only in the target: not dropped (only with --schema --mirror)
+dbapply: schema: CREATE TRIGGER item_added AFTER INSERT ON item BEGIN'
+	assert_equal "$(sqlite3 probe.db "SELECT count(*) FROM item_log WHERE item_id = 4")" 0
+	run --separate-stderr dbapply --schema --mirror probe.db < <(dbdump-rows -t item new.db)
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep 'schema: ')" 'dbapply: schema: DROP TRIGGER "item_gone";'
+	assert_equal "$(sqlite3 probe.db "SELECT name FROM sqlite_schema WHERE type = 'trigger'")" item_added
+	# the undo streams: the drop made again after the rows, the addition dropped before them
+	run dbapply --rollback probe.db
+	assert_success
+	assert_line 'dbapply: schema: CREATE TRIGGER item_gone AFTER DELETE ON item BEGIN SELECT 1; END;'
+	run dbapply --rollback probe.db
+	assert_success
+	assert_line 'dbapply: schema: DROP TRIGGER "item_added";'
+	dbdump-rows probe.db > probe-after.ndjson
+	assert_same_rows_and_schema probe-before.ndjson probe-after.ndjson
+	sqlite3 new.db "DELETE FROM item WHERE id IN (3, 4)"
 	run dbapply --rollback new.db
 	assert_success
 	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0

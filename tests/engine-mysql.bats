@@ -1229,6 +1229,33 @@ dbapply: schema: ALTER TABLE `scores` DROP CONSTRAINT `n_pos`;'
 	assert_equal "$(my_sql prod <<< "SELECT CONSTRAINT_NAME FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = 'prod'")" n_pos
 }
 
+@test "triggers on MariaDB: --schema makes the stream's trigger on a table prod has after the rows' commit (not firing for them); --mirror drops prod's own before the rows; --rollback undoes both" {
+	for db in dev prod; do
+		my_sql $db <<< "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20), stamp VARCHAR(20)) ENGINE=InnoDB;
+			INSERT INTO items VALUES (1, 'a', 'given');"
+	done
+	my_sql dev <<< "CREATE TRIGGER items_stamp BEFORE INSERT ON items FOR EACH ROW SET NEW.stamp = 'auto';
+		INSERT INTO items VALUES (2, 'b', NULL); UPDATE items SET stamp = 'given2' WHERE id = 2"
+	my_sql prod <<< "CREATE TRIGGER items_old BEFORE UPDATE ON items FOR EACH ROW SET NEW.stamp = 'old'"
+	dbdump-rows "$PROD" > before.ndjson
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep -e 'schema: ' -e 'not dropped')" "dbapply: warning: <stdin>:2: --schema: trigger \"items_old\" of \"items\" is only in the target: not dropped (only with --schema --mirror)
+dbapply: schema: CREATE TRIGGER \`items_stamp\` BEFORE INSERT ON \`items\` FOR EACH ROW SET NEW.stamp = 'auto'; (after the rows' commit)"
+	assert_equal "$(my_sql prod <<< "SELECT stamp FROM items WHERE id = 2")" given2
+	run --separate-stderr dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep 'schema: ')" 'dbapply: schema: DROP TRIGGER `items_old`;'
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	run dbapply --rollback "$PROD"
+	assert_success
+	run dbapply --rollback "$PROD"
+	assert_success
+	dbdump-rows "$PROD" > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(my_sql prod <<< "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'prod'")" items_old
+}
+
 @test "--schema on MariaDB widens columns (varchar(10) to varchar(50), int to bigint) before the rows; --rollback narrows them back; NOT NULL over a NULL is refused with the row's key" {
 	for db in dev prod; do
 		my_sql $db <<< "CREATE TABLE tags (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL, n INT NULL, note TEXT NULL) ENGINE=InnoDB;

@@ -1516,6 +1516,47 @@ dbapply: schema: ALTER TABLE "scores" ADD CONSTRAINT "n_pos" CHECK ((n > 0));'
 	assert_equal "$(pg_psql prod -Atc "SELECT conname FROM pg_constraint WHERE conrelid = 'scores'::regclass AND contype = 'c'")" n_pos
 }
 
+@test "triggers on PostgreSQL: --schema makes the stream's trigger on a table prod has after the rows (not firing for them); --mirror drops prod's own; another engine's is refused by name (--without-triggers leaves it out); --rollback undoes both" {
+	for db in dev prod; do
+		pg_psql $db -qc "CREATE TABLE items (id integer PRIMARY KEY, name text, stamp text);
+			CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN NEW.stamp := 'auto'; RETURN NEW; END \$\$;
+			INSERT INTO items VALUES (1, 'a', 'given');"
+	done
+	pg_psql dev -qc "CREATE TRIGGER items_stamp BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION stamp();
+		INSERT INTO items VALUES (2, 'b', NULL); UPDATE items SET stamp = 'given2' WHERE id = 2"
+	pg_psql prod -qc "CREATE TRIGGER items_old BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION stamp()"
+	dbdump-rows "$PROD" > before.ndjson
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep -e 'schema: ' -e 'not dropped')" 'dbapply: warning: <stdin>:2: --schema: trigger "items_old" of "items" is only in the target: not dropped (only with --schema --mirror)
+dbapply: schema: CREATE TRIGGER items_stamp BEFORE INSERT ON public.items FOR EACH ROW EXECUTE FUNCTION stamp();'
+	assert_equal "$(pg_psql prod -Atc "SELECT stamp FROM items WHERE id = 2")" given2
+	run --separate-stderr dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep 'schema: ')" 'dbapply: schema: DROP TRIGGER "items_old" ON "items";'
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	pg_psql prod -qc "INSERT INTO items VALUES (3, 'c', 'x')"
+	assert_equal "$(pg_psql prod -Atc "SELECT stamp FROM items WHERE id = 3")" auto
+	pg_psql prod -qc "DELETE FROM items WHERE id = 3"
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: CREATE TRIGGER items_old BEFORE UPDATE ON public.items FOR EACH ROW EXECUTE FUNCTION stamp();'
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: DROP TRIGGER "items_stamp" ON "items";'
+	dbdump-rows "$PROD" > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	# from SQLite: its trigger's code is SQLite's
+	sqlite3 s.db "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, stamp TEXT);
+		CREATE TRIGGER items_sq AFTER INSERT ON items BEGIN SELECT 1; END; INSERT INTO items VALUES (1, 'a', 'given');"
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows s.db)
+	assert_failure 2
+	[[ "$stderr" == *'dbapply: <stdin>:2: --schema: table "items": trigger "items_sq" is code of sqlite, which postgresql cannot run: not made (--without-triggers leaves it out, named)'* ]]
+	run --separate-stderr dbapply --schema --without-triggers "$PROD" < <(dbdump-rows s.db)
+	assert_success
+	[[ "$stderr" == *'dbapply: warning: <stdin>:2: --schema: table "items": trigger "items_sq" of sqlite is left out (--without-triggers)'* ]]
+}
+
 @test "--schema on PostgreSQL widens columns (varchar(10) to varchar(50), integer to bigint, NOT NULL dropped, a default) before the rows; --rollback narrows them back after" {
 	for db in dev prod; do
 		pg_psql $db -qc "CREATE TABLE tags (id integer PRIMARY KEY, name varchar(10) NOT NULL, n integer, note text);

@@ -598,6 +598,58 @@ out:
 	return ret;
 }
 
+/* The triggers of the tables the run writes: one the stream's table has
+ * and the target's lacks (SC_ADD_TRIGGER) is made after the rows, so that
+ * it does not fire for them (PostgreSQL, SQLite: in the transaction;
+ * MySQL: after the commit), on the engine whose code it is (another's is
+ * refused by name, or left out with --without-triggers); one only the
+ * target has (SC_DROP_TRIGGER) is dropped before the rows with --mirror,
+ * named in a warning without.  Each kept for the undo stream. */
+static int plan_trigger(const struct apply_opts *o, struct db *db, const struct stream_reader *rd,
+			const struct schema_change *c, struct alter_plan *p)
+{
+	const struct sql_dialect *dl = db->ops->dialect;
+	const char *src = rd->engine ? rd->engine : "";
+	int mysql = db->ops->ddl_commits, add = c->kind == SC_ADD_TRIGGER;
+	const struct table *t = add ? c->new_t : c->old_t;
+	const struct trigger *g = &t->triggers[add ? c->new_i : c->old_i];
+	struct buf sql = BUF_INIT, undo = BUF_INIT, what = BUF_INIT;
+	int ret = 0;
+	if (!apply_writes_table(o, rd->purpose, t->name))
+		return 0;
+	schema_change_describe(&what, c, "the target", "the stream");
+	if (!add && o->mode != APPLY_MIRROR) {
+		warning("%s:%ld: --schema: %s: not dropped (only with --schema --mirror)", rd->name, c->new_t->line,
+			what.buf);
+	} else if (add && strcmp(src, db->ops->engine) && o->without_triggers) {
+		warning("%s:%ld: --schema: table \"%s\": trigger \"%s\" of %s is left out (--without-triggers)",
+			rd->name, t->line, t->name, g->name, src);
+	} else if (add && strcmp(src, db->ops->engine)) {
+		ret = error("%s:%ld: --schema: table \"%s\": trigger \"%s\" is code of %s, which %s cannot run: not "
+			    "made (--without-triggers leaves it out, named)", rd->name, t->line, t->name, g->name, src,
+			    db->ops->engine);
+	} else if (add && !apply_trigger_statement(dl, g)) {
+		ret = error("%s:%ld: --schema: table \"%s\": trigger \"%s\": its SQL is not one CREATE TRIGGER "
+			    "statement: not made", rd->name, t->line, t->name, g->name);
+	} else {
+		kept_add(p, c->kind, t, add ? c->new_i : c->old_i);
+		if (add) {
+			buf_adds(&sql, g->sql);
+		} else {
+			sql_drop_trigger(&sql, dl, t->name, g->name);
+			if (mysql)
+				buf_adds(&undo, g->sql);
+			p->destructive++;
+		}
+		step_add(p, &sql, &undo, !add ? ALTER_BEFORE_ROWS : mysql ? ALTER_AFTER_COMMIT : ALTER_AFTER_ROWS, NULL,
+			 NULL);
+	}
+	buf_release(&sql);
+	buf_release(&undo);
+	buf_release(&what);
+	return ret;
+}
+
 int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct schema *target,
 		     const struct stream_reader *rd, const char *dir, struct alter_plan *p)
 {
@@ -782,6 +834,10 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		if ((all.v[i].kind == SC_ADD_CHECK || all.v[i].kind == SC_DROP_CHECK) &&
 		    plan_check(o, db, rd, &all.v[i], p) < 0)
 			bad = 1;
+	for (size_t i = 0; i < all.n && !bad; i++)
+		if ((all.v[i].kind == SC_ADD_TRIGGER || all.v[i].kind == SC_DROP_TRIGGER) &&
+		    plan_trigger(o, db, rd, &all.v[i], p) < 0)
+			bad = 1;
 	for (size_t i = 0; i < all.n && !bad; i++) {
 		const struct schema_change *c = &all.v[i];
 		if (c->kind != SC_DROP_COLUMN || !apply_writes_table(o, rd->purpose, c->old_t->name))
@@ -945,15 +1001,19 @@ int apply_alter_undo_schema(struct alter_plan *p, struct stream_writer *w)
 			c.old_i = k->col_now;
 			c.new_t = k->was;
 			c.new_i = k->col;
-		} else if (k->kind == SC_DROP_INDEX || k->kind == SC_DROP_REFERENCE || k->kind == SC_DROP_CHECK) {
-			/* made again after the rows, which may be what broke it */
+		} else if (k->kind == SC_DROP_INDEX || k->kind == SC_DROP_REFERENCE || k->kind == SC_DROP_CHECK ||
+			   k->kind == SC_DROP_TRIGGER) {
+			/* made again after the rows, which may be what broke it (a
+			 * trigger: which it must not fire for) */
 			c.kind = k->kind == SC_DROP_INDEX ? SC_ADD_INDEX
-				 : k->kind == SC_DROP_REFERENCE ? SC_ADD_REFERENCE : SC_ADD_CHECK;
+				 : k->kind == SC_DROP_REFERENCE ? SC_ADD_REFERENCE
+				 : k->kind == SC_DROP_CHECK ? SC_ADD_CHECK : SC_ADD_TRIGGER;
 			c.new_t = k->was;
 			c.new_i = k->col;
-		} else if (k->kind == SC_ADD_CHECK) {
-			/* dropped before the rows (apply_schema.c), which may break it */
-			c.kind = SC_DROP_CHECK;
+		} else if (k->kind == SC_ADD_CHECK || k->kind == SC_ADD_TRIGGER) {
+			/* dropped before the rows (apply_schema.c), which may break
+			 * it, or which it would fire for */
+			c.kind = k->kind == SC_ADD_CHECK ? SC_DROP_CHECK : SC_DROP_TRIGGER;
 			c.old_t = k->was;
 			c.old_i = k->col;
 		} else {

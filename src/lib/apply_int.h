@@ -325,6 +325,10 @@ int apply_alter_undo_end(struct undo_merge *m, struct stream_writer *w);
 void apply_alter_undo_free(struct undo_merge *m);
 int apply_alter_undo_tables(struct alter_plan *p, struct stream_writer *w, int records);
 
+/* apply_schema.c: whether a trigger's statement from a stream makes a
+ * trigger and nothing more. */
+int apply_trigger_statement(const struct sql_dialect *dl, const struct trigger *g);
+
 /* apply_sql.c */
 int apply_sql_check(struct apply *a);
 void apply_sql_ddl(struct apply *a, const char *sql);

@@ -259,7 +259,7 @@ static size_t uncarried(const struct apply_opts *o, const struct schema_diff *d,
 /* Whether a trigger's statement from the stream makes a trigger and
  * nothing more: "CREATE TRIGGER" first, and no second statement where the
  * dialect can tell (sql_one_statement). */
-static int trigger_statement(const struct sql_dialect *dl, const struct trigger *g)
+int apply_trigger_statement(const struct sql_dialect *dl, const struct trigger *g)
 {
 	const char *p = g->sql;
 	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
@@ -275,7 +275,7 @@ static int plan_triggers(const struct db *db, const struct table *t, const char 
 {
 	int bad = 0;
 	for (size_t g = 0; g < t->ntriggers; g++) {
-		if (!trigger_statement(db->ops->dialect, &t->triggers[g])) {
+		if (!apply_trigger_statement(db->ops->dialect, &t->triggers[g])) {
 			struct buf why = BUF_INIT;
 			buf_addf(&why, "table \"%s\": trigger \"%s\": its SQL is not one CREATE TRIGGER statement: "
 				 "not made", t->name, t->triggers[g].name);
@@ -469,10 +469,19 @@ static int plan_build(const struct apply_opts *o, const struct db *db, const str
 	return bad ? -1 : 0;
 }
 
-/* An undo stream's drop_check records (the checks its run added), into
- * p: dropped before the rows, which put back values such a check may
- * refuse.  Each is found in the target by its name, else by its
- * expression; on MySQL it is made again if the rows fail. */
+static long find_trigger(const struct table *t, const char *name)
+{
+	for (size_t i = 0; i < t->ntriggers; i++)
+		if (!strcmp(t->triggers[i].name, name))
+			return (long)i;
+	return -1;
+}
+
+/* An undo stream's drop_check and drop_trigger records (what its run
+ * added), into p: dropped before the rows, which put back values such a
+ * check may refuse, and which such a trigger must not fire for.  A check
+ * is found in the target by its name, else by its expression; on MySQL
+ * each is made again if the rows fail. */
 static int plan_check_drops(struct db *db, const struct schema *target, const struct stream_reader *rd,
 			    struct ddl_plan *p)
 {
@@ -481,6 +490,22 @@ static int plan_check_drops(struct db *db, const struct schema *target, const st
 	int ret = 0;
 	for (size_t i = 0; i < rd->nschema && ret == 0 && !strcmp(rd->purpose, "undo"); i++) {
 		const struct schema_record *r = &rd->schema_records[i];
+		if (r->kind == SC_DROP_TRIGGER && r->t->ntriggers) {
+			const struct table *tt = schema_find(target, r->t->name);
+			const struct trigger *g = &r->t->triggers[0];
+			if (!tt || find_trigger(tt, g->name) < 0) {
+				warning("%s: the undo stream drops trigger \"%s\" of table \"%s\", which the target "
+					"does not have: nothing to drop", db->shown_url, g->name, r->t->name);
+				continue;
+			}
+			buf_reset(&sql);
+			buf_reset(&undo);
+			sql_drop_trigger(&sql, dl, tt->name, g->name);
+			if (db->ops->ddl_commits)
+				buf_adds(&undo, tt->triggers[find_trigger(tt, g->name)].sql);
+			plan_add(p, &sql, &undo);
+			continue;
+		}
 		if (r->kind != SC_DROP_CHECK || !r->t->nchecks)
 			continue;
 		const struct table *tt = schema_find(target, r->t->name);
@@ -611,8 +636,8 @@ static int refuse_missing(struct apply *a, const struct schema_diff *d)
 }
 
 /* A check or trigger of the stream that a table of the target lacks is
- * said, not made: --schema adds triggers only with the tables it creates,
- * and checks (apply_alter.c). */
+ * said, not made, without --schema (apply_alter.c adds it with); a trigger
+ * the target has as other code is said either way. */
 static void warn_missing_checks(struct apply *a)
 {
 	struct schema_diff all;
@@ -623,13 +648,13 @@ static void warn_missing_checks(struct apply *a)
 		enum schema_change_kind k = all.v[i].kind;
 		if ((k != SC_ADD_CHECK && k != SC_ADD_TRIGGER && k != SC_ALTER_TRIGGER) ||
 		    !apply_writes_table(a->o, a->rd.purpose, all.v[i].new_t->name) ||
-		    (k == SC_ADD_CHECK && a->o->schema && a->db->ops->exec_ddl)) /* apply_alter.c adds it */
-			continue;
+		    ((k == SC_ADD_CHECK || k == SC_ADD_TRIGGER) && a->o->schema && a->db->ops->exec_ddl))
+			continue; /* apply_alter.c adds it, or refuses it by name */
 		buf_reset(&what);
 		schema_change_describe(&what, &all.v[i], "the target", "the stream");
 		warning("%s:%ld: %s (%s)", a->rd.name, all.v[i].new_t->line, what.buf,
 			k == SC_ADD_CHECK	? "dbapply --schema adds it"
-			: k == SC_ADD_TRIGGER ? "dbapply adds triggers only with the tables it creates"
+			: k == SC_ADD_TRIGGER ? "dbapply --schema adds it, on the same engine"
 					      : "dbapply does not change a trigger");
 	}
 	buf_release(&what);
@@ -1017,8 +1042,13 @@ int apply_schema_drops(struct apply *a, int after_commit)
 			 sql_add_check(&sql, dl, r->t, &r->t->checks[0], NULL, a->rd.engine ? a->rd.engine : "",
 				       &err) < 0)
 			ret = error("%s: %s", a->rd.name, err.buf);
+		else if (r->kind == SC_ADD_TRIGGER && r->t->ntriggers && !apply_trigger_statement(dl, &r->t->triggers[0]))
+			ret = error("%s: the undo stream's trigger \"%s\" of table \"%s\" is not one CREATE TRIGGER "
+				    "statement", a->rd.name, r->t->triggers[0].name, r->t->name);
+		else if (r->kind == SC_ADD_TRIGGER && r->t->ntriggers)
+			buf_adds(&sql, r->t->triggers[0].sql);
 		else if (r->kind != SC_ALTER_COLUMN && r->kind != SC_ADD_INDEX && r->kind != SC_ADD_REFERENCE &&
-			 r->kind != SC_ADD_CHECK)
+			 r->kind != SC_ADD_CHECK && r->kind != SC_ADD_TRIGGER)
 			continue; /* its restores and check drops ran before the rows */
 		if (ret < 0 || !sql.len)
 			continue;

@@ -336,9 +336,10 @@ int schema_record_from_json(const struct jv *rec, struct schema_record *out, str
 		buf_addf(err, " (a %s record without its column)", change);
 		return -1;
 	}
-	/* an undo stream's add_index, add_reference and add_check: what
-	 * --schema --mirror dropped, made again from "new" */
-	int adds = out->kind == SC_ADD_INDEX || out->kind == SC_ADD_REFERENCE || out->kind == SC_ADD_CHECK;
+	/* an undo stream's add_index, add_reference, add_check and
+	 * add_trigger: what --schema --mirror dropped, made again from "new" */
+	int adds = out->kind == SC_ADD_INDEX || out->kind == SC_ADD_REFERENCE || out->kind == SC_ADD_CHECK ||
+		   out->kind == SC_ADD_TRIGGER;
 	if (adds)
 		old = jv_get(rec, "new");
 	const char *col = jv_get_string(old, "name");
@@ -363,8 +364,10 @@ int schema_record_from_json(const struct jv *rec, struct schema_record *out, str
 				ref_add_column(r, c->s, t->s);
 	} else if ((out->kind == SC_DROP_CHECK || out->kind == SC_ADD_CHECK) && jv_get_string(old, "check")) {
 		table_add_check(out->t, jv_get_string(old, "name"), jv_get_string(old, "check"));
+	} else if ((out->kind == SC_DROP_TRIGGER || out->kind == SC_ADD_TRIGGER) && col && jv_get_string(old, "sql")) {
+		table_add_trigger(out->t, col, jv_get_string(old, "sql"));
 	} else if (out->kind == SC_DROP_COLUMN || out->kind == SC_DROP_INDEX || out->kind == SC_DROP_REFERENCE ||
-		   out->kind == SC_DROP_CHECK) {
+		   out->kind == SC_DROP_CHECK || out->kind == SC_DROP_TRIGGER) {
 		table_free(out->t);
 		out->t = NULL;
 		buf_addf(err, "a %s record without its \"old\" definition", change);

@@ -160,6 +160,8 @@ int sql_check_clause(struct buf *sql, const struct sql_dialect *d, const struct 
 int sql_add_check(struct buf *sql, const struct sql_dialect *d, const struct table *t, const struct check *ck,
 		  const char *name, const char *src_engine, struct buf *err);
 void sql_drop_check(struct buf *sql, const struct sql_dialect *d, const char *table, const char *name);
+/* DROP TRIGGER name (ON table where trigger names are per table). */
+void sql_drop_trigger(struct buf *sql, const struct sql_dialect *d, const char *table, const char *name);
 /* ALTER TABLE that turns column `was` into column i of t (the parts that
  * differ; was NULL: every part; nothing appended when none does), where
  * d->alter is not ALTER_NONE. */

@@ -290,6 +290,15 @@ void sql_drop_check(struct buf *sql, const struct sql_dialect *d, const char *ta
 	sql_addf(sql, d, "ALTER TABLE %T DROP CONSTRAINT %I", table, name);
 }
 
+void sql_drop_trigger(struct buf *sql, const struct sql_dialect *d, const char *table, const char *name)
+{
+	/* PostgreSQL's (the dialect that alters a column by parts) are named per table */
+	if (d->alter == ALTER_PARTS)
+		sql_addf(sql, d, "DROP TRIGGER %I ON %T", name, table);
+	else
+		sql_addf(sql, d, "DROP TRIGGER %I", name);
+}
+
 int sql_create_table(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 		     const char *src_engine, struct buf *dropped, struct buf *err)
 {
