@@ -526,6 +526,19 @@ static void check_name(struct buf *out, const struct table *t)
 	}
 }
 
+/* A drop of a check or trigger (change c) that only --mirror makes:
+ * without it, named in a warning and left; whether it is. */
+static int drop_left(const struct apply_opts *o, const struct stream_reader *rd, const struct schema_change *c)
+{
+	if (o->mode == APPLY_MIRROR)
+		return 0;
+	struct buf what = BUF_INIT;
+	schema_change_describe(&what, c, "the target", "the stream");
+	warning("%s:%ld: --schema: %s: not dropped (only with --schema --mirror)", rd->name, c->new_t->line, what.buf);
+	buf_release(&what);
+	return 1;
+}
+
 /* The checks of the tables the run writes: one the stream's table has and
  * the target's lacks (change c, SC_ADD_CHECK) is added after the rows
  * (PostgreSQL; SQLite by a rebuild), which may be what makes the table's
@@ -542,19 +555,12 @@ static int plan_check(const struct apply_opts *o, struct db *db, const struct st
 	const struct check *ck = &t->checks[add ? c->new_i : c->old_i];
 	struct buf sql = BUF_INIT, undo = BUF_INIT, err = BUF_INIT, name = BUF_INIT, what = BUF_INIT;
 	int ret = 0;
-	if (!apply_writes_table(o, rd->purpose, t->name))
+	if (!apply_writes_table(o, rd->purpose, t->name) || (!add && drop_left(o, rd, c)))
 		return 0;
-	schema_change_describe(&what, c, "the target", "the stream");
-	if (!add && o->mode != APPLY_MIRROR) {
-		warning("%s:%ld: --schema: %s: not dropped (only with --schema --mirror)", rd->name, c->new_t->line,
-			what.buf);
-		goto out;
-	}
 	if (add && !ck->name && mysql)
 		check_name(&name, c->old_t);
 	struct alter_kept *k = kept_add(p, c->kind, t, add ? c->new_i : c->old_i);
 	ck = &k->was->checks[k->col];
-	buf_reset(&what);
 	buf_addf(&what, "%s check %s%s%s(%s) %s table \"%s\"", add ? "adding" : "dropping", ck->name ? "\"" : "",
 		 ck->name ? ck->name : "", ck->name ? "\" " : "", ck->expr, add ? "to" : "of", t->name);
 	if (add && sqlite) {
@@ -613,15 +619,11 @@ static int plan_trigger(const struct apply_opts *o, struct db *db, const struct 
 	int mysql = db->ops->ddl_commits, add = c->kind == SC_ADD_TRIGGER;
 	const struct table *t = add ? c->new_t : c->old_t;
 	const struct trigger *g = &t->triggers[add ? c->new_i : c->old_i];
-	struct buf sql = BUF_INIT, undo = BUF_INIT, what = BUF_INIT;
+	struct buf sql = BUF_INIT, undo = BUF_INIT;
 	int ret = 0;
-	if (!apply_writes_table(o, rd->purpose, t->name))
+	if (!apply_writes_table(o, rd->purpose, t->name) || (!add && drop_left(o, rd, c)))
 		return 0;
-	schema_change_describe(&what, c, "the target", "the stream");
-	if (!add && o->mode != APPLY_MIRROR) {
-		warning("%s:%ld: --schema: %s: not dropped (only with --schema --mirror)", rd->name, c->new_t->line,
-			what.buf);
-	} else if (add && strcmp(src, db->ops->engine) && o->without_triggers) {
+	if (add && strcmp(src, db->ops->engine) && o->without_triggers) {
 		warning("%s:%ld: --schema: table \"%s\": trigger \"%s\" of %s is left out (--without-triggers)",
 			rd->name, t->line, t->name, g->name, src);
 	} else if (add && strcmp(src, db->ops->engine)) {
@@ -646,7 +648,6 @@ static int plan_trigger(const struct apply_opts *o, struct db *db, const struct 
 	}
 	buf_release(&sql);
 	buf_release(&undo);
-	buf_release(&what);
 	return ret;
 }
 
