@@ -2049,11 +2049,13 @@ dbapply: warning: <stdin>:6: --schema: foreign key of "tags" (client_id) -> "cli
 	assert_success
 	assert_line 'dbapply: schema: CREATE UNIQUE INDEX "clients_name_phone" ON "clients" ("name", "phone");'
 	assert_line 'dbapply: schema: CREATE INDEX "clients_email" ON "clients" ("email");'
-	assert_line 'dbapply: schema: CREATE UNIQUE INDEX "tags_name_key" ON "tags" ("name");'
+	# the UNIQUE constraint as one, in the CREATE TABLE (its own index name back), by a rebuild
+	assert_line --partial 'dbapply: schema: CREATE TABLE "tags__dbapply_rebuild" (id INTEGER PRIMARY KEY, name TEXT, client_id INT, UNIQUE ("name"));'
 	dbdump-rows prod.db > after.ndjson
 	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(sqlite3 prod.db "SELECT name FROM sqlite_schema WHERE tbl_name = 'tags' AND type = 'index'")" sqlite_autoindex_tags_1
 	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'tags'"
-	assert_output 'CREATE TABLE "tags" (id INTEGER PRIMARY KEY, name TEXT, client_id INT, FOREIGN KEY ("client_id") REFERENCES "clients" ("id") ON DELETE SET NULL)'
+	assert_output 'CREATE TABLE "tags" (id INTEGER PRIMARY KEY, name TEXT, client_id INT, UNIQUE ("name"), FOREIGN KEY ("client_id") REFERENCES "clients" ("id") ON DELETE SET NULL)'
 	run sqlite3 prod.db "INSERT INTO clients (name, phone, created_at) SELECT name, phone, created_at FROM clients WHERE id = 1"
 	assert_failure
 	assert_output --partial 'UNIQUE constraint failed'

@@ -1445,14 +1445,19 @@ dbapply: warning: <stdin>:4: --schema: foreign key of "cases" (type_id) -> "case
 	assert_success
 	assert_line 'dbapply: schema: CREATE INDEX "clients_email_idx" ON "clients" ("email");'
 	assert_line 'dbapply: schema: CREATE UNIQUE INDEX "clients_name_phone" ON "clients" ("name", "phone");'
-	assert_line 'dbapply: schema: CREATE UNIQUE INDEX "clients_email_key" ON "clients" ("email");'
-	assert_line 'dbapply: schema: ALTER TABLE "cases" ADD CONSTRAINT "cases_type_id_fkey" FOREIGN KEY ("type_id") REFERENCES "case_types" ("id");'
+	# each as it was: the UNIQUE constraint as a constraint, the foreign key under its own name
+	assert_line 'dbapply: schema: ALTER TABLE "clients" ADD CONSTRAINT "clients_email_key" UNIQUE ("email");'
+	assert_line 'dbapply: schema: ALTER TABLE "cases" ADD CONSTRAINT "cases_type_by_hand" FOREIGN KEY ("type_id") REFERENCES "case_types" ("id");'
 	dbdump-rows "$PROD" > after.ndjson
 	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(pg_psql prod -Atc "SELECT conname || ':' || contype FROM pg_constraint WHERE conrelid IN ('clients'::regclass, 'cases'::regclass) AND contype IN ('u', 'f') ORDER BY conname")" 'cases_client_id_fkey:f
+cases_type_by_hand:f
+clients_email_key:u
+clients_referred_by_fkey:f'
 	# the foreign key acts again
 	run pg_psql prod -qc "UPDATE cases SET type_id = 999 WHERE id = 1"
 	assert_failure
-	assert_output --partial 'cases_type_id_fkey'
+	assert_output --partial 'cases_type_by_hand'
 }
 
 @test "--schema --mirror on PostgreSQL: an index whose columns change under the same name is dropped before the new one is made, in the transaction; refused by name without --mirror; --rollback puts it back" {

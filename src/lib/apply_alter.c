@@ -567,7 +567,7 @@ static int plan_check(const struct apply_opts *o, struct db *db, const struct st
 		if (sql_check_clause(&sql, dl, k->was, ck, NULL, src, &err) < 0)
 			goto refused;
 		k->clause = buf_detach(&sql);
-		rebuild_step_add(p, t->name, ALTER_AFTER_ROWS, (struct rebuild_edit){ .add_check = k->clause });
+		rebuild_step_add(p, t->name, ALTER_AFTER_ROWS, (struct rebuild_edit){ .add_constraint = k->clause });
 	} else if (add) {
 		if (sql_add_check(&sql, dl, k->was, ck, name.len ? name.buf : NULL, src, &err) < 0)
 			goto refused;
@@ -1011,6 +1011,7 @@ int apply_alter_undo_schema(struct alter_plan *p, struct stream_writer *w)
 				 : k->kind == SC_DROP_CHECK ? SC_ADD_CHECK : SC_ADD_TRIGGER;
 			c.new_t = k->was;
 			c.new_i = k->col;
+			c.names = 1; /* its own name, and a UNIQUE constraint as one */
 		} else if (k->kind == SC_ADD_CHECK || k->kind == SC_ADD_TRIGGER) {
 			/* dropped before the rows (apply_schema.c), which may break
 			 * it, or which it would fire for */

@@ -96,7 +96,7 @@ struct alter_kept {
 	enum schema_change_kind kind;
 	struct table *was;      /* the target's table before (owned) */
 	size_t col;             /* the column, index, reference or check of was it is about */
-	char *clause;           /* add_check on SQLite: its table constraint, for the rebuild */
+	char *clause;           /* add_check on SQLite: its table constraint, for the rebuild's add_constraint */
 	struct table *now;      /* the stream's table (owned; not for drop_table) */
 	size_t col_now;         /* alter_column: the column of now */
 	char *rows;             /* drops: was's rows before, a row stream, or NULL */

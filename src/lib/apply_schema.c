@@ -952,7 +952,10 @@ static int rebuilds_back(const struct apply *a, const struct schema_record *r)
 {
 	return a->db->ops->rebuild_table && a->db->ops->dialect->alter == ALTER_NONE &&
 	       ((r->kind == SC_ALTER_COLUMN && r->t->ncols) || (r->kind == SC_ADD_REFERENCE && r->t->nrefs) ||
-		(r->kind == SC_ADD_CHECK && r->t->nchecks));
+		(r->kind == SC_ADD_CHECK && r->t->nchecks) ||
+		/* a UNIQUE constraint of its CREATE TABLE, put back there */
+		(r->kind == SC_ADD_INDEX && r->t->nindexes && r->t->indexes[0].unique &&
+		 !strncmp(r->t->indexes[0].name, "sqlite_autoindex_", 17)));
 }
 
 /* SQLite: undo records from the i-th on that rebuild the same table, one
@@ -977,11 +980,13 @@ static long rebuild_back(struct apply *a, size_t i, struct buf *sql)
 			e[n].add_ref = &r->t->refs[0];
 		} else {
 			struct buf clause = BUF_INIT, err = BUF_INIT;
-			if (sql_check_clause(&clause, a->db->ops->dialect, r->t, &r->t->checks[0], NULL,
-					     a->rd.engine ? a->rd.engine : "", &err) < 0)
+			if (r->kind == SC_ADD_INDEX)
+				sql_unique_clause(&clause, a->db->ops->dialect, &r->t->indexes[0]);
+			else if (sql_check_clause(&clause, a->db->ops->dialect, r->t, &r->t->checks[0], NULL,
+						  a->rd.engine ? a->rd.engine : "", &err) < 0)
 				took = error("%s: %s", a->rd.name, err.buf);
 			ALLOC_GROW(clauses, nclauses + 1, clauses_alloc);
-			e[n].add_check = clauses[nclauses++] = buf_detach(&clause);
+			e[n].add_constraint = clauses[nclauses++] = buf_detach(&clause);
 			buf_release(&err);
 		}
 		n++;

@@ -40,7 +40,7 @@ struct rebuild_edit {
 	const struct ref *drop_ref;      /* drop this foreign key */
 	const struct index *drop_unique; /* drop this UNIQUE constraint */
 	const struct ref *add_ref;       /* add this foreign key */
-	const char *add_check;           /* add this table constraint: [CONSTRAINT name] CHECK (...) */
+	const char *add_constraint;      /* add this table constraint: [CONSTRAINT name] CHECK (...), UNIQUE (...) */
 	const struct check *drop_check;  /* drop this table CHECK constraint (by name, else expression) */
 };
 

@@ -144,11 +144,14 @@ int sql_create_table(struct buf *sql, const struct sql_dialect *d, const struct 
 int sql_add_column(struct buf *sql, const struct sql_dialect *d, const struct table *t, size_t i,
 		   const char *src_engine, struct buf *dropped, struct buf *err);
 /* CREATE [UNIQUE] INDEX; SQLite's own index names (sqlite_autoindex_...)
- * become table_col_key. */
+ * become table_col_key; an index that is PostgreSQL's UNIQUE constraint
+ * (an undo stream's restore) ALTER TABLE ADD CONSTRAINT name UNIQUE. */
 void sql_create_index(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 		      const struct index *ix);
-/* ALTER TABLE ADD CONSTRAINT table_cols_fkey FOREIGN KEY (not where they
- * are inline). */
+/* UNIQUE (cols), a table constraint. */
+void sql_unique_clause(struct buf *sql, const struct sql_dialect *d, const struct index *ix);
+/* ALTER TABLE ADD CONSTRAINT FOREIGN KEY (not where they are inline),
+ * named as r is (an undo stream's restore), else table_cols_fkey. */
 int sql_add_reference(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 		      const struct ref *r, struct buf *err);
 /* Check ck of t as a table constraint, [CONSTRAINT name] CHECK (expr),

@@ -359,11 +359,24 @@ static void index_name(struct buf *out, const struct table *t, const struct inde
 	free(table);
 }
 
+void sql_unique_clause(struct buf *sql, const struct sql_dialect *d, const struct index *ix)
+{
+	buf_adds(sql, "UNIQUE (");
+	name_list(sql, d, ix->cols, ix->ncols);
+	buf_addch(sql, ')');
+}
+
 void sql_create_index(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 		      const struct index *ix)
 {
 	struct buf name = BUF_INIT;
 	index_name(&name, t, ix);
+	if (ix->constraint) { /* PostgreSQL's UNIQUE constraint, put back as one */
+		sql_addf(sql, d, "ALTER TABLE %T ADD CONSTRAINT %I ", t->name, name.buf);
+		sql_unique_clause(sql, d, ix);
+		buf_release(&name);
+		return;
+	}
 	/* a kind of index is made only by its own engine (apply_schema's refusal) */
 	sql_addf(sql, d, "CREATE %s%s%sINDEX %I ON %T (", ix->unique ? "UNIQUE " : "",
 		 ix->kind && !strcmp(ix->kind, "fulltext") ? "FULLTEXT " : "",
@@ -391,7 +404,10 @@ int sql_add_reference(struct buf *sql, const struct sql_dialect *d, const struct
 		      const struct ref *r, struct buf *err)
 {
 	struct buf name = BUF_INIT;
-	reference_name(&name, t, r);
+	if (r->name) /* the engine's own (an undo stream's restore) */
+		buf_adds(&name, r->name);
+	else
+		reference_name(&name, t, r);
 	sql_addf(sql, d, "ALTER TABLE %T ADD CONSTRAINT %I FOREIGN KEY (", t->name, name.buf);
 	buf_release(&name);
 	name_list(sql, d, r->cols, r->ncols);

@@ -319,7 +319,7 @@ static void edit_said(struct buf *out, const struct rebuild_edit *e)
 		buf_addf(out, "change column \"%s\"", e->col->name);
 	else
 		buf_adds(out, e->add_ref ? "add a foreign key" : e->drop_ref ? "drop a foreign key"
-			      : e->add_check ? "add a check" : e->drop_check ? "drop a check"
+			      : e->add_constraint ? "add a constraint" : e->drop_check ? "drop a check"
 			      : "drop a UNIQUE constraint");
 }
 
@@ -402,8 +402,8 @@ static int rewrite_create(struct buf *out, const char *create, const char *tmp, 
 		if (e[k].add_ref) {
 			add_reference(out, e[k].add_ref);
 			found[k]++;
-		} else if (e[k].add_check) {
-			buf_addf(out, ", %s", e[k].add_check);
+		} else if (e[k].add_constraint) {
+			buf_addf(out, ", %s", e[k].add_constraint);
 			found[k]++;
 		}
 	buf_adds(out, ")");
