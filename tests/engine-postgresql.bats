@@ -1450,7 +1450,7 @@ dbapply: warning: <stdin>:4: --schema: foreign key of "cases" (type_id) -> "case
 	assert_line 'dbapply: schema: ALTER TABLE "cases" ADD CONSTRAINT "cases_type_by_hand" FOREIGN KEY ("type_id") REFERENCES "case_types" ("id");'
 	dbdump-rows "$PROD" > after.ndjson
 	assert_same_rows_and_schema before.ndjson after.ndjson
-	assert_equal "$(pg_psql prod -Atc "SELECT conname || ':' || contype FROM pg_constraint WHERE conrelid IN ('clients'::regclass, 'cases'::regclass) AND contype IN ('u', 'f') ORDER BY conname")" 'cases_client_id_fkey:f
+	assert_equal "$(pg_psql prod -Atc "SELECT conname || ':' || contype::text FROM pg_constraint WHERE conrelid IN ('clients'::regclass, 'cases'::regclass) AND contype IN ('u', 'f') ORDER BY conname")" 'cases_client_id_fkey:f
 cases_type_by_hand:f
 clients_email_key:u
 clients_referred_by_fkey:f'
