@@ -1519,6 +1519,19 @@ dbapply: schema: ALTER TABLE "scores" ADD CONSTRAINT "n_pos" CHECK ((n > 0));'
 	dbdump-rows "$PROD" > after.ndjson
 	assert_same_rows_and_schema before.ndjson after.ndjson
 	assert_equal "$(pg_psql prod -Atc "SELECT conname FROM pg_constraint WHERE conrelid = 'scores'::regclass AND contype = 'c'")" n_pos
+	# from SQLite, a check without a name: added under one (the undo stream drops it by it)
+	sqlite3 s.db "CREATE TABLE scores (id INTEGER PRIMARY KEY, points INT, n INT, CONSTRAINT n_pos CHECK (n > 0), CHECK (n < 1000));
+		INSERT INTO scores VALUES (1, 500, 1), (3, 5, 4);"
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows s.db)
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep 'schema: ')" 'dbapply: schema: ALTER TABLE "scores" ADD CONSTRAINT "scores_chk_1" CHECK ("n" < 1000);'
+	# its checks compare equal across the engines (the INTEGER PRIMARY KEY's rowid is another matter)
+	run dbdiff --schema s.db "$PROD"
+	refute_output --partial '_check"'
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE "scores" DROP CONSTRAINT "scores_chk_1";'
+	assert_equal "$(pg_psql prod -Atc "SELECT conname FROM pg_constraint WHERE conrelid = 'scores'::regclass AND contype = 'c'")" n_pos
 }
 
 @test "triggers on PostgreSQL: --schema makes the stream's trigger on a table prod has after the rows (not firing for them); --mirror drops prod's own; another engine's is refused by name (--without-triggers leaves it out); --rollback undoes both" {

@@ -508,9 +508,8 @@ static void refuse(const struct stream_reader *rd, long line, const char *what, 
 	*bad = 1;
 }
 
-/* The name a check the target lacks is added under on MySQL, where the
- * stream gives none: "<table>_chk_<n>", the first n the table does not
- * use, so that a failure of the rows can drop it by name. */
+/* The name a check the target lacks is added under where the stream
+ * gives none: "<table>_chk_<n>", the first n table t does not use. */
 static void check_name(struct buf *out, const struct table *t)
 {
 	const char *bare = strrchr(t->name, '.');
@@ -557,22 +556,27 @@ static int plan_check(const struct apply_opts *o, struct db *db, const struct st
 	int ret = 0;
 	if (!apply_writes_table(o, rd->purpose, t->name) || (!add && drop_left(o, rd, c)))
 		return 0;
-	if (add && !ck->name && mysql)
-		check_name(&name, c->old_t);
 	struct alter_kept *k = kept_add(p, c->kind, t, add ? c->new_i : c->old_i);
+	if (add && !k->was->checks[k->col].name) {
+		/* named, so that the undo stream (and on MySQL a failure of the
+		 * rows) drops it by its name, not by an expression the engine
+		 * may have written otherwise */
+		check_name(&name, c->old_t);
+		k->was->checks[k->col].name = buf_detach(&name);
+	}
 	ck = &k->was->checks[k->col];
 	buf_addf(&what, "%s check %s%s%s(%s) %s table \"%s\"", add ? "adding" : "dropping", ck->name ? "\"" : "",
 		 ck->name ? ck->name : "", ck->name ? "\" " : "", ck->expr, add ? "to" : "of", t->name);
 	if (add && sqlite) {
-		if (sql_check_clause(&sql, dl, k->was, ck, NULL, src, &err) < 0)
+		if (sql_check_clause(&sql, dl, k->was, ck, src, &err) < 0)
 			goto refused;
 		k->clause = buf_detach(&sql);
 		rebuild_step_add(p, t->name, ALTER_AFTER_ROWS, (struct rebuild_edit){ .add_constraint = k->clause });
 	} else if (add) {
-		if (sql_add_check(&sql, dl, k->was, ck, name.len ? name.buf : NULL, src, &err) < 0)
+		if (sql_add_check(&sql, dl, k->was, ck, src, &err) < 0)
 			goto refused;
 		if (mysql)
-			sql_drop_check(&undo, dl, t->name, name.len ? name.buf : ck->name);
+			sql_drop_check(&undo, dl, t->name, ck->name);
 		step_add(p, &sql, &undo, mysql ? ALTER_BEFORE_ROWS : ALTER_AFTER_ROWS, NULL, NULL);
 	} else if (sqlite) {
 		rebuild_step_add(p, t->name, ALTER_BEFORE_ROWS, (struct rebuild_edit){ .drop_check = ck });
@@ -582,7 +586,7 @@ static int plan_check(const struct apply_opts *o, struct db *db, const struct st
 			goto refused;
 		}
 		sql_drop_check(&sql, dl, t->name, ck->name);
-		if (mysql && sql_add_check(&undo, dl, k->was, ck, NULL, db->ops->engine, &err) < 0)
+		if (mysql && sql_add_check(&undo, dl, k->was, ck, db->ops->engine, &err) < 0)
 			goto refused;
 		step_add(p, &sql, &undo, ALTER_BEFORE_ROWS, NULL, NULL);
 		p->destructive++;

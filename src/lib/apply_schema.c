@@ -531,7 +531,7 @@ static int plan_check_drops(struct db *db, const struct schema *target, const st
 				    "name to drop it by: drop it by hand", db->shown_url, ck->expr, tt->name);
 		} else {
 			sql_drop_check(&sql, dl, tt->name, ck->name);
-			if (db->ops->ddl_commits && sql_add_check(&undo, dl, tt, ck, NULL, db->ops->engine, &err) < 0)
+			if (db->ops->ddl_commits && sql_add_check(&undo, dl, tt, ck, db->ops->engine, &err) < 0)
 				ret = error("%s: %s", db->shown_url, err.buf);
 		}
 		if (ret == 0)
@@ -982,7 +982,7 @@ static long rebuild_back(struct apply *a, size_t i, struct buf *sql)
 			struct buf clause = BUF_INIT, err = BUF_INIT;
 			if (r->kind == SC_ADD_INDEX)
 				sql_unique_clause(&clause, a->db->ops->dialect, &r->t->indexes[0]);
-			else if (sql_check_clause(&clause, a->db->ops->dialect, r->t, &r->t->checks[0], NULL,
+			else if (sql_check_clause(&clause, a->db->ops->dialect, r->t, &r->t->checks[0],
 						  a->rd.engine ? a->rd.engine : "", &err) < 0)
 				took = error("%s: %s", a->rd.name, err.buf);
 			ALLOC_GROW(clauses, nclauses + 1, clauses_alloc);
@@ -1044,7 +1044,7 @@ int apply_schema_drops(struct apply *a, int after_commit)
 		else if (r->kind == SC_ADD_REFERENCE && r->t->nrefs && add_back(a, r, &sql) < 0)
 			ret = -1;
 		else if (r->kind == SC_ADD_CHECK && r->t->nchecks &&
-			 sql_add_check(&sql, dl, r->t, &r->t->checks[0], NULL, a->rd.engine ? a->rd.engine : "",
+			 sql_add_check(&sql, dl, r->t, &r->t->checks[0], a->rd.engine ? a->rd.engine : "",
 				       &err) < 0)
 			ret = error("%s: %s", a->rd.name, err.buf);
 		else if (r->kind == SC_ADD_TRIGGER && r->t->ntriggers && !apply_trigger_statement(dl, &r->t->triggers[0]))

@@ -154,14 +154,14 @@ void sql_unique_clause(struct buf *sql, const struct sql_dialect *d, const struc
  * named as r is (an undo stream's restore), else table_cols_fkey. */
 int sql_add_reference(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 		      const struct ref *r, struct buf *err);
-/* Check ck of t as a table constraint, [CONSTRAINT name] CHECK (expr),
- * named name where given (else as ck is): as the stream has it for its own
- * engine, else in d's SQL where it is portable (check.h), else -1 with
- * why in err.  ALTER TABLE ADD of it; ALTER TABLE DROP CONSTRAINT name. */
+/* Check ck of t as a table constraint, [CONSTRAINT name] CHECK (expr):
+ * as the stream has it for its own engine, else in d's SQL where it is
+ * portable (check.h), else -1 with why in err.  ALTER TABLE ADD of it;
+ * ALTER TABLE DROP CONSTRAINT name. */
 int sql_check_clause(struct buf *sql, const struct sql_dialect *d, const struct table *t, const struct check *ck,
-		     const char *name, const char *src_engine, struct buf *err);
+		     const char *src_engine, struct buf *err);
 int sql_add_check(struct buf *sql, const struct sql_dialect *d, const struct table *t, const struct check *ck,
-		  const char *name, const char *src_engine, struct buf *err);
+		  const char *src_engine, struct buf *err);
 void sql_drop_check(struct buf *sql, const struct sql_dialect *d, const char *table, const char *name);
 /* DROP TRIGGER name (ON table where trigger names are per table). */
 void sql_drop_trigger(struct buf *sql, const struct sql_dialect *d, const char *table, const char *name);

@@ -262,11 +262,10 @@ static int check_clause(struct buf *sql, const struct sql_dialect *d, const stru
 }
 
 int sql_check_clause(struct buf *sql, const struct sql_dialect *d, const struct table *t, const struct check *ck,
-		     const char *name, const char *src_engine, struct buf *err)
+		     const char *src_engine, struct buf *err)
 {
 	struct buf clause = BUF_INIT;
-	struct check named = { name ? (char *)name : ck->name, ck->expr };
-	int ret = check_clause(&clause, d, t, &named, src_engine, err);
+	int ret = check_clause(&clause, d, t, ck, src_engine, err);
 	if (ret == 0)
 		buf_adds(sql, clause.buf + 2); /* past its ", " */
 	buf_release(&clause);
@@ -274,10 +273,10 @@ int sql_check_clause(struct buf *sql, const struct sql_dialect *d, const struct 
 }
 
 int sql_add_check(struct buf *sql, const struct sql_dialect *d, const struct table *t, const struct check *ck,
-		  const char *name, const char *src_engine, struct buf *err)
+		  const char *src_engine, struct buf *err)
 {
 	struct buf clause = BUF_INIT;
-	int ret = sql_check_clause(&clause, d, t, ck, name, src_engine, err);
+	int ret = sql_check_clause(&clause, d, t, ck, src_engine, err);
 	if (ret == 0)
 		sql_addf(sql, d, "ALTER TABLE %T ADD %s", t->name, clause.buf);
 	buf_release(&clause);
