@@ -1424,13 +1424,13 @@ dbapply: nothing was written to prod.db'
 	assert_equal "$(sqlite3 a.db 'SELECT id FROM c')" 1
 }
 
-@test "checks: a table --schema creates gets the stream's checks, enforced; one the target's table lacks is said, not made" {
+@test "checks: a table --schema creates gets the stream's checks, enforced; one the target's table lacks is said without --schema" {
 	sqlite3 dev.db "CREATE TABLE scores (id INTEGER PRIMARY KEY, points INT CONSTRAINT in_range CHECK (points BETWEEN 0 AND 100));
 		INSERT INTO scores VALUES (1, 50);"
 	sqlite3 prod.db "CREATE TABLE scores (id INTEGER PRIMARY KEY, points INT)"
 	run dbapply prod.db < <(dbdump-rows -t scores dev.db)
 	assert_success
-	assert_output --partial 'dbapply: warning: <stdin>:2: check "in_range" of "scores" (points BETWEEN 0 AND 100) is only in the stream (dbapply adds checks only with the tables it creates)'
+	assert_output --partial 'dbapply: warning: <stdin>:2: check "in_range" of "scores" (points BETWEEN 0 AND 100) is only in the stream (dbapply --schema adds it)'
 	run sqlite3 prod.db "SELECT points FROM scores"
 	assert_output 50
 	run --separate-stderr dbdiff --schema prod.db dev.db
@@ -1445,6 +1445,43 @@ dbapply: nothing was written to prod.db'
 	assert_output --partial 'CHECK constraint failed: in_range'
 	run dbdiff --schema dev.db new.db
 	assert_success
+}
+
+@test "checks on SQLite: --schema adds the stream's check to a table the target has by a rebuild after the rows (a row that breaks it refused, naming it, nothing written); --mirror drops the target's own; --rollback undoes both" {
+	sqlite3 dev.db "CREATE TABLE scores (id INTEGER PRIMARY KEY, points INT CONSTRAINT in_range CHECK (points BETWEEN 0 AND 100), n INT);
+		INSERT INTO scores VALUES (1, 50, 1), (2, 70, 2);"
+	sqlite3 prod.db "CREATE TABLE scores (id INTEGER PRIMARY KEY, points INT, n INT, CONSTRAINT n_pos CHECK (n > 0));
+		INSERT INTO scores VALUES (1, 500, 1), (3, 5, 4);"
+	cp prod.db prod-before.db
+	# prod's 500 (a row the first sync leaves, a collision) breaks in_range: refused by name
+	run --separate-stderr dbapply --schema prod.db < <(dbdump-rows -t scores dev.db)
+	assert_failure 2
+	assert_equal "$(printf '%s\n' "$stderr" | grep -v -e '^dbapply: schema: ' -e 'other rows under this key')" 'dbapply: warning: <stdin>:2: --schema: check "n_pos" of "scores" (n > 0) is only in the target: not dropped (only with --schema --mirror)
+dbapply: prod.db: --schema: table "scores" cannot be rebuilt: CHECK constraint failed: in_range
+dbapply: nothing was written to prod.db'
+	cmp prod.db prod-before.db
+	dbdump-rows prod.db > before.ndjson
+	run --separate-stderr dbapply --schema --mirror --prefer source prod.db < <(dbdump-rows -t scores dev.db)
+	assert_success
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'scores'"
+	assert_output 'CREATE TABLE "scores" (id INTEGER PRIMARY KEY, points INT, n INT, CONSTRAINT "in_range" CHECK (points BETWEEN 0 AND 100))'
+	dbdump-rows -t scores dev.db > dev-scores.ndjson
+	dbdump-rows -t scores prod.db > prod-scores.ndjson
+	assert_same_rows_and_schema dev-scores.ndjson prod-scores.ndjson
+	run sqlite3 prod.db "UPDATE scores SET points = 101 WHERE id = 1"
+	assert_failure
+	assert_output --partial 'CHECK constraint failed: in_range'
+	undo=$(ls -t backups/*.undo.ndjson.gz | head -n 1)
+	run jq -c 'select(.type == "schema")' <(zcat "$undo")
+	assert_output '{"type":"schema","change":"add_check","table":"scores","new":{"name":"n_pos","check":"n > 0"}}
+{"type":"schema","change":"drop_check","table":"scores","old":{"name":"in_range","check":"points BETWEEN 0 AND 100"}}'
+	# in_range goes before the rows (prod's 500 comes back), n_pos comes back after them
+	run --separate-stderr dbapply --rollback prod.db
+	assert_success
+	dbdump-rows prod.db > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'scores'"
+	assert_output 'CREATE TABLE "scores" (id INTEGER PRIMARY KEY, points INT, n INT, CONSTRAINT "n_pos" CHECK (n > 0))'
 }
 
 @test "--sql prints the statements of the run, schema and rows, and writes nothing; sqlite3 makes the same change from it" {
@@ -1759,9 +1796,11 @@ sqlite_tags() {
 	# a first sync: dev's tag 3 is an edit of prod's
 	run --separate-stderr dbapply --prefer source --schema prod.db < <(dbdump-rows dev.db)
 	assert_success
-	# one rebuild per changed column, said, in the transaction
-	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 3
-	assert_equal "$(printf '%s\n' "$stderr" | grep -c 'DROP TABLE "tags"; PRAGMA legacy_alter_table = ON; ALTER TABLE "tags__dbapply_rebuild" RENAME TO "tags"')" 3
+	# one rebuild for the three changed columns (the rows copied once), said, in the transaction
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 1
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c 'DROP TABLE "tags"; PRAGMA legacy_alter_table = ON; ALTER TABLE "tags__dbapply_rebuild" RENAME TO "tags"')" 1
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"' | sed 's/); INSERT INTO .*/)/')" \
+		"dbapply: schema: CREATE TABLE \"tags__dbapply_rebuild\" (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR(50) COLLATE NOCASE UNIQUE, note TEXT DEFAULT 'y', n BIGINT, CHECK (n IS NULL OR n >= 0))"
 	refute_output --partial 'change it by hand'
 	run dbdiff --schema dev.db prod.db
 	assert_success
@@ -1793,7 +1832,8 @@ sqlite_tags() {
 ["alter_column","name","VARCHAR(10)",false,null]'
 	run --separate-stderr dbapply --rollback prod.db
 	assert_success
-	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 3
+	# its three alter_column records: one rebuild too
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 1
 	dbdump-rows prod.db > after.ndjson
 	assert_same_rows_and_schema before.ndjson after.ndjson
 	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'tags'"
@@ -1888,6 +1928,75 @@ dbapply: nothing was written to prod.db"
 	assert_same_rows_and_schema before.ndjson after.ndjson
 }
 
+@test "--schema --mirror on SQLite: every change of a table at one time in one rebuild (columns, a foreign key and a UNIQUE dropped), narrowing after the rows in a second; --rollback restores the text and rows exactly" {
+	sqlite3 prod.db "CREATE TABLE owners (id INTEGER PRIMARY KEY, name TEXT);
+		CREATE TABLE pets (id INTEGER PRIMARY KEY, name VARCHAR(10) NOT NULL, tag VARCHAR(8) UNIQUE,
+			owner_id INT REFERENCES owners(id), weight INTEGER, note TEXT DEFAULT 'x');
+		CREATE INDEX pets_owner ON pets (owner_id);
+		INSERT INTO owners VALUES (1, 'ann');
+		INSERT INTO pets VALUES (1, 'rex', 'a1', 1, 30, 'good'), (2, 'tom', 'b2', NULL, 4, NULL);"
+	sqlite3 dev.db "CREATE TABLE owners (id INTEGER PRIMARY KEY, name TEXT);
+		CREATE TABLE pets (id INTEGER PRIMARY KEY, name VARCHAR(40), tag VARCHAR(8),
+			owner_id INT, weight SMALLINT, note TEXT DEFAULT 'y');
+		CREATE INDEX pets_owner ON pets (owner_id);
+		INSERT INTO owners VALUES (1, 'ann');
+		INSERT INTO pets VALUES (1, 'a name past ten', 'a1', 1, 30, 'good'), (2, 'tom', 'a1', 7, 4, NULL);"
+	dbdump-rows prod.db > before.ndjson
+	run --separate-stderr dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_success
+	# before the rows: name, note, the foreign key and the UNIQUE in one rebuild; after them: weight
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema: CREATE TABLE "pets__dbapply_rebuild"' | sed 's/); INSERT INTO .*/)/')" \
+		"dbapply: schema: CREATE TABLE \"pets__dbapply_rebuild\" (id INTEGER PRIMARY KEY, name VARCHAR(40), tag VARCHAR(8), owner_id INT, weight INTEGER, note TEXT DEFAULT 'y')
+dbapply: schema: CREATE TABLE \"pets__dbapply_rebuild\" (id INTEGER PRIMARY KEY, name VARCHAR(40), tag VARCHAR(8), owner_id INT, weight SMALLINT, note TEXT DEFAULT 'y')"
+	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'pets'"
+	assert_output 'CREATE TABLE "pets" (id INTEGER PRIMARY KEY, name VARCHAR(40), tag VARCHAR(8), owner_id INT, weight SMALLINT, note TEXT DEFAULT '"'y'"')'
+	assert_equal "$(sqlite3 prod.db "SELECT name FROM sqlite_schema WHERE tbl_name = 'pets' AND type = 'index'")" pets_owner
+	assert_same_rows_and_schema dev.db prod.db
+	# the undo stream: one rebuild back for the columns and the foreign key
+	run --separate-stderr dbapply --rollback prod.db
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^dbapply: schema: CREATE TABLE "pets__dbapply_rebuild"')" 1
+	dbdump-rows prod.db > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(sqlite3 prod.db "SELECT \"table\", \"from\" FROM pragma_foreign_key_list('pets')")" "owners|owner_id"
+	assert_equal "$(sqlite3 prod.db "SELECT group_concat(name || ':' || \"notnull\" || ':' || type, ' ') FROM pragma_table_info('pets')")" \
+		"id:0:INTEGER name:1:VARCHAR(10) tag:0:VARCHAR(8) owner_id:0:INT weight:0:INTEGER note:0:TEXT"
+}
+
+@test "--sql --schema --mirror on SQLite: the script holds the rebuild, a column and a table dropped, and a narrowing after the rows; sqlite3 -bail makes from it what dbapply makes" {
+	sqlite_tags
+	sqlite3 dev.db "ALTER TABLE tag_log DROP COLUMN what; CREATE TABLE extra (id INTEGER PRIMARY KEY, v TEXT);
+		INSERT INTO extra VALUES (1, 'x'); UPDATE tags SET n = 7 WHERE id = 3"
+	sqlite3 prod.db "CREATE TABLE old (id INTEGER PRIMARY KEY); INSERT INTO old VALUES (5);
+		CREATE TABLE sizes (id INTEGER PRIMARY KEY, label VARCHAR(20)); INSERT INTO sizes VALUES (1, 'small')"
+	sqlite3 dev.db "CREATE TABLE sizes (id INTEGER PRIMARY KEY, label VARCHAR(5)); INSERT INTO sizes VALUES (1, 'S')"
+	cp prod.db viasql.db
+	cp prod.db prod-before.db
+	dbdump-rows dev.db > s.ndjson
+	run --separate-stderr dbapply --sql --schema --mirror --prefer source prod.db s.ndjson
+	assert_success
+	printf '%s\n' "$output" > script.sql
+	cmp prod.db prod-before.db
+	# in the order dbapply runs them: schema step, rows, the narrowing, COMMIT
+	assert_equal "$(grep -e '^PRAGMA' -e '^CREATE TABLE' -e '^ALTER' -e '^DROP' -e '^UPDATE "sizes"' -e '^COMMIT' script.sql | cut -c 1-44 | sed 's/ *$//')" 'PRAGMA foreign_keys = ON;
+PRAGMA foreign_keys = OFF;
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE "extra" ("id" INTEGER PRIMARY K
+CREATE TABLE "tags__dbapply_rebuild" (id INT
+ALTER TABLE "tag_log" DROP COLUMN "what";
+DROP TABLE "old";
+UPDATE "sizes" SET "label" = '"'S'"' WHERE "id"
+CREATE TABLE "sizes__dbapply_rebuild" (id IN
+COMMIT;'
+	sqlite3 -bail viasql.db < script.sql
+	run dbapply --schema --mirror --prefer source prod.db s.ndjson
+	assert_success
+	assert_same_rows_and_schema prod.db viasql.db
+	assert_same_rows_and_schema dev.db viasql.db
+	assert_equal "$(sqlite3 viasql.db "SELECT sql FROM sqlite_schema ORDER BY name")" "$(sqlite3 prod.db "SELECT sql FROM sqlite_schema ORDER BY name")"
+	assert_equal "$(sqlite3 viasql.db "PRAGMA foreign_key_check")" ""
+}
+
 @test "--schema on SQLite refuses by name to rebuild a table another refers to while foreign keys are enforced (an ON DELETE action); nothing written" {
 	sqlite3 prod.db "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(10));
 		CREATE TABLE tag_uses (id INTEGER PRIMARY KEY, tag_id INT REFERENCES tags(id) ON DELETE CASCADE);
@@ -1929,7 +2038,8 @@ dbapply: warning: <stdin>:6: --schema: foreign key of "tags" (client_id) -> "cli
 	assert_success
 	assert_line 'dbapply: schema: DROP INDEX "clients_email";'
 	assert_line 'dbapply: schema: DROP INDEX "clients_name_phone";'
-	assert_equal "$(printf '%s\n' "$output" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 2
+	# the foreign key and the UNIQUE constraint of tags: one rebuild
+	assert_equal "$(printf '%s\n' "$output" | grep -c '^dbapply: schema: CREATE TABLE "tags__dbapply_rebuild"')" 1
 	refute_output --partial 'not dropped'
 	assert_equal "$(sqlite3 prod.db "SELECT count(*) FROM sqlite_schema WHERE name IN ('clients_email', 'clients_name_phone')")" 0
 	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'tags'"
@@ -1949,15 +2059,45 @@ dbapply: warning: <stdin>:6: --schema: foreign key of "tags" (client_id) -> "cli
 	assert_success
 	assert_line 'dbapply: schema: CREATE UNIQUE INDEX "clients_name_phone" ON "clients" ("name", "phone");'
 	assert_line 'dbapply: schema: CREATE INDEX "clients_email" ON "clients" ("email");'
-	assert_line 'dbapply: schema: CREATE UNIQUE INDEX "tags_name_key" ON "tags" ("name");'
+	# the UNIQUE constraint as one, in the CREATE TABLE (its own index name back), by a rebuild
+	assert_line --partial 'dbapply: schema: CREATE TABLE "tags__dbapply_rebuild" (id INTEGER PRIMARY KEY, name TEXT, client_id INT, UNIQUE ("name"));'
 	dbdump-rows prod.db > after.ndjson
 	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(sqlite3 prod.db "SELECT name FROM sqlite_schema WHERE tbl_name = 'tags' AND type = 'index'")" sqlite_autoindex_tags_1
 	run sqlite3 prod.db "SELECT sql FROM sqlite_schema WHERE name = 'tags'"
-	assert_output 'CREATE TABLE "tags" (id INTEGER PRIMARY KEY, name TEXT, client_id INT, FOREIGN KEY ("client_id") REFERENCES "clients" ("id") ON DELETE SET NULL)'
+	assert_output 'CREATE TABLE "tags" (id INTEGER PRIMARY KEY, name TEXT, client_id INT, UNIQUE ("name"), FOREIGN KEY ("client_id") REFERENCES "clients" ("id") ON DELETE SET NULL)'
 	run sqlite3 prod.db "INSERT INTO clients (name, phone, created_at) SELECT name, phone, created_at FROM clients WHERE id = 1"
 	assert_failure
 	assert_output --partial 'UNIQUE constraint failed'
 	assert_equal "$(sqlite3 prod.db "SELECT \"table\", \"from\", on_delete FROM pragma_foreign_key_list('tags')")" "clients|client_id|SET NULL"
+}
+
+@test "--schema: an index whose columns change under the same name is refused by name without --mirror; --schema --mirror drops it before making the new one; --rollback puts it back" {
+	sqlite3 prod.db "CREATE INDEX clients_lookup ON clients (name)"
+	sqlite3 dev.db "CREATE UNIQUE INDEX clients_lookup ON clients (name, phone)"
+	cp prod.db prod-before.db
+	dbdump-rows prod.db > before.ndjson
+	run --separate-stderr dbapply --schema prod.db < <(dbdump-rows dev.db)
+	assert_failure 2
+	assert_equal "$stderr" 'dbapply: <stdin>:3: --schema: index "clients_lookup" on "clients" (name) is only in the target: the stream'"'"'s table has another index of that name, which cannot be made beside it: only with --schema --mirror (which drops this one first)
+dbapply: nothing was written to prod.db'
+	cmp prod.db prod-before.db
+	run --separate-stderr dbapply --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema: ')" 'dbapply: schema: DROP INDEX "clients_lookup";
+dbapply: schema: CREATE UNIQUE INDEX "clients_lookup" ON "clients" ("name", "phone");'
+	assert_same_rows_and_schema dev.db prod.db
+	run --separate-stderr dbapply --rollback prod.db
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema: ')" 'dbapply: schema: DROP INDEX "clients_lookup";
+dbapply: schema: CREATE INDEX "clients_lookup" ON "clients" ("name");'
+	dbdump-rows prod.db > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	# --sql: the drop first in the script too
+	run --separate-stderr dbapply --sql --schema --mirror prod.db < <(dbdump-rows dev.db)
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | grep -e '^DROP' -e '^CREATE')" 'DROP INDEX "clients_lookup";
+CREATE UNIQUE INDEX "clients_lookup" ON "clients" ("name", "phone");'
 }
 
 @test "a protected environment: --schema --mirror needs --yes, and a backup is taken even when only the schema changes" {
@@ -1981,7 +2121,7 @@ dbapply: warning: <stdin>:6: --schema: foreign key of "tags" (client_id) -> "cli
 	assert_output $'"hello"\n"bye"'
 }
 
-@test "--schema carries a table's triggers within SQLite: made after the rows (they do not fire for them), then at work; one whose SQL holds a second statement is refused; --rollback drops them with their table" {
+@test "--schema carries a table's triggers within SQLite: made after the rows (they do not fire for them), then at work, with a new table or one the target has; --mirror drops the target's own; one whose SQL holds a second statement is refused; --rollback drops them" {
 	mkdb src.db <<-'SQL'
 	CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 	CREATE TABLE item_log (id INTEGER PRIMARY KEY, item_id INT, what TEXT);
@@ -2009,14 +2149,38 @@ dbapply: warning: <stdin>:6: --schema: foreign key of "tags" (client_id) -> "cli
 	assert_equal "$stderr" 'trigger "item_added" of "item" is other code in OLD than in NEW
 trigger "item_gone" of "item" is only in NEW
 2 schema differences'
-	# a sync into a table that lacks a trigger says so: --schema makes triggers only with their table
+	# a trigger of other code under the same name is said and left
 	run dbapply --schema probe.db < <(dbdump-rows new.db)
 	assert_success
 	assert_line --partial 'trigger "item_added" of "item" is other code in the target than in the stream (dbapply does not change a trigger)'
+	# one the target's table lacks: said without --schema, made after the rows with it (not firing for
+	# them); one only the target has: left without --mirror, dropped before the rows with it
 	sqlite3 probe.db "DROP TRIGGER item_added"
-	run dbapply --schema probe.db < <(dbdump-rows new.db)
+	sqlite3 new.db "INSERT INTO item VALUES (3, 'c'), (4, 'd')"
+	dbdump-rows probe.db > probe-before.ndjson
+	run dbapply probe.db < <(dbdump-rows -t item new.db)
 	assert_success
-	assert_line --partial 'trigger "item_added" of "item" is only in the stream (dbapply adds triggers only with the tables it creates)'
+	assert_line --partial 'trigger "item_added" of "item" is only in the stream (dbapply --schema adds it, on the same engine)'
+	dbapply --rollback probe.db 2> /dev/null
+	run --separate-stderr dbapply --schema probe.db < <(dbdump-rows -t item new.db)
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep -e 'schema: ' -e 'not dropped' | head -n 2)" 'dbapply: warning: <stdin>:2: --schema: trigger "item_gone" of "item" is only in the target: not dropped (only with --schema --mirror)
+dbapply: schema: CREATE TRIGGER item_added AFTER INSERT ON item BEGIN'
+	assert_equal "$(sqlite3 probe.db "SELECT count(*) FROM item_log WHERE item_id = 4")" 0
+	run --separate-stderr dbapply --schema --mirror probe.db < <(dbdump-rows -t item new.db)
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep 'schema: ')" 'dbapply: schema: DROP TRIGGER "item_gone";'
+	assert_equal "$(sqlite3 probe.db "SELECT name FROM sqlite_schema WHERE type = 'trigger'")" item_added
+	# the undo streams: the drop made again after the rows, the addition dropped before them
+	run dbapply --rollback probe.db
+	assert_success
+	assert_line 'dbapply: schema: CREATE TRIGGER item_gone AFTER DELETE ON item BEGIN SELECT 1; END;'
+	run dbapply --rollback probe.db
+	assert_success
+	assert_line 'dbapply: schema: DROP TRIGGER "item_added";'
+	dbdump-rows probe.db > probe-after.ndjson
+	assert_same_rows_and_schema probe-before.ndjson probe-after.ndjson
+	sqlite3 new.db "DELETE FROM item WHERE id IN (3, 4)"
 	run dbapply --rollback new.db
 	assert_success
 	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0

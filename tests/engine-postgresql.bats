@@ -1445,14 +1445,134 @@ dbapply: warning: <stdin>:4: --schema: foreign key of "cases" (type_id) -> "case
 	assert_success
 	assert_line 'dbapply: schema: CREATE INDEX "clients_email_idx" ON "clients" ("email");'
 	assert_line 'dbapply: schema: CREATE UNIQUE INDEX "clients_name_phone" ON "clients" ("name", "phone");'
-	assert_line 'dbapply: schema: CREATE UNIQUE INDEX "clients_email_key" ON "clients" ("email");'
-	assert_line 'dbapply: schema: ALTER TABLE "cases" ADD CONSTRAINT "cases_type_id_fkey" FOREIGN KEY ("type_id") REFERENCES "case_types" ("id");'
+	# each as it was: the UNIQUE constraint as a constraint, the foreign key under its own name
+	assert_line 'dbapply: schema: ALTER TABLE "clients" ADD CONSTRAINT "clients_email_key" UNIQUE ("email");'
+	assert_line 'dbapply: schema: ALTER TABLE "cases" ADD CONSTRAINT "cases_type_by_hand" FOREIGN KEY ("type_id") REFERENCES "case_types" ("id");'
 	dbdump-rows "$PROD" > after.ndjson
 	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(pg_psql prod -Atc "SELECT conname || ':' || contype::text FROM pg_constraint WHERE conrelid IN ('clients'::regclass, 'cases'::regclass) AND contype IN ('u', 'f') ORDER BY conname")" 'cases_client_id_fkey:f
+cases_type_by_hand:f
+clients_email_key:u
+clients_referred_by_fkey:f'
 	# the foreign key acts again
 	run pg_psql prod -qc "UPDATE cases SET type_id = 999 WHERE id = 1"
 	assert_failure
-	assert_output --partial 'cases_type_id_fkey'
+	assert_output --partial 'cases_type_by_hand'
+}
+
+@test "--schema --mirror on PostgreSQL: an index whose columns change under the same name is dropped before the new one is made, in the transaction; refused by name without --mirror; --rollback puts it back" {
+	for db in dev prod; do
+		pg_psql $db -qc "CREATE TABLE t (id integer PRIMARY KEY, a text, b text); INSERT INTO t VALUES (1, 'x', 'y'), (2, 'x', 'z');"
+	done
+	pg_psql prod -qc "CREATE INDEX t_ab ON t (a)"
+	pg_psql dev -qc "CREATE UNIQUE INDEX t_ab ON t (a, b)"
+	dbdump-rows "$PROD" > before.ndjson
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_equal "$stderr" 'dbapply: <stdin>:2: --schema: index "t_ab" on "t" (a) is only in the target: the stream'"'"'s table has another index of that name, which cannot be made beside it: only with --schema --mirror (which drops this one first)
+dbapply: nothing was written to '"$PROD"
+	# a row of prod the new unique index cannot take: the transaction keeps the old index
+	pg_psql prod -qc "INSERT INTO t VALUES (3, 'x', 'y')"
+	dbdump-rows "$PROD" > before.ndjson
+	run --separate-stderr dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_same_rows_and_schema before.ndjson "$PROD"
+	pg_psql prod -qc "DELETE FROM t WHERE id = 3"
+	dbdump-rows "$PROD" > before.ndjson
+	run --separate-stderr dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema')" 'dbapply: schema: DROP INDEX "t_ab";
+dbapply: schema: CREATE UNIQUE INDEX "t_ab" ON "t" ("a", "b");'
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	run dbapply --rollback "$PROD"
+	assert_success
+	dbdump-rows "$PROD" > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(pg_psql prod -Atc "SELECT indexdef FROM pg_indexes WHERE indexname = 't_ab'")" "CREATE INDEX t_ab ON public.t USING btree (a)"
+}
+
+@test "checks on PostgreSQL: --schema adds the stream's check to a table prod has after the rows (a row that breaks it refused, naming it, nothing written); --mirror drops prod's own before them; --rollback undoes both" {
+	pg_psql dev -qc "CREATE TABLE scores (id integer PRIMARY KEY, points integer CONSTRAINT in_range CHECK (points BETWEEN 0 AND 100), n integer);
+		INSERT INTO scores VALUES (1, 50, 1), (2, 70, 2);"
+	pg_psql prod -qc "CREATE TABLE scores (id integer PRIMARY KEY, points integer, n integer, CONSTRAINT n_pos CHECK (n > 0));
+		INSERT INTO scores VALUES (1, 500, 1), (3, 5, 4);"
+	dbdump-rows "$PROD" > before.ndjson
+	# prod's 500 (a collision the first sync leaves) breaks in_range
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_equal "$(printf '%s\n' "$stderr" | grep -v -e '^dbapply: schema: ' -e 'other rows under this key')" 'dbapply: warning: <stdin>:2: --schema: check "n_pos" of "scores" ((n > 0)) is only in the target: not dropped (only with --schema --mirror)
+dbapply: '"$PROD"': --schema: adding check "in_range" (((points >= 0) AND (points <= 100))) to table "scores": check constraint "in_range" of relation "scores" is violated by some row
+dbapply: nothing was written to '"$PROD"
+	assert_same_rows_and_schema before.ndjson "$PROD"
+	run --separate-stderr dbapply --schema --mirror --prefer source "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema: ')" 'dbapply: schema: ALTER TABLE "scores" DROP CONSTRAINT "n_pos";
+dbapply: schema: ALTER TABLE "scores" ADD CONSTRAINT "in_range" CHECK (((points >= 0) AND (points <= 100)));'
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	run pg_psql prod -c "UPDATE scores SET points = 101 WHERE id = 1"
+	assert_failure
+	assert_output --partial 'violates check constraint "in_range"'
+	run --separate-stderr dbapply --rollback "$PROD"
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep '^dbapply: schema: ')" 'dbapply: schema: ALTER TABLE "scores" DROP CONSTRAINT "in_range";
+dbapply: schema: ALTER TABLE "scores" ADD CONSTRAINT "n_pos" CHECK ((n > 0));'
+	dbdump-rows "$PROD" > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	assert_equal "$(pg_psql prod -Atc "SELECT conname FROM pg_constraint WHERE conrelid = 'scores'::regclass AND contype = 'c'")" n_pos
+	# from SQLite, a check without a name: added under one (the undo stream drops it by it)
+	sqlite3 s.db "CREATE TABLE scores (id INTEGER PRIMARY KEY, points INT, n INT, CONSTRAINT n_pos CHECK (n > 0), CHECK (n < 1000));
+		INSERT INTO scores VALUES (1, 500, 1), (3, 5, 4);"
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows s.db)
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep 'schema: ')" 'dbapply: schema: ALTER TABLE "scores" ADD CONSTRAINT "scores_chk_1" CHECK ("n" < 1000);'
+	# its checks compare equal across the engines (the INTEGER PRIMARY KEY's rowid is another matter)
+	run dbdiff --schema s.db "$PROD"
+	refute_output --partial '_check"'
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE "scores" DROP CONSTRAINT "scores_chk_1";'
+	assert_equal "$(pg_psql prod -Atc "SELECT conname FROM pg_constraint WHERE conrelid = 'scores'::regclass AND contype = 'c'")" n_pos
+}
+
+@test "triggers on PostgreSQL: --schema makes the stream's trigger on a table prod has after the rows (not firing for them); --mirror drops prod's own; another engine's is refused by name (--without-triggers leaves it out); --rollback undoes both" {
+	for db in dev prod; do
+		pg_psql $db -qc "CREATE TABLE items (id integer PRIMARY KEY, name text, stamp text);
+			CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN NEW.stamp := 'auto'; RETURN NEW; END \$\$;
+			INSERT INTO items VALUES (1, 'a', 'given');"
+	done
+	pg_psql dev -qc "CREATE TRIGGER items_stamp BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION stamp();
+		INSERT INTO items VALUES (2, 'b', NULL); UPDATE items SET stamp = 'given2' WHERE id = 2"
+	pg_psql prod -qc "CREATE TRIGGER items_old BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION stamp()"
+	dbdump-rows "$PROD" > before.ndjson
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep -e 'schema: ' -e 'not dropped')" 'dbapply: warning: <stdin>:2: --schema: trigger "items_old" of "items" is only in the target: not dropped (only with --schema --mirror)
+dbapply: schema: CREATE TRIGGER items_stamp BEFORE INSERT ON public.items FOR EACH ROW EXECUTE FUNCTION stamp();'
+	assert_equal "$(pg_psql prod -Atc "SELECT stamp FROM items WHERE id = 2")" given2
+	run --separate-stderr dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_equal "$(printf '%s\n' "$stderr" | grep 'schema: ')" 'dbapply: schema: DROP TRIGGER "items_old" ON "items";'
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	pg_psql prod -qc "INSERT INTO items VALUES (3, 'c', 'x')"
+	assert_equal "$(pg_psql prod -Atc "SELECT stamp FROM items WHERE id = 3")" auto
+	pg_psql prod -qc "DELETE FROM items WHERE id = 3"
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: CREATE TRIGGER items_old BEFORE UPDATE ON public.items FOR EACH ROW EXECUTE FUNCTION stamp();'
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: DROP TRIGGER "items_stamp" ON "items";'
+	dbdump-rows "$PROD" > after.ndjson
+	assert_same_rows_and_schema before.ndjson after.ndjson
+	# from SQLite: its trigger's code is SQLite's
+	sqlite3 s.db "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, stamp TEXT);
+		CREATE TRIGGER items_sq AFTER INSERT ON items BEGIN SELECT 1; END; INSERT INTO items VALUES (1, 'a', 'given');"
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows s.db)
+	assert_failure 2
+	[[ "$stderr" == *'dbapply: <stdin>:2: --schema: table "items": trigger "items_sq" is code of sqlite, which postgresql cannot run: not made (--without-triggers leaves it out, named)'* ]]
+	run --separate-stderr dbapply --schema --without-triggers "$PROD" < <(dbdump-rows s.db)
+	assert_success
+	[[ "$stderr" == *'dbapply: warning: <stdin>:2: --schema: table "items": trigger "items_sq" of sqlite is left out (--without-triggers)'* ]]
 }
 
 @test "--schema on PostgreSQL widens columns (varchar(10) to varchar(50), integer to bigint, NOT NULL dropped, a default) before the rows; --rollback narrows them back after" {
@@ -1464,17 +1584,26 @@ dbapply: warning: <stdin>:4: --schema: foreign key of "cases" (type_id) -> "case
 		ALTER COLUMN n TYPE bigint, ALTER COLUMN note SET DEFAULT 'none';
 		UPDATE tags SET name = 'a name longer than ten', n = 5000000000 WHERE id = 2"
 	dbdump-rows "$PROD" > before.ndjson
-	# --sql cannot print these yet: refused, not left out of the script
+	# --sql: the alters before the rows, as dbapply runs them; psql makes from it what dbapply makes
+	pg_psql postgres -qc "DROP DATABASE IF EXISTS viapsql WITH (FORCE)" -c "CREATE DATABASE viapsql TEMPLATE prod"
 	run --separate-stderr dbapply --prefer source --sql --schema "$PROD" < <(dbdump-rows "$DEV")
-	assert_failure 2
-	assert_output ""
-	assert_equal "$(echo "$stderr" | grep -c 'the script cannot hold --schema.s changes to existing columns and tables yet (3)')" 1
+	assert_success
+	printf '%s\n' "$output" > script.sql
+	assert_equal "$(grep -e '^ALTER' -e '^UPDATE' -e '^BEGIN' -e '^COMMIT' script.sql)" 'BEGIN;
+ALTER TABLE "tags" ALTER COLUMN "name" TYPE character varying(50), ALTER COLUMN "name" DROP NOT NULL;
+ALTER TABLE "tags" ALTER COLUMN "n" TYPE bigint;
+ALTER TABLE "tags" ALTER COLUMN "note" SET DEFAULT '"'none'"';
+UPDATE "tags" SET "name" = '"'a name longer than ten'"',"n" = '"'5000000000'"' WHERE "id" = '"'2'"';
+COMMIT;'
+	assert_same_rows_and_schema before.ndjson "$PROD"
+	pg_psql viapsql -f script.sql > /dev/null
 	run dbapply --prefer source --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE "tags" ALTER COLUMN "name" TYPE character varying(50), ALTER COLUMN "name" DROP NOT NULL;'
 	assert_line 'dbapply: schema: ALTER TABLE "tags" ALTER COLUMN "n" TYPE bigint;'
 	assert_line "dbapply: schema: ALTER TABLE \"tags\" ALTER COLUMN \"note\" SET DEFAULT 'none';"
 	assert_same_rows_and_schema "$DEV" "$PROD"
+	assert_same_rows_and_schema "$PROD" "$(pg_url viapsql)"
 	run dbapply --rollback "$PROD"
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE "tags" ALTER COLUMN "name" TYPE character varying(10), ALTER COLUMN "name" SET NOT NULL;'
@@ -1493,10 +1622,19 @@ dbapply: warning: <stdin>:4: --schema: foreign key of "cases" (type_id) -> "case
 	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
 	assert_output --partial '<stdin>:2: --schema: column "tags"."name" is (text, character varying(50)) in the target, (text, character varying(10)) in the stream: from character varying(50) to character varying(10), a shorter text: only with --schema --mirror'
+	# --sql: a narrowing after the rows, before the COMMIT; psql makes from it what dbapply makes
+	pg_psql postgres -qc "DROP DATABASE IF EXISTS viapsql WITH (FORCE)" -c "CREATE DATABASE viapsql TEMPLATE prod"
+	run --separate-stderr dbapply --sql --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	printf '%s\n' "$output" > script.sql
+	assert_equal "$(tail -n 2 script.sql)" 'ALTER TABLE "tags" ALTER COLUMN "name" TYPE character varying(10);
+COMMIT;'
+	pg_psql viapsql -f script.sql > /dev/null
 	run dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE "tags" ALTER COLUMN "name" TYPE character varying(10);'
 	assert_equal "$(pg_psql prod -tAc "SELECT character_maximum_length FROM information_schema.columns WHERE table_name = 'tags' AND column_name = 'name'")" 10
+	assert_same_rows_and_schema "$PROD" "$(pg_url viapsql)"
 	run dbapply --rollback "$PROD"
 	assert_success
 	run dbdiff --schema before.ndjson "$PROD"

@@ -269,6 +269,7 @@ static int run(struct apply *a, const char *input)
 	/* narrowing and NOT NULL, once the rows are in (PostgreSQL) */
 	if (a->alter && !db->ops->ddl_commits && apply_alter_run(db, a->alter, ALTER_AFTER_ROWS, &a->target, 0) < 0)
 		return -1;
+	apply_sql_alters(a, ALTER_AFTER_ROWS);
 	if (!db->ops->ddl_commits && apply_schema_drops(a, 0) < 0)
 		return -1;
 	progress_done();
@@ -301,11 +302,13 @@ static int run(struct apply *a, const char *input)
 			     "dropped (see above)", db->shown_url);
 	}
 	/* MySQL's drops, once the rows are committed: a failure of the rows
-	 * has left them all in place. */
+	 * has left them all in place; and the triggers of the tables it had,
+	 * which must not fire for the rows. */
 	if (a->alter && db->ops->ddl_commits && apply_alter_run(db, a->alter, ALTER_AFTER_COMMIT, &a->target, 0) < 0) {
 		a->committed = 1;
-		return error("%s: the rows are committed, and the drops above did not all run: the undo "
-			     "stream restores what they took", db->shown_url);
+		return error("%s: the rows are committed, and the drops and triggers above did not all run: "
+			     "dbapply --rollback undoes the run (the undo stream restores what they took)",
+			     db->shown_url);
 	}
 	/* MySQL's triggers of the tables made, once their rows are in */
 	if (db->ops->ddl_commits && apply_schema_after_commit(a) < 0) {

@@ -34,8 +34,10 @@
  *                        rows' commit, so a failure of the rows leaves
  *                        every dropped thing in place.
  * SQLite has no ALTER COLUMN: a column is changed there by rebuilding its
- * table (db_ops.rebuild_column, sqlite/rebuild.c), made when the step
- * runs so that two changes of one table build on each other; SQLite keeps
+ * table (db_ops.rebuild_table, sqlite/rebuild.c), one rebuild per table
+ * for all its changes that run at one time (rebuild_step_add), made when
+ * the step runs so that the after-rows rebuild builds on the one before
+ * the rows; SQLite keeps
  * any value in any declared type, so a narrowing is checked here, value
  * by value, first.  A foreign key or a UNIQUE constraint is dropped
  * there by a rebuild too.  It drops columns (3.35 and later) and tables. */
@@ -60,6 +62,27 @@ static void step_add(struct alter_plan *p, struct buf *sql, struct buf *undo, en
 	s->when = when;
 	s->check_table = check_table ? xstrdup(check_table) : NULL;
 	s->check_column = check_column ? xstrdup(check_column) : NULL;
+}
+
+/* The step that rebuilds table at time when, made on the first change of
+ * it, with edit e added: SQLite copies a table's rows once for all the
+ * changes made at one time. */
+static void rebuild_step_add(struct alter_plan *p, const char *table, enum alter_when when, struct rebuild_edit e)
+{
+	struct alter_step *s = NULL;
+	for (size_t i = 0; i < p->n && !s; i++)
+		if (p->v[i].rebuild_table && p->v[i].when == when && !strcmp(p->v[i].rebuild_table, table))
+			s = &p->v[i];
+	if (!s) {
+		struct buf sql = BUF_INIT;
+		/* the statements are made when the step runs (apply_alter_run) */
+		buf_addf(&sql, "-- rebuild of table \"%s\"", table);
+		step_add(p, &sql, NULL, when, NULL, NULL);
+		s = &p->v[p->n - 1];
+		s->rebuild_table = xstrdup(table);
+	}
+	ALLOC_GROW(s->edits, s->nedits + 1, s->edits_alloc);
+	s->edits[s->nedits++] = e;
 }
 
 static struct alter_kept *kept_add(struct alter_plan *p, enum schema_change_kind kind, const struct table *was,
@@ -92,6 +115,8 @@ void apply_alter_release(struct alter_plan *p)
 		free(p->v[i].check_table);
 		free(p->v[i].check_column);
 		free(p->v[i].rebuild_table);
+		free(p->v[i].edits);
+		free(p->v[i].what);
 	}
 	free(p->v);
 	for (size_t i = 0; i < p->nkept; i++) {
@@ -101,6 +126,7 @@ void apply_alter_release(struct alter_plan *p)
 		if (p->kept[i].rows)
 			unlink(p->kept[i].rows);
 		free(p->kept[i].rows);
+		free(p->kept[i].clause);
 	}
 	free(p->kept);
 	memset(p, 0, sizeof(*p));
@@ -423,7 +449,7 @@ static int rebuild_refused(struct db *db, const struct table *t, const struct co
 		return -1;
 	}
 	struct rebuild_edit e = { .col = now };
-	if (db->ops->rebuild_table(db, t->name, &e, why) < 0) {
+	if (db->ops->rebuild_table(db, t->name, &e, 1, why) < 0) {
 		buf_reset(why);
 		buf_adds(why, db->err.buf);
 		return -1;
@@ -460,6 +486,19 @@ static int key_drop_planned(const struct apply_opts *o, const struct stream_read
 	return *left ? -1 : 1;
 }
 
+/* The index the stream's table has under the name of index drop c (a
+ * change of its columns or uniqueness): the schema step makes it, so the
+ * target's must be gone first.  NULL if none. */
+static const struct index *index_named_again(const struct schema_diff *all, const struct schema_change *c)
+{
+	const char *name = c->old_t->indexes[c->old_i].name;
+	for (size_t i = 0; i < all->n; i++)
+		if (all->v[i].kind == SC_ADD_INDEX && !strcmp(all->v[i].new_t->name, c->old_t->name) &&
+		    !strcmp(all->v[i].new_t->indexes[all->v[i].new_i].name, name))
+			return &all->v[i].new_t->indexes[all->v[i].new_i];
+	return NULL;
+}
+
 static void refuse(const struct stream_reader *rd, long line, const char *what, const char *why, int *bad)
 {
 	if (line)
@@ -467,6 +506,153 @@ static void refuse(const struct stream_reader *rd, long line, const char *what, 
 	else /* a table only the target has */
 		error("%s: --schema: %s: %s", rd->name, what, why);
 	*bad = 1;
+}
+
+/* The name a check the target lacks is added under where the stream
+ * gives none: "<table>_chk_<n>", the first n table t does not use. */
+static void check_name(struct buf *out, const struct table *t)
+{
+	const char *bare = strrchr(t->name, '.');
+	bare = bare ? bare + 1 : t->name;
+	for (size_t n = 1;; n++) {
+		int taken = 0;
+		buf_reset(out);
+		buf_addf(out, "%s_chk_%zu", bare, n);
+		for (size_t i = 0; i < t->nchecks && !taken; i++)
+			taken = t->checks[i].name && !strcmp(t->checks[i].name, out->buf);
+		if (!taken)
+			return;
+	}
+}
+
+/* A drop of a check or trigger (change c) that only --mirror makes:
+ * without it, named in a warning and left; whether it is. */
+static int drop_left(const struct apply_opts *o, const struct stream_reader *rd, const struct schema_change *c)
+{
+	if (o->mode == APPLY_MIRROR)
+		return 0;
+	struct buf what = BUF_INIT;
+	schema_change_describe(&what, c, "the target", "the stream");
+	warning("%s:%ld: --schema: %s: not dropped (only with --schema --mirror)", rd->name, c->new_t->line, what.buf);
+	buf_release(&what);
+	return 1;
+}
+
+/* The checks of the tables the run writes: one the stream's table has and
+ * the target's lacks (change c, SC_ADD_CHECK) is added after the rows
+ * (PostgreSQL; SQLite by a rebuild), which may be what makes the table's
+ * rows fit it, or on MySQL before them, taken back if they fail; one only
+ * the target has (SC_DROP_CHECK) is dropped before the rows with --mirror,
+ * named in a warning without.  Each kept for the undo stream. */
+static int plan_check(const struct apply_opts *o, struct db *db, const struct stream_reader *rd,
+		      const struct schema_change *c, struct alter_plan *p)
+{
+	const struct sql_dialect *dl = db->ops->dialect;
+	const char *src = rd->engine ? rd->engine : "";
+	int mysql = db->ops->ddl_commits, sqlite = dl->alter == ALTER_NONE, add = c->kind == SC_ADD_CHECK;
+	const struct table *t = add ? c->new_t : c->old_t;
+	const struct check *ck = &t->checks[add ? c->new_i : c->old_i];
+	struct buf sql = BUF_INIT, undo = BUF_INIT, err = BUF_INIT, name = BUF_INIT, what = BUF_INIT;
+	int ret = 0;
+	if (!apply_writes_table(o, rd->purpose, t->name) || (!add && drop_left(o, rd, c)))
+		return 0;
+	struct alter_kept *k = kept_add(p, c->kind, t, add ? c->new_i : c->old_i);
+	if (add && !k->was->checks[k->col].name) {
+		/* named, so that the undo stream (and on MySQL a failure of the
+		 * rows) drops it by its name, not by an expression the engine
+		 * may have written otherwise */
+		check_name(&name, c->old_t);
+		k->was->checks[k->col].name = buf_detach(&name);
+	}
+	ck = &k->was->checks[k->col];
+	buf_addf(&what, "%s check %s%s%s(%s) %s table \"%s\"", add ? "adding" : "dropping", ck->name ? "\"" : "",
+		 ck->name ? ck->name : "", ck->name ? "\" " : "", ck->expr, add ? "to" : "of", t->name);
+	if (add && sqlite) {
+		if (sql_check_clause(&sql, dl, k->was, ck, src, &err) < 0)
+			goto refused;
+		k->clause = buf_detach(&sql);
+		rebuild_step_add(p, t->name, ALTER_AFTER_ROWS, (struct rebuild_edit){ .add_constraint = k->clause });
+	} else if (add) {
+		if (sql_add_check(&sql, dl, k->was, ck, src, &err) < 0)
+			goto refused;
+		if (mysql)
+			sql_drop_check(&undo, dl, t->name, ck->name);
+		step_add(p, &sql, &undo, mysql ? ALTER_BEFORE_ROWS : ALTER_AFTER_ROWS, NULL, NULL);
+	} else if (sqlite) {
+		rebuild_step_add(p, t->name, ALTER_BEFORE_ROWS, (struct rebuild_edit){ .drop_check = ck });
+	} else {
+		if (!ck->name) {
+			buf_adds(&err, "the target gives it no name to drop it by: drop it by hand");
+			goto refused;
+		}
+		sql_drop_check(&sql, dl, t->name, ck->name);
+		if (mysql && sql_add_check(&undo, dl, k->was, ck, db->ops->engine, &err) < 0)
+			goto refused;
+		step_add(p, &sql, &undo, ALTER_BEFORE_ROWS, NULL, NULL);
+		p->destructive++;
+	}
+	if (sqlite && !add)
+		p->destructive++;
+	if (!sqlite) /* a rebuild's failure names its table and statement */
+		p->v[p->n - 1].what = buf_detach(&what);
+	goto out;
+refused:
+	ret = -1;
+	error("%s:%ld: --schema: %s", rd->name, t->line, err.buf);
+out:
+	buf_release(&sql);
+	buf_release(&undo);
+	buf_release(&err);
+	buf_release(&name);
+	buf_release(&what);
+	return ret;
+}
+
+/* The triggers of the tables the run writes: one the stream's table has
+ * and the target's lacks (SC_ADD_TRIGGER) is made after the rows, so that
+ * it does not fire for them (PostgreSQL, SQLite: in the transaction;
+ * MySQL: after the commit), on the engine whose code it is (another's is
+ * refused by name, or left out with --without-triggers); one only the
+ * target has (SC_DROP_TRIGGER) is dropped before the rows with --mirror,
+ * named in a warning without.  Each kept for the undo stream. */
+static int plan_trigger(const struct apply_opts *o, struct db *db, const struct stream_reader *rd,
+			const struct schema_change *c, struct alter_plan *p)
+{
+	const struct sql_dialect *dl = db->ops->dialect;
+	const char *src = rd->engine ? rd->engine : "";
+	int mysql = db->ops->ddl_commits, add = c->kind == SC_ADD_TRIGGER;
+	const struct table *t = add ? c->new_t : c->old_t;
+	const struct trigger *g = &t->triggers[add ? c->new_i : c->old_i];
+	struct buf sql = BUF_INIT, undo = BUF_INIT;
+	int ret = 0;
+	if (!apply_writes_table(o, rd->purpose, t->name) || (!add && drop_left(o, rd, c)))
+		return 0;
+	if (add && strcmp(src, db->ops->engine) && o->without_triggers) {
+		warning("%s:%ld: --schema: table \"%s\": trigger \"%s\" of %s is left out (--without-triggers)",
+			rd->name, t->line, t->name, g->name, src);
+	} else if (add && strcmp(src, db->ops->engine)) {
+		ret = error("%s:%ld: --schema: table \"%s\": trigger \"%s\" is code of %s, which %s cannot run: not "
+			    "made (--without-triggers leaves it out, named)", rd->name, t->line, t->name, g->name, src,
+			    db->ops->engine);
+	} else if (add && !apply_trigger_statement(dl, g)) {
+		ret = error("%s:%ld: --schema: table \"%s\": trigger \"%s\": its SQL is not one CREATE TRIGGER "
+			    "statement: not made", rd->name, t->line, t->name, g->name);
+	} else {
+		kept_add(p, c->kind, t, add ? c->new_i : c->old_i);
+		if (add) {
+			buf_adds(&sql, g->sql);
+		} else {
+			sql_drop_trigger(&sql, dl, t->name, g->name);
+			if (mysql)
+				buf_adds(&undo, g->sql);
+			p->destructive++;
+		}
+		step_add(p, &sql, &undo, !add ? ALTER_BEFORE_ROWS : mysql ? ALTER_AFTER_COMMIT : ALTER_AFTER_ROWS, NULL,
+			 NULL);
+	}
+	buf_release(&sql);
+	buf_release(&undo);
+	return ret;
 }
 
 int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct schema *target,
@@ -498,7 +684,13 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		    key_drop_planned(o, rd, &all, c, &left) < 0) {
 			buf_reset(&what);
 			schema_change_describe(&what, c, "the target", "the stream");
-			warning("%s:%ld: --schema: %s: not dropped (%s)", rd->name, c->new_t->line, what.buf, left);
+			if (c->kind == SC_DROP_INDEX && index_named_again(&all, c))
+				refuse(rd, c->new_t->line, what.buf, "the stream's table has another index of that "
+				       "name, which cannot be made beside it: only with --schema --mirror (which "
+				       "drops this one first)", &bad);
+			else
+				warning("%s:%ld: --schema: %s: not dropped (%s)", rd->name, c->new_t->line, what.buf,
+					left);
 		}
 		if ((c->kind != SC_ALTER_COLUMN && c->kind != SC_DROP_COLUMN && c->kind != SC_DROP_TABLE) ||
 		    !apply_writes_table(o, rd->purpose, t->name))
@@ -577,32 +769,26 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 		buf_reset(&sql);
 		buf_reset(&undo);
 		buf_reset(&err);
+		enum alter_when when = k == CHANGE_NARROWS && !mysql ? ALTER_AFTER_ROWS : ALTER_BEFORE_ROWS;
 		if (dl->alter == ALTER_NONE) {
 			if (column_alike(was, now)) {
 				table_free(nt);
 				continue; /* only what stays the target's differs */
 			}
-			/* the statements are made when the step runs (apply_alter_run) */
-			buf_addf(&sql, "-- rebuild of table \"%s\" for column \"%s\"", nt->name, now->name);
+			rebuild_step_add(p, nt->name, when, (struct rebuild_edit){ .col = now });
 		} else if (sql_alter_column(&sql, dl, was, nt, c->new_i, now_engine, &err) < 0 ||
 			   (mysql && sql_alter_column(&undo, dl, now, c->old_t, c->old_i, db->ops->engine, &err) < 0)) {
 			refuse(rd, c->new_t->line, "--schema", err.buf, &bad);
 			table_free(nt);
 			continue;
 		}
-		if (!sql.len) {
+		if (dl->alter != ALTER_NONE && !sql.len) {
 			table_free(nt);
 			continue; /* the same column in this engine's words */
 		}
-		enum alter_when when = k == CHANGE_NARROWS && !mysql ? ALTER_AFTER_ROWS : ALTER_BEFORE_ROWS;
 		int sets_not_null = was->nullable && !now->nullable;
-		step_add(p, &sql, &undo, when, sets_not_null ? nt->name : NULL, sets_not_null ? now->name : NULL);
-		if (dl->alter == ALTER_NONE) {
-			struct alter_step *s = &p->v[p->n - 1];
-			s->rebuild_table = xstrdup(nt->name);
-			s->edit.col = now;
-			s->narrows = k == CHANGE_NARROWS;
-		}
+		if (dl->alter != ALTER_NONE)
+			step_add(p, &sql, &undo, when, sets_not_null ? nt->name : NULL, sets_not_null ? now->name : NULL);
 		struct alter_kept *kp = kept_add(p, SC_ALTER_COLUMN, c->old_t, c->old_i);
 		kp->now = nt;
 		kp->col_now = c->new_i;
@@ -625,26 +811,38 @@ int apply_alter_plan(const struct apply_opts *o, struct db *db, const struct sch
 			int rebuilds = dl->alter == ALTER_NONE &&
 				       (!pass || !strncmp(e.drop_unique->name, "sqlite_autoindex_", 17));
 			buf_reset(&sql);
-			if (rebuilds && db->ops->rebuild_table(db, c->old_t->name, &e, &sql) < 0) {
+			if (rebuilds && db->ops->rebuild_table(db, c->old_t->name, &e, 1, &sql) < 0) {
 				buf_reset(&what);
 				schema_change_describe(&what, c, "the target", "the stream");
 				refuse(rd, c->new_t->line, what.buf, db->err.buf, &bad);
 				continue;
 			}
 			buf_reset(&sql);
+			buf_reset(&undo);
+			/* an index whose name the stream's table gives another: gone
+			 * before the schema step makes that one (MySQL: made again if
+			 * the run fails) */
+			int named_again = pass && !rebuilds && index_named_again(&all, c);
+			if (named_again && mysql)
+				sql_create_index(&undo, dl, c->old_t, &c->old_t->indexes[c->old_i]);
 			if (rebuilds)
-				buf_addf(&sql, "-- rebuild of table \"%s\"", c->old_t->name);
+				rebuild_step_add(p, c->old_t->name, drop_when, e);
 			else if (pass)
 				sql_drop_index(&sql, dl, c->old_t, &c->old_t->indexes[c->old_i]);
 			else
 				sql_drop_reference(&sql, dl, c->old_t, &c->old_t->refs[c->old_i]);
-			step_add(p, &sql, NULL, drop_when, NULL, NULL);
-			if (rebuilds) {
-				p->v[p->n - 1].rebuild_table = xstrdup(c->old_t->name);
-				p->v[p->n - 1].edit = e;
-			}
+			if (!rebuilds)
+				step_add(p, &sql, &undo, named_again ? ALTER_BEFORE_SCHEMA : drop_when, NULL, NULL);
 			p->destructive++;
 		}
+	for (size_t i = 0; i < all.n && !bad; i++)
+		if ((all.v[i].kind == SC_ADD_CHECK || all.v[i].kind == SC_DROP_CHECK) &&
+		    plan_check(o, db, rd, &all.v[i], p) < 0)
+			bad = 1;
+	for (size_t i = 0; i < all.n && !bad; i++)
+		if ((all.v[i].kind == SC_ADD_TRIGGER || all.v[i].kind == SC_DROP_TRIGGER) &&
+		    plan_trigger(o, db, rd, &all.v[i], p) < 0)
+			bad = 1;
 	for (size_t i = 0; i < all.n && !bad; i++) {
 		const struct schema_change *c = &all.v[i];
 		if (c->kind != SC_DROP_COLUMN || !apply_writes_table(o, rd->purpose, c->old_t->name))
@@ -702,6 +900,30 @@ out:
 	return bad ? -1 : 0;
 }
 
+/* Before SQLite's rebuild step s: -1 (the first row's key said) if a
+ * column it makes NOT NULL holds a NULL, or one it narrows a value that
+ * does not fit, which SQLite would keep. */
+static int check_rebuilt_columns(struct db *db, const struct schema *target, const struct alter_step *s)
+{
+	const struct table *t = schema_find(target, s->rebuild_table);
+	struct buf why = BUF_INIT;
+	int ret = 0;
+	for (size_t k = 0; t && k < s->nedits && ret == 0; k++) {
+		const struct column *now = s->edits[k].col;
+		long i = now ? table_column_index(t, now->name) : -1;
+		if (i < 0)
+			continue;
+		const struct column *was = &t->cols[i];
+		buf_reset(&why);
+		if (was->nullable && !now->nullable)
+			ret = check_column(db, target, t->name, now->name, NULL);
+		if (ret == 0 && column_change(was, now, db->ops->engine, &why) == CHANGE_NARROWS)
+			ret = check_column(db, target, t->name, now->name, now);
+	}
+	buf_release(&why);
+	return ret;
+}
+
 int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, const struct schema *target,
 		    int shown_only)
 {
@@ -711,12 +933,12 @@ int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, c
 			continue;
 		if (s->check_table && check_column(db, target, s->check_table, s->check_column, NULL) < 0)
 			return -1;
-		if (s->narrows && check_column(db, target, s->rebuild_table, s->edit.col->name, s->edit.col) < 0)
+		if (s->rebuild_table && check_rebuilt_columns(db, target, s) < 0)
 			return -1;
 		if (s->rebuild_table) {
 			/* made now: an earlier rebuild of the table changed its text */
 			struct buf sql = BUF_INIT;
-			if (db->ops->rebuild_table(db, s->rebuild_table, &s->edit, &sql) < 0) {
+			if (db->ops->rebuild_table(db, s->rebuild_table, s->edits, s->nedits, &sql) < 0) {
 				buf_release(&sql);
 				return error("%s: %s", db->shown_url, db->err.buf);
 			}
@@ -726,7 +948,11 @@ int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, c
 		fprintf(stderr, "%s: schema: %s;%s\n", util_progname, s->sql,
 			shown_only ? " (not run: dry run)" : when == ALTER_AFTER_COMMIT ? " (after the rows' commit)" : "");
 		if (!shown_only && db->ops->exec_ddl(db, s->sql) < 0)
-			return error("%s: %s: %s", db->shown_url, s->sql, db->err.buf);
+			return s->what ? error("%s: --schema: %s: %s", db->shown_url, s->what, db->err.buf)
+			       : s->rebuild_table /* its statements said just above */
+			       ? error("%s: --schema: table \"%s\" cannot be rebuilt: %s", db->shown_url,
+				       s->rebuild_table, db->err.buf)
+			       : error("%s: %s: %s", db->shown_url, s->sql, db->err.buf);
 		s->done = !shown_only;
 	}
 	return 0;
@@ -780,11 +1006,22 @@ int apply_alter_undo_schema(struct alter_plan *p, struct stream_writer *w)
 			c.old_i = k->col_now;
 			c.new_t = k->was;
 			c.new_i = k->col;
-		} else if (k->kind == SC_DROP_INDEX || k->kind == SC_DROP_REFERENCE) {
-			/* made again after the rows, which may be what broke it */
-			c.kind = k->kind == SC_DROP_INDEX ? SC_ADD_INDEX : SC_ADD_REFERENCE;
+		} else if (k->kind == SC_DROP_INDEX || k->kind == SC_DROP_REFERENCE || k->kind == SC_DROP_CHECK ||
+			   k->kind == SC_DROP_TRIGGER) {
+			/* made again after the rows, which may be what broke it (a
+			 * trigger: which it must not fire for) */
+			c.kind = k->kind == SC_DROP_INDEX ? SC_ADD_INDEX
+				 : k->kind == SC_DROP_REFERENCE ? SC_ADD_REFERENCE
+				 : k->kind == SC_DROP_CHECK ? SC_ADD_CHECK : SC_ADD_TRIGGER;
 			c.new_t = k->was;
 			c.new_i = k->col;
+			c.names = 1; /* its own name, and a UNIQUE constraint as one */
+		} else if (k->kind == SC_ADD_CHECK || k->kind == SC_ADD_TRIGGER) {
+			/* dropped before the rows (apply_schema.c), which may break
+			 * it, or which it would fire for */
+			c.kind = k->kind == SC_ADD_CHECK ? SC_DROP_CHECK : SC_DROP_TRIGGER;
+			c.old_t = k->was;
+			c.old_i = k->col;
 		} else {
 			continue;
 		}
@@ -792,8 +1029,7 @@ int apply_alter_undo_schema(struct alter_plan *p, struct stream_writer *w)
 			return -1;
 		/* A NOT NULL column without a default comes back nullable, is
 		 * filled by the rows, then made NOT NULL again. */
-		const struct column *col = &k->was->cols[k->col];
-		if (k->kind == SC_DROP_COLUMN && !col->nullable && !col->default_sql) {
+		if (k->kind == SC_DROP_COLUMN && !k->was->cols[k->col].nullable && !k->was->cols[k->col].default_sql) {
 			c.kind = SC_ALTER_COLUMN;
 			c.old_t = c.new_t;
 			c.old_i = c.new_i;

@@ -64,29 +64,39 @@ struct plan {
 
 /* apply_alter.c: --schema's changes to what the target has (see there).
  * When a statement runs: */
-enum alter_when { ALTER_BEFORE_ROWS, ALTER_AFTER_ROWS, ALTER_AFTER_COMMIT };
+enum alter_when {
+	ALTER_BEFORE_SCHEMA, /* before the schema step's own DDL: an index whose name it takes again */
+	ALTER_BEFORE_ROWS, ALTER_AFTER_ROWS, ALTER_AFTER_COMMIT
+};
 struct alter_step {
 	char *sql;
 	char *undo;             /* MySQL: what takes it back if the rows fail, or NULL */
 	enum alter_when when;
 	/* NOT NULL is set: checked right before, the first NULL's key said */
 	char *check_table, *check_column;
-	/* SQLite: rebuild_table changed by edit (db_ops.rebuild_table), sql
-	 * made again when the step runs, from the schema as it is then;
-	 * narrows: edit.col's values are checked to fit first, as SQLite would
-	 * keep any (what edit points to is an alter_kept's) */
+	/* SQLite: rebuild_table changed by edits[0..nedits), every change of
+	 * the table that runs at this step's time, in one rebuild
+	 * (db_ops.rebuild_table); sql made again when the step runs, from the
+	 * schema as it is then.  A column an edit narrows or makes NOT NULL is
+	 * checked first, as SQLite would keep any value (what the edits point
+	 * to is alter_kept's). */
 	char *rebuild_table;
-	struct rebuild_edit edit;
-	int narrows;
+	struct rebuild_edit *edits;
+	size_t nedits, edits_alloc;
+	/* What the statement does, for its failure's message ("adding check
+	 * ... to table ..."), or NULL */
+	char *what;
 	int done;
 };
 /* What a step changed or took away, for the undo stream. */
 struct alter_kept {
-	/* SC_ALTER_COLUMN, SC_DROP_COLUMN, SC_DROP_TABLE, SC_DROP_INDEX or
-	 * SC_DROP_REFERENCE */
+	/* SC_ALTER_COLUMN, SC_DROP_COLUMN, SC_DROP_TABLE, SC_DROP_INDEX,
+	 * SC_DROP_REFERENCE, SC_DROP_CHECK, or SC_ADD_CHECK (was then the
+	 * stream's table, col its check) */
 	enum schema_change_kind kind;
 	struct table *was;      /* the target's table before (owned) */
-	size_t col;             /* the column, index or reference of was it is about */
+	size_t col;             /* the column, index, reference or check of was it is about */
+	char *clause;           /* add_check on SQLite: its table constraint, for the rebuild's add_constraint */
 	struct table *now;      /* the stream's table (owned; not for drop_table) */
 	size_t col_now;         /* alter_column: the column of now */
 	char *rows;             /* drops: was's rows before, a row stream, or NULL */
@@ -195,6 +205,9 @@ struct apply {
 	struct buf sql_ddl, sql_after, sql_seq;
 	FILE *sql_rows;
 	int sql_fk_off;
+	/* SQLite: the script holds a rebuild, and dbapply's connection ran it
+	 * with foreign keys off (no foreign key has an action, conn.c). */
+	int sql_rebuilds_unenforced;
 };
 
 /* The target's rows of one table, in key order. */
@@ -322,11 +335,19 @@ int apply_alter_undo_end(struct undo_merge *m, struct stream_writer *w);
 void apply_alter_undo_free(struct undo_merge *m);
 int apply_alter_undo_tables(struct alter_plan *p, struct stream_writer *w, int records);
 
+/* apply_schema.c: whether a trigger's statement from a stream makes a
+ * trigger and nothing more. */
+int apply_trigger_statement(const struct sql_dialect *dl, const struct trigger *g);
+
 /* apply_sql.c */
 int apply_sql_check(struct apply *a);
 void apply_sql_ddl(struct apply *a, const char *sql);
 /* The same for DDL that runs after the rows (apply_schema_after_rows). */
 void apply_sql_ddl_after_rows(struct apply *a, const char *sql);
+/* The statements a->alter's steps of time when ran (apply_alter_run), in
+ * their order: before the rows with the schema step's, after them with
+ * apply_sql_ddl_after_rows's. */
+void apply_sql_alters(struct apply *a, enum alter_when when);
 int apply_sql_write(struct apply *a, const struct plan *p, const struct change *c);
 int apply_sql_sequence(struct apply *a, const struct table *t);
 int apply_sql_print(struct apply *a);

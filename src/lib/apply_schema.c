@@ -11,6 +11,7 @@
  * then the data step on the copy; when the data step fails, the DDL is
  * undone, newest first, and the message says so. */
 #include "apply_int.h"
+#include "check.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -258,7 +259,7 @@ static size_t uncarried(const struct apply_opts *o, const struct schema_diff *d,
 /* Whether a trigger's statement from the stream makes a trigger and
  * nothing more: "CREATE TRIGGER" first, and no second statement where the
  * dialect can tell (sql_one_statement). */
-static int trigger_statement(const struct sql_dialect *dl, const struct trigger *g)
+int apply_trigger_statement(const struct sql_dialect *dl, const struct trigger *g)
 {
 	const char *p = g->sql;
 	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
@@ -274,7 +275,7 @@ static int plan_triggers(const struct db *db, const struct table *t, const char 
 {
 	int bad = 0;
 	for (size_t g = 0; g < t->ntriggers; g++) {
-		if (!trigger_statement(db->ops->dialect, &t->triggers[g])) {
+		if (!apply_trigger_statement(db->ops->dialect, &t->triggers[g])) {
 			struct buf why = BUF_INIT;
 			buf_addf(&why, "table \"%s\": trigger \"%s\": its SQL is not one CREATE TRIGGER statement: "
 				 "not made", t->name, t->triggers[g].name);
@@ -468,6 +469,80 @@ static int plan_build(const struct apply_opts *o, const struct db *db, const str
 	return bad ? -1 : 0;
 }
 
+static long find_trigger(const struct table *t, const char *name)
+{
+	for (size_t i = 0; i < t->ntriggers; i++)
+		if (!strcmp(t->triggers[i].name, name))
+			return (long)i;
+	return -1;
+}
+
+/* An undo stream's drop_check and drop_trigger records (what its run
+ * added), into p: dropped before the rows, which put back values such a
+ * check may refuse, and which such a trigger must not fire for.  A check
+ * is found in the target by its name, else by its expression; on MySQL
+ * each is made again if the rows fail. */
+static int plan_check_drops(struct db *db, const struct schema *target, const struct stream_reader *rd,
+			    struct ddl_plan *p)
+{
+	const struct sql_dialect *dl = db->ops->dialect;
+	struct buf sql = BUF_INIT, undo = BUF_INIT, err = BUF_INIT;
+	int ret = 0;
+	for (size_t i = 0; i < rd->nschema && ret == 0 && !strcmp(rd->purpose, "undo"); i++) {
+		const struct schema_record *r = &rd->schema_records[i];
+		if (r->kind == SC_DROP_TRIGGER && r->t->ntriggers) {
+			const struct table *tt = schema_find(target, r->t->name);
+			const struct trigger *g = &r->t->triggers[0];
+			if (!tt || find_trigger(tt, g->name) < 0) {
+				warning("%s: the undo stream drops trigger \"%s\" of table \"%s\", which the target "
+					"does not have: nothing to drop", db->shown_url, g->name, r->t->name);
+				continue;
+			}
+			buf_reset(&sql);
+			buf_reset(&undo);
+			sql_drop_trigger(&sql, dl, tt->name, g->name);
+			if (db->ops->ddl_commits)
+				buf_adds(&undo, tt->triggers[find_trigger(tt, g->name)].sql);
+			plan_add(p, &sql, &undo);
+			continue;
+		}
+		if (r->kind != SC_DROP_CHECK || !r->t->nchecks)
+			continue;
+		const struct table *tt = schema_find(target, r->t->name);
+		const struct check *want = &r->t->checks[0], *ck = NULL;
+		for (size_t c = 0; tt && c < tt->nchecks && !ck; c++)
+			if (want->name ? tt->checks[c].name && !strcmp(tt->checks[c].name, want->name)
+				       : check_equal(tt, tt->checks[c].expr, tt, want->expr))
+				ck = &tt->checks[c];
+		if (!ck) {
+			warning("%s: the undo stream drops check %s%s%s(%s) of table \"%s\", which the target does "
+				"not have: nothing to drop", db->shown_url, want->name ? "\"" : "",
+				want->name ? want->name : "", want->name ? "\" " : "", want->expr, r->t->name);
+			continue;
+		}
+		buf_reset(&sql);
+		buf_reset(&undo);
+		if (dl->alter == ALTER_NONE && db->ops->rebuild_table) {
+			struct rebuild_edit e = { .drop_check = ck };
+			if (db->ops->rebuild_table(db, tt->name, &e, 1, &sql) < 0)
+				ret = error("%s: %s", db->shown_url, db->err.buf);
+		} else if (!ck->name) {
+			ret = error("%s: the undo stream drops check (%s) of table \"%s\", which the target gives no "
+				    "name to drop it by: drop it by hand", db->shown_url, ck->expr, tt->name);
+		} else {
+			sql_drop_check(&sql, dl, tt->name, ck->name);
+			if (db->ops->ddl_commits && sql_add_check(&undo, dl, tt, ck, db->ops->engine, &err) < 0)
+				ret = error("%s: %s", db->shown_url, err.buf);
+		}
+		if (ret == 0)
+			plan_add(p, &sql, &undo);
+	}
+	buf_release(&sql);
+	buf_release(&undo);
+	buf_release(&err);
+	return ret;
+}
+
 /* Run the plan's statements, each said on stderr; -1 at the first that
  * fails (p->done say how many ran). */
 static int plan_run(struct db *db, struct ddl_plan *p, int shown_only)
@@ -561,7 +636,8 @@ static int refuse_missing(struct apply *a, const struct schema_diff *d)
 }
 
 /* A check or trigger of the stream that a table of the target lacks is
- * said, not made: --schema adds them only with the tables it creates. */
+ * said, not made, without --schema (apply_alter.c adds it with); a trigger
+ * the target has as other code is said either way. */
 static void warn_missing_checks(struct apply *a)
 {
 	struct schema_diff all;
@@ -571,13 +647,14 @@ static void warn_missing_checks(struct apply *a)
 	for (size_t i = 0; i < all.n; i++) {
 		enum schema_change_kind k = all.v[i].kind;
 		if ((k != SC_ADD_CHECK && k != SC_ADD_TRIGGER && k != SC_ALTER_TRIGGER) ||
-		    !apply_writes_table(a->o, a->rd.purpose, all.v[i].new_t->name))
-			continue;
+		    !apply_writes_table(a->o, a->rd.purpose, all.v[i].new_t->name) ||
+		    ((k == SC_ADD_CHECK || k == SC_ADD_TRIGGER) && a->o->schema && a->db->ops->exec_ddl))
+			continue; /* apply_alter.c adds it, or refuses it by name */
 		buf_reset(&what);
 		schema_change_describe(&what, &all.v[i], "the target", "the stream");
 		warning("%s:%ld: %s (%s)", a->rd.name, all.v[i].new_t->line, what.buf,
-			k == SC_ADD_CHECK	? "dbapply adds checks only with the tables it creates"
-			: k == SC_ADD_TRIGGER ? "dbapply adds triggers only with the tables it creates"
+			k == SC_ADD_CHECK	? "dbapply --schema adds it"
+			: k == SC_ADD_TRIGGER ? "dbapply --schema adds it, on the same engine"
 					      : "dbapply does not change a trigger");
 	}
 	buf_release(&what);
@@ -623,6 +700,10 @@ int apply_schema_step(struct apply *a)
 	memset(&p, 0, sizeof(p));
 	warn_missing_checks(a);
 	wanted_changes(a->o, a->rd.purpose, &a->target, &a->rd, a->db->ops->engine, &d);
+	if (a->db->ops->exec_ddl && !a->db->ops->ddl_commits && plan_check_drops(a->db, &a->target, &a->rd, &p) < 0) {
+		schema_diff_release(&d);
+		return -1;
+	}
 	/* The changes to what the target has, refused or planned (and what
 	 * the drops take away kept) before any DDL. */
 	if (schema && a->db->ops->exec_ddl && !a->db->ops->ddl_commits) {
@@ -632,15 +713,8 @@ int apply_schema_step(struct apply *a)
 			return -1;
 		}
 		a->sum->schema_drops += a->alter->destructive;
-		/* Not silently left out of a script that claims to be the run. */
-		if (a->o->sql && a->alter->n) {
-			schema_diff_release(&d);
-			return error("%s: --sql: the script cannot hold --schema's changes to existing "
-				     "columns and tables yet (%zu); dbapply --schema --dry-run prints them",
-				     a->db->shown_url, a->alter->n);
-		}
 	}
-	if (!d.n && !(a->alter && a->alter->n)) {
+	if (!d.n && !p.n && !(a->alter && a->alter->n)) {
 		schema_diff_release(&d);
 		return 0;
 	}
@@ -656,11 +730,15 @@ int apply_schema_step(struct apply *a)
 	}
 	if (!incompatible(a->o, &a->target, &a->rd, &d) &&
 	    plan_build(a->o, a->db, &a->target, &d, a->rd.name, a->rd.engine ? a->rd.engine : "", &p) == 0 &&
-	    confirm_ddl(a, p.n) == 0 && plan_run(a->db, &p, 0) == 0 &&
+	    confirm_ddl(a, p.n) == 0 &&
+	    (!a->alter || apply_alter_run(a->db, a->alter, ALTER_BEFORE_SCHEMA, &a->target, 0) == 0) &&
+	    plan_run(a->db, &p, 0) == 0 &&
 	    (!a->alter || apply_alter_run(a->db, a->alter, ALTER_BEFORE_ROWS, &a->target, 0) == 0)) {
 		enum schema_change_kind k;
+		apply_sql_alters(a, ALTER_BEFORE_SCHEMA);
 		for (size_t i = 0; i < p.n; i++)
 			apply_sql_ddl(a, p.v[i].sql);
+		apply_sql_alters(a, ALTER_BEFORE_ROWS);
 		for (size_t i = 0; i < p.nafter; i++) {
 			ALLOC_GROW(a->after_rows, a->nafter_rows + 1, a->after_rows_alloc);
 			a->after_rows[a->nafter_rows++] = p.after[i];
@@ -758,7 +836,7 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 		goto out;
 	}
 	wanted_changes(o, rd.purpose, &target, &rd, db->ops->engine, &d);
-	if (incompatible(o, &target, &rd, &d) || plan_build(o, db, &target, &d, rd.name, rd.engine ? rd.engine : "", p) < 0 ||
+	if (plan_check_drops(db, &target, &rd, p) < 0 || incompatible(o, &target, &rd, &d) || plan_build(o, db, &target, &d, rd.name, rd.engine ? rd.engine : "", p) < 0 ||
 	    apply_alter_plan(o, db, &target, &rd, dir, &p->alter) < 0)
 		goto out;
 	/* A protected environment confirms (and is backed up) before a drop
@@ -767,6 +845,8 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 	    o->before_write(o->before_write_ctx, NULL) < 0)
 		goto out;
 	if (o->dry_run && (p->n || p->alter.n || p->nafter)) {
+		if (apply_alter_run(db, &p->alter, ALTER_BEFORE_SCHEMA, &target, 1) < 0)
+			goto out;
 		plan_run(db, p, 1);
 		for (size_t i = 0; i < p->nafter; i++)
 			fprintf(stderr, "%s: schema: %s; (after the rows' commit; not run: dry run)\n", util_progname,
@@ -780,8 +860,8 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 		ret = 1;
 		goto out;
 	}
-	if (plan_run(db, p, 0) < 0) {
-		plan_undo(db, p);
+	if (apply_alter_run(db, &p->alter, ALTER_BEFORE_SCHEMA, &target, 0) < 0 || plan_run(db, p, 0) < 0) {
+		undo_all(db, p);
 		goto out;
 	}
 	if (apply_alter_run(db, &p->alter, ALTER_BEFORE_ROWS, &target, 0) < 0) {
@@ -845,12 +925,7 @@ static int alter_back(struct apply *a, const struct schema_record *r, struct buf
 	long i = now ? table_column_index(now, r->t->cols[0].name) : -1;
 	struct buf err = BUF_INIT;
 	int ret = 0;
-	struct rebuild_edit e = { .col = &r->t->cols[0] };
-	if (a->db->ops->dialect->alter == ALTER_NONE && a->db->ops->rebuild_table) {
-		/* SQLite: by a rebuild, from the table's text as it is now */
-		if (a->db->ops->rebuild_table(a->db, r->t->name, &e, sql) < 0)
-			ret = error("%s: %s", a->db->shown_url, a->db->err.buf);
-	} else if (a->db->ops->dialect->alter == ALTER_NONE)
+	if (a->db->ops->dialect->alter == ALTER_NONE)
 		ret = error("%s: the undo stream changes column \"%s\".\"%s\" back, which %s cannot",
 			    a->db->shown_url, r->t->name, r->t->cols[0].name, a->db->ops->engine);
 	else if (sql_alter_column(sql, a->db->ops->dialect, i >= 0 ? &now->cols[i] : NULL, r->t, 0,
@@ -865,16 +940,65 @@ static int alter_back(struct apply *a, const struct schema_record *r, struct buf
 static int add_back(struct apply *a, const struct schema_record *r, struct buf *sql)
 {
 	struct buf err = BUF_INIT;
-	struct rebuild_edit e = { .add_ref = &r->t->refs[0] };
-	int ret;
-	if (a->db->ops->dialect->inline_references && a->db->ops->rebuild_table) /* SQLite */
-		ret = a->db->ops->rebuild_table(a->db, r->t->name, &e, sql) < 0
-			      ? error("%s: %s", a->db->shown_url, a->db->err.buf) : 0;
-	else
-		ret = sql_add_reference(sql, a->db->ops->dialect, r->t, &r->t->refs[0], &err) < 0
-			      ? error("%s: %s", a->rd.name, err.buf) : 0;
+	int ret = sql_add_reference(sql, a->db->ops->dialect, r->t, &r->t->refs[0], &err) < 0
+			  ? error("%s: %s", a->rd.name, err.buf) : 0;
 	buf_release(&err);
 	return ret;
+}
+
+/* SQLite: whether undo record r is made by rebuilding its table (a column
+ * as it was, a foreign key again). */
+static int rebuilds_back(const struct apply *a, const struct schema_record *r)
+{
+	return a->db->ops->rebuild_table && a->db->ops->dialect->alter == ALTER_NONE &&
+	       ((r->kind == SC_ALTER_COLUMN && r->t->ncols) || (r->kind == SC_ADD_REFERENCE && r->t->nrefs) ||
+		(r->kind == SC_ADD_CHECK && r->t->nchecks) ||
+		/* a UNIQUE constraint of its CREATE TABLE, put back there */
+		(r->kind == SC_ADD_INDEX && r->t->nindexes && r->t->indexes[0].unique &&
+		 !strncmp(r->t->indexes[0].name, "sqlite_autoindex_", 17)));
+}
+
+/* SQLite: undo records from the i-th on that rebuild the same table, one
+ * after the other, made by one rebuild from the table's text as it is now
+ * (its rows copied once); how many it took, or -1. */
+static long rebuild_back(struct apply *a, size_t i, struct buf *sql)
+{
+	const char *table = a->rd.schema_records[i].t->name;
+	struct rebuild_edit *e = NULL;
+	char **clauses = NULL;
+	size_t n = 0, alloc = 0, nclauses = 0, clauses_alloc = 0;
+	long took = 0;
+	for (size_t j = i; j < a->rd.nschema && took == 0; j++) {
+		const struct schema_record *r = &a->rd.schema_records[j];
+		if (!rebuilds_back(a, r) || strcmp(r->t->name, table))
+			break;
+		ALLOC_GROW(e, n + 1, alloc);
+		memset(&e[n], 0, sizeof(*e));
+		if (r->kind == SC_ALTER_COLUMN) {
+			e[n].col = &r->t->cols[0];
+		} else if (r->kind == SC_ADD_REFERENCE) {
+			e[n].add_ref = &r->t->refs[0];
+		} else {
+			struct buf clause = BUF_INIT, err = BUF_INIT;
+			if (r->kind == SC_ADD_INDEX)
+				sql_unique_clause(&clause, a->db->ops->dialect, &r->t->indexes[0]);
+			else if (sql_check_clause(&clause, a->db->ops->dialect, r->t, &r->t->checks[0],
+						  a->rd.engine ? a->rd.engine : "", &err) < 0)
+				took = error("%s: %s", a->rd.name, err.buf);
+			ALLOC_GROW(clauses, nclauses + 1, clauses_alloc);
+			e[n].add_constraint = clauses[nclauses++] = buf_detach(&clause);
+			buf_release(&err);
+		}
+		n++;
+	}
+	if (took == 0)
+		took = a->db->ops->rebuild_table(a->db, table, e, n, sql) < 0
+			       ? error("%s: %s", a->db->shown_url, a->db->err.buf) : (long)n;
+	for (size_t k = 0; k < nclauses; k++)
+		free(clauses[k]);
+	free(clauses);
+	free(e);
+	return took;
 }
 
 /* One statement of an undo stream's drops, said; -1 when it fails. */
@@ -889,7 +1013,7 @@ static int run_drop(struct apply *a, const char *sql, int after_commit)
 int apply_schema_drops(struct apply *a, int after_commit)
 {
 	const struct sql_dialect *dl = a->db->ops->dialect;
-	struct buf sql = BUF_INIT;
+	struct buf sql = BUF_INIT, err = BUF_INIT;
 	int ret = 0;
 	if (strcmp(a->rd.purpose, "undo") || !a->rd.nschema)
 		return 0;
@@ -899,7 +1023,13 @@ int apply_schema_drops(struct apply *a, int after_commit)
 	for (size_t i = 0; i < a->rd.nschema && ret == 0; i++) {
 		const struct schema_record *r = &a->rd.schema_records[i];
 		buf_reset(&sql);
-		if (r->kind == SC_DROP_TABLE)
+		long took = 1;
+		if (rebuilds_back(a, r)) {
+			if ((took = rebuild_back(a, i, &sql)) < 0)
+				ret = -1;
+			else
+				i += (size_t)took - 1;
+		} else if (r->kind == SC_DROP_TABLE)
 			sql_drop_table(&sql, dl, r->t->name);
 		else if (r->kind == SC_DROP_COLUMN)
 			sql_drop_column(&sql, dl, r->t->name, r->t->cols[0].name);
@@ -913,8 +1043,18 @@ int apply_schema_drops(struct apply *a, int after_commit)
 			sql_create_index(&sql, dl, r->t, &r->t->indexes[0]);
 		else if (r->kind == SC_ADD_REFERENCE && r->t->nrefs && add_back(a, r, &sql) < 0)
 			ret = -1;
-		else if (r->kind != SC_ALTER_COLUMN && r->kind != SC_ADD_INDEX && r->kind != SC_ADD_REFERENCE)
-			continue; /* its restores ran before the rows */
+		else if (r->kind == SC_ADD_CHECK && r->t->nchecks &&
+			 sql_add_check(&sql, dl, r->t, &r->t->checks[0], a->rd.engine ? a->rd.engine : "",
+				       &err) < 0)
+			ret = error("%s: %s", a->rd.name, err.buf);
+		else if (r->kind == SC_ADD_TRIGGER && r->t->ntriggers && !apply_trigger_statement(dl, &r->t->triggers[0]))
+			ret = error("%s: the undo stream's trigger \"%s\" of table \"%s\" is not one CREATE TRIGGER "
+				    "statement", a->rd.name, r->t->triggers[0].name, r->t->name);
+		else if (r->kind == SC_ADD_TRIGGER && r->t->ntriggers)
+			buf_adds(&sql, r->t->triggers[0].sql);
+		else if (r->kind != SC_ALTER_COLUMN && r->kind != SC_ADD_INDEX && r->kind != SC_ADD_REFERENCE &&
+			 r->kind != SC_ADD_CHECK && r->kind != SC_ADD_TRIGGER)
+			continue; /* its restores and check drops ran before the rows */
 		if (ret < 0 || !sql.len)
 			continue;
 		ret = run_drop(a, sql.buf, after_commit);
@@ -935,6 +1075,7 @@ int apply_schema_drops(struct apply *a, int after_commit)
 		}
 	}
 	buf_release(&sql);
+	buf_release(&err);
 	return ret;
 }
 

@@ -7,7 +7,10 @@
  * would apply, and each statement is rendered right after the write it
  * stands for succeeded.  Its parts are kept apart until the end: the
  * schema step (outside the transaction where DDL commits by itself), the
- * rows, the id generators. */
+ * rows, the id generators.  --schema's changes to the tables the target
+ * has (apply_alter.c) are the statements that ran, SQLite's rebuilds
+ * with them, in the order they ran: before the rows, or after them
+ * (a narrowing, NOT NULL). */
 #include "apply_int.h"
 
 #include <errno.h>
@@ -44,6 +47,30 @@ void apply_sql_ddl_after_rows(struct apply *a, const char *sql)
 {
 	if (a->o->sql)
 		buf_addf(&a->sql_after, "%s;\n", sql);
+}
+
+/* Whether a foreign key of schema s has an action: SQLite's connection
+ * then enforces them (conn.c), else they are off and checked at the end. */
+static int has_reference_action(const struct schema *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		for (size_t r = 0; r < s->tables[i]->nrefs; r++)
+			if (s->tables[i]->refs[r].on_delete != REF_NO_ACTION ||
+			    s->tables[i]->refs[r].on_update != REF_NO_ACTION)
+				return 1;
+	return 0;
+}
+
+void apply_sql_alters(struct apply *a, enum alter_when when)
+{
+	for (size_t i = 0; a->o->sql && a->alter && i < a->alter->n; i++) {
+		const struct alter_step *s = &a->alter->v[i];
+		if (s->when != when || !s->done)
+			continue;
+		buf_addf(when <= ALTER_BEFORE_ROWS ? &a->sql_ddl : &a->sql_after, "%s;\n", s->sql);
+		if (s->rebuild_table && !has_reference_action(&a->target))
+			a->sql_rebuilds_unenforced = 1;
+	}
 }
 
 /* The index of table name in the target's schema, or -1. */
@@ -107,6 +134,12 @@ int apply_sql_print(struct apply *a)
 	fprintf(out, "-- dbapply --sql: what dbapply would run on %s (%s) for %s; nothing was written.\n",
 		a->db->shown_url, a->db->ops->engine, a->input_name ? a->input_name : a->rd.name);
 	fputs(d->script_session, out);
+	/* A rebuild drops a table others may refer to and makes it again: with
+	 * SQLite's foreign keys on, the drop would count their rows as
+	 * violations that the new table does not take back. */
+	if (a->sql_rebuilds_unenforced)
+		fputs("-- its table rebuilds run with foreign keys off, as dbapply ran them (this run checked "
+		      "every reference before its commit)\nPRAGMA foreign_keys = OFF;\n", out);
 	if (commits && a->sql_ddl.len) {
 		fprintf(out, "-- %s commits each DDL statement by itself: the schema step runs before the "
 			"transaction, and is not undone if the rows fail\n", a->db->ops->engine);

@@ -33,12 +33,15 @@ struct db_options {
 	const struct schema *like;
 };
 
-/* What a rebuild (db_ops.rebuild_table) changes; one of them is set. */
+/* One change a rebuild (db_ops.rebuild_table) makes; one of them is set.
+ * A rebuild takes a list of them: every change of one table at once. */
 struct rebuild_edit {
 	const struct column *col;        /* give column col->name this type, NOT NULL, default */
 	const struct ref *drop_ref;      /* drop this foreign key */
 	const struct index *drop_unique; /* drop this UNIQUE constraint */
 	const struct ref *add_ref;       /* add this foreign key */
+	const char *add_constraint;      /* add this table constraint: [CONSTRAINT name] CHECK (...), UNIQUE (...) */
+	const struct check *drop_check;  /* drop this table CHECK constraint (by name, else expression) */
 };
 
 struct db_ops {
@@ -81,8 +84,10 @@ struct db_ops {
 	 * (SQLite): the statements that make e (below) by rebuilding the
 	 * table, read from the schema as it is when called, into sql (for
 	 * exec_ddl); -1 with the reason, naming the table, if it cannot be
-	 * rebuilt in this transaction. */
-	int (*rebuild_table)(struct db *db, const char *table, const struct rebuild_edit *e, struct buf *sql);
+	 * rebuilt in this transaction.  Edits e[0..n) are made in one rebuild,
+	 * each of them once. */
+	int (*rebuild_table)(struct db *db, const char *table, const struct rebuild_edit *e, size_t n,
+			     struct buf *sql);
 	int ddl_commits;
 	/* Before the first write of a transaction: the target's tables as
 	 * load_schema gave them in it, and for each (by index) whether it is in

@@ -508,7 +508,7 @@ void column_to_json(struct buf *out, const struct column *c)
 	buf_addch(out, '}');
 }
 
-void ref_to_json(struct buf *out, const struct ref *r)
+void ref_to_json(struct buf *out, const struct ref *r, int names)
 {
 	buf_adds(out, "{\"columns\":");
 	add_strv(out, r->cols, r->ncols);
@@ -522,10 +522,14 @@ void ref_to_json(struct buf *out, const struct ref *r)
 		buf_addf(out, ",\"on_delete\":\"%s\"", ref_action_sql(r->on_delete));
 	if (r->on_update != REF_NO_ACTION)
 		buf_addf(out, ",\"on_update\":\"%s\"", ref_action_sql(r->on_update));
+	if (names && r->name) {
+		buf_adds(out, ",\"name\":");
+		json_add_string(out, r->name, strlen(r->name));
+	}
 	buf_addch(out, '}');
 }
 
-void index_to_json(struct buf *out, const struct index *ix)
+void index_to_json(struct buf *out, const struct index *ix, int names)
 {
 	buf_adds(out, "{\"name\":");
 	json_add_string(out, ix->name, strlen(ix->name));
@@ -537,6 +541,8 @@ void index_to_json(struct buf *out, const struct index *ix)
 		buf_adds(out, ",\"kind\":");
 		json_add_string(out, ix->kind, strlen(ix->kind));
 	}
+	if (names && ix->constraint)
+		buf_adds(out, ",\"constraint\":true");
 	buf_addch(out, '}');
 }
 
@@ -583,7 +589,7 @@ void table_to_json(struct buf *out, const struct table *t, int flags)
 	for (size_t i = 0; i < t->nrefs; i++) {
 		if (i)
 			buf_addch(out, ',');
-		ref_to_json(out, &t->refs[i]);
+		ref_to_json(out, &t->refs[i], 0);
 	}
 	buf_addch(out, ']');
 	if (t->nindexes) {
@@ -591,7 +597,7 @@ void table_to_json(struct buf *out, const struct table *t, int flags)
 		for (size_t i = 0; i < t->nindexes; i++) {
 			if (i)
 				buf_addch(out, ',');
-			index_to_json(out, &t->indexes[i]);
+			index_to_json(out, &t->indexes[i], 0);
 		}
 		buf_addch(out, ']');
 	}

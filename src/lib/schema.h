@@ -249,8 +249,11 @@ enum { TABLE_COMPLETE = 1, TABLE_RANGED = 2 };
 void table_to_json(struct buf *out, const struct table *t, int flags);
 /* One column, reference or index as the table record writes it. */
 void column_to_json(struct buf *out, const struct column *c);
-void ref_to_json(struct buf *out, const struct ref *r);
-void index_to_json(struct buf *out, const struct index *ix);
+/* names: with what only the engine's catalog gives (a foreign key's
+ * constraint name; a unique index that is a UNIQUE constraint), for an
+ * undo stream's restores: not in a table record, nor compared. */
+void ref_to_json(struct buf *out, const struct ref *r, int names);
+void index_to_json(struct buf *out, const struct index *ix, int names);
 void check_to_json(struct buf *out, const struct check *ck);
 void trigger_to_json(struct buf *out, const struct trigger *g);
 /* Parse a table record.  Returns NULL with a reason in err. */

@@ -211,7 +211,7 @@ void schema_diff_release(struct schema_diff *d)
 }
 
 /* The part of table t that change kind k is about, as JSON. */
-static void part_to_json(struct buf *out, enum schema_change_kind k, const struct table *t, size_t i)
+static void part_to_json(struct buf *out, enum schema_change_kind k, const struct table *t, size_t i, int names)
 {
 	switch (k) {
 	case SC_ADD_TABLE:
@@ -234,12 +234,12 @@ static void part_to_json(struct buf *out, enum schema_change_kind k, const struc
 		return;
 	case SC_ADD_INDEX:
 	case SC_DROP_INDEX:
-		index_to_json(out, &t->indexes[i]);
+		index_to_json(out, &t->indexes[i], names);
 		return;
 	case SC_ADD_REFERENCE:
 	case SC_DROP_REFERENCE:
 	case SC_ALTER_REFERENCE:
-		ref_to_json(out, &t->refs[i]);
+		ref_to_json(out, &t->refs[i], names);
 		return;
 	case SC_ADD_CHECK:
 	case SC_DROP_CHECK:
@@ -288,11 +288,11 @@ void schema_change_to_json(struct buf *out, const struct schema_change *c)
 	}
 	if (has_old(c->kind)) {
 		buf_adds(out, ",\"old\":");
-		part_to_json(out, c->kind, c->old_t, c->old_i);
+		part_to_json(out, c->kind, c->old_t, c->old_i, c->names);
 	}
 	if (has_new(c->kind)) {
 		buf_adds(out, ",\"new\":");
-		part_to_json(out, c->kind, c->new_t, c->new_i);
+		part_to_json(out, c->kind, c->new_t, c->new_i, c->names);
 	}
 	buf_addch(out, '}');
 }
@@ -336,9 +336,10 @@ int schema_record_from_json(const struct jv *rec, struct schema_record *out, str
 		buf_addf(err, " (a %s record without its column)", change);
 		return -1;
 	}
-	/* an undo stream's add_index and add_reference: what --schema --mirror
-	 * dropped, made again from "new" */
-	int adds = out->kind == SC_ADD_INDEX || out->kind == SC_ADD_REFERENCE;
+	/* an undo stream's add_index, add_reference, add_check and
+	 * add_trigger: what --schema --mirror dropped, made again from "new" */
+	int adds = out->kind == SC_ADD_INDEX || out->kind == SC_ADD_REFERENCE || out->kind == SC_ADD_CHECK ||
+		   out->kind == SC_ADD_TRIGGER;
 	if (adds)
 		old = jv_get(rec, "new");
 	const char *col = jv_get_string(old, "name");
@@ -347,6 +348,7 @@ int schema_record_from_json(const struct jv *rec, struct schema_record *out, str
 		table_add_column(out->t, col, VT_OTHER, "", 1)->enum_type_made = made ? xstrdup(made) : NULL;
 	} else if ((out->kind == SC_DROP_INDEX || out->kind == SC_ADD_INDEX) && col) {
 		struct index *ix = table_add_index(out->t, col, jv_get_true(old, "unique"));
+		ix->constraint = jv_get_true(old, "constraint");
 		const struct jv *cols = jv_get(old, "columns");
 		for (const struct jv *c = cols && cols->type == J_ARRAY ? cols->first : NULL; c; c = c->next)
 			if (c->type == J_STRING)
@@ -355,16 +357,19 @@ int schema_record_from_json(const struct jv *rec, struct schema_record *out, str
 		struct ref *r = table_add_ref(out->t, jv_get_string(old, "table"), jv_get_true(old, "deferrable"));
 		r->on_delete = ref_action_parse(jv_get_string(old, "on_delete"));
 		r->on_update = ref_action_parse(jv_get_string(old, "on_update"));
+		r->name = jv_get_string(old, "name") ? xstrdup(jv_get_string(old, "name")) : NULL;
 		const struct jv *cols = jv_get(old, "columns"), *to = jv_get(old, "to");
 		const struct jv *c = cols && cols->type == J_ARRAY ? cols->first : NULL;
 		const struct jv *t = to && to->type == J_ARRAY ? to->first : NULL;
 		for (; c && t; c = c->next, t = t->next)
 			if (c->type == J_STRING && t->type == J_STRING)
 				ref_add_column(r, c->s, t->s);
-	} else if (out->kind == SC_DROP_CHECK && jv_get_string(old, "check")) {
+	} else if ((out->kind == SC_DROP_CHECK || out->kind == SC_ADD_CHECK) && jv_get_string(old, "check")) {
 		table_add_check(out->t, jv_get_string(old, "name"), jv_get_string(old, "check"));
+	} else if ((out->kind == SC_DROP_TRIGGER || out->kind == SC_ADD_TRIGGER) && col && jv_get_string(old, "sql")) {
+		table_add_trigger(out->t, col, jv_get_string(old, "sql"));
 	} else if (out->kind == SC_DROP_COLUMN || out->kind == SC_DROP_INDEX || out->kind == SC_DROP_REFERENCE ||
-		   out->kind == SC_DROP_CHECK) {
+		   out->kind == SC_DROP_CHECK || out->kind == SC_DROP_TRIGGER) {
 		table_free(out->t);
 		out->t = NULL;
 		buf_addf(err, "a %s record without its \"old\" definition", change);

@@ -34,6 +34,10 @@ struct schema_change {
 	enum schema_change_kind kind;
 	const struct table *old_t, *new_t;
 	size_t old_i, new_i;
+	/* Written with the engine's own names (ref_to_json, index_to_json):
+	 * an undo stream's add_index and add_reference, which put back what
+	 * --mirror dropped as it was. */
+	int names;
 };
 
 struct schema_diff {

@@ -144,13 +144,27 @@ int sql_create_table(struct buf *sql, const struct sql_dialect *d, const struct 
 int sql_add_column(struct buf *sql, const struct sql_dialect *d, const struct table *t, size_t i,
 		   const char *src_engine, struct buf *dropped, struct buf *err);
 /* CREATE [UNIQUE] INDEX; SQLite's own index names (sqlite_autoindex_...)
- * become table_col_key. */
+ * become table_col_key; an index that is PostgreSQL's UNIQUE constraint
+ * (an undo stream's restore) ALTER TABLE ADD CONSTRAINT name UNIQUE. */
 void sql_create_index(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 		      const struct index *ix);
-/* ALTER TABLE ADD CONSTRAINT table_cols_fkey FOREIGN KEY (not where they
- * are inline). */
+/* UNIQUE (cols), a table constraint. */
+void sql_unique_clause(struct buf *sql, const struct sql_dialect *d, const struct index *ix);
+/* ALTER TABLE ADD CONSTRAINT FOREIGN KEY (not where they are inline),
+ * named as r is (an undo stream's restore), else table_cols_fkey. */
 int sql_add_reference(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 		      const struct ref *r, struct buf *err);
+/* Check ck of t as a table constraint, [CONSTRAINT name] CHECK (expr):
+ * as the stream has it for its own engine, else in d's SQL where it is
+ * portable (check.h), else -1 with why in err.  ALTER TABLE ADD of it;
+ * ALTER TABLE DROP CONSTRAINT name. */
+int sql_check_clause(struct buf *sql, const struct sql_dialect *d, const struct table *t, const struct check *ck,
+		     const char *src_engine, struct buf *err);
+int sql_add_check(struct buf *sql, const struct sql_dialect *d, const struct table *t, const struct check *ck,
+		  const char *src_engine, struct buf *err);
+void sql_drop_check(struct buf *sql, const struct sql_dialect *d, const char *table, const char *name);
+/* DROP TRIGGER name (ON table where trigger names are per table). */
+void sql_drop_trigger(struct buf *sql, const struct sql_dialect *d, const char *table, const char *name);
 /* ALTER TABLE that turns column `was` into column i of t (the parts that
  * differ; was NULL: every part; nothing appended when none does), where
  * d->alter is not ALTER_NONE. */

@@ -261,6 +261,43 @@ static int check_clause(struct buf *sql, const struct sql_dialect *d, const stru
 	return 0;
 }
 
+int sql_check_clause(struct buf *sql, const struct sql_dialect *d, const struct table *t, const struct check *ck,
+		     const char *src_engine, struct buf *err)
+{
+	struct buf clause = BUF_INIT;
+	int ret = check_clause(&clause, d, t, ck, src_engine, err);
+	if (ret == 0)
+		buf_adds(sql, clause.buf + 2); /* past its ", " */
+	buf_release(&clause);
+	return ret;
+}
+
+int sql_add_check(struct buf *sql, const struct sql_dialect *d, const struct table *t, const struct check *ck,
+		  const char *src_engine, struct buf *err)
+{
+	struct buf clause = BUF_INIT;
+	int ret = sql_check_clause(&clause, d, t, ck, src_engine, err);
+	if (ret == 0)
+		sql_addf(sql, d, "ALTER TABLE %T ADD %s", t->name, clause.buf);
+	buf_release(&clause);
+	return ret;
+}
+
+void sql_drop_check(struct buf *sql, const struct sql_dialect *d, const char *table, const char *name)
+{
+	/* MariaDB (10.2) and MySQL (8.0.19) take it as PostgreSQL does */
+	sql_addf(sql, d, "ALTER TABLE %T DROP CONSTRAINT %I", table, name);
+}
+
+void sql_drop_trigger(struct buf *sql, const struct sql_dialect *d, const char *table, const char *name)
+{
+	/* PostgreSQL's (the dialect that alters a column by parts) are named per table */
+	if (d->alter == ALTER_PARTS)
+		sql_addf(sql, d, "DROP TRIGGER %I ON %T", name, table);
+	else
+		sql_addf(sql, d, "DROP TRIGGER %I", name);
+}
+
 int sql_create_table(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 		     const char *src_engine, struct buf *dropped, struct buf *err)
 {
@@ -321,11 +358,24 @@ static void index_name(struct buf *out, const struct table *t, const struct inde
 	free(table);
 }
 
+void sql_unique_clause(struct buf *sql, const struct sql_dialect *d, const struct index *ix)
+{
+	buf_adds(sql, "UNIQUE (");
+	name_list(sql, d, ix->cols, ix->ncols);
+	buf_addch(sql, ')');
+}
+
 void sql_create_index(struct buf *sql, const struct sql_dialect *d, const struct table *t,
 		      const struct index *ix)
 {
 	struct buf name = BUF_INIT;
 	index_name(&name, t, ix);
+	if (ix->constraint) { /* PostgreSQL's UNIQUE constraint, put back as one */
+		sql_addf(sql, d, "ALTER TABLE %T ADD CONSTRAINT %I ", t->name, name.buf);
+		sql_unique_clause(sql, d, ix);
+		buf_release(&name);
+		return;
+	}
 	/* a kind of index is made only by its own engine (apply_schema's refusal) */
 	sql_addf(sql, d, "CREATE %s%s%sINDEX %I ON %T (", ix->unique ? "UNIQUE " : "",
 		 ix->kind && !strcmp(ix->kind, "fulltext") ? "FULLTEXT " : "",
@@ -353,7 +403,10 @@ int sql_add_reference(struct buf *sql, const struct sql_dialect *d, const struct
 		      const struct ref *r, struct buf *err)
 {
 	struct buf name = BUF_INIT;
-	reference_name(&name, t, r);
+	if (r->name) /* the engine's own (an undo stream's restore) */
+		buf_adds(&name, r->name);
+	else
+		reference_name(&name, t, r);
 	sql_addf(sql, d, "ALTER TABLE %T ADD CONSTRAINT %I FOREIGN KEY (", t->name, name.buf);
 	buf_release(&name);
 	name_list(sql, d, r->cols, r->ncols);

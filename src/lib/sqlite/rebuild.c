@@ -2,9 +2,11 @@
  * key or UNIQUE constraint dropped or a foreign key added, the only way
  * SQLite allows, by the table rebuild of its documentation
  * (lang_altertable.html, "Making Other Kinds Of Table Schema Changes"):
- * a new table made from the CREATE TABLE text SQLite keeps, with that one
- * column's definition replaced or that one clause left out or added (a
- * struct rebuild_edit, db.h), the rows copied (with their rowids), the
+ * a new table made from the CREATE TABLE text SQLite keeps, with the
+ * changed columns' definitions replaced and the clauses left out or added
+ * (a list of struct rebuild_edit, db.h: every change of the table in one
+ * rebuild, so that its rows are copied once), the rows copied (with their
+ * rowids), the
  * old table dropped, the new one renamed, and the table's indexes,
  * triggers and id generator (sqlite_sequence) made again as they were.
  *
@@ -262,10 +264,30 @@ static int column_without(struct buf *out, const struct span *v, size_t n, const
 	return 0;
 }
 
-/* Whether table constraint v[0..n) is e's foreign key or UNIQUE to drop. */
+/* Whether table constraint v[0..n) is check ck: by its name, else (an
+ * unnamed one) by its expression as written, between its parentheses. */
+static int is_check(const struct span *v, size_t n, const struct check *ck)
+{
+	size_t i = n > 2 && word_is(v[0], "CONSTRAINT") ? 2 : 0;
+	if (i + 2 != n || !word_is(v[i], "CHECK") || v[i + 1].p[0] != '(')
+		return 0;
+	if (ck->name)
+		return i && names_column(v[1], ck->name);
+	const char *p = v[i + 1].p + 1, *end = v[i + 1].p + v[i + 1].n - 1;
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	while (end > p && isspace((unsigned char)end[-1]))
+		end--;
+	return !i && (size_t)(end - p) == strlen(ck->expr) && !strncmp(p, ck->expr, (size_t)(end - p));
+}
+
+/* Whether table constraint v[0..n) is e's foreign key, UNIQUE or check
+ * to drop. */
 static int constraint_dropped(const struct span *v, size_t n, const struct rebuild_edit *e)
 {
 	size_t i = n > 2 && word_is(v[0], "CONSTRAINT") ? 2 : 0;
+	if (e->drop_check)
+		return is_check(v, n, e->drop_check);
 	if (e->drop_ref && i + 4 < n && word_is(v[i], "FOREIGN") && word_is(v[i + 1], "KEY") &&
 	    group_is(v[i + 2], e->drop_ref->cols, e->drop_ref->ncols) && word_is(v[i + 3], "REFERENCES") &&
 	    names_column(v[i + 4], e->drop_ref->table))
@@ -290,15 +312,59 @@ static void add_reference(struct buf *out, const struct ref *r)
 		buf_addf(out, " ON UPDATE %s", ref_action_sql(r->on_update));
 }
 
-/* create (a CREATE TABLE as sqlite_schema keeps it) as table tmp with e
- * made; -1 (why in err) if it cannot be read or does not have what e
- * changes exactly once. */
+/* What edit e makes, for messages: "change column \"a\"". */
+static void edit_said(struct buf *out, const struct rebuild_edit *e)
+{
+	if (e->col)
+		buf_addf(out, "change column \"%s\"", e->col->name);
+	else
+		buf_adds(out, e->add_ref ? "add a foreign key" : e->drop_ref ? "drop a foreign key"
+			      : e->add_constraint ? "add a constraint" : e->drop_check ? "drop a check"
+			      : "drop a UNIQUE constraint");
+}
+
+/* Column item v[0..n) with each edit of e[0..ne) that is about it made in
+ * turn, each on the text the one before made, into out; found counts
+ * them per edit. */
+static void column_edited(struct buf *out, const struct span *v, size_t n, const struct rebuild_edit *e, size_t ne,
+			  size_t *found)
+{
+	struct buf item = BUF_INIT, made = BUF_INIT;
+	struct span *w = NULL;
+	size_t alloc = 0;
+	buf_add(&item, v[0].p, (size_t)(v[n - 1].p + v[n - 1].n - v[0].p));
+	for (size_t k = 0; k < ne; k++) {
+		const char *next;
+		size_t m = tokens_of_item(item.buf, item.buf + item.len, &w, &alloc, &next);
+		const struct ref *one = e[k].drop_ref && e[k].drop_ref->ncols == 1 ? e[k].drop_ref : NULL;
+		const struct index *lone = e[k].drop_unique && e[k].drop_unique->ncols == 1 ? e[k].drop_unique : NULL;
+		buf_reset(&made);
+		if (e[k].col && names_column(w[0], e[k].col->name))
+			column_item(&made, w, m, e[k].col);
+		else if (!((one && names_column(w[0], one->cols[0])) || (lone && names_column(w[0], lone->cols[0]))) ||
+			 !column_without(&made, w, m, &e[k]))
+			continue;
+		found[k]++;
+		struct buf swap = item;
+		item = made;
+		made = swap;
+	}
+	buf_add(out, item.buf, item.len);
+	free(w);
+	buf_release(&item);
+	buf_release(&made);
+}
+
+/* create (a CREATE TABLE as sqlite_schema keeps it) as table tmp with
+ * e[0..ne) made; -1 (why in err) if it cannot be read or does not have
+ * what each edit changes exactly once. */
 static int rewrite_create(struct buf *out, const char *create, const char *tmp, const struct rebuild_edit *e,
-			  struct buf *err)
+			  size_t ne, struct buf *err)
 {
 	const char *end = create + strlen(create), *p = create, *body = NULL;
 	struct span *v = NULL;
-	size_t alloc = 0, found = 0;
+	size_t alloc = 0, *found = xcalloc(ne + 1, sizeof(*found));
+	int ret = 0;
 	for (p = skip_space(p, end); p < end; p = skip_space(p, end)) {
 		if (*p == '(') {
 			body = p;
@@ -308,6 +374,7 @@ static int rewrite_create(struct buf *out, const char *create, const char *tmp, 
 	}
 	if (!body) {
 		buf_addf(err, "its CREATE TABLE has no column list");
+		free(found);
 		return -1;
 	}
 	const char *body_end = token_end(body, end) - 1; /* at its ')' */
@@ -316,39 +383,46 @@ static int rewrite_create(struct buf *out, const char *create, const char *tmp, 
 	for (p = body + 1; p < body_end;) {
 		const char *next;
 		size_t n = tokens_of_item(p, body_end, &v, &alloc, &next);
-		int column = n && !starts_constraint(v[0]) && !word_is(v[0], "FOREIGN");
+		int column = n && !starts_constraint(v[0]) && !word_is(v[0], "FOREIGN"), dropped = 0;
 		p = next;
-		if (!n || (!column && constraint_dropped(v, n, e) && ++found))
+		for (size_t k = 0; n && !column && k < ne; k++)
+			if (constraint_dropped(v, n, &e[k]) && ++found[k])
+				dropped = 1;
+		if (!n || dropped)
 			continue;
 		if (!first)
 			buf_adds(out, ", ");
 		first = 0;
-		const struct ref *one = e->drop_ref && e->drop_ref->ncols == 1 ? e->drop_ref : NULL;
-		const struct index *lone = e->drop_unique && e->drop_unique->ncols == 1 ? e->drop_unique : NULL;
-		if (column && e->col && names_column(v[0], e->col->name)) {
-			column_item(out, v, n, e->col);
-			found++;
-		} else if (column && ((one && names_column(v[0], one->cols[0])) ||
-				      (lone && names_column(v[0], lone->cols[0]))) &&
-			   column_without(out, v, n, e)) {
-			found++;
-		} else {
+		if (column)
+			column_edited(out, v, n, e, ne, found);
+		else
 			buf_add(out, v[0].p, (size_t)(v[n - 1].p + v[n - 1].n - v[0].p));
+	}
+	for (size_t k = 0; k < ne; k++)
+		if (e[k].add_ref) {
+			add_reference(out, e[k].add_ref);
+			found[k]++;
+		} else if (e[k].add_constraint) {
+			buf_addf(out, ", %s", e[k].add_constraint);
+			found[k]++;
 		}
-	}
-	if (e->add_ref) {
-		add_reference(out, e->add_ref);
-		found++;
-	}
 	buf_adds(out, ")");
 	buf_adds(out, body_end + 1); /* WITHOUT ROWID, STRICT */
 	free(v);
-	if (found != 1) {
-		buf_addf(err, "its CREATE TABLE does not define %s once",
-			 e->col ? "that column" : e->drop_ref ? "that foreign key" : "that UNIQUE constraint");
-		return -1;
-	}
-	return 0;
+	for (size_t k = 0; k < ne && !ret; k++)
+		if (found[k] != 1) {
+			buf_addf(err, "its CREATE TABLE does not define %s once",
+				 e[k].col ? "that column" : e[k].drop_ref ? "that foreign key"
+				 : e[k].drop_check ? "that check as a table constraint" : "that UNIQUE constraint");
+			if (ne > 1) {
+				buf_adds(err, " (to ");
+				edit_said(err, &e[k]);
+				buf_adds(err, ")");
+			}
+			ret = -1;
+		}
+	free(found);
+	return ret;
 }
 
 /* The first text of each row of sql (one parameter: the table), into
@@ -404,18 +478,20 @@ static int enforced_referrers(struct db *db, const char *table, struct buf *err)
 	return nby ? 1 : 0;
 }
 
-int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit *e, struct buf *out)
+int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit *e, size_t ne, struct buf *out)
 {
-	const struct column *col = e->col;
 	char **create = NULL, **cols = NULL, **others = NULL, **seq = NULL, **rowid = NULL;
 	size_t ncreate = 0, ncols = 0, nothers = 0, nseq = 0, nrowid = 0;
 	struct buf tmp = BUF_INIT, err = BUF_INIT, list = BUF_INIT;
 	int ret = -1;
 	buf_addf(&tmp, "%s__dbapply_rebuild", table);
-	if (col && (!sql_is_one_expression(col->native) ||
-		    (col->default_sql && !sql_is_one_expression(col->default_sql)))) {
-		db_error(db, "column \"%s\": its type or default is not one SQL expression", col->name);
-		goto out;
+	for (size_t k = 0; k < ne; k++) {
+		const struct column *col = e[k].col;
+		if (col && (!sql_is_one_expression(col->native) ||
+			    (col->default_sql && !sql_is_one_expression(col->default_sql)))) {
+			db_error(db, "column \"%s\": its type or default is not one SQL expression", col->name);
+			goto out;
+		}
 	}
 	if (texts(db, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1", table, &create,
 		  &ncreate) < 0 ||
@@ -433,14 +509,14 @@ int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit
 	int referred = enforced_referrers(db, table, &err);
 	if (referred < 0)
 		goto out;
-	if (referred || rewrite_create(out, create[0], tmp.buf, e, &err) < 0) {
-		if (col)
-			db_error(db, "table \"%s\" cannot be rebuilt to change column \"%s\": %s", table, col->name,
-				 err.buf);
-		else
-			db_error(db, "table \"%s\" cannot be rebuilt to %s: %s", table,
-				 e->add_ref ? "add a foreign key" : e->drop_ref ? "drop a foreign key" : "drop a UNIQUE constraint",
-				 err.buf);
+	if (referred || rewrite_create(out, create[0], tmp.buf, e, ne, &err) < 0) {
+		struct buf said = BUF_INIT;
+		for (size_t k = 0; k < ne; k++) {
+			buf_adds(&said, k == 0 ? "" : k + 1 < ne ? ", " : " and ");
+			edit_said(&said, &e[k]);
+		}
+		db_error(db, "table \"%s\" cannot be rebuilt to %s: %s", table, said.buf, err.buf);
+		buf_release(&said);
 		goto out;
 	}
 	/* sqlite_sequence exists once a table has AUTOINCREMENT */

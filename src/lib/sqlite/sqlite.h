@@ -50,7 +50,7 @@ int sq_prepare(struct db *db, const char *sql, sqlite3_stmt **out);
 sqlite3_stmt *sq_cached(struct db *db, const char *sql);
 
 /* rebuild.c: db_ops.rebuild_table */
-int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit *e, struct buf *out);
+int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit *e, size_t n, struct buf *out);
 
 /* catalog.c */
 int sq_load_schema(struct db *db, struct schema *out);
