@@ -1628,10 +1628,66 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal")" 0
 }
 
-@test "--schema refuses by name a table whose rules, inheritance, partitioning or domain the stream does not describe; nothing made" {
+@test "--schema on PostgreSQL makes a missing domain (base type, default, NOT NULL, checks) before the table; one of that name that says otherwise is refused by name; --rollback drops what it made and keeps the target's own" {
 	pg_psql dev -q <<-'SQL'
-	CREATE DOMAIN year AS integer CHECK (VALUE >= 1901);
-	CREATE TABLE film (id int PRIMARY KEY, released year);
+	CREATE DOMAIN year AS integer CONSTRAINT year_check CHECK (VALUE >= 1901 AND VALUE <= 2155);
+	CREATE DOMAIN "Code" AS varchar(8) DEFAULT 'none' NOT NULL CHECK (VALUE <> '');
+	CREATE TABLE film (id int PRIMARY KEY, released year, code "Code");
+	INSERT INTO film VALUES (1, 2006, 'a'), (2, NULL, DEFAULT);
+	SQL
+	dbdump-rows --schema-only "$DEV" | jq -c 'select(.type == "table") | (.columns[1:][] | .domain), .not_carried' > got
+	cat > want <<-'EOF'
+	{"name":"year","base":"integer","nullable":true,"checks":[{"name":"year_check","check":"((VALUE >= 1901) AND (VALUE <= 2155))"}]}
+	{"name":"\"Code\"","base":"character varying(8)","nullable":false,"default":"'none'::character varying","checks":[{"name":"Code_check","check":"((VALUE)::text <> ''::text)"}]}
+	null
+	EOF
+	diff -u want got
+	# a domain of that name that says otherwise: refused by name, nothing made
+	pg_psql prod -qc "CREATE DOMAIN year AS integer CHECK (VALUE >= 1800)"
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_equal "$stderr" "dbapply: <stdin>:2: --schema: table \"film\": column \"released\": the target's domain is \"CREATE DOMAIN year AS integer CONSTRAINT year_check CHECK ((VALUE >= 1800))\", the stream's \"CREATE DOMAIN year AS integer CONSTRAINT year_check CHECK (((VALUE >= 1901) AND (VALUE <= 2155)))\": not made (make them the same by hand)
+dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_type WHERE typname = 'Code'")" 0
+	# the same definition: the target's domain is used, the missing one made
+	pg_psql prod -qc "DROP DOMAIN year; CREATE DOMAIN year AS integer CONSTRAINT year_check CHECK (VALUE >= 1901 AND VALUE <= 2155)"
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	refute_line --partial 'CREATE DOMAIN year'
+	assert_line "dbapply: schema: CREATE DOMAIN \"Code\" AS character varying(8) DEFAULT 'none'::character varying NOT NULL CONSTRAINT \"Code_check\" CHECK (((VALUE)::text <> ''::text));"
+	assert_line 'dbapply: schema: CREATE TABLE "film" ("id" integer NOT NULL, "released" year, "code" "Code", PRIMARY KEY ("id"));'
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	# the domains hold on the target: check, NOT NULL, default
+	run pg_psql prod -qc "INSERT INTO film VALUES (3, 1800, 'b')"
+	assert_failure
+	assert_output --partial 'violates check constraint "year_check"'
+	run pg_psql prod -qc "INSERT INTO film VALUES (3, 2000, '')"
+	assert_failure
+	assert_output --partial 'violates check constraint "Code_check"'
+	assert_equal "$(pg_psql prod -tAc "INSERT INTO film (id) VALUES (3) RETURNING code")" none
+	pg_psql prod -qc "DELETE FROM film WHERE id = 3"
+	# dbdiff --schema compares the domains: another check is a difference
+	pg_psql dev -qc "ALTER DOMAIN \"Code\" ADD CONSTRAINT short CHECK (length(VALUE) < 8)"
+	run dbdiff --schema "$DEV" "$PROD"
+	assert_failure 1
+	assert_output --partial '"alter_column"'
+	assert_output --partial '"code"'
+	pg_psql dev -qc "ALTER DOMAIN \"Code\" DROP CONSTRAINT short"
+	# the rollback drops the table and the domain its run made, not year
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: DROP TABLE "film";'
+	assert_line 'dbapply: schema: DROP TYPE "Code";'
+	refute_line --partial 'DROP TYPE year'
+	assert_equal "$(pg_psql prod -tAc "SELECT string_agg(typname, ',' ORDER BY typname) FROM pg_type WHERE typtype = 'd' AND typnamespace = 'public'::regnamespace")" year
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+}
+
+@test "--schema refuses by name a table whose rules, inheritance, partitioning or domain over an enum the stream does not describe; nothing made" {
+	pg_psql dev -q <<-'SQL'
+	CREATE TYPE rating AS ENUM ('G', 'PG');
+	CREATE DOMAIN kids AS rating CHECK (VALUE = 'G');
+	CREATE TABLE film (id int PRIMARY KEY, rated kids);
 	CREATE TABLE pay (id int PRIMARY KEY, at date NOT NULL);
 	CREATE TABLE pay_2007 () INHERITS (pay);
 	CREATE RULE pay_2007_in AS ON INSERT TO pay WHERE at >= '2007-01-01' DO INSTEAD INSERT INTO pay_2007 VALUES (NEW.*);
@@ -1639,11 +1695,11 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	CREATE TABLE ok (id int PRIMARY KEY);
 	SQL
 	assert_equal "$(dbdump-rows --schema-only "$DEV" | jq -c 'select(.type == "table") | [.table, .not_carried]' | tr '\n' ' ')" \
-		'["ev",["partitioning by RANGE (at)"]] ["film",["column \"released\" of the domain type year"]] ["ok",null] ["pay",["rule \"pay_2007_in\""]] ["pay_2007",["inheritance from \"pay\""]] '
+		'["ev",["partitioning by RANGE (at)"]] ["film",["column \"rated\" of the domain type kids"]] ["ok",null] ["pay",["rule \"pay_2007_in\""]] ["pay_2007",["inheritance from \"pay\""]] '
 	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
 	assert_equal "$stderr" "dbapply: <stdin>:2: --schema: table \"ev\": the source's partitioning by RANGE (at) is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
-dbapply: <stdin>:3: --schema: table \"film\": the source's column \"released\" of the domain type year is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
+dbapply: <stdin>:3: --schema: table \"film\": the source's column \"rated\" of the domain type kids is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
 dbapply: <stdin>:5: --schema: table \"pay\": the source's rule \"pay_2007_in\" is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
 dbapply: <stdin>:6: --schema: table \"pay_2007\": the source's inheritance from \"pay\" is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
 dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"

@@ -114,7 +114,7 @@ struct apply {
 	 * records. */
 	struct schema_diff made;
 	/* Copies of the stream's tables that made points to where the step
-	 * made an enum type for a column (enum_type_made set), owned. */
+	 * made an enum type or domain for a column (type_made set), owned. */
 	struct schema made_tables;
 	/* DDL the schema step leaves until the rows are written (PostgreSQL,
 	 * SQLite): the foreign keys of the tables it made, so that a cycle of

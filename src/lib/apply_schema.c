@@ -31,7 +31,8 @@ struct made_change {
 	size_t i;
 };
 
-/* An enum type the plan makes for column col of a table (PostgreSQL). */
+/* An enum type or domain the plan makes for column col of a table
+ * (PostgreSQL). */
 struct type_made {
 	char *table, *name;
 	size_t col;
@@ -44,7 +45,7 @@ struct ddl_plan {
 	 * tables made, owned strings. */
 	char **after;
 	size_t nafter, after_alloc;
-	struct schema types;  /* the enum types it makes (types only) */
+	struct schema types;  /* the enum types and domains it makes (no tables) */
 	struct type_made *typed;
 	size_t ntyped, typed_alloc;
 	struct made_change *made;
@@ -297,6 +298,16 @@ static void add_labels_sql(struct buf *out, char *const *v, size_t n)
 	buf_addch(out, ')');
 }
 
+/* The plan makes type name (an enum type, a domain) for column col of t:
+ * undoing the table or column drops it too (with_types_made). */
+static void plan_typed(struct ddl_plan *p, const struct table *t, const char *name, size_t col)
+{
+	ALLOC_GROW(p->typed, p->ntyped + 1, p->typed_alloc);
+	p->typed[p->ntyped].table = xstrdup(t->name);
+	p->typed[p->ntyped].name = xstrdup(name);
+	p->typed[p->ntyped++].col = col;
+}
+
 /* The enum type of column i of t, where the target's engine makes one
  * for it (PostgreSQL): planned unless the target or the plan has one of
  * that name with the same values; one with other values is refused by
@@ -330,10 +341,7 @@ static int plan_enum_type(const struct sql_dialect *dl, const struct schema *tar
 		sql_create_enum_type(&sql, dl, name.buf, c);
 		sql_drop_type(&undo, name.buf);
 		plan_add(p, &sql, &undo);
-		ALLOC_GROW(p->typed, p->ntyped + 1, p->typed_alloc);
-		p->typed[p->ntyped].table = xstrdup(t->name);
-		p->typed[p->ntyped].name = buf_detach(&name);
-		p->typed[p->ntyped++].col = i;
+		plan_typed(p, t, name.buf, i);
 	}
 	if (why.len)
 		ret = refuse(stream, t, why.buf);
@@ -344,26 +352,71 @@ static int plan_enum_type(const struct sql_dialect *dl, const struct schema *tar
 	return ret;
 }
 
-/* The enum types the tables and columns of d need, before them. */
-static int plan_enum_types(const struct sql_dialect *dl, const struct schema *target,
-			   const struct schema_diff *d, const char *stream, const char *src_engine,
-			   struct ddl_plan *p)
+/* The domain of column i of t, on its own engine (PostgreSQL): planned
+ * unless the target or the plan has one of that name that says the same;
+ * one that says otherwise is refused by name, with both definitions.
+ * -1 when refused. */
+static int plan_domain(const struct schema *target, const char *stream, const struct table *t, size_t i,
+		       struct ddl_plan *p)
 {
-	int bad = 0;
+	const struct domain *dom = t->cols[i].domain;
+	const struct domain *has = schema_find_domain(target, dom->name);
+	struct buf sql = BUF_INIT, undo = BUF_INIT, why = BUF_INIT;
+	int ret = 0;
+	if (!has)
+		has = schema_find_domain(&p->types, dom->name);
+	if (!sql_domain_makeable(dom)) {
+		buf_addf(&why, "table \"%s\": column \"%s\": its domain %s is not one name, type and expressions "
+			 "(a ';' or a comment): not made", t->name, t->cols[i].name, dom->name);
+	} else if (has && !domain_equal(has, dom)) {
+		buf_addf(&why, "table \"%s\": column \"%s\": the target's domain is \"", t->name, t->cols[i].name);
+		sql_create_domain(&why, has);
+		buf_adds(&why, "\", the stream's \"");
+		sql_create_domain(&why, dom);
+		buf_adds(&why, "\": not made (make them the same by hand)");
+	} else if (!has) {
+		schema_add_domain(&p->types, domain_copy(dom));
+		sql_create_domain(&sql, dom);
+		sql_drop_type(&undo, dom->name);
+		plan_add(p, &sql, &undo);
+		plan_typed(p, t, dom->name, i);
+	}
+	if (why.len)
+		ret = refuse(stream, t, why.buf);
+	buf_release(&sql);
+	buf_release(&undo);
+	buf_release(&why);
+	return ret;
+}
+
+/* The enum types and domains the tables and columns of d need, before
+ * them; domains on their own engine only (elsewhere a column of one is of
+ * its base type, with its checks: sql_create_table). */
+static int plan_types(const struct sql_dialect *dl, const struct schema *target, const struct schema_diff *d,
+		      const char *stream, const char *src_engine, struct ddl_plan *p)
+{
+	int bad = 0, same = !strcmp(src_engine, dl->engine);
 	for (size_t i = 0; dl->enum_types && i < d->n; i++) {
 		const struct schema_change *c = &d->v[i];
 		const struct table *t = c->new_t;
 		if (c->kind != SC_ADD_TABLE && c->kind != SC_ADD_COLUMN)
 			continue;
-		for (size_t col = 0; col < t->ncols; col++)
-			if (t->cols[col].type == VT_ENUM && (c->kind == SC_ADD_TABLE || col == c->new_i) &&
-			    plan_enum_type(dl, target, stream, src_engine, t, col, p) < 0)
+		for (size_t col = 0; col < t->ncols; col++) {
+			if (c->kind != SC_ADD_TABLE && col != c->new_i)
+				continue;
+			if (t->cols[col].domain && same) {
+				if (plan_domain(target, stream, t, col, p) < 0)
+					bad = 1;
+			} else if (t->cols[col].type == VT_ENUM &&
+				   plan_enum_type(dl, target, stream, src_engine, t, col, p) < 0) {
 				bad = 1;
+			}
+		}
 	}
 	return bad ? -1 : 0;
 }
 
-/* The DDL of d in the order it can run: enum types, tables, columns,
+/* The DDL of d in the order it can run: enum types and domains, tables, columns,
  * indexes, then foreign keys (their tables all exist by then).  Every
  * refusal is said before -1. */
 static int plan_build(const struct apply_opts *o, const struct db *db, const struct schema *target,
@@ -372,7 +425,7 @@ static int plan_build(const struct apply_opts *o, const struct db *db, const str
 	const struct sql_dialect *dl = db->ops->dialect;
 	struct buf sql = BUF_INIT, undo = BUF_INIT, err = BUF_INIT;
 	int bad = uncarried(o, d, stream, src_engine, db->ops->engine) > 0;
-	if (plan_enum_types(dl, target, d, stream, src_engine, p) < 0)
+	if (plan_types(dl, target, d, stream, src_engine, p) < 0)
 		bad = 1;
 	int same = !strcmp(src_engine, db->ops->engine);
 	for (int pass = 0; pass < 5; pass++)
@@ -595,8 +648,8 @@ static int confirm_ddl(struct apply *a, size_t nddl)
 	return a->o->before_write(a->o->before_write_ctx, NULL);
 }
 
-/* t, or where the plan made an enum type for a column of t, a copy that
- * names it (enum_type_made): undoing the table or column drops it too. */
+/* t, or where the plan made an enum type or domain for a column of t, a copy that
+ * names it (type_made): undoing the table or column drops it too. */
 static const struct table *with_types_made(struct apply *a, const struct ddl_plan *p, const struct table *t)
 {
 	struct table *copy = NULL;
@@ -607,8 +660,8 @@ static const struct table *with_types_made(struct apply *a, const struct ddl_pla
 			copy = table_copy(t);
 			schema_add(&a->made_tables, copy);
 		}
-		free(copy->cols[p->typed[i].col].enum_type_made);
-		copy->cols[p->typed[i].col].enum_type_made = xstrdup(p->typed[i].name);
+		free(copy->cols[p->typed[i].col].type_made);
+		copy->cols[p->typed[i].col].type_made = xstrdup(p->typed[i].name);
 	}
 	return copy ? copy : t;
 }
@@ -918,14 +971,14 @@ int apply_schema_drops(struct apply *a, int after_commit)
 		if (ret < 0 || !sql.len)
 			continue;
 		ret = run_drop(a, sql.buf, after_commit);
-		/* then the enum types the run made for the table or column */
+		/* then the enum types and domains the run made for the table or column */
 		for (size_t c = 0; ret == 0 && (r->kind == SC_DROP_TABLE || r->kind == SC_DROP_COLUMN) &&
 				   c < r->t->ncols; c++) {
-			const char *type = r->t->cols[c].enum_type_made;
+			const char *type = r->t->cols[c].type_made;
 			if (!type)
 				continue;
 			if (!sql_is_type_name(type)) {
-				ret = error("%s: the undo stream's enum type of \"%s\".\"%s\" is not a type's name: %s",
+				ret = error("%s: the undo stream's type of \"%s\".\"%s\" is not a type's name: %s",
 					    a->rd.name, r->t->name, r->t->cols[c].name, type);
 				break;
 			}

@@ -396,3 +396,59 @@ void check_scan_create_table(struct table *t, const char *create_sql)
 	}
 	toks_release(&ts);
 }
+
+int check_of_domain(struct buf *out, const char *expr, const char *col)
+{
+	struct toks ts = { 0 };
+	if (tokenize(expr, &ts, 0) < 0 || !ts.n) {
+		toks_release(&ts);
+		return -1;
+	}
+	size_t from = 0;
+	for (size_t i = 0; i < ts.n; i++) {
+		if (!word_is(&ts.v[i], "VALUE"))
+			continue;
+		buf_add(out, expr + from, ts.v[i].at - from);
+		sql_ident(out, &neutral, col);
+		from = ts.v[i].end;
+	}
+	buf_adds(out, expr + from);
+	toks_release(&ts);
+	return 0;
+}
+
+struct table *check_domains_inlined(const struct table *t, int *bad)
+{
+	struct table *c = NULL;
+	struct buf expr = BUF_INIT;
+	*bad = 0;
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct domain *dom = t->cols[i].domain;
+		if (!dom)
+			continue;
+		if (!c)
+			c = table_copy(t);
+		struct column *col = &c->cols[i];
+		free(col->native);
+		col->native = xstrdup(dom->base);
+		col->nullable = col->nullable && !dom->not_null;
+		if (!col->default_sql && dom->default_sql)
+			col->default_sql = column_default_normalize(dom->default_sql, col);
+		for (size_t k = 0; k < dom->nchecks; k++) {
+			buf_reset(&expr);
+			if (check_of_domain(&expr, dom->checks[k].expr, col->name) < 0) {
+				*bad = 1;
+				break;
+			}
+			table_add_check(c, NULL, expr.buf);
+		}
+		domain_free(col->domain);
+		col->domain = NULL;
+	}
+	buf_release(&expr);
+	if (*bad) {
+		table_free(c);
+		return NULL;
+	}
+	return c;
+}

@@ -17,6 +17,8 @@ void schema_init(struct schema *s)
 	s->tables = NULL;
 	s->types = NULL;
 	s->ntypes = s->types_alloc = 0;
+	s->domains = NULL;
+	s->ndomains = s->domains_alloc = 0;
 }
 
 void schema_release(struct schema *s)
@@ -29,6 +31,9 @@ void schema_release(struct schema *s)
 		free_strv(s->types[i].labels, s->types[i].nlabels);
 	}
 	free(s->types);
+	for (size_t i = 0; i < s->ndomains; i++)
+		domain_free(s->domains[i]);
+	free(s->domains);
 	schema_init(s);
 }
 
@@ -62,6 +67,78 @@ struct enum_type *schema_add_type(struct schema *s, const char *name)
 	ty->labels = NULL;
 	ty->nlabels = 0;
 	return ty;
+}
+
+struct domain *schema_find_domain(const struct schema *s, const char *name)
+{
+	for (size_t i = 0; i < s->ndomains; i++)
+		if (!strcmp(s->domains[i]->name, name))
+			return s->domains[i];
+	return NULL;
+}
+
+void schema_add_domain(struct schema *s, struct domain *dom)
+{
+	ALLOC_GROW(s->domains, s->ndomains + 1, s->domains_alloc);
+	s->domains[s->ndomains++] = dom;
+}
+
+struct domain *domain_new(const char *name, const char *base, int not_null, const char *default_sql)
+{
+	struct domain *dom = xcalloc(1, sizeof(*dom));
+	dom->name = xstrdup(name);
+	dom->base = xstrdup(base);
+	dom->not_null = not_null;
+	dom->default_sql = default_sql ? xstrdup(default_sql) : NULL;
+	return dom;
+}
+
+void domain_add_check(struct domain *dom, const char *name, const char *expr)
+{
+	dom->checks = xrealloc(dom->checks, (dom->nchecks + 1) * sizeof(*dom->checks));
+	dom->checks[dom->nchecks].name = name && *name ? xstrdup(name) : NULL;
+	dom->checks[dom->nchecks++].expr = xstrdup(expr);
+}
+
+struct domain *domain_copy(const struct domain *dom)
+{
+	if (!dom)
+		return NULL;
+	struct domain *c = domain_new(dom->name, dom->base, dom->not_null, dom->default_sql);
+	for (size_t i = 0; i < dom->nchecks; i++)
+		domain_add_check(c, dom->checks[i].name, dom->checks[i].expr);
+	return c;
+}
+
+void domain_free(struct domain *dom)
+{
+	if (!dom)
+		return;
+	for (size_t i = 0; i < dom->nchecks; i++) {
+		free(dom->checks[i].name);
+		free(dom->checks[i].expr);
+	}
+	free(dom->checks);
+	free(dom->name);
+	free(dom->base);
+	free(dom->default_sql);
+	free(dom);
+}
+
+static int str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+int domain_equal(const struct domain *a, const struct domain *b)
+{
+	if (!a || !b)
+		return a == b;
+	int eq = !strcmp(a->name, b->name) && !strcmp(a->base, b->base) && a->not_null == b->not_null &&
+		 str_same(a->default_sql, b->default_sql) && a->nchecks == b->nchecks;
+	for (size_t i = 0; eq && i < a->nchecks; i++)
+		eq = str_same(a->checks[i].name, b->checks[i].name) && !strcmp(a->checks[i].expr, b->checks[i].expr);
+	return eq;
 }
 
 static void add_name_part(struct buf *b, const char *part)
@@ -143,7 +220,8 @@ void table_free(struct table *t)
 		free(t->cols[i].native);
 		free(t->cols[i].default_sql);
 		free_strv(t->cols[i].labels, t->cols[i].nlabels);
-		free(t->cols[i].enum_type_made);
+		free(t->cols[i].type_made);
+		domain_free(t->cols[i].domain);
 	}
 	free(t->cols);
 	free(t->key);
@@ -501,9 +579,36 @@ void column_to_json(struct buf *out, const struct column *c)
 		buf_adds(out, ",\"labels\":");
 		add_strv(out, c->labels, c->nlabels);
 	}
-	if (c->enum_type_made) {
+	if (c->domain) {
+		buf_adds(out, ",\"domain\":");
+		domain_to_json(out, c->domain);
+	}
+	if (c->type_made) {
 		buf_adds(out, ",\"enum_type_made\":");
-		json_add_string(out, c->enum_type_made, strlen(c->enum_type_made));
+		json_add_string(out, c->type_made, strlen(c->type_made));
+	}
+	buf_addch(out, '}');
+}
+
+void domain_to_json(struct buf *out, const struct domain *dom)
+{
+	buf_adds(out, "{\"name\":");
+	json_add_string(out, dom->name, strlen(dom->name));
+	buf_adds(out, ",\"base\":");
+	json_add_string(out, dom->base, strlen(dom->base));
+	buf_addf(out, ",\"nullable\":%s", dom->not_null ? "false" : "true");
+	if (dom->default_sql) {
+		buf_adds(out, ",\"default\":");
+		json_add_string(out, dom->default_sql, strlen(dom->default_sql));
+	}
+	if (dom->nchecks) {
+		buf_adds(out, ",\"checks\":[");
+		for (size_t i = 0; i < dom->nchecks; i++) {
+			if (i)
+				buf_addch(out, ',');
+			check_to_json(out, &dom->checks[i]);
+		}
+		buf_addch(out, ']');
 	}
 	buf_addch(out, '}');
 }
@@ -649,6 +754,28 @@ static int strv_from_json(const struct jv *a, char ***out, size_t *n, struct buf
 	return 0;
 }
 
+/* A column's "domain"; NULL when it is malformed. */
+static struct domain *domain_from_json(const struct jv *j)
+{
+	const char *name = jv_get_string(j, "name"), *base = jv_get_string(j, "base");
+	const struct jv *nl = jv_get(j, "nullable"), *def = jv_get(j, "default"), *cks = jv_get(j, "checks");
+	if (j->type != J_OBJECT || !name || !*name || !base || !*base ||
+	    (nl && nl->type != J_TRUE && nl->type != J_FALSE) || (def && def->type != J_STRING && def->type != J_NULL) ||
+	    (cks && cks->type != J_ARRAY))
+		return NULL;
+	struct domain *dom = domain_new(name, base, nl && nl->type == J_FALSE, def && def->type == J_STRING ? def->s : NULL);
+	for (const struct jv *k = cks ? cks->first : NULL; k; k = k->next) {
+		const char *expr = jv_get_string(k, "check");
+		const struct jv *cn = jv_get(k, "name");
+		if (!expr || !*expr || (cn && cn->type != J_STRING)) {
+			domain_free(dom);
+			return NULL;
+		}
+		domain_add_check(dom, cn ? cn->s : NULL, expr);
+	}
+	return dom;
+}
+
 int column_from_json(struct table *t, const struct jv *c, struct buf *err)
 {
 	const char *cn = jv_get_string(c, "name"), *ty = jv_get_string(c, "type");
@@ -670,7 +797,14 @@ int column_from_json(struct table *t, const struct jv *c, struct buf *err)
 	if (labels && strv_from_json(labels, &col->labels, &col->nlabels, err, "labels") < 0)
 		return -1;
 	const char *made = jv_get_string(c, "enum_type_made");
-	col->enum_type_made = made ? xstrdup(made) : NULL;
+	col->type_made = made ? xstrdup(made) : NULL;
+	const struct jv *dom = jv_get(c, "domain");
+	if (dom && !(col->domain = domain_from_json(dom))) {
+		buf_reset(err);
+		buf_addf(err, "table \"%s\": column \"%s\": a malformed domain (\"name\", \"base\", "
+			 "\"nullable\", \"default\", \"checks\")", t->name, cn);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1078,7 +1212,8 @@ struct table *table_copy(const struct table *t)
 		d->name = name;
 		d->native = native;
 		d->default_sql = s->default_sql ? xstrdup(s->default_sql) : NULL; /* each owns its own */
-		d->enum_type_made = s->enum_type_made ? xstrdup(s->enum_type_made) : NULL;
+		d->type_made = s->type_made ? xstrdup(s->type_made) : NULL;
+		d->domain = domain_copy(s->domain);
 		column_copy_labels(d, s);
 	}
 	c->key = xcalloc(t->nkey ? t->nkey : 1, sizeof(*c->key));

@@ -10,6 +10,15 @@
 #include "util.h"
 #include "value.h"
 
+/* A CHECK constraint: its expression as the engine's catalog gives it
+ * (check.h); name NULL where the engine did not name it. */
+struct check {
+	char *name;
+	char *expr;
+};
+
+struct domain;
+
 struct column {
 	char *name;
 	enum vtype type;
@@ -41,10 +50,28 @@ struct column {
 	 * digits of a second; -1 when it keeps any number (or it is unknown,
 	 * as in a stream).  The engine would round what lies beyond. */
 	int scale;
-	/* PostgreSQL: the enum type dbapply --schema made for this column
-	 * (CREATE TYPE), which undoing the column or its table drops too;
-	 * NULL when it made none.  Only an undo stream carries it. */
-	char *enum_type_made;
+	/* PostgreSQL: the domain the column's type is (native names it),
+	 * owned; NULL when it is none. */
+	struct domain *domain;
+	/* PostgreSQL: the enum type or domain dbapply --schema made for this
+	 * column (CREATE TYPE, CREATE DOMAIN), which undoing the column or
+	 * its table drops too; NULL when it made none.  Only an undo stream
+	 * carries it. */
+	char *type_made;
+};
+
+/* A domain (PostgreSQL's CREATE DOMAIN): a base type with a NOT NULL, a
+ * default and checks of its own, in which VALUE stands for the value.
+ * Its name and base type as format_type writes them; the checks'
+ * expressions as pg_get_constraintdef gives them (without CHECK and its
+ * outer parentheses). */
+struct domain {
+	char *name;
+	char *base;
+	int not_null;
+	char *default_sql; /* NULL for none */
+	size_t nchecks;
+	struct check *checks;
 };
 
 /* What a foreign key does when its row is deleted or its key updated. */
@@ -75,13 +102,6 @@ struct index {
 	int constraint;
 	size_t ncols;
 	char **cols;
-};
-
-/* A CHECK constraint: its expression as the engine's catalog gives it
- * (check.h); name NULL where the engine did not name it. */
-struct check {
-	char *name;
-	char *expr;
 };
 
 /* A trigger: its name and the statement that makes it, as its engine
@@ -140,6 +160,9 @@ struct schema {
 	/* The enum types a target has (PostgreSQL), tables or not. */
 	struct enum_type *types;
 	size_t ntypes, types_alloc;
+	/* The domains a target has (PostgreSQL), used by a table or not. */
+	struct domain **domains;
+	size_t ndomains, domains_alloc;
 };
 
 void schema_init(struct schema *s);
@@ -150,6 +173,17 @@ struct table *schema_find(const struct schema *s, const char *name);
 /* An enum type of s by its SQL name; add one (name copied, no labels). */
 struct enum_type *schema_find_type(const struct schema *s, const char *name);
 struct enum_type *schema_add_type(struct schema *s, const char *name);
+/* A domain of s by its SQL name, or NULL; add one (taking ownership). */
+struct domain *schema_find_domain(const struct schema *s, const char *name);
+void schema_add_domain(struct schema *s, struct domain *dom);
+/* A new domain (strings copied, no checks); a deep copy; free; whether
+ * two say the same (name, base, NOT NULL, default, each check's name and
+ * expression, in order). */
+struct domain *domain_new(const char *name, const char *base, int not_null, const char *default_sql);
+void domain_add_check(struct domain *dom, const char *name, const char *expr);
+struct domain *domain_copy(const struct domain *dom);
+void domain_free(struct domain *dom);
+int domain_equal(const struct domain *a, const struct domain *b);
 
 /* Stream table names.  A table of the engine's default schema is named by
  * itself, one of another schema "schema.table"; a '.' or '\' inside either
@@ -253,6 +287,7 @@ void ref_to_json(struct buf *out, const struct ref *r);
 void index_to_json(struct buf *out, const struct index *ix);
 void check_to_json(struct buf *out, const struct check *ck);
 void trigger_to_json(struct buf *out, const struct trigger *g);
+void domain_to_json(struct buf *out, const struct domain *dom);
 /* Parse a table record.  Returns NULL with a reason in err. */
 struct table *table_from_json(const struct jv *rec, struct buf *err);
 /* Append the column that c (a column of a table record) describes. */

@@ -53,7 +53,8 @@ static int columns_equal(const struct column *a, const struct column *b, int sam
 	if (a->nlabels && b->nlabels && !strv_equal(a->labels, a->nlabels, b->labels, b->nlabels))
 		return 0;
 	if (same_engine)
-		return !strcasecmp(a->native, b->native) && str_equal(a->default_sql, b->default_sql);
+		return !strcasecmp(a->native, b->native) && str_equal(a->default_sql, b->default_sql) &&
+		       domain_equal(a->domain, b->domain);
 	/* gen_random_uuid() and uuid() mean one thing in two spellings: only
 	 * portable defaults compare across engines. */
 	if ((a->default_sql && !default_is_portable(a->default_sql)) ||
@@ -147,13 +148,39 @@ static long find_check(const struct table *t, const struct table *of, const stru
 	return -1;
 }
 
-static void diff_table(const struct table *o, const struct table *n, int same_engine, struct schema_diff *d)
+/* The column of t whose domain gave check i of its inlined copy (the
+ * checks after t's own, check_domains_inlined's order). */
+static size_t domain_column_of_check(const struct table *t, size_t i)
+{
+	i -= t->nchecks;
+	for (size_t c = 0; c < t->ncols; c++) {
+		size_t n = t->cols[c].domain ? t->cols[c].domain->nchecks : 0;
+		if (i < n)
+			return c;
+		i -= n;
+	}
+	return 0;
+}
+
+/* Whether d already says that column i of n changed. */
+static int column_altered(const struct schema_diff *d, const struct table *n, size_t i)
+{
+	for (size_t k = 0; k < d->n; k++)
+		if (d->v[k].kind == SC_ALTER_COLUMN && d->v[k].new_t == n && d->v[k].new_i == i)
+			return 1;
+	return 0;
+}
+
+/* o and n as recorded, oc and nc as compared (the same but for domains
+ * across engines: diff_table). */
+static void diff_parts(const struct table *o, const struct table *oc, const struct table *n,
+		       const struct table *nc, int same_engine, struct schema_diff *d)
 {
 	for (size_t i = 0; i < n->ncols; i++) {
 		long j = table_column_index(o, n->cols[i].name);
 		if (j < 0)
 			add(d, SC_ADD_COLUMN, o, 0, n, i);
-		else if (!columns_equal(&o->cols[j], &n->cols[i], same_engine))
+		else if (!columns_equal(&oc->cols[j], &nc->cols[i], same_engine))
 			add(d, SC_ALTER_COLUMN, o, (size_t)j, n, i);
 	}
 	for (size_t j = 0; j < o->ncols; j++)
@@ -179,14 +206,44 @@ static void diff_table(const struct table *o, const struct table *n, int same_en
 	for (size_t j = 0; j < o->nrefs; j++)
 		if (find_ref(n, &o->refs[j]) < 0)
 			add(d, SC_DROP_REFERENCE, o, j, n, 0);
-	for (size_t i = 0; i < n->nchecks; i++)
-		if (find_check(o, n, &n->checks[i]) < 0)
+	/* a domain's check the other side lacks changes its column */
+	for (size_t i = 0; i < nc->nchecks; i++) {
+		if (find_check(oc, nc, &nc->checks[i]) >= 0)
+			continue;
+		size_t c = domain_column_of_check(n, i);
+		long j = i < n->nchecks ? 0 : table_column_index(o, n->cols[c].name);
+		if (i < n->nchecks)
 			add(d, SC_ADD_CHECK, o, 0, n, i);
-	for (size_t j = 0; j < o->nchecks; j++)
-		if (find_check(n, o, &o->checks[j]) < 0)
+		else if (j >= 0 && !column_altered(d, n, c))
+			add(d, SC_ALTER_COLUMN, o, (size_t)j, n, c);
+	}
+	for (size_t j = 0; j < oc->nchecks; j++) {
+		if (find_check(nc, oc, &oc->checks[j]) >= 0)
+			continue;
+		size_t c = domain_column_of_check(o, j);
+		long i = j < o->nchecks ? 0 : table_column_index(n, o->cols[c].name);
+		if (j < o->nchecks)
 			add(d, SC_DROP_CHECK, o, j, n, 0);
+		else if (i >= 0 && !column_altered(d, n, (size_t)i))
+			add(d, SC_ALTER_COLUMN, o, c, n, (size_t)i);
+	}
 	diff_triggers(o, n, same_engine, d);
 }
+
+/* Across engines a column of a domain compares as what another engine
+ * makes of it: its base type, NOT NULL, default, and its checks as checks
+ * of the table (check_domains_inlined), so that PostgreSQL's year column
+ * and MySQL's int column with CHECK (year between ...) compare equal. */
+static void diff_table(const struct table *o, const struct table *n, int same_engine, struct schema_diff *d)
+{
+	int bad;
+	struct table *oc = same_engine ? NULL : check_domains_inlined(o, &bad);
+	struct table *nc = same_engine ? NULL : check_domains_inlined(n, &bad);
+	diff_parts(o, oc ? oc : o, n, nc ? nc : n, same_engine, d);
+	table_free(oc);
+	table_free(nc);
+}
+
 
 void schema_diff_compute(const struct schema *old, const struct schema *new_, int same_engine,
 			 struct schema_diff *out)
@@ -344,7 +401,7 @@ int schema_record_from_json(const struct jv *rec, struct schema_record *out, str
 	const char *col = jv_get_string(old, "name");
 	if (out->kind == SC_DROP_COLUMN && col) {
 		const char *made = jv_get_string(old, "enum_type_made");
-		table_add_column(out->t, col, VT_OTHER, "", 1)->enum_type_made = made ? xstrdup(made) : NULL;
+		table_add_column(out->t, col, VT_OTHER, "", 1)->type_made = made ? xstrdup(made) : NULL;
 	} else if ((out->kind == SC_DROP_INDEX || out->kind == SC_ADD_INDEX) && col) {
 		struct index *ix = table_add_index(out->t, col, jv_get_true(old, "unique"));
 		const struct jv *cols = jv_get(old, "columns");
@@ -381,6 +438,10 @@ static void describe_column(struct buf *out, const struct column *c)
 		buf_addf(out, ", DEFAULT %s", c->default_sql);
 	for (size_t i = 0; i < c->nlabels && !strchr(c->native, '('); i++)
 		buf_addf(out, "%s'%s'%s", i ? ", " : ", ENUM (", c->labels[i], i + 1 == c->nlabels ? ")" : "");
+	if (c->domain) {
+		buf_adds(out, ", ");
+		sql_create_domain(out, c->domain);
+	}
 }
 
 static void describe_strv(struct buf *out, char *const *v, size_t n)

@@ -261,8 +261,8 @@ static int check_clause(struct buf *sql, const struct sql_dialect *d, const stru
 	return 0;
 }
 
-int sql_create_table(struct buf *sql, const struct sql_dialect *d, const struct table *t,
-		     const char *src_engine, struct buf *dropped, struct buf *err)
+static int create_table(struct buf *sql, const struct sql_dialect *d, const struct table *t,
+			const char *src_engine, struct buf *dropped, struct buf *err)
 {
 	int rowid = 0;
 	sql_addf(sql, d, "CREATE TABLE %T (", t->name);
@@ -289,8 +289,8 @@ int sql_create_table(struct buf *sql, const struct sql_dialect *d, const struct 
 	return 0;
 }
 
-int sql_add_column(struct buf *sql, const struct sql_dialect *d, const struct table *t, size_t i,
-		   const char *src_engine, struct buf *dropped, struct buf *err)
+static int add_column(struct buf *sql, const struct sql_dialect *d, const struct table *t, size_t i,
+		      const char *src_engine, struct buf *dropped, struct buf *err)
 {
 	sql_addf(sql, d, "ALTER TABLE %T ADD COLUMN ", t->name);
 	if (column_def(sql, d, t, i, src_engine, dropped, err) < 0)
@@ -301,6 +301,76 @@ int sql_add_column(struct buf *sql, const struct sql_dialect *d, const struct ta
 			return reference_clause(sql, d, t, &t->refs[r], err);
 		}
 	return 0;
+}
+
+/* On another engine than its own, t with its domains made of their base
+ * types and checks (check_domains_inlined): *copy to free; NULL with err
+ * set when a domain's check cannot be read. */
+static const struct table *domains_inlined(const struct sql_dialect *d, const struct table *t,
+					   const char *src_engine, struct table **copy, struct buf *err)
+{
+	int bad = 0;
+	*copy = strcmp(src_engine, d->engine) ? check_domains_inlined(t, &bad) : NULL;
+	if (bad)
+		buf_addf(err, "table \"%s\": a check of a domain of its columns is not one SQL expression: not made",
+			 t->name);
+	return bad ? NULL : *copy ? *copy : t;
+}
+
+int sql_create_table(struct buf *sql, const struct sql_dialect *d, const struct table *t,
+		     const char *src_engine, struct buf *dropped, struct buf *err)
+{
+	struct table *copy;
+	const struct table *made = domains_inlined(d, t, src_engine, &copy, err);
+	int rc = made ? create_table(sql, d, made, src_engine, dropped, err) : -1;
+	table_free(copy);
+	return rc;
+}
+
+/* A column of a domain added on another engine: its base type, and its
+ * checks as checks of the table, which ALTER TABLE ADD COLUMN takes as
+ * "ADD COLUMN ... , ADD CHECK (...)" on MySQL and not at all on SQLite:
+ * refused there by name rather than added without them. */
+int sql_add_column(struct buf *sql, const struct sql_dialect *d, const struct table *t, size_t i,
+		   const char *src_engine, struct buf *dropped, struct buf *err)
+{
+	const struct domain *dom = t->cols[i].domain;
+	if (dom && dom->nchecks && strcmp(src_engine, d->engine)) {
+		buf_addf(err, "table \"%s\": column \"%s\" is of the domain %s, whose checks %s cannot add to a "
+			 "table that exists: not made (add the column and its check by hand)", t->name,
+			 t->cols[i].name, dom->name, d->engine);
+		return -1;
+	}
+	struct table *copy;
+	const struct table *made = domains_inlined(d, t, src_engine, &copy, err);
+	int rc = made ? add_column(sql, d, made, i, src_engine, dropped, err) : -1;
+	table_free(copy);
+	return rc;
+}
+
+void sql_create_domain(struct buf *sql, const struct domain *dom)
+{
+	buf_addf(sql, "CREATE DOMAIN %s AS %s", dom->name, dom->base);
+	if (dom->default_sql)
+		buf_addf(sql, " DEFAULT %s", dom->default_sql);
+	if (dom->not_null)
+		buf_adds(sql, " NOT NULL");
+	for (size_t k = 0; k < dom->nchecks; k++) {
+		if (dom->checks[k].name) {
+			buf_adds(sql, " CONSTRAINT ");
+			type_name_part(sql, dom->checks[k].name);
+		}
+		buf_addf(sql, " CHECK (%s)", dom->checks[k].expr);
+	}
+}
+
+int sql_domain_makeable(const struct domain *dom)
+{
+	int ok = sql_is_type_name(dom->name) && sql_is_one_expression(dom->base) &&
+		 (!dom->default_sql || sql_is_one_expression(dom->default_sql));
+	for (size_t k = 0; ok && k < dom->nchecks; k++)
+		ok = sql_is_one_expression(dom->checks[k].expr);
+	return ok;
 }
 
 /* SQLite names the indexes of UNIQUE constraints itself, in a namespace

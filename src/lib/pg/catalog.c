@@ -279,7 +279,8 @@ static const char q_columns[] = TABLES_CTE
 	"CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END, "
 	"CASE WHEN ty.typtype = 'd' THEN (SELECT b.typtype FROM pg_catalog.pg_type b WHERE b.oid = ty.typbasetype) ELSE ty.typtype END, "
 	"COALESCE(pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) LIKE 'nextval(%', false), "
-	"CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END "
+	"CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END, "
+	"CASE WHEN ty.typtype = 'd' THEN pg_catalog.format_type(ty.oid, NULL) END "
 	"FROM tbl t JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid "
 	"JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
 	"LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
@@ -339,8 +340,8 @@ static const char q_triggers[] = TABLES_CTE
 /* What a table record does not describe, said for people: the table's
  * rules (Sakila's payment_insert_p2007_01 sends inserts into a child),
  * the parents it inherits from, its partitioning (the partitions are not
- * tables of the stream), the domain types of its columns (their checks
- * and NOT NULL are not read). */
+ * tables of the stream), a column of a domain over an enum or another
+ * domain (the record carries a domain over a plain type, q_domains). */
 static const char q_not_carried[] = TABLES_CTE
 	"SELECT r.ev_class, 'rule \"' || r.rulename || '\"' FROM tbl t "
 	"JOIN pg_catalog.pg_rewrite r ON r.ev_class = t.oid AND r.rulename <> '_RETURN' "
@@ -352,7 +353,22 @@ static const char q_not_carried[] = TABLES_CTE
 	"pg_catalog.format_type(a.atttypid, NULL) FROM tbl t "
 	"JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped "
 	"JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid AND ty.typtype = 'd' "
+	"JOIN pg_catalog.pg_type bt ON bt.oid = ty.typbasetype AND bt.typtype IN ('d', 'e') "
 	"ORDER BY 1, 2";
+
+/* Every domain outside the system schemas over a plain type (not an enum,
+ * not a domain), named as format_type names a column's type, one row a
+ * check (by name; none: one row of NULLs): a column's domain is found
+ * here by its native type, and dbapply --schema makes a domain only
+ * where none of that name is. */
+static const char q_domains[] =
+	"SELECT pg_catalog.format_type(t.oid, NULL), pg_catalog.format_type(t.typbasetype, t.typtypmod), "
+	"t.typnotnull, t.typdefault, con.conname, pg_catalog.pg_get_constraintdef(con.oid) "
+	"FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
+	"JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype AND bt.typtype NOT IN ('d', 'e') "
+	"LEFT JOIN pg_catalog.pg_constraint con ON con.contypid = t.oid AND con.contype = 'c' "
+	"WHERE t.typtype = 'd' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
+	"ORDER BY t.oid, con.conname COLLATE \"C\"";
 
 /* The values of enum columns (a domain over an enum too), in order. */
 static const char q_labels[] = TABLES_CTE
@@ -419,7 +435,8 @@ static struct loading *new_tables(PGresult *tabs, size_t *n)
 	return v;
 }
 
-static void load_columns(PGresult *res, struct loading *v, size_t n)
+/* The domains of s (load_domains) are those the columns name. */
+static void load_columns(PGresult *res, struct loading *v, size_t n, const struct schema *s)
 {
 	/* The largest attnum per table first, for the attnum map. */
 	int nr = PQntuples(res);
@@ -442,15 +459,19 @@ static void load_columns(PGresult *res, struct loading *v, size_t n)
 		l->col_of_attnum[atoi(PQgetvalue(res, r, 1))] = (long)l->t->ncols;
 		struct column *c = table_add_column(l->t, PQgetvalue(res, r, 2), vt,
 						    PQgetvalue(res, r, 3), !getbool(res, r, 4));
+		const struct domain *dom = PQgetisnull(res, r, 11) ? NULL : schema_find_domain(s, PQgetvalue(res, r, 11));
+		/* a domain's values are those of its base type */
+		const char *base = dom ? dom->base : c->native;
+		c->domain = domain_copy(dom);
 		c->autoinc = getbool(res, r, 5) || getbool(res, r, 9);
 		c->generated = getbool(res, r, 6);
-		c->exact_text = vt == VT_DECIMAL && !strcmp(c->native, "numeric");
+		c->exact_text = vt == VT_DECIMAL && !strcmp(base, "numeric");
 		if (!c->autoinc && !PQgetisnull(res, r, 10))
 			c->default_sql = column_default_normalize(PQgetvalue(res, r, 10), c);
-		c->json_doc = !strcmp(c->native, "jsonb");
+		c->json_doc = !strcmp(base, "jsonb");
 		/* numeric without a typmod keeps any scale; times keep 6 digits */
 		if (vt == VT_DECIMAL || vt == VT_TIME || vt == VT_TIMESTAMP || vt == VT_TIMESTAMPTZ)
-			c->scale = native_scale(c->native, vt == VT_DECIMAL, vt == VT_DECIMAL ? -1 : 6);
+			c->scale = native_scale(base, vt == VT_DECIMAL, vt == VT_DECIMAL ? -1 : 6);
 	}
 }
 
@@ -556,14 +577,20 @@ static void load_not_carried(PGresult *res, struct loading *v, size_t n)
 	}
 }
 
+/* pg_get_constraintdef's "CHECK (expr)" (maybe NOT VALID after it): expr. */
+static char *check_expression(const char *def)
+{
+	const char *open = strchr(def, '('), *close = strrchr(def, ')');
+	return open && close > open ? xstrndup(open + 1, (size_t)(close - open - 1)) : NULL;
+}
+
 static void load_checks(PGresult *res, struct loading *v, size_t n)
 {
 	for (int r = 0; r < PQntuples(res); r++) {
 		struct loading *l = find_loading(v, n, getoid(res, r, 0));
-		const char *def = PQgetvalue(res, r, 2), *open = strchr(def, '('), *close = strrchr(def, ')');
-		if (!l || !open || close <= open)
+		char *expr = l ? check_expression(PQgetvalue(res, r, 2)) : NULL;
+		if (!expr)
 			continue;
-		char *expr = xstrndup(open + 1, (size_t)(close - open - 1));
 		table_add_check(l->t, PQgetvalue(res, r, 1), expr);
 		free(expr);
 	}
@@ -578,6 +605,23 @@ static const char q_enum_types[] =
 	"JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid "
 	"WHERE t.typtype = 'e' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
 	"ORDER BY t.oid, e.enumsortorder";
+
+static void load_domains(PGresult *res, struct schema *out)
+{
+	struct domain *dom = NULL;
+	for (int r = 0; r < PQntuples(res); r++) {
+		const char *name = PQgetvalue(res, r, 0);
+		if (!dom || strcmp(dom->name, name)) {
+			dom = domain_new(name, PQgetvalue(res, r, 1), getbool(res, r, 2),
+					 PQgetisnull(res, r, 3) ? NULL : PQgetvalue(res, r, 3));
+			schema_add_domain(out, dom);
+		}
+		char *expr = PQgetisnull(res, r, 5) ? NULL : check_expression(PQgetvalue(res, r, 5));
+		if (expr)
+			domain_add_check(dom, PQgetvalue(res, r, 4), expr);
+		free(expr);
+	}
+}
 
 static void load_enum_types(PGresult *res, struct schema *out)
 {
@@ -594,7 +638,7 @@ static void load_enum_types(PGresult *res, struct schema *out)
 int pg_load_schema(struct db *db, struct schema *out)
 {
 	PGresult *tabs = NULL, *cols = NULL, *keys = NULL, *refs = NULL, *idx = NULL, *checks = NULL;
-	PGresult *labels = NULL, *types = NULL, *triggers = NULL, *uncarried = NULL;
+	PGresult *labels = NULL, *types = NULL, *triggers = NULL, *uncarried = NULL, *domains = NULL;
 	struct loading *v = NULL;
 	size_t n = 0;
 	int rc = -1;
@@ -603,10 +647,11 @@ int pg_load_schema(struct db *db, struct schema *out)
 	    !(idx = pg_query(db, q_indexes, 0, NULL)) || !(checks = pg_query(db, q_checks, 0, NULL)) ||
 	    !(labels = pg_query(db, q_labels, 0, NULL)) || !(types = pg_query(db, q_enum_types, 0, NULL)) ||
 	    !(triggers = pg_query(db, q_triggers, 0, NULL)) ||
-	    !(uncarried = pg_query(db, q_not_carried, 0, NULL)))
+	    !(uncarried = pg_query(db, q_not_carried, 0, NULL)) || !(domains = pg_query(db, q_domains, 0, NULL)))
 		goto out;
+	load_domains(domains, out);
 	v = new_tables(tabs, &n);
-	load_columns(cols, v, n);
+	load_columns(cols, v, n, out);
 	offer_keys(keys, v, n);
 	load_refs(refs, v, n);
 	load_indexes(idx, v, n);
@@ -637,5 +682,6 @@ out:
 	PQclear(types);
 	PQclear(triggers);
 	PQclear(uncarried);
+	PQclear(domains);
 	return rc;
 }
