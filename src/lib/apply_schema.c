@@ -121,6 +121,36 @@ static int restores(const struct stream_reader *rd, const char *name)
 	return 0;
 }
 
+/* Whether change c adds a table that inherits from one that a change of
+ * d[from..n) not yet placed adds. */
+static int waits_for_parent(const struct schema_diff *d, size_t from, const struct schema_change *c)
+{
+	for (size_t p = 0; c->kind == SC_ADD_TABLE && p < c->new_t->ninherits; p++)
+		for (size_t j = from; j < d->n; j++)
+			if (&d->v[j] != c && d->v[j].kind == SC_ADD_TABLE &&
+			    !strcmp(d->v[j].new_t->name, c->new_t->inherits[p]))
+				return 1;
+	return 0;
+}
+
+/* Put each table added after the tables it inherits from (PostgreSQL's
+ * INHERITS names a table that exists), the rest in their order: the
+ * plan makes them in this order, and the undo stream drops them in the
+ * opposite one.  A cycle, which PostgreSQL cannot have, is left as is. */
+static void parents_first(struct schema_diff *d)
+{
+	for (size_t placed = 0; placed < d->n;) {
+		size_t i = placed;
+		while (i < d->n && waits_for_parent(d, placed, &d->v[i]))
+			i++;
+		if (i == d->n)
+			return;
+		struct schema_change next = d->v[i];
+		memmove(&d->v[placed + 1], &d->v[placed], (i - placed) * sizeof(*d->v));
+		d->v[placed++] = next;
+	}
+}
+
 /* The additive changes of the tables this run writes, in d (which points
  * into target and stream); of an undo stream, those of the tables its
  * add_table and add_column records name, as its table records define them. */
@@ -138,6 +168,7 @@ static void wanted_changes(const struct apply_opts *o, const char *purpose, cons
 			d->v[d->n++] = all.v[i];
 		}
 	schema_diff_release(&all);
+	parents_first(d);
 }
 
 /* The tables both have whose columns the stream cannot write as they are
@@ -208,6 +239,10 @@ static size_t uncarried(const struct apply_opts *o, const struct schema_diff *d,
 			refuse(stream, t, why.buf);
 			n++;
 		}
+		for (size_t x = 0; c->kind == SC_ADD_TABLE && !same && x < t->ninherits; x++)
+			warning("%s:%ld: --schema: table \"%s\" is made as a table of its own, with all its "
+				"columns: its inheritance from \"%s\" is %s's, which %s does not have", stream, t->line,
+				t->name, t->inherits[x], src_engine, engine);
 		if (c->kind == SC_ADD_TABLE && t->has_triggers && !t->ntriggers) {
 			if (o->without_triggers) {
 				warning("%s:%ld: --schema: table \"%s\" is made without its triggers (the stream "
@@ -416,6 +451,80 @@ static int plan_types(const struct sql_dialect *dl, const struct schema *target,
 	return bad ? -1 : 0;
 }
 
+/* The table (in d or the target) that table t inherits column col of t
+ * from, with an id generator of its own there; NULL for none. */
+static const struct table *generator_parent(const struct schema *target, const struct schema_diff *d,
+					    const struct table *t, const char *col)
+{
+	for (size_t x = 0; x < t->ninherits; x++) {
+		const struct table *parent = schema_find(target, t->inherits[x]);
+		for (size_t i = 0; !parent && i < d->n; i++)
+			if (d->v[i].kind == SC_ADD_TABLE && !strcmp(d->v[i].new_t->name, t->inherits[x]))
+				parent = d->v[i].new_t;
+		long pc = parent ? table_column_index(parent, col) : -1;
+		if (pc >= 0 && parent->cols[pc].autoinc)
+			return parent;
+	}
+	return NULL;
+}
+
+/* A table that inherits.  On PostgreSQL: CREATE TABLE ... INHERITS, its
+ * parents made first (parents_first); a column it inherits with its
+ * parent's id generator (Sakila's payment_p2007_01.payment_id, whose
+ * default is payment's sequence) takes its values from that generator as
+ * in the source, not from one of its own: its default is set to the
+ * parent's sequence, named when the statement runs.  On another engine:
+ * a table of its own (uncarried warns), and such a column is a plain
+ * one, said here: no generator there is the parent's. */
+static int plan_child_table(const struct sql_dialect *dl, const struct schema *target,
+			    const struct schema_diff *d, const char *stream, const char *src_engine,
+			    const struct table *t, struct ddl_plan *p, struct buf *err)
+{
+	int same = !strcmp(src_engine, dl->engine);
+	struct table *copy = table_copy(t);
+	struct buf sql = BUF_INIT, undo = BUF_INIT, name = BUF_INIT;
+	const struct table **parents = xcalloc(t->ncols, sizeof(*parents));
+	for (size_t i = 0; i < t->ncols; i++) {
+		if (!t->cols[i].autoinc || !(parents[i] = generator_parent(target, d, t, t->cols[i].name)))
+			continue;
+		copy->cols[i].autoinc = 0;
+		if (!same)
+			warning("%s:%ld: --schema: table \"%s\": column \"%s\" takes its ids from the generator of "
+				"\"%s\" in the source: made without one", stream, t->line, t->name, t->cols[i].name,
+				parents[i]->name);
+	}
+	int rc = sql_create_table(&sql, dl, copy, src_engine, &p->dropped, err);
+	sql_drop_table(&undo, dl, t->name);
+	if (rc == 0)
+		plan_add(p, &sql, &undo);
+	for (size_t i = 0; rc == 0 && same && i < t->ncols; i++) {
+		if (!parents[i])
+			continue;
+		buf_reset(&sql);
+		buf_adds(&sql, "DO $dbpipe$BEGIN EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT "
+			 "nextval(%L::regclass)', ");
+		buf_reset(&name);
+		sql_addf(&name, dl, "%T", t->name);
+		sql_literal(&sql, dl, LIT_TEXT, name.buf, name.len);
+		buf_adds(&sql, ", ");
+		sql_literal(&sql, dl, LIT_TEXT, t->cols[i].name, strlen(t->cols[i].name));
+		buf_adds(&sql, ", pg_catalog.pg_get_serial_sequence(");
+		buf_reset(&name);
+		sql_addf(&name, dl, "%T", parents[i]->name);
+		sql_literal(&sql, dl, LIT_TEXT, name.buf, name.len);
+		buf_adds(&sql, ", ");
+		sql_literal(&sql, dl, LIT_TEXT, t->cols[i].name, strlen(t->cols[i].name));
+		buf_adds(&sql, ")); END$dbpipe$");
+		plan_add(p, &sql, NULL); /* goes with its table */
+	}
+	free(parents);
+	table_free(copy);
+	buf_release(&sql);
+	buf_release(&undo);
+	buf_release(&name);
+	return rc;
+}
+
 /* The DDL of d in the order it can run: enum types and domains, tables, columns,
  * indexes, then foreign keys (their tables all exist by then).  Every
  * refusal is said before -1. */
@@ -436,7 +545,10 @@ static int plan_build(const struct apply_opts *o, const struct db *db, const str
 			buf_reset(&sql);
 			buf_reset(&undo);
 			buf_reset(&err);
-			if (pass == 0 && c->kind == SC_ADD_TABLE) {
+			if (pass == 0 && c->kind == SC_ADD_TABLE && t->ninherits) {
+				rc = plan_child_table(dl, target, d, stream, src_engine, t, p, &err);
+				made = 0;
+			} else if (pass == 0 && c->kind == SC_ADD_TABLE) {
 				rc = sql_create_table(&sql, dl, t, src_engine, &p->dropped, &err);
 				sql_drop_table(&undo, dl, t->name);
 			} else if (pass == 1 && c->kind == SC_ADD_COLUMN) {

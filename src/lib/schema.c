@@ -249,6 +249,7 @@ void table_free(struct table *t)
 	}
 	free(t->triggers);
 	free_strv(t->not_carried, t->nnot_carried);
+	free_strv(t->inherits, t->ninherits);
 	free(t->name);
 	free(t);
 }
@@ -722,6 +723,10 @@ void table_to_json(struct buf *out, const struct table *t, int flags)
 	} else if (t->has_triggers) {
 		buf_adds(out, ",\"triggers\":true");
 	}
+	if (t->ninherits) {
+		buf_adds(out, ",\"inherits\":");
+		add_strv(out, t->inherits, t->ninherits);
+	}
 	if (t->nnot_carried) {
 		buf_adds(out, ",\"not_carried\":");
 		add_strv(out, t->not_carried, t->nnot_carried);
@@ -961,8 +966,9 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 		}
 		table_add_trigger(t, name, sql);
 	}
-	const struct jv *nc = jv_get(rec, "not_carried");
-	if (nc && strv_from_json(nc, &t->not_carried, &t->nnot_carried, err, "not_carried") < 0) {
+	const struct jv *nc = jv_get(rec, "not_carried"), *inh = jv_get(rec, "inherits");
+	if ((nc && strv_from_json(nc, &t->not_carried, &t->nnot_carried, err, "not_carried") < 0) ||
+	    (inh && strv_from_json(inh, &t->inherits, &t->ninherits, err, "inherits") < 0)) {
 		table_free(t);
 		return NULL;
 	}
@@ -1173,6 +1179,12 @@ int strv_equal(char *const *a, size_t na, char *const *b, size_t nb)
 	return 1;
 }
 
+void table_add_inherits(struct table *t, const char *parent)
+{
+	t->inherits = xrealloc(t->inherits, (t->ninherits + 1) * sizeof(*t->inherits));
+	t->inherits[t->ninherits++] = xstrdup(parent);
+}
+
 void table_add_not_carried(struct table *t, const char *what)
 {
 	t->not_carried = xrealloc(t->not_carried, (t->nnot_carried + 1) * sizeof(*t->not_carried));
@@ -1244,6 +1256,8 @@ struct table *table_copy(const struct table *t)
 		table_add_trigger(c, t->triggers[x].name, t->triggers[x].sql);
 	for (size_t x = 0; x < t->nnot_carried; x++)
 		table_add_not_carried(c, t->not_carried[x]);
+	for (size_t x = 0; x < t->ninherits; x++)
+		table_add_inherits(c, t->inherits[x]);
 	c->line = t->line;
 	return c;
 }

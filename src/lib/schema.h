@@ -142,6 +142,10 @@ struct table {
 	 * --schema refuses to make the table, naming each. */
 	char **not_carried;
 	size_t nnot_carried;
+	/* PostgreSQL: the tables it inherits from (INHERITS), by stream
+	 * name, in order; its rows are its own (read and written ONLY). */
+	char **inherits;
+	size_t ninherits;
 	long line;             /* line of its table record in a stream, else 0 */
 };
 
@@ -260,6 +264,8 @@ void table_drop_last_index(struct table *t);
 void table_sort_indexes(struct table *t);
 /* Something of t its record cannot describe (not_carried); copied. */
 void table_add_not_carried(struct table *t, const char *what);
+/* A table t inherits from (PostgreSQL); copied. */
+void table_add_inherits(struct table *t, const char *parent);
 /* A trigger of t (has_triggers set); the strings are copied. */
 void table_add_trigger(struct table *t, const char *name, const char *sql);
 /* A check of t (name may be NULL); the strings are copied. */

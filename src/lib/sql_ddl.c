@@ -286,6 +286,11 @@ static int create_table(struct buf *sql, const struct sql_dialect *d, const stru
 		if (check_clause(sql, d, t, &t->checks[c], src_engine, err) < 0)
 			return -1;
 	buf_addch(sql, ')');
+	/* its columns are listed too: PostgreSQL merges them with the parent's */
+	for (size_t p = 0; !strcmp(src_engine, d->engine) && p < t->ninherits; p++)
+		sql_addf(sql, d, p ? ", %T" : " INHERITS (%T", t->inherits[p]);
+	if (!strcmp(src_engine, d->engine) && t->ninherits)
+		buf_addch(sql, ')');
 	return 0;
 }
 

@@ -339,14 +339,12 @@ static const char q_triggers[] = TABLES_CTE
 
 /* What a table record does not describe, said for people: the table's
  * rules (Sakila's payment_insert_p2007_01 sends inserts into a child),
- * the parents it inherits from, its partitioning (the partitions are not
+ * its partitioning (the partitions are not
  * tables of the stream), a column of a domain over an enum or another
  * domain (the record carries a domain over a plain type, q_domains). */
 static const char q_not_carried[] = TABLES_CTE
 	"SELECT r.ev_class, 'rule \"' || r.rulename || '\"' FROM tbl t "
 	"JOIN pg_catalog.pg_rewrite r ON r.ev_class = t.oid AND r.rulename <> '_RETURN' "
-	"UNION ALL SELECT i.inhrelid, 'inheritance from \"' || p.relname || '\"' FROM tbl t "
-	"JOIN pg_catalog.pg_inherits i ON i.inhrelid = t.oid JOIN pg_catalog.pg_class p ON p.oid = i.inhparent "
 	"UNION ALL SELECT c.oid, 'partitioning by ' || pg_catalog.pg_get_partkeydef(c.oid) FROM tbl t "
 	"JOIN pg_catalog.pg_class c ON c.oid = t.oid AND c.relkind = 'p' "
 	"UNION ALL SELECT a.attrelid, 'column \"' || a.attname || '\" of the domain type ' || "
@@ -369,6 +367,14 @@ static const char q_domains[] =
 	"LEFT JOIN pg_catalog.pg_constraint con ON con.contypid = t.oid AND con.contype = 'c' "
 	"WHERE t.typtype = 'd' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
 	"ORDER BY t.oid, con.conname COLLATE \"C\"";
+
+/* The tables each inherits from, in their order (not partitions: those
+ * are not tables of the stream). */
+static const char q_inherits[] = TABLES_CTE
+	"SELECT i.inhrelid, pn.nspname, p.relname FROM tbl t "
+	"JOIN pg_catalog.pg_inherits i ON i.inhrelid = t.oid JOIN pg_catalog.pg_class p ON p.oid = i.inhparent "
+	"JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace "
+	"ORDER BY i.inhrelid, i.inhseqno";
 
 /* The values of enum columns (a domain over an enum too), in order. */
 static const char q_labels[] = TABLES_CTE
@@ -568,6 +574,17 @@ static void load_triggers(PGresult *res, struct loading *v, size_t n)
 	}
 }
 
+static void load_inherits(PGresult *res, struct loading *v, size_t n)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct loading *l = find_loading(v, n, getoid(res, r, 0));
+		char *parent = stream_name(PQgetvalue(res, r, 1), PQgetvalue(res, r, 2));
+		if (l)
+			table_add_inherits(l->t, parent);
+		free(parent);
+	}
+}
+
 static void load_not_carried(PGresult *res, struct loading *v, size_t n)
 {
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -639,6 +656,7 @@ int pg_load_schema(struct db *db, struct schema *out)
 {
 	PGresult *tabs = NULL, *cols = NULL, *keys = NULL, *refs = NULL, *idx = NULL, *checks = NULL;
 	PGresult *labels = NULL, *types = NULL, *triggers = NULL, *uncarried = NULL, *domains = NULL;
+	PGresult *inherits = NULL;
 	struct loading *v = NULL;
 	size_t n = 0;
 	int rc = -1;
@@ -647,7 +665,8 @@ int pg_load_schema(struct db *db, struct schema *out)
 	    !(idx = pg_query(db, q_indexes, 0, NULL)) || !(checks = pg_query(db, q_checks, 0, NULL)) ||
 	    !(labels = pg_query(db, q_labels, 0, NULL)) || !(types = pg_query(db, q_enum_types, 0, NULL)) ||
 	    !(triggers = pg_query(db, q_triggers, 0, NULL)) ||
-	    !(uncarried = pg_query(db, q_not_carried, 0, NULL)) || !(domains = pg_query(db, q_domains, 0, NULL)))
+	    !(uncarried = pg_query(db, q_not_carried, 0, NULL)) || !(domains = pg_query(db, q_domains, 0, NULL)) ||
+	    !(inherits = pg_query(db, q_inherits, 0, NULL)))
 		goto out;
 	load_domains(domains, out);
 	v = new_tables(tabs, &n);
@@ -660,6 +679,7 @@ int pg_load_schema(struct db *db, struct schema *out)
 	load_enum_types(types, out);
 	load_triggers(triggers, v, n);
 	load_not_carried(uncarried, v, n);
+	load_inherits(inherits, v, n);
 	for (size_t i = 0; i < n; i++) {
 		schema_add(out, v[i].t);
 		v[i].t = NULL;
@@ -683,5 +703,6 @@ out:
 	PQclear(triggers);
 	PQclear(uncarried);
 	PQclear(domains);
+	PQclear(inherits);
 	return rc;
 }
