@@ -1710,7 +1710,55 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
 }
 
-@test "--schema refuses by name a table whose rules, partitioning or domain over an enum the stream does not describe; nothing made" {
+@test "--schema carries a table's rules within PostgreSQL, made after the rows (they do not send them elsewhere); dbdiff --schema compares them; into another engine they are refused by name, and left out with --without-triggers, each named" {
+	pg_psql dev -q <<-'SQL'
+	CREATE TABLE pay (id int PRIMARY KEY, at date NOT NULL);
+	CREATE TABLE pay_2007 () INHERITS (pay);
+	INSERT INTO pay VALUES (1, '2006-05-01'), (2, '2007-02-01');
+	CREATE RULE pay_2007_in AS ON INSERT TO pay WHERE new.at >= '2007-01-01' DO INSTEAD INSERT INTO pay_2007 VALUES (new.*);
+	SQL
+	assert_equal "$(dbdump-rows --schema-only "$DEV" | jq -c 'select(.type == "table" and .table == "pay") | [.rules[].name, .not_carried]')" '["pay_2007_in",null]'
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_line --regexp '^dbapply: schema: CREATE RULE pay_2007_in AS$'
+	assert_line --regexp "^ +ON INSERT TO public.pay$"
+	assert_line "   WHERE (new.at >= '2007-01-01'::date) DO INSTEAD  INSERT INTO pay_2007 (id, at)"
+	assert_line '  VALUES (new.id, new.at); (after the rows)'
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM ONLY pay")" 2
+	pg_psql prod -qc "INSERT INTO pay VALUES (3, '2007-03-01')"
+	assert_equal "$(pg_psql prod -tAc "SELECT id FROM pay_2007")" 3
+	pg_psql prod -qc "DELETE FROM pay_2007"
+	# a later sync into the table is warned of its rules
+	run dbapply "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_line 'dbapply: warning: table "pay" has rules (PostgreSQL): they rewrite the statements that write its rows (an insert may go to another table), and --disable-triggers does not turn them off'
+	# a rule dropped in dev is a schema difference, named
+	pg_psql dev -qc "DROP RULE pay_2007_in ON pay"
+	run --separate-stderr dbdiff --schema --stat "$DEV" "$PROD"
+	assert_failure 1
+	assert_equal "$stderr" 'rule "pay_2007_in" of "pay" is only in NEW
+1 schema difference'
+	pg_psql dev -qc "CREATE RULE pay_2007_in AS ON INSERT TO pay WHERE new.at >= '2007-01-01' DO INSTEAD INSERT INTO pay_2007 VALUES (new.*)"
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_rules WHERE schemaname = 'public'")" 0
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+	# into SQLite: refused by name, nothing made; --without-triggers leaves it out, named
+	sqlite3 pay.db "PRAGMA user_version = 1"
+	run --separate-stderr dbapply --schema pay.db < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_equal "$stderr" 'dbapply: <stdin>:2: --schema: table "pay": rule "pay_2007_in" is code of postgresql, which sqlite cannot run: not made (--without-triggers makes the table without its rules and triggers, each named)
+dbapply: warning: <stdin>:3: --schema: table "pay_2007" is made as a table of its own, with all its columns: its inheritance from "pay" is postgresql'"'"'s, which sqlite does not have
+dbapply: nothing was written to pay.db'
+	assert_equal "$(sqlite3 pay.db "SELECT count(*) FROM sqlite_schema")" 0
+	run --separate-stderr dbapply --schema --without-triggers pay.db < <(dbdump-rows "$DEV")
+	assert_success
+	[[ $stderr == *'dbapply: warning: <stdin>:2: --schema: table "pay": rule "pay_2007_in" of postgresql is left out (--without-triggers)'* ]]
+	assert_equal "$(sqlite3 pay.db "SELECT count(*) FROM pay")" 2
+}
+
+@test "--schema refuses by name a table whose partitioning or domain over an enum the stream does not describe; nothing made" {
 	pg_psql dev -q <<-'SQL'
 	CREATE TYPE rating AS ENUM ('G', 'PG');
 	CREATE DOMAIN kids AS rating CHECK (VALUE = 'G');
@@ -1722,12 +1770,11 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	CREATE TABLE ok (id int PRIMARY KEY);
 	SQL
 	assert_equal "$(dbdump-rows --schema-only "$DEV" | jq -c 'select(.type == "table") | [.table, .not_carried]' | tr '\n' ' ')" \
-		'["ev",["partitioning by RANGE (at)"]] ["film",["column \"rated\" of the domain type kids"]] ["ok",null] ["pay",["rule \"pay_2007_in\""]] ["pay_2007",null] '
+		'["ev",["partitioning by RANGE (at)"]] ["film",["column \"rated\" of the domain type kids"]] ["ok",null] ["pay",null] ["pay_2007",null] '
 	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
 	assert_equal "$stderr" "dbapply: <stdin>:2: --schema: table \"ev\": the source's partitioning by RANGE (at) is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
 dbapply: <stdin>:3: --schema: table \"film\": the source's column \"rated\" of the domain type kids is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
-dbapply: <stdin>:5: --schema: table \"pay\": the source's rule \"pay_2007_in\" is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
 dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
 }

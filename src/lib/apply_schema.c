@@ -269,6 +269,20 @@ static size_t uncarried(const struct apply_opts *o, const struct schema_diff *d,
 			refuse(stream, t, why.buf);
 			n++;
 		}
+		/* rules are PostgreSQL's code as triggers are: the same opt-out */
+		for (size_t g = 0; c->kind == SC_ADD_TABLE && !same && g < t->nrules; g++) {
+			if (o->without_triggers) {
+				warning("%s:%ld: --schema: table \"%s\": rule \"%s\" of %s is left out "
+					"(--without-triggers)", stream, t->line, t->name, t->rules[g].name, src_engine);
+				continue;
+			}
+			buf_reset(&why);
+			buf_addf(&why, "table \"%s\": rule \"%s\" is code of %s, which %s cannot run: not made "
+				 "(--without-triggers makes the table without its rules and triggers, each named)",
+				 t->name, t->rules[g].name, src_engine, engine);
+			refuse(stream, t, why.buf);
+			n++;
+		}
 		for (size_t x = 0; x < t->nindexes && !same; x++) {
 			const struct index *ix = &t->indexes[x];
 			if (!ix->kind || (c->kind == SC_ADD_INDEX && x != c->new_i))
@@ -291,36 +305,40 @@ static size_t uncarried(const struct apply_opts *o, const struct schema_diff *d,
 	return n;
 }
 
-/* Whether a trigger's statement from the stream makes a trigger and
- * nothing more: "CREATE TRIGGER" first, and no second statement where the
- * dialect can tell (sql_one_statement). */
-static int trigger_statement(const struct sql_dialect *dl, const struct trigger *g)
+/* Whether a trigger's or rule's statement from the stream makes one and
+ * nothing more: "CREATE TRIGGER " or "CREATE RULE " (start) first, and no
+ * second statement where the dialect can tell (sql_one_statement). */
+static int trigger_statement(const struct sql_dialect *dl, const struct trigger *g, const char *start)
 {
 	const char *p = g->sql;
 	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
 		p++;
-	return !strncasecmp(p, "CREATE TRIGGER ", 15) && sql_one_statement(dl, p);
+	return !strncasecmp(p, start, strlen(start)) && sql_one_statement(dl, p);
 }
 
 /* The triggers of table t, made on its own engine after the rows: in the
  * write transaction where DDL is transactional (p->after), after the
  * commit on MySQL (p->after_commit), so that they do not fire for the
- * rows loaded (Sakila's rental_date would overwrite every rental_date). */
+ * rows loaded (Sakila's rental_date would overwrite every rental_date).
+ * Its rules (PostgreSQL) too, for the same reason: Sakila's payment rules
+ * would send the rows loaded into its children. */
 static int plan_triggers(const struct db *db, const struct table *t, const char *stream, struct ddl_plan *p)
 {
 	int bad = 0;
-	for (size_t g = 0; g < t->ntriggers; g++) {
-		if (!trigger_statement(db->ops->dialect, &t->triggers[g])) {
+	for (size_t g = 0; g < t->ntriggers + t->nrules; g++) {
+		int rule = g >= t->ntriggers;
+		const struct trigger *code = rule ? &t->rules[g - t->ntriggers] : &t->triggers[g];
+		if (!trigger_statement(db->ops->dialect, code, rule ? "CREATE RULE " : "CREATE TRIGGER ")) {
 			struct buf why = BUF_INIT;
-			buf_addf(&why, "table \"%s\": trigger \"%s\": its SQL is not one CREATE TRIGGER statement: "
-				 "not made", t->name, t->triggers[g].name);
+			buf_addf(&why, "table \"%s\": %s \"%s\": its SQL is not one CREATE %s statement: not made",
+				 t->name, rule ? "rule" : "trigger", code->name, rule ? "RULE" : "TRIGGER");
 			refuse(stream, t, why.buf);
 			buf_release(&why);
 			bad = 1;
 			continue;
 		}
 		ALLOC_GROW(p->after, p->nafter + 1, p->after_alloc);
-		p->after[p->nafter++] = xstrdup(t->triggers[g].sql);
+		p->after[p->nafter++] = xstrdup(code->sql);
 	}
 	return bad ? -1 : 0;
 }
@@ -1061,6 +1079,16 @@ int apply_schema_drops(struct apply *a, int after_commit)
 	if (!a->db->ops->exec_ddl)
 		return error("%s: the undo stream drops what its run made in the schema, and %s targets "
 			     "cannot", a->db->shown_url, a->db->ops->engine);
+	/* The rules of the tables it made first: one may name a table dropped
+	 * before its own (Sakila's payment rules insert into the children). */
+	for (size_t i = 0; i < a->rd.nschema && ret == 0 && !strcmp(a->db->ops->engine, "postgresql"); i++) {
+		const struct schema_record *r = &a->rd.schema_records[i];
+		for (size_t g = 0; r->kind == SC_DROP_TABLE && g < r->t->nrules && ret == 0; g++) {
+			buf_reset(&sql);
+			sql_addf(&sql, dl, "DROP RULE IF EXISTS %I ON %T", r->t->rules[g].name, r->t->name);
+			ret = run_drop(a, sql.buf, after_commit);
+		}
+	}
 	for (size_t i = 0; i < a->rd.nschema && ret == 0; i++) {
 		const struct schema_record *r = &a->rd.schema_records[i];
 		buf_reset(&sql);

@@ -248,6 +248,11 @@ void table_free(struct table *t)
 		free(t->triggers[i].sql);
 	}
 	free(t->triggers);
+	for (size_t i = 0; i < t->nrules; i++) {
+		free(t->rules[i].name);
+		free(t->rules[i].sql);
+	}
+	free(t->rules);
 	free_strv(t->not_carried, t->nnot_carried);
 	free_strv(t->inherits, t->ninherits);
 	free(t->name);
@@ -723,6 +728,15 @@ void table_to_json(struct buf *out, const struct table *t, int flags)
 	} else if (t->has_triggers) {
 		buf_adds(out, ",\"triggers\":true");
 	}
+	if (t->nrules) {
+		buf_adds(out, ",\"rules\":[");
+		for (size_t i = 0; i < t->nrules; i++) {
+			if (i)
+				buf_addch(out, ',');
+			trigger_to_json(out, &t->rules[i]);
+		}
+		buf_addch(out, ']');
+	}
 	if (t->ninherits) {
 		buf_adds(out, ",\"inherits\":");
 		add_strv(out, t->inherits, t->ninherits);
@@ -934,6 +948,22 @@ static int checks_from_json(struct table *t, const struct jv *rec, struct buf *e
 	return 0;
 }
 
+/* "triggers" or "rules": objects of a name and the SQL that makes it
+ * (a "triggers" that is not an array is an older stream's true). */
+static int code_from_json(struct table *t, const struct jv *a, const char *what,
+			  void (*add)(struct table *, const char *, const char *), struct buf *err)
+{
+	for (const struct jv *g = a && a->type == J_ARRAY ? a->first : NULL; g; g = g->next) {
+		const char *name = jv_get_string(g, "name"), *sql = jv_get_string(g, "sql");
+		if (!name || !sql) {
+			buf_addf(err, "table \"%s\": a %s without \"name\" or \"sql\"", t->name, what);
+			return -1;
+		}
+		add(t, name, sql);
+	}
+	return 0;
+}
+
 struct table *table_from_json(const struct jv *rec, struct buf *err)
 {
 	const char *name = jv_get_string(rec, "table");
@@ -956,15 +986,10 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 	}
 	t->complete = jv_get_true(rec, "complete");
 	t->has_triggers = jv_get_true(rec, "triggers");
-	const struct jv *trg = jv_get(rec, "triggers");
-	for (const struct jv *g = trg && trg->type == J_ARRAY ? trg->first : NULL; g; g = g->next) {
-		const char *name = jv_get_string(g, "name"), *sql = jv_get_string(g, "sql");
-		if (!name || !sql) {
-			buf_addf(err, "table \"%s\": a trigger without \"name\" or \"sql\"", t->name);
-			table_free(t);
-			return NULL;
-		}
-		table_add_trigger(t, name, sql);
+	if (code_from_json(t, jv_get(rec, "triggers"), "trigger", table_add_trigger, err) < 0 ||
+	    code_from_json(t, jv_get(rec, "rules"), "rule", table_add_rule, err) < 0) {
+		table_free(t);
+		return NULL;
 	}
 	const struct jv *nc = jv_get(rec, "not_carried"), *inh = jv_get(rec, "inherits");
 	if ((nc && strv_from_json(nc, &t->not_carried, &t->nnot_carried, err, "not_carried") < 0) ||
@@ -1179,6 +1204,13 @@ int strv_equal(char *const *a, size_t na, char *const *b, size_t nb)
 	return 1;
 }
 
+void table_add_rule(struct table *t, const char *name, const char *sql)
+{
+	t->rules = xrealloc(t->rules, (t->nrules + 1) * sizeof(*t->rules));
+	t->rules[t->nrules].name = xstrdup(name);
+	t->rules[t->nrules++].sql = xstrdup(sql);
+}
+
 void table_add_inherits(struct table *t, const char *parent)
 {
 	t->inherits = xrealloc(t->inherits, (t->ninherits + 1) * sizeof(*t->inherits));
@@ -1258,6 +1290,8 @@ struct table *table_copy(const struct table *t)
 		table_add_not_carried(c, t->not_carried[x]);
 	for (size_t x = 0; x < t->ninherits; x++)
 		table_add_inherits(c, t->inherits[x]);
+	for (size_t x = 0; x < t->nrules; x++)
+		table_add_rule(c, t->rules[x].name, t->rules[x].sql);
 	c->line = t->line;
 	return c;
 }

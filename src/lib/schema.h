@@ -146,6 +146,10 @@ struct table {
 	 * name, in order; its rows are its own (read and written ONLY). */
 	char **inherits;
 	size_t ninherits;
+	/* PostgreSQL: its rules by name, each with the statement that makes
+	 * it (pg_get_ruledef, without its ';'). */
+	size_t nrules;
+	struct trigger *rules;
 	long line;             /* line of its table record in a stream, else 0 */
 };
 
@@ -264,6 +268,8 @@ void table_drop_last_index(struct table *t);
 void table_sort_indexes(struct table *t);
 /* Something of t its record cannot describe (not_carried); copied. */
 void table_add_not_carried(struct table *t, const char *what);
+/* A rule of t (PostgreSQL); the strings are copied. */
+void table_add_rule(struct table *t, const char *name, const char *sql);
 /* A table t inherits from (PostgreSQL); copied. */
 void table_add_inherits(struct table *t, const char *parent);
 /* A trigger of t (has_triggers set); the strings are copied. */

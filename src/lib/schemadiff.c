@@ -63,30 +63,42 @@ static int columns_equal(const struct column *a, const struct column *b, int sam
 	return str_equal(a->default_sql, b->default_sql);
 }
 
-static long find_trigger(const struct table *t, const char *name)
+/* A table's triggers and then its rules (PostgreSQL), numbered as one
+ * list: the trigger records of a change name either, said by "rule". */
+static const struct trigger *code_at(const struct table *t, size_t i)
 {
-	for (size_t i = 0; i < t->ntriggers; i++)
-		if (!strcmp(t->triggers[i].name, name))
+	return i < t->ntriggers ? &t->triggers[i] : &t->rules[i - t->ntriggers];
+}
+
+static const char *code_word(const struct table *t, size_t i)
+{
+	return i < t->ntriggers ? "trigger" : "rule";
+}
+
+static long find_code(const struct table *t, const char *name, int rule)
+{
+	for (size_t i = rule ? t->ntriggers : 0; i < (rule ? t->ntriggers + t->nrules : t->ntriggers); i++)
+		if (!strcmp(code_at(t, i)->name, name))
 			return (long)i;
 	return -1;
 }
 
-/* Triggers by name; within one engine their SQL too (across engines each
- * is its engine's code, which says the same in other words).  A side that
- * only says it has some (an older stream) is not compared. */
+/* Triggers and rules by name; within one engine their SQL too (across
+ * engines each is its engine's code, which says the same in other words).
+ * A side that only says it has triggers (an older stream) is not compared. */
 static void diff_triggers(const struct table *o, const struct table *n, int same_engine, struct schema_diff *d)
 {
 	if ((o->has_triggers && !o->ntriggers) || (n->has_triggers && !n->ntriggers))
 		return;
-	for (size_t i = 0; i < n->ntriggers; i++) {
-		long j = find_trigger(o, n->triggers[i].name);
+	for (size_t i = 0; i < n->ntriggers + n->nrules; i++) {
+		long j = find_code(o, code_at(n, i)->name, i >= n->ntriggers);
 		if (j < 0)
 			add(d, SC_ADD_TRIGGER, o, 0, n, i);
-		else if (same_engine && strcmp(o->triggers[j].sql, n->triggers[i].sql))
+		else if (same_engine && strcmp(code_at(o, (size_t)j)->sql, code_at(n, i)->sql))
 			add(d, SC_ALTER_TRIGGER, o, (size_t)j, n, i);
 	}
-	for (size_t j = 0; j < o->ntriggers; j++)
-		if (find_trigger(n, o->triggers[j].name) < 0)
+	for (size_t j = 0; j < o->ntriggers + o->nrules; j++)
+		if (find_code(n, code_at(o, j)->name, j >= o->ntriggers) < 0)
 			add(d, SC_DROP_TRIGGER, o, j, n, 0);
 }
 
@@ -305,7 +317,11 @@ static void part_to_json(struct buf *out, enum schema_change_kind k, const struc
 	case SC_ADD_TRIGGER:
 	case SC_DROP_TRIGGER:
 	case SC_ALTER_TRIGGER:
-		trigger_to_json(out, &t->triggers[i]);
+		trigger_to_json(out, code_at(t, i));
+		if (i >= t->ntriggers) { /* a rule: {"name":...,"sql":...,"rule":true} */
+			out->len--;
+			buf_adds(out, ",\"rule\":true}");
+		}
 		return;
 	}
 }
@@ -534,14 +550,14 @@ void schema_change_describe(struct buf *out, const struct schema_change *c, cons
 	case SC_ADD_TRIGGER:
 	case SC_DROP_TRIGGER: {
 		const struct table *t = c->kind == SC_ADD_TRIGGER ? n : o;
-		buf_addf(out, "trigger \"%s\" of \"%s\" is only in %s",
-			 t->triggers[c->kind == SC_ADD_TRIGGER ? c->new_i : c->old_i].name, t->name,
+		size_t i = c->kind == SC_ADD_TRIGGER ? c->new_i : c->old_i;
+		buf_addf(out, "%s \"%s\" of \"%s\" is only in %s", code_word(t, i), code_at(t, i)->name, t->name,
 			 c->kind == SC_ADD_TRIGGER ? new_name : old_name);
 		return;
 	}
 	case SC_ALTER_TRIGGER:
-		buf_addf(out, "trigger \"%s\" of \"%s\" is other code in %s than in %s", n->triggers[c->new_i].name,
-			 n->name, old_name, new_name);
+		buf_addf(out, "%s \"%s\" of \"%s\" is other code in %s than in %s", code_word(n, c->new_i),
+			 code_at(n, c->new_i)->name, n->name, old_name, new_name);
 		return;
 	case SC_ALTER_REFERENCE:
 		buf_addf(out, "foreign key of \"%s\" is ", n->name);

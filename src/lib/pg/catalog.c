@@ -337,15 +337,12 @@ static const char q_triggers[] = TABLES_CTE
 	"FROM tbl t JOIN pg_catalog.pg_trigger g ON g.tgrelid = t.oid AND NOT g.tgisinternal "
 	"ORDER BY g.tgrelid, g.tgname COLLATE \"C\"";
 
-/* What a table record does not describe, said for people: the table's
- * rules (Sakila's payment_insert_p2007_01 sends inserts into a child),
- * its partitioning (the partitions are not
+/* What a table record does not describe, said for people: its
+ * partitioning (the partitions are not
  * tables of the stream), a column of a domain over an enum or another
  * domain (the record carries a domain over a plain type, q_domains). */
 static const char q_not_carried[] = TABLES_CTE
-	"SELECT r.ev_class, 'rule \"' || r.rulename || '\"' FROM tbl t "
-	"JOIN pg_catalog.pg_rewrite r ON r.ev_class = t.oid AND r.rulename <> '_RETURN' "
-	"UNION ALL SELECT c.oid, 'partitioning by ' || pg_catalog.pg_get_partkeydef(c.oid) FROM tbl t "
+	"SELECT c.oid, 'partitioning by ' || pg_catalog.pg_get_partkeydef(c.oid) FROM tbl t "
 	"JOIN pg_catalog.pg_class c ON c.oid = t.oid AND c.relkind = 'p' "
 	"UNION ALL SELECT a.attrelid, 'column \"' || a.attname || '\" of the domain type ' || "
 	"pg_catalog.format_type(a.atttypid, NULL) FROM tbl t "
@@ -367,6 +364,13 @@ static const char q_domains[] =
 	"LEFT JOIN pg_catalog.pg_constraint con ON con.contypid = t.oid AND con.contype = 'c' "
 	"WHERE t.typtype = 'd' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
 	"ORDER BY t.oid, con.conname COLLATE \"C\"";
+
+/* The rules of each table by name (Sakila's payment_insert_p2007_01
+ * sends inserts into a child), as pg_get_ruledef makes them. */
+static const char q_rules[] = TABLES_CTE
+	"SELECT r.ev_class, r.rulename, pg_catalog.pg_get_ruledef(r.oid) FROM tbl t "
+	"JOIN pg_catalog.pg_rewrite r ON r.ev_class = t.oid AND r.rulename <> '_RETURN' "
+	"ORDER BY r.ev_class, r.rulename COLLATE \"C\"";
 
 /* The tables each inherits from, in their order (not partitions: those
  * are not tables of the stream). */
@@ -574,6 +578,20 @@ static void load_triggers(PGresult *res, struct loading *v, size_t n)
 	}
 }
 
+static void load_rules(PGresult *res, struct loading *v, size_t n)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct loading *l = find_loading(v, n, getoid(res, r, 0));
+		char *sql = xstrdup(PQgetvalue(res, r, 2));
+		size_t len = strlen(sql);
+		if (len && sql[len - 1] == ';') /* a statement, as a trigger's is */
+			sql[len - 1] = '\0';
+		if (l)
+			table_add_rule(l->t, PQgetvalue(res, r, 1), sql);
+		free(sql);
+	}
+}
+
 static void load_inherits(PGresult *res, struct loading *v, size_t n)
 {
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -656,7 +674,7 @@ int pg_load_schema(struct db *db, struct schema *out)
 {
 	PGresult *tabs = NULL, *cols = NULL, *keys = NULL, *refs = NULL, *idx = NULL, *checks = NULL;
 	PGresult *labels = NULL, *types = NULL, *triggers = NULL, *uncarried = NULL, *domains = NULL;
-	PGresult *inherits = NULL;
+	PGresult *inherits = NULL, *rules = NULL;
 	struct loading *v = NULL;
 	size_t n = 0;
 	int rc = -1;
@@ -666,7 +684,7 @@ int pg_load_schema(struct db *db, struct schema *out)
 	    !(labels = pg_query(db, q_labels, 0, NULL)) || !(types = pg_query(db, q_enum_types, 0, NULL)) ||
 	    !(triggers = pg_query(db, q_triggers, 0, NULL)) ||
 	    !(uncarried = pg_query(db, q_not_carried, 0, NULL)) || !(domains = pg_query(db, q_domains, 0, NULL)) ||
-	    !(inherits = pg_query(db, q_inherits, 0, NULL)))
+	    !(inherits = pg_query(db, q_inherits, 0, NULL)) || !(rules = pg_query(db, q_rules, 0, NULL)))
 		goto out;
 	load_domains(domains, out);
 	v = new_tables(tabs, &n);
@@ -680,6 +698,7 @@ int pg_load_schema(struct db *db, struct schema *out)
 	load_triggers(triggers, v, n);
 	load_not_carried(uncarried, v, n);
 	load_inherits(inherits, v, n);
+	load_rules(rules, v, n);
 	for (size_t i = 0; i < n; i++) {
 		schema_add(out, v[i].t);
 		v[i].t = NULL;
@@ -704,5 +723,6 @@ out:
 	PQclear(uncarried);
 	PQclear(domains);
 	PQclear(inherits);
+	PQclear(rules);
 	return rc;
 }
