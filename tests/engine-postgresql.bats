@@ -1602,30 +1602,46 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
 }
 
-@test "--schema carries a table's triggers within PostgreSQL, made after the rows (they do not fire for them); a trigger whose function the target lacks fails the run, nothing written; --rollback drops them with the table" {
+@test "--schema carries a table's triggers within PostgreSQL with the functions of the source's schemas they call, made after the rows (they do not fire for them); a function of that signature with other code is refused by name, nothing written; --rollback drops the table, its triggers and the functions its run made" {
 	pg_psql dev -q <<-'SQL'
 	CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.stamped := '2099-01-01'; RETURN NEW; END $$;
-	CREATE TABLE doc (id int PRIMARY KEY, stamped date NOT NULL);
-	INSERT INTO doc VALUES (1, '2020-01-01');
+	CREATE TABLE doc (id int PRIMARY KEY, stamped date NOT NULL, body text, words tsvector);
+	INSERT INTO doc VALUES (1, '2020-01-01', 'a b', NULL);
 	CREATE TRIGGER doc_stamp BEFORE INSERT ON doc FOR EACH ROW EXECUTE FUNCTION stamp();
+	CREATE TRIGGER doc_words BEFORE INSERT ON doc FOR EACH ROW EXECUTE FUNCTION tsvector_update_trigger(words, 'pg_catalog.english', body);
 	SQL
-	# the stream holds the trigger, not its function
+	# the stream holds the function stamp() (tsvector_update_trigger is the server's own)
+	assert_equal "$(dbdump-rows --schema-only "$DEV" | jq -c 'select(.type == "table") | [.functions[].name]')" '["stamp()"]'
+	# a function of that signature with other code: refused by name, nothing written
+	pg_psql prod -qc "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN RETURN NEW; END \$\$"
 	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
-	assert_equal "$(tail -2 <<< "$stderr")" "dbapply: postgres://dbpipe@127.0.0.1:$PG_PORT/prod: CREATE TRIGGER doc_stamp BEFORE INSERT ON public.doc FOR EACH ROW EXECUTE FUNCTION stamp(): function stamp() does not exist
+	assert_equal "$stderr" "dbapply: <stdin>:2: --schema: table \"doc\": its triggers call function stamp(), which the target has with other code: not made (make them the same by hand)
 dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
-	pg_psql prod -qc "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN NEW.stamped := '2099-01-01'; RETURN NEW; END \$\$"
+	pg_psql prod -qc "DROP FUNCTION stamp()"
 	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
+	assert_line 'dbapply: schema: CREATE FUNCTION public.stamp()'
 	assert_line 'dbapply: schema: CREATE TRIGGER doc_stamp BEFORE INSERT ON public.doc FOR EACH ROW EXECUTE FUNCTION stamp(); (after the rows)'
 	assert_same_rows_and_schema "$DEV" "$PROD"
-	pg_psql prod -qc "INSERT INTO doc VALUES (2, '2021-01-01')"
-	assert_equal "$(pg_psql prod -tAc "SELECT stamped FROM doc WHERE id = 2")" 2099-01-01
+	pg_psql prod -qc "INSERT INTO doc VALUES (2, '2021-01-01', 'c d')"
+	assert_equal "$(pg_psql prod -tAc "SELECT stamped, words FROM doc WHERE id = 2")" "2099-01-01|'c':1 'd':2"
 	pg_psql prod -qc "DELETE FROM doc WHERE id = 2"
 	run dbapply --rollback "$PROD"
 	assert_success
+	assert_line 'dbapply: schema: DROP FUNCTION stamp();'
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal")" 0
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace")" 0
+	# a target that has the same function keeps it: the rollback drops only the table
+	pg_psql prod -qc "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN NEW.stamped := '2099-01-01'; RETURN NEW; END \$\$"
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	refute_line --partial 'CREATE FUNCTION'
+	run dbapply --rollback "$PROD"
+	assert_success
+	refute_line --partial 'DROP FUNCTION'
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace")" 1
 }
 
 @test "--schema on PostgreSQL makes a missing domain (base type, default, NOT NULL, checks) before the table; one of that name that says otherwise is refused by name; --rollback drops what it made and keeps the target's own" {

@@ -31,8 +31,8 @@ struct made_change {
 	size_t i;
 };
 
-/* An enum type or domain the plan makes for column col of a table
- * (PostgreSQL). */
+/* An enum type or domain the plan makes for column col of a table, or a
+ * function its triggers call (col SIZE_MAX) (PostgreSQL). */
 struct type_made {
 	char *table, *name;
 	size_t col;
@@ -256,30 +256,20 @@ static size_t uncarried(const struct apply_opts *o, const struct schema_diff *d,
 				n++;
 			}
 		}
-		for (size_t g = 0; c->kind == SC_ADD_TABLE && !same && g < t->ntriggers; g++) {
-			if (o->without_triggers) {
-				warning("%s:%ld: --schema: table \"%s\": trigger \"%s\" of %s is left out "
-					"(--without-triggers)", stream, t->line, t->name, t->triggers[g].name, src_engine);
-				continue;
-			}
-			buf_reset(&why);
-			buf_addf(&why, "table \"%s\": trigger \"%s\" is code of %s, which %s cannot run: not made "
-				 "(--without-triggers makes the table without its triggers, each named)", t->name,
-				 t->triggers[g].name, src_engine, engine);
-			refuse(stream, t, why.buf);
-			n++;
-		}
 		/* rules are PostgreSQL's code as triggers are: the same opt-out */
-		for (size_t g = 0; c->kind == SC_ADD_TABLE && !same && g < t->nrules; g++) {
+		for (size_t g = 0; c->kind == SC_ADD_TABLE && !same && g < t->ntriggers + t->nrules; g++) {
+			int rule = g >= t->ntriggers;
+			const char *what = rule ? "rule" : "trigger";
+			const char *name = rule ? t->rules[g - t->ntriggers].name : t->triggers[g].name;
 			if (o->without_triggers) {
-				warning("%s:%ld: --schema: table \"%s\": rule \"%s\" of %s is left out "
-					"(--without-triggers)", stream, t->line, t->name, t->rules[g].name, src_engine);
+				warning("%s:%ld: --schema: table \"%s\": %s \"%s\" of %s is left out "
+					"(--without-triggers)", stream, t->line, t->name, what, name, src_engine);
 				continue;
 			}
 			buf_reset(&why);
-			buf_addf(&why, "table \"%s\": rule \"%s\" is code of %s, which %s cannot run: not made "
-				 "(--without-triggers makes the table without its rules and triggers, each named)",
-				 t->name, t->rules[g].name, src_engine, engine);
+			buf_addf(&why, "table \"%s\": %s \"%s\" is code of %s, which %s cannot run: not made "
+				 "(--without-triggers makes the table without its %s, each named)", t->name, what,
+				 name, src_engine, engine, rule ? "rules and triggers" : "triggers");
 			refuse(stream, t, why.buf);
 			n++;
 		}
@@ -305,6 +295,17 @@ static size_t uncarried(const struct apply_opts *o, const struct schema_diff *d,
 	return n;
 }
 
+/* The plan makes type name (an enum type, a domain) for column col of t,
+ * or function name for its triggers (col SIZE_MAX): undoing the table or
+ * column drops it too (with_types_made). */
+static void plan_typed(struct ddl_plan *p, const struct table *t, const char *name, size_t col)
+{
+	ALLOC_GROW(p->typed, p->ntyped + 1, p->typed_alloc);
+	p->typed[p->ntyped].table = xstrdup(t->name);
+	p->typed[p->ntyped].name = xstrdup(name);
+	p->typed[p->ntyped++].col = col;
+}
+
 /* Whether a trigger's or rule's statement from the stream makes one and
  * nothing more: "CREATE TRIGGER " or "CREATE RULE " (start) first, and no
  * second statement where the dialect can tell (sql_one_statement). */
@@ -316,15 +317,59 @@ static int trigger_statement(const struct sql_dialect *dl, const struct trigger 
 	return !strncasecmp(p, start, strlen(start)) && sql_one_statement(dl, p);
 }
 
+/* The functions of the source's own schemas that the triggers of t call
+ * (PostgreSQL), made after the rows and before the triggers where the
+ * target and the plan have none of that signature; one the target has
+ * with other code is refused by name.  "CREATE OR REPLACE" is made
+ * "CREATE": a function made meanwhile is an error, not replaced. */
+static int plan_functions(const struct db *db, const struct schema *target, const struct table *t,
+			  const char *stream, struct ddl_plan *p)
+{
+	struct buf why = BUF_INIT;
+	int bad = 0;
+	for (size_t f = 0; f < t->nfunctions; f++) {
+		const struct trigger *fn = &t->functions[f], *has = schema_find_function(target, fn->name);
+		const char *sql = fn->sql;
+		int planned = 0;
+		for (size_t i = 0; i < p->ntyped && !planned; i++)
+			planned = p->typed[i].col == SIZE_MAX && !strcmp(p->typed[i].name, fn->name);
+		if (planned || (has && !strcmp(has->sql, fn->sql)))
+			continue;
+		buf_reset(&why);
+		if (has)
+			buf_addf(&why, "table \"%s\": its triggers call function %s, which the target has with other "
+				 "code: not made (make them the same by hand)", t->name, fn->name);
+		else if (!trigger_statement(db->ops->dialect, fn, "CREATE OR REPLACE FUNCTION ") ||
+			 !sql_is_function_signature(fn->name))
+			buf_addf(&why, "table \"%s\": function %s: its SQL is not one CREATE FUNCTION statement: "
+				 "not made", t->name, fn->name);
+		if (why.len) {
+			refuse(stream, t, why.buf);
+			bad = 1;
+			continue;
+		}
+		while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '\r')
+			sql++;
+		struct buf create = BUF_INIT;
+		buf_addf(&create, "CREATE FUNCTION %s", sql + strlen("CREATE OR REPLACE FUNCTION "));
+		ALLOC_GROW(p->after, p->nafter + 1, p->after_alloc);
+		p->after[p->nafter++] = buf_detach(&create);
+		plan_typed(p, t, fn->name, SIZE_MAX);
+	}
+	buf_release(&why);
+	return bad ? -1 : 0;
+}
+
 /* The triggers of table t, made on its own engine after the rows: in the
  * write transaction where DDL is transactional (p->after), after the
  * commit on MySQL (p->after_commit), so that they do not fire for the
  * rows loaded (Sakila's rental_date would overwrite every rental_date).
  * Its rules (PostgreSQL) too, for the same reason: Sakila's payment rules
  * would send the rows loaded into its children. */
-static int plan_triggers(const struct db *db, const struct table *t, const char *stream, struct ddl_plan *p)
+static int plan_triggers(const struct db *db, const struct schema *target, const struct table *t,
+			 const char *stream, struct ddl_plan *p)
 {
-	int bad = 0;
+	int bad = plan_functions(db, target, t, stream, p) < 0;
 	for (size_t g = 0; g < t->ntriggers + t->nrules; g++) {
 		int rule = g >= t->ntriggers;
 		const struct trigger *code = rule ? &t->rules[g - t->ntriggers] : &t->triggers[g];
@@ -349,16 +394,6 @@ static void add_labels_sql(struct buf *out, char *const *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		buf_addf(out, "%s'%s'", i ? ", " : "", v[i]);
 	buf_addch(out, ')');
-}
-
-/* The plan makes type name (an enum type, a domain) for column col of t:
- * undoing the table or column drops it too (with_types_made). */
-static void plan_typed(struct ddl_plan *p, const struct table *t, const char *name, size_t col)
-{
-	ALLOC_GROW(p->typed, p->ntyped + 1, p->typed_alloc);
-	p->typed[p->ntyped].table = xstrdup(t->name);
-	p->typed[p->ntyped].name = xstrdup(name);
-	p->typed[p->ntyped++].col = col;
 }
 
 /* The enum type of column i of t, where the target's engine makes one
@@ -629,7 +664,7 @@ static int plan_build(const struct apply_opts *o, const struct db *db, const str
 					sql_drop_reference(&undo, dl, t, r);
 				}
 			} else if (pass == 4 && c->kind == SC_ADD_TABLE && same) {
-				rc = plan_triggers(db, t, stream, p);
+				rc = plan_triggers(db, target, t, stream, p);
 				made = 0;
 			} else {
 				made = 0;
@@ -778,8 +813,9 @@ static int confirm_ddl(struct apply *a, size_t nddl)
 	return a->o->before_write(a->o->before_write_ctx, NULL);
 }
 
-/* t, or where the plan made an enum type or domain for a column of t, a copy that
- * names it (type_made): undoing the table or column drops it too. */
+/* t, or where the plan made an enum type or domain for a column of t or a
+ * function for its triggers, a copy that names it (type_made,
+ * functions_made): undoing the table or column drops it too. */
 static const struct table *with_types_made(struct apply *a, const struct ddl_plan *p, const struct table *t)
 {
 	struct table *copy = NULL;
@@ -789,6 +825,12 @@ static const struct table *with_types_made(struct apply *a, const struct ddl_pla
 		if (!copy && !(copy = schema_find(&a->made_tables, t->name))) {
 			copy = table_copy(t);
 			schema_add(&a->made_tables, copy);
+		}
+		if (p->typed[i].col == SIZE_MAX) {
+			copy->functions_made = xrealloc(copy->functions_made,
+							(copy->nfunctions_made + 1) * sizeof(*copy->functions_made));
+			copy->functions_made[copy->nfunctions_made++] = xstrdup(p->typed[i].name);
+			continue;
 		}
 		free(copy->cols[p->typed[i].col].type_made);
 		copy->cols[p->typed[i].col].type_made = xstrdup(p->typed[i].name);
@@ -1124,6 +1166,18 @@ int apply_schema_drops(struct apply *a, int after_commit)
 			}
 			buf_reset(&sql);
 			sql_drop_type(&sql, type);
+			ret = run_drop(a, sql.buf, after_commit);
+		}
+		/* and the functions it made for the table's triggers */
+		for (size_t f = 0; ret == 0 && r->kind == SC_DROP_TABLE && f < r->t->nfunctions_made; f++) {
+			const char *fn = r->t->functions_made[f];
+			if (!sql_is_function_signature(fn)) {
+				ret = error("%s: the undo stream's function of \"%s\" is not a function's signature: %s",
+					    a->rd.name, r->t->name, fn);
+				break;
+			}
+			buf_reset(&sql);
+			buf_addf(&sql, "DROP FUNCTION %s", fn);
 			ret = run_drop(a, sql.buf, after_commit);
 		}
 	}

@@ -11,6 +11,31 @@
 
 static void free_strv(char **v, size_t n);
 
+/* Triggers, rules, functions: a name and its SQL each. */
+static void free_code(struct trigger *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].sql);
+	}
+	free(v);
+}
+
+static void add_code(struct trigger **v, size_t *n, const char *name, const char *sql)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].name = xstrdup(name);
+	(*v)[(*n)++].sql = xstrdup(sql);
+}
+
+const struct trigger *schema_find_function(const struct schema *s, const char *name)
+{
+	for (size_t i = 0; i < s->nfunctions; i++)
+		if (!strcmp(s->functions[i].name, name))
+			return &s->functions[i];
+	return NULL;
+}
+
 void schema_init(struct schema *s)
 {
 	s->n = s->alloc = 0;
@@ -19,6 +44,8 @@ void schema_init(struct schema *s)
 	s->ntypes = s->types_alloc = 0;
 	s->domains = NULL;
 	s->ndomains = s->domains_alloc = 0;
+	s->functions = NULL;
+	s->nfunctions = s->functions_alloc = 0;
 }
 
 void schema_release(struct schema *s)
@@ -34,6 +61,7 @@ void schema_release(struct schema *s)
 	for (size_t i = 0; i < s->ndomains; i++)
 		domain_free(s->domains[i]);
 	free(s->domains);
+	free_code(s->functions, s->nfunctions);
 	schema_init(s);
 }
 
@@ -243,16 +271,10 @@ void table_free(struct table *t)
 		free(t->checks[i].expr);
 	}
 	free(t->checks);
-	for (size_t i = 0; i < t->ntriggers; i++) {
-		free(t->triggers[i].name);
-		free(t->triggers[i].sql);
-	}
-	free(t->triggers);
-	for (size_t i = 0; i < t->nrules; i++) {
-		free(t->rules[i].name);
-		free(t->rules[i].sql);
-	}
-	free(t->rules);
+	free_code(t->triggers, t->ntriggers);
+	free_code(t->rules, t->nrules);
+	free_code(t->functions, t->nfunctions);
+	free_strv(t->functions_made, t->nfunctions_made);
 	free_strv(t->not_carried, t->nnot_carried);
 	free_strv(t->inherits, t->ninherits);
 	free(t->name);
@@ -673,6 +695,20 @@ void check_to_json(struct buf *out, const struct check *ck)
 	buf_addch(out, '}');
 }
 
+/* ,"key":[{"name":...,"sql":...},...] where there are some. */
+static void add_code_json(struct buf *out, const char *key, const struct trigger *v, size_t n)
+{
+	if (!n)
+		return;
+	buf_addf(out, ",\"%s\":[", key);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addch(out, ',');
+		trigger_to_json(out, &v[i]);
+	}
+	buf_addch(out, ']');
+}
+
 void table_to_json(struct buf *out, const struct table *t, int flags)
 {
 	buf_adds(out, "{\"type\":\"table\",\"table\":");
@@ -728,14 +764,11 @@ void table_to_json(struct buf *out, const struct table *t, int flags)
 	} else if (t->has_triggers) {
 		buf_adds(out, ",\"triggers\":true");
 	}
-	if (t->nrules) {
-		buf_adds(out, ",\"rules\":[");
-		for (size_t i = 0; i < t->nrules; i++) {
-			if (i)
-				buf_addch(out, ',');
-			trigger_to_json(out, &t->rules[i]);
-		}
-		buf_addch(out, ']');
+	add_code_json(out, "rules", t->rules, t->nrules);
+	add_code_json(out, "functions", t->functions, t->nfunctions);
+	if (t->nfunctions_made) {
+		buf_adds(out, ",\"functions_made\":");
+		add_strv(out, t->functions_made, t->nfunctions_made);
 	}
 	if (t->ninherits) {
 		buf_adds(out, ",\"inherits\":");
@@ -987,13 +1020,16 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 	t->complete = jv_get_true(rec, "complete");
 	t->has_triggers = jv_get_true(rec, "triggers");
 	if (code_from_json(t, jv_get(rec, "triggers"), "trigger", table_add_trigger, err) < 0 ||
-	    code_from_json(t, jv_get(rec, "rules"), "rule", table_add_rule, err) < 0) {
+	    code_from_json(t, jv_get(rec, "rules"), "rule", table_add_rule, err) < 0 ||
+	    code_from_json(t, jv_get(rec, "functions"), "function", table_add_function, err) < 0) {
 		table_free(t);
 		return NULL;
 	}
 	const struct jv *nc = jv_get(rec, "not_carried"), *inh = jv_get(rec, "inherits");
+	const struct jv *fm = jv_get(rec, "functions_made");
 	if ((nc && strv_from_json(nc, &t->not_carried, &t->nnot_carried, err, "not_carried") < 0) ||
-	    (inh && strv_from_json(inh, &t->inherits, &t->ninherits, err, "inherits") < 0)) {
+	    (inh && strv_from_json(inh, &t->inherits, &t->ninherits, err, "inherits") < 0) ||
+	    (fm && strv_from_json(fm, &t->functions_made, &t->nfunctions_made, err, "functions_made") < 0)) {
 		table_free(t);
 		return NULL;
 	}
@@ -1206,9 +1242,12 @@ int strv_equal(char *const *a, size_t na, char *const *b, size_t nb)
 
 void table_add_rule(struct table *t, const char *name, const char *sql)
 {
-	t->rules = xrealloc(t->rules, (t->nrules + 1) * sizeof(*t->rules));
-	t->rules[t->nrules].name = xstrdup(name);
-	t->rules[t->nrules++].sql = xstrdup(sql);
+	add_code(&t->rules, &t->nrules, name, sql);
+}
+
+void table_add_function(struct table *t, const char *name, const char *sql)
+{
+	add_code(&t->functions, &t->nfunctions, name, sql);
 }
 
 void table_add_inherits(struct table *t, const char *parent)
@@ -1225,9 +1264,7 @@ void table_add_not_carried(struct table *t, const char *what)
 
 void table_add_trigger(struct table *t, const char *name, const char *sql)
 {
-	t->triggers = xrealloc(t->triggers, (t->ntriggers + 1) * sizeof(*t->triggers));
-	t->triggers[t->ntriggers].name = xstrdup(name);
-	t->triggers[t->ntriggers++].sql = xstrdup(sql);
+	add_code(&t->triggers, &t->ntriggers, name, sql);
 	t->has_triggers = 1;
 }
 
@@ -1292,6 +1329,12 @@ struct table *table_copy(const struct table *t)
 		table_add_inherits(c, t->inherits[x]);
 	for (size_t x = 0; x < t->nrules; x++)
 		table_add_rule(c, t->rules[x].name, t->rules[x].sql);
+	for (size_t x = 0; x < t->nfunctions; x++)
+		table_add_function(c, t->functions[x].name, t->functions[x].sql);
+	for (size_t x = 0; x < t->nfunctions_made; x++) {
+		c->functions_made = xrealloc(c->functions_made, (x + 1) * sizeof(*c->functions_made));
+		c->functions_made[c->nfunctions_made++] = xstrdup(t->functions_made[x]);
+	}
 	c->line = t->line;
 	return c;
 }

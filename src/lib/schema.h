@@ -150,6 +150,15 @@ struct table {
 	 * it (pg_get_ruledef, without its ';'). */
 	size_t nrules;
 	struct trigger *rules;
+	/* PostgreSQL: the functions of the source's own schemas that its
+	 * triggers call, by their signature ("last_updated()"), each with its
+	 * CREATE FUNCTION (pg_get_functiondef). */
+	size_t nfunctions;
+	struct trigger *functions;
+	/* The functions dbapply --schema made for its triggers, which undoing
+	 * the table drops too (only an undo stream carries them). */
+	char **functions_made;
+	size_t nfunctions_made;
 	long line;             /* line of its table record in a stream, else 0 */
 };
 
@@ -171,6 +180,10 @@ struct schema {
 	/* The domains a target has (PostgreSQL), used by a table or not. */
 	struct domain **domains;
 	size_t ndomains, domains_alloc;
+	/* The functions of a target's own schemas (PostgreSQL), by signature,
+	 * each with its CREATE FUNCTION. */
+	struct trigger *functions;
+	size_t nfunctions, functions_alloc;
 };
 
 void schema_init(struct schema *s);
@@ -268,6 +281,10 @@ void table_drop_last_index(struct table *t);
 void table_sort_indexes(struct table *t);
 /* Something of t its record cannot describe (not_carried); copied. */
 void table_add_not_carried(struct table *t, const char *what);
+/* A function of t's triggers (PostgreSQL); the strings are copied. */
+void table_add_function(struct table *t, const char *name, const char *sql);
+/* The function of s by its signature, or NULL. */
+const struct trigger *schema_find_function(const struct schema *s, const char *name);
 /* A rule of t (PostgreSQL); the strings are copied. */
 void table_add_rule(struct table *t, const char *name, const char *sql);
 /* A table t inherits from (PostgreSQL); copied. */

@@ -174,6 +174,12 @@ int sql_is_type_name(const char *name);
  * a comment in a stream is not run). */
 void sql_create_domain(struct buf *sql, const struct domain *dom);
 int sql_domain_makeable(const struct domain *dom);
+/* Whether name is a function's signature as regprocedure writes it
+ * ("last_updated()", "audit.stamp(integer, text)"): a type's name, then
+ * arguments of letters, digits, '_', ' ', ',', '.', '[]' and quoted
+ * names, and nothing more: an undo stream's functions_made is checked
+ * before it is dropped. */
+int sql_is_function_signature(const char *name);
 /* Whether sql is one statement in d's words (d->one_statement). */
 int sql_one_statement(const struct sql_dialect *d, const char *sql);
 /* The undoing of each: DROP TABLE, ALTER TABLE DROP COLUMN, DROP INDEX. */

@@ -163,6 +163,20 @@ int sql_is_type_name(const char *name)
 	return *p == '\0';
 }
 
+int sql_is_function_signature(const char *name)
+{
+	const char *open = strchr(name, '(');
+	size_t n = strlen(name);
+	if (!open || n < 2 || name[n - 1] != ')')
+		return 0;
+	char *fn = xstrndup(name, (size_t)(open - name));
+	int ok = sql_is_type_name(fn);
+	free(fn);
+	for (const char *p = open + 1; ok && p < name + n - 1; p++)
+		ok = isalnum((unsigned char)*p) || strchr("_ ,.[]\"", *p);
+	return ok;
+}
+
 void sql_drop_type(struct buf *sql, const char *name)
 {
 	buf_addf(sql, "DROP TYPE %s", name);

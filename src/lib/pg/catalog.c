@@ -1,6 +1,7 @@
 /* pg/catalog: the tables, their columns, keys and references; how
  * PostgreSQL's types map to the stream's and how its SQL orders and
  * compares them; how statements name a table. */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,42 @@ static int pg_column_type(struct buf *sql, const struct column *c, int indexed, 
 	}
 }
 
+/* A function's CREATE FUNCTION (pg_get_functiondef) holds semicolons in
+ * its body, between dollar quotes ($function$ ... $function$): it is one
+ * statement when no ';' stands outside quotes, dollar quotes and comments
+ * but at its end. */
+static int pg_one_statement(const char *sql)
+{
+	for (const char *p = sql; *p; p++) {
+		if (*p == '\'' || *p == '"') {
+			const char *q = strchr(p + 1, *p);
+			if (!q)
+				return 0;
+			p = q; /* a doubled quote reads as two quoted parts */
+		} else if (*p == '$' && (p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_'))) {
+			const char *end = p + 1;
+			while (isalnum((unsigned char)*end) || *end == '_')
+				end++;
+			if (*end != '$')
+				continue; /* a parameter ($1), not a quote */
+			size_t n = (size_t)(end - p) + 1;
+			char *tag = xstrndup(p, n);
+			const char *close = strstr(end + 1, tag);
+			free(tag);
+			if (!close)
+				return 0;
+			p = close + n - 1;
+		} else if (p[0] == '-' && p[1] == '-') {
+			return 0;
+		} else if (p[0] == '/' && p[1] == '*') {
+			return 0;
+		} else if (*p == ';') {
+			return !p[1 + strspn(p + 1, " \t\r\n")];
+		}
+	}
+	return 1;
+}
+
 const struct sql_dialect pg_dialect = {
 	'"', " IS NOT DISTINCT FROM ", 1, pg_placeholder, pg_order_key, pg_key_operand,
 	"postgresql", pg_column_type, AUTOINC_IDENTITY, 0, 1, 0, 0,
@@ -157,6 +194,7 @@ const struct sql_dialect pg_dialect = {
 	"BEGIN;\nSET CONSTRAINTS ALL DEFERRED;\n",
 	ALTER_PARTS,
 	1,
+	pg_one_statement,
 };
 
 /* --- names --- */
@@ -371,6 +409,27 @@ static const char q_rules[] = TABLES_CTE
 	"SELECT r.ev_class, r.rulename, pg_catalog.pg_get_ruledef(r.oid) FROM tbl t "
 	"JOIN pg_catalog.pg_rewrite r ON r.ev_class = t.oid AND r.rulename <> '_RETURN' "
 	"ORDER BY r.ev_class, r.rulename COLLATE \"C\"";
+
+/* The functions of the database's own schemas (not of an extension),
+ * by signature, with their CREATE FUNCTION: those a table's triggers
+ * call travel with them (q_trigger_functions), and dbapply --schema
+ * makes one only where the target has none of that signature. */
+#define OWN_FUNCTION                                                                     \
+	"n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "                \
+	"AND p.prokind IN ('f', 'p') AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d "   \
+	"WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') "
+
+static const char q_functions[] =
+	"SELECT p.oid::pg_catalog.regprocedure::text, pg_catalog.pg_get_functiondef(p.oid) "
+	"FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+	"WHERE " OWN_FUNCTION "ORDER BY 1";
+
+static const char q_trigger_functions[] = TABLES_CTE
+	"SELECT DISTINCT g.tgrelid, p.oid::pg_catalog.regprocedure::text FROM tbl t "
+	"JOIN pg_catalog.pg_trigger g ON g.tgrelid = t.oid AND NOT g.tgisinternal "
+	"JOIN pg_catalog.pg_proc p ON p.oid = g.tgfoid "
+	"JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+	"WHERE " OWN_FUNCTION "ORDER BY 1, 2";
 
 /* The tables each inherits from, in their order (not partitions: those
  * are not tables of the stream). */
@@ -592,6 +651,21 @@ static void load_rules(PGresult *res, struct loading *v, size_t n)
 	}
 }
 
+static void load_functions(PGresult *all, PGresult *used, struct loading *v, size_t n, struct schema *out)
+{
+	for (int r = 0; r < PQntuples(all); r++) {
+		ALLOC_GROW(out->functions, out->nfunctions + 1, out->functions_alloc);
+		out->functions[out->nfunctions].name = xstrdup(PQgetvalue(all, r, 0));
+		out->functions[out->nfunctions++].sql = xstrdup(PQgetvalue(all, r, 1));
+	}
+	for (int r = 0; r < PQntuples(used); r++) {
+		struct loading *l = find_loading(v, n, getoid(used, r, 0));
+		const struct trigger *f = schema_find_function(out, PQgetvalue(used, r, 1));
+		if (l && f)
+			table_add_function(l->t, f->name, f->sql);
+	}
+}
+
 static void load_inherits(PGresult *res, struct loading *v, size_t n)
 {
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -674,7 +748,7 @@ int pg_load_schema(struct db *db, struct schema *out)
 {
 	PGresult *tabs = NULL, *cols = NULL, *keys = NULL, *refs = NULL, *idx = NULL, *checks = NULL;
 	PGresult *labels = NULL, *types = NULL, *triggers = NULL, *uncarried = NULL, *domains = NULL;
-	PGresult *inherits = NULL, *rules = NULL;
+	PGresult *inherits = NULL, *rules = NULL, *functions = NULL, *used = NULL;
 	struct loading *v = NULL;
 	size_t n = 0;
 	int rc = -1;
@@ -684,7 +758,8 @@ int pg_load_schema(struct db *db, struct schema *out)
 	    !(labels = pg_query(db, q_labels, 0, NULL)) || !(types = pg_query(db, q_enum_types, 0, NULL)) ||
 	    !(triggers = pg_query(db, q_triggers, 0, NULL)) ||
 	    !(uncarried = pg_query(db, q_not_carried, 0, NULL)) || !(domains = pg_query(db, q_domains, 0, NULL)) ||
-	    !(inherits = pg_query(db, q_inherits, 0, NULL)) || !(rules = pg_query(db, q_rules, 0, NULL)))
+	    !(inherits = pg_query(db, q_inherits, 0, NULL)) || !(rules = pg_query(db, q_rules, 0, NULL)) ||
+	    !(functions = pg_query(db, q_functions, 0, NULL)) || !(used = pg_query(db, q_trigger_functions, 0, NULL)))
 		goto out;
 	load_domains(domains, out);
 	v = new_tables(tabs, &n);
@@ -699,6 +774,7 @@ int pg_load_schema(struct db *db, struct schema *out)
 	load_not_carried(uncarried, v, n);
 	load_inherits(inherits, v, n);
 	load_rules(rules, v, n);
+	load_functions(functions, used, v, n, out);
 	for (size_t i = 0; i < n; i++) {
 		schema_add(out, v[i].t);
 		v[i].t = NULL;
@@ -724,5 +800,7 @@ out:
 	PQclear(domains);
 	PQclear(inherits);
 	PQclear(rules);
+	PQclear(functions);
+	PQclear(used);
 	return rc;
 }
