@@ -1609,6 +1609,7 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	INSERT INTO doc VALUES (1, '2020-01-01', 'a b', NULL);
 	CREATE TRIGGER doc_stamp BEFORE INSERT ON doc FOR EACH ROW EXECUTE FUNCTION stamp();
 	CREATE TRIGGER doc_words BEFORE INSERT ON doc FOR EACH ROW EXECUTE FUNCTION tsvector_update_trigger(words, 'pg_catalog.english', body);
+	CREATE INDEX doc_words_idx ON doc USING gist (words);
 	SQL
 	# the stream holds the function stamp() (tsvector_update_trigger is the server's own)
 	assert_equal "$(dbdump-rows --schema-only "$DEV" | jq -c 'select(.type == "table") | [.functions[].name]')" '["stamp()"]'
@@ -1623,6 +1624,9 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
 	assert_line 'dbapply: schema: CREATE FUNCTION public.stamp()'
+	# an index of another access method than btree keeps it
+	assert_line 'dbapply: schema: CREATE INDEX "doc_words_idx" ON "doc" USING gist ("words");'
+	assert_equal "$(pg_psql prod -tAc "SELECT indexdef LIKE '%USING gist%' FROM pg_indexes WHERE indexname = 'doc_words_idx'")" t
 	assert_line 'dbapply: schema: CREATE TRIGGER doc_stamp BEFORE INSERT ON public.doc FOR EACH ROW EXECUTE FUNCTION stamp(); (after the rows)'
 	assert_same_rows_and_schema "$DEV" "$PROD"
 	pg_psql prod -qc "INSERT INTO doc VALUES (2, '2021-01-01', 'c d')"

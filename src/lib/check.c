@@ -250,11 +250,56 @@ static void drop_parentheses(struct toks *ts)
 	free(open);
 }
 
+/* Whether a string literal token holds a date or a time of day in the
+ * canonical text ('2007-01-01', '2007-01-01 00:00:00', fraction too):
+ * compared with a date or timestamp column, every engine reads it so
+ * (SQLite compares the text it stores, in that form). */
+static int canonical_time_literal(const struct tok *t)
+{
+	const char *p = t->text + 1;
+	size_t n = strlen(t->text) - 2;
+	int date = n >= 10 && isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[3]) && p[4] == '-' &&
+		   isdigit((unsigned char)p[5]) && p[7] == '-' && isdigit((unsigned char)p[9]);
+	if (!date || n == 10)
+		return date;
+	if (n < 19 || p[10] != ' ' || p[13] != ':' || p[16] != ':')
+		return 0;
+	for (size_t i = 19; i < n; i++)
+		if (!(i == 19 ? p[i] == '.' : isdigit((unsigned char)p[i])))
+			return 0;
+	return 1;
+}
+
+/* Leave out PostgreSQL's cast of a date or time of day in the canonical
+ * text to a date or a timestamp without time zone: payment_date >=
+ * '2007-01-01 00:00:00'::timestamp without time zone is payment_date >=
+ * '2007-01-01 00:00:00' (Sakila's payment_p2007_01). */
+static void drop_time_casts(struct toks *ts)
+{
+	for (size_t i = 1; i + 1 < ts->n; i++) {
+		struct tok *k = &ts->v[i];
+		if (k->kind != TK_OP || strcmp(k->text, "::") || ts->v[i - 1].kind != TK_STR ||
+		    !canonical_time_literal(&ts->v[i - 1]))
+			continue;
+		size_t words = 0;
+		if (word_is(&ts->v[i + 1], "date"))
+			words = 1;
+		else if (word_is(&ts->v[i + 1], "timestamp") && i + 4 < ts->n && word_is(&ts->v[i + 2], "without") &&
+			 word_is(&ts->v[i + 3], "time") && word_is(&ts->v[i + 4], "zone"))
+			words = 4;
+		if (!words || (i + 1 + words < ts->n && ts->v[i + 1 + words].kind == TK_LP))
+			continue;
+		for (size_t w = 0; w <= words; w++)
+			ts->v[i + w].dropped = 1;
+	}
+}
+
 /* Leave out PostgreSQL's casts of a value to the type it has in every
  * engine's reading anyway: price > (0)::numeric is price > 0, and
  * (name)::text = 'a'::text is name = 'a'. */
 static void drop_casts(struct toks *ts)
 {
+	drop_time_casts(ts);
 	static const char *const plain[] = { "numeric", "integer", "bigint", "smallint", "text", "real",
 					     "boolean", "varchar", "character varying", "double precision", NULL };
 	for (size_t i = 1; i + 1 < ts->n; i++) {

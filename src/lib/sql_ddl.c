@@ -57,8 +57,9 @@ static int is_indexed(const struct table *t, size_t i)
 	const char *name = t->cols[i].name;
 	if (table_is_key(t, i) && t->key_kind != KEY_ROW)
 		return 1;
+	/* an index of an engine's own kind is made on its engine only */
 	for (size_t x = 0; x < t->nindexes; x++)
-		for (size_t c = 0; c < t->indexes[x].ncols; c++)
+		for (size_t c = 0; !t->indexes[x].kind && c < t->indexes[x].ncols; c++)
 			if (!strcmp(t->indexes[x].cols[c], name))
 				return 1;
 	for (size_t r = 0; r < t->nrefs; r++)
@@ -239,6 +240,17 @@ static int reference_clause(struct buf *sql, const struct sql_dialect *d, const 
 			 t->name, r->table, d->engine);
 		return -1;
 	}
+	/* InnoDB refuses SET NULL on a NOT NULL column ("incorrectly formed"),
+	 * which PostgreSQL and SQLite take (a delete then fails) */
+	for (size_t c = 0; !strcmp(d->engine, "mysql") && c < r->ncols; c++) {
+		long i = table_column_index(t, r->cols[c]);
+		if (i >= 0 && !t->cols[i].nullable &&
+		    (r->on_delete == REF_SET_NULL || r->on_update == REF_SET_NULL)) {
+			buf_addf(err, "table \"%s\": a foreign key to \"%s\" with SET NULL on column \"%s\", which is "
+				 "NOT NULL: %s refuses it", t->name, r->table, r->cols[c], d->engine);
+			return -1;
+		}
+	}
 	sql_addf(sql, d, "REFERENCES %T (", r->table);
 	name_list(sql, d, r->to, r->ncols);
 	buf_addch(sql, ')');
@@ -416,9 +428,14 @@ void sql_create_index(struct buf *sql, const struct sql_dialect *d, const struct
 	struct buf name = BUF_INIT;
 	index_name(&name, t, ix);
 	/* a kind of index is made only by its own engine (apply_schema's refusal) */
-	sql_addf(sql, d, "CREATE %s%s%sINDEX %I ON %T (", ix->unique ? "UNIQUE " : "",
+	sql_addf(sql, d, "CREATE %s%s%sINDEX %I ON %T ", ix->unique ? "UNIQUE " : "",
 		 ix->kind && !strcmp(ix->kind, "fulltext") ? "FULLTEXT " : "",
 		 ix->kind && !strcmp(ix->kind, "spatial") ? "SPATIAL " : "", name.buf, t->name);
+	/* PostgreSQL's access methods (gist, gin, hash, brin): a bare name */
+	if (ix->kind && strcmp(ix->kind, "fulltext") && strcmp(ix->kind, "spatial") && sql_is_type_name(ix->kind) &&
+	    !strchr(ix->kind, '.') && !strchr(ix->kind, '"'))
+		buf_addf(sql, "USING %s ", ix->kind);
+	buf_addch(sql, '(');
 	name_list(sql, d, ix->cols, ix->ncols);
 	buf_addch(sql, ')');
 	buf_release(&name);

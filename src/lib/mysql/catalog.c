@@ -176,6 +176,14 @@ int my_column_type(struct buf *sql, const struct column *c, int indexed, const c
 		}
 		buf_addch(sql, ')');
 		return 0;
+	case VT_OTHER:
+		/* PostgreSQL's text form of it (an array, a tsvector), kept as
+		 * written: dbpipe(5), "Types across engines" */
+		if (!strcmp(src, "postgresql") && !indexed) {
+			buf_adds(sql, "longtext");
+			return 0;
+		}
+		/* fall through */
 	default:
 		buf_addf(err, "column \"%s\" has the %s type %s, which has no equivalent in MySQL",
 			 c->name, src, c->native);

@@ -337,11 +337,14 @@ static const char q_keys[] = TABLES_CTE
 	"ORDER BY i.indrelid, i.indisprimary DESC, ic.relname COLLATE \"C\", i.indexrelid, k.ord";
 
 /* The other indexes, described as the primary key's are (no predicate,
- * no expressions), one row per column. */
+ * no expressions), one row per column, with their access method: one
+ * other than btree (Sakila's gist index of film.fulltext) is an index of
+ * PostgreSQL's own kind. */
 static const char q_indexes[] = TABLES_CTE
 	"SELECT i.indrelid, ic.relname, i.indisunique, a.attname, "
 	"EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con WHERE con.conindid = i.indexrelid "
-	"AND con.conrelid = i.indrelid AND con.contype = 'u') "
+	"AND con.conrelid = i.indrelid AND con.contype = 'u'), "
+	"(SELECT am.amname FROM pg_catalog.pg_am am WHERE am.oid = ic.relam) "
 	"FROM tbl t JOIN pg_catalog.pg_index i ON i.indrelid = t.oid "
 	"JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
 	"CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
@@ -577,6 +580,8 @@ static void load_indexes(PGresult *res, struct loading *v, size_t n)
 		if (!ix || l != last || strcmp(ix->name, PQgetvalue(res, r, 1))) {
 			ix = table_add_index(l->t, PQgetvalue(res, r, 1), getbool(res, r, 2));
 			ix->constraint = getbool(res, r, 4);
+			if (strcmp(PQgetvalue(res, r, 5), "btree"))
+				ix->kind = xstrdup(PQgetvalue(res, r, 5));
 		}
 		last = l;
 		index_add_column(ix, PQgetvalue(res, r, 3));
