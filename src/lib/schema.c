@@ -414,6 +414,16 @@ enum ref_action ref_action_parse(const char *sql)
 	return REF_NO_ACTION;
 }
 
+enum ref_action ref_action_effective(const struct table *t, const struct ref *r, enum ref_action a)
+{
+	for (size_t c = 0; a == REF_SET_NULL && c < r->ncols; c++) {
+		long i = table_column_index(t, r->cols[c]);
+		if (i >= 0 && !t->cols[i].nullable)
+			return REF_NO_ACTION;
+	}
+	return a;
+}
+
 const char *ref_action_sql(enum ref_action a)
 {
 	return ref_action_names[a];

@@ -270,6 +270,11 @@ void ref_add_column(struct ref *rf, const char *col, const char *to_col);
 /* An engine's spelling of an action ("CASCADE", "set null", ...); an
  * unknown one is REF_NO_ACTION. */
 enum ref_action ref_action_parse(const char *sql);
+/* What action a of foreign key r of t does: SET NULL on a NOT NULL
+ * column sets nothing, the delete or update fails as with NO ACTION
+ * (PostgreSQL and SQLite take it, InnoDB refuses it: jOOQ's Sakila has
+ * payment.rental_id so); else a. */
+enum ref_action ref_action_effective(const struct table *t, const struct ref *r, enum ref_action a);
 /* "NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT". */
 const char *ref_action_sql(enum ref_action a);
 /* An index of t; its columns are added with index_add_column. */

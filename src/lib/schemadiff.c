@@ -133,11 +133,14 @@ static long find_ref(const struct table *t, const struct ref *rf)
 	return -1;
 }
 
-static int action_equal(enum ref_action a, enum ref_action b, int same_engine)
+/* Across engines RESTRICT is NO ACTION, and so is SET NULL on a NOT NULL
+ * column (ref_action_effective): MySQL has that for PostgreSQL's. */
+static int action_equal(const struct table *ta, const struct ref *ra, enum ref_action a, const struct table *tb,
+			const struct ref *rb, enum ref_action b, int same_engine)
 {
 	if (!same_engine) {
-		a = a == REF_RESTRICT ? REF_NO_ACTION : a;
-		b = b == REF_RESTRICT ? REF_NO_ACTION : b;
+		a = ref_action_effective(ta, ra, a == REF_RESTRICT ? REF_NO_ACTION : a);
+		b = ref_action_effective(tb, rb, b == REF_RESTRICT ? REF_NO_ACTION : b);
 	}
 	return a == b;
 }
@@ -211,8 +214,10 @@ static void diff_parts(const struct table *o, const struct table *oc, const stru
 		long j = find_ref(o, &n->refs[i]);
 		if (j < 0)
 			add(d, SC_ADD_REFERENCE, o, 0, n, i);
-		else if (!action_equal(o->refs[j].on_delete, n->refs[i].on_delete, same_engine) ||
-			 !action_equal(o->refs[j].on_update, n->refs[i].on_update, same_engine))
+		else if (!action_equal(o, &o->refs[j], o->refs[j].on_delete, n, &n->refs[i], n->refs[i].on_delete,
+				       same_engine) ||
+			 !action_equal(o, &o->refs[j], o->refs[j].on_update, n, &n->refs[i], n->refs[i].on_update,
+				       same_engine))
 			add(d, SC_ALTER_REFERENCE, o, (size_t)j, n, i);
 	}
 	for (size_t j = 0; j < o->nrefs; j++)

@@ -241,23 +241,21 @@ static int reference_clause(struct buf *sql, const struct sql_dialect *d, const 
 		return -1;
 	}
 	/* InnoDB refuses SET NULL on a NOT NULL column ("incorrectly formed"),
-	 * which PostgreSQL and SQLite take (a delete then fails) */
-	for (size_t c = 0; !strcmp(d->engine, "mysql") && c < r->ncols; c++) {
-		long i = table_column_index(t, r->cols[c]);
-		if (i >= 0 && !t->cols[i].nullable &&
-		    (r->on_delete == REF_SET_NULL || r->on_update == REF_SET_NULL)) {
-			buf_addf(err, "table \"%s\": a foreign key to \"%s\" with SET NULL on column \"%s\", which is "
-				 "NOT NULL: %s refuses it", t->name, r->table, r->cols[c], d->engine);
-			return -1;
-		}
+	 * which PostgreSQL and SQLite take: there the delete or update then
+	 * fails, as it does with NO ACTION, which MySQL gets instead
+	 * (ref_action_effective) */
+	enum ref_action on_delete = r->on_delete, on_update = r->on_update;
+	if (!strcmp(d->engine, "mysql")) {
+		on_delete = ref_action_effective(t, r, on_delete);
+		on_update = ref_action_effective(t, r, on_update);
 	}
 	sql_addf(sql, d, "REFERENCES %T (", r->table);
 	name_list(sql, d, r->to, r->ncols);
 	buf_addch(sql, ')');
-	if (r->on_delete != REF_NO_ACTION)
-		buf_addf(sql, " ON DELETE %s", ref_action_sql(r->on_delete));
-	if (r->on_update != REF_NO_ACTION)
-		buf_addf(sql, " ON UPDATE %s", ref_action_sql(r->on_update));
+	if (on_delete != REF_NO_ACTION)
+		buf_addf(sql, " ON DELETE %s", ref_action_sql(on_delete));
+	if (on_update != REF_NO_ACTION)
+		buf_addf(sql, " ON UPDATE %s", ref_action_sql(on_update));
 	if (r->deferrable && d->deferrable_references)
 		buf_adds(sql, " DEFERRABLE");
 	return 0;

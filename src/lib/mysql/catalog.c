@@ -133,8 +133,10 @@ int my_column_type(struct buf *sql, const struct column *c, int indexed, const c
 		return -1;
 	case VT_BOOL: buf_adds(sql, "tinyint(1)"); return 0;
 	case VT_TEXT:
+		/* a char(n) too: MySQL drops the trailing spaces of a CHAR when
+		 * read, which PostgreSQL pads with and SQLite keeps */
 		if (n == 1 && sql_native_has(c->native, "char")) {
-			buf_addf(sql, sql_native_has(c->native, "var") ? "varchar(%u)" : "char(%u)", a);
+			buf_addf(sql, "varchar(%u)", a);
 			return 0;
 		}
 		if (indexed) {
