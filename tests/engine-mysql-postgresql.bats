@@ -339,6 +339,123 @@ rows_scanned() {
 	assert_output ""
 }
 
+@test "domains: --schema makes a PostgreSQL domain column in MariaDB and SQLite as its base type with the domain's NOT NULL, default and checks (VALUE as the column), enforced; dbdiff finds the rows equal and dbdiff --schema the domain column equal to them; a check that is not portable is refused by name" {
+	pg_createdb d >/dev/null 2>&1
+	pg_psql d -q <<-'SQL'
+	CREATE DOMAIN year AS integer CONSTRAINT year_check CHECK (VALUE >= 1901 AND VALUE <= 2155);
+	CREATE DOMAIN code AS varchar(8) DEFAULT 'none' NOT NULL;
+	CREATE TABLE film (id int PRIMARY KEY, released year, code code);
+	INSERT INTO film VALUES (1, 2006, 'a'), (2, NULL, DEFAULT);
+	SQL
+	PD=$(pg_url d)
+	my_reset_db d
+	MD="mysql://dbpipe@127.0.0.1:$MY_PORT/d"
+	run dbapply --schema "$MD" < <(dbdump-rows "$PD")
+	assert_success
+	assert_line 'dbapply: schema: CREATE TABLE `film` (`id` int NOT NULL, `released` int, `code` varchar(8) NOT NULL DEFAULT '"'none'"', PRIMARY KEY (`id`), CHECK (`released` >= 1901 AND `released` <= 2155));'
+	run my_sql d <<< "INSERT INTO film VALUES (3, 1800, 'b')"
+	assert_failure
+	assert_output --partial 'CONSTRAINT `CONSTRAINT_1` failed'
+	run dbdiff "$PD" "$MD"
+	assert_success
+	run --separate-stderr dbdiff --schema --stat "$PD" "$MD"
+	assert_success
+	assert_equal "$stderr" "no schema differences"
+	sqlite3 d.db "PRAGMA user_version = 1"
+	run dbapply --schema d.db < <(dbdump-rows "$PD")
+	assert_success
+	assert_line 'dbapply: schema: CREATE TABLE "film" ("id" INTEGER NOT NULL, "released" INTEGER, "code" VARCHAR(8) NOT NULL DEFAULT '"'none'"', PRIMARY KEY ("id"), CHECK ("released" >= 1901 AND "released" <= 2155));'
+	run sqlite3 d.db "INSERT INTO film VALUES (3, 2200, 'b')"
+	assert_failure
+	assert_output --partial 'CHECK constraint failed'
+	assert_equal "$(sqlite3 d.db "INSERT INTO film (id) VALUES (3) RETURNING code; DELETE FROM film WHERE id = 3")" none
+	run dbdiff "$PD" d.db
+	assert_success
+	# (SQLite's INTEGER PRIMARY KEY reads back as an id generator: the one
+	# difference, not the domain's)
+	run --separate-stderr dbdiff --schema --stat "$PD" d.db
+	assert_failure 1
+	assert_equal "$stderr" 'column "film"."id" is (int, integer, NOT NULL) in OLD, (int, INTEGER, NOT NULL, autoincrement) in NEW
+1 schema difference'
+	# the domain's check changed in the source: a difference of the column
+	pg_psql d -qc "ALTER DOMAIN year DROP CONSTRAINT year_check; ALTER DOMAIN year ADD CONSTRAINT year_check CHECK (VALUE >= 1950)"
+	run --separate-stderr dbdiff --schema --stat "$PD" "$MD"
+	assert_failure 1
+	assert_equal "$stderr" 'check "CONSTRAINT_1" of "film" (`released` >= 1901 and `released` <= 2155) is only in NEW
+column "film"."released" is (int, year, CREATE DOMAIN year AS integer CONSTRAINT year_check CHECK ((VALUE >= 1950))) in OLD, (int, int(11)) in NEW
+2 schema differences'
+	# a check no other engine reads alike: refused by name, nothing made
+	pg_psql d -qc "ALTER DOMAIN code ADD CONSTRAINT code_short CHECK (char_length(VALUE) < 8)"
+	my_reset_db d2
+	run dbapply --schema "mysql://dbpipe@127.0.0.1:$MY_PORT/d2" < <(dbdump-rows "$PD")
+	assert_failure 2
+	assert_output --partial 'table "film": check ((char_length(("code")::text) < 8)) uses more than columns, literals'
+	run my_sql d2 <<< "SHOW TABLES"
+	assert_output ""
+}
+
+@test "inheritance: --schema makes a PostgreSQL child table in MariaDB and SQLite as a table of its own with all its columns, the inheritance and the parent's id generator named in warnings; each table's rows its own, a text[] as its PostgreSQL text, a check of a date literal made; dbdiff finds none" {
+	pg_createdb i >/dev/null 2>&1
+	pg_psql i -q <<-'SQL'
+	CREATE TABLE pay (id serial PRIMARY KEY, at date NOT NULL);
+	CREATE TABLE pay_2007 (note text CHECK (note <> ''), tags text[], CONSTRAINT in_2007 CHECK (at >= '2007-01-01'::date)) INHERITS (pay);
+	INSERT INTO pay (at) VALUES ('2006-05-01');
+	INSERT INTO pay_2007 (at, note, tags) VALUES ('2007-02-01', 'x', '{a,"b c"}');
+	SQL
+	PI=$(pg_url i)
+	my_reset_db i
+	MI="mysql://dbpipe@127.0.0.1:$MY_PORT/i"
+	sqlite3 i.db "PRAGMA user_version = 1"
+	for dst in "$MI" i.db; do
+		run --separate-stderr dbapply --schema "$dst" < <(dbdump-rows "$PI")
+		assert_success
+		assert_equal "$(grep -c warning <<< "$stderr")" 2
+		[[ $stderr == *'warning: <stdin>:3: --schema: table "pay_2007" is made as a table of its own, with all its columns: its inheritance from "pay" is postgresql'"'"'s, which '[ms][yq][sl]*' does not have'* ]]
+		[[ $stderr == *'warning: <stdin>:3: --schema: table "pay_2007": column "id" takes its ids from the generator of "pay" in the source: made without one'* ]]
+		run dbdiff "$PI" "$dst"
+		assert_success
+	done
+	assert_equal "$(my_sql i <<< "SELECT count(*) FROM pay; SELECT id, note FROM pay_2007" | tr '\n\t' '  ')" '1 2 x '
+	# an array is its PostgreSQL text, kept as written
+	assert_equal "$(my_sql i <<< "SELECT tags FROM pay_2007")" '{a,"b c"}'
+	assert_equal "$(sqlite3 i.db "SELECT typeof(tags), tags FROM pay_2007")" 'text|{a,"b c"}'
+	# the child's check of a date (PostgreSQL casts the literal) holds on both
+	run my_sql i <<< "INSERT INTO pay_2007 VALUES (9, '2006-12-31', 'y', NULL)"
+	assert_failure
+	assert_output --partial 'in_2007'
+	run sqlite3 i.db "INSERT INTO pay_2007 VALUES (9, '2006-12-31', 'y', NULL)"
+	assert_failure
+	assert_output --partial 'in_2007'
+	assert_equal "$(sqlite3 i.db "SELECT count(*) FROM pay; SELECT id, note FROM pay_2007" | tr '\n' ' ')" '1 2|x '
+}
+
+@test "--schema into MariaDB: a PostgreSQL char(n) is a varchar(n) (its padded values kept as read); a foreign key that sets a NOT NULL column to NULL is NO ACTION, which refuses the delete alike; dbdiff and dbdiff --schema find none" {
+	pg_createdb f >/dev/null 2>&1
+	pg_psql f -q <<-'SQL'
+	CREATE TABLE lang (id int PRIMARY KEY, name char(8) NOT NULL);
+	CREATE TABLE pay (id int PRIMARY KEY, lang_id int NOT NULL REFERENCES lang ON DELETE SET NULL ON UPDATE CASCADE);
+	INSERT INTO lang VALUES (1, 'en'), (2, 'fr');
+	INSERT INTO pay VALUES (1, 1);
+	SQL
+	PF=$(pg_url f)
+	my_reset_db f
+	MF="mysql://dbpipe@127.0.0.1:$MY_PORT/f"
+	run dbapply --schema "$MF" < <(dbdump-rows "$PF")
+	assert_success
+	assert_line 'dbapply: schema: CREATE TABLE `lang` (`id` int NOT NULL, `name` varchar(8) NOT NULL, PRIMARY KEY (`id`));'
+	assert_line --partial 'FOREIGN KEY (`lang_id`) REFERENCES `lang` (`id`) ON UPDATE CASCADE;'
+	assert_equal "$(my_sql f <<< "SELECT concat('[', name, ']') FROM lang WHERE id = 1")" '[en      ]'
+	run dbdiff "$PF" "$MF"
+	assert_success
+	run --separate-stderr dbdiff --schema --stat "$PF" "$MF"
+	assert_success
+	run pg_psql f -c "DELETE FROM lang WHERE id = 1"
+	assert_failure
+	run my_sql f <<< "DELETE FROM lang WHERE id = 1"
+	assert_failure
+	assert_output --partial 'foreign key constraint fails'
+}
+
 @test "enums: the table record lists a PostgreSQL or MariaDB enum's values; --schema makes a MariaDB ENUM of a PostgreSQL one, and a value added in dev is a schema difference" {
 	pg_createdb e >/dev/null 2>&1
 	pg_psql e -q <<-'SQL'
@@ -597,26 +714,70 @@ check_sakila_into() {
 	assert_equal "$(pg_psql new -Atc "SELECT enum_range(NULL::film_rating)")" '{G,PG,PG-13,R,NC-17}'
 }
 
-@test "--schema: Sakila from PostgreSQL (jOOQ's port) is refused by name into PostgreSQL, MariaDB and SQLite: the domain year, payment's rules and the inheritance of its children are not in the stream; nothing made" {
+@test "--schema: Sakila from PostgreSQL (jOOQ's port): into PostgreSQL with everything (the domain year, the enum mpaa_rating, the children with INHERITS, payment's rules and the triggers made after the rows, last_updated() with them); into SQLite and MariaDB with --without-triggers --without-engine-indexes (each trigger, rule and the gist index named; text[] and tsvector as their text): every row equal, foreign keys enforced, ids past the data" {
 	local data=$ROOT/../shared/datasets/sakila/postgres
 	[ -f "$data/postgres-sakila-schema.sql" ] || skip "shared/datasets is absent (a user's clone has no shared/)"
 	pg_createdb sakpg >/dev/null
 	# the dump names a role postgres; the test's server has none
 	sed -e '/OWNER TO/d' -e '/^GRANT /d' -e '/^REVOKE /d' "$data/postgres-sakila-schema.sql" | pg_psql sakpg >/dev/null
 	pg_psql sakpg -f "$data/postgres-sakila-insert-data-using-copy.sql" >/dev/null
-	dbdump-rows "$(pg_url sakpg)" > sakpg.ndjson
-	assert_equal "$(jq -c 'select(.type == "table" and .table == "film") | [.not_carried, .columns[10].labels, (.triggers | map(.name))]' sakpg.ndjson)" \
-		'[["column \"release_year\" of the domain type year"],["G","PG","PG-13","R","NC-17"],["film_fulltext_trigger","last_updated"]]'
-	for engine in pg mariadb sqlite; do
-		new_target $engine
-		run dbapply --schema "$DST" sakpg.ndjson
-		assert_failure 2
-		assert_line --partial 'sakpg.ndjson:8: --schema: table "film": the source'"'"'s column "release_year" of the domain type year is not in the stream (dbpipe(5))'
-		assert_line --partial '--schema: table "payment": the source'"'"'s rule "payment_insert_p2007_01" is not in the stream'
-		assert_line --partial '--schema: table "payment_p2007_06": the source'"'"'s inheritance from "payment" is not in the stream'
-		refute_line --partial 'schema: CREATE'
-	done
-	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0
-	assert_equal "$(pg_psql new -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
-	assert_equal "$(my_sql new <<< "SHOW TABLES")" ""
+	SAK=$(pg_url sakpg)
+	dbdump-rows "$SAK" > sakpg.ndjson
+	assert_equal "$(jq -c 'select(.type == "table" and .table == "film") | [.not_carried, .columns[3].domain, .columns[10].labels, (.triggers | map(.name)), (.functions | map(.name))]' sakpg.ndjson)" \
+		'[null,{"name":"year","base":"integer","nullable":true,"checks":[{"name":"year_check","check":"((VALUE >= 1901) AND (VALUE <= 2155))"}]},["G","PG","PG-13","R","NC-17"],["film_fulltext_trigger","last_updated"],["last_updated()"]]'
+	# PostgreSQL: everything, and then nothing differs, rows or schema
+	new_target pg
+	run dbapply --schema "$DST" sakpg.ndjson
+	assert_success
+	assert_line --regexp '^total +46273 +0 +0$'
+	assert_line 'dbapply: schema: CREATE DOMAIN year AS integer CONSTRAINT year_check CHECK (((VALUE >= 1901) AND (VALUE <= 2155)));'
+	assert_line --regexp '^dbapply: schema: CREATE TABLE "payment_p2007_06" .* INHERITS \("payment"\);$'
+	assert_line 'dbapply: schema: CREATE RULE payment_insert_p2007_06 AS'
+	assert_same_rows_and_schema "$SAK" "$DST"
+	assert_equal "$(pg_psql new -Atc "SELECT count(*) FROM ONLY payment; SELECT count(*) FROM pg_rules WHERE schemaname = 'public'; SELECT count(*) FROM pg_inherits")" "16049
+6
+6"
+	# the rules and triggers work: a payment of 2007-03 goes to its child, with an id past the data
+	assert_equal "$(pg_psql new -Atc "INSERT INTO payment (customer_id, staff_id, rental_id, amount, payment_date) VALUES (1, 1, 1, 1.00, '2007-03-15'); SELECT payment_id FROM payment_p2007_03 WHERE payment_date = '2007-03-15'")" 16050
+	run pg_psql new -Atc "UPDATE film SET release_year = 1800 WHERE film_id = 1"
+	assert_failure
+	assert_output --partial 'year_check'
+	assert_equal "$(pg_psql new -Atc "UPDATE actor SET first_name = 'X' WHERE actor_id = 1 RETURNING last_update > '2020-01-01'")" t
+	check_sakila_pg_into_other sqlite
+	# payment's foreign key to rental sets a NOT NULL column to NULL on
+	# delete, so a delete of a rental paid for fails: InnoDB refuses SET
+	# NULL there, and gets NO ACTION, which fails it alike
+	check_sakila_pg_into_other mariadb
+	[[ $APPLIED == *'ALTER TABLE `payment` ADD CONSTRAINT `payment_rental_id_fkey` FOREIGN KEY (`rental_id`) REFERENCES `rental` (`rental_id`) ON UPDATE CASCADE;'* ]]
+	run my_sql new <<< "DELETE FROM rental WHERE rental_id = 1"
+	assert_failure
+	assert_output --partial 'payment_rental_id_fkey'
+}
+
+# Sakila from PostgreSQL into an empty database of engine $1 with
+# --without-triggers --without-engine-indexes: refused without them, each
+# trigger, rule and the gist index named.
+check_sakila_pg_into_other() {
+	new_target "$1"
+	run dbapply --schema "$DST" sakpg.ndjson
+	assert_failure 2
+	assert_line --partial '--schema: table "payment": rule "payment_insert_p2007_01" is code of postgresql'
+	assert_line --partial '--schema: table "film": trigger "last_updated" is code of postgresql'
+	assert_line --partial '--schema: table "film": index "film_fulltext_idx" is a gist index of postgresql'
+	refute_line --partial 'schema: CREATE'
+	run dbapply --schema --without-triggers --without-engine-indexes "$DST" sakpg.ndjson
+	assert_success
+	assert_line --regexp '^total +46273 +0 +0$'
+	APPLIED=$output
+	assert_line --partial 'table "payment": rule "payment_insert_p2007_06" of postgresql is left out (--without-triggers)'
+	assert_line --partial 'table "payment_p2007_01" is made as a table of its own, with all its columns: its inheritance from "payment" is postgresql'"'"'s'
+	run dbdiff "$SAK" "$DST"
+	assert_success
+	run target_sql "$1" "INSERT INTO rental (rental_date, inventory_id, customer_id, staff_id) VALUES ('2026-01-01', 999999, 1, 1)"
+	assert_failure
+	run target_sql "$1" "UPDATE store SET manager_staff_id = 99 WHERE store_id = 1"
+	assert_failure
+	run target_sql "$1" "UPDATE film SET release_year = 1800 WHERE film_id = 1"
+	assert_failure
+	assert_equal "$(target_sql "$1" "INSERT INTO actor (first_name, last_name) VALUES ('A', 'B'); SELECT max(actor_id) FROM actor")" 201
 }

@@ -1740,36 +1740,187 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
 }
 
-@test "--schema carries a table's triggers within PostgreSQL, made after the rows (they do not fire for them); a trigger whose function the target lacks fails the run, nothing written; --rollback drops them with the table" {
+@test "--schema carries a table's triggers within PostgreSQL with the functions of the source's schemas they call, made after the rows (they do not fire for them); a function of that signature with other code is refused by name, nothing written; --rollback drops the table, its triggers and the functions its run made" {
 	pg_psql dev -q <<-'SQL'
 	CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.stamped := '2099-01-01'; RETURN NEW; END $$;
-	CREATE TABLE doc (id int PRIMARY KEY, stamped date NOT NULL);
-	INSERT INTO doc VALUES (1, '2020-01-01');
+	CREATE TABLE doc (id int PRIMARY KEY, stamped date NOT NULL, body text, words tsvector);
+	INSERT INTO doc VALUES (1, '2020-01-01', 'a b', NULL);
 	CREATE TRIGGER doc_stamp BEFORE INSERT ON doc FOR EACH ROW EXECUTE FUNCTION stamp();
+	CREATE TRIGGER doc_words BEFORE INSERT ON doc FOR EACH ROW EXECUTE FUNCTION tsvector_update_trigger(words, 'pg_catalog.english', body);
+	CREATE INDEX doc_words_idx ON doc USING gist (words);
 	SQL
-	# the stream holds the trigger, not its function
+	# the stream holds the function stamp() (tsvector_update_trigger is the server's own)
+	assert_equal "$(dbdump-rows --schema-only "$DEV" | jq -c 'select(.type == "table") | [.functions[].name]')" '["stamp()"]'
+	# a function of that signature with other code: refused by name, nothing written
+	pg_psql prod -qc "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN RETURN NEW; END \$\$"
 	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
-	assert_equal "$(tail -2 <<< "$stderr")" "dbapply: postgres://dbpipe@127.0.0.1:$PG_PORT/prod: CREATE TRIGGER doc_stamp BEFORE INSERT ON public.doc FOR EACH ROW EXECUTE FUNCTION stamp(): function stamp() does not exist
+	assert_equal "$stderr" "dbapply: <stdin>:2: --schema: table \"doc\": its triggers call function stamp(), which the target has with other code: not made (make them the same by hand)
 dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
-	pg_psql prod -qc "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN NEW.stamped := '2099-01-01'; RETURN NEW; END \$\$"
+	pg_psql prod -qc "DROP FUNCTION stamp()"
 	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
+	assert_line 'dbapply: schema: CREATE FUNCTION public.stamp()'
+	# an index of another access method than btree keeps it
+	assert_line 'dbapply: schema: CREATE INDEX "doc_words_idx" ON "doc" USING gist ("words");'
+	assert_equal "$(pg_psql prod -tAc "SELECT indexdef LIKE '%USING gist%' FROM pg_indexes WHERE indexname = 'doc_words_idx'")" t
 	assert_line 'dbapply: schema: CREATE TRIGGER doc_stamp BEFORE INSERT ON public.doc FOR EACH ROW EXECUTE FUNCTION stamp(); (after the rows)'
 	assert_same_rows_and_schema "$DEV" "$PROD"
-	pg_psql prod -qc "INSERT INTO doc VALUES (2, '2021-01-01')"
-	assert_equal "$(pg_psql prod -tAc "SELECT stamped FROM doc WHERE id = 2")" 2099-01-01
+	pg_psql prod -qc "INSERT INTO doc VALUES (2, '2021-01-01', 'c d')"
+	assert_equal "$(pg_psql prod -tAc "SELECT stamped, words FROM doc WHERE id = 2")" "2099-01-01|'c':1 'd':2"
 	pg_psql prod -qc "DELETE FROM doc WHERE id = 2"
 	run dbapply --rollback "$PROD"
 	assert_success
+	assert_line 'dbapply: schema: DROP FUNCTION stamp();'
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal")" 0
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace")" 0
+	# a target that has the same function keeps it: the rollback drops only the table
+	pg_psql prod -qc "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN NEW.stamped := '2099-01-01'; RETURN NEW; END \$\$"
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	refute_line --partial 'CREATE FUNCTION'
+	run dbapply --rollback "$PROD"
+	assert_success
+	refute_line --partial 'DROP FUNCTION'
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace")" 1
 }
 
-@test "--schema refuses by name a table whose rules, inheritance, partitioning or domain the stream does not describe; nothing made" {
+@test "--schema on PostgreSQL makes a missing domain (base type, default, NOT NULL, checks) before the table; one of that name that says otherwise is refused by name; --rollback drops what it made and keeps the target's own" {
 	pg_psql dev -q <<-'SQL'
-	CREATE DOMAIN year AS integer CHECK (VALUE >= 1901);
-	CREATE TABLE film (id int PRIMARY KEY, released year);
+	CREATE DOMAIN year AS integer CONSTRAINT year_check CHECK (VALUE >= 1901 AND VALUE <= 2155);
+	CREATE DOMAIN "Code" AS varchar(8) DEFAULT 'none' NOT NULL CHECK (VALUE <> '');
+	CREATE TABLE film (id int PRIMARY KEY, released year, code "Code");
+	INSERT INTO film VALUES (1, 2006, 'a'), (2, NULL, DEFAULT);
+	SQL
+	dbdump-rows --schema-only "$DEV" | jq -c 'select(.type == "table") | (.columns[1:][] | .domain), .not_carried' > got
+	cat > want <<-'EOF'
+	{"name":"year","base":"integer","nullable":true,"checks":[{"name":"year_check","check":"((VALUE >= 1901) AND (VALUE <= 2155))"}]}
+	{"name":"\"Code\"","base":"character varying(8)","nullable":false,"default":"'none'::character varying","checks":[{"name":"Code_check","check":"((VALUE)::text <> ''::text)"}]}
+	null
+	EOF
+	diff -u want got
+	# a domain of that name that says otherwise: refused by name, nothing made
+	pg_psql prod -qc "CREATE DOMAIN year AS integer CHECK (VALUE >= 1800)"
+	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_equal "$stderr" "dbapply: <stdin>:2: --schema: table \"film\": column \"released\": the target's domain is \"CREATE DOMAIN year AS integer CONSTRAINT year_check CHECK ((VALUE >= 1800))\", the stream's \"CREATE DOMAIN year AS integer CONSTRAINT year_check CHECK (((VALUE >= 1901) AND (VALUE <= 2155)))\": not made (make them the same by hand)
+dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_type WHERE typname = 'Code'")" 0
+	# the same definition: the target's domain is used, the missing one made
+	pg_psql prod -qc "DROP DOMAIN year; CREATE DOMAIN year AS integer CONSTRAINT year_check CHECK (VALUE >= 1901 AND VALUE <= 2155)"
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	refute_line --partial 'CREATE DOMAIN year'
+	assert_line "dbapply: schema: CREATE DOMAIN \"Code\" AS character varying(8) DEFAULT 'none'::character varying NOT NULL CONSTRAINT \"Code_check\" CHECK (((VALUE)::text <> ''::text));"
+	assert_line 'dbapply: schema: CREATE TABLE "film" ("id" integer NOT NULL, "released" year, "code" "Code", PRIMARY KEY ("id"));'
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	# the domains hold on the target: check, NOT NULL, default
+	run pg_psql prod -qc "INSERT INTO film VALUES (3, 1800, 'b')"
+	assert_failure
+	assert_output --partial 'violates check constraint "year_check"'
+	run pg_psql prod -qc "INSERT INTO film VALUES (3, 2000, '')"
+	assert_failure
+	assert_output --partial 'violates check constraint "Code_check"'
+	assert_equal "$(pg_psql prod -tAc "INSERT INTO film (id) VALUES (3) RETURNING code")" none
+	pg_psql prod -qc "DELETE FROM film WHERE id = 3"
+	# dbdiff --schema compares the domains: another check is a difference
+	pg_psql dev -qc "ALTER DOMAIN \"Code\" ADD CONSTRAINT short CHECK (length(VALUE) < 8)"
+	run dbdiff --schema "$DEV" "$PROD"
+	assert_failure 1
+	assert_output --partial '"alter_column"'
+	assert_output --partial '"code"'
+	pg_psql dev -qc "ALTER DOMAIN \"Code\" DROP CONSTRAINT short"
+	# the rollback drops the table and the domain its run made, not year
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: DROP TABLE "film";'
+	assert_line 'dbapply: schema: DROP TYPE "Code";'
+	refute_line --partial 'DROP TYPE year'
+	assert_equal "$(pg_psql prod -tAc "SELECT string_agg(typname, ',' ORDER BY typname) FROM pg_type WHERE typtype = 'd' AND typnamespace = 'public'::regnamespace")" year
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+}
+
+@test "--schema on PostgreSQL makes a table that inherits after its parent (CREATE TABLE ... INHERITS), each table's rows its own, the child's id from its parent's generator as in the source; dbdiff finds none; --rollback drops the child first" {
+	pg_psql dev -q <<-'SQL'
+	CREATE TABLE pay (id serial PRIMARY KEY, at date NOT NULL, amount numeric(5,2) CHECK (amount >= 0));
+	CREATE TABLE a_pay_2007 (CONSTRAINT in_2007 CHECK (at >= '2007-01-01')) INHERITS (pay);
+	INSERT INTO pay (at, amount) VALUES ('2006-05-01', 1.5), ('2006-06-01', 2);
+	INSERT INTO a_pay_2007 (at, amount) VALUES ('2007-02-01', 2.5);
+	SQL
+	assert_equal "$(dbdump-rows --schema-only "$DEV" | jq -c 'select(.type == "table") | [.table, .inherits, .not_carried]' | tr '\n' ' ')" \
+		'["a_pay_2007",["pay"],null] ["pay",null,null] '
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	# the parent first, though the stream lists the child first
+	assert_equal "$(grep -o 'CREATE TABLE "[a-z_0-9]*"' <<< "$output" | tr '\n' ' ')" 'CREATE TABLE "pay" CREATE TABLE "a_pay_2007" '
+	assert_line "dbapply: schema: CREATE TABLE \"a_pay_2007\" (\"id\" integer NOT NULL, \"at\" date NOT NULL, \"amount\" numeric(5,2), CONSTRAINT \"in_2007\" CHECK ((at >= '2007-01-01'::date)), CONSTRAINT \"pay_amount_check\" CHECK ((amount >= (0)::numeric))) INHERITS (\"pay\");"
+	assert_line "dbapply: schema: DO \$dbpipe\$BEGIN EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT nextval(%L::regclass)', '\"a_pay_2007\"', 'id', pg_catalog.pg_get_serial_sequence('\"pay\"', 'id')); END\$dbpipe\$;"
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	assert_equal "$(pg_psql prod -tAc "SELECT (SELECT count(*) FROM pay), (SELECT count(*) FROM ONLY pay), (SELECT count(*) FROM a_pay_2007)")" '3|2|1'
+	# the child's ids come from the parent's generator, past every id written
+	assert_equal "$(pg_psql prod -tAc "INSERT INTO a_pay_2007 (at) VALUES ('2007-03-01') RETURNING id")" 4
+	assert_equal "$(pg_psql prod -tAc "INSERT INTO pay (at) VALUES ('2006-07-01') RETURNING id")" 5
+	pg_psql prod -qc "DELETE FROM pay WHERE id > 3"
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_equal "$(grep -o 'DROP TABLE "[a-z_0-9]*"' <<< "$output" | tr '\n' ' ')" 'DROP TABLE "a_pay_2007" DROP TABLE "pay" '
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+}
+
+@test "--schema carries a table's rules within PostgreSQL, made after the rows (they do not send them elsewhere); dbdiff --schema compares them; into another engine they are refused by name, and left out with --without-triggers, each named" {
+	pg_psql dev -q <<-'SQL'
+	CREATE TABLE pay (id int PRIMARY KEY, at date NOT NULL);
+	CREATE TABLE pay_2007 () INHERITS (pay);
+	INSERT INTO pay VALUES (1, '2006-05-01'), (2, '2007-02-01');
+	CREATE RULE pay_2007_in AS ON INSERT TO pay WHERE new.at >= '2007-01-01' DO INSTEAD INSERT INTO pay_2007 VALUES (new.*);
+	SQL
+	assert_equal "$(dbdump-rows --schema-only "$DEV" | jq -c 'select(.type == "table" and .table == "pay") | [.rules[].name, .not_carried]')" '["pay_2007_in",null]'
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_line --regexp '^dbapply: schema: CREATE RULE pay_2007_in AS$'
+	assert_line --regexp "^ +ON INSERT TO public.pay$"
+	assert_line "   WHERE (new.at >= '2007-01-01'::date) DO INSTEAD  INSERT INTO pay_2007 (id, at)"
+	assert_line '  VALUES (new.id, new.at); (after the rows)'
+	assert_same_rows_and_schema "$DEV" "$PROD"
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM ONLY pay")" 2
+	pg_psql prod -qc "INSERT INTO pay VALUES (3, '2007-03-01')"
+	assert_equal "$(pg_psql prod -tAc "SELECT id FROM pay_2007")" 3
+	pg_psql prod -qc "DELETE FROM pay_2007"
+	# a later sync into the table is warned of its rules
+	run dbapply "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_line 'dbapply: warning: table "pay" has rules (PostgreSQL): they rewrite the statements that write its rows (an insert may go to another table), and --disable-triggers does not turn them off'
+	# a rule dropped in dev is a schema difference, named
+	pg_psql dev -qc "DROP RULE pay_2007_in ON pay"
+	run --separate-stderr dbdiff --schema --stat "$DEV" "$PROD"
+	assert_failure 1
+	assert_equal "$stderr" 'rule "pay_2007_in" of "pay" is only in NEW
+1 schema difference'
+	pg_psql dev -qc "CREATE RULE pay_2007_in AS ON INSERT TO pay WHERE new.at >= '2007-01-01' DO INSTEAD INSERT INTO pay_2007 VALUES (new.*)"
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_rules WHERE schemaname = 'public'")" 0
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+	# into SQLite: refused by name, nothing made; --without-triggers leaves it out, named
+	sqlite3 pay.db "PRAGMA user_version = 1"
+	run --separate-stderr dbapply --schema pay.db < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_equal "$stderr" 'dbapply: <stdin>:2: --schema: table "pay": rule "pay_2007_in" is code of postgresql, which sqlite cannot run: not made (--without-triggers makes the table without its rules and triggers, each named)
+dbapply: warning: <stdin>:3: --schema: table "pay_2007" is made as a table of its own, with all its columns: its inheritance from "pay" is postgresql'"'"'s, which sqlite does not have
+dbapply: nothing was written to pay.db'
+	assert_equal "$(sqlite3 pay.db "SELECT count(*) FROM sqlite_schema")" 0
+	run --separate-stderr dbapply --schema --without-triggers pay.db < <(dbdump-rows "$DEV")
+	assert_success
+	[[ $stderr == *'dbapply: warning: <stdin>:2: --schema: table "pay": rule "pay_2007_in" of postgresql is left out (--without-triggers)'* ]]
+	assert_equal "$(sqlite3 pay.db "SELECT count(*) FROM pay")" 2
+}
+
+@test "--schema refuses by name a table whose partitioning or domain over an enum the stream does not describe; nothing made" {
+	pg_psql dev -q <<-'SQL'
+	CREATE TYPE rating AS ENUM ('G', 'PG');
+	CREATE DOMAIN kids AS rating CHECK (VALUE = 'G');
+	CREATE TABLE film (id int PRIMARY KEY, rated kids);
 	CREATE TABLE pay (id int PRIMARY KEY, at date NOT NULL);
 	CREATE TABLE pay_2007 () INHERITS (pay);
 	CREATE RULE pay_2007_in AS ON INSERT TO pay WHERE at >= '2007-01-01' DO INSTEAD INSERT INTO pay_2007 VALUES (NEW.*);
@@ -1777,13 +1928,11 @@ dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	CREATE TABLE ok (id int PRIMARY KEY);
 	SQL
 	assert_equal "$(dbdump-rows --schema-only "$DEV" | jq -c 'select(.type == "table") | [.table, .not_carried]' | tr '\n' ' ')" \
-		'["ev",["partitioning by RANGE (at)"]] ["film",["column \"released\" of the domain type year"]] ["ok",null] ["pay",["rule \"pay_2007_in\""]] ["pay_2007",["inheritance from \"pay\""]] '
+		'["ev",["partitioning by RANGE (at)"]] ["film",["column \"rated\" of the domain type kids"]] ["ok",null] ["pay",null] ["pay_2007",null] '
 	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
 	assert_equal "$stderr" "dbapply: <stdin>:2: --schema: table \"ev\": the source's partitioning by RANGE (at) is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
-dbapply: <stdin>:3: --schema: table \"film\": the source's column \"released\" of the domain type year is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
-dbapply: <stdin>:5: --schema: table \"pay\": the source's rule \"pay_2007_in\" is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
-dbapply: <stdin>:6: --schema: table \"pay_2007\": the source's inheritance from \"pay\" is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
+dbapply: <stdin>:3: --schema: table \"film\": the source's column \"rated\" of the domain type kids is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
 dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
 }

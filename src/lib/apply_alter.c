@@ -634,7 +634,7 @@ static int plan_trigger(const struct apply_opts *o, struct db *db, const struct 
 		ret = error("%s:%ld: --schema: table \"%s\": trigger \"%s\" is code of %s, which %s cannot run: not "
 			    "made (--without-triggers leaves it out, named)", rd->name, t->line, t->name, g->name, src,
 			    db->ops->engine);
-	} else if (add && !apply_trigger_statement(dl, g)) {
+	} else if (add && !apply_trigger_statement(dl, g, "CREATE TRIGGER ")) {
 		ret = error("%s:%ld: --schema: table \"%s\": trigger \"%s\": its SQL is not one CREATE TRIGGER "
 			    "statement: not made", rd->name, t->line, t->name, g->name);
 	} else {

@@ -124,7 +124,7 @@ struct apply {
 	 * records. */
 	struct schema_diff made;
 	/* Copies of the stream's tables that made points to where the step
-	 * made an enum type for a column (enum_type_made set), owned. */
+	 * made an enum type or domain for a column (type_made set), owned. */
 	struct schema made_tables;
 	/* DDL the schema step leaves until the rows are written (PostgreSQL,
 	 * SQLite): the foreign keys of the tables it made, so that a cycle of
@@ -335,9 +335,9 @@ int apply_alter_undo_end(struct undo_merge *m, struct stream_writer *w);
 void apply_alter_undo_free(struct undo_merge *m);
 int apply_alter_undo_tables(struct alter_plan *p, struct stream_writer *w, int records);
 
-/* apply_schema.c: whether a trigger's statement from a stream makes a
- * trigger and nothing more. */
-int apply_trigger_statement(const struct sql_dialect *dl, const struct trigger *g);
+/* apply_schema.c: whether a trigger's (a rule's, a function's) statement
+ * from a stream begins with start and is one statement, nothing more. */
+int apply_trigger_statement(const struct sql_dialect *dl, const struct trigger *g, const char *start);
 
 /* apply_sql.c */
 int apply_sql_check(struct apply *a);

@@ -163,6 +163,10 @@ int apply_plan_tables(struct apply *a)
 			warning("table \"%s\" has triggers: they fire for every row written "
 				"(--disable-triggers turns them off)", st->name);
 		}
+		if (tt->nrules)
+			warning("table \"%s\" has rules (PostgreSQL): they rewrite the statements that write its "
+				"rows (an insert may go to another table), and --disable-triggers does not turn them off",
+				st->name);
 		if (a->o->mode == APPLY_MIRROR && !st->complete && !st->ranged && a->rd.kind == STREAM_ROWS)
 			warning("table \"%s\" is not complete in the stream: --mirror deletes nothing from it",
 				st->name);

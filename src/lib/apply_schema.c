@@ -32,7 +32,8 @@ struct made_change {
 	size_t i;
 };
 
-/* An enum type the plan makes for column col of a table (PostgreSQL). */
+/* An enum type or domain the plan makes for column col of a table, or a
+ * function its triggers call (col SIZE_MAX) (PostgreSQL). */
 struct type_made {
 	char *table, *name;
 	size_t col;
@@ -45,7 +46,7 @@ struct ddl_plan {
 	 * tables made, owned strings. */
 	char **after;
 	size_t nafter, after_alloc;
-	struct schema types;  /* the enum types it makes (types only) */
+	struct schema types;  /* the enum types and domains it makes (no tables) */
 	struct type_made *typed;
 	size_t ntyped, typed_alloc;
 	struct made_change *made;
@@ -121,6 +122,36 @@ static int restores(const struct stream_reader *rd, const char *name)
 	return 0;
 }
 
+/* Whether change c adds a table that inherits from one that a change of
+ * d[from..n) not yet placed adds. */
+static int waits_for_parent(const struct schema_diff *d, size_t from, const struct schema_change *c)
+{
+	for (size_t p = 0; c->kind == SC_ADD_TABLE && p < c->new_t->ninherits; p++)
+		for (size_t j = from; j < d->n; j++)
+			if (&d->v[j] != c && d->v[j].kind == SC_ADD_TABLE &&
+			    !strcmp(d->v[j].new_t->name, c->new_t->inherits[p]))
+				return 1;
+	return 0;
+}
+
+/* Put each table added after the tables it inherits from (PostgreSQL's
+ * INHERITS names a table that exists), the rest in their order: the
+ * plan makes them in this order, and the undo stream drops them in the
+ * opposite one.  A cycle, which PostgreSQL cannot have, is left as is. */
+static void parents_first(struct schema_diff *d)
+{
+	for (size_t placed = 0; placed < d->n;) {
+		size_t i = placed;
+		while (i < d->n && waits_for_parent(d, placed, &d->v[i]))
+			i++;
+		if (i == d->n)
+			return;
+		struct schema_change next = d->v[i];
+		memmove(&d->v[placed + 1], &d->v[placed], (i - placed) * sizeof(*d->v));
+		d->v[placed++] = next;
+	}
+}
+
 /* The additive changes of the tables this run writes, in d (which points
  * into target and stream); of an undo stream, those of the tables its
  * add_table and add_column records name, as its table records define them. */
@@ -138,6 +169,7 @@ static void wanted_changes(const struct apply_opts *o, const char *purpose, cons
 			d->v[d->n++] = all.v[i];
 		}
 	schema_diff_release(&all);
+	parents_first(d);
 }
 
 /* The tables both have whose columns the stream cannot write as they are
@@ -208,6 +240,10 @@ static size_t uncarried(const struct apply_opts *o, const struct schema_diff *d,
 			refuse(stream, t, why.buf);
 			n++;
 		}
+		for (size_t x = 0; c->kind == SC_ADD_TABLE && !same && x < t->ninherits; x++)
+			warning("%s:%ld: --schema: table \"%s\" is made as a table of its own, with all its "
+				"columns: its inheritance from \"%s\" is %s's, which %s does not have", stream, t->line,
+				t->name, t->inherits[x], src_engine, engine);
 		if (c->kind == SC_ADD_TABLE && t->has_triggers && !t->ntriggers) {
 			if (o->without_triggers) {
 				warning("%s:%ld: --schema: table \"%s\" is made without its triggers (the stream "
@@ -221,16 +257,20 @@ static size_t uncarried(const struct apply_opts *o, const struct schema_diff *d,
 				n++;
 			}
 		}
-		for (size_t g = 0; c->kind == SC_ADD_TABLE && !same && g < t->ntriggers; g++) {
+		/* rules are PostgreSQL's code as triggers are: the same opt-out */
+		for (size_t g = 0; c->kind == SC_ADD_TABLE && !same && g < t->ntriggers + t->nrules; g++) {
+			int rule = g >= t->ntriggers;
+			const char *what = rule ? "rule" : "trigger";
+			const char *name = rule ? t->rules[g - t->ntriggers].name : t->triggers[g].name;
 			if (o->without_triggers) {
-				warning("%s:%ld: --schema: table \"%s\": trigger \"%s\" of %s is left out "
-					"(--without-triggers)", stream, t->line, t->name, t->triggers[g].name, src_engine);
+				warning("%s:%ld: --schema: table \"%s\": %s \"%s\" of %s is left out "
+					"(--without-triggers)", stream, t->line, t->name, what, name, src_engine);
 				continue;
 			}
 			buf_reset(&why);
-			buf_addf(&why, "table \"%s\": trigger \"%s\" is code of %s, which %s cannot run: not made "
-				 "(--without-triggers makes the table without its triggers, each named)", t->name,
-				 t->triggers[g].name, src_engine, engine);
+			buf_addf(&why, "table \"%s\": %s \"%s\" is code of %s, which %s cannot run: not made "
+				 "(--without-triggers makes the table without its %s, each named)", t->name, what,
+				 name, src_engine, engine, rule ? "rules and triggers" : "triggers");
 			refuse(stream, t, why.buf);
 			n++;
 		}
@@ -256,36 +296,95 @@ static size_t uncarried(const struct apply_opts *o, const struct schema_diff *d,
 	return n;
 }
 
-/* Whether a trigger's statement from the stream makes a trigger and
- * nothing more: "CREATE TRIGGER" first, and no second statement where the
- * dialect can tell (sql_one_statement). */
-int apply_trigger_statement(const struct sql_dialect *dl, const struct trigger *g)
+/* The plan makes type name (an enum type, a domain) for column col of t,
+ * or function name for its triggers (col SIZE_MAX): undoing the table or
+ * column drops it too (with_types_made). */
+static void plan_typed(struct ddl_plan *p, const struct table *t, const char *name, size_t col)
+{
+	ALLOC_GROW(p->typed, p->ntyped + 1, p->typed_alloc);
+	p->typed[p->ntyped].table = xstrdup(t->name);
+	p->typed[p->ntyped].name = xstrdup(name);
+	p->typed[p->ntyped++].col = col;
+}
+
+/* Whether a trigger's or rule's statement from the stream makes one and
+ * nothing more: "CREATE TRIGGER " or "CREATE RULE " (start) first, and no
+ * second statement where the dialect can tell (sql_one_statement). */
+int apply_trigger_statement(const struct sql_dialect *dl, const struct trigger *g, const char *start)
 {
 	const char *p = g->sql;
 	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
 		p++;
-	return !strncasecmp(p, "CREATE TRIGGER ", 15) && sql_one_statement(dl, p);
+	return !strncasecmp(p, start, strlen(start)) && sql_one_statement(dl, p);
+}
+
+/* The functions of the source's own schemas that the triggers of t call
+ * (PostgreSQL), made after the rows and before the triggers where the
+ * target and the plan have none of that signature; one the target has
+ * with other code is refused by name.  "CREATE OR REPLACE" is made
+ * "CREATE": a function made meanwhile is an error, not replaced. */
+static int plan_functions(const struct db *db, const struct schema *target, const struct table *t,
+			  const char *stream, struct ddl_plan *p)
+{
+	struct buf why = BUF_INIT;
+	int bad = 0;
+	for (size_t f = 0; f < t->nfunctions; f++) {
+		const struct trigger *fn = &t->functions[f], *has = schema_find_function(target, fn->name);
+		const char *sql = fn->sql;
+		int planned = 0;
+		for (size_t i = 0; i < p->ntyped && !planned; i++)
+			planned = p->typed[i].col == SIZE_MAX && !strcmp(p->typed[i].name, fn->name);
+		if (planned || (has && !strcmp(has->sql, fn->sql)))
+			continue;
+		buf_reset(&why);
+		if (has)
+			buf_addf(&why, "table \"%s\": its triggers call function %s, which the target has with other "
+				 "code: not made (make them the same by hand)", t->name, fn->name);
+		else if (!apply_trigger_statement(db->ops->dialect, fn, "CREATE OR REPLACE FUNCTION ") ||
+			 !sql_is_function_signature(fn->name))
+			buf_addf(&why, "table \"%s\": function %s: its SQL is not one CREATE FUNCTION statement: "
+				 "not made", t->name, fn->name);
+		if (why.len) {
+			refuse(stream, t, why.buf);
+			bad = 1;
+			continue;
+		}
+		while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '\r')
+			sql++;
+		struct buf create = BUF_INIT;
+		buf_addf(&create, "CREATE FUNCTION %s", sql + strlen("CREATE OR REPLACE FUNCTION "));
+		ALLOC_GROW(p->after, p->nafter + 1, p->after_alloc);
+		p->after[p->nafter++] = buf_detach(&create);
+		plan_typed(p, t, fn->name, SIZE_MAX);
+	}
+	buf_release(&why);
+	return bad ? -1 : 0;
 }
 
 /* The triggers of table t, made on its own engine after the rows: in the
  * write transaction where DDL is transactional (p->after), after the
  * commit on MySQL (p->after_commit), so that they do not fire for the
- * rows loaded (Sakila's rental_date would overwrite every rental_date). */
-static int plan_triggers(const struct db *db, const struct table *t, const char *stream, struct ddl_plan *p)
+ * rows loaded (Sakila's rental_date would overwrite every rental_date).
+ * Its rules (PostgreSQL) too, for the same reason: Sakila's payment rules
+ * would send the rows loaded into its children. */
+static int plan_triggers(const struct db *db, const struct schema *target, const struct table *t,
+			 const char *stream, struct ddl_plan *p)
 {
-	int bad = 0;
-	for (size_t g = 0; g < t->ntriggers; g++) {
-		if (!apply_trigger_statement(db->ops->dialect, &t->triggers[g])) {
+	int bad = plan_functions(db, target, t, stream, p) < 0;
+	for (size_t g = 0; g < t->ntriggers + t->nrules; g++) {
+		int rule = g >= t->ntriggers;
+		const struct trigger *code = rule ? &t->rules[g - t->ntriggers] : &t->triggers[g];
+		if (!apply_trigger_statement(db->ops->dialect, code, rule ? "CREATE RULE " : "CREATE TRIGGER ")) {
 			struct buf why = BUF_INIT;
-			buf_addf(&why, "table \"%s\": trigger \"%s\": its SQL is not one CREATE TRIGGER statement: "
-				 "not made", t->name, t->triggers[g].name);
+			buf_addf(&why, "table \"%s\": %s \"%s\": its SQL is not one CREATE %s statement: not made",
+				 t->name, rule ? "rule" : "trigger", code->name, rule ? "RULE" : "TRIGGER");
 			refuse(stream, t, why.buf);
 			buf_release(&why);
 			bad = 1;
 			continue;
 		}
 		ALLOC_GROW(p->after, p->nafter + 1, p->after_alloc);
-		p->after[p->nafter++] = xstrdup(t->triggers[g].sql);
+		p->after[p->nafter++] = xstrdup(code->sql);
 	}
 	return bad ? -1 : 0;
 }
@@ -331,10 +430,7 @@ static int plan_enum_type(const struct sql_dialect *dl, const struct schema *tar
 		sql_create_enum_type(&sql, dl, name.buf, c);
 		sql_drop_type(&undo, name.buf);
 		plan_add(p, &sql, &undo);
-		ALLOC_GROW(p->typed, p->ntyped + 1, p->typed_alloc);
-		p->typed[p->ntyped].table = xstrdup(t->name);
-		p->typed[p->ntyped].name = buf_detach(&name);
-		p->typed[p->ntyped++].col = i;
+		plan_typed(p, t, name.buf, i);
 	}
 	if (why.len)
 		ret = refuse(stream, t, why.buf);
@@ -345,26 +441,145 @@ static int plan_enum_type(const struct sql_dialect *dl, const struct schema *tar
 	return ret;
 }
 
-/* The enum types the tables and columns of d need, before them. */
-static int plan_enum_types(const struct sql_dialect *dl, const struct schema *target,
-			   const struct schema_diff *d, const char *stream, const char *src_engine,
-			   struct ddl_plan *p)
+/* The domain of column i of t, on its own engine (PostgreSQL): planned
+ * unless the target or the plan has one of that name that says the same;
+ * one that says otherwise is refused by name, with both definitions.
+ * -1 when refused. */
+static int plan_domain(const struct schema *target, const char *stream, const struct table *t, size_t i,
+		       struct ddl_plan *p)
 {
-	int bad = 0;
+	const struct domain *dom = t->cols[i].domain;
+	const struct domain *has = schema_find_domain(target, dom->name);
+	struct buf sql = BUF_INIT, undo = BUF_INIT, why = BUF_INIT;
+	int ret = 0;
+	if (!has)
+		has = schema_find_domain(&p->types, dom->name);
+	if (!sql_domain_makeable(dom)) {
+		buf_addf(&why, "table \"%s\": column \"%s\": its domain %s is not one name, type and expressions "
+			 "(a ';' or a comment): not made", t->name, t->cols[i].name, dom->name);
+	} else if (has && !domain_equal(has, dom)) {
+		buf_addf(&why, "table \"%s\": column \"%s\": the target's domain is \"", t->name, t->cols[i].name);
+		sql_create_domain(&why, has);
+		buf_adds(&why, "\", the stream's \"");
+		sql_create_domain(&why, dom);
+		buf_adds(&why, "\": not made (make them the same by hand)");
+	} else if (!has) {
+		schema_add_domain(&p->types, domain_copy(dom));
+		sql_create_domain(&sql, dom);
+		sql_drop_type(&undo, dom->name);
+		plan_add(p, &sql, &undo);
+		plan_typed(p, t, dom->name, i);
+	}
+	if (why.len)
+		ret = refuse(stream, t, why.buf);
+	buf_release(&sql);
+	buf_release(&undo);
+	buf_release(&why);
+	return ret;
+}
+
+/* The enum types and domains the tables and columns of d need, before
+ * them; domains on their own engine only (elsewhere a column of one is of
+ * its base type, with its checks: sql_create_table). */
+static int plan_types(const struct sql_dialect *dl, const struct schema *target, const struct schema_diff *d,
+		      const char *stream, const char *src_engine, struct ddl_plan *p)
+{
+	int bad = 0, same = !strcmp(src_engine, dl->engine);
 	for (size_t i = 0; dl->enum_types && i < d->n; i++) {
 		const struct schema_change *c = &d->v[i];
 		const struct table *t = c->new_t;
 		if (c->kind != SC_ADD_TABLE && c->kind != SC_ADD_COLUMN)
 			continue;
-		for (size_t col = 0; col < t->ncols; col++)
-			if (t->cols[col].type == VT_ENUM && (c->kind == SC_ADD_TABLE || col == c->new_i) &&
-			    plan_enum_type(dl, target, stream, src_engine, t, col, p) < 0)
+		for (size_t col = 0; col < t->ncols; col++) {
+			if (c->kind != SC_ADD_TABLE && col != c->new_i)
+				continue;
+			if (t->cols[col].domain && same) {
+				if (plan_domain(target, stream, t, col, p) < 0)
+					bad = 1;
+			} else if (t->cols[col].type == VT_ENUM &&
+				   plan_enum_type(dl, target, stream, src_engine, t, col, p) < 0) {
 				bad = 1;
+			}
+		}
 	}
 	return bad ? -1 : 0;
 }
 
-/* The DDL of d in the order it can run: enum types, tables, columns,
+/* The table (in d or the target) that table t inherits column col of t
+ * from, with an id generator of its own there; NULL for none. */
+static const struct table *generator_parent(const struct schema *target, const struct schema_diff *d,
+					    const struct table *t, const char *col)
+{
+	for (size_t x = 0; x < t->ninherits; x++) {
+		const struct table *parent = schema_find(target, t->inherits[x]);
+		for (size_t i = 0; !parent && i < d->n; i++)
+			if (d->v[i].kind == SC_ADD_TABLE && !strcmp(d->v[i].new_t->name, t->inherits[x]))
+				parent = d->v[i].new_t;
+		long pc = parent ? table_column_index(parent, col) : -1;
+		if (pc >= 0 && parent->cols[pc].autoinc)
+			return parent;
+	}
+	return NULL;
+}
+
+/* A table that inherits.  On PostgreSQL: CREATE TABLE ... INHERITS, its
+ * parents made first (parents_first); a column it inherits with its
+ * parent's id generator (Sakila's payment_p2007_01.payment_id, whose
+ * default is payment's sequence) takes its values from that generator as
+ * in the source, not from one of its own: its default is set to the
+ * parent's sequence, named when the statement runs.  On another engine:
+ * a table of its own (uncarried warns), and such a column is a plain
+ * one, said here: no generator there is the parent's. */
+static int plan_child_table(const struct sql_dialect *dl, const struct schema *target,
+			    const struct schema_diff *d, const char *stream, const char *src_engine,
+			    const struct table *t, struct ddl_plan *p, struct buf *err)
+{
+	int same = !strcmp(src_engine, dl->engine);
+	struct table *copy = table_copy(t);
+	struct buf sql = BUF_INIT, undo = BUF_INIT, name = BUF_INIT;
+	const struct table **parents = xcalloc(t->ncols, sizeof(*parents));
+	for (size_t i = 0; i < t->ncols; i++) {
+		if (!t->cols[i].autoinc || !(parents[i] = generator_parent(target, d, t, t->cols[i].name)))
+			continue;
+		copy->cols[i].autoinc = 0;
+		if (!same)
+			warning("%s:%ld: --schema: table \"%s\": column \"%s\" takes its ids from the generator of "
+				"\"%s\" in the source: made without one", stream, t->line, t->name, t->cols[i].name,
+				parents[i]->name);
+	}
+	int rc = sql_create_table(&sql, dl, copy, src_engine, &p->dropped, err);
+	sql_drop_table(&undo, dl, t->name);
+	if (rc == 0)
+		plan_add(p, &sql, &undo);
+	for (size_t i = 0; rc == 0 && same && i < t->ncols; i++) {
+		if (!parents[i])
+			continue;
+		buf_reset(&sql);
+		buf_adds(&sql, "DO $dbpipe$BEGIN EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT "
+			 "nextval(%L::regclass)', ");
+		buf_reset(&name);
+		sql_addf(&name, dl, "%T", t->name);
+		sql_literal(&sql, dl, LIT_TEXT, name.buf, name.len);
+		buf_adds(&sql, ", ");
+		sql_literal(&sql, dl, LIT_TEXT, t->cols[i].name, strlen(t->cols[i].name));
+		buf_adds(&sql, ", pg_catalog.pg_get_serial_sequence(");
+		buf_reset(&name);
+		sql_addf(&name, dl, "%T", parents[i]->name);
+		sql_literal(&sql, dl, LIT_TEXT, name.buf, name.len);
+		buf_adds(&sql, ", ");
+		sql_literal(&sql, dl, LIT_TEXT, t->cols[i].name, strlen(t->cols[i].name));
+		buf_adds(&sql, ")); END$dbpipe$");
+		plan_add(p, &sql, NULL); /* goes with its table */
+	}
+	free(parents);
+	table_free(copy);
+	buf_release(&sql);
+	buf_release(&undo);
+	buf_release(&name);
+	return rc;
+}
+
+/* The DDL of d in the order it can run: enum types and domains, tables, columns,
  * indexes, then foreign keys (their tables all exist by then).  Every
  * refusal is said before -1. */
 static int plan_build(const struct apply_opts *o, const struct db *db, const struct schema *target,
@@ -373,7 +588,7 @@ static int plan_build(const struct apply_opts *o, const struct db *db, const str
 	const struct sql_dialect *dl = db->ops->dialect;
 	struct buf sql = BUF_INIT, undo = BUF_INIT, err = BUF_INIT;
 	int bad = uncarried(o, d, stream, src_engine, db->ops->engine) > 0;
-	if (plan_enum_types(dl, target, d, stream, src_engine, p) < 0)
+	if (plan_types(dl, target, d, stream, src_engine, p) < 0)
 		bad = 1;
 	int same = !strcmp(src_engine, db->ops->engine);
 	for (int pass = 0; pass < 5; pass++)
@@ -384,7 +599,10 @@ static int plan_build(const struct apply_opts *o, const struct db *db, const str
 			buf_reset(&sql);
 			buf_reset(&undo);
 			buf_reset(&err);
-			if (pass == 0 && c->kind == SC_ADD_TABLE) {
+			if (pass == 0 && c->kind == SC_ADD_TABLE && t->ninherits) {
+				rc = plan_child_table(dl, target, d, stream, src_engine, t, p, &err);
+				made = 0;
+			} else if (pass == 0 && c->kind == SC_ADD_TABLE) {
 				rc = sql_create_table(&sql, dl, t, src_engine, &p->dropped, &err);
 				sql_drop_table(&undo, dl, t->name);
 			} else if (pass == 1 && c->kind == SC_ADD_COLUMN) {
@@ -447,7 +665,7 @@ static int plan_build(const struct apply_opts *o, const struct db *db, const str
 					sql_drop_reference(&undo, dl, t, r);
 				}
 			} else if (pass == 4 && c->kind == SC_ADD_TABLE && same) {
-				rc = plan_triggers(db, t, stream, p);
+				rc = plan_triggers(db, target, t, stream, p);
 				made = 0;
 			} else {
 				made = 0;
@@ -672,8 +890,9 @@ static int confirm_ddl(struct apply *a, size_t nddl)
 	return a->o->before_write(a->o->before_write_ctx, NULL);
 }
 
-/* t, or where the plan made an enum type for a column of t, a copy that
- * names it (enum_type_made): undoing the table or column drops it too. */
+/* t, or where the plan made an enum type or domain for a column of t or a
+ * function for its triggers, a copy that names it (type_made,
+ * functions_made): undoing the table or column drops it too. */
 static const struct table *with_types_made(struct apply *a, const struct ddl_plan *p, const struct table *t)
 {
 	struct table *copy = NULL;
@@ -684,8 +903,14 @@ static const struct table *with_types_made(struct apply *a, const struct ddl_pla
 			copy = table_copy(t);
 			schema_add(&a->made_tables, copy);
 		}
-		free(copy->cols[p->typed[i].col].enum_type_made);
-		copy->cols[p->typed[i].col].enum_type_made = xstrdup(p->typed[i].name);
+		if (p->typed[i].col == SIZE_MAX) {
+			copy->functions_made = xrealloc(copy->functions_made,
+							(copy->nfunctions_made + 1) * sizeof(*copy->functions_made));
+			copy->functions_made[copy->nfunctions_made++] = xstrdup(p->typed[i].name);
+			continue;
+		}
+		free(copy->cols[p->typed[i].col].type_made);
+		copy->cols[p->typed[i].col].type_made = xstrdup(p->typed[i].name);
 	}
 	return copy ? copy : t;
 }
@@ -1020,6 +1245,16 @@ int apply_schema_drops(struct apply *a, int after_commit)
 	if (!a->db->ops->exec_ddl)
 		return error("%s: the undo stream drops what its run made in the schema, and %s targets "
 			     "cannot", a->db->shown_url, a->db->ops->engine);
+	/* The rules of the tables it made first: one may name a table dropped
+	 * before its own (Sakila's payment rules insert into the children). */
+	for (size_t i = 0; i < a->rd.nschema && ret == 0 && !strcmp(a->db->ops->engine, "postgresql"); i++) {
+		const struct schema_record *r = &a->rd.schema_records[i];
+		for (size_t g = 0; r->kind == SC_DROP_TABLE && g < r->t->nrules && ret == 0; g++) {
+			buf_reset(&sql);
+			sql_addf(&sql, dl, "DROP RULE IF EXISTS %I ON %T", r->t->rules[g].name, r->t->name);
+			ret = run_drop(a, sql.buf, after_commit);
+		}
+	}
 	for (size_t i = 0; i < a->rd.nschema && ret == 0; i++) {
 		const struct schema_record *r = &a->rd.schema_records[i];
 		buf_reset(&sql);
@@ -1047,7 +1282,7 @@ int apply_schema_drops(struct apply *a, int after_commit)
 			 sql_add_check(&sql, dl, r->t, &r->t->checks[0], a->rd.engine ? a->rd.engine : "",
 				       &err) < 0)
 			ret = error("%s: %s", a->rd.name, err.buf);
-		else if (r->kind == SC_ADD_TRIGGER && r->t->ntriggers && !apply_trigger_statement(dl, &r->t->triggers[0]))
+		else if (r->kind == SC_ADD_TRIGGER && r->t->ntriggers && !apply_trigger_statement(dl, &r->t->triggers[0], "CREATE TRIGGER "))
 			ret = error("%s: the undo stream's trigger \"%s\" of table \"%s\" is not one CREATE TRIGGER "
 				    "statement", a->rd.name, r->t->triggers[0].name, r->t->name);
 		else if (r->kind == SC_ADD_TRIGGER && r->t->ntriggers)
@@ -1058,19 +1293,31 @@ int apply_schema_drops(struct apply *a, int after_commit)
 		if (ret < 0 || !sql.len)
 			continue;
 		ret = run_drop(a, sql.buf, after_commit);
-		/* then the enum types the run made for the table or column */
+		/* then the enum types and domains the run made for the table or column */
 		for (size_t c = 0; ret == 0 && (r->kind == SC_DROP_TABLE || r->kind == SC_DROP_COLUMN) &&
 				   c < r->t->ncols; c++) {
-			const char *type = r->t->cols[c].enum_type_made;
+			const char *type = r->t->cols[c].type_made;
 			if (!type)
 				continue;
 			if (!sql_is_type_name(type)) {
-				ret = error("%s: the undo stream's enum type of \"%s\".\"%s\" is not a type's name: %s",
+				ret = error("%s: the undo stream's type of \"%s\".\"%s\" is not a type's name: %s",
 					    a->rd.name, r->t->name, r->t->cols[c].name, type);
 				break;
 			}
 			buf_reset(&sql);
 			sql_drop_type(&sql, type);
+			ret = run_drop(a, sql.buf, after_commit);
+		}
+		/* and the functions it made for the table's triggers */
+		for (size_t f = 0; ret == 0 && r->kind == SC_DROP_TABLE && f < r->t->nfunctions_made; f++) {
+			const char *fn = r->t->functions_made[f];
+			if (!sql_is_function_signature(fn)) {
+				ret = error("%s: the undo stream's function of \"%s\" is not a function's signature: %s",
+					    a->rd.name, r->t->name, fn);
+				break;
+			}
+			buf_reset(&sql);
+			buf_addf(&sql, "DROP FUNCTION %s", fn);
 			ret = run_drop(a, sql.buf, after_commit);
 		}
 	}

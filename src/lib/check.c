@@ -250,11 +250,56 @@ static void drop_parentheses(struct toks *ts)
 	free(open);
 }
 
+/* Whether a string literal token holds a date or a time of day in the
+ * canonical text ('2007-01-01', '2007-01-01 00:00:00', fraction too):
+ * compared with a date or timestamp column, every engine reads it so
+ * (SQLite compares the text it stores, in that form). */
+static int canonical_time_literal(const struct tok *t)
+{
+	const char *p = t->text + 1;
+	size_t n = strlen(t->text) - 2;
+	int date = n >= 10 && isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[3]) && p[4] == '-' &&
+		   isdigit((unsigned char)p[5]) && p[7] == '-' && isdigit((unsigned char)p[9]);
+	if (!date || n == 10)
+		return date;
+	if (n < 19 || p[10] != ' ' || p[13] != ':' || p[16] != ':')
+		return 0;
+	for (size_t i = 19; i < n; i++)
+		if (!(i == 19 ? p[i] == '.' : isdigit((unsigned char)p[i])))
+			return 0;
+	return 1;
+}
+
+/* Leave out PostgreSQL's cast of a date or time of day in the canonical
+ * text to a date or a timestamp without time zone: payment_date >=
+ * '2007-01-01 00:00:00'::timestamp without time zone is payment_date >=
+ * '2007-01-01 00:00:00' (Sakila's payment_p2007_01). */
+static void drop_time_casts(struct toks *ts)
+{
+	for (size_t i = 1; i + 1 < ts->n; i++) {
+		struct tok *k = &ts->v[i];
+		if (k->kind != TK_OP || strcmp(k->text, "::") || ts->v[i - 1].kind != TK_STR ||
+		    !canonical_time_literal(&ts->v[i - 1]))
+			continue;
+		size_t words = 0;
+		if (word_is(&ts->v[i + 1], "date"))
+			words = 1;
+		else if (word_is(&ts->v[i + 1], "timestamp") && i + 4 < ts->n && word_is(&ts->v[i + 2], "without") &&
+			 word_is(&ts->v[i + 3], "time") && word_is(&ts->v[i + 4], "zone"))
+			words = 4;
+		if (!words || (i + 1 + words < ts->n && ts->v[i + 1 + words].kind == TK_LP))
+			continue;
+		for (size_t w = 0; w <= words; w++)
+			ts->v[i + w].dropped = 1;
+	}
+}
+
 /* Leave out PostgreSQL's casts of a value to the type it has in every
  * engine's reading anyway: price > (0)::numeric is price > 0, and
  * (name)::text = 'a'::text is name = 'a'. */
 static void drop_casts(struct toks *ts)
 {
+	drop_time_casts(ts);
 	static const char *const plain[] = { "numeric", "integer", "bigint", "smallint", "text", "real",
 					     "boolean", "varchar", "character varying", "double precision", NULL };
 	for (size_t i = 1; i + 1 < ts->n; i++) {
@@ -395,4 +440,60 @@ void check_scan_create_table(struct table *t, const char *create_sql)
 		i = j;
 	}
 	toks_release(&ts);
+}
+
+int check_of_domain(struct buf *out, const char *expr, const char *col)
+{
+	struct toks ts = { 0 };
+	if (tokenize(expr, &ts, 0) < 0 || !ts.n) {
+		toks_release(&ts);
+		return -1;
+	}
+	size_t from = 0;
+	for (size_t i = 0; i < ts.n; i++) {
+		if (!word_is(&ts.v[i], "VALUE"))
+			continue;
+		buf_add(out, expr + from, ts.v[i].at - from);
+		sql_ident(out, &neutral, col);
+		from = ts.v[i].end;
+	}
+	buf_adds(out, expr + from);
+	toks_release(&ts);
+	return 0;
+}
+
+struct table *check_domains_inlined(const struct table *t, int *bad)
+{
+	struct table *c = NULL;
+	struct buf expr = BUF_INIT;
+	*bad = 0;
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct domain *dom = t->cols[i].domain;
+		if (!dom)
+			continue;
+		if (!c)
+			c = table_copy(t);
+		struct column *col = &c->cols[i];
+		free(col->native);
+		col->native = xstrdup(dom->base);
+		col->nullable = col->nullable && !dom->not_null;
+		if (!col->default_sql && dom->default_sql)
+			col->default_sql = column_default_normalize(dom->default_sql, col);
+		for (size_t k = 0; k < dom->nchecks; k++) {
+			buf_reset(&expr);
+			if (check_of_domain(&expr, dom->checks[k].expr, col->name) < 0) {
+				*bad = 1;
+				break;
+			}
+			table_add_check(c, NULL, expr.buf);
+		}
+		domain_free(col->domain);
+		col->domain = NULL;
+	}
+	buf_release(&expr);
+	if (*bad) {
+		table_free(c);
+		return NULL;
+	}
+	return c;
 }

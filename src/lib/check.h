@@ -31,6 +31,21 @@ int check_render(struct buf *out, const struct sql_dialect *d, const struct tabl
  * rendered alike compare equal. */
 int check_equal(const struct table *a, const char *expr_a, const struct table *b, const char *expr_b);
 
+/* A domain's check (expr, in which VALUE stands for the value) as a check
+ * of the column named col: VALUE written as the column's name in double
+ * quotes, everything else as written.  -1 when expr is not one
+ * expression (check_render), out then unchanged. */
+int check_of_domain(struct buf *out, const char *expr, const char *col);
+
+/* A copy of t in which each column of a domain is of the domain's base
+ * type, NOT NULL where the domain is, with the domain's default where it
+ * has none of its own, and each check of the domain a check of the table
+ * (check_of_domain, unnamed: engines name checks per table or per
+ * schema): what another engine makes of t.  NULL when t has no column of
+ * a domain; -1 in *bad (and NULL) when a domain's check is not one
+ * expression. */
+struct table *check_domains_inlined(const struct table *t, int *bad);
+
 /* Add to t the CHECK constraints of a CREATE TABLE statement's text (a
  * column's and the table's, named where CONSTRAINT names them): SQLite
  * keeps no catalog of them, only the statement. */

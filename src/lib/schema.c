@@ -11,12 +11,41 @@
 
 static void free_strv(char **v, size_t n);
 
+/* Triggers, rules, functions: a name and its SQL each. */
+static void free_code(struct trigger *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].sql);
+	}
+	free(v);
+}
+
+static void add_code(struct trigger **v, size_t *n, const char *name, const char *sql)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].name = xstrdup(name);
+	(*v)[(*n)++].sql = xstrdup(sql);
+}
+
+const struct trigger *schema_find_function(const struct schema *s, const char *name)
+{
+	for (size_t i = 0; i < s->nfunctions; i++)
+		if (!strcmp(s->functions[i].name, name))
+			return &s->functions[i];
+	return NULL;
+}
+
 void schema_init(struct schema *s)
 {
 	s->n = s->alloc = 0;
 	s->tables = NULL;
 	s->types = NULL;
 	s->ntypes = s->types_alloc = 0;
+	s->domains = NULL;
+	s->ndomains = s->domains_alloc = 0;
+	s->functions = NULL;
+	s->nfunctions = s->functions_alloc = 0;
 }
 
 void schema_release(struct schema *s)
@@ -29,6 +58,10 @@ void schema_release(struct schema *s)
 		free_strv(s->types[i].labels, s->types[i].nlabels);
 	}
 	free(s->types);
+	for (size_t i = 0; i < s->ndomains; i++)
+		domain_free(s->domains[i]);
+	free(s->domains);
+	free_code(s->functions, s->nfunctions);
 	schema_init(s);
 }
 
@@ -62,6 +95,78 @@ struct enum_type *schema_add_type(struct schema *s, const char *name)
 	ty->labels = NULL;
 	ty->nlabels = 0;
 	return ty;
+}
+
+struct domain *schema_find_domain(const struct schema *s, const char *name)
+{
+	for (size_t i = 0; i < s->ndomains; i++)
+		if (!strcmp(s->domains[i]->name, name))
+			return s->domains[i];
+	return NULL;
+}
+
+void schema_add_domain(struct schema *s, struct domain *dom)
+{
+	ALLOC_GROW(s->domains, s->ndomains + 1, s->domains_alloc);
+	s->domains[s->ndomains++] = dom;
+}
+
+struct domain *domain_new(const char *name, const char *base, int not_null, const char *default_sql)
+{
+	struct domain *dom = xcalloc(1, sizeof(*dom));
+	dom->name = xstrdup(name);
+	dom->base = xstrdup(base);
+	dom->not_null = not_null;
+	dom->default_sql = default_sql ? xstrdup(default_sql) : NULL;
+	return dom;
+}
+
+void domain_add_check(struct domain *dom, const char *name, const char *expr)
+{
+	dom->checks = xrealloc(dom->checks, (dom->nchecks + 1) * sizeof(*dom->checks));
+	dom->checks[dom->nchecks].name = name && *name ? xstrdup(name) : NULL;
+	dom->checks[dom->nchecks++].expr = xstrdup(expr);
+}
+
+struct domain *domain_copy(const struct domain *dom)
+{
+	if (!dom)
+		return NULL;
+	struct domain *c = domain_new(dom->name, dom->base, dom->not_null, dom->default_sql);
+	for (size_t i = 0; i < dom->nchecks; i++)
+		domain_add_check(c, dom->checks[i].name, dom->checks[i].expr);
+	return c;
+}
+
+void domain_free(struct domain *dom)
+{
+	if (!dom)
+		return;
+	for (size_t i = 0; i < dom->nchecks; i++) {
+		free(dom->checks[i].name);
+		free(dom->checks[i].expr);
+	}
+	free(dom->checks);
+	free(dom->name);
+	free(dom->base);
+	free(dom->default_sql);
+	free(dom);
+}
+
+static int str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+int domain_equal(const struct domain *a, const struct domain *b)
+{
+	if (!a || !b)
+		return a == b;
+	int eq = !strcmp(a->name, b->name) && !strcmp(a->base, b->base) && a->not_null == b->not_null &&
+		 str_same(a->default_sql, b->default_sql) && a->nchecks == b->nchecks;
+	for (size_t i = 0; eq && i < a->nchecks; i++)
+		eq = str_same(a->checks[i].name, b->checks[i].name) && !strcmp(a->checks[i].expr, b->checks[i].expr);
+	return eq;
 }
 
 static void add_name_part(struct buf *b, const char *part)
@@ -143,7 +248,8 @@ void table_free(struct table *t)
 		free(t->cols[i].native);
 		free(t->cols[i].default_sql);
 		free_strv(t->cols[i].labels, t->cols[i].nlabels);
-		free(t->cols[i].enum_type_made);
+		free(t->cols[i].type_made);
+		domain_free(t->cols[i].domain);
 	}
 	free(t->cols);
 	free(t->key);
@@ -165,12 +271,12 @@ void table_free(struct table *t)
 		free(t->checks[i].expr);
 	}
 	free(t->checks);
-	for (size_t i = 0; i < t->ntriggers; i++) {
-		free(t->triggers[i].name);
-		free(t->triggers[i].sql);
-	}
-	free(t->triggers);
+	free_code(t->triggers, t->ntriggers);
+	free_code(t->rules, t->nrules);
+	free_code(t->functions, t->nfunctions);
+	free_strv(t->functions_made, t->nfunctions_made);
 	free_strv(t->not_carried, t->nnot_carried);
+	free_strv(t->inherits, t->ninherits);
 	free(t->name);
 	free(t);
 }
@@ -306,6 +412,16 @@ enum ref_action ref_action_parse(const char *sql)
 		if (!strcasecmp(sql, ref_action_names[i]))
 			return (enum ref_action)i;
 	return REF_NO_ACTION;
+}
+
+enum ref_action ref_action_effective(const struct table *t, const struct ref *r, enum ref_action a)
+{
+	for (size_t c = 0; a == REF_SET_NULL && c < r->ncols; c++) {
+		long i = table_column_index(t, r->cols[c]);
+		if (i >= 0 && !t->cols[i].nullable)
+			return REF_NO_ACTION;
+	}
+	return a;
 }
 
 const char *ref_action_sql(enum ref_action a)
@@ -501,9 +617,36 @@ void column_to_json(struct buf *out, const struct column *c)
 		buf_adds(out, ",\"labels\":");
 		add_strv(out, c->labels, c->nlabels);
 	}
-	if (c->enum_type_made) {
+	if (c->domain) {
+		buf_adds(out, ",\"domain\":");
+		domain_to_json(out, c->domain);
+	}
+	if (c->type_made) {
 		buf_adds(out, ",\"enum_type_made\":");
-		json_add_string(out, c->enum_type_made, strlen(c->enum_type_made));
+		json_add_string(out, c->type_made, strlen(c->type_made));
+	}
+	buf_addch(out, '}');
+}
+
+void domain_to_json(struct buf *out, const struct domain *dom)
+{
+	buf_adds(out, "{\"name\":");
+	json_add_string(out, dom->name, strlen(dom->name));
+	buf_adds(out, ",\"base\":");
+	json_add_string(out, dom->base, strlen(dom->base));
+	buf_addf(out, ",\"nullable\":%s", dom->not_null ? "false" : "true");
+	if (dom->default_sql) {
+		buf_adds(out, ",\"default\":");
+		json_add_string(out, dom->default_sql, strlen(dom->default_sql));
+	}
+	if (dom->nchecks) {
+		buf_adds(out, ",\"checks\":[");
+		for (size_t i = 0; i < dom->nchecks; i++) {
+			if (i)
+				buf_addch(out, ',');
+			check_to_json(out, &dom->checks[i]);
+		}
+		buf_addch(out, ']');
 	}
 	buf_addch(out, '}');
 }
@@ -568,6 +711,20 @@ void check_to_json(struct buf *out, const struct check *ck)
 	buf_addch(out, '}');
 }
 
+/* ,"key":[{"name":...,"sql":...},...] where there are some. */
+static void add_code_json(struct buf *out, const char *key, const struct trigger *v, size_t n)
+{
+	if (!n)
+		return;
+	buf_addf(out, ",\"%s\":[", key);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addch(out, ',');
+		trigger_to_json(out, &v[i]);
+	}
+	buf_addch(out, ']');
+}
+
 void table_to_json(struct buf *out, const struct table *t, int flags)
 {
 	buf_adds(out, "{\"type\":\"table\",\"table\":");
@@ -623,6 +780,16 @@ void table_to_json(struct buf *out, const struct table *t, int flags)
 	} else if (t->has_triggers) {
 		buf_adds(out, ",\"triggers\":true");
 	}
+	add_code_json(out, "rules", t->rules, t->nrules);
+	add_code_json(out, "functions", t->functions, t->nfunctions);
+	if (t->nfunctions_made) {
+		buf_adds(out, ",\"functions_made\":");
+		add_strv(out, t->functions_made, t->nfunctions_made);
+	}
+	if (t->ninherits) {
+		buf_adds(out, ",\"inherits\":");
+		add_strv(out, t->inherits, t->ninherits);
+	}
 	if (t->nnot_carried) {
 		buf_adds(out, ",\"not_carried\":");
 		add_strv(out, t->not_carried, t->nnot_carried);
@@ -655,6 +822,28 @@ static int strv_from_json(const struct jv *a, char ***out, size_t *n, struct buf
 	return 0;
 }
 
+/* A column's "domain"; NULL when it is malformed. */
+static struct domain *domain_from_json(const struct jv *j)
+{
+	const char *name = jv_get_string(j, "name"), *base = jv_get_string(j, "base");
+	const struct jv *nl = jv_get(j, "nullable"), *def = jv_get(j, "default"), *cks = jv_get(j, "checks");
+	if (j->type != J_OBJECT || !name || !*name || !base || !*base ||
+	    (nl && nl->type != J_TRUE && nl->type != J_FALSE) || (def && def->type != J_STRING && def->type != J_NULL) ||
+	    (cks && cks->type != J_ARRAY))
+		return NULL;
+	struct domain *dom = domain_new(name, base, nl && nl->type == J_FALSE, def && def->type == J_STRING ? def->s : NULL);
+	for (const struct jv *k = cks ? cks->first : NULL; k; k = k->next) {
+		const char *expr = jv_get_string(k, "check");
+		const struct jv *cn = jv_get(k, "name");
+		if (!expr || !*expr || (cn && cn->type != J_STRING)) {
+			domain_free(dom);
+			return NULL;
+		}
+		domain_add_check(dom, cn ? cn->s : NULL, expr);
+	}
+	return dom;
+}
+
 int column_from_json(struct table *t, const struct jv *c, struct buf *err)
 {
 	const char *cn = jv_get_string(c, "name"), *ty = jv_get_string(c, "type");
@@ -676,7 +865,14 @@ int column_from_json(struct table *t, const struct jv *c, struct buf *err)
 	if (labels && strv_from_json(labels, &col->labels, &col->nlabels, err, "labels") < 0)
 		return -1;
 	const char *made = jv_get_string(c, "enum_type_made");
-	col->enum_type_made = made ? xstrdup(made) : NULL;
+	col->type_made = made ? xstrdup(made) : NULL;
+	const struct jv *dom = jv_get(c, "domain");
+	if (dom && !(col->domain = domain_from_json(dom))) {
+		buf_reset(err);
+		buf_addf(err, "table \"%s\": column \"%s\": a malformed domain (\"name\", \"base\", "
+			 "\"nullable\", \"default\", \"checks\")", t->name, cn);
+		return -1;
+	}
 	return 0;
 }
 
@@ -801,6 +997,22 @@ static int checks_from_json(struct table *t, const struct jv *rec, struct buf *e
 	return 0;
 }
 
+/* "triggers" or "rules": objects of a name and the SQL that makes it
+ * (a "triggers" that is not an array is an older stream's true). */
+static int code_from_json(struct table *t, const struct jv *a, const char *what,
+			  void (*add)(struct table *, const char *, const char *), struct buf *err)
+{
+	for (const struct jv *g = a && a->type == J_ARRAY ? a->first : NULL; g; g = g->next) {
+		const char *name = jv_get_string(g, "name"), *sql = jv_get_string(g, "sql");
+		if (!name || !sql) {
+			buf_addf(err, "table \"%s\": a %s without \"name\" or \"sql\"", t->name, what);
+			return -1;
+		}
+		add(t, name, sql);
+	}
+	return 0;
+}
+
 struct table *table_from_json(const struct jv *rec, struct buf *err)
 {
 	const char *name = jv_get_string(rec, "table");
@@ -823,18 +1035,17 @@ struct table *table_from_json(const struct jv *rec, struct buf *err)
 	}
 	t->complete = jv_get_true(rec, "complete");
 	t->has_triggers = jv_get_true(rec, "triggers");
-	const struct jv *trg = jv_get(rec, "triggers");
-	for (const struct jv *g = trg && trg->type == J_ARRAY ? trg->first : NULL; g; g = g->next) {
-		const char *name = jv_get_string(g, "name"), *sql = jv_get_string(g, "sql");
-		if (!name || !sql) {
-			buf_addf(err, "table \"%s\": a trigger without \"name\" or \"sql\"", t->name);
-			table_free(t);
-			return NULL;
-		}
-		table_add_trigger(t, name, sql);
+	if (code_from_json(t, jv_get(rec, "triggers"), "trigger", table_add_trigger, err) < 0 ||
+	    code_from_json(t, jv_get(rec, "rules"), "rule", table_add_rule, err) < 0 ||
+	    code_from_json(t, jv_get(rec, "functions"), "function", table_add_function, err) < 0) {
+		table_free(t);
+		return NULL;
 	}
-	const struct jv *nc = jv_get(rec, "not_carried");
-	if (nc && strv_from_json(nc, &t->not_carried, &t->nnot_carried, err, "not_carried") < 0) {
+	const struct jv *nc = jv_get(rec, "not_carried"), *inh = jv_get(rec, "inherits");
+	const struct jv *fm = jv_get(rec, "functions_made");
+	if ((nc && strv_from_json(nc, &t->not_carried, &t->nnot_carried, err, "not_carried") < 0) ||
+	    (inh && strv_from_json(inh, &t->inherits, &t->ninherits, err, "inherits") < 0) ||
+	    (fm && strv_from_json(fm, &t->functions_made, &t->nfunctions_made, err, "functions_made") < 0)) {
 		table_free(t);
 		return NULL;
 	}
@@ -1045,6 +1256,22 @@ int strv_equal(char *const *a, size_t na, char *const *b, size_t nb)
 	return 1;
 }
 
+void table_add_rule(struct table *t, const char *name, const char *sql)
+{
+	add_code(&t->rules, &t->nrules, name, sql);
+}
+
+void table_add_function(struct table *t, const char *name, const char *sql)
+{
+	add_code(&t->functions, &t->nfunctions, name, sql);
+}
+
+void table_add_inherits(struct table *t, const char *parent)
+{
+	t->inherits = xrealloc(t->inherits, (t->ninherits + 1) * sizeof(*t->inherits));
+	t->inherits[t->ninherits++] = xstrdup(parent);
+}
+
 void table_add_not_carried(struct table *t, const char *what)
 {
 	t->not_carried = xrealloc(t->not_carried, (t->nnot_carried + 1) * sizeof(*t->not_carried));
@@ -1053,9 +1280,7 @@ void table_add_not_carried(struct table *t, const char *what)
 
 void table_add_trigger(struct table *t, const char *name, const char *sql)
 {
-	t->triggers = xrealloc(t->triggers, (t->ntriggers + 1) * sizeof(*t->triggers));
-	t->triggers[t->ntriggers].name = xstrdup(name);
-	t->triggers[t->ntriggers++].sql = xstrdup(sql);
+	add_code(&t->triggers, &t->ntriggers, name, sql);
 	t->has_triggers = 1;
 }
 
@@ -1084,7 +1309,8 @@ struct table *table_copy(const struct table *t)
 		d->name = name;
 		d->native = native;
 		d->default_sql = s->default_sql ? xstrdup(s->default_sql) : NULL; /* each owns its own */
-		d->enum_type_made = s->enum_type_made ? xstrdup(s->enum_type_made) : NULL;
+		d->type_made = s->type_made ? xstrdup(s->type_made) : NULL;
+		d->domain = domain_copy(s->domain);
 		column_copy_labels(d, s);
 	}
 	c->key = xcalloc(t->nkey ? t->nkey : 1, sizeof(*c->key));
@@ -1115,6 +1341,16 @@ struct table *table_copy(const struct table *t)
 		table_add_trigger(c, t->triggers[x].name, t->triggers[x].sql);
 	for (size_t x = 0; x < t->nnot_carried; x++)
 		table_add_not_carried(c, t->not_carried[x]);
+	for (size_t x = 0; x < t->ninherits; x++)
+		table_add_inherits(c, t->inherits[x]);
+	for (size_t x = 0; x < t->nrules; x++)
+		table_add_rule(c, t->rules[x].name, t->rules[x].sql);
+	for (size_t x = 0; x < t->nfunctions; x++)
+		table_add_function(c, t->functions[x].name, t->functions[x].sql);
+	for (size_t x = 0; x < t->nfunctions_made; x++) {
+		c->functions_made = xrealloc(c->functions_made, (x + 1) * sizeof(*c->functions_made));
+		c->functions_made[c->nfunctions_made++] = xstrdup(t->functions_made[x]);
+	}
 	c->line = t->line;
 	return c;
 }

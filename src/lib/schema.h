@@ -10,6 +10,15 @@
 #include "util.h"
 #include "value.h"
 
+/* A CHECK constraint: its expression as the engine's catalog gives it
+ * (check.h); name NULL where the engine did not name it. */
+struct check {
+	char *name;
+	char *expr;
+};
+
+struct domain;
+
 struct column {
 	char *name;
 	enum vtype type;
@@ -41,10 +50,28 @@ struct column {
 	 * digits of a second; -1 when it keeps any number (or it is unknown,
 	 * as in a stream).  The engine would round what lies beyond. */
 	int scale;
-	/* PostgreSQL: the enum type dbapply --schema made for this column
-	 * (CREATE TYPE), which undoing the column or its table drops too;
-	 * NULL when it made none.  Only an undo stream carries it. */
-	char *enum_type_made;
+	/* PostgreSQL: the domain the column's type is (native names it),
+	 * owned; NULL when it is none. */
+	struct domain *domain;
+	/* PostgreSQL: the enum type or domain dbapply --schema made for this
+	 * column (CREATE TYPE, CREATE DOMAIN), which undoing the column or
+	 * its table drops too; NULL when it made none.  Only an undo stream
+	 * carries it. */
+	char *type_made;
+};
+
+/* A domain (PostgreSQL's CREATE DOMAIN): a base type with a NOT NULL, a
+ * default and checks of its own, in which VALUE stands for the value.
+ * Its name and base type as format_type writes them; the checks'
+ * expressions as pg_get_constraintdef gives them (without CHECK and its
+ * outer parentheses). */
+struct domain {
+	char *name;
+	char *base;
+	int not_null;
+	char *default_sql; /* NULL for none */
+	size_t nchecks;
+	struct check *checks;
 };
 
 /* What a foreign key does when its row is deleted or its key updated. */
@@ -75,13 +102,6 @@ struct index {
 	int constraint;
 	size_t ncols;
 	char **cols;
-};
-
-/* A CHECK constraint: its expression as the engine's catalog gives it
- * (check.h); name NULL where the engine did not name it. */
-struct check {
-	char *name;
-	char *expr;
 };
 
 /* A trigger: its name and the statement that makes it, as its engine
@@ -122,6 +142,23 @@ struct table {
 	 * --schema refuses to make the table, naming each. */
 	char **not_carried;
 	size_t nnot_carried;
+	/* PostgreSQL: the tables it inherits from (INHERITS), by stream
+	 * name, in order; its rows are its own (read and written ONLY). */
+	char **inherits;
+	size_t ninherits;
+	/* PostgreSQL: its rules by name, each with the statement that makes
+	 * it (pg_get_ruledef, without its ';'). */
+	size_t nrules;
+	struct trigger *rules;
+	/* PostgreSQL: the functions of the source's own schemas that its
+	 * triggers call, by their signature ("last_updated()"), each with its
+	 * CREATE FUNCTION (pg_get_functiondef). */
+	size_t nfunctions;
+	struct trigger *functions;
+	/* The functions dbapply --schema made for its triggers, which undoing
+	 * the table drops too (only an undo stream carries them). */
+	char **functions_made;
+	size_t nfunctions_made;
 	long line;             /* line of its table record in a stream, else 0 */
 };
 
@@ -140,6 +177,13 @@ struct schema {
 	/* The enum types a target has (PostgreSQL), tables or not. */
 	struct enum_type *types;
 	size_t ntypes, types_alloc;
+	/* The domains a target has (PostgreSQL), used by a table or not. */
+	struct domain **domains;
+	size_t ndomains, domains_alloc;
+	/* The functions of a target's own schemas (PostgreSQL), by signature,
+	 * each with its CREATE FUNCTION. */
+	struct trigger *functions;
+	size_t nfunctions, functions_alloc;
 };
 
 void schema_init(struct schema *s);
@@ -150,6 +194,17 @@ struct table *schema_find(const struct schema *s, const char *name);
 /* An enum type of s by its SQL name; add one (name copied, no labels). */
 struct enum_type *schema_find_type(const struct schema *s, const char *name);
 struct enum_type *schema_add_type(struct schema *s, const char *name);
+/* A domain of s by its SQL name, or NULL; add one (taking ownership). */
+struct domain *schema_find_domain(const struct schema *s, const char *name);
+void schema_add_domain(struct schema *s, struct domain *dom);
+/* A new domain (strings copied, no checks); a deep copy; free; whether
+ * two say the same (name, base, NOT NULL, default, each check's name and
+ * expression, in order). */
+struct domain *domain_new(const char *name, const char *base, int not_null, const char *default_sql);
+void domain_add_check(struct domain *dom, const char *name, const char *expr);
+struct domain *domain_copy(const struct domain *dom);
+void domain_free(struct domain *dom);
+int domain_equal(const struct domain *a, const struct domain *b);
 
 /* Stream table names.  A table of the engine's default schema is named by
  * itself, one of another schema "schema.table"; a '.' or '\' inside either
@@ -215,6 +270,11 @@ void ref_add_column(struct ref *rf, const char *col, const char *to_col);
 /* An engine's spelling of an action ("CASCADE", "set null", ...); an
  * unknown one is REF_NO_ACTION. */
 enum ref_action ref_action_parse(const char *sql);
+/* What action a of foreign key r of t does: SET NULL on a NOT NULL
+ * column sets nothing, the delete or update fails as with NO ACTION
+ * (PostgreSQL and SQLite take it, InnoDB refuses it: jOOQ's Sakila has
+ * payment.rental_id so); else a. */
+enum ref_action ref_action_effective(const struct table *t, const struct ref *r, enum ref_action a);
 /* "NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT". */
 const char *ref_action_sql(enum ref_action a);
 /* An index of t; its columns are added with index_add_column. */
@@ -226,6 +286,14 @@ void table_drop_last_index(struct table *t);
 void table_sort_indexes(struct table *t);
 /* Something of t its record cannot describe (not_carried); copied. */
 void table_add_not_carried(struct table *t, const char *what);
+/* A function of t's triggers (PostgreSQL); the strings are copied. */
+void table_add_function(struct table *t, const char *name, const char *sql);
+/* The function of s by its signature, or NULL. */
+const struct trigger *schema_find_function(const struct schema *s, const char *name);
+/* A rule of t (PostgreSQL); the strings are copied. */
+void table_add_rule(struct table *t, const char *name, const char *sql);
+/* A table t inherits from (PostgreSQL); copied. */
+void table_add_inherits(struct table *t, const char *parent);
 /* A trigger of t (has_triggers set); the strings are copied. */
 void table_add_trigger(struct table *t, const char *name, const char *sql);
 /* A check of t (name may be NULL); the strings are copied. */
@@ -256,6 +324,7 @@ void ref_to_json(struct buf *out, const struct ref *r, int names);
 void index_to_json(struct buf *out, const struct index *ix, int names);
 void check_to_json(struct buf *out, const struct check *ck);
 void trigger_to_json(struct buf *out, const struct trigger *g);
+void domain_to_json(struct buf *out, const struct domain *dom);
 /* Parse a table record.  Returns NULL with a reason in err. */
 struct table *table_from_json(const struct jv *rec, struct buf *err);
 /* Append the column that c (a column of a table record) describes. */

@@ -53,7 +53,8 @@ static int columns_equal(const struct column *a, const struct column *b, int sam
 	if (a->nlabels && b->nlabels && !strv_equal(a->labels, a->nlabels, b->labels, b->nlabels))
 		return 0;
 	if (same_engine)
-		return !strcasecmp(a->native, b->native) && str_equal(a->default_sql, b->default_sql);
+		return !strcasecmp(a->native, b->native) && str_equal(a->default_sql, b->default_sql) &&
+		       domain_equal(a->domain, b->domain);
 	/* gen_random_uuid() and uuid() mean one thing in two spellings: only
 	 * portable defaults compare across engines. */
 	if ((a->default_sql && !default_is_portable(a->default_sql)) ||
@@ -62,30 +63,42 @@ static int columns_equal(const struct column *a, const struct column *b, int sam
 	return str_equal(a->default_sql, b->default_sql);
 }
 
-static long find_trigger(const struct table *t, const char *name)
+/* A table's triggers and then its rules (PostgreSQL), numbered as one
+ * list: the trigger records of a change name either, said by "rule". */
+static const struct trigger *code_at(const struct table *t, size_t i)
 {
-	for (size_t i = 0; i < t->ntriggers; i++)
-		if (!strcmp(t->triggers[i].name, name))
+	return i < t->ntriggers ? &t->triggers[i] : &t->rules[i - t->ntriggers];
+}
+
+static const char *code_word(const struct table *t, size_t i)
+{
+	return i < t->ntriggers ? "trigger" : "rule";
+}
+
+static long find_code(const struct table *t, const char *name, int rule)
+{
+	for (size_t i = rule ? t->ntriggers : 0; i < (rule ? t->ntriggers + t->nrules : t->ntriggers); i++)
+		if (!strcmp(code_at(t, i)->name, name))
 			return (long)i;
 	return -1;
 }
 
-/* Triggers by name; within one engine their SQL too (across engines each
- * is its engine's code, which says the same in other words).  A side that
- * only says it has some (an older stream) is not compared. */
+/* Triggers and rules by name; within one engine their SQL too (across
+ * engines each is its engine's code, which says the same in other words).
+ * A side that only says it has triggers (an older stream) is not compared. */
 static void diff_triggers(const struct table *o, const struct table *n, int same_engine, struct schema_diff *d)
 {
 	if ((o->has_triggers && !o->ntriggers) || (n->has_triggers && !n->ntriggers))
 		return;
-	for (size_t i = 0; i < n->ntriggers; i++) {
-		long j = find_trigger(o, n->triggers[i].name);
+	for (size_t i = 0; i < n->ntriggers + n->nrules; i++) {
+		long j = find_code(o, code_at(n, i)->name, i >= n->ntriggers);
 		if (j < 0)
 			add(d, SC_ADD_TRIGGER, o, 0, n, i);
-		else if (same_engine && strcmp(o->triggers[j].sql, n->triggers[i].sql))
+		else if (same_engine && strcmp(code_at(o, (size_t)j)->sql, code_at(n, i)->sql))
 			add(d, SC_ALTER_TRIGGER, o, (size_t)j, n, i);
 	}
-	for (size_t j = 0; j < o->ntriggers; j++)
-		if (find_trigger(n, o->triggers[j].name) < 0)
+	for (size_t j = 0; j < o->ntriggers + o->nrules; j++)
+		if (find_code(n, code_at(o, j)->name, j >= o->ntriggers) < 0)
 			add(d, SC_DROP_TRIGGER, o, j, n, 0);
 }
 
@@ -120,11 +133,14 @@ static long find_ref(const struct table *t, const struct ref *rf)
 	return -1;
 }
 
-static int action_equal(enum ref_action a, enum ref_action b, int same_engine)
+/* Across engines RESTRICT is NO ACTION, and so is SET NULL on a NOT NULL
+ * column (ref_action_effective): MySQL has that for PostgreSQL's. */
+static int action_equal(const struct table *ta, const struct ref *ra, enum ref_action a, const struct table *tb,
+			const struct ref *rb, enum ref_action b, int same_engine)
 {
 	if (!same_engine) {
-		a = a == REF_RESTRICT ? REF_NO_ACTION : a;
-		b = b == REF_RESTRICT ? REF_NO_ACTION : b;
+		a = ref_action_effective(ta, ra, a == REF_RESTRICT ? REF_NO_ACTION : a);
+		b = ref_action_effective(tb, rb, b == REF_RESTRICT ? REF_NO_ACTION : b);
 	}
 	return a == b;
 }
@@ -147,13 +163,39 @@ static long find_check(const struct table *t, const struct table *of, const stru
 	return -1;
 }
 
-static void diff_table(const struct table *o, const struct table *n, int same_engine, struct schema_diff *d)
+/* The column of t whose domain gave check i of its inlined copy (the
+ * checks after t's own, check_domains_inlined's order). */
+static size_t domain_column_of_check(const struct table *t, size_t i)
+{
+	i -= t->nchecks;
+	for (size_t c = 0; c < t->ncols; c++) {
+		size_t n = t->cols[c].domain ? t->cols[c].domain->nchecks : 0;
+		if (i < n)
+			return c;
+		i -= n;
+	}
+	return 0;
+}
+
+/* Whether d already says that column i of n changed. */
+static int column_altered(const struct schema_diff *d, const struct table *n, size_t i)
+{
+	for (size_t k = 0; k < d->n; k++)
+		if (d->v[k].kind == SC_ALTER_COLUMN && d->v[k].new_t == n && d->v[k].new_i == i)
+			return 1;
+	return 0;
+}
+
+/* o and n as recorded, oc and nc as compared (the same but for domains
+ * across engines: diff_table). */
+static void diff_parts(const struct table *o, const struct table *oc, const struct table *n,
+		       const struct table *nc, int same_engine, struct schema_diff *d)
 {
 	for (size_t i = 0; i < n->ncols; i++) {
 		long j = table_column_index(o, n->cols[i].name);
 		if (j < 0)
 			add(d, SC_ADD_COLUMN, o, 0, n, i);
-		else if (!columns_equal(&o->cols[j], &n->cols[i], same_engine))
+		else if (!columns_equal(&oc->cols[j], &nc->cols[i], same_engine))
 			add(d, SC_ALTER_COLUMN, o, (size_t)j, n, i);
 	}
 	for (size_t j = 0; j < o->ncols; j++)
@@ -172,21 +214,53 @@ static void diff_table(const struct table *o, const struct table *n, int same_en
 		long j = find_ref(o, &n->refs[i]);
 		if (j < 0)
 			add(d, SC_ADD_REFERENCE, o, 0, n, i);
-		else if (!action_equal(o->refs[j].on_delete, n->refs[i].on_delete, same_engine) ||
-			 !action_equal(o->refs[j].on_update, n->refs[i].on_update, same_engine))
+		else if (!action_equal(o, &o->refs[j], o->refs[j].on_delete, n, &n->refs[i], n->refs[i].on_delete,
+				       same_engine) ||
+			 !action_equal(o, &o->refs[j], o->refs[j].on_update, n, &n->refs[i], n->refs[i].on_update,
+				       same_engine))
 			add(d, SC_ALTER_REFERENCE, o, (size_t)j, n, i);
 	}
 	for (size_t j = 0; j < o->nrefs; j++)
 		if (find_ref(n, &o->refs[j]) < 0)
 			add(d, SC_DROP_REFERENCE, o, j, n, 0);
-	for (size_t i = 0; i < n->nchecks; i++)
-		if (find_check(o, n, &n->checks[i]) < 0)
+	/* a domain's check the other side lacks changes its column */
+	for (size_t i = 0; i < nc->nchecks; i++) {
+		if (find_check(oc, nc, &nc->checks[i]) >= 0)
+			continue;
+		size_t c = domain_column_of_check(n, i);
+		long j = i < n->nchecks ? 0 : table_column_index(o, n->cols[c].name);
+		if (i < n->nchecks)
 			add(d, SC_ADD_CHECK, o, 0, n, i);
-	for (size_t j = 0; j < o->nchecks; j++)
-		if (find_check(n, o, &o->checks[j]) < 0)
+		else if (j >= 0 && !column_altered(d, n, c))
+			add(d, SC_ALTER_COLUMN, o, (size_t)j, n, c);
+	}
+	for (size_t j = 0; j < oc->nchecks; j++) {
+		if (find_check(nc, oc, &oc->checks[j]) >= 0)
+			continue;
+		size_t c = domain_column_of_check(o, j);
+		long i = j < o->nchecks ? 0 : table_column_index(n, o->cols[c].name);
+		if (j < o->nchecks)
 			add(d, SC_DROP_CHECK, o, j, n, 0);
+		else if (i >= 0 && !column_altered(d, n, (size_t)i))
+			add(d, SC_ALTER_COLUMN, o, c, n, (size_t)i);
+	}
 	diff_triggers(o, n, same_engine, d);
 }
+
+/* Across engines a column of a domain compares as what another engine
+ * makes of it: its base type, NOT NULL, default, and its checks as checks
+ * of the table (check_domains_inlined), so that PostgreSQL's year column
+ * and MySQL's int column with CHECK (year between ...) compare equal. */
+static void diff_table(const struct table *o, const struct table *n, int same_engine, struct schema_diff *d)
+{
+	int bad;
+	struct table *oc = same_engine ? NULL : check_domains_inlined(o, &bad);
+	struct table *nc = same_engine ? NULL : check_domains_inlined(n, &bad);
+	diff_parts(o, oc ? oc : o, n, nc ? nc : n, same_engine, d);
+	table_free(oc);
+	table_free(nc);
+}
+
 
 void schema_diff_compute(const struct schema *old, const struct schema *new_, int same_engine,
 			 struct schema_diff *out)
@@ -248,7 +322,11 @@ static void part_to_json(struct buf *out, enum schema_change_kind k, const struc
 	case SC_ADD_TRIGGER:
 	case SC_DROP_TRIGGER:
 	case SC_ALTER_TRIGGER:
-		trigger_to_json(out, &t->triggers[i]);
+		trigger_to_json(out, code_at(t, i));
+		if (i >= t->ntriggers) { /* a rule: {"name":...,"sql":...,"rule":true} */
+			out->len--;
+			buf_adds(out, ",\"rule\":true}");
+		}
 		return;
 	}
 }
@@ -345,7 +423,7 @@ int schema_record_from_json(const struct jv *rec, struct schema_record *out, str
 	const char *col = jv_get_string(old, "name");
 	if (out->kind == SC_DROP_COLUMN && col) {
 		const char *made = jv_get_string(old, "enum_type_made");
-		table_add_column(out->t, col, VT_OTHER, "", 1)->enum_type_made = made ? xstrdup(made) : NULL;
+		table_add_column(out->t, col, VT_OTHER, "", 1)->type_made = made ? xstrdup(made) : NULL;
 	} else if ((out->kind == SC_DROP_INDEX || out->kind == SC_ADD_INDEX) && col) {
 		struct index *ix = table_add_index(out->t, col, jv_get_true(old, "unique"));
 		ix->constraint = jv_get_true(old, "constraint");
@@ -386,6 +464,10 @@ static void describe_column(struct buf *out, const struct column *c)
 		buf_addf(out, ", DEFAULT %s", c->default_sql);
 	for (size_t i = 0; i < c->nlabels && !strchr(c->native, '('); i++)
 		buf_addf(out, "%s'%s'%s", i ? ", " : ", ENUM (", c->labels[i], i + 1 == c->nlabels ? ")" : "");
+	if (c->domain) {
+		buf_adds(out, ", ");
+		sql_create_domain(out, c->domain);
+	}
 }
 
 static void describe_strv(struct buf *out, char *const *v, size_t n)
@@ -478,14 +560,14 @@ void schema_change_describe(struct buf *out, const struct schema_change *c, cons
 	case SC_ADD_TRIGGER:
 	case SC_DROP_TRIGGER: {
 		const struct table *t = c->kind == SC_ADD_TRIGGER ? n : o;
-		buf_addf(out, "trigger \"%s\" of \"%s\" is only in %s",
-			 t->triggers[c->kind == SC_ADD_TRIGGER ? c->new_i : c->old_i].name, t->name,
+		size_t i = c->kind == SC_ADD_TRIGGER ? c->new_i : c->old_i;
+		buf_addf(out, "%s \"%s\" of \"%s\" is only in %s", code_word(t, i), code_at(t, i)->name, t->name,
 			 c->kind == SC_ADD_TRIGGER ? new_name : old_name);
 		return;
 	}
 	case SC_ALTER_TRIGGER:
-		buf_addf(out, "trigger \"%s\" of \"%s\" is other code in %s than in %s", n->triggers[c->new_i].name,
-			 n->name, old_name, new_name);
+		buf_addf(out, "%s \"%s\" of \"%s\" is other code in %s than in %s", code_word(n, c->new_i),
+			 code_at(n, c->new_i)->name, n->name, old_name, new_name);
 		return;
 	case SC_ALTER_REFERENCE:
 		buf_addf(out, "foreign key of \"%s\" is ", n->name);

@@ -181,8 +181,19 @@ void sql_create_enum_type(struct buf *sql, const struct sql_dialect *d, const ch
 void sql_drop_type(struct buf *sql, const char *name);
 /* Whether name is a type's name as sql_enum_type_name writes one (parts
  * bare or quoted, joined by '.'), and nothing more: an undo stream's
- * enum_type_made is checked before it is dropped. */
+ * type_made is checked before it is dropped. */
 int sql_is_type_name(const char *name);
+/* PostgreSQL: CREATE DOMAIN of dom as its record has it (DROP TYPE drops
+ * it again); whether each part of it is one name or expression (a ';' or
+ * a comment in a stream is not run). */
+void sql_create_domain(struct buf *sql, const struct domain *dom);
+int sql_domain_makeable(const struct domain *dom);
+/* Whether name is a function's signature as regprocedure writes it
+ * ("last_updated()", "audit.stamp(integer, text)"): a type's name, then
+ * arguments of letters, digits, '_', ' ', ',', '.', '[]' and quoted
+ * names, and nothing more: an undo stream's functions_made is checked
+ * before it is dropped. */
+int sql_is_function_signature(const char *name);
 /* Whether sql is one statement in d's words (d->one_statement). */
 int sql_one_statement(const struct sql_dialect *d, const char *sql);
 /* The undoing of each: DROP TABLE, ALTER TABLE DROP COLUMN, DROP INDEX. */

@@ -57,8 +57,9 @@ static int is_indexed(const struct table *t, size_t i)
 	const char *name = t->cols[i].name;
 	if (table_is_key(t, i) && t->key_kind != KEY_ROW)
 		return 1;
+	/* an index of an engine's own kind is made on its engine only */
 	for (size_t x = 0; x < t->nindexes; x++)
-		for (size_t c = 0; c < t->indexes[x].ncols; c++)
+		for (size_t c = 0; !t->indexes[x].kind && c < t->indexes[x].ncols; c++)
 			if (!strcmp(t->indexes[x].cols[c], name))
 				return 1;
 	for (size_t r = 0; r < t->nrefs; r++)
@@ -163,6 +164,20 @@ int sql_is_type_name(const char *name)
 	return *p == '\0';
 }
 
+int sql_is_function_signature(const char *name)
+{
+	const char *open = strchr(name, '(');
+	size_t n = strlen(name);
+	if (!open || n < 2 || name[n - 1] != ')')
+		return 0;
+	char *fn = xstrndup(name, (size_t)(open - name));
+	int ok = sql_is_type_name(fn);
+	free(fn);
+	for (const char *p = open + 1; ok && p < name + n - 1; p++)
+		ok = isalnum((unsigned char)*p) || strchr("_ ,.[]\"", *p);
+	return ok;
+}
+
 void sql_drop_type(struct buf *sql, const char *name)
 {
 	buf_addf(sql, "DROP TYPE %s", name);
@@ -225,13 +240,22 @@ static int reference_clause(struct buf *sql, const struct sql_dialect *d, const 
 			 t->name, r->table, d->engine);
 		return -1;
 	}
+	/* InnoDB refuses SET NULL on a NOT NULL column ("incorrectly formed"),
+	 * which PostgreSQL and SQLite take: there the delete or update then
+	 * fails, as it does with NO ACTION, which MySQL gets instead
+	 * (ref_action_effective) */
+	enum ref_action on_delete = r->on_delete, on_update = r->on_update;
+	if (!strcmp(d->engine, "mysql")) {
+		on_delete = ref_action_effective(t, r, on_delete);
+		on_update = ref_action_effective(t, r, on_update);
+	}
 	sql_addf(sql, d, "REFERENCES %T (", r->table);
 	name_list(sql, d, r->to, r->ncols);
 	buf_addch(sql, ')');
-	if (r->on_delete != REF_NO_ACTION)
-		buf_addf(sql, " ON DELETE %s", ref_action_sql(r->on_delete));
-	if (r->on_update != REF_NO_ACTION)
-		buf_addf(sql, " ON UPDATE %s", ref_action_sql(r->on_update));
+	if (on_delete != REF_NO_ACTION)
+		buf_addf(sql, " ON DELETE %s", ref_action_sql(on_delete));
+	if (on_update != REF_NO_ACTION)
+		buf_addf(sql, " ON UPDATE %s", ref_action_sql(on_update));
 	if (r->deferrable && d->deferrable_references)
 		buf_adds(sql, " DEFERRABLE");
 	return 0;
@@ -298,8 +322,8 @@ void sql_drop_trigger(struct buf *sql, const struct sql_dialect *d, const char *
 		sql_addf(sql, d, "DROP TRIGGER %I", name);
 }
 
-int sql_create_table(struct buf *sql, const struct sql_dialect *d, const struct table *t,
-		     const char *src_engine, struct buf *dropped, struct buf *err)
+static int create_table(struct buf *sql, const struct sql_dialect *d, const struct table *t,
+			const char *src_engine, struct buf *dropped, struct buf *err)
 {
 	int rowid = 0;
 	sql_addf(sql, d, "CREATE TABLE %T (", t->name);
@@ -323,11 +347,16 @@ int sql_create_table(struct buf *sql, const struct sql_dialect *d, const struct 
 		if (check_clause(sql, d, t, &t->checks[c], src_engine, err) < 0)
 			return -1;
 	buf_addch(sql, ')');
+	/* its columns are listed too: PostgreSQL merges them with the parent's */
+	for (size_t p = 0; !strcmp(src_engine, d->engine) && p < t->ninherits; p++)
+		sql_addf(sql, d, p ? ", %T" : " INHERITS (%T", t->inherits[p]);
+	if (!strcmp(src_engine, d->engine) && t->ninherits)
+		buf_addch(sql, ')');
 	return 0;
 }
 
-int sql_add_column(struct buf *sql, const struct sql_dialect *d, const struct table *t, size_t i,
-		   const char *src_engine, struct buf *dropped, struct buf *err)
+static int add_column(struct buf *sql, const struct sql_dialect *d, const struct table *t, size_t i,
+		      const char *src_engine, struct buf *dropped, struct buf *err)
 {
 	sql_addf(sql, d, "ALTER TABLE %T ADD COLUMN ", t->name);
 	if (column_def(sql, d, t, i, src_engine, dropped, err) < 0)
@@ -338,6 +367,76 @@ int sql_add_column(struct buf *sql, const struct sql_dialect *d, const struct ta
 			return reference_clause(sql, d, t, &t->refs[r], err);
 		}
 	return 0;
+}
+
+/* On another engine than its own, t with its domains made of their base
+ * types and checks (check_domains_inlined): *copy to free; NULL with err
+ * set when a domain's check cannot be read. */
+static const struct table *domains_inlined(const struct sql_dialect *d, const struct table *t,
+					   const char *src_engine, struct table **copy, struct buf *err)
+{
+	int bad = 0;
+	*copy = strcmp(src_engine, d->engine) ? check_domains_inlined(t, &bad) : NULL;
+	if (bad)
+		buf_addf(err, "table \"%s\": a check of a domain of its columns is not one SQL expression: not made",
+			 t->name);
+	return bad ? NULL : *copy ? *copy : t;
+}
+
+int sql_create_table(struct buf *sql, const struct sql_dialect *d, const struct table *t,
+		     const char *src_engine, struct buf *dropped, struct buf *err)
+{
+	struct table *copy;
+	const struct table *made = domains_inlined(d, t, src_engine, &copy, err);
+	int rc = made ? create_table(sql, d, made, src_engine, dropped, err) : -1;
+	table_free(copy);
+	return rc;
+}
+
+/* A column of a domain added on another engine: its base type, and its
+ * checks as checks of the table, which ALTER TABLE ADD COLUMN takes as
+ * "ADD COLUMN ... , ADD CHECK (...)" on MySQL and not at all on SQLite:
+ * refused there by name rather than added without them. */
+int sql_add_column(struct buf *sql, const struct sql_dialect *d, const struct table *t, size_t i,
+		   const char *src_engine, struct buf *dropped, struct buf *err)
+{
+	const struct domain *dom = t->cols[i].domain;
+	if (dom && dom->nchecks && strcmp(src_engine, d->engine)) {
+		buf_addf(err, "table \"%s\": column \"%s\" is of the domain %s, whose checks %s cannot add to a "
+			 "table that exists: not made (add the column and its check by hand)", t->name,
+			 t->cols[i].name, dom->name, d->engine);
+		return -1;
+	}
+	struct table *copy;
+	const struct table *made = domains_inlined(d, t, src_engine, &copy, err);
+	int rc = made ? add_column(sql, d, made, i, src_engine, dropped, err) : -1;
+	table_free(copy);
+	return rc;
+}
+
+void sql_create_domain(struct buf *sql, const struct domain *dom)
+{
+	buf_addf(sql, "CREATE DOMAIN %s AS %s", dom->name, dom->base);
+	if (dom->default_sql)
+		buf_addf(sql, " DEFAULT %s", dom->default_sql);
+	if (dom->not_null)
+		buf_adds(sql, " NOT NULL");
+	for (size_t k = 0; k < dom->nchecks; k++) {
+		if (dom->checks[k].name) {
+			buf_adds(sql, " CONSTRAINT ");
+			type_name_part(sql, dom->checks[k].name);
+		}
+		buf_addf(sql, " CHECK (%s)", dom->checks[k].expr);
+	}
+}
+
+int sql_domain_makeable(const struct domain *dom)
+{
+	int ok = sql_is_type_name(dom->name) && sql_is_one_expression(dom->base) &&
+		 (!dom->default_sql || sql_is_one_expression(dom->default_sql));
+	for (size_t k = 0; ok && k < dom->nchecks; k++)
+		ok = sql_is_one_expression(dom->checks[k].expr);
+	return ok;
 }
 
 /* SQLite names the indexes of UNIQUE constraints itself, in a namespace
@@ -377,9 +476,14 @@ void sql_create_index(struct buf *sql, const struct sql_dialect *d, const struct
 		return;
 	}
 	/* a kind of index is made only by its own engine (apply_schema's refusal) */
-	sql_addf(sql, d, "CREATE %s%s%sINDEX %I ON %T (", ix->unique ? "UNIQUE " : "",
+	sql_addf(sql, d, "CREATE %s%s%sINDEX %I ON %T ", ix->unique ? "UNIQUE " : "",
 		 ix->kind && !strcmp(ix->kind, "fulltext") ? "FULLTEXT " : "",
 		 ix->kind && !strcmp(ix->kind, "spatial") ? "SPATIAL " : "", name.buf, t->name);
+	/* PostgreSQL's access methods (gist, gin, hash, brin): a bare name */
+	if (ix->kind && strcmp(ix->kind, "fulltext") && strcmp(ix->kind, "spatial") && sql_is_type_name(ix->kind) &&
+	    !strchr(ix->kind, '.') && !strchr(ix->kind, '"'))
+		buf_addf(sql, "USING %s ", ix->kind);
+	buf_addch(sql, '(');
 	name_list(sql, d, ix->cols, ix->ncols);
 	buf_addch(sql, ')');
 	buf_release(&name);

@@ -133,8 +133,10 @@ int my_column_type(struct buf *sql, const struct column *c, int indexed, const c
 		return -1;
 	case VT_BOOL: buf_adds(sql, "tinyint(1)"); return 0;
 	case VT_TEXT:
+		/* a char(n) too: MySQL drops the trailing spaces of a CHAR when
+		 * read, which PostgreSQL pads with and SQLite keeps */
 		if (n == 1 && sql_native_has(c->native, "char")) {
-			buf_addf(sql, sql_native_has(c->native, "var") ? "varchar(%u)" : "char(%u)", a);
+			buf_addf(sql, "varchar(%u)", a);
 			return 0;
 		}
 		if (indexed) {
@@ -176,6 +178,14 @@ int my_column_type(struct buf *sql, const struct column *c, int indexed, const c
 		}
 		buf_addch(sql, ')');
 		return 0;
+	case VT_OTHER:
+		/* PostgreSQL's text form of it (an array, a tsvector), kept as
+		 * written: dbpipe(5), "Types across engines" */
+		if (!strcmp(src, "postgresql") && !indexed) {
+			buf_adds(sql, "longtext");
+			return 0;
+		}
+		/* fall through */
 	default:
 		buf_addf(err, "column \"%s\" has the %s type %s, which has no equivalent in MySQL",
 			 c->name, src, c->native);

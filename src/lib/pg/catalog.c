@@ -1,6 +1,7 @@
 /* pg/catalog: the tables, their columns, keys and references; how
  * PostgreSQL's types map to the stream's and how its SQL orders and
  * compares them; how statements name a table. */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,42 @@ static int pg_column_type(struct buf *sql, const struct column *c, int indexed, 
 	}
 }
 
+/* A function's CREATE FUNCTION (pg_get_functiondef) holds semicolons in
+ * its body, between dollar quotes ($function$ ... $function$): it is one
+ * statement when no ';' stands outside quotes, dollar quotes and comments
+ * but at its end. */
+static int pg_one_statement(const char *sql)
+{
+	for (const char *p = sql; *p; p++) {
+		if (*p == '\'' || *p == '"') {
+			const char *q = strchr(p + 1, *p);
+			if (!q)
+				return 0;
+			p = q; /* a doubled quote reads as two quoted parts */
+		} else if (*p == '$' && (p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_'))) {
+			const char *end = p + 1;
+			while (isalnum((unsigned char)*end) || *end == '_')
+				end++;
+			if (*end != '$')
+				continue; /* a parameter ($1), not a quote */
+			size_t n = (size_t)(end - p) + 1;
+			char *tag = xstrndup(p, n);
+			const char *close = strstr(end + 1, tag);
+			free(tag);
+			if (!close)
+				return 0;
+			p = close + n - 1;
+		} else if (p[0] == '-' && p[1] == '-') {
+			return 0;
+		} else if (p[0] == '/' && p[1] == '*') {
+			return 0;
+		} else if (*p == ';') {
+			return !p[1 + strspn(p + 1, " \t\r\n")];
+		}
+	}
+	return 1;
+}
+
 const struct sql_dialect pg_dialect = {
 	'"', " IS NOT DISTINCT FROM ", 1, pg_placeholder, pg_order_key, pg_key_operand,
 	"postgresql", pg_column_type, AUTOINC_IDENTITY, 0, 1, 0, 0,
@@ -157,6 +194,7 @@ const struct sql_dialect pg_dialect = {
 	"BEGIN;\nSET CONSTRAINTS ALL DEFERRED;\n",
 	ALTER_PARTS,
 	1,
+	pg_one_statement,
 };
 
 /* --- names --- */
@@ -279,7 +317,8 @@ static const char q_columns[] = TABLES_CTE
 	"CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END, "
 	"CASE WHEN ty.typtype = 'd' THEN (SELECT b.typtype FROM pg_catalog.pg_type b WHERE b.oid = ty.typbasetype) ELSE ty.typtype END, "
 	"COALESCE(pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) LIKE 'nextval(%', false), "
-	"CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END "
+	"CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END, "
+	"CASE WHEN ty.typtype = 'd' THEN pg_catalog.format_type(ty.oid, NULL) END "
 	"FROM tbl t JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid "
 	"JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
 	"LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
@@ -298,11 +337,14 @@ static const char q_keys[] = TABLES_CTE
 	"ORDER BY i.indrelid, i.indisprimary DESC, ic.relname COLLATE \"C\", i.indexrelid, k.ord";
 
 /* The other indexes, described as the primary key's are (no predicate,
- * no expressions), one row per column. */
+ * no expressions), one row per column, with their access method: one
+ * other than btree (Sakila's gist index of film.fulltext) is an index of
+ * PostgreSQL's own kind. */
 static const char q_indexes[] = TABLES_CTE
 	"SELECT i.indrelid, ic.relname, i.indisunique, a.attname, "
 	"EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con WHERE con.conindid = i.indexrelid "
-	"AND con.conrelid = i.indrelid AND con.contype = 'u') "
+	"AND con.conrelid = i.indrelid AND con.contype = 'u'), "
+	"(SELECT am.amname FROM pg_catalog.pg_am am WHERE am.oid = ic.relam) "
 	"FROM tbl t JOIN pg_catalog.pg_index i ON i.indrelid = t.oid "
 	"JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
 	"CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
@@ -336,23 +378,69 @@ static const char q_triggers[] = TABLES_CTE
 	"FROM tbl t JOIN pg_catalog.pg_trigger g ON g.tgrelid = t.oid AND NOT g.tgisinternal "
 	"ORDER BY g.tgrelid, g.tgname COLLATE \"C\"";
 
-/* What a table record does not describe, said for people: the table's
- * rules (Sakila's payment_insert_p2007_01 sends inserts into a child),
- * the parents it inherits from, its partitioning (the partitions are not
- * tables of the stream), the domain types of its columns (their checks
- * and NOT NULL are not read). */
+/* What a table record does not describe, said for people: its
+ * partitioning (the partitions are not
+ * tables of the stream), a column of a domain over an enum or another
+ * domain (the record carries a domain over a plain type, q_domains). */
 static const char q_not_carried[] = TABLES_CTE
-	"SELECT r.ev_class, 'rule \"' || r.rulename || '\"' FROM tbl t "
-	"JOIN pg_catalog.pg_rewrite r ON r.ev_class = t.oid AND r.rulename <> '_RETURN' "
-	"UNION ALL SELECT i.inhrelid, 'inheritance from \"' || p.relname || '\"' FROM tbl t "
-	"JOIN pg_catalog.pg_inherits i ON i.inhrelid = t.oid JOIN pg_catalog.pg_class p ON p.oid = i.inhparent "
-	"UNION ALL SELECT c.oid, 'partitioning by ' || pg_catalog.pg_get_partkeydef(c.oid) FROM tbl t "
+	"SELECT c.oid, 'partitioning by ' || pg_catalog.pg_get_partkeydef(c.oid) FROM tbl t "
 	"JOIN pg_catalog.pg_class c ON c.oid = t.oid AND c.relkind = 'p' "
 	"UNION ALL SELECT a.attrelid, 'column \"' || a.attname || '\" of the domain type ' || "
 	"pg_catalog.format_type(a.atttypid, NULL) FROM tbl t "
 	"JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped "
 	"JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid AND ty.typtype = 'd' "
+	"JOIN pg_catalog.pg_type bt ON bt.oid = ty.typbasetype AND bt.typtype IN ('d', 'e') "
 	"ORDER BY 1, 2";
+
+/* Every domain outside the system schemas over a plain type (not an enum,
+ * not a domain), named as format_type names a column's type, one row a
+ * check (by name; none: one row of NULLs): a column's domain is found
+ * here by its native type, and dbapply --schema makes a domain only
+ * where none of that name is. */
+static const char q_domains[] =
+	"SELECT pg_catalog.format_type(t.oid, NULL), pg_catalog.format_type(t.typbasetype, t.typtypmod), "
+	"t.typnotnull, t.typdefault, con.conname, pg_catalog.pg_get_constraintdef(con.oid) "
+	"FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
+	"JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype AND bt.typtype NOT IN ('d', 'e') "
+	"LEFT JOIN pg_catalog.pg_constraint con ON con.contypid = t.oid AND con.contype = 'c' "
+	"WHERE t.typtype = 'd' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
+	"ORDER BY t.oid, con.conname COLLATE \"C\"";
+
+/* The rules of each table by name (Sakila's payment_insert_p2007_01
+ * sends inserts into a child), as pg_get_ruledef makes them. */
+static const char q_rules[] = TABLES_CTE
+	"SELECT r.ev_class, r.rulename, pg_catalog.pg_get_ruledef(r.oid) FROM tbl t "
+	"JOIN pg_catalog.pg_rewrite r ON r.ev_class = t.oid AND r.rulename <> '_RETURN' "
+	"ORDER BY r.ev_class, r.rulename COLLATE \"C\"";
+
+/* The functions of the database's own schemas (not of an extension),
+ * by signature, with their CREATE FUNCTION: those a table's triggers
+ * call travel with them (q_trigger_functions), and dbapply --schema
+ * makes one only where the target has none of that signature. */
+#define OWN_FUNCTION                                                                     \
+	"n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "                \
+	"AND p.prokind IN ('f', 'p') AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d "   \
+	"WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') "
+
+static const char q_functions[] =
+	"SELECT p.oid::pg_catalog.regprocedure::text, pg_catalog.pg_get_functiondef(p.oid) "
+	"FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+	"WHERE " OWN_FUNCTION "ORDER BY 1";
+
+static const char q_trigger_functions[] = TABLES_CTE
+	"SELECT DISTINCT g.tgrelid, p.oid::pg_catalog.regprocedure::text FROM tbl t "
+	"JOIN pg_catalog.pg_trigger g ON g.tgrelid = t.oid AND NOT g.tgisinternal "
+	"JOIN pg_catalog.pg_proc p ON p.oid = g.tgfoid "
+	"JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+	"WHERE " OWN_FUNCTION "ORDER BY 1, 2";
+
+/* The tables each inherits from, in their order (not partitions: those
+ * are not tables of the stream). */
+static const char q_inherits[] = TABLES_CTE
+	"SELECT i.inhrelid, pn.nspname, p.relname FROM tbl t "
+	"JOIN pg_catalog.pg_inherits i ON i.inhrelid = t.oid JOIN pg_catalog.pg_class p ON p.oid = i.inhparent "
+	"JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace "
+	"ORDER BY i.inhrelid, i.inhseqno";
 
 /* The values of enum columns (a domain over an enum too), in order. */
 static const char q_labels[] = TABLES_CTE
@@ -419,7 +507,8 @@ static struct loading *new_tables(PGresult *tabs, size_t *n)
 	return v;
 }
 
-static void load_columns(PGresult *res, struct loading *v, size_t n)
+/* The domains of s (load_domains) are those the columns name. */
+static void load_columns(PGresult *res, struct loading *v, size_t n, const struct schema *s)
 {
 	/* The largest attnum per table first, for the attnum map. */
 	int nr = PQntuples(res);
@@ -442,15 +531,19 @@ static void load_columns(PGresult *res, struct loading *v, size_t n)
 		l->col_of_attnum[atoi(PQgetvalue(res, r, 1))] = (long)l->t->ncols;
 		struct column *c = table_add_column(l->t, PQgetvalue(res, r, 2), vt,
 						    PQgetvalue(res, r, 3), !getbool(res, r, 4));
+		const struct domain *dom = PQgetisnull(res, r, 11) ? NULL : schema_find_domain(s, PQgetvalue(res, r, 11));
+		/* a domain's values are those of its base type */
+		const char *base = dom ? dom->base : c->native;
+		c->domain = domain_copy(dom);
 		c->autoinc = getbool(res, r, 5) || getbool(res, r, 9);
 		c->generated = getbool(res, r, 6);
-		c->exact_text = vt == VT_DECIMAL && !strcmp(c->native, "numeric");
+		c->exact_text = vt == VT_DECIMAL && !strcmp(base, "numeric");
 		if (!c->autoinc && !PQgetisnull(res, r, 10))
 			c->default_sql = column_default_normalize(PQgetvalue(res, r, 10), c);
-		c->json_doc = !strcmp(c->native, "jsonb");
+		c->json_doc = !strcmp(base, "jsonb");
 		/* numeric without a typmod keeps any scale; times keep 6 digits */
 		if (vt == VT_DECIMAL || vt == VT_TIME || vt == VT_TIMESTAMP || vt == VT_TIMESTAMPTZ)
-			c->scale = native_scale(c->native, vt == VT_DECIMAL, vt == VT_DECIMAL ? -1 : 6);
+			c->scale = native_scale(base, vt == VT_DECIMAL, vt == VT_DECIMAL ? -1 : 6);
 	}
 }
 
@@ -487,6 +580,8 @@ static void load_indexes(PGresult *res, struct loading *v, size_t n)
 		if (!ix || l != last || strcmp(ix->name, PQgetvalue(res, r, 1))) {
 			ix = table_add_index(l->t, PQgetvalue(res, r, 1), getbool(res, r, 2));
 			ix->constraint = getbool(res, r, 4);
+			if (strcmp(PQgetvalue(res, r, 5), "btree"))
+				ix->kind = xstrdup(PQgetvalue(res, r, 5));
 		}
 		last = l;
 		index_add_column(ix, PQgetvalue(res, r, 3));
@@ -547,6 +642,46 @@ static void load_triggers(PGresult *res, struct loading *v, size_t n)
 	}
 }
 
+static void load_rules(PGresult *res, struct loading *v, size_t n)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct loading *l = find_loading(v, n, getoid(res, r, 0));
+		char *sql = xstrdup(PQgetvalue(res, r, 2));
+		size_t len = strlen(sql);
+		if (len && sql[len - 1] == ';') /* a statement, as a trigger's is */
+			sql[len - 1] = '\0';
+		if (l)
+			table_add_rule(l->t, PQgetvalue(res, r, 1), sql);
+		free(sql);
+	}
+}
+
+static void load_functions(PGresult *all, PGresult *used, struct loading *v, size_t n, struct schema *out)
+{
+	for (int r = 0; r < PQntuples(all); r++) {
+		ALLOC_GROW(out->functions, out->nfunctions + 1, out->functions_alloc);
+		out->functions[out->nfunctions].name = xstrdup(PQgetvalue(all, r, 0));
+		out->functions[out->nfunctions++].sql = xstrdup(PQgetvalue(all, r, 1));
+	}
+	for (int r = 0; r < PQntuples(used); r++) {
+		struct loading *l = find_loading(v, n, getoid(used, r, 0));
+		const struct trigger *f = schema_find_function(out, PQgetvalue(used, r, 1));
+		if (l && f)
+			table_add_function(l->t, f->name, f->sql);
+	}
+}
+
+static void load_inherits(PGresult *res, struct loading *v, size_t n)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct loading *l = find_loading(v, n, getoid(res, r, 0));
+		char *parent = stream_name(PQgetvalue(res, r, 1), PQgetvalue(res, r, 2));
+		if (l)
+			table_add_inherits(l->t, parent);
+		free(parent);
+	}
+}
+
 static void load_not_carried(PGresult *res, struct loading *v, size_t n)
 {
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -556,14 +691,20 @@ static void load_not_carried(PGresult *res, struct loading *v, size_t n)
 	}
 }
 
+/* pg_get_constraintdef's "CHECK (expr)" (maybe NOT VALID after it): expr. */
+static char *check_expression(const char *def)
+{
+	const char *open = strchr(def, '('), *close = strrchr(def, ')');
+	return open && close > open ? xstrndup(open + 1, (size_t)(close - open - 1)) : NULL;
+}
+
 static void load_checks(PGresult *res, struct loading *v, size_t n)
 {
 	for (int r = 0; r < PQntuples(res); r++) {
 		struct loading *l = find_loading(v, n, getoid(res, r, 0));
-		const char *def = PQgetvalue(res, r, 2), *open = strchr(def, '('), *close = strrchr(def, ')');
-		if (!l || !open || close <= open)
+		char *expr = l ? check_expression(PQgetvalue(res, r, 2)) : NULL;
+		if (!expr)
 			continue;
-		char *expr = xstrndup(open + 1, (size_t)(close - open - 1));
 		table_add_check(l->t, PQgetvalue(res, r, 1), expr);
 		free(expr);
 	}
@@ -578,6 +719,23 @@ static const char q_enum_types[] =
 	"JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid "
 	"WHERE t.typtype = 'e' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
 	"ORDER BY t.oid, e.enumsortorder";
+
+static void load_domains(PGresult *res, struct schema *out)
+{
+	struct domain *dom = NULL;
+	for (int r = 0; r < PQntuples(res); r++) {
+		const char *name = PQgetvalue(res, r, 0);
+		if (!dom || strcmp(dom->name, name)) {
+			dom = domain_new(name, PQgetvalue(res, r, 1), getbool(res, r, 2),
+					 PQgetisnull(res, r, 3) ? NULL : PQgetvalue(res, r, 3));
+			schema_add_domain(out, dom);
+		}
+		char *expr = PQgetisnull(res, r, 5) ? NULL : check_expression(PQgetvalue(res, r, 5));
+		if (expr)
+			domain_add_check(dom, PQgetvalue(res, r, 4), expr);
+		free(expr);
+	}
+}
 
 static void load_enum_types(PGresult *res, struct schema *out)
 {
@@ -594,7 +752,8 @@ static void load_enum_types(PGresult *res, struct schema *out)
 int pg_load_schema(struct db *db, struct schema *out)
 {
 	PGresult *tabs = NULL, *cols = NULL, *keys = NULL, *refs = NULL, *idx = NULL, *checks = NULL;
-	PGresult *labels = NULL, *types = NULL, *triggers = NULL, *uncarried = NULL;
+	PGresult *labels = NULL, *types = NULL, *triggers = NULL, *uncarried = NULL, *domains = NULL;
+	PGresult *inherits = NULL, *rules = NULL, *functions = NULL, *used = NULL;
 	struct loading *v = NULL;
 	size_t n = 0;
 	int rc = -1;
@@ -603,10 +762,13 @@ int pg_load_schema(struct db *db, struct schema *out)
 	    !(idx = pg_query(db, q_indexes, 0, NULL)) || !(checks = pg_query(db, q_checks, 0, NULL)) ||
 	    !(labels = pg_query(db, q_labels, 0, NULL)) || !(types = pg_query(db, q_enum_types, 0, NULL)) ||
 	    !(triggers = pg_query(db, q_triggers, 0, NULL)) ||
-	    !(uncarried = pg_query(db, q_not_carried, 0, NULL)))
+	    !(uncarried = pg_query(db, q_not_carried, 0, NULL)) || !(domains = pg_query(db, q_domains, 0, NULL)) ||
+	    !(inherits = pg_query(db, q_inherits, 0, NULL)) || !(rules = pg_query(db, q_rules, 0, NULL)) ||
+	    !(functions = pg_query(db, q_functions, 0, NULL)) || !(used = pg_query(db, q_trigger_functions, 0, NULL)))
 		goto out;
+	load_domains(domains, out);
 	v = new_tables(tabs, &n);
-	load_columns(cols, v, n);
+	load_columns(cols, v, n, out);
 	offer_keys(keys, v, n);
 	load_refs(refs, v, n);
 	load_indexes(idx, v, n);
@@ -615,6 +777,9 @@ int pg_load_schema(struct db *db, struct schema *out)
 	load_enum_types(types, out);
 	load_triggers(triggers, v, n);
 	load_not_carried(uncarried, v, n);
+	load_inherits(inherits, v, n);
+	load_rules(rules, v, n);
+	load_functions(functions, used, v, n, out);
 	for (size_t i = 0; i < n; i++) {
 		schema_add(out, v[i].t);
 		v[i].t = NULL;
@@ -637,5 +802,10 @@ out:
 	PQclear(types);
 	PQclear(triggers);
 	PQclear(uncarried);
+	PQclear(domains);
+	PQclear(inherits);
+	PQclear(rules);
+	PQclear(functions);
+	PQclear(used);
 	return rc;
 }

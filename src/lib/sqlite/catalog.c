@@ -82,6 +82,14 @@ int sq_column_type(struct buf *sql, const struct column *c, int indexed, const c
 	/* SQLite keeps no zone: a timestamptz becomes a DATETIME in UTC */
 	case VT_TIMESTAMP: case VT_TIMESTAMPTZ: buf_adds(sql, "DATETIME"); return 0;
 	case VT_ENUM: buf_adds(sql, "TEXT"); return 0;
+	case VT_OTHER:
+		/* PostgreSQL's text form of it (an array, a tsvector), kept as
+		 * written: dbpipe(5), "Types across engines" */
+		if (!strcmp(src, "postgresql")) {
+			buf_adds(sql, "TEXT");
+			return 0;
+		}
+		/* fall through */
 	default:
 		buf_addf(err, "column \"%s\" has the %s type %s, which has no equivalent in SQLite",
 			 c->name, src, c->native);
