@@ -161,11 +161,12 @@ bench_postgresql() {
 	ANALYZE;
 	SQL
 	pg_psql postgres -q -c "CREATE DATABASE prod TEMPLATE dev" -c "CREATE DATABASE prod2 TEMPLATE dev" \
-		-c "CREATE DATABASE full_copy TEMPLATE dev"
-	local dev prod prod2 total
+		-c "CREATE DATABASE prod3 TEMPLATE dev" -c "CREATE DATABASE full_copy TEMPLATE dev"
+	local dev prod prod2 prod3 total
 	dev=$(pg_url dev)
 	prod=$(pg_url prod)
 	prod2=$(pg_url prod2)
+	prod3=$(pg_url prod3)
 	# the last sync dev -> prod, which leaves prod with dev's mark
 	dbdump-rows -q "$dev" | dbapply -q --no-undo "$prod" > /dev/null
 	# dev moves on: 1% of the customers change
@@ -199,7 +200,13 @@ bench_postgresql() {
 		"dbdump-rows -q '$dev' | dbapply -q --no-undo --prefer source '$prod2'" "$full" "full replace"
 	ours "sync --since MARK (incremental), 1% changed" $total \
 		"dbdump-rows -q --since \"\$(dbapply --mark '$prod')\" '$dev' | dbapply -q --no-undo '$prod'" "$full" "full replace"
+	# the digest pipeline (item 4) as a general sync on one machine: each
+	# side reads its own rows, only the ranges that differ cross (item 3)
+	ours "digest sync (--digest | --against | dbapply), 1% changed" $total \
+		"dbdump-rows -q --digest '$prod3' | dbdump-rows -q --against - '$dev' | dbapply -q --no-undo --prefer source '$prod3'" \
+		"$full" "full replace"
 	ours "dbdiff of the live pair after the sync" $total "dbdiff '$dev' '$prod'"
+	ours "dbdiff of the live pair after the digest sync" $total "dbdiff '$dev' '$prod3'"
 	pg_stop > /dev/null || true
 	unset PG_DIR
 }
