@@ -1534,6 +1534,34 @@ dbapply: schema: ALTER TABLE "scores" ADD CONSTRAINT "n_pos" CHECK ((n > 0));'
 	assert_equal "$(pg_psql prod -Atc "SELECT conname FROM pg_constraint WHERE conrelid = 'scores'::regclass AND contype = 'c'")" n_pos
 }
 
+@test "a JSON check of SQLite (Django's JSONField) is a jsonb column's type on PostgreSQL: no schema difference, --schema neither adds nor refuses it; on a text column it is a check PostgreSQL cannot take, refused by name" {
+	sqlite3 dj.db "CREATE TABLE invoice (id INTEGER NOT NULL PRIMARY KEY, details TEXT NULL CHECK ((JSON_VALID(\"details\") OR \"details\" IS NULL)));
+		INSERT INTO invoice VALUES (1, '{\"a\": 1}'), (2, NULL);"
+	pg_createdb js >/dev/null 2>&1
+	pg_createdb jt >/dev/null 2>&1
+	pg_psql js -qc "CREATE TABLE invoice (id integer PRIMARY KEY, details jsonb)"
+	pg_psql jt -qc "CREATE TABLE invoice (id integer PRIMARY KEY, details text)"
+	run --separate-stderr dbdiff --schema --stat dj.db "$(pg_url js)"
+	assert_failure 1
+	# (the types differ, text and jsonb; the check is not one more difference)
+	assert_equal "$stderr" 'column "invoice"."id" is (int, INTEGER, NOT NULL, autoincrement) in OLD, (int, integer, NOT NULL) in NEW
+column "invoice"."details" is (text, TEXT) in OLD, (json, jsonb) in NEW
+2 schema differences'
+	run --separate-stderr dbapply --schema "$(pg_url js)" < <(dbdump-rows dj.db)
+	assert_success
+	refute_output --partial 'CONSTRAINT'
+	assert_equal "$(pg_psql js -Atc "SELECT details->>'a' FROM invoice WHERE id = 1")" 1
+	assert_equal "$(pg_psql js -Atc "SELECT count(*) FROM pg_constraint WHERE conrelid = 'invoice'::regclass AND contype = 'c'")" 0
+	# the same check over a text column says more than the column: PostgreSQL has no JSON_VALID
+	run --separate-stderr dbdiff --schema dj.db "$(pg_url jt)"
+	assert_failure 1
+	assert_output --partial '"change":"drop_check"'
+	run --separate-stderr dbapply --schema "$(pg_url jt)" < <(dbdump-rows dj.db)
+	assert_failure 2
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c 'check "invoice_chk_1" ((JSON_VALID("details") OR "details" IS NULL)) uses more than columns')" 1
+	assert_equal "$(pg_psql jt -Atc "SELECT count(*) FROM invoice")" 0
+}
+
 @test "triggers on PostgreSQL: --schema makes the stream's trigger on a table prod has after the rows (not firing for them); --mirror drops prod's own; another engine's is refused by name (--without-triggers leaves it out); --rollback undoes both" {
 	for db in dev prod; do
 		pg_psql $db -qc "CREATE TABLE items (id integer PRIMARY KEY, name text, stamp text);

@@ -402,6 +402,34 @@ int check_equal(const struct table *a, const char *expr_a, const struct table *b
 	return eq;
 }
 
+long check_json_column(const struct table *t, const char *expr)
+{
+	struct buf got = BUF_INIT, want = BUF_INIT, c = BUF_INIT;
+	long found = -1;
+	if (check_render(&got, &neutral, t, expr) < 0) {
+		buf_release(&got);
+		return -1;
+	}
+	for (size_t i = 0; found < 0 && i < t->ncols; i++) {
+		if (t->cols[i].type != VT_TEXT && t->cols[i].type != VT_JSON)
+			continue;
+		buf_reset(&c);
+		sql_addf(&c, &neutral, "%I", t->cols[i].name);
+		for (int or_null = 0; found < 0 && or_null < 2; or_null++) {
+			buf_reset(&want);
+			buf_addf(&want, or_null ? "JSON_VALID(%s) OR %s IS NULL" : "JSON_VALID(%s)", c.buf, c.buf);
+			struct buf r = BUF_INIT;
+			if (check_render(&r, &neutral, t, want.buf) >= 0 && !strcasecmp(r.buf, got.buf))
+				found = (long)i;
+			buf_release(&r);
+		}
+	}
+	buf_release(&got);
+	buf_release(&want);
+	buf_release(&c);
+	return found;
+}
+
 void check_scan_create_table(struct table *t, const char *create_sql)
 {
 	struct toks ts = { 0 };

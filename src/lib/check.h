@@ -46,6 +46,12 @@ int check_of_domain(struct buf *out, const char *expr, const char *col);
  * expression. */
 struct table *check_domains_inlined(const struct table *t, int *bad);
 
+/* The column of t that a check of it only says holds JSON text,
+ * "JSON_VALID(c)" or "JSON_VALID(c) OR c IS NULL" in any spelling (Django's
+ * JSONField on SQLite, MariaDB's JSON): -1 for any other check.  Another
+ * engine's json column (PostgreSQL's jsonb) says as much by its type. */
+long check_json_column(const struct table *t, const char *expr);
+
 /* Add to t the CHECK constraints of a CREATE TABLE statement's text (a
  * column's and the table's, named where CONSTRAINT names them): SQLite
  * keeps no catalog of them, only the statement. */

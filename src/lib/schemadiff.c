@@ -186,6 +186,17 @@ static int column_altered(const struct schema_diff *d, const struct table *n, si
 	return 0;
 }
 
+/* Whether check ck of t only says that a column holds JSON (Django's
+ * JSONField on SQLite) where the other table's column of that name is
+ * json (PostgreSQL's jsonb, MariaDB's JSON): the type says as much, and
+ * the check is not a difference across engines. */
+static int json_check_of_type(const struct table *t, const struct check *ck, const struct table *other)
+{
+	long c = check_json_column(t, ck->expr);
+	long j = c < 0 ? -1 : table_column_index(other, t->cols[c].name);
+	return j >= 0 && other->cols[j].type == VT_JSON;
+}
+
 /* o and n as recorded, oc and nc as compared (the same but for domains
  * across engines: diff_table). */
 static void diff_parts(const struct table *o, const struct table *oc, const struct table *n,
@@ -225,7 +236,8 @@ static void diff_parts(const struct table *o, const struct table *oc, const stru
 			add(d, SC_DROP_REFERENCE, o, j, n, 0);
 	/* a domain's check the other side lacks changes its column */
 	for (size_t i = 0; i < nc->nchecks; i++) {
-		if (find_check(oc, nc, &nc->checks[i]) >= 0)
+		if (find_check(oc, nc, &nc->checks[i]) >= 0 ||
+		    (!same_engine && json_check_of_type(nc, &nc->checks[i], oc)))
 			continue;
 		size_t c = domain_column_of_check(n, i);
 		long j = i < n->nchecks ? 0 : table_column_index(o, n->cols[c].name);
@@ -235,7 +247,8 @@ static void diff_parts(const struct table *o, const struct table *oc, const stru
 			add(d, SC_ALTER_COLUMN, o, (size_t)j, n, c);
 	}
 	for (size_t j = 0; j < oc->nchecks; j++) {
-		if (find_check(nc, oc, &oc->checks[j]) >= 0)
+		if (find_check(nc, oc, &oc->checks[j]) >= 0 ||
+		    (!same_engine && json_check_of_type(oc, &oc->checks[j], nc)))
 			continue;
 		size_t c = domain_column_of_check(o, j);
 		long i = j < o->nchecks ? 0 : table_column_index(n, o->cols[c].name);
