@@ -49,33 +49,37 @@ static void pg_placeholder(struct buf *sql, size_t n)
  * (read.c's read_value makes it).  Numbers, booleans, uuid (16 bytes
  * compared as memcmp: the order of the hex text) and bytea natively, text
  * COLLATE "C", timestamps by the canonical text, every other type (enums
- * too: they have no collation) by its text COLLATE "C"; NULLs first. */
+ * too: they have no collation) by its text COLLATE "C"; NULLs first.
+ * "NULLS FIRST" is said only of a nullable column: a primary key's btree
+ * sorts NULLs last, and ORDER BY id NULLS FIRST made PostgreSQL sort the
+ * table instead of walking the index (a dump of 500k rows: 1.0 s of COPY
+ * against 0.7 s). */
 static void pg_order_key(struct buf *sql, const struct sql_dialect *d, const struct column *c,
 			 enum key_order order)
 {
-	const char *n = c->name;
+	const char *n = c->name, *nulls = c->nullable ? " NULLS FIRST" : "";
 	switch (order) {
 	case KEY_ORDER_NUMBER:
 	case KEY_ORDER_BYTES:
-		sql_addf(sql, d, "%I NULLS FIRST", n);
+		sql_addf(sql, d, "%I%s", n, nulls);
 		return;
 	case KEY_ORDER_TEXT:
 		if (c->type != VT_TEXT)
 			break;
-		sql_addf(sql, d, "%I COLLATE \"C\" NULLS FIRST", n);
+		sql_addf(sql, d, "%I COLLATE \"C\"%s", n, nulls);
 		return;
 	case KEY_ORDER_TIMESTAMP:
 		if (c->type == VT_TIMESTAMPTZ)
 			sql_addf(sql, d, "(CASE WHEN %I::text LIKE '%%+00' THEN replace(left(%I::text, -3), ' ', 'T') "
-				 "|| 'Z' ELSE %I::text END) COLLATE \"C\" NULLS FIRST", n, n, n);
+				 "|| 'Z' ELSE %I::text END) COLLATE \"C\"%s", n, n, n, nulls);
 		else
 			sql_addf(sql, d, "(CASE WHEN %I::text LIKE '%% BC' THEN %I::text "
-				 "ELSE replace(%I::text, ' ', 'T') END) COLLATE \"C\" NULLS FIRST", n, n, n);
+				 "ELSE replace(%I::text, ' ', 'T') END) COLLATE \"C\"%s", n, n, n, nulls);
 		return;
 	case KEY_ORDER_CANONICAL:
 		break;
 	}
-	sql_addf(sql, d, "(%I::text) COLLATE \"C\" NULLS FIRST", n);
+	sql_addf(sql, d, "(%I::text) COLLATE \"C\"%s", n, nulls);
 }
 
 /* In a whole-row key, types without btree equality (json, point...)
