@@ -1161,6 +1161,87 @@ records() {
 	assert_equal "$(pg_psql prod -tAc "SELECT indexdef FROM pg_indexes WHERE indexname = 'clients_email'")" 'CREATE INDEX clients_email ON public.clients USING btree (email)'
 }
 
+# dev: store <-> staff, a foreign-key cycle NOT NULL both ways and not
+# deferrable (as Sakila's), node, which refers to itself, and kinds, which
+# store refers to and which refers to node; devonly keeps a dump with
+# -x devonly from holding every table of dev.
+cycle_pg_dev() {
+	pg_psql dev <<-'SQL'
+	CREATE TABLE kinds (id int PRIMARY KEY, name text NOT NULL, best_node int);
+	CREATE TABLE store (id int PRIMARY KEY, manager int NOT NULL, kind int NOT NULL REFERENCES kinds);
+	CREATE TABLE staff (id int PRIMARY KEY, store int NOT NULL REFERENCES store);
+	CREATE TABLE node (id int PRIMARY KEY, parent int REFERENCES node);
+	CREATE TABLE devonly (id int PRIMARY KEY);
+	INSERT INTO node VALUES (1, NULL), (2, 1), (3, 2);
+	INSERT INTO kinds VALUES (1, 'big', NULL), (2, 'small', 3);
+	INSERT INTO store VALUES (1, 10, 1), (2, 20, 2);
+	INSERT INTO staff VALUES (10, 1), (20, 2), (21, 1);
+	ALTER TABLE store ADD FOREIGN KEY (manager) REFERENCES staff;
+	ALTER TABLE kinds ADD FOREIGN KEY (best_node) REFERENCES node;
+	SQL
+}
+
+# Schema and rows of database $1 as pg_dump writes them (less its random \restrict key).
+pg_snapshot() {
+	pg_dump --no-owner -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" "$1" | grep -v -e '^\\restrict' -e '^\\unrestrict'
+}
+
+@test "--rollback of --schema on PostgreSQL drops the tables it made whole, in one transaction: a NOT NULL cycle that cannot be deferred and a self-reference, into an empty database and beside the target's own tables (a foreign key and a row of those that the made ones refer to); the target is exactly as before" {
+	cycle_pg_dev
+	# into an empty database
+	pg_snapshot prod > before.sql
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_line --regexp '^total +10 +0 +0$'
+	run dbapply --rollback "$PROD"
+	assert_success
+	# their rows go with them (deleted one by one, store's would break staff's key)
+	refute_output --partial 'delete failed'
+	assert_line 'dbapply: schema: ALTER TABLE "staff" DROP CONSTRAINT "staff_store_fkey";'
+	assert_line 'dbapply: schema: DROP TABLE "store";'
+	assert_line 'dbapply: schema: DROP TABLE "node";'
+	pg_snapshot prod > after.sql
+	diff -u before.sql after.sql
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+	# beside prod's own tables: kinds (row 2 is the run's, and store's row 2
+	# refers to it; the run gives it a foreign key into node) and notes
+	pg_createdb prod >/dev/null
+	pg_psql prod <<-'SQL'
+	CREATE TABLE kinds (id int PRIMARY KEY, name text NOT NULL, best_node int);
+	CREATE TABLE notes (id int PRIMARY KEY, body text);
+	INSERT INTO kinds VALUES (1, 'big', NULL);
+	INSERT INTO notes VALUES (1, 'mine');
+	SQL
+	pg_snapshot prod > before.sql
+	run dbapply --schema "$PROD" < <(dbdump-rows -x devonly "$DEV")
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE "kinds" ADD CONSTRAINT "kinds_best_node_fkey" FOREIGN KEY ("best_node") REFERENCES "node" ("id");'
+	assert_line --regexp '^kinds +1 +0 +0$'
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line --regexp '^kinds +0 +0 +1$'
+	# kinds' key into node before node, the made tables before kinds' row
+	assert_equal "$(grep -o '^dbapply: schema: .*' <<< "$output")" 'dbapply: schema: ALTER TABLE "kinds" DROP CONSTRAINT "kinds_best_node_fkey";
+dbapply: schema: DROP TABLE "node";
+dbapply: schema: ALTER TABLE "staff" DROP CONSTRAINT "staff_store_fkey";
+dbapply: schema: DROP TABLE "store";
+dbapply: schema: DROP TABLE "staff";'
+	pg_snapshot prod > after.sql
+	diff -u before.sql after.sql
+	# a rollback that fails writes nothing: a key a user gave notes into
+	# store since is not the run's to drop (no CASCADE)
+	run dbapply --schema "$PROD" < <(dbdump-rows -x devonly "$DEV")
+	assert_success
+	pg_psql prod -qc "ALTER TABLE notes ADD COLUMN store int REFERENCES store"
+	pg_snapshot prod > applied.sql
+	run dbapply --rollback "$PROD"
+	assert_failure 2
+	assert_output --partial 'DROP TABLE "store": cannot drop table store because other objects depend on it'
+	assert_output --partial 'nothing was written'
+	pg_snapshot prod > after.sql
+	diff -u applied.sql after.sql
+}
+
 @test "--schema on PostgreSQL: a column added in dev arrives with its default; a failing row takes the DDL back with it" {
 	office_pg_schema dev
 	office_pg_schema prod
