@@ -2017,3 +2017,52 @@ dbapply: <stdin>:3: --schema: table \"film\": the source's column \"rated\" of t
 dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
 }
+
+@test "dbdiff --schema within PostgreSQL compares inheritance and the functions triggers call: an alter_inherits and an alter_function record naming the table with both sides, exit 1; across engines neither" {
+	for db in dev prod; do
+		pg_psql "$db" <<-'SQL'
+		CREATE TABLE parent (id int);
+		CREATE TABLE other (id int);
+		CREATE TABLE t2 (id int PRIMARY KEY);
+		SQL
+	done
+	pg_psql dev <<-'SQL'
+	CREATE TABLE child (note text) INHERITS (parent);
+	CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.note := 'dev'; RETURN NEW; END $$;
+	CREATE TRIGGER stamp BEFORE INSERT ON child FOR EACH ROW EXECUTE FUNCTION stamp();
+	CREATE FUNCTION mark() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+	CREATE TRIGGER mark BEFORE INSERT ON t2 FOR EACH ROW EXECUTE FUNCTION mark();
+	SQL
+	pg_psql prod <<-'SQL'
+	CREATE TABLE child (note text) INHERITS (other);
+	CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.note := 'prod'; RETURN NEW; END $$;
+	CREATE TRIGGER stamp BEFORE INSERT ON child FOR EACH ROW EXECUTE FUNCTION stamp();
+	SQL
+	run --separate-stderr dbdiff --schema --stat "$DEV" "$PROD"
+	assert_failure 1
+	assert_equal "$stderr" 'table "child" inherits from (parent) in OLD, from (other) in NEW
+function stamp() of the triggers of "child" is other code in OLD than in NEW
+trigger "mark" of "t2" is only in OLD
+function mark() of the triggers of "t2" is only in OLD
+4 schema differences'
+	run jq -c 'select(.type == "schema") | [.change, .table, .old, .new]' <(dbdiff --schema "$DEV" "$PROD")
+	assert_line '["alter_inherits","child",["parent"],["other"]]'
+	assert_line --regexp '^\["alter_function","child",\{"name":"stamp\(\)","sql":"CREATE OR REPLACE FUNCTION public.stamp\(\)[^"]*NEW.note := '"'dev'"'.*"\},\{"name":"stamp\(\)","sql":".*NEW.note := '"'prod'"'.*"\}\]$'
+	assert_line --regexp '^\["alter_function","t2",\{"name":"mark\(\)","sql":"CREATE OR REPLACE FUNCTION public.mark\(\).*"\},null\]$'
+	# the same in both: nothing
+	run dbdiff --schema "$DEV" "$DEV"
+	assert_success
+	# dbapply changes neither, and says so
+	run dbapply --dry-run "$PROD" < <(dbdump-rows -t child -t t2 "$DEV")
+	assert_success
+	assert_line 'dbapply: warning: <stdin>:2: table "child" inherits from (other) in the target, from (parent) in the stream (dbapply does not change a table'"'"'s inheritance)'
+	assert_line 'dbapply: warning: <stdin>:2: function stamp() of the triggers of "child" is other code in the target than in the stream (dbapply does not change a function)'
+	assert_line --regexp '^dbapply: warning: <stdin>:3: function mark\(\) of the triggers of "t2" is only in the stream \(dbapply does not change a function\)$'
+	# across engines neither is compared: SQLite has no inheritance and
+	# runs no PostgreSQL function
+	sqlite3 lite.db "CREATE TABLE parent (id INTEGER); CREATE TABLE other (id INTEGER); CREATE TABLE t2 (id INTEGER PRIMARY KEY);
+		CREATE TABLE child (id INTEGER, note TEXT)"
+	run dbdiff --schema <(dbdump-rows -x t2 "$DEV") <(dbdump-rows -x t2 lite.db)
+	refute_output --partial 'alter_inherits'
+	refute_output --partial 'alter_function'
+}

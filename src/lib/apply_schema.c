@@ -855,7 +855,8 @@ static int refuse_missing(struct apply *a, const struct schema_diff *d)
 
 /* A check or trigger of the stream that a table of the target lacks is
  * said, not made, without --schema (apply_alter.c adds it with); a trigger
- * the target has as other code is said either way. */
+ * the target has as other code, and within PostgreSQL another inheritance
+ * or a trigger's function that differs, are said either way. */
 static void warn_missing_checks(struct apply *a)
 {
 	struct schema_diff all;
@@ -864,7 +865,8 @@ static void warn_missing_checks(struct apply *a)
 			    !strcmp(a->rd.engine ? a->rd.engine : "", a->db->ops->engine), &all);
 	for (size_t i = 0; i < all.n; i++) {
 		enum schema_change_kind k = all.v[i].kind;
-		if ((k != SC_ADD_CHECK && k != SC_ADD_TRIGGER && k != SC_ALTER_TRIGGER) ||
+		if ((k != SC_ADD_CHECK && k != SC_ADD_TRIGGER && k != SC_ALTER_TRIGGER && k != SC_ALTER_INHERITS &&
+		     k != SC_ALTER_FUNCTION) ||
 		    !apply_writes_table(a->o, a->rd.purpose, all.v[i].new_t->name) ||
 		    ((k == SC_ADD_CHECK || k == SC_ADD_TRIGGER) && a->o->schema && a->db->ops->exec_ddl))
 			continue; /* apply_alter.c adds it, or refuses it by name */
@@ -873,7 +875,9 @@ static void warn_missing_checks(struct apply *a)
 		warning("%s:%ld: %s (%s)", a->rd.name, all.v[i].new_t->line, what.buf,
 			k == SC_ADD_CHECK	? "dbapply --schema adds it"
 			: k == SC_ADD_TRIGGER ? "dbapply --schema adds it, on the same engine"
-					      : "dbapply does not change a trigger");
+			: k == SC_ALTER_TRIGGER ? "dbapply does not change a trigger"
+			: k == SC_ALTER_INHERITS ? "dbapply does not change a table's inheritance"
+						 : "dbapply does not change a function");
 	}
 	buf_release(&what);
 	schema_diff_release(&all);
