@@ -1382,8 +1382,18 @@ dbapply: schema: DROP TABLE "kinds";'
 	run dbapply --schema own.db < <(dbdump-rows -x devonly cycle.db)
 	assert_success
 	assert_line --regexp '^kinds +1 +0 +0$'
+	# rows made since in a table the run made would go with the table
+	# unsaid: refused, nothing written; --force drops them too
+	sqlite3 own.db "INSERT INTO staff VALUES (22, 1), (23, 2)"
+	sqlite3 own.db .dump > applied.sql
 	run dbapply --rollback own.db
+	assert_failure 2
+	assert_line --partial ': table "staff", which the undone run made, holds 2 rows that it did not write (made since): the rollback drops the table, and them with it (--force drops them too)'
+	sqlite3 own.db .dump > after.sql
+	diff -u applied.sql after.sql
+	run dbapply --rollback --force own.db
 	assert_success
+	assert_line 'dbapply: warning: --force: table "staff" holds 2 rows that the undone run did not write: dropped with it'
 	assert_line --regexp '^kinds +0 +0 +1$'
 	assert_line --regexp '^node +0 +0 +3$'
 	sqlite3 own.db .dump > after.sql
@@ -2240,7 +2250,12 @@ dbapply: schema: CREATE TRIGGER item_added AFTER INSERT ON item BEGIN'
 	dbdump-rows probe.db > probe-after.ndjson
 	assert_same_rows_and_schema probe-before.ndjson probe-after.ndjson
 	sqlite3 new.db "DELETE FROM item WHERE id IN (3, 4)"
+	# the log rows item_added made for them since are not the run's: the
+	# drop of item_log would take them unsaid
 	run dbapply --rollback new.db
+	assert_failure 2
+	assert_line --partial ': table "item_log", which the undone run made, holds 2 rows that it did not write (made since)'
+	run dbapply --rollback --force new.db
 	assert_success
 	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0
 	# a trigger whose SQL carries a statement of its own after it: nothing made

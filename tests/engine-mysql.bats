@@ -1133,6 +1133,16 @@ my_snapshot() {
 	assert_success
 	assert_line --regexp '^kinds +1 +0 +0$'
 	assert_line --partial 'ALTER TABLE `kinds` ADD CONSTRAINT `kinds_best_node_fkey` FOREIGN KEY (`best_node`) REFERENCES `node` (`id`)'
+	# a row made since in a table the run made would go with the table
+	# unsaid: refused, nothing written
+	my_sql prod <<< 'INSERT INTO node VALUES (4, 1)'
+	my_snapshot prod > applied.sql
+	run dbapply --rollback "$PROD"
+	assert_failure 2
+	assert_line --partial ': table "node", which the undone run made, holds 1 row that it did not write (made since)'
+	my_snapshot prod > after.sql
+	diff -u applied.sql after.sql
+	my_sql prod <<< 'DELETE FROM node WHERE id = 4'
 	run dbapply --rollback "$PROD"
 	assert_success
 	assert_line --regexp '^kinds +0 +0 +1$'

@@ -1217,8 +1217,18 @@ pg_snapshot() {
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE "kinds" ADD CONSTRAINT "kinds_best_node_fkey" FOREIGN KEY ("best_node") REFERENCES "node" ("id");'
 	assert_line --regexp '^kinds +1 +0 +0$'
+	# a row made since in a table the run made would go with the table
+	# unsaid: refused, nothing written; --force drops it too
+	pg_psql prod -qc "INSERT INTO node VALUES (4, 1)"
+	pg_snapshot prod > applied.sql
 	run dbapply --rollback "$PROD"
+	assert_failure 2
+	assert_line --regexp '^dbapply: backups/prod-[0-9TZ]+\.undo\.ndjson\.gz: table "node", which the undone run made, holds 1 row that it did not write \(made since\): the rollback drops the table, and it with it \(--force drops it too\)$'
+	pg_snapshot prod > after.sql
+	diff -u applied.sql after.sql
+	run dbapply --rollback --force "$PROD"
 	assert_success
+	assert_line 'dbapply: warning: --force: table "node" holds 1 row that the undone run did not write: dropped with it'
 	assert_line --regexp '^kinds +0 +0 +1$'
 	# kinds' key into node before node, the made tables before kinds' row
 	assert_equal "$(grep -o '^dbapply: schema: .*' <<< "$output")" 'dbapply: schema: ALTER TABLE "kinds" DROP CONSTRAINT "kinds_best_node_fkey";

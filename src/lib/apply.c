@@ -255,7 +255,8 @@ static int run(struct apply *a, const char *input)
 		return -1;
 	if (apply_plan_engine_writes(a) < 0)
 		return error("%s: %s", db->shown_url, db->err.buf);
-	if (apply_plan_tables(a) < 0 || apply_base_write_tables(a) < 0 || read_input(a) < 0)
+	if (apply_plan_tables(a) < 0 || apply_base_write_tables(a) < 0 || read_input(a) < 0 ||
+	    apply_undo_check_made_rows(a) < 0)
 		return -1;
 	if (a->o->before_write && a->o->before_write(a->o->before_write_ctx, a->sum) < 0)
 		return -1;

@@ -295,6 +295,10 @@ void apply_schema_undo(struct db *db, struct apply_schema_undo *undo);
 void apply_schema_note_made(struct apply *a, const struct apply_schema_undo *undo);
 /* Whether rd, an undo stream, drops table name: one its run made. */
 int apply_undo_drops_table(const struct stream_reader *rd, const char *name);
+/* Once the undo stream is read: a table it drops that holds rows besides
+ * those it deletes (rows made since its run) is refused, -1 (with --force
+ * a warning): the drop would take them unsaid. */
+int apply_undo_check_made_rows(struct apply *a);
 /* An undo stream's drops of the tables its run made, whole, with their
  * rules, the target's foreign keys into them, their types and functions,
  * each said: before the rows are written back where DDL is transactional

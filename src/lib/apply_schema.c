@@ -1247,6 +1247,46 @@ int apply_undo_drops_table(const struct stream_reader *rd, const char *name)
 	return 0;
 }
 
+int apply_undo_check_made_rows(struct apply *a)
+{
+	struct row r;
+	int ret = 0;
+	for (size_t i = 0; !strcmp(a->rd.purpose, "undo") && i < a->rd.nschema && ret == 0; i++) {
+		const struct schema_record *rec = &a->rd.schema_records[i];
+		const struct table *tt = rec->kind == SC_DROP_TABLE ? schema_find(&a->target, rec->t->name) : NULL;
+		uint64_t deletes = 0, rows = 0;
+		struct db_cursor *cur;
+		int got;
+		if (!tt)
+			continue; /* apply_schema_drop_made names it */
+		/* the rows its section deletes (none without one) */
+		for (size_t j = 0; j < a->nplans; j++)
+			if (!strcmp(a->plans[j].st->name, tt->name) && a->plans[j].counts)
+				deletes = a->plans[j].counts->deletes;
+		if (a->db->ops->scan_open(a->db, tt, &cur) < 0)
+			return error("%s: table \"%s\": %s", a->db->shown_url, tt->name, a->db->err.buf);
+		row_init(&r, tt->ncols);
+		while ((got = a->db->ops->scan_next(cur, &r)) > 0)
+			rows++;
+		a->db->ops->scan_close(cur);
+		row_release(&r);
+		if (got < 0)
+			return error("%s: table \"%s\": %s", a->db->shown_url, tt->name, a->db->err.buf);
+		if (rows <= deletes)
+			continue;
+		rows -= deletes;
+		if (a->o->force)
+			warning("--force: table \"%s\" holds %llu row%s that the undone run did not write: dropped "
+				"with it", tt->name, (unsigned long long)rows, rows == 1 ? "" : "s");
+		else
+			ret = error("%s: table \"%s\", which the undone run made, holds %llu row%s that it did not "
+				    "write (made since): the rollback drops the table, and %s with it (--force drops "
+				    "%s too)", a->rd.name, tt->name, (unsigned long long)rows, rows == 1 ? "" : "s",
+				    rows == 1 ? "it" : "them", rows == 1 ? "it" : "them");
+	}
+	return ret;
+}
+
 /* Whether undo record r drops a foreign key into a table the undo stream
  * drops (one the target's own table got to a table the run made). */
 static int drops_reference_into_made(const struct stream_reader *rd, const struct schema_record *r)
