@@ -1332,6 +1332,75 @@ dbapply: nothing was written to prod.db'
 	diff -u schema-before schema-after
 }
 
+# cycle.db: store <-> staff, a foreign-key cycle NOT NULL both ways (as
+# Sakila's), node, which refers to itself ON DELETE CASCADE, and kinds,
+# which store refers to; devonly keeps a dump with -x devonly from holding
+# every table of it.
+cycle_db() {
+	mkdb cycle.db <<-'SQL'
+	CREATE TABLE kinds (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+	CREATE TABLE store (id INTEGER PRIMARY KEY, manager INTEGER NOT NULL REFERENCES staff(id),
+		kind INTEGER NOT NULL REFERENCES kinds(id));
+	CREATE TABLE staff (id INTEGER PRIMARY KEY, store INTEGER NOT NULL REFERENCES store(id));
+	CREATE TABLE node (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES node(id) ON DELETE CASCADE);
+	CREATE TABLE devonly (id INTEGER PRIMARY KEY);
+	INSERT INTO node VALUES (1, NULL), (2, 1), (3, 2);
+	INSERT INTO kinds VALUES (1, 'big'), (2, 'small');
+	INSERT INTO store VALUES (1, 10, 1), (2, 20, 2);
+	INSERT INTO staff VALUES (10, 1), (20, 2), (21, 1);
+	SQL
+}
+
+@test "--rollback of --schema drops the tables it made whole, in one transaction: a NOT NULL cycle and a self-reference ON DELETE CASCADE (which a delete of its rows one by one would trip on), into an empty database and beside the target's own tables (a row of those that the made ones refer to); the target is exactly as before" {
+	cycle_db
+	sqlite3 new.db "PRAGMA user_version = 1"
+	sqlite3 new.db .dump > before.sql
+	run dbapply --schema new.db < <(dbdump-rows cycle.db)
+	assert_success
+	assert_line --regexp '^total +10 +0 +0$'
+	run dbapply --rollback new.db
+	assert_success
+	refute_output --partial 'delete failed'
+	# children first: kinds once store, which refers to it, is gone; SQLite's
+	# foreign keys wait for the commit, so the cycle needs no key dropped
+	assert_equal "$(grep -o '^dbapply: schema: .*' <<< "$output")" 'dbapply: schema: DROP TABLE "node";
+dbapply: schema: DROP TABLE "devonly";
+dbapply: schema: DROP TABLE "store";
+dbapply: schema: DROP TABLE "staff";
+dbapply: schema: DROP TABLE "kinds";'
+	sqlite3 new.db .dump > after.sql
+	diff -u before.sql after.sql
+	# beside prod's own tables: kinds (row 2 is the run's, and store's row 2
+	# refers to it) and notes
+	mkdb own.db <<-'SQL'
+	CREATE TABLE kinds (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+	CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);
+	INSERT INTO kinds VALUES (1, 'big');
+	INSERT INTO notes VALUES (1, 'mine');
+	SQL
+	sqlite3 own.db .dump > before.sql
+	run dbapply --schema own.db < <(dbdump-rows -x devonly cycle.db)
+	assert_success
+	assert_line --regexp '^kinds +1 +0 +0$'
+	# rows made since in a table the run made would go with the table
+	# unsaid: refused, nothing written; --force drops them too
+	sqlite3 own.db "INSERT INTO staff VALUES (22, 1), (23, 2)"
+	sqlite3 own.db .dump > applied.sql
+	run dbapply --rollback own.db
+	assert_failure 2
+	assert_line --partial ': table "staff", which the undone run made, holds 2 rows that it did not write (made since): the rollback drops the table, and them with it (--force drops them too)'
+	sqlite3 own.db .dump > after.sql
+	diff -u applied.sql after.sql
+	run dbapply --rollback --force own.db
+	assert_success
+	assert_line 'dbapply: warning: --force: table "staff" holds 2 rows that the undone run did not write: dropped with it'
+	assert_line --regexp '^kinds +0 +0 +1$'
+	assert_line --regexp '^node +0 +0 +3$'
+	sqlite3 own.db .dump > after.sql
+	diff -u before.sql after.sql
+	assert_equal "$(sqlite3 own.db 'PRAGMA foreign_key_check')" ""
+}
+
 @test "--schema into an empty database is a fresh install: every row, ids past the data, foreign keys enforced" {
 	sqlite3 new.db "PRAGMA user_version = 1"
 	run dbapply --schema new.db < <(dbdump-rows dev.db)
@@ -2181,7 +2250,12 @@ dbapply: schema: CREATE TRIGGER item_added AFTER INSERT ON item BEGIN'
 	dbdump-rows probe.db > probe-after.ndjson
 	assert_same_rows_and_schema probe-before.ndjson probe-after.ndjson
 	sqlite3 new.db "DELETE FROM item WHERE id IN (3, 4)"
+	# the log rows item_added made for them since are not the run's: the
+	# drop of item_log would take them unsaid
 	run dbapply --rollback new.db
+	assert_failure 2
+	assert_line --partial ': table "item_log", which the undone run made, holds 2 rows that it did not write (made since)'
+	run dbapply --rollback --force new.db
 	assert_success
 	assert_equal "$(sqlite3 new.db "SELECT count(*) FROM sqlite_schema")" 0
 	# a trigger whose SQL carries a statement of its own after it: nothing made

@@ -1079,6 +1079,85 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	assert_equal "$(my_sql prod <<< 'SHOW TABLES')" ""
 }
 
+# dev: store <-> staff, a foreign-key cycle NOT NULL both ways (as
+# Sakila's), node, which refers to itself, and kinds, which store refers
+# to and which refers to node; devonly keeps a dump with -x devonly from
+# holding every table of dev.
+cycle_my_dev() {
+	my_sql dev <<-'SQL'
+	SET foreign_key_checks = 0;
+	CREATE TABLE kinds (id int PRIMARY KEY, name varchar(20) NOT NULL, best_node int);
+	CREATE TABLE store (id int PRIMARY KEY, manager int NOT NULL, kind int NOT NULL REFERENCES kinds (id));
+	CREATE TABLE staff (id int PRIMARY KEY, store int NOT NULL REFERENCES store (id));
+	CREATE TABLE node (id int PRIMARY KEY, parent int REFERENCES node (id));
+	CREATE TABLE devonly (id int PRIMARY KEY);
+	ALTER TABLE store ADD FOREIGN KEY (manager) REFERENCES staff (id);
+	ALTER TABLE kinds ADD FOREIGN KEY (best_node) REFERENCES node (id);
+	INSERT INTO node VALUES (1, NULL), (2, 1), (3, 2);
+	INSERT INTO kinds VALUES (1, 'big', NULL), (2, 'small', 3);
+	INSERT INTO store VALUES (1, 10, 1), (2, 20, 2);
+	INSERT INTO staff VALUES (10, 1), (20, 2), (21, 1);
+	SQL
+}
+
+# Schema and rows of database $1 as mariadb-dump writes them.
+my_snapshot() {
+	MYSQL_PWD='' "$(my_find mariadb-dump mysqldump)" --no-defaults -S "$MY_SOCK" -u root --skip-dump-date \
+		--skip-comments "$1"
+}
+
+@test "--rollback of --schema on MariaDB drops the tables it made after the rows' commit: a NOT NULL cycle and a self-reference, into an empty database and beside the target's own tables (a foreign key and a row of those that the made ones refer to); the target is exactly as before" {
+	cycle_my_dev
+	my_snapshot prod > before.sql
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_line --regexp '^total +10 +0 +0$'
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE `staff` DROP FOREIGN KEY `staff_store_fkey`; (after the rows'"'"' commit)'
+	assert_line 'dbapply: schema: DROP TABLE `store`; (after the rows'"'"' commit)'
+	my_snapshot prod > after.sql
+	diff -u before.sql after.sql
+	assert_equal "$(my_sql prod <<< 'SHOW TABLES')" ""
+	# beside prod's own tables: kinds (row 2 is the run's, and store's row 2
+	# refers to it; the run gives it a foreign key into node) and notes
+	my_reset_db prod
+	my_sql prod <<-'SQL'
+	CREATE TABLE kinds (id int PRIMARY KEY, name varchar(20) NOT NULL, best_node int);
+	CREATE TABLE notes (id int PRIMARY KEY, body text);
+	INSERT INTO kinds VALUES (1, 'big', NULL);
+	INSERT INTO notes VALUES (1, 'mine');
+	SQL
+	my_snapshot prod > before.sql
+	run dbapply --schema "$PROD" < <(dbdump-rows -x devonly "$DEV")
+	assert_success
+	assert_line --regexp '^kinds +1 +0 +0$'
+	assert_line --partial 'ALTER TABLE `kinds` ADD CONSTRAINT `kinds_best_node_fkey` FOREIGN KEY (`best_node`) REFERENCES `node` (`id`)'
+	# a row made since in a table the run made would go with the table
+	# unsaid: refused, nothing written
+	my_sql prod <<< 'INSERT INTO node VALUES (4, 1)'
+	my_snapshot prod > applied.sql
+	run dbapply --rollback "$PROD"
+	assert_failure 2
+	assert_line --partial ': table "node", which the undone run made, holds 1 row that it did not write (made since)'
+	my_snapshot prod > after.sql
+	diff -u applied.sql after.sql
+	my_sql prod <<< 'DELETE FROM node WHERE id = 4'
+	run dbapply --rollback "$PROD"
+	assert_success
+	assert_line --regexp '^kinds +0 +0 +1$'
+	# kinds' key into node before node; the cycle's key before its table;
+	# the index MariaDB gave kinds' key once that key is gone
+	assert_equal "$(grep -o '^dbapply: schema: .*' <<< "$output")" 'dbapply: schema: ALTER TABLE `kinds` DROP FOREIGN KEY `kinds_best_node_fkey`; (after the rows'"'"' commit)
+dbapply: schema: DROP TABLE `node`; (after the rows'"'"' commit)
+dbapply: schema: ALTER TABLE `staff` DROP FOREIGN KEY `staff_store_fkey`; (after the rows'"'"' commit)
+dbapply: schema: DROP TABLE `store`; (after the rows'"'"' commit)
+dbapply: schema: DROP TABLE `staff`; (after the rows'"'"' commit)
+dbapply: schema: DROP INDEX `best_node` ON `kinds`; (after the rows'"'"' commit)'
+	my_snapshot prod > after.sql
+	diff -u before.sql after.sql
+}
+
 @test "--schema --mirror on MariaDB: a column and a table dropped after the rows' commit; refused without --mirror; --rollback restores schema and rows exactly" {
 	office_dev_prod
 	my_sql prod <<-'SQL'

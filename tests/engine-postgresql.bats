@@ -1187,6 +1187,97 @@ records() {
 	assert_equal "$(pg_psql prod -tAc "SELECT indexdef FROM pg_indexes WHERE indexname = 'clients_email'")" 'CREATE INDEX clients_email ON public.clients USING btree (email)'
 }
 
+# dev: store <-> staff, a foreign-key cycle NOT NULL both ways and not
+# deferrable (as Sakila's), node, which refers to itself, and kinds, which
+# store refers to and which refers to node; devonly keeps a dump with
+# -x devonly from holding every table of dev.
+cycle_pg_dev() {
+	pg_psql dev <<-'SQL'
+	CREATE TABLE kinds (id int PRIMARY KEY, name text NOT NULL, best_node int);
+	CREATE TABLE store (id int PRIMARY KEY, manager int NOT NULL, kind int NOT NULL REFERENCES kinds);
+	CREATE TABLE staff (id int PRIMARY KEY, store int NOT NULL REFERENCES store);
+	CREATE TABLE node (id int PRIMARY KEY, parent int REFERENCES node);
+	CREATE TABLE devonly (id int PRIMARY KEY);
+	INSERT INTO node VALUES (1, NULL), (2, 1), (3, 2);
+	INSERT INTO kinds VALUES (1, 'big', NULL), (2, 'small', 3);
+	INSERT INTO store VALUES (1, 10, 1), (2, 20, 2);
+	INSERT INTO staff VALUES (10, 1), (20, 2), (21, 1);
+	ALTER TABLE store ADD FOREIGN KEY (manager) REFERENCES staff;
+	ALTER TABLE kinds ADD FOREIGN KEY (best_node) REFERENCES node;
+	SQL
+}
+
+# Schema and rows of database $1 as pg_dump writes them (less its random \restrict key).
+pg_snapshot() {
+	pg_dump --no-owner -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" "$1" | grep -v -e '^\\restrict' -e '^\\unrestrict'
+}
+
+@test "--rollback of --schema on PostgreSQL drops the tables it made whole, in one transaction: a NOT NULL cycle that cannot be deferred and a self-reference, into an empty database and beside the target's own tables (a foreign key and a row of those that the made ones refer to); the target is exactly as before" {
+	cycle_pg_dev
+	# into an empty database
+	pg_snapshot prod > before.sql
+	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	assert_line --regexp '^total +10 +0 +0$'
+	run dbapply --rollback "$PROD"
+	assert_success
+	# their rows go with them (deleted one by one, store's would break staff's key)
+	refute_output --partial 'delete failed'
+	assert_line 'dbapply: schema: ALTER TABLE "staff" DROP CONSTRAINT "staff_store_fkey";'
+	assert_line 'dbapply: schema: DROP TABLE "store";'
+	assert_line 'dbapply: schema: DROP TABLE "node";'
+	pg_snapshot prod > after.sql
+	diff -u before.sql after.sql
+	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+	# beside prod's own tables: kinds (row 2 is the run's, and store's row 2
+	# refers to it; the run gives it a foreign key into node) and notes
+	pg_createdb prod >/dev/null
+	pg_psql prod <<-'SQL'
+	CREATE TABLE kinds (id int PRIMARY KEY, name text NOT NULL, best_node int);
+	CREATE TABLE notes (id int PRIMARY KEY, body text);
+	INSERT INTO kinds VALUES (1, 'big', NULL);
+	INSERT INTO notes VALUES (1, 'mine');
+	SQL
+	pg_snapshot prod > before.sql
+	run dbapply --schema "$PROD" < <(dbdump-rows -x devonly "$DEV")
+	assert_success
+	assert_line 'dbapply: schema: ALTER TABLE "kinds" ADD CONSTRAINT "kinds_best_node_fkey" FOREIGN KEY ("best_node") REFERENCES "node" ("id");'
+	assert_line --regexp '^kinds +1 +0 +0$'
+	# a row made since in a table the run made would go with the table
+	# unsaid: refused, nothing written; --force drops it too
+	pg_psql prod -qc "INSERT INTO node VALUES (4, 1)"
+	pg_snapshot prod > applied.sql
+	run dbapply --rollback "$PROD"
+	assert_failure 2
+	assert_line --regexp '^dbapply: backups/prod-[0-9TZ]+\.undo\.ndjson\.gz: table "node", which the undone run made, holds 1 row that it did not write \(made since\): the rollback drops the table, and it with it \(--force drops it too\)$'
+	pg_snapshot prod > after.sql
+	diff -u applied.sql after.sql
+	run dbapply --rollback --force "$PROD"
+	assert_success
+	assert_line 'dbapply: warning: --force: table "node" holds 1 row that the undone run did not write: dropped with it'
+	assert_line --regexp '^kinds +0 +0 +1$'
+	# kinds' key into node before node, the made tables before kinds' row
+	assert_equal "$(grep -o '^dbapply: schema: .*' <<< "$output")" 'dbapply: schema: ALTER TABLE "kinds" DROP CONSTRAINT "kinds_best_node_fkey";
+dbapply: schema: DROP TABLE "node";
+dbapply: schema: ALTER TABLE "staff" DROP CONSTRAINT "staff_store_fkey";
+dbapply: schema: DROP TABLE "store";
+dbapply: schema: DROP TABLE "staff";'
+	pg_snapshot prod > after.sql
+	diff -u before.sql after.sql
+	# a rollback that fails writes nothing: a key a user gave notes into
+	# store since is not the run's to drop (no CASCADE)
+	run dbapply --schema "$PROD" < <(dbdump-rows -x devonly "$DEV")
+	assert_success
+	pg_psql prod -qc "ALTER TABLE notes ADD COLUMN store int REFERENCES store"
+	pg_snapshot prod > applied.sql
+	run dbapply --rollback "$PROD"
+	assert_failure 2
+	assert_output --partial 'DROP TABLE "store": cannot drop table store because other objects depend on it'
+	assert_output --partial 'nothing was written'
+	pg_snapshot prod > after.sql
+	diff -u applied.sql after.sql
+}
+
 @test "--schema on PostgreSQL: a column added in dev arrives with its default; a failing row takes the DDL back with it" {
 	office_pg_schema dev
 	office_pg_schema prod
@@ -1989,4 +2080,53 @@ dbapply: nothing was written to pay.db'
 dbapply: <stdin>:3: --schema: table \"film\": the source's column \"rated\" of the domain type kids is not in the stream (dbpipe(5)), and a table made without it would behave otherwise: not made (make the table by hand)
 dbapply: nothing was written to postgres://dbpipe@127.0.0.1:$PG_PORT/prod"
 	assert_equal "$(pg_psql prod -tAc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+}
+
+@test "dbdiff --schema within PostgreSQL compares inheritance and the functions triggers call: an alter_inherits and an alter_function record naming the table with both sides, exit 1; across engines neither" {
+	for db in dev prod; do
+		pg_psql "$db" <<-'SQL'
+		CREATE TABLE parent (id int);
+		CREATE TABLE other (id int);
+		CREATE TABLE t2 (id int PRIMARY KEY);
+		SQL
+	done
+	pg_psql dev <<-'SQL'
+	CREATE TABLE child (note text) INHERITS (parent);
+	CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.note := 'dev'; RETURN NEW; END $$;
+	CREATE TRIGGER stamp BEFORE INSERT ON child FOR EACH ROW EXECUTE FUNCTION stamp();
+	CREATE FUNCTION mark() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+	CREATE TRIGGER mark BEFORE INSERT ON t2 FOR EACH ROW EXECUTE FUNCTION mark();
+	SQL
+	pg_psql prod <<-'SQL'
+	CREATE TABLE child (note text) INHERITS (other);
+	CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.note := 'prod'; RETURN NEW; END $$;
+	CREATE TRIGGER stamp BEFORE INSERT ON child FOR EACH ROW EXECUTE FUNCTION stamp();
+	SQL
+	run --separate-stderr dbdiff --schema --stat "$DEV" "$PROD"
+	assert_failure 1
+	assert_equal "$stderr" 'table "child" inherits from (parent) in OLD, from (other) in NEW
+function stamp() of the triggers of "child" is other code in OLD than in NEW
+trigger "mark" of "t2" is only in OLD
+function mark() of the triggers of "t2" is only in OLD
+4 schema differences'
+	run jq -c 'select(.type == "schema") | [.change, .table, .old, .new]' <(dbdiff --schema "$DEV" "$PROD")
+	assert_line '["alter_inherits","child",["parent"],["other"]]'
+	assert_line --regexp '^\["alter_function","child",\{"name":"stamp\(\)","sql":"CREATE OR REPLACE FUNCTION public.stamp\(\)[^"]*NEW.note := '"'dev'"'.*"\},\{"name":"stamp\(\)","sql":".*NEW.note := '"'prod'"'.*"\}\]$'
+	assert_line --regexp '^\["alter_function","t2",\{"name":"mark\(\)","sql":"CREATE OR REPLACE FUNCTION public.mark\(\).*"\},null\]$'
+	# the same in both: nothing
+	run dbdiff --schema "$DEV" "$DEV"
+	assert_success
+	# dbapply changes neither, and says so
+	run dbapply --dry-run "$PROD" < <(dbdump-rows -t child -t t2 "$DEV")
+	assert_success
+	assert_line 'dbapply: warning: <stdin>:2: table "child" inherits from (other) in the target, from (parent) in the stream (dbapply does not change a table'"'"'s inheritance)'
+	assert_line 'dbapply: warning: <stdin>:2: function stamp() of the triggers of "child" is other code in the target than in the stream (dbapply does not change a function)'
+	assert_line --regexp '^dbapply: warning: <stdin>:3: function mark\(\) of the triggers of "t2" is only in the stream \(dbapply does not change a function\)$'
+	# across engines neither is compared: SQLite has no inheritance and
+	# runs no PostgreSQL function
+	sqlite3 lite.db "CREATE TABLE parent (id INTEGER); CREATE TABLE other (id INTEGER); CREATE TABLE t2 (id INTEGER PRIMARY KEY);
+		CREATE TABLE child (id INTEGER, note TEXT)"
+	run dbdiff --schema <(dbdump-rows -x t2 "$DEV") <(dbdump-rows -x t2 lite.db)
+	refute_output --partial 'alter_inherits'
+	refute_output --partial 'alter_function'
 }

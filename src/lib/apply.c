@@ -104,7 +104,7 @@ static int write_spools(struct apply *a, struct plan **live, size_t n, const str
 static int reset_sequences(struct apply *a)
 {
 	for (size_t i = 0; i < a->nplans; i++)
-		if (!a->plans[i].skip && a->plans[i].counts->inserts &&
+		if (!a->plans[i].skip && !a->plans[i].dropped && a->plans[i].counts->inserts &&
 		    (a->db->ops->reset_sequence(a->db, a->plans[i].proj) < 0 ||
 		     apply_sql_sequence(a, a->plans[i].proj) < 0)) {
 			if (!apply_blame_earlier_write(a))
@@ -255,12 +255,20 @@ static int run(struct apply *a, const char *input)
 		return -1;
 	if (apply_plan_engine_writes(a) < 0)
 		return error("%s: %s", db->shown_url, db->err.buf);
-	if (apply_plan_tables(a) < 0 || apply_base_write_tables(a) < 0 || read_input(a) < 0)
+	if (apply_plan_tables(a) < 0 || apply_base_write_tables(a) < 0 || read_input(a) < 0 ||
+	    apply_undo_check_made_rows(a) < 0)
 		return -1;
 	if (a->o->before_write && a->o->before_write(a->o->before_write_ctx, a->sum) < 0)
 		return -1;
 	if (a->o->undo_path && !a->o->dry_run &&
 	    (summary_changes(a->sum) || a->made.n || (a->alter && a->alter->nkept)) && apply_write_undo(a) < 0)
+		return -1;
+	/* The tables an undone run made go whole before the rows are written
+	 * back: deleting their rows one by one first is work the drop does
+	 * anyway, and a foreign-key cycle that is NOT NULL and not deferrable
+	 * both ways refuses it (Sakila's store and staff); dropped first, they
+	 * no longer refer to the rows of the target's own tables that go. */
+	if (!db->ops->ddl_commits && apply_schema_drop_made(a, 0) < 0)
 		return -1;
 	if (write_changes(a) < 0)
 		return -1;
@@ -296,7 +304,7 @@ static int run(struct apply *a, const char *input)
 			strerror(errno), a->undo_partial);
 	if (a->base_partial)
 		sync_base_commit(a->base_path, a->base_partial, a->o->undo_path, a->o->mode == APPLY_MIRROR);
-	if (db->ops->ddl_commits && apply_schema_drops(a, 1) < 0) {
+	if (db->ops->ddl_commits && (apply_schema_drop_made(a, 1) < 0 || apply_schema_drops(a, 1) < 0)) {
 		a->committed = 1;
 		return error("%s: the rows are committed; what the undone run made in the schema is not all "
 			     "dropped (see above)", db->shown_url);

@@ -51,6 +51,11 @@ struct plan {
 	struct stream_writer w[2];
 	uint64_t nspooled[2];
 	int skip;               /* not applied: excluded, history, or a natural-key table */
+	/* A table the undo stream being applied drops whole (one its run
+	 * made), where that is in the write transaction: its rows are read
+	 * and checked for conflicts like any, and go with the table rather
+	 * than one by one (apply_schema_drop_made). */
+	int dropped;
 	long natural;           /* the natural key of a table matched by one (natural.h), or -1 */
 	int quiet_triggers;     /* its triggers are turned off while writing (--disable-triggers) */
 	int triggers_are_off;
@@ -288,12 +293,23 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 void apply_schema_undo(struct db *db, struct apply_schema_undo *undo);
 /* Once rd is open: what apply_schema_outside made, into a->made. */
 void apply_schema_note_made(struct apply *a, const struct apply_schema_undo *undo);
-/* The drops of an undo stream's schema records (dbapply --rollback of a
- * run that made tables, columns, indexes, foreign keys), and its changes
+/* Whether rd, an undo stream, drops table name: one its run made. */
+int apply_undo_drops_table(const struct stream_reader *rd, const char *name);
+/* Once the undo stream is read: a table it drops that holds rows besides
+ * those it deletes (rows made since its run) is refused, -1 (with --force
+ * a warning): the drop would take them unsaid. */
+int apply_undo_check_made_rows(struct apply *a);
+/* An undo stream's drops of the tables its run made, whole, with their
+ * rules, the target's foreign keys into them, their types and functions,
+ * each said: before the rows are written back where DDL is transactional
+ * (the rows of the target's own tables they refer to can then go), after
+ * the commit where DDL commits by itself (after_commit). */
+int apply_schema_drop_made(struct apply *a, int after_commit);
+/* The other drops of an undo stream's schema records (dbapply --rollback
+ * of a run that made columns, indexes, foreign keys), and its changes
  * that come after the rows (alter_column, add_index, add_reference), each
- * said; in
- * the transaction, or after the commit where DDL commits by itself
- * (after_commit). */
+ * said; in the transaction, or after the commit where DDL commits by
+ * itself (after_commit). */
 int apply_schema_drops(struct apply *a, int after_commit);
 /* Run the DDL the schema step left until the rows are written
  * (a->after_rows), each said; -1 at the first that fails. */

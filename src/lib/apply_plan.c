@@ -192,6 +192,10 @@ int apply_plan_tables(struct apply *a)
 			if (col >= 0)
 				st->cols[col].just_added = 1;
 		}
+		/* MySQL commits DDL by itself, so there the tables are dropped
+		 * after the rows' commit: their rows go in the transaction, as
+		 * ever, before the rows of the target's own tables they refer to. */
+		p->dropped = !a->db->ops->ddl_commits && apply_undo_drops_table(&a->rd, st->name);
 		p->counts = summary_table(a->sum, st->name);
 		p->bt = a->base_open ? schema_find(a->base.schema, st->name) : NULL;
 		if (p->bt && !table_shape_equal(st, p->bt)) {
@@ -301,7 +305,7 @@ static void triggers_early(struct schema *order, struct plan **live, struct deps
 void apply_plan_order(struct apply *a, struct schema *order, struct plan **live, struct deps *d)
 {
 	for (size_t i = 0; i < a->nplans; i++)
-		if (!a->plans[i].skip) {
+		if (!a->plans[i].skip && !a->plans[i].dropped) {
 			live[order->n] = &a->plans[i];
 			order->tables[order->n++] = schema_find(&a->target, a->plans[i].st->name);
 		}

@@ -855,7 +855,8 @@ static int refuse_missing(struct apply *a, const struct schema_diff *d)
 
 /* A check or trigger of the stream that a table of the target lacks is
  * said, not made, without --schema (apply_alter.c adds it with); a trigger
- * the target has as other code is said either way. */
+ * the target has as other code, and within PostgreSQL another inheritance
+ * or a trigger's function that differs, are said either way. */
 static void warn_missing_checks(struct apply *a)
 {
 	struct schema_diff all;
@@ -864,7 +865,8 @@ static void warn_missing_checks(struct apply *a)
 			    !strcmp(a->rd.engine ? a->rd.engine : "", a->db->ops->engine), &all);
 	for (size_t i = 0; i < all.n; i++) {
 		enum schema_change_kind k = all.v[i].kind;
-		if ((k != SC_ADD_CHECK && k != SC_ADD_TRIGGER && k != SC_ALTER_TRIGGER) ||
+		if ((k != SC_ADD_CHECK && k != SC_ADD_TRIGGER && k != SC_ALTER_TRIGGER && k != SC_ALTER_INHERITS &&
+		     k != SC_ALTER_FUNCTION) ||
 		    !apply_writes_table(a->o, a->rd.purpose, all.v[i].new_t->name) ||
 		    ((k == SC_ADD_CHECK || k == SC_ADD_TRIGGER) && a->o->schema && a->db->ops->exec_ddl))
 			continue; /* apply_alter.c adds it, or refuses it by name */
@@ -873,7 +875,9 @@ static void warn_missing_checks(struct apply *a)
 		warning("%s:%ld: %s (%s)", a->rd.name, all.v[i].new_t->line, what.buf,
 			k == SC_ADD_CHECK	? "dbapply --schema adds it"
 			: k == SC_ADD_TRIGGER ? "dbapply --schema adds it, on the same engine"
-					      : "dbapply does not change a trigger");
+			: k == SC_ALTER_TRIGGER ? "dbapply does not change a trigger"
+			: k == SC_ALTER_INHERITS ? "dbapply does not change a table's inheritance"
+						 : "dbapply does not change a function");
 	}
 	buf_release(&what);
 	schema_diff_release(&all);
@@ -1235,6 +1239,207 @@ static int run_drop(struct apply *a, const char *sql, int after_commit)
 	return 0;
 }
 
+int apply_undo_drops_table(const struct stream_reader *rd, const char *name)
+{
+	for (size_t i = 0; !strcmp(rd->purpose, "undo") && i < rd->nschema; i++)
+		if (rd->schema_records[i].kind == SC_DROP_TABLE && !strcmp(rd->schema_records[i].t->name, name))
+			return 1;
+	return 0;
+}
+
+int apply_undo_check_made_rows(struct apply *a)
+{
+	struct row r;
+	int ret = 0;
+	for (size_t i = 0; !strcmp(a->rd.purpose, "undo") && i < a->rd.nschema && ret == 0; i++) {
+		const struct schema_record *rec = &a->rd.schema_records[i];
+		const struct table *tt = rec->kind == SC_DROP_TABLE ? schema_find(&a->target, rec->t->name) : NULL;
+		uint64_t deletes = 0, rows = 0;
+		struct db_cursor *cur;
+		int got;
+		if (!tt)
+			continue; /* apply_schema_drop_made names it */
+		/* the rows its section deletes (none without one) */
+		for (size_t j = 0; j < a->nplans; j++)
+			if (!strcmp(a->plans[j].st->name, tt->name) && a->plans[j].counts)
+				deletes = a->plans[j].counts->deletes;
+		if (a->db->ops->scan_open(a->db, tt, &cur) < 0)
+			return error("%s: table \"%s\": %s", a->db->shown_url, tt->name, a->db->err.buf);
+		row_init(&r, tt->ncols);
+		while ((got = a->db->ops->scan_next(cur, &r)) > 0)
+			rows++;
+		a->db->ops->scan_close(cur);
+		row_release(&r);
+		if (got < 0)
+			return error("%s: table \"%s\": %s", a->db->shown_url, tt->name, a->db->err.buf);
+		if (rows <= deletes)
+			continue;
+		rows -= deletes;
+		if (a->o->force)
+			warning("--force: table \"%s\" holds %llu row%s that the undone run did not write: dropped "
+				"with it", tt->name, (unsigned long long)rows, rows == 1 ? "" : "s");
+		else
+			ret = error("%s: table \"%s\", which the undone run made, holds %llu row%s that it did not "
+				    "write (made since): the rollback drops the table, and %s with it (--force drops "
+				    "%s too)", a->rd.name, tt->name, (unsigned long long)rows, rows == 1 ? "" : "s",
+				    rows == 1 ? "it" : "them", rows == 1 ? "it" : "them");
+	}
+	return ret;
+}
+
+/* Whether undo record r drops a foreign key into a table the undo stream
+ * drops (one the target's own table got to a table the run made). */
+static int drops_reference_into_made(const struct stream_reader *rd, const struct schema_record *r)
+{
+	return r->kind == SC_DROP_REFERENCE && r->t->nrefs && apply_undo_drops_table(rd, r->t->refs[0].table);
+}
+
+/* After undo record r's table or column is dropped: the enum types and
+ * domains its run made for it, and (a table) the functions it made for
+ * the table's triggers; each said, -1 at the first that fails. */
+static int drop_made_for(struct apply *a, const struct schema_record *r, int after_commit)
+{
+	struct buf sql = BUF_INIT;
+	int ret = 0;
+	for (size_t c = 0; ret == 0 && c < r->t->ncols; c++) {
+		const char *type = r->t->cols[c].type_made;
+		if (!type)
+			continue;
+		if (!sql_is_type_name(type)) {
+			ret = error("%s: the undo stream's type of \"%s\".\"%s\" is not a type's name: %s", a->rd.name,
+				    r->t->name, r->t->cols[c].name, type);
+			break;
+		}
+		buf_reset(&sql);
+		sql_drop_type(&sql, type);
+		ret = run_drop(a, sql.buf, after_commit);
+	}
+	for (size_t f = 0; ret == 0 && r->kind == SC_DROP_TABLE && f < r->t->nfunctions_made; f++) {
+		const char *fn = r->t->functions_made[f];
+		if (!sql_is_function_signature(fn)) {
+			ret = error("%s: the undo stream's function of \"%s\" is not a function's signature: %s",
+				    a->rd.name, r->t->name, fn);
+			break;
+		}
+		buf_reset(&sql);
+		buf_addf(&sql, "DROP FUNCTION %s", fn);
+		ret = run_drop(a, sql.buf, after_commit);
+	}
+	buf_release(&sql);
+	return ret;
+}
+
+/* Which of the n tables left to drop (those with left[k] set) has a
+ * foreign key into table k, other than to itself: the first, or n. */
+static size_t referrer_left(const struct table *const *now, const int *left, size_t n, size_t k)
+{
+	for (size_t j = 0; j < n; j++)
+		for (size_t x = 0; j != k && left[j] && x < now[j]->nrefs; x++)
+			if (!strcmp(now[j]->refs[x].table, now[k]->name))
+				return j;
+	return n;
+}
+
+/* The tables of undo records rec[0..n) (now: each as the target has it),
+ * dropped whole, then what its run made for them.  The order is
+ * our own, children first: a table goes once no other table left refers
+ * to it.  When every one left is referred to, a foreign-key cycle (Sakila's
+ * store and staff, NOT NULL both ways and not deferrable), the foreign keys
+ * of the others into the first of them are dropped, then it.  Not DROP ...
+ * CASCADE, which would as well drop, unsaid, a foreign key of a table the
+ * run did not make (one a user added since): that one stops the rollback,
+ * which then writes nothing where DDL is transactional.  Not one DROP TABLE
+ * of them all: MariaDB drops such a list in part when a later one fails.
+ * SQLite has no foreign key to drop by itself (inline_references) and needs
+ * none: its foreign keys wait for the commit, by which the whole cycle is
+ * gone. */
+static int drop_tables_made(struct apply *a, const struct schema_record *const *rec,
+			    const struct table *const *now, size_t n, int after_commit)
+{
+	const struct sql_dialect *dl = a->db->ops->dialect;
+	struct buf sql = BUF_INIT;
+	int *left = xcalloc(n + 1, sizeof(*left)), ret = 0;
+	for (size_t k = 0; k < n; k++)
+		left[k] = 1;
+	for (size_t done = 0; done < n && ret == 0; done++) {
+		size_t k = n;
+		for (size_t i = 0; i < n && k == n; i++)
+			if (left[i] && referrer_left(now, left, n, i) == n)
+				k = i;
+		for (size_t i = 0; i < n && k == n; i++) /* a cycle: the first left */
+			if (left[i])
+				k = i;
+		for (size_t j = 0; j < n && ret == 0 && !dl->inline_references; j++)
+			for (size_t x = 0; j != k && left[j] && x < now[j]->nrefs && ret == 0; x++) {
+				if (strcmp(now[j]->refs[x].table, now[k]->name))
+					continue;
+				buf_reset(&sql);
+				sql_drop_reference(&sql, dl, now[j], &now[j]->refs[x]);
+				ret = run_drop(a, sql.buf, after_commit);
+			}
+		if (ret < 0)
+			break;
+		buf_reset(&sql);
+		sql_drop_table(&sql, dl, now[k]->name);
+		left[k] = 0;
+		ret = run_drop(a, sql.buf, after_commit);
+	}
+	/* Then what the run made for them, once every table is gone: a
+	 * function is kept with the first table whose triggers call it, and
+	 * the others' may call it too (Sakila's last_updated()). */
+	for (size_t k = 0; k < n && ret == 0; k++)
+		ret = drop_made_for(a, rec[k], after_commit);
+	free(left);
+	buf_release(&sql);
+	return ret;
+}
+
+int apply_schema_drop_made(struct apply *a, int after_commit)
+{
+	const struct sql_dialect *dl = a->db->ops->dialect;
+	struct buf sql = BUF_INIT;
+	const struct schema_record **rec = xcalloc(a->rd.nschema + 1, sizeof(*rec));
+	const struct table **now = xcalloc(a->rd.nschema + 1, sizeof(*now));
+	size_t n = 0;
+	int ret = 0;
+	for (size_t i = 0; !strcmp(a->rd.purpose, "undo") && i < a->rd.nschema && ret == 0; i++) {
+		const struct schema_record *r = &a->rd.schema_records[i];
+		if (r->kind != SC_DROP_TABLE)
+			continue;
+		rec[n] = r;
+		if (!(now[n++] = schema_find(&a->target, r->t->name)))
+			ret = error("%s: the undo stream drops table \"%s\", which %s does not have", a->rd.name,
+				    r->t->name, a->db->shown_url);
+	}
+	if (n && ret == 0 && !a->db->ops->exec_ddl)
+		ret = error("%s: the undo stream drops what its run made in the schema, and %s targets cannot",
+			    a->db->shown_url, a->db->ops->engine);
+	/* Their rules first: one may name a table dropped before its own
+	 * (Sakila's payment rules insert into the children). */
+	for (size_t k = 0; k < n && ret == 0 && !strcmp(a->db->ops->engine, "postgresql"); k++)
+		for (size_t g = 0; g < rec[k]->t->nrules && ret == 0; g++) {
+			buf_reset(&sql);
+			sql_addf(&sql, dl, "DROP RULE IF EXISTS %I ON %T", rec[k]->t->rules[g].name, rec[k]->t->name);
+			ret = run_drop(a, sql.buf, after_commit);
+		}
+	/* Then the foreign keys the run gave the target's own tables into
+	 * them, which would keep them from being dropped. */
+	for (size_t i = 0; n && i < a->rd.nschema && ret == 0; i++) {
+		const struct schema_record *r = &a->rd.schema_records[i];
+		if (!drops_reference_into_made(&a->rd, r))
+			continue;
+		buf_reset(&sql);
+		sql_drop_reference(&sql, dl, r->t, &r->t->refs[0]);
+		ret = run_drop(a, sql.buf, after_commit);
+	}
+	if (n && ret == 0)
+		ret = drop_tables_made(a, rec, now, n, after_commit);
+	free(rec);
+	free(now);
+	buf_release(&sql);
+	return ret;
+}
+
 int apply_schema_drops(struct apply *a, int after_commit)
 {
 	const struct sql_dialect *dl = a->db->ops->dialect;
@@ -1245,28 +1450,18 @@ int apply_schema_drops(struct apply *a, int after_commit)
 	if (!a->db->ops->exec_ddl)
 		return error("%s: the undo stream drops what its run made in the schema, and %s targets "
 			     "cannot", a->db->shown_url, a->db->ops->engine);
-	/* The rules of the tables it made first: one may name a table dropped
-	 * before its own (Sakila's payment rules insert into the children). */
-	for (size_t i = 0; i < a->rd.nschema && ret == 0 && !strcmp(a->db->ops->engine, "postgresql"); i++) {
-		const struct schema_record *r = &a->rd.schema_records[i];
-		for (size_t g = 0; r->kind == SC_DROP_TABLE && g < r->t->nrules && ret == 0; g++) {
-			buf_reset(&sql);
-			sql_addf(&sql, dl, "DROP RULE IF EXISTS %I ON %T", r->t->rules[g].name, r->t->name);
-			ret = run_drop(a, sql.buf, after_commit);
-		}
-	}
 	for (size_t i = 0; i < a->rd.nschema && ret == 0; i++) {
 		const struct schema_record *r = &a->rd.schema_records[i];
 		buf_reset(&sql);
 		long took = 1;
+		if (r->kind == SC_DROP_TABLE || drops_reference_into_made(&a->rd, r))
+			continue; /* apply_schema_drop_made's */
 		if (rebuilds_back(a, r)) {
 			if ((took = rebuild_back(a, i, &sql)) < 0)
 				ret = -1;
 			else
 				i += (size_t)took - 1;
-		} else if (r->kind == SC_DROP_TABLE)
-			sql_drop_table(&sql, dl, r->t->name);
-		else if (r->kind == SC_DROP_COLUMN)
+		} else if (r->kind == SC_DROP_COLUMN)
 			sql_drop_column(&sql, dl, r->t->name, r->t->cols[0].name);
 		else if (r->kind == SC_DROP_INDEX)
 			sql_drop_index(&sql, dl, r->t, &r->t->indexes[0]);
@@ -1293,33 +1488,9 @@ int apply_schema_drops(struct apply *a, int after_commit)
 		if (ret < 0 || !sql.len)
 			continue;
 		ret = run_drop(a, sql.buf, after_commit);
-		/* then the enum types and domains the run made for the table or column */
-		for (size_t c = 0; ret == 0 && (r->kind == SC_DROP_TABLE || r->kind == SC_DROP_COLUMN) &&
-				   c < r->t->ncols; c++) {
-			const char *type = r->t->cols[c].type_made;
-			if (!type)
-				continue;
-			if (!sql_is_type_name(type)) {
-				ret = error("%s: the undo stream's type of \"%s\".\"%s\" is not a type's name: %s",
-					    a->rd.name, r->t->name, r->t->cols[c].name, type);
-				break;
-			}
-			buf_reset(&sql);
-			sql_drop_type(&sql, type);
-			ret = run_drop(a, sql.buf, after_commit);
-		}
-		/* and the functions it made for the table's triggers */
-		for (size_t f = 0; ret == 0 && r->kind == SC_DROP_TABLE && f < r->t->nfunctions_made; f++) {
-			const char *fn = r->t->functions_made[f];
-			if (!sql_is_function_signature(fn)) {
-				ret = error("%s: the undo stream's function of \"%s\" is not a function's signature: %s",
-					    a->rd.name, r->t->name, fn);
-				break;
-			}
-			buf_reset(&sql);
-			buf_addf(&sql, "DROP FUNCTION %s", fn);
-			ret = run_drop(a, sql.buf, after_commit);
-		}
+		/* then the enum types and domains the run made for the column */
+		if (ret == 0 && r->kind == SC_DROP_COLUMN)
+			ret = drop_made_for(a, r, after_commit);
 	}
 	buf_release(&sql);
 	buf_release(&err);

@@ -13,6 +13,7 @@ static const char *const change_names[] = {
 	"add_table", "drop_table", "add_column", "drop_column", "alter_column", "alter_key",
 	"add_index", "drop_index", "add_reference", "drop_reference", "alter_reference",
 	"add_check", "drop_check", "add_trigger", "drop_trigger", "alter_trigger",
+	"alter_inherits", "alter_function",
 };
 
 const char *schema_change_name(enum schema_change_kind k)
@@ -100,6 +101,31 @@ static void diff_triggers(const struct table *o, const struct table *n, int same
 	for (size_t j = 0; j < o->ntriggers + o->nrules; j++)
 		if (find_code(n, code_at(o, j)->name, j >= o->ntriggers) < 0)
 			add(d, SC_DROP_TRIGGER, o, j, n, 0);
+}
+
+static long find_function(const struct table *t, const char *signature)
+{
+	for (size_t i = 0; i < t->nfunctions; i++)
+		if (!strcmp(t->functions[i].name, signature))
+			return (long)i;
+	return -1;
+}
+
+/* Within PostgreSQL: the tables a table inherits from (in order: a
+ * child's columns come in its parents' order), and its triggers'
+ * functions by signature, their code too. */
+static void diff_pg_parts(const struct table *o, const struct table *n, struct schema_diff *d)
+{
+	if (!strv_equal(o->inherits, o->ninherits, n->inherits, n->ninherits))
+		add(d, SC_ALTER_INHERITS, o, 0, n, 0);
+	for (size_t i = 0; i < n->nfunctions; i++) {
+		long j = find_function(o, n->functions[i].name);
+		if (j < 0 || strcmp(o->functions[j].sql, n->functions[i].sql))
+			add(d, SC_ALTER_FUNCTION, o, j < 0 ? SIZE_MAX : (size_t)j, n, i);
+	}
+	for (size_t j = 0; j < o->nfunctions; j++)
+		if (find_function(n, o->functions[j].name) < 0)
+			add(d, SC_ALTER_FUNCTION, o, j, n, SIZE_MAX);
 }
 
 static long find_index(const struct table *t, const struct index *ix)
@@ -258,6 +284,8 @@ static void diff_parts(const struct table *o, const struct table *oc, const stru
 			add(d, SC_ALTER_COLUMN, o, c, n, (size_t)i);
 	}
 	diff_triggers(o, n, same_engine, d);
+	if (same_engine)
+		diff_pg_parts(o, n, d);
 }
 
 /* Across engines a column of a domain compares as what another engine
@@ -341,6 +369,21 @@ static void part_to_json(struct buf *out, enum schema_change_kind k, const struc
 			buf_adds(out, ",\"rule\":true}");
 		}
 		return;
+	case SC_ALTER_INHERITS:
+		buf_addch(out, '[');
+		for (size_t p = 0; p < t->ninherits; p++) {
+			if (p)
+				buf_addch(out, ',');
+			json_add_string(out, t->inherits[p], strlen(t->inherits[p]));
+		}
+		buf_addch(out, ']');
+		return;
+	case SC_ALTER_FUNCTION: /* {"name":...,"sql":...}, null on the side without it */
+		if (i == SIZE_MAX)
+			buf_adds(out, "null");
+		else
+			trigger_to_json(out, &t->functions[i]);
+		return;
 	}
 }
 
@@ -358,7 +401,7 @@ static int has_old(enum schema_change_kind k)
 {
 	return k == SC_DROP_TABLE || k == SC_DROP_COLUMN || k == SC_ALTER_COLUMN || k == SC_ALTER_KEY ||
 	       k == SC_DROP_INDEX || k == SC_DROP_REFERENCE || k == SC_ALTER_REFERENCE || k == SC_DROP_CHECK ||
-	       k == SC_DROP_TRIGGER || k == SC_ALTER_TRIGGER;
+	       k == SC_DROP_TRIGGER || k == SC_ALTER_TRIGGER || k == SC_ALTER_INHERITS || k == SC_ALTER_FUNCTION;
 }
 
 static int has_new(enum schema_change_kind k)
@@ -588,6 +631,22 @@ void schema_change_describe(struct buf *out, const struct schema_change *c, cons
 		buf_addf(out, " in %s, ", old_name);
 		describe_ref(out, &n->refs[c->new_i]);
 		buf_addf(out, " in %s", new_name);
+		return;
+	case SC_ALTER_INHERITS:
+		buf_addf(out, "table \"%s\" inherits from ", n->name);
+		describe_strv(out, o->inherits, o->ninherits);
+		buf_addf(out, " in %s, from ", old_name);
+		describe_strv(out, n->inherits, n->ninherits);
+		buf_addf(out, " in %s", new_name);
+		return;
+	case SC_ALTER_FUNCTION:
+		if (c->old_i == SIZE_MAX || c->new_i == SIZE_MAX)
+			buf_addf(out, "function %s of the triggers of \"%s\" is only in %s",
+				 c->old_i == SIZE_MAX ? n->functions[c->new_i].name : o->functions[c->old_i].name,
+				 n->name, c->old_i == SIZE_MAX ? new_name : old_name);
+		else
+			buf_addf(out, "function %s of the triggers of \"%s\" is other code in %s than in %s",
+				 n->functions[c->new_i].name, n->name, old_name, new_name);
 		return;
 	}
 }

@@ -25,6 +25,12 @@ enum schema_change_kind {
 	SC_ALTER_KEY, SC_ADD_INDEX, SC_DROP_INDEX, SC_ADD_REFERENCE, SC_DROP_REFERENCE,
 	SC_ALTER_REFERENCE, SC_ADD_CHECK, SC_DROP_CHECK, SC_ADD_TRIGGER, SC_DROP_TRIGGER,
 	SC_ALTER_TRIGGER,
+	/* Within PostgreSQL: the tables a table inherits from (old_i and
+	 * new_i unused), and a function of its triggers that differs or that
+	 * one side lacks (old_i or new_i SIZE_MAX: that side has none of
+	 * that signature).  Not compared across engines: no other engine has
+	 * either. */
+	SC_ALTER_INHERITS, SC_ALTER_FUNCTION,
 };
 
 /* One difference.  old_t/new_t: the table on each side (NULL where it is
