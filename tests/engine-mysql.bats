@@ -1079,6 +1079,103 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	assert_equal "$(my_sql prod <<< 'SHOW TABLES')" ""
 }
 
+# Database $1 as SHOW CREATE TABLE and its rows, table by table in name
+# order, rows ordered by every column: two databases made alike print alike.
+my_snapshot() {
+	local t n
+	for t in $(my_sql "$1" <<< 'SHOW TABLES' | sort); do
+		my_sql "$1" <<< "SHOW CREATE TABLE \`$t\`"
+		n=$(my_sql "$1" <<< "SELECT count(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '$1' AND TABLE_NAME = '$t'")
+		my_sql "$1" <<< "SELECT * FROM \`$t\` ORDER BY $(seq -s, 1 "$n")"
+	done
+	my_sql "$1" <<< "SELECT TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, ACTION_TIMING, ACTION_STATEMENT
+		FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '$1' ORDER BY 1"
+}
+
+# prod (and $1, a copy of it) hold the office example with what dev lacks:
+# a column with values, a table with rows and a foreign key, an index.
+office_prod_extra() {
+	local db
+	for db in prod "$1"; do
+		my_sql $db <<-'SQL'
+		ALTER TABLE clients ADD COLUMN legacy_code VARCHAR(20) NULL;
+		UPDATE clients SET legacy_code = CONCAT('L', id) WHERE id % 3 = 0;
+		CREATE INDEX clients_phone ON clients (phone);
+		CREATE TABLE old_notes (
+			id INT AUTO_INCREMENT PRIMARY KEY,
+			client_id INT NULL,
+			body VARCHAR(200) NOT NULL DEFAULT 'x',
+			CONSTRAINT old_notes_client FOREIGN KEY (client_id) REFERENCES clients(id)
+		) ENGINE=InnoDB;
+		INSERT INTO old_notes (client_id, body) VALUES (3, 'hello'), (NULL, 'bye');
+		SQL
+	done
+}
+
+@test "--sql --schema --mirror on MariaDB: the drops after the rows' commit close the script; mariadb --batch makes from it on a copy of prod what dbapply makes; a step before the rows is refused by name" {
+	office_db office.db
+	dbdump-rows office.db > office.ndjson
+	my_reset_db viaclient
+	for db in dev prod viaclient; do
+		office_schema $db
+		dbapply "mysql://dbpipe@127.0.0.1:$MY_PORT/$db" office.ndjson > /dev/null
+	done
+	office_prod_extra viaclient
+	my_sql dev <<-'SQL'
+	UPDATE clients SET phone = '999' WHERE id = 5;
+	DELETE FROM documents WHERE id = 2;
+	INSERT INTO case_types VALUES (77, 'Appeal');
+	DELIMITER //
+	CREATE TRIGGER case_types_name BEFORE INSERT ON case_types FOR EACH ROW
+	BEGIN IF NEW.name = '' THEN SET NEW.name = 'none; really'; END IF; END//
+	DELIMITER ;
+	SQL
+	my_snapshot prod > prod-before
+	run --separate-stderr dbapply --sql --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	printf '%s\n' "$output" > script.sql
+	assert_line --index 0 --partial '-- dbapply --sql: what dbapply would run on'
+	assert_line -- '-- mysql commits each DDL statement by itself, so this script is not atomic: the rows'
+	assert_line 'START TRANSACTION;'
+	assert_line "UPDATE \`clients\` SET \`phone\` = '999' WHERE \`id\` = '5';"
+	assert_line "DELETE FROM \`documents\` WHERE \`id\` = '2';"
+	# the order dbapply runs them in: rows, commit, then the drops
+	[ "$(grep -n -x -e 'COMMIT;' -e 'ALTER TABLE `clients` DROP COLUMN `legacy_code`;' -e 'DROP TABLE `old_notes`;' \
+		-e 'DROP INDEX `clients_phone` ON `clients`;' -e 'DELIMITER .*' script.sql | cut -d: -f2 | tr '\n' '|')" = \
+		'COMMIT;|DROP INDEX `clients_phone` ON `clients`;|DELIMITER $$|DELIMITER ;|ALTER TABLE `clients` DROP COLUMN `legacy_code`;|DROP TABLE `old_notes`;|' ]
+	# the trigger, made after the rows' commit (not firing for them), holds
+	# a ';': between DELIMITER lines for the client
+	grep -q "^CREATE TRIGGER \`case_types_name\` BEFORE INSERT ON \`case_types\` FOR EACH ROW.*END IF; END\\$\\$\$" script.sql
+	# nothing written, the schema included
+	my_snapshot prod > prod-after-sql
+	diff -u prod-before prod-after-sql
+	# the client makes from the script on a copy of prod what dbapply makes on prod
+	MYSQL_PWD= "$MY_CLIENT" --no-defaults -S "$MY_SOCK" -u root --batch viaclient < script.sql
+	run dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	my_snapshot prod > prod-after
+	my_snapshot viaclient > viaclient-after
+	diff -u prod-after viaclient-after
+	! diff -q prod-before prod-after > /dev/null
+	grep -q 'legacy_code' prod-before
+	! grep -q 'legacy_code' viaclient-after
+	grep -q 'case_types_name' viaclient-after
+	my_sql viaclient <<< "INSERT INTO case_types VALUES (78, '')"
+	assert_equal "$(my_sql viaclient <<< 'SELECT name FROM case_types WHERE id = 78')" 'none; really'
+	# a narrowing runs before the rows on MySQL (undone if they fail): the
+	# rows cannot be tried behind it, so no script, and it is named
+	my_sql dev <<< 'ALTER TABLE clients MODIFY phone VARCHAR(20)'
+	my_snapshot prod > prod-before
+	run --separate-stderr dbapply --sql --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_output ""
+	[[ "$stderr" == *'dbapply: schema: ALTER TABLE `clients` MODIFY COLUMN `phone` varchar(20); (not run: dry run)'* ]]
+	[[ "$stderr" != *'warning: --dry-run'* ]]
+	[[ "$stderr" == *"--sql: mysql commits DDL by itself, so the rows cannot be tried against the tables and columns it lacks: the schema statements above would run before the rows"* ]]
+	my_snapshot prod > prod-after-sql
+	diff -u prod-before prod-after-sql
+}
+
 @test "--schema --mirror on MariaDB: a column and a table dropped after the rows' commit; refused without --mirror; --rollback restores schema and rows exactly" {
 	office_dev_prod
 	my_sql prod <<-'SQL'

@@ -278,6 +278,7 @@ static int run(struct apply *a, const char *input)
 			return error("%s: rollback of the dry run failed: %s (a transaction that was not "
 				     "committed ends with its connection: nothing was written)", db->shown_url,
 				     db->err.buf);
+		apply_sql_alters(a, ALTER_AFTER_COMMIT);
 		return a->o->sql ? apply_sql_print(a) : 0;
 	}
 	if (util_interrupted)
@@ -333,6 +334,7 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	buf_init(&a.sql_ddl);
 	buf_init(&a.sql_seq);
 	buf_init(&a.sql_after);
+	buf_init(&a.sql_commit);
 	schema_init(&a.target);
 	if (o->undo_path) {
 		/* x.ndjson.gz -> x.ndjson.partial.gz: still gzip, never taken for an undo stream */
@@ -361,8 +363,10 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 		ret = run(&a, input);
 	else if (ret > 0 && o->sql) /* a dry run that showed the DDL */
 		ret = error("--sql: %s commits DDL by itself, so the rows cannot be tried against the tables "
-			    "and columns it lacks: make the schema first (dbdump-rows --schema-only SOURCE | "
-			    "dbapply --schema %s), then dbapply --sql", db->ops->engine, db->shown_url);
+			    "and columns it lacks: the schema statements above would run before the rows (only "
+			    "what runs after the rows' commit, drops and triggers, goes into a script): make the "
+			    "schema first (dbdump-rows --schema-only SOURCE | dbapply --schema %s), then dbapply "
+			    "--sql", db->ops->engine, db->shown_url);
 	else if (ret > 0) {
 		sum->rows_not_tried = 1;
 		ret = 0;

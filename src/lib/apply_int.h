@@ -203,6 +203,7 @@ struct apply {
 	 * tmpdir) and id generators; whether its rows turned MySQL's
 	 * foreign-key checks off. */
 	struct buf sql_ddl, sql_after, sql_seq;
+	struct buf sql_commit;   /* MySQL: the DDL dbapply runs after the rows' commit */
 	FILE *sql_rows;
 	int sql_fk_off;
 	/* SQLite: the script holds a rebuild, and dbapply's connection ran it

@@ -1005,6 +1005,19 @@ int apply_schema_after_commit(struct apply *a)
 	return 0;
 }
 
+/* Whether a MySQL plan has DDL to run before the rows (the schema
+ * step's own, or an alter of time ALTER_BEFORE_SCHEMA or
+ * ALTER_BEFORE_ROWS). */
+static int runs_before_rows(const struct ddl_plan *p)
+{
+	if (p->n || p->nafter)
+		return 1;
+	for (size_t i = 0; i < p->alter.n; i++)
+		if (p->alter.v[i].when <= ALTER_BEFORE_ROWS)
+			return 1;
+	return 0;
+}
+
 /* A copy of input in dir, the whole stream (it may be stdin). */
 static char *copy_input(const char *input, const char *dir)
 {
@@ -1069,6 +1082,17 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 	if (p->alter.destructive && !o->dry_run && o->before_write &&
 	    o->before_write(o->before_write_ctx, NULL) < 0)
 		goto out;
+	/* --sql where all of it comes after the rows' commit (--mirror's
+	 * drops, the triggers of the tables prod has): the rows are tried
+	 * against the target as it is, which is where dbapply writes them, so
+	 * the data step runs as in any dry run and the script ends with the
+	 * DDL (apply_sql_after_commit).  What would run before the rows is
+	 * shown, and refused by the caller: the rows cannot be tried against
+	 * tables and columns MySQL would have to commit first. */
+	if (o->dry_run && o->sql && !runs_before_rows(p)) {
+		ret = 0;
+		goto out;
+	}
 	if (o->dry_run && (p->n || p->alter.n || p->nafter)) {
 		if (apply_alter_run(db, &p->alter, ALTER_BEFORE_SCHEMA, &target, 1) < 0)
 			goto out;
@@ -1079,9 +1103,10 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 		for (enum alter_when w = ALTER_BEFORE_ROWS; w <= ALTER_AFTER_COMMIT; w++)
 			if (apply_alter_run(db, &p->alter, w, &target, 1) < 0)
 				goto out;
-		warning("--dry-run: %s commits DDL by itself, so a dry run runs none of it, and the rows "
-			"cannot be tried against a schema that is not there: nothing was written",
-			db->ops->engine);
+		if (!o->sql) /* whose refusal says it */
+			warning("--dry-run: %s commits DDL by itself, so a dry run runs none of it, and the rows "
+				"cannot be tried against a schema that is not there: nothing was written",
+				db->ops->engine);
 		ret = 1;
 		goto out;
 	}

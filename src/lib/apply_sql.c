@@ -61,13 +61,33 @@ static int has_reference_action(const struct schema *s)
 	return 0;
 }
 
+/* Statement sql into out for the mysql client, which ends a statement at
+ * each ';' outside quotes: one that holds a ';' (a trigger's BEGIN ... END)
+ * goes between DELIMITER lines, with a delimiter it does not hold. */
+static void add_client_statement(struct buf *out, const char *sql)
+{
+	static const char *const delimiters[] = { "$$", "//", "$dbpipe$", NULL };
+	size_t i = 0;
+	if (!strchr(sql, ';')) {
+		buf_addf(out, "%s;\n", sql);
+		return;
+	}
+	while (delimiters[i + 1] && strstr(sql, delimiters[i]))
+		i++;
+	buf_addf(out, "DELIMITER %s\n%s%s\nDELIMITER ;\n", delimiters[i], sql, delimiters[i]);
+}
+
 void apply_sql_alters(struct apply *a, enum alter_when when)
 {
 	for (size_t i = 0; a->o->sql && a->alter && i < a->alter->n; i++) {
 		const struct alter_step *s = &a->alter->v[i];
-		if (s->when != when || !s->done)
+		/* after the commit: the dry run ends before, so none has run */
+		if (s->when != when || (!s->done && when != ALTER_AFTER_COMMIT))
 			continue;
-		buf_addf(when <= ALTER_BEFORE_ROWS ? &a->sql_ddl : &a->sql_after, "%s;\n", s->sql);
+		if (when == ALTER_AFTER_COMMIT) /* MySQL's */
+			add_client_statement(&a->sql_commit, s->sql);
+		else
+			buf_addf(when <= ALTER_BEFORE_ROWS ? &a->sql_ddl : &a->sql_after, "%s;\n", s->sql);
 		if (s->rebuild_table && !has_reference_action(&a->target))
 			a->sql_rebuilds_unenforced = 1;
 	}
@@ -140,6 +160,13 @@ int apply_sql_print(struct apply *a)
 	if (a->sql_rebuilds_unenforced)
 		fputs("-- its table rebuilds run with foreign keys off, as dbapply ran them (this run checked "
 		      "every reference before its commit)\nPRAGMA foreign_keys = OFF;\n", out);
+	if (commits && a->sql_commit.len)
+		fprintf(out, "-- %s commits each DDL statement by itself, so this script is not atomic: the rows\n"
+			"-- are one transaction, and each statement after its COMMIT commits on its own.  If one\n"
+			"-- fails, the rows and the statements before it stay.  dbapply runs them in this order\n"
+			"-- and says which did not run; dbapply --rollback then undoes its run from the undo\n"
+			"-- stream, which keeps what the drops take away.  This script has no undo: back up first.\n",
+			a->db->ops->engine);
 	if (commits && a->sql_ddl.len) {
 		fprintf(out, "-- %s commits each DDL statement by itself: the schema step runs before the "
 			"transaction, and is not undone if the rows fail\n", a->db->ops->engine);
@@ -163,6 +190,10 @@ int apply_sql_print(struct apply *a)
 	fputs(a->sql_after.buf, out);
 	fputs(a->sql_seq.buf, out);
 	fputs("COMMIT;\n", out);
+	if (a->sql_commit.len) {
+		fputs("-- after the rows' commit, as dbapply runs them (each statement commits by itself)\n", out);
+		fputs(a->sql_commit.buf, out);
+	}
 	return ferror(out) ? error("<stdout>: %s", strerror(errno)) : 0;
 }
 
@@ -174,4 +205,5 @@ void apply_sql_release(struct apply *a)
 	buf_release(&a->sql_ddl);
 	buf_release(&a->sql_seq);
 	buf_release(&a->sql_after);
+	buf_release(&a->sql_commit);
 }
