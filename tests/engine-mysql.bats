@@ -902,8 +902,9 @@ batch_state() {
 	assert_success
 }
 
-@test "a schema change in dev (a column, an index, a table with a foreign key): dbdiff --schema names each, a sync refuses, --schema brings schema and rows" {
-	office_dev_prod
+# The reported case, in dev: a column (with a value), an index, a table
+# with a foreign key (and rows).
+reported_schema_change() {
 	my_sql dev <<-'SQL'
 	ALTER TABLE clients ADD COLUMN vip_since DATE NULL;
 	CREATE INDEX clients_email ON clients (email);
@@ -916,6 +917,11 @@ batch_state() {
 	UPDATE clients SET vip_since = '2026-01-01' WHERE id = 3;
 	INSERT INTO notes (case_id, body) VALUES (1, 'first'), (2, 'second');
 	SQL
+}
+
+@test "a schema change in dev (a column, an index, a table with a foreign key): dbdiff --schema names each, a sync refuses, --schema brings schema and rows" {
+	office_dev_prod
+	reported_schema_change
 	run --separate-stderr dbdiff --schema --stat "$PROD" "$DEV"
 	assert_failure 1
 	assert_equal "$stderr" 'column "clients"."vip_since" (date, date) is only in NEW
@@ -1037,7 +1043,50 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	done < keyed.sql
 }
 
-@test "--sql on MariaDB: the script of a --mirror run (a cycle, geometry, NUL and backslashes), run by mariadb, makes what dbapply makes; a schema step it cannot try is refused" {
+# Database $1 as SHOW CREATE TABLE and its rows, table by table in name
+# order, rows ordered by every column: two databases made alike print alike.
+my_snapshot() {
+	local t n
+	for t in $(my_sql "$1" <<< 'SHOW TABLES' | sort); do
+		my_sql "$1" <<< "SHOW CREATE TABLE \`$t\`"
+		n=$(my_sql "$1" <<< "SELECT count(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '$1' AND TABLE_NAME = '$t'")
+		my_sql "$1" <<< "SELECT * FROM \`$t\` ORDER BY $(seq -s, 1 "$n")"
+	done
+	my_sql "$1" <<< "SELECT TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, ACTION_TIMING, ACTION_STATEMENT
+		FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '$1' ORDER BY 1"
+}
+
+# dev, prod and viaclient (where a script is run) hold the office example.
+office_dev_prod_copy() {
+	office_db office.db
+	dbdump-rows office.db > office.ndjson
+	my_reset_db viaclient
+	for db in dev prod viaclient; do
+		office_schema $db
+		dbapply "mysql://dbpipe@127.0.0.1:$MY_PORT/$db" office.ndjson > /dev/null
+	done
+}
+
+# The databases named hold what dev lacks: a column with values, a table
+# with rows and a foreign key.
+office_prod_extra() {
+	local db
+	for db in "$@"; do
+		my_sql $db <<-'SQL'
+		ALTER TABLE clients ADD COLUMN legacy_code VARCHAR(20) NULL;
+		UPDATE clients SET legacy_code = CONCAT('L', id) WHERE id % 3 = 0;
+		CREATE TABLE old_notes (
+			id INT AUTO_INCREMENT PRIMARY KEY,
+			client_id INT NULL,
+			body VARCHAR(200) NOT NULL DEFAULT 'x',
+			CONSTRAINT old_notes_client FOREIGN KEY (client_id) REFERENCES clients(id)
+		) ENGINE=InnoDB;
+		INSERT INTO old_notes (client_id, body) VALUES (3, 'hello'), (NULL, 'bye');
+		SQL
+	done
+}
+
+@test "--sql on MariaDB: the script of a --mirror run (a cycle, geometry, NUL and backslashes), run by mariadb, makes what dbapply makes; and of a --schema run into an empty database" {
 	my_reset_db viaclient
 	local schema='CREATE TABLE t (id int AUTO_INCREMENT PRIMARY KEY, b varbinary(20), n decimal(40,9), f double, r float,
 		ts timestamp(6) NULL, dt datetime, tx text, e enum('"'a','b'"'), bo tinyint(1), bi bit(3), y year, g geometry NULL) ENGINE=InnoDB;
@@ -1070,57 +1119,104 @@ dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	run dbdiff "$DEV" "mysql://dbpipe@127.0.0.1:$MY_PORT/viaclient"
 	assert_success
 	assert_equal "$(my_sql viaclient <<< "SELECT HEX(tx) FROM t WHERE id = 1")" "4F2742725C69656E0A7800793B202D2D207A"
-	# a schema step MariaDB would commit at once: the rows cannot be tried, so no script
+	# into empty databases: the tables made before the rows (MariaDB would
+	# commit them at once, so the rows are checked against them as planned);
+	# the client makes from the script what dbapply --schema makes
 	my_reset_db prod
+	my_reset_db viaclient
 	run --separate-stderr dbapply --sql --schema "$PROD" s.ndjson
+	assert_success
+	printf '%s\n' "$output" > script.sql
+	assert_line --partial 'CREATE TABLE `c` ('
+	assert_equal "$(my_sql prod <<< 'SHOW TABLES')" ""
+	MYSQL_PWD= "$MY_CLIENT" --no-defaults -S "$MY_SOCK" -u root --batch viaclient < script.sql
+	dbapply --schema "$PROD" s.ndjson > /dev/null 2>&1
+	my_snapshot prod > prod-after
+	my_snapshot viaclient > viaclient-after
+	diff -u prod-after viaclient-after
+	run dbdiff "$DEV" "mysql://dbpipe@127.0.0.1:$MY_PORT/viaclient"
+	assert_success
+}
+
+@test "--sql --schema on MariaDB, the reported case (a column, an index, a table with a foreign key and a trigger): the schema step, the rows, the trigger after the commit; mariadb --batch on a copy of prod makes what dbapply makes; the checks still refuse" {
+	office_dev_prod_copy
+	reported_schema_change
+	my_sql dev <<-'SQL'
+	ALTER TABLE clients ADD COLUMN tier VARCHAR(10) NOT NULL DEFAULT 'basic';
+	UPDATE clients SET tier = 'gold' WHERE id = 3;
+	UPDATE clients SET phone = '+1 555 0004' WHERE id = 4;
+	INSERT INTO clients (id, name, created_at, tier) VALUES (500, 'New; client', '2026-02-02 10:00:00', 'basic');
+	INSERT INTO notes (case_id, body) VALUES (2, 'it''s third');
+	DELIMITER //
+	CREATE TRIGGER notes_body BEFORE INSERT ON notes FOR EACH ROW
+	BEGIN IF NEW.body = '' THEN SET NEW.body = 'empty; note'; END IF; END//
+	DELIMITER ;
+	SQL
+	my_snapshot prod > prod-before
+	run --separate-stderr dbapply --prefer source --sql --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	printf '%s\n' "$output" > script.sql
+	assert_line -- '-- mysql commits each DDL statement by itself, so this script is not atomic: the rows'
+	assert_line -- '-- The rows were checked against the schema the statements before them make, not tried'
+	# the schema step, then the rows, then the trigger, in the order dbapply runs them
+	[ "$(grep -n -e '^CREATE TABLE `notes`' -e '^ALTER TABLE `clients` ADD COLUMN `vip_since`' -e '^CREATE INDEX `clients_email`' \
+		-e '^ALTER TABLE `notes` ADD CONSTRAINT' -e '^START TRANSACTION;' -e '^INSERT INTO `notes`' -e '^COMMIT;' \
+		-e '^CREATE TRIGGER `notes_body`' script.sql | cut -d: -f2- | cut -c1-20 | uniq | tr '\n' '|')" = \
+		'CREATE TABLE `notes`|ALTER TABLE `clients|CREATE INDEX `client|ALTER TABLE `notes` |START TRANSACTION;|INSERT INTO `notes` |COMMIT;|CREATE TRIGGER `note|' ]
+	assert_line --partial "UPDATE \`clients\` SET \`vip_since\` = '2026-01-01',\`tier\` = 'gold' WHERE \`id\` = '3';"
+	assert_line --partial "'it''s third'"
+	assert_line --partial "UPDATE \`clients\` SET \`phone\` = '+1 555 0004' WHERE \`id\` = '4';"
+	# nothing was written, the schema included
+	my_snapshot prod > prod-after-sql
+	diff -u prod-before prod-after-sql
+	# the client makes from the script on a copy of prod what dbapply makes on prod
+	MYSQL_PWD= "$MY_CLIENT" --no-defaults -S "$MY_SOCK" -u root --batch viaclient < script.sql
+	run dbapply --prefer source --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	my_snapshot prod > prod-after
+	my_snapshot viaclient > viaclient-after
+	diff -u prod-after viaclient-after
+	grep -q 'vip_since' viaclient-after
+	grep -q 'notes_body' viaclient-after
+	run dbdiff "$DEV" "mysql://dbpipe@127.0.0.1:$MY_PORT/viaclient"
+	assert_success
+	# the checks of the rows run against the schema as it would be: an edit
+	# on both sides since the last sync is reported and left out of the
+	# script, as dbapply leaves it out
+	my_sql dev <<< "ALTER TABLE clients ADD COLUMN nick VARCHAR(20) NULL; UPDATE clients SET phone = 'dev6', nick = 'six' WHERE id = 6; UPDATE clients SET nick = 'seven' WHERE id = 7"
+	my_sql prod <<< "UPDATE clients SET phone = 'prod6' WHERE id = 6"
+	my_snapshot prod > prod-before
+	run --separate-stderr dbapply --sql --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 1
+	[[ "$stderr" == *'table "clients" at key {"id":6}: the stream and the target hold other rows under this key'* ]]
+	[[ "$stderr" == *'table "clients" at key {"id":7}: held back'* ]]
+	assert_line 'ALTER TABLE `clients` ADD COLUMN `nick` varchar(20);'
+	refute_output --partial 'dev6'
+	refute_output --partial 'seven'
+	my_snapshot prod > prod-after-sql
+	diff -u prod-before prod-after-sql
+	# a column the schema step cannot add is refused by name: no script, nothing made
+	my_sql dev <<< "ALTER TABLE clients ADD COLUMN code INT NOT NULL"
+	run --separate-stderr dbapply --sql --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
 	assert_output ""
-	[[ "$stderr" == *"--sql: mysql commits DDL by itself, so the rows cannot be tried"* ]]
+	[[ "$stderr" == *'--schema: column "clients"."code" is NOT NULL without a default'* ]]
+	my_snapshot prod > prod-after-sql
+	diff -u prod-before prod-after-sql
+	# tables of another engine's stream: their MySQL types are known only once made
+	my_reset_db prod
+	sqlite3 small.db "CREATE TABLE t (id INTEGER PRIMARY KEY, v VARCHAR(10)); INSERT INTO t VALUES (1, 'a');"
+	run --separate-stderr dbapply --sql --schema "$PROD" < <(dbdump-rows small.db)
+	assert_failure 2
+	assert_output ""
+	[[ "$stderr" == *"--sql: the schema step would make tables or columns of a sqlite stream, which mysql commits by itself"* ]]
 	assert_equal "$(my_sql prod <<< 'SHOW TABLES')" ""
 }
 
-# Database $1 as SHOW CREATE TABLE and its rows, table by table in name
-# order, rows ordered by every column: two databases made alike print alike.
-my_snapshot() {
-	local t n
-	for t in $(my_sql "$1" <<< 'SHOW TABLES' | sort); do
-		my_sql "$1" <<< "SHOW CREATE TABLE \`$t\`"
-		n=$(my_sql "$1" <<< "SELECT count(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '$1' AND TABLE_NAME = '$t'")
-		my_sql "$1" <<< "SELECT * FROM \`$t\` ORDER BY $(seq -s, 1 "$n")"
-	done
-	my_sql "$1" <<< "SELECT TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, ACTION_TIMING, ACTION_STATEMENT
-		FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '$1' ORDER BY 1"
-}
-
-# prod (and $1, a copy of it) hold the office example with what dev lacks:
-# a column with values, a table with rows and a foreign key, an index.
-office_prod_extra() {
-	local db
-	for db in prod "$1"; do
-		my_sql $db <<-'SQL'
-		ALTER TABLE clients ADD COLUMN legacy_code VARCHAR(20) NULL;
-		UPDATE clients SET legacy_code = CONCAT('L', id) WHERE id % 3 = 0;
-		CREATE INDEX clients_phone ON clients (phone);
-		CREATE TABLE old_notes (
-			id INT AUTO_INCREMENT PRIMARY KEY,
-			client_id INT NULL,
-			body VARCHAR(200) NOT NULL DEFAULT 'x',
-			CONSTRAINT old_notes_client FOREIGN KEY (client_id) REFERENCES clients(id)
-		) ENGINE=InnoDB;
-		INSERT INTO old_notes (client_id, body) VALUES (3, 'hello'), (NULL, 'bye');
-		SQL
-	done
-}
-
 @test "--sql --schema --mirror on MariaDB: the drops after the rows' commit close the script; mariadb --batch makes from it on a copy of prod what dbapply makes; a step before the rows is refused by name" {
-	office_db office.db
-	dbdump-rows office.db > office.ndjson
-	my_reset_db viaclient
-	for db in dev prod viaclient; do
-		office_schema $db
-		dbapply "mysql://dbpipe@127.0.0.1:$MY_PORT/$db" office.ndjson > /dev/null
-	done
-	office_prod_extra viaclient
+	office_dev_prod_copy
+	office_prod_extra prod viaclient
+	for db in prod viaclient; do my_sql $db <<< 'CREATE INDEX clients_phone ON clients (phone)'; done
 	my_sql dev <<-'SQL'
 	UPDATE clients SET phone = '999' WHERE id = 5;
 	DELETE FROM documents WHERE id = 2;
@@ -1171,24 +1267,14 @@ office_prod_extra() {
 	assert_output ""
 	[[ "$stderr" == *'dbapply: schema: ALTER TABLE `clients` MODIFY COLUMN `phone` varchar(20); (not run: dry run)'* ]]
 	[[ "$stderr" != *'warning: --dry-run'* ]]
-	[[ "$stderr" == *"--sql: mysql commits DDL by itself, so the rows cannot be tried against the tables and columns it lacks: the schema statements above would run before the rows"* ]]
+	[[ "$stderr" == *"--sql: mysql commits DDL by itself, and the changes above to what the target has (a column's type or NOT NULL, a check, a trigger dropped, an index made again) run before the rows, which cannot be checked against them"* ]]
 	my_snapshot prod > prod-after-sql
 	diff -u prod-before prod-after-sql
 }
 
 @test "--schema --mirror on MariaDB: a column and a table dropped after the rows' commit; refused without --mirror; --rollback restores schema and rows exactly" {
 	office_dev_prod
-	my_sql prod <<-'SQL'
-	ALTER TABLE clients ADD COLUMN legacy_code VARCHAR(20) NULL;
-	UPDATE clients SET legacy_code = CONCAT('L', id) WHERE id % 3 = 0;
-	CREATE TABLE old_notes (
-		id INT AUTO_INCREMENT PRIMARY KEY,
-		client_id INT NULL,
-		body VARCHAR(200) NOT NULL DEFAULT 'x',
-		CONSTRAINT old_notes_client FOREIGN KEY (client_id) REFERENCES clients(id)
-	) ENGINE=InnoDB;
-	INSERT INTO old_notes (client_id, body) VALUES (3, 'hello'), (NULL, 'bye');
-	SQL
+	office_prod_extra prod
 	my_sql dev <<< "UPDATE clients SET phone = '999' WHERE id = 5"
 	dbdump-rows "$PROD" > before.ndjson
 	run --separate-stderr dbapply --schema "$PROD" < <(dbdump-rows "$DEV")

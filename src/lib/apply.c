@@ -251,7 +251,7 @@ static int run(struct apply *a, const char *input)
 	db->opts.like = &a->rd.schema;
 	if (db->ops->begin_write(db) < 0 || db->ops->load_schema(db, &a->target) < 0)
 		return error("%s: %s", db->shown_url, db->err.buf);
-	if (apply_schema_step(a) < 0)
+	if (apply_schema_unrun(a) < 0 || apply_schema_step(a) < 0)
 		return -1;
 	if (apply_plan_engine_writes(a) < 0)
 		return error("%s: %s", db->shown_url, db->err.buf);
@@ -362,11 +362,11 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	if (ret == 0)
 		ret = run(&a, input);
 	else if (ret > 0 && o->sql) /* a dry run that showed the DDL */
-		ret = error("--sql: %s commits DDL by itself, so the rows cannot be tried against the tables "
-			    "and columns it lacks: the schema statements above would run before the rows (only "
-			    "what runs after the rows' commit, drops and triggers, goes into a script): make the "
-			    "schema first (dbdump-rows --schema-only SOURCE | dbapply --schema %s), then dbapply "
-			    "--sql", db->ops->engine, db->shown_url);
+		ret = error("--sql: %s commits DDL by itself, and the changes above to what the target has (a "
+			    "column's type or NOT NULL, a check, a trigger dropped, an index made again) run before "
+			    "the rows, which cannot be checked against them: make them first (dbdump-rows "
+			    "--schema-only SOURCE | dbapply --schema %s), then dbapply --sql", db->ops->engine,
+			    db->shown_url);
 	else if (ret > 0) {
 		sum->rows_not_tried = 1;
 		ret = 0;

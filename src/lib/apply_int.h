@@ -204,6 +204,10 @@ struct apply {
 	 * foreign-key checks off. */
 	struct buf sql_ddl, sql_after, sql_seq;
 	struct buf sql_commit;   /* MySQL: the DDL dbapply runs after the rows' commit */
+	/* MySQL: the schema step before the rows did not run; the rows are
+	 * checked against the target's schema as it would make it, and not
+	 * written (apply_schema_unrun). */
+	int sql_unrun;
 	FILE *sql_rows;
 	int sql_fk_off;
 	/* SQLite: the script holds a rebuild, and dbapply's connection ran it
@@ -282,7 +286,9 @@ int apply_schema_step(struct apply *a);
  * (*copy, the caller's: the data step reads it), read and check all of
  * it, then run the DDL.  *undo (NULL if nothing was made) takes it back
  * with apply_schema_undo, or is released by apply_schema_keep.  1: a dry
- * run that showed the DDL and stops there. */
+ * run that showed the DDL and stops there.  --sql runs none of it and
+ * goes on (apply_schema_unrun), but for changes to what the target has
+ * that run before the rows (1). */
 struct apply_schema_undo;
 int apply_schema_outside(struct db *db, const char *input, const struct apply_opts *o, const char *dir,
 			 char **copy, struct apply_schema_undo **undo);
@@ -303,6 +309,14 @@ int apply_schema_after_rows(struct apply *a);
  * apply_schema_outside made); -1 at the first that fails. */
 int apply_schema_after_commit(struct apply *a);
 void apply_schema_keep(struct apply_schema_undo *undo);
+/* dbapply --sql on MySQL, once the target's schema is loaded: where
+ * apply_schema_outside ran none of its DDL before the rows, the tables,
+ * columns, indexes and foreign keys it would make go into a->target (as
+ * unmade: no rows, the columns read as their default) and the DDL into
+ * the script, and a->sql_unrun is set: the rows are checked, not written.
+ * -1 for a stream of another engine, whose types are known only once
+ * made. */
+int apply_schema_unrun(struct apply *a);
 /* MySQL: the alters and drops apply_schema_outside planned, or NULL. */
 struct alter_plan *apply_schema_alters(const struct apply_schema_undo *undo);
 
@@ -345,6 +359,8 @@ int apply_sql_check(struct apply *a);
 void apply_sql_ddl(struct apply *a, const char *sql);
 /* The same for DDL that runs after the rows (apply_schema_after_rows). */
 void apply_sql_ddl_after_rows(struct apply *a, const char *sql);
+/* The same for MySQL's DDL after the rows' commit. */
+void apply_sql_ddl_after_commit(struct apply *a, const char *sql);
 /* The statements a->alter's steps of time when ran (apply_alter_run), in
  * their order: before the rows with the schema step's, after them with
  * apply_sql_ddl_after_rows's. */

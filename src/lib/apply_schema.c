@@ -54,6 +54,10 @@ struct ddl_plan {
 	size_t done;        /* statements run so far */
 	struct buf dropped; /* defaults not carried across engines */
 	struct alter_plan alter; /* MySQL: the alters and drops (apply_alter.c) */
+	/* dbapply --sql on MySQL: the DDL before the rows did not run (MySQL
+	 * would commit it); the rows are checked against what it would make
+	 * (apply_schema_unrun). */
+	int unrun;
 };
 
 static void plan_add(struct ddl_plan *p, struct buf *sql, struct buf *undo)
@@ -1005,16 +1009,69 @@ int apply_schema_after_commit(struct apply *a)
 	return 0;
 }
 
-/* Whether a MySQL plan has DDL to run before the rows (the schema
- * step's own, or an alter of time ALTER_BEFORE_SCHEMA or
- * ALTER_BEFORE_ROWS). */
-static int runs_before_rows(const struct ddl_plan *p)
+/* Whether alters has a step to run before the rows (of time
+ * ALTER_BEFORE_SCHEMA or ALTER_BEFORE_ROWS). */
+static int alters_before_rows(const struct alter_plan *alters)
 {
-	if (p->n || p->nafter)
-		return 1;
-	for (size_t i = 0; i < p->alter.n; i++)
-		if (p->alter.v[i].when <= ALTER_BEFORE_ROWS)
+	for (size_t i = 0; i < alters->n; i++)
+		if (alters->v[i].when <= ALTER_BEFORE_ROWS)
 			return 1;
+	return 0;
+}
+
+/* What the changes d make, as the drops that undo them, into p->made. */
+static void note_made(struct ddl_plan *p, const struct schema_diff *d, const struct db *db)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		enum schema_change_kind k;
+		if (!undoing(d->v[i].kind, db->ops->dialect, &k))
+			continue;
+		ALLOC_GROW(p->made, p->nmade + 1, p->made_alloc);
+		p->made[p->nmade].kind = k;
+		p->made[p->nmade].table = xstrdup(d->v[i].new_t->name);
+		p->made[p->nmade++].i = d->v[i].new_i;
+	}
+}
+
+int apply_schema_unrun(struct apply *a)
+{
+	const struct ddl_plan *p = (const struct ddl_plan *)a->schema_outside;
+	struct schema_diff d;
+	if (!p || !p->unrun)
+		return 0;
+	if (strcmp(a->rd.engine ? a->rd.engine : "", a->db->ops->engine))
+		return error("--sql: the schema step would make tables or columns of a %s stream, which %s commits "
+			     "by itself, and the rows cannot be checked against their %s types before they are made: "
+			     "make the schema first (dbdump-rows --schema-only SOURCE | dbapply --schema %s), then "
+			     "dbapply --sql", a->rd.engine ? a->rd.engine : "(unknown engine)", a->db->ops->engine,
+			     a->db->ops->engine, a->db->shown_url);
+	a->sql_unrun = 1;
+	wanted_changes(a->o, a->rd.purpose, &a->target, &a->rd, a->db->ops->engine, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		const struct schema_change *c = &d.v[i];
+		struct table *tt = schema_find(&a->target, c->new_t->name);
+		if (c->kind == SC_ADD_TABLE) {
+			tt = table_copy(c->new_t);
+			tt->unmade = 1;
+			tt->has_triggers = 0; /* made after the rows' commit */
+			for (size_t j = 0; j < tt->ncols; j++)
+				tt->cols[j].unmade = 1;
+			schema_add(&a->target, tt);
+		} else if (!tt) {
+			continue; /* a table's own index or foreign key, made with it above */
+		} else if (c->kind == SC_ADD_COLUMN) {
+			table_add_column_copy(tt, &c->new_t->cols[c->new_i])->unmade = 1;
+		} else if (c->kind == SC_ADD_INDEX) {
+			table_add_index_copy(tt, &c->new_t->indexes[c->new_i]);
+		} else if (c->kind == SC_ADD_REFERENCE) {
+			table_add_ref_copy(tt, &c->new_t->refs[c->new_i]);
+		}
+	}
+	schema_diff_release(&d);
+	for (size_t i = 0; i < p->n; i++)
+		apply_sql_ddl(a, p->v[i].sql);
+	for (size_t i = 0; i < p->nafter; i++)
+		apply_sql_ddl_after_commit(a, p->after[i]);
 	return 0;
 }
 
@@ -1082,14 +1139,16 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 	if (p->alter.destructive && !o->dry_run && o->before_write &&
 	    o->before_write(o->before_write_ctx, NULL) < 0)
 		goto out;
-	/* --sql where all of it comes after the rows' commit (--mirror's
-	 * drops, the triggers of the tables prod has): the rows are tried
-	 * against the target as it is, which is where dbapply writes them, so
-	 * the data step runs as in any dry run and the script ends with the
-	 * DDL (apply_sql_after_commit).  What would run before the rows is
-	 * shown, and refused by the caller: the rows cannot be tried against
-	 * tables and columns MySQL would have to commit first. */
-	if (o->dry_run && o->sql && !runs_before_rows(p)) {
+	/* --sql: no DDL runs, MySQL would commit it.  What comes after the
+	 * rows' commit (--mirror's drops, triggers) ends the script; the
+	 * tables, columns, indexes and foreign keys the step makes before
+	 * the rows are planned into the target's schema, and the rows checked
+	 * against it (apply_schema_unrun).  A change to a column or check the
+	 * target has cannot be planned so: it is shown, and refused by the
+	 * caller. */
+	if (o->dry_run && o->sql && !alters_before_rows(&p->alter)) {
+		p->unrun = p->n || p->nafter;
+		note_made(p, &d, db);
 		ret = 0;
 		goto out;
 	}
@@ -1118,15 +1177,7 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 		undo_all(db, p);
 		goto out;
 	}
-	for (size_t i = 0; i < d.n; i++) {
-		enum schema_change_kind k;
-		if (!undoing(d.v[i].kind, db->ops->dialect, &k))
-			continue;
-		ALLOC_GROW(p->made, p->nmade + 1, p->made_alloc);
-		p->made[p->nmade].kind = k;
-		p->made[p->nmade].table = xstrdup(d.v[i].new_t->name);
-		p->made[p->nmade++].i = d.v[i].new_i;
-	}
+	note_made(p, &d, db);
 	ret = 0;
 out:
 	schema_diff_release(&d);
