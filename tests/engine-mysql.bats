@@ -1213,7 +1213,7 @@ office_prod_extra() {
 	assert_equal "$(my_sql prod <<< 'SHOW TABLES')" ""
 }
 
-@test "--sql --schema --mirror on MariaDB: the drops after the rows' commit close the script; mariadb --batch makes from it on a copy of prod what dbapply makes; a step before the rows is refused by name" {
+@test "--sql --schema --mirror on MariaDB: the drops after the rows' commit close the script, a narrowing and NOT NULL precede the rows, checked first; mariadb --batch makes from it on a copy of prod what dbapply makes; an added check is refused by name" {
 	office_dev_prod_copy
 	office_prod_extra prod viaclient
 	for db in prod viaclient; do my_sql $db <<< 'CREATE INDEX clients_phone ON clients (phone)'; done
@@ -1258,16 +1258,52 @@ office_prod_extra() {
 	grep -q 'case_types_name' viaclient-after
 	my_sql viaclient <<< "INSERT INTO case_types VALUES (78, '')"
 	assert_equal "$(my_sql viaclient <<< 'SELECT name FROM case_types WHERE id = 78')" 'none; really'
-	# a narrowing runs before the rows on MySQL (undone if they fail): the
-	# rows cannot be tried behind it, so no script, and it is named
-	my_sql dev <<< 'ALTER TABLE clients MODIFY phone VARCHAR(20)'
+	my_sql viaclient <<< 'DELETE FROM case_types WHERE id = 78'
+	# a narrowing and NOT NULL run before the rows on MySQL: checked as
+	# MySQL's ALTER would check them, a value that does not fit refused by
+	# its key, with no script
+	my_sql dev <<< "ALTER TABLE clients MODIFY phone VARCHAR(20), MODIFY email VARCHAR(200) NOT NULL DEFAULT ''"
+	my_sql dev <<< "UPDATE clients SET phone = '+1 555 7777' WHERE id = 9"
+	for db in prod viaclient; do my_sql $db <<< "UPDATE clients SET phone = '+1 555 0108 extension 12' WHERE id = 8"; done
 	my_snapshot prod > prod-before
-	run --separate-stderr dbapply --sql --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	run --separate-stderr dbapply --prefer source --sql --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
 	assert_failure 2
 	assert_output ""
-	[[ "$stderr" == *'dbapply: schema: ALTER TABLE `clients` MODIFY COLUMN `phone` varchar(20); (not run: dry run)'* ]]
+	[[ "$stderr" == *'--schema: column "clients"."phone" cannot be made varchar(20): the row at key {"id":8}'* ]]
+	my_snapshot prod > prod-after-sql
+	diff -u prod-before prod-after-sql
+	for db in prod viaclient; do my_sql $db <<< "UPDATE clients SET phone = '+1 555 0108', email = NULL WHERE id = 8"; done
+	run --separate-stderr dbapply --prefer source --sql --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_output ""
+	[[ "$stderr" == *'--schema: column "clients"."email" cannot be made NOT NULL: the row at key {"id":8} holds NULL'* ]]
+	# where the values fit: the alters before the transaction, and the client
+	# makes from the script what dbapply makes
+	for db in prod viaclient; do my_sql $db <<< "UPDATE clients SET email = 'c8@example.com' WHERE id = 8"; done
+	run --separate-stderr dbapply --prefer source --sql --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	printf '%s\n' "$output" > script.sql
+	[ "$(grep -n -e '^ALTER TABLE `clients` MODIFY COLUMN `phone` varchar(20);$' -e '^START TRANSACTION;$' \
+		-e '^ALTER TABLE `clients` MODIFY COLUMN `email` varchar(200) NOT NULL DEFAULT' -e '^UPDATE `clients` SET `phone`' \
+		-e '^COMMIT;$' script.sql | cut -d: -f2- | cut -c1-44 | tr '\n' '|')" = \
+		'ALTER TABLE `clients` MODIFY COLUMN `phone` |ALTER TABLE `clients` MODIFY COLUMN `email` |START TRANSACTION;|UPDATE `clients` SET `phone` = '"'+1 555 7777'|"'COMMIT;|' ]
+	MYSQL_PWD= "$MY_CLIENT" --no-defaults -S "$MY_SOCK" -u root --batch viaclient < script.sql
+	run dbapply --prefer source --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
+	assert_success
+	my_snapshot prod > prod-after
+	my_snapshot viaclient > viaclient-after
+	diff -u prod-after viaclient-after
+	grep -q 'varchar(20)' viaclient-after
+	# a check added to a table prod has runs before the rows, which cannot
+	# be checked against it: refused by name
+	my_sql dev <<< 'ALTER TABLE case_types ADD CONSTRAINT case_types_id CHECK (id > 0)'
+	my_snapshot prod > prod-before
+	run --separate-stderr dbapply --sql --schema "$PROD" < <(dbdump-rows "$DEV")
+	assert_failure 2
+	assert_output ""
+	[[ "$stderr" == *'(not run: dry run)'* ]]
 	[[ "$stderr" != *'warning: --dry-run'* ]]
-	[[ "$stderr" == *"--sql: mysql commits DDL by itself, and the changes above to what the target has (a column's type or NOT NULL, a check, a trigger dropped, an index made again) run before the rows, which cannot be checked against them"* ]]
+	[[ "$stderr" == *"--sql: mysql commits DDL by itself, and a check added to a table the target has (above) runs before the rows, which cannot be checked against it"* ]]
 	my_snapshot prod > prod-after-sql
 	diff -u prod-before prod-after-sql
 }

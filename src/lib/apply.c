@@ -362,11 +362,10 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	if (ret == 0)
 		ret = run(&a, input);
 	else if (ret > 0 && o->sql) /* a dry run that showed the DDL */
-		ret = error("--sql: %s commits DDL by itself, and the changes above to what the target has (a "
-			    "column's type or NOT NULL, a check, a trigger dropped, an index made again) run before "
-			    "the rows, which cannot be checked against them: make them first (dbdump-rows "
-			    "--schema-only SOURCE | dbapply --schema %s), then dbapply --sql", db->ops->engine,
-			    db->shown_url);
+		ret = error("--sql: %s commits DDL by itself, and a check added to a table the target has "
+			    "(above) runs before the rows, which cannot be checked against it: make the schema "
+			    "first (dbdump-rows --schema-only SOURCE | dbapply --schema %s), then dbapply --sql",
+			    db->ops->engine, db->shown_url);
 	else if (ret > 0) {
 		sum->rows_not_tried = 1;
 		ret = 0;

@@ -333,6 +333,14 @@ int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, c
 /* MySQL: take back the statements run, newest first, each said; how many,
  * or -1 if one could not be. */
 int apply_alter_undo(struct db *db, struct alter_plan *p);
+/* dbapply --sql on MySQL, where none of p runs: whether what p runs
+ * before the rows can be planned into the target's schema (all but an
+ * added check, which the rows are not checked against); then the checks
+ * that MySQL's ALTER would make (a NULL under NOT NULL, a value a narrower
+ * type cannot keep: -1, its key said) and target's columns as p makes
+ * them. */
+int apply_alter_plannable(const struct alter_plan *p);
+int apply_alter_unrun(struct db *db, struct alter_plan *p, struct schema *target);
 /* Run one statement that undoes a schema step's (MySQL), saying it on
  * standard error, or naming it and the engine's error; 0 or -1. */
 int apply_undo_ddl(struct db *db, const char *undo);

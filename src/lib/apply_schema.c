@@ -1068,8 +1068,17 @@ int apply_schema_unrun(struct apply *a)
 		}
 	}
 	schema_diff_release(&d);
+	if (apply_alter_unrun(a->db, a->alter, &a->target) < 0) /* p->alter */
+		return -1;
+	/* in the order apply_schema_outside runs them */
+	for (size_t i = 0; i < p->alter.n; i++)
+		if (p->alter.v[i].when == ALTER_BEFORE_SCHEMA)
+			apply_sql_ddl(a, p->alter.v[i].sql);
 	for (size_t i = 0; i < p->n; i++)
 		apply_sql_ddl(a, p->v[i].sql);
+	for (size_t i = 0; i < p->alter.n; i++)
+		if (p->alter.v[i].when == ALTER_BEFORE_ROWS)
+			apply_sql_ddl(a, p->alter.v[i].sql);
 	for (size_t i = 0; i < p->nafter; i++)
 		apply_sql_ddl_after_commit(a, p->after[i]);
 	return 0;
@@ -1143,11 +1152,11 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 	 * rows' commit (--mirror's drops, triggers) ends the script; the
 	 * tables, columns, indexes and foreign keys the step makes before
 	 * the rows are planned into the target's schema, and the rows checked
-	 * against it (apply_schema_unrun).  A change to a column or check the
-	 * target has cannot be planned so: it is shown, and refused by the
-	 * caller. */
-	if (o->dry_run && o->sql && !alters_before_rows(&p->alter)) {
-		p->unrun = p->n || p->nafter;
+	 * against it (apply_schema_unrun), as are the changes to the columns
+	 * the target has.  A check added to a table the target has cannot be
+	 * planned so: it is shown, and refused by the caller. */
+	if (o->dry_run && o->sql && apply_alter_plannable(&p->alter)) {
+		p->unrun = p->n || p->nafter || alters_before_rows(&p->alter);
 		note_made(p, &d, db);
 		ret = 0;
 		goto out;

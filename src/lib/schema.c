@@ -1312,6 +1312,24 @@ struct column *table_add_column_copy(struct table *t, const struct column *s)
 	return d;
 }
 
+void table_set_column(struct table *t, size_t i, const struct column *s)
+{
+	struct column *d = &t->cols[i];
+	char *name = d->name, *native = xstrdup(s->native);
+	free(d->native);
+	free(d->default_sql);
+	free_strv(d->labels, d->nlabels);
+	free(d->type_made);
+	domain_free(d->domain);
+	*d = *s;
+	d->name = name;
+	d->native = native;
+	d->default_sql = s->default_sql ? xstrdup(s->default_sql) : NULL;
+	d->type_made = s->type_made ? xstrdup(s->type_made) : NULL;
+	d->domain = domain_copy(s->domain);
+	column_copy_labels(d, s);
+}
+
 void table_add_ref_copy(struct table *t, const struct ref *r)
 {
 	struct ref *rf = table_add_ref(t, r->table, r->deferrable);

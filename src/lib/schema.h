@@ -232,6 +232,8 @@ struct column *table_add_column(struct table *t, const char *name, enum vtype ty
 struct column *table_add_column_copy(struct table *t, const struct column *s);
 void table_add_ref_copy(struct table *t, const struct ref *r);
 void table_add_index_copy(struct table *t, const struct index *x);
+/* Column i of t becomes a copy of s, under its own name. */
+void table_set_column(struct table *t, size_t i, const struct column *s);
 /* The first n columns are t's primary key, and t is whole: the tables
  * dbpipe keeps of its own in a sync base (dbpipe.rekey, dbpipe.unbased). */
 void table_key_first_columns(struct table *t, size_t n);
