@@ -182,8 +182,8 @@ int apply_sql_print(struct apply *a)
 	if (a->sql_unrun)
 		fputs("-- The rows were checked against the schema the statements before them make, not tried\n"
 		      "-- on the server (MySQL would have committed that DDL): conflicts, unknown columns and values\n"
-		      "-- the columns cannot keep were checked; foreign keys, unique indexes and the server's own\n"
-		      "-- checks of each row were not.\n", out);
+		      "-- the columns cannot keep were checked; foreign keys, unique indexes, the server's own\n"
+		      "-- checks of each row and what the target's triggers do were not.\n", out);
 	if (commits && a->sql_ddl.len) {
 		fputs("-- the schema step, before the rows\n", out);
 		fputs(a->sql_ddl.buf, out);
