@@ -948,7 +948,8 @@ int apply_schema_step(struct apply *a)
 		return 0;
 	}
 	/* With --schema on MySQL the DDL ran before this transaction
-	 * (apply_schema_outside): what is left is refused as without it. */
+	 * (apply_schema_outside), or with --sql was planned into a->target
+	 * (apply_schema_unrun): what is left is refused as without it. */
 	if (!schema || !a->db->ops->exec_ddl || a->db->ops->ddl_commits) {
 		if (schema && !a->db->ops->exec_ddl)
 			error("%s: --schema: %s targets cannot take schema changes", a->db->shown_url,
