@@ -251,7 +251,7 @@ static int run(struct apply *a, const char *input)
 	db->opts.like = &a->rd.schema;
 	if (db->ops->begin_write(db) < 0 || db->ops->load_schema(db, &a->target) < 0)
 		return error("%s: %s", db->shown_url, db->err.buf);
-	if (apply_schema_step(a) < 0)
+	if (apply_schema_unrun(a) < 0 || apply_schema_step(a) < 0)
 		return -1;
 	if (apply_plan_engine_writes(a) < 0)
 		return error("%s: %s", db->shown_url, db->err.buf);
@@ -286,6 +286,7 @@ static int run(struct apply *a, const char *input)
 			return error("%s: rollback of the dry run failed: %s (a transaction that was not "
 				     "committed ends with its connection: nothing was written)", db->shown_url,
 				     db->err.buf);
+		apply_sql_alters(a, ALTER_AFTER_COMMIT);
 		return a->o->sql ? apply_sql_print(a) : 0;
 	}
 	if (util_interrupted)
@@ -341,6 +342,7 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	buf_init(&a.sql_ddl);
 	buf_init(&a.sql_seq);
 	buf_init(&a.sql_after);
+	buf_init(&a.sql_commit);
 	schema_init(&a.target);
 	if (o->undo_path) {
 		/* x.ndjson.gz -> x.ndjson.partial.gz: still gzip, never taken for an undo stream */
@@ -368,9 +370,10 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	if (ret == 0)
 		ret = run(&a, input);
 	else if (ret > 0 && o->sql) /* a dry run that showed the DDL */
-		ret = error("--sql: %s commits DDL by itself, so the rows cannot be tried against the tables "
-			    "and columns it lacks: make the schema first (dbdump-rows --schema-only SOURCE | "
-			    "dbapply --schema %s), then dbapply --sql", db->ops->engine, db->shown_url);
+		ret = error("--sql: %s commits DDL by itself, and a check added to a table the target has "
+			    "(above) runs before the rows, which cannot be checked against it: make the schema "
+			    "first (dbdump-rows --schema-only SOURCE | dbapply --schema %s), then dbapply --sql",
+			    db->ops->engine, db->shown_url);
 	else if (ret > 0) {
 		sum->rows_not_tried = 1;
 		ret = 0;

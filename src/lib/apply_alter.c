@@ -958,6 +958,44 @@ int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, c
 	return 0;
 }
 
+int apply_alter_plannable(const struct alter_plan *p)
+{
+	for (size_t i = 0; i < p->nkept; i++)
+		if (p->kept[i].kind == SC_ADD_CHECK)
+			return 0;
+	return 1;
+}
+
+int apply_alter_unrun(struct db *db, struct alter_plan *p, struct schema *target)
+{
+	struct buf why = BUF_INIT;
+	int ret = 0;
+	/* what MySQL's ALTER would check: no NULL where NOT NULL is set, every
+	 * value fitting a narrower type */
+	for (size_t i = 0; i < p->n && ret == 0; i++)
+		if (p->v[i].when <= ALTER_BEFORE_ROWS && p->v[i].check_table)
+			ret = check_column(db, target, p->v[i].check_table, p->v[i].check_column, NULL);
+	for (size_t i = 0; i < p->nkept && ret == 0; i++) {
+		const struct alter_kept *k = &p->kept[i];
+		if (k->kind != SC_ALTER_COLUMN)
+			continue;
+		const struct column *was = &k->was->cols[k->col], *now = &k->now->cols[k->col_now];
+		buf_reset(&why);
+		if (column_change(was, now, db->ops->engine, &why) == CHANGE_NARROWS)
+			ret = check_column(db, target, k->was->name, was->name, now);
+	}
+	/* then the columns as the alters make them */
+	for (size_t i = 0; i < p->nkept && ret == 0; i++) {
+		const struct alter_kept *k = &p->kept[i];
+		struct table *t = k->kind == SC_ALTER_COLUMN ? schema_find(target, k->was->name) : NULL;
+		long col = t ? table_column_index(t, k->was->cols[k->col].name) : -1;
+		if (col >= 0)
+			table_set_column(t, (size_t)col, &k->now->cols[k->col_now]);
+	}
+	buf_release(&why);
+	return ret;
+}
+
 int apply_alter_undo(struct db *db, struct alter_plan *p)
 {
 	int undone = 0, failed = 0;

@@ -208,6 +208,11 @@ struct apply {
 	 * tmpdir) and id generators; whether its rows turned MySQL's
 	 * foreign-key checks off. */
 	struct buf sql_ddl, sql_after, sql_seq;
+	struct buf sql_commit;   /* MySQL: the DDL dbapply runs after the rows' commit */
+	/* MySQL: the schema step before the rows did not run; the rows are
+	 * checked against the target's schema as it would make it, and not
+	 * written (apply_schema_unrun). */
+	int sql_unrun;
 	FILE *sql_rows;
 	int sql_fk_off;
 	/* SQLite: the script holds a rebuild, and dbapply's connection ran it
@@ -286,7 +291,9 @@ int apply_schema_step(struct apply *a);
  * (*copy, the caller's: the data step reads it), read and check all of
  * it, then run the DDL.  *undo (NULL if nothing was made) takes it back
  * with apply_schema_undo, or is released by apply_schema_keep.  1: a dry
- * run that showed the DDL and stops there. */
+ * run that showed the DDL and stops there.  --sql runs none of it and
+ * goes on (apply_schema_unrun), but for changes to what the target has
+ * that run before the rows (1). */
 struct apply_schema_undo;
 int apply_schema_outside(struct db *db, const char *input, const struct apply_opts *o, const char *dir,
 			 char **copy, struct apply_schema_undo **undo);
@@ -318,6 +325,14 @@ int apply_schema_after_rows(struct apply *a);
  * apply_schema_outside made); -1 at the first that fails. */
 int apply_schema_after_commit(struct apply *a);
 void apply_schema_keep(struct apply_schema_undo *undo);
+/* dbapply --sql on MySQL, once the target's schema is loaded: where
+ * apply_schema_outside ran none of its DDL before the rows, the tables,
+ * columns, indexes and foreign keys it would make go into a->target (as
+ * unmade: no rows, the columns read as their default) and the DDL into
+ * the script, and a->sql_unrun is set: the rows are checked, not written.
+ * -1 for a stream of another engine, whose types are known only once
+ * made. */
+int apply_schema_unrun(struct apply *a);
 /* MySQL: the alters and drops apply_schema_outside planned, or NULL. */
 struct alter_plan *apply_schema_alters(const struct apply_schema_undo *undo);
 
@@ -334,6 +349,14 @@ int apply_alter_run(struct db *db, struct alter_plan *p, enum alter_when when, c
 /* MySQL: take back the statements run, newest first, each said; how many,
  * or -1 if one could not be. */
 int apply_alter_undo(struct db *db, struct alter_plan *p);
+/* dbapply --sql on MySQL, where none of p runs: whether what p runs
+ * before the rows can be planned into the target's schema (all but an
+ * added check, which the rows are not checked against); then the checks
+ * that MySQL's ALTER would make (a NULL under NOT NULL, a value a narrower
+ * type cannot keep: -1, its key said) and target's columns as p makes
+ * them. */
+int apply_alter_plannable(const struct alter_plan *p);
+int apply_alter_unrun(struct db *db, struct alter_plan *p, struct schema *target);
 /* Run one statement that undoes a schema step's (MySQL), saying it on
  * standard error, or naming it and the engine's error; 0 or -1. */
 int apply_undo_ddl(struct db *db, const char *undo);
@@ -360,6 +383,8 @@ int apply_sql_check(struct apply *a);
 void apply_sql_ddl(struct apply *a, const char *sql);
 /* The same for DDL that runs after the rows (apply_schema_after_rows). */
 void apply_sql_ddl_after_rows(struct apply *a, const char *sql);
+/* The same for MySQL's DDL after the rows' commit. */
+void apply_sql_ddl_after_commit(struct apply *a, const char *sql);
 /* The statements a->alter's steps of time when ran (apply_alter_run), in
  * their order: before the rows with the schema step's, after them with
  * apply_sql_ddl_after_rows's. */

@@ -54,6 +54,10 @@ struct ddl_plan {
 	size_t done;        /* statements run so far */
 	struct buf dropped; /* defaults not carried across engines */
 	struct alter_plan alter; /* MySQL: the alters and drops (apply_alter.c) */
+	/* dbapply --sql on MySQL: the DDL before the rows did not run (MySQL
+	 * would commit it); the rows are checked against what it would make
+	 * (apply_schema_unrun). */
+	int unrun;
 };
 
 static void plan_add(struct ddl_plan *p, struct buf *sql, struct buf *undo)
@@ -948,7 +952,8 @@ int apply_schema_step(struct apply *a)
 		return 0;
 	}
 	/* With --schema on MySQL the DDL ran before this transaction
-	 * (apply_schema_outside): what is left is refused as without it. */
+	 * (apply_schema_outside), or with --sql was planned into a->target
+	 * (apply_schema_unrun): what is left is refused as without it. */
 	if (!schema || !a->db->ops->exec_ddl || a->db->ops->ddl_commits) {
 		if (schema && !a->db->ops->exec_ddl)
 			error("%s: --schema: %s targets cannot take schema changes", a->db->shown_url,
@@ -1006,6 +1011,81 @@ int apply_schema_after_commit(struct apply *a)
 		if (a->db->ops->exec_ddl(a->db, p->after[i]) < 0)
 			return error("%s: %s: %s", a->db->shown_url, p->after[i], a->db->err.buf);
 	}
+	return 0;
+}
+
+/* Whether alters has a step to run before the rows (of time
+ * ALTER_BEFORE_SCHEMA or ALTER_BEFORE_ROWS). */
+static int alters_before_rows(const struct alter_plan *alters)
+{
+	for (size_t i = 0; i < alters->n; i++)
+		if (alters->v[i].when <= ALTER_BEFORE_ROWS)
+			return 1;
+	return 0;
+}
+
+/* What the changes d make, as the drops that undo them, into p->made. */
+static void note_made(struct ddl_plan *p, const struct schema_diff *d, const struct db *db)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		enum schema_change_kind k;
+		if (!undoing(d->v[i].kind, db->ops->dialect, &k))
+			continue;
+		ALLOC_GROW(p->made, p->nmade + 1, p->made_alloc);
+		p->made[p->nmade].kind = k;
+		p->made[p->nmade].table = xstrdup(d->v[i].new_t->name);
+		p->made[p->nmade++].i = d->v[i].new_i;
+	}
+}
+
+int apply_schema_unrun(struct apply *a)
+{
+	const struct ddl_plan *p = (const struct ddl_plan *)a->schema_outside;
+	struct schema_diff d;
+	if (!p || !p->unrun)
+		return 0;
+	if (strcmp(a->rd.engine ? a->rd.engine : "", a->db->ops->engine))
+		return error("--sql: the schema step would make tables or columns of a %s stream, which %s commits "
+			     "by itself, and the rows cannot be checked against their %s types before they are made: "
+			     "make the schema first (dbdump-rows --schema-only SOURCE | dbapply --schema %s), then "
+			     "dbapply --sql", a->rd.engine ? a->rd.engine : "(unknown engine)", a->db->ops->engine,
+			     a->db->ops->engine, a->db->shown_url);
+	a->sql_unrun = 1;
+	wanted_changes(a->o, a->rd.purpose, &a->target, &a->rd, a->db->ops->engine, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		const struct schema_change *c = &d.v[i];
+		struct table *tt = schema_find(&a->target, c->new_t->name);
+		if (c->kind == SC_ADD_TABLE) {
+			tt = table_copy(c->new_t);
+			tt->unmade = 1;
+			tt->has_triggers = 0; /* made after the rows' commit */
+			for (size_t j = 0; j < tt->ncols; j++)
+				tt->cols[j].unmade = 1;
+			schema_add(&a->target, tt);
+		} else if (!tt) {
+			continue; /* a table's own index or foreign key, made with it above */
+		} else if (c->kind == SC_ADD_COLUMN) {
+			table_add_column_copy(tt, &c->new_t->cols[c->new_i])->unmade = 1;
+		} else if (c->kind == SC_ADD_INDEX) {
+			table_add_index_copy(tt, &c->new_t->indexes[c->new_i]);
+		} else if (c->kind == SC_ADD_REFERENCE) {
+			table_add_ref_copy(tt, &c->new_t->refs[c->new_i]);
+		}
+	}
+	schema_diff_release(&d);
+	if (apply_alter_unrun(a->db, a->alter, &a->target) < 0) /* p->alter */
+		return -1;
+	/* in the order apply_schema_outside runs them */
+	for (size_t i = 0; i < p->alter.n; i++)
+		if (p->alter.v[i].when == ALTER_BEFORE_SCHEMA)
+			apply_sql_ddl(a, p->alter.v[i].sql);
+	for (size_t i = 0; i < p->n; i++)
+		apply_sql_ddl(a, p->v[i].sql);
+	for (size_t i = 0; i < p->alter.n; i++)
+		if (p->alter.v[i].when == ALTER_BEFORE_ROWS)
+			apply_sql_ddl(a, p->alter.v[i].sql);
+	for (size_t i = 0; i < p->nafter; i++)
+		apply_sql_ddl_after_commit(a, p->after[i]);
 	return 0;
 }
 
@@ -1073,6 +1153,19 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 	if (p->alter.destructive && !o->dry_run && o->before_write &&
 	    o->before_write(o->before_write_ctx, NULL) < 0)
 		goto out;
+	/* --sql: no DDL runs, MySQL would commit it.  What comes after the
+	 * rows' commit (--mirror's drops, triggers) ends the script; the
+	 * tables, columns, indexes and foreign keys the step makes before
+	 * the rows are planned into the target's schema, and the rows checked
+	 * against it (apply_schema_unrun), as are the changes to the columns
+	 * the target has.  A check added to a table the target has cannot be
+	 * planned so: it is shown, and refused by the caller. */
+	if (o->dry_run && o->sql && apply_alter_plannable(&p->alter)) {
+		p->unrun = p->n || p->nafter || alters_before_rows(&p->alter);
+		note_made(p, &d, db);
+		ret = 0;
+		goto out;
+	}
 	if (o->dry_run && (p->n || p->alter.n || p->nafter)) {
 		if (apply_alter_run(db, &p->alter, ALTER_BEFORE_SCHEMA, &target, 1) < 0)
 			goto out;
@@ -1083,9 +1176,10 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 		for (enum alter_when w = ALTER_BEFORE_ROWS; w <= ALTER_AFTER_COMMIT; w++)
 			if (apply_alter_run(db, &p->alter, w, &target, 1) < 0)
 				goto out;
-		warning("--dry-run: %s commits DDL by itself, so a dry run runs none of it, and the rows "
-			"cannot be tried against a schema that is not there: nothing was written",
-			db->ops->engine);
+		if (!o->sql) /* whose refusal says it */
+			warning("--dry-run: %s commits DDL by itself, so a dry run runs none of it, and the rows "
+				"cannot be tried against a schema that is not there: nothing was written",
+				db->ops->engine);
 		ret = 1;
 		goto out;
 	}
@@ -1097,15 +1191,7 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 		undo_all(db, p);
 		goto out;
 	}
-	for (size_t i = 0; i < d.n; i++) {
-		enum schema_change_kind k;
-		if (!undoing(d.v[i].kind, db->ops->dialect, &k))
-			continue;
-		ALLOC_GROW(p->made, p->nmade + 1, p->made_alloc);
-		p->made[p->nmade].kind = k;
-		p->made[p->nmade].table = xstrdup(d.v[i].new_t->name);
-		p->made[p->nmade++].i = d.v[i].new_i;
-	}
+	note_made(p, &d, db);
 	ret = 0;
 out:
 	schema_diff_release(&d);

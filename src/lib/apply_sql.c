@@ -10,7 +10,11 @@
  * rows, the id generators.  --schema's changes to the tables the target
  * has (apply_alter.c) are the statements that ran, SQLite's rebuilds
  * with them, in the order they ran: before the rows, or after them
- * (a narrowing, NOT NULL). */
+ * (a narrowing, NOT NULL).  MySQL commits DDL by itself, so there no DDL
+ * runs: the statements of the schema step before the rows go before the
+ * transaction, those after the rows' commit after it, and where the step
+ * would make tables or columns before the rows, the rows are checked
+ * against them as planned and not written (apply_schema_unrun). */
 #include "apply_int.h"
 
 #include <errno.h>
@@ -37,10 +41,34 @@ int apply_sql_check(struct apply *a)
 	return 0;
 }
 
+/* Statement sql into out for the mysql client, which ends a statement at
+ * each ';' outside quotes: one that holds a ';' (a trigger's BEGIN ... END)
+ * goes between DELIMITER lines, with a delimiter it does not hold. */
+static void add_client_statement(struct buf *out, const char *sql)
+{
+	static const char *const delimiters[] = { "$$", "//", "$dbpipe$", NULL };
+	size_t i = 0;
+	if (!strchr(sql, ';')) {
+		buf_addf(out, "%s;\n", sql);
+		return;
+	}
+	while (delimiters[i + 1] && strstr(sql, delimiters[i]))
+		i++;
+	buf_addf(out, "DELIMITER %s\n%s%s\nDELIMITER ;\n", delimiters[i], sql, delimiters[i]);
+}
+
 void apply_sql_ddl(struct apply *a, const char *sql)
 {
-	if (a->o->sql)
+	if (a->o->sql && a->db->ops->ddl_commits)
+		add_client_statement(&a->sql_ddl, sql);
+	else if (a->o->sql)
 		buf_addf(&a->sql_ddl, "%s;\n", sql);
+}
+
+void apply_sql_ddl_after_commit(struct apply *a, const char *sql)
+{
+	if (a->o->sql)
+		add_client_statement(&a->sql_commit, sql);
 }
 
 void apply_sql_ddl_after_rows(struct apply *a, const char *sql)
@@ -65,9 +93,13 @@ void apply_sql_alters(struct apply *a, enum alter_when when)
 {
 	for (size_t i = 0; a->o->sql && a->alter && i < a->alter->n; i++) {
 		const struct alter_step *s = &a->alter->v[i];
-		if (s->when != when || !s->done)
+		/* after the commit: the dry run ends before, so none has run */
+		if (s->when != when || (!s->done && when != ALTER_AFTER_COMMIT))
 			continue;
-		buf_addf(when <= ALTER_BEFORE_ROWS ? &a->sql_ddl : &a->sql_after, "%s;\n", s->sql);
+		if (when == ALTER_AFTER_COMMIT) /* MySQL's */
+			apply_sql_ddl_after_commit(a, s->sql);
+		else
+			buf_addf(when <= ALTER_BEFORE_ROWS ? &a->sql_ddl : &a->sql_after, "%s;\n", s->sql);
 		if (s->rebuild_table && !has_reference_action(&a->target))
 			a->sql_rebuilds_unenforced = 1;
 	}
@@ -140,9 +172,20 @@ int apply_sql_print(struct apply *a)
 	if (a->sql_rebuilds_unenforced)
 		fputs("-- its table rebuilds run with foreign keys off, as dbapply ran them (this run checked "
 		      "every reference before its commit)\nPRAGMA foreign_keys = OFF;\n", out);
+	if (commits && (a->sql_ddl.len || a->sql_commit.len))
+		fprintf(out, "-- %s commits each DDL statement by itself, so this script is not atomic: the rows\n"
+			"-- are one transaction, and each schema statement before it or after its COMMIT commits\n"
+			"-- on its own.  If one fails, what ran before it stays.  dbapply runs them in this order;\n"
+			"-- it takes the statements before the rows back when the rows fail, says which after the\n"
+			"-- commit did not run, and dbapply --rollback undoes its run from the undo stream.\n"
+			"-- This script has no undo: back up first.\n", a->db->ops->engine);
+	if (a->sql_unrun)
+		fputs("-- The rows were checked against the schema the statements before them make, not tried\n"
+		      "-- on the server (MySQL would have committed that DDL): conflicts, unknown columns and values\n"
+		      "-- the columns cannot keep were checked; foreign keys, unique indexes, the server's own\n"
+		      "-- checks of each row and what the target's triggers do were not.\n", out);
 	if (commits && a->sql_ddl.len) {
-		fprintf(out, "-- %s commits each DDL statement by itself: the schema step runs before the "
-			"transaction, and is not undone if the rows fail\n", a->db->ops->engine);
+		fputs("-- the schema step, before the rows\n", out);
 		fputs(a->sql_ddl.buf, out);
 	}
 	fputs(d->script_begin, out);
@@ -163,6 +206,10 @@ int apply_sql_print(struct apply *a)
 	fputs(a->sql_after.buf, out);
 	fputs(a->sql_seq.buf, out);
 	fputs("COMMIT;\n", out);
+	if (a->sql_commit.len) {
+		fputs("-- after the rows' commit, as dbapply runs them (each statement commits by itself)\n", out);
+		fputs(a->sql_commit.buf, out);
+	}
 	return ferror(out) ? error("<stdout>: %s", strerror(errno)) : 0;
 }
 
@@ -174,4 +221,5 @@ void apply_sql_release(struct apply *a)
 	buf_release(&a->sql_ddl);
 	buf_release(&a->sql_seq);
 	buf_release(&a->sql_after);
+	buf_release(&a->sql_commit);
 }

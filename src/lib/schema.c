@@ -1298,45 +1298,76 @@ static void column_copy_labels(struct column *d, const struct column *s)
 		column_add_label(d, s->labels[i]);
 }
 
+struct column *table_add_column_copy(struct table *t, const struct column *s)
+{
+	struct column *d = table_add_column(t, s->name, s->type, s->native, s->nullable);
+	char *name = d->name, *native = d->native;
+	*d = *s;
+	d->name = name;
+	d->native = native;
+	d->default_sql = s->default_sql ? xstrdup(s->default_sql) : NULL; /* each owns its own */
+	d->type_made = s->type_made ? xstrdup(s->type_made) : NULL;
+	d->domain = domain_copy(s->domain);
+	column_copy_labels(d, s);
+	return d;
+}
+
+void table_set_column(struct table *t, size_t i, const struct column *s)
+{
+	struct column *d = &t->cols[i];
+	char *name = d->name, *native = xstrdup(s->native);
+	free(d->native);
+	free(d->default_sql);
+	free_strv(d->labels, d->nlabels);
+	free(d->type_made);
+	domain_free(d->domain);
+	*d = *s;
+	d->name = name;
+	d->native = native;
+	d->default_sql = s->default_sql ? xstrdup(s->default_sql) : NULL;
+	d->type_made = s->type_made ? xstrdup(s->type_made) : NULL;
+	d->domain = domain_copy(s->domain);
+	column_copy_labels(d, s);
+}
+
+void table_add_ref_copy(struct table *t, const struct ref *r)
+{
+	struct ref *rf = table_add_ref(t, r->table, r->deferrable);
+	rf->on_delete = r->on_delete;
+	rf->on_update = r->on_update;
+	rf->name = r->name ? xstrdup(r->name) : NULL;
+	for (size_t k = 0; k < r->ncols; k++)
+		ref_add_column(rf, r->cols[k], r->to[k]);
+}
+
+void table_add_index_copy(struct table *t, const struct index *x)
+{
+	struct index *ix = table_add_index(t, x->name, x->unique);
+	ix->kind = x->kind ? xstrdup(x->kind) : NULL;
+	ix->constraint = x->constraint;
+	for (size_t k = 0; k < x->ncols; k++)
+		index_add_column(ix, x->cols[k]);
+}
+
 struct table *table_copy(const struct table *t)
 {
 	struct table *c = table_new(t->name);
-	for (size_t i = 0; i < t->ncols; i++) {
-		const struct column *s = &t->cols[i];
-		struct column *d = table_add_column(c, s->name, s->type, s->native, s->nullable);
-		char *name = d->name, *native = d->native;
-		*d = *s;
-		d->name = name;
-		d->native = native;
-		d->default_sql = s->default_sql ? xstrdup(s->default_sql) : NULL; /* each owns its own */
-		d->type_made = s->type_made ? xstrdup(s->type_made) : NULL;
-		d->domain = domain_copy(s->domain);
-		column_copy_labels(d, s);
-	}
+	for (size_t i = 0; i < t->ncols; i++)
+		table_add_column_copy(c, &t->cols[i]);
 	c->key = xcalloc(t->nkey ? t->nkey : 1, sizeof(*c->key));
 	c->nkey = t->nkey;
 	memcpy(c->key, t->key, t->nkey * sizeof(*c->key));
 	c->key_kind = t->key_kind;
-	for (size_t r = 0; r < t->nrefs; r++) {
-		struct ref *rf = table_add_ref(c, t->refs[r].table, t->refs[r].deferrable);
-		rf->on_delete = t->refs[r].on_delete;
-		rf->on_update = t->refs[r].on_update;
-		rf->name = t->refs[r].name ? xstrdup(t->refs[r].name) : NULL;
-		for (size_t k = 0; k < t->refs[r].ncols; k++)
-			ref_add_column(rf, t->refs[r].cols[k], t->refs[r].to[k]);
-	}
-	for (size_t x = 0; x < t->nindexes; x++) {
-		struct index *ix = table_add_index(c, t->indexes[x].name, t->indexes[x].unique);
-		ix->kind = t->indexes[x].kind ? xstrdup(t->indexes[x].kind) : NULL;
-		ix->constraint = t->indexes[x].constraint;
-		for (size_t k = 0; k < t->indexes[x].ncols; k++)
-			index_add_column(ix, t->indexes[x].cols[k]);
-	}
+	for (size_t r = 0; r < t->nrefs; r++)
+		table_add_ref_copy(c, &t->refs[r]);
+	for (size_t x = 0; x < t->nindexes; x++)
+		table_add_index_copy(c, &t->indexes[x]);
 	for (size_t x = 0; x < t->nchecks; x++)
 		table_add_check(c, t->checks[x].name, t->checks[x].expr);
 	c->complete = t->complete;
 	c->ranged = t->ranged;
 	c->has_triggers = t->has_triggers;
+	c->unmade = t->unmade;
 	for (size_t x = 0; x < t->ntriggers; x++)
 		table_add_trigger(c, t->triggers[x].name, t->triggers[x].sql);
 	for (size_t x = 0; x < t->nnot_carried; x++)
@@ -1367,6 +1398,7 @@ struct table *table_project(const struct table *dst, const struct table *src)
 		c->default_sql = d->default_sql ? xstrdup(d->default_sql) : NULL;
 		c->json_doc = d->json_doc;
 		c->scale = d->scale;
+		c->unmade = d->unmade;
 		column_copy_labels(c, d);
 	}
 	p->key = xcalloc(src->nkey ? src->nkey : 1, sizeof(*p->key));
@@ -1374,5 +1406,6 @@ struct table *table_project(const struct table *dst, const struct table *src)
 	memcpy(p->key, src->key, src->nkey * sizeof(*p->key));
 	p->key_kind = src->key_kind;
 	p->has_triggers = dst->has_triggers;
+	p->unmade = dst->unmade;
 	return p;
 }

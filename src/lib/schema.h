@@ -31,6 +31,10 @@ struct column {
 	/* Made by this run (dbapply --schema): the target's values in it are
 	 * its default, not edits of the target's side. */
 	int just_added;
+	/* dbapply --sql on MySQL: added by a schema step that did not run
+	 * (MySQL would commit it), so not in the database: read as its
+	 * default, never written. */
+	int unmade;
 	int autoinc;    /* fed by an id generator (serial, identity, AUTO_INCREMENT) */
 	/* The engine keeps a decimal as written, scale and all (PostgreSQL's
 	 * numeric without a typmod): 1.5 and 1.50 are two values there. */
@@ -132,6 +136,7 @@ struct table {
 	 * range records list (dbdump-rows --against), none outside them. */
 	int ranged;
 	int has_triggers;      /* the engine fires triggers on writes to it */
+	int unmade;            /* made by a schema step that did not run (column.unmade): no rows */
 	/* Its triggers by name, where the catalog or stream gives them (a
 	 * stream of an older dbapply says only "triggers":true). */
 	size_t ntriggers;
@@ -223,6 +228,12 @@ void table_free(struct table *t);
 /* Append a column; returns it for the caller to fill in. */
 struct column *table_add_column(struct table *t, const char *name, enum vtype type,
 				const char *native, int nullable);
+/* Append a copy of column s, foreign key r, index x (of another table). */
+struct column *table_add_column_copy(struct table *t, const struct column *s);
+void table_add_ref_copy(struct table *t, const struct ref *r);
+void table_add_index_copy(struct table *t, const struct index *x);
+/* Column i of t becomes a copy of s, under its own name. */
+void table_set_column(struct table *t, size_t i, const struct column *s);
 /* The first n columns are t's primary key, and t is whole: the tables
  * dbpipe keeps of its own in a sync base (dbpipe.rekey, dbpipe.unbased). */
 void table_key_first_columns(struct table *t, size_t n);

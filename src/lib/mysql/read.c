@@ -18,7 +18,9 @@ static void my_placeholder(struct buf *sql, size_t n)
  * form ST_GeomFromText reads back ("SRID=4326;POINT(1 2)" when not 0). */
 static void select_expr(struct buf *sql, const struct column *c, enum kind k)
 {
-	if (k != K_GEOM)
+	if (c->unmade) /* dbapply --sql: what ADD COLUMN would give the rows */
+		buf_addf(sql, "(%s)", c->default_sql ? c->default_sql : "NULL");
+	else if (k != K_GEOM)
 		sql_addf(sql, &my_dialect, "%I", c->name);
 	else
 		sql_addf(sql, &my_dialect,
@@ -254,6 +256,10 @@ static void scan_sql(struct db *db, struct buf *sql, const struct db_cursor *c, 
 		if (i)
 			buf_addch(sql, ',');
 		select_expr(sql, &t->cols[i], c->kind[i]);
+	}
+	if (t->unmade) { /* dbapply --sql: a table not made yet has no rows */
+		buf_adds(sql, " FROM DUAL WHERE FALSE");
+		return;
 	}
 	sql_addf(sql, &my_dialect, " FROM %T", t->name);
 	if (keys)
