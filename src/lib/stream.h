@@ -129,6 +129,7 @@ struct stream_reader {
 	struct table *cur;
 	uint64_t count, total;
 	XXH3_state_t *h_table, *h_all;
+	struct buf hashes_due; /* private: data lines in neither hash yet (stream.c) */
 	struct row last;
 	int have_last, eof, pending;
 	struct buf err, in;
@@ -193,6 +194,7 @@ struct stream_writer {
 	struct buf row_prefix; /* private: {"type":"row","table":cur,"row": */
 	size_t *key_off;
 	int failed;            /* private: a write failed (said once, if at all) */
+	size_t hashed;         /* private: out's bytes in h_all (the rest: data lines, in neither hash yet) */
 	struct stream_deflater *deflater; /* private: stream_fast's thread, or NULL */
 };
 
