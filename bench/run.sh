@@ -430,10 +430,18 @@ bench_digest() {
 
 echo "dbpipe benchmark, $RUN_ID, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), rows: $ROWS"
 [ -z "$BENCH_JSON" ] || echo "(each measurement also appended to $BENCH_JSON as a JSON line)"
-if [ "${BENCH_ONLY:-}" = digest ]; then
-	bench_digest
+# BENCH_ONLY=digest or sqlite: that section alone (sqlite: no server started)
+case "${BENCH_ONLY:-}" in
+digest | sqlite)
+	"bench_$BENCH_ONLY"
 	exit 0
-fi
+	;;
+"") ;;
+*)
+	echo "bench: BENCH_ONLY is digest or sqlite, not \"$BENCH_ONLY\"" >&2
+	exit 2
+	;;
+esac
 bench_sqlite
 for e in $ENGINES; do
 	"bench_$e"
