@@ -122,13 +122,25 @@ static int fk_violations(struct db *db, char ***out, size_t *n)
 	*n = 0;
 	if (sq_prepare(db, "PRAGMA foreign_key_check", &st) < 0)
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct buf b = BUF_INIT;
 		buf_addf(&b, "%s\t%lld\t%s\t%d", sqlite3_column_text(st, 0),
 			 (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2),
 			 sqlite3_column_int(st, 3));
 		ALLOC_GROW(*out, *n + 1, alloc);
 		(*out)[(*n)++] = buf_detach(&b);
+	}
+	/* an error part way is no "no more violations": the check failed */
+	if (rc != SQLITE_DONE) {
+		sq_fail(db, "checking the foreign keys");
+		sqlite3_finalize(st);
+		for (size_t i = 0; i < *n; i++)
+			free((*out)[i]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
 	}
 	sqlite3_finalize(st);
 	if (*n)
