@@ -940,11 +940,14 @@ dbapply: the target lacks 1 table and 1 column of the stream: dbapply --schema a
 dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	dbdump-rows "$PROD" | tail -n +2 > after
 	diff -u before after
-	# a dry run shows the DDL and runs none of it (MySQL would commit it)
+	# a dry run shows the DDL and runs none of it (MySQL would commit it);
+	# the rows are checked against the schema it would make and counted
 	run dbapply --dry-run --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
 	assert_line 'dbapply: schema: ALTER TABLE `clients` ADD COLUMN `vip_since` date; (not run: dry run)'
-	assert_line 'rows not tried: they need the schema changes above, which a dry run on MySQL does not make'
+	assert_line --partial 'rows checked against the schema changes above as planned, not tried on the server'
+	assert_line --regexp '^notes +2 +0 +0$'
+	assert_line --regexp '^clients +0 +1 +0$'
 	assert_equal "$(my_sql prod <<< "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'prod' AND TABLE_NAME = 'notes'")" 0
 	run dbapply --schema "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
@@ -1399,10 +1402,14 @@ dbapply: <stdin>: --schema: table "old_notes" is only in the target: dropping it
 dbapply: nothing was written to mysql://dbpipe@127.0.0.1:'"$MY_PORT"'/prod'
 	run dbdiff before.ndjson "$PROD"
 	assert_success
-	# a dry run shows the drops and runs none
+	# a dry run shows the drops and runs none; the rows, which need no DDL
+	# before them, are tried as in any dry run
 	run dbapply --dry-run --schema --mirror "$PROD" < <(dbdump-rows "$DEV")
 	assert_success
-	assert_line 'dbapply: schema: ALTER TABLE `clients` DROP COLUMN `legacy_code`; (not run: dry run)'
+	assert_line 'dbapply: schema: ALTER TABLE `clients` DROP COLUMN `legacy_code`; (after the rows'"'"' commit; not run: dry run)'
+	assert_line 'dbapply: schema: DROP TABLE `old_notes`; (after the rows'"'"' commit; not run: dry run)'
+	assert_line --regexp '^clients +0 +1 +0$'
+	assert_line --partial 'dry run: rolled back, nothing was written'
 	run dbdiff before.ndjson "$PROD"
 	assert_success
 	run dbapply --schema --mirror "$PROD" < <(dbdump-rows "$DEV")

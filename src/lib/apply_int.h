@@ -212,7 +212,7 @@ struct apply {
 	/* MySQL: the schema step before the rows did not run; the rows are
 	 * checked against the target's schema as it would make it, and not
 	 * written (apply_schema_unrun). */
-	int sql_unrun;
+	int schema_unrun;
 	FILE *sql_rows;
 	int sql_fk_off;
 	/* SQLite: the script holds a rebuild, and dbapply's connection ran it
@@ -329,7 +329,7 @@ void apply_schema_keep(struct apply_schema_undo *undo);
  * apply_schema_outside ran none of its DDL before the rows, the tables,
  * columns, indexes and foreign keys it would make go into a->target (as
  * unmade: no rows, the columns read as their default) and the DDL into
- * the script, and a->sql_unrun is set: the rows are checked, not written.
+ * the script, and a->schema_unrun is set: the rows are checked, not written.
  * -1 for a stream of another engine, whose types are known only once
  * made. */
 int apply_schema_unrun(struct apply *a);

@@ -1050,7 +1050,8 @@ int apply_schema_unrun(struct apply *a)
 			     "make the schema first (dbdump-rows --schema-only SOURCE | dbapply --schema %s), then "
 			     "dbapply --sql", a->rd.engine ? a->rd.engine : "(unknown engine)", a->db->ops->engine,
 			     a->db->ops->engine, a->db->shown_url);
-	a->sql_unrun = 1;
+	a->schema_unrun = 1;
+	a->sum->rows_unrun = 1;
 	wanted_changes(a->o, a->rd.purpose, &a->target, &a->rd, a->db->ops->engine, &d);
 	for (size_t i = 0; i < d.n; i++) {
 		const struct schema_change *c = &d.v[i];
@@ -1115,6 +1116,24 @@ static char *copy_input(const char *input, const char *dir)
 	return buf_detach(&path);
 }
 
+/* A dry run on MySQL that checks the rows against the schema as planned
+ * (apply_schema_unrun): each statement in the order a run would make it,
+ * none run. */
+static void show_unrun(const struct ddl_plan *p)
+{
+	for (enum alter_when w = ALTER_BEFORE_SCHEMA; w <= ALTER_AFTER_COMMIT; w++) {
+		for (size_t i = 0; w == ALTER_BEFORE_ROWS && i < p->n; i++) /* the step's own, after those before it */
+			fprintf(stderr, "%s: schema: %s; (not run: dry run)\n", util_progname, p->v[i].sql);
+		for (size_t i = 0; w == ALTER_AFTER_COMMIT && i < p->nafter; i++)
+			fprintf(stderr, "%s: schema: %s; (after the rows' commit; not run: dry run)\n", util_progname,
+				p->after[i]);
+		for (size_t i = 0; i < p->alter.n; i++)
+			if (p->alter.v[i].when == w)
+				fprintf(stderr, "%s: schema: %s; (%snot run: dry run)\n", util_progname, p->alter.v[i].sql,
+					w == ALTER_AFTER_COMMIT ? "after the rows' commit; " : "");
+	}
+}
+
 int apply_schema_outside(struct db *db, const char *input, const struct apply_opts *o, const char *dir,
 			 char **copy, struct apply_schema_undo **undo)
 {
@@ -1159,8 +1178,14 @@ int apply_schema_outside(struct db *db, const char *input, const struct apply_op
 	 * the rows are planned into the target's schema, and the rows checked
 	 * against it (apply_schema_unrun), as are the changes to the columns
 	 * the target has.  A check added to a table the target has cannot be
-	 * planned so: it is shown, and refused by the caller. */
-	if (o->dry_run && o->sql && apply_alter_plannable(&p->alter)) {
+	 * planned so: it is shown, and refused by the caller.  A plain dry run
+	 * checks the rows so too, where the stream is of the target's engine
+	 * (else its columns' types are known only once made): it shows the
+	 * statements and the rows' counts, and tries no row on the server. */
+	if (o->dry_run && apply_alter_plannable(&p->alter) &&
+	    (o->sql || !strcmp(rd.engine ? rd.engine : "", db->ops->engine))) {
+		if (!o->sql)
+			show_unrun(p);
 		p->unrun = p->n || p->nafter || alters_before_rows(&p->alter);
 		note_made(p, &d, db);
 		ret = 0;

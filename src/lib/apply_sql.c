@@ -179,7 +179,7 @@ int apply_sql_print(struct apply *a)
 			"-- it takes the statements before the rows back when the rows fail, says which after the\n"
 			"-- commit did not run, and dbapply --rollback undoes its run from the undo stream.\n"
 			"-- This script has no undo: back up first.\n", a->db->ops->engine);
-	if (a->sql_unrun)
+	if (a->schema_unrun)
 		fputs("-- The rows were checked against the schema the statements before them make, not tried\n"
 		      "-- on the server (MySQL would have committed that DDL): conflicts, unknown columns and values\n"
 		      "-- the columns cannot keep were checked; foreign keys, unique indexes, the server's own\n"

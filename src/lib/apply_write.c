@@ -427,7 +427,7 @@ int apply_write_spool(struct apply *a, struct plan *p, int which)
 			}
 		}
 		/* --sql on MySQL before a schema step that did not run: checked, not written */
-		if (!a->sql_unrun && db_write(a->db, p->proj, c) < 0) {
+		if (!a->schema_unrun && db_write(a->db, p->proj, c) < 0) {
 			if (a->db->failed_write == a->db->nwrites || !apply_blame_earlier_write(a))
 				write_failed(a, p, c, w.line);
 			goto out;

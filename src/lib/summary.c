@@ -56,6 +56,9 @@ uint64_t summary_print(const struct summary *s, FILE *f)
 		fputs("rows not tried: they need the schema changes above, which a dry run on MySQL does not make\n", f);
 		return 0;
 	}
+	if (s->rows_unrun)
+		fputs("rows checked against the schema changes above as planned, not tried on the server (MySQL "
+		      "would commit that DDL): foreign keys, unique indexes and triggers not tried\n", f);
 	for (size_t i = 0; i < s->n; i++)
 		if ((int)strlen(s->rows[i]->table) > w)
 			w = (int)strlen(s->rows[i]->table);

@@ -19,6 +19,7 @@ struct summary {
 	int sync;             /* dbapply's: say what the sync base decided (kept, */
 			      /* overwritten, conflicts, collisions, held rows) */
 	int rows_not_tried;   /* a dry run stopped before the rows (MySQL's --schema) */
+	int rows_unrun;       /* MySQL's --schema: the rows checked against the DDL planned, not run */
 	size_t schema_drops;  /* --schema --mirror: drops and narrowings planned */
 };
 
