@@ -1124,13 +1124,14 @@ static void show_unrun(const struct ddl_plan *p)
 	for (enum alter_when w = ALTER_BEFORE_SCHEMA; w <= ALTER_AFTER_COMMIT; w++) {
 		for (size_t i = 0; w == ALTER_BEFORE_ROWS && i < p->n; i++) /* the step's own, after those before it */
 			fprintf(stderr, "%s: schema: %s; (not run: dry run)\n", util_progname, p->v[i].sql);
-		for (size_t i = 0; w == ALTER_AFTER_COMMIT && i < p->nafter; i++)
-			fprintf(stderr, "%s: schema: %s; (after the rows' commit; not run: dry run)\n", util_progname,
-				p->after[i]);
 		for (size_t i = 0; i < p->alter.n; i++)
 			if (p->alter.v[i].when == w)
 				fprintf(stderr, "%s: schema: %s; (%snot run: dry run)\n", util_progname, p->alter.v[i].sql,
 					w == ALTER_AFTER_COMMIT ? "after the rows' commit; " : "");
+		/* the new tables' triggers, after the drops (apply.c's order) */
+		for (size_t i = 0; w == ALTER_AFTER_COMMIT && i < p->nafter; i++)
+			fprintf(stderr, "%s: schema: %s; (after the rows' commit; not run: dry run)\n", util_progname,
+				p->after[i]);
 	}
 }
 
