@@ -1397,6 +1397,27 @@ dbapply: schema: DROP TABLE "staff";'
 	assert_equal "$(pg_psql prod -Atc 'SELECT n, at FROM m ORDER BY id' | tr '\n' ' ')" "1.00|2024-01-02 03:04:05 2.50|2024-01-02 03:04:05 "
 }
 
+@test "rows compared by their bytes still have their values checked where they differ: a hand-edited 1.005 into numeric(10,2) is refused by name, merge and --mirror alike, nothing written" {
+	for db in dev prod; do
+		pg_psql "$db" -q -c "CREATE TABLE m (id int PRIMARY KEY, n numeric(10,2), at timestamptz)" \
+			-c "INSERT INTO m SELECT i, i / 100.0, '2024-01-02 03:04:05+00' FROM generate_series(1, 50) i"
+	done
+	dbdump-rows "$DEV" | dbapply "$PROD" > /dev/null # the sync base: every row alike
+	dbdump-rows "$DEV" | sed 's/"id":7,"n":"0.07"/"id":7,"n":"1.005"/' > "$BATS_TEST_TMPDIR/edited.ndjson"
+	grep -q '"n":"1.005"' "$BATS_TEST_TMPDIR/edited.ndjson"
+	resign "$BATS_TEST_TMPDIR/edited.ndjson"
+	for mode in "" --mirror; do
+		run --separate-stderr dbapply $mode "$PROD" "$BATS_TEST_TMPDIR/edited.ndjson"
+		assert_failure 2
+		[[ $stderr == *'table "m" at key {"id":7}: column "n"'*'the value "1.005" has more fraction digits than the column keeps (2;'* ]] || fail "$mode: $stderr"
+		assert_equal "$(pg_psql prod -Atc 'SELECT n FROM m WHERE id = 7')" 0.07
+	done
+	# the rows whose bytes are the target's: nothing to do
+	run sh -c 'dbdump-rows "$DEV" | dbapply "$PROD"'
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+}
+
 @test "--sql on PostgreSQL: the script of a --schema run into an empty database, run by psql, makes what dbapply makes; values exact" {
 	pg_createdb viapsql
 	pg_psql dev <<-'SQL'

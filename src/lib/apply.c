@@ -200,6 +200,8 @@ static void cleanup(struct apply *a)
 	free(a->base_path);
 	if (a->base_open)
 		source_close(&a->base);
+	if (a->base_own_open)
+		source_close(&a->base_own);
 	holdback_release(&a->holdback);
 	natural_release(&a->nat);
 	rekey_release(&a->rk);

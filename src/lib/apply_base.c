@@ -24,12 +24,47 @@ int apply_three_way(const struct apply *a, const struct plan *p)
 	return p->first_sync || (p->bt && a->rd.kind == STREAM_ROWS && a->o->mode != APPLY_MIRROR);
 }
 
+/* Make the current row of s whole, were it read lazily. */
+static int source_row_whole(struct source *s)
+{
+	struct row_iter it = source_rows(s);
+	return row_iter_whole(&it);
+}
+
+static int base_row_whole(void *ctx)
+{
+	struct apply *a = ctx;
+	return source_row_whole(&a->base);
+}
+
+/* The next row (*r) of the old base s, whole unless keys_only. */
+static int base_read_row(struct source *s, const struct row **r, int keys_only)
+{
+	int got = source_next_row(s, r);
+	return got > 0 && !keys_only && source_row_whole(s) < 0 ? -1 : got;
+}
+
 static int base_next_old(struct apply *a)
 {
 	a->base_rows_read = 1;
-	int got = source_next_row(&a->base, &a->base_next);
+	int got = base_read_row(&a->base, &a->base_next, a->base_keys_only);
 	a->base_have = got > 0;
 	return got < 0 ? -1 : 0;
+}
+
+/* A row of the new base: the stream's or the old base's current row read
+ * lazily (its key only) as its record is, any other spelled. */
+static int base_write_row(struct apply *a, const struct row *r)
+{
+	if (a->rd.undecoded && r == &a->rd.rec.row)
+		return stream_write_row_record(&a->base_w, a->rd.line.buf, a->rd.line.len);
+	/* the old base's row of the same table (its shape is the stream's) */
+	const char *rec;
+	size_t n;
+	struct row_iter it = source_rows(&a->base);
+	if (a->base_keys_only && r == a->base_next && it.bytes && it.bytes(it.ctx, &rec, &n) && a->base.rd.undecoded)
+		return stream_write_row_record(&a->base_w, rec, n);
+	return stream_write_row(&a->base_w, r);
 }
 
 /* Two-way: r (NULL at the end of the table) goes into the new base, after
@@ -45,13 +80,11 @@ int apply_base_overlay(struct apply *a, struct plan *p, const struct row *r)
 			int cmp = r ? table_key_cmp(p->st, a->base_next, r) : -1;
 			if (cmp > 0)
 				break;
-			if ((cmp < 0 && stream_write_row(&a->base_w, a->base_next) < 0) || base_next_old(a) < 0)
+			if ((cmp < 0 && base_write_row(a, a->base_next) < 0) || base_next_old(a) < 0)
 				return -1;
 		}
 	}
-	if (r && a->rd.undecoded && r == &a->rd.rec.row) /* read lazily: its record as it is */
-		return stream_write_row_record(&a->base_w, a->rd.line.buf, a->rd.line.len);
-	return r ? stream_write_row(&a->base_w, r) : 0;
+	return r ? base_write_row(a, r) : 0;
 }
 
 /* Three-way: the old base's rows, up to the last key of the batch of
@@ -124,17 +157,23 @@ static struct table *unbased_table_record(void)
 }
 
 /* The old base's table of dbpipe's own called name (its --rekey map, its
- * list of keys left out), begun for reading before any other table:
- * 1, 0 where the base has none, or -1. */
+ * list of keys left out), begun for reading before any other table: 1, 0
+ * where the base has none, or -1.  It comes after the tables of rows, so
+ * a second reader of the file takes it, passing those by their keys only:
+ * the first reads them as the merge needs them (and checks them whole). */
 static int base_begin_own_table(struct apply *a, const char *name, const struct table **t)
 {
 	*t = a->base_open ? schema_find(a->base.schema, name) : NULL;
 	if (!*t)
 		return 0;
-	if (source_begin_table(&a->base, *t) < 0)
-		return -1;
-	a->base_rows_read = 1;
-	return 1;
+	if (!a->base_own_open) {
+		if (source_open(&a->base_own, a->base_path, NULL, NULL) < 0)
+			return -1;
+		a->base_own_open = 1;
+		a->base_own.lazy = a->base_own.pass_by_key = 1;
+	}
+	*t = schema_find(a->base_own.schema, name);
+	return *t && source_begin_table(&a->base_own, *t) < 0 ? -1 : !!*t;
 }
 
 /* The old base's list, before any other table is read. */
@@ -147,7 +186,7 @@ static int base_read_unbased(struct apply *a)
 		return got;
 	if (t->ncols != 2)
 		return error("%s: table \"%s\": not a list of keys", a->base_path, UNBASED_TABLE);
-	while ((got = source_next_row(&a->base, &r)) > 0) {
+	while ((got = base_read_row(&a->base_own, &r, 0)) > 0) {
 		if (r->v[0].state != V_SET || r->v[1].state != V_SET)
 			return error("%s: table \"%s\": not a list of keys", a->base_path, UNBASED_TABLE);
 		buf_reset(&a->unbased_key);
@@ -217,7 +256,7 @@ static int base_after_key(void *ctx, const struct row *b, const struct row *o, c
 		strmap_put(&a->unbased_seen, a->unbased_key.buf, a->unbased_key.len, "", 0);
 	const struct row *keep = conflicted || a->key_keep_old ? b : o ? o : !a->cur->st->complete ? b : NULL;
 	a->key_keep_old = 0;
-	return a->base_w_open && keep ? stream_write_row(&a->base_w, keep) : 0;
+	return a->base_w_open && keep ? base_write_row(a, keep) : 0;
 }
 
 /* The --rekey map of the old base, before any other table is read. */
@@ -228,7 +267,7 @@ static int base_read_rekey(struct apply *a)
 	int got = base_begin_own_table(a, REKEY_TABLE, &t);
 	if (got <= 0)
 		return got;
-	while ((got = source_next_row(&a->base, &r)) > 0)
+	while ((got = base_read_row(&a->base_own, &r, 0)) > 0)
 		if (rekey_from_row(&a->rk, t, r) < 0)
 			return error("%s: table \"%s\": not a --rekey map", a->base_path, REKEY_TABLE);
 	return got;
@@ -247,9 +286,14 @@ int apply_base_start(struct apply *a)
 			return error("%s: the sync base cannot be read: remove it to merge two-way, as a first sync does",
 				     a->base_path);
 		a->base_open = 1;
+		/* its rows are read up to their key, and decoded where used
+		 * (base_read_row): a merge read by bytes needs none of those of
+		 * the rows alike on both sides */
+		a->base.lazy = 1;
 		a->base.spool_passed = 1; /* its tables may come in another order */
 		/* (a mirror leaves no key out, and reads no base it need not) */
-		if (base_read_rekey(a) < 0 || (a->o->mode != APPLY_MIRROR && base_read_unbased(a) < 0))
+		if (base_read_rekey(a) < 0 || (a->o->mode != APPLY_MIRROR && base_read_unbased(a) < 0) ||
+		    (a->base_own_open && source_finish(&a->base_own) < 0))
 			return -1;
 	}
 	if (a->o->dry_run)
@@ -314,7 +358,7 @@ int apply_base_write_tables(struct apply *a)
  * rows of it, if any, read from the start. */
 int apply_base_begin_table(struct apply *a, struct plan *p)
 {
-	a->base_primed = a->base_have = 0;
+	a->base_primed = a->base_have = a->base_keys_only = 0;
 	if (a->base_w_open)
 		stream_begin_table(&a->base_w, p->st);
 	return p->bt ? source_begin_table(&a->base, p->bt) : 0;
@@ -330,7 +374,7 @@ int apply_base_end_table(struct apply *a, struct plan *p)
 		/* after keyed batches, the rows of the keys past the last one */
 		a->base_bound = NULL;
 		while ((got = base_rows_bounded(a, &r)) > 0)
-			if (a->base_w_open && stream_write_row(&a->base_w, r) < 0)
+			if (a->base_w_open && base_write_row(a, r) < 0)
 				return -1;
 	} else if (apply_base_overlay(a, p, NULL) < 0) {
 		return -1;
@@ -367,7 +411,7 @@ int apply_base_finish(struct apply *a)
 		if (source_begin_table(&a->base, bt) < 0)
 			return -1;
 		a->base_rows_read = 1;
-		while ((got = source_next_row(&a->base, &r)) > 0)
+		while ((got = base_read_row(&a->base, &r, 0)) > 0)
 			if (stream_write_row(&a->base_w, r) < 0)
 				return -1;
 		if (got < 0 || stream_end_table(&a->base_w) < 0)
@@ -555,6 +599,6 @@ int apply_merge_three(struct apply *a, struct plan *p, struct row_iter *ours, st
 	struct merge_rules rules = { a->o->prefer, p->first_sync && !rekeying, rekeying ? NULL : merge_key_unbased,
 				     1, base_after_key };
 	struct merge_counts mc = { 0 };
-	struct row_iter base = { base_rows_bounded, a, a->base_path };
+	struct row_iter base = { base_rows_bounded, a, a->base_path, NULL, base_row_whole };
 	return merge_table(p->st, &base, ours, theirs, &rules, emit_three_way, a, p->counts, &mc);
 }

@@ -171,12 +171,17 @@ struct apply {
 	 * row stream, and the new one, written as the stream is read (not in a
 	 * dry run) and put in place after the commit. */
 	struct source base;
+	struct source base_own;  /* the old base again, for its own tables (apply_base_start) */
+	int base_own_open;
 	int base_open, base_w_open;
 	int base_rows_read;      /* rows of the old base were taken (apply_base_finish) */
 	char *base_path, *base_partial;
 	struct stream_writer base_w;
 	const struct row *base_next; /* the old base's next row, read ahead */
 	int base_have, base_primed;
+	/* the old base's rows of the current table may hold their key only
+	 * until base_row_whole: a three-way merge read by bytes */
+	int base_keys_only;
 	const struct row *base_bound; /* three-way by keyed batches: the batch's last key */
 	const struct row *stream_row; /* the stream's current row, whole */
 	int key_keep_old;        /* three-way: the current key keeps its old base row */

@@ -12,28 +12,39 @@
 /* A data record just read for the current table: its references into
  * natural-key tables translated to the target's ids; for such a table
  * itself, its ids noted with their natural keys. */
+/* The record c of p's table in the target's types (p->wire: the stream's
+ * differ), or refused by name.  A record left undecoded holds its key only:
+ * the rest is converted when it is decoded (stream_row_whole). */
+static int convert_record(struct apply *a, struct plan *p, struct change *c)
+{
+	if (!p->wire || c->type == REC_CONFLICT)
+		return 0;
+	c->table = p->st;
+	buf_reset(&a->msg);
+	struct convert_opts co = { a->o->lossy, 0 };
+	int bad = convert_row(&c->row, p->wire, p->st, &co, &a->msg) < 0 ||
+		  convert_row(&c->old, p->wire, p->st, &co, &a->msg) < 0;
+	p->counts->cut += co.cut;
+	if (bad) {
+		struct buf key = BUF_INIT;
+		table_key_to_json(&key, p->wire, &c->row);
+		stream_error(&a->rd, "table \"%s\" at key %s: %s, so it is refused", p->st->name, key.buf,
+			     a->msg.buf);
+		buf_release(&key);
+		return -1;
+	}
+	return 0;
+}
+
+/* A data record just read for the current table: its references into
+ * natural-key tables translated to the target's ids; for such a table
+ * itself, its ids noted with their natural keys. */
 static int take_record(struct apply *a)
 {
 	struct plan *p = a->cur;
 	struct change *c = &a->rd.rec;
-	/* (a record left undecoded is one apply_reads_bytes allowed, which has
-	 * none of the changes below to make) */
-	if (p->wire && c->type != REC_CONFLICT) {
-		c->table = p->st;
-		buf_reset(&a->msg);
-		struct convert_opts co = { a->o->lossy, 0 };
-		int bad = convert_row(&c->row, p->wire, p->st, &co, &a->msg) < 0 ||
-			  convert_row(&c->old, p->wire, p->st, &co, &a->msg) < 0;
-		p->counts->cut += co.cut;
-		if (bad) {
-			struct buf key = BUF_INIT;
-			table_key_to_json(&key, p->wire, &c->row);
-			stream_error(&a->rd, "table \"%s\" at key %s: %s, so it is refused", p->st->name, key.buf,
-				     a->msg.buf);
-			buf_release(&key);
-			return -1;
-		}
-	}
+	if (convert_record(a, p, c) < 0)
+		return -1;
 	/* (--mirror makes the target the stream's copy, keys and all: no map) */
 	if (a->rk.n && !p->skip && c->type != REC_CONFLICT && a->o->mode != APPLY_MIRROR) {
 		apply_rekey_references(a, p->st, &c->row, 0);
@@ -131,18 +142,25 @@ static void target_rows_close(struct apply *a, struct target_rows *tr)
  * or spell again for the new sync base, which gets the record as it is.
  * Only the rows whose bytes differ are decoded, and checked, whole.  The
  * bytes stand for the values only where the target's row is read with the
- * stream's own types and the stream's record is not changed on its way
- * (converted, re-keyed, natural keys translated). */
+ * stream's own neutral types and the stream's record is not changed on its
+ * way (converted to another type, re-keyed, natural keys translated). */
 
-/* Whether p's table is read so: a row stream's table compared whole and
- * two-way (apply_read_row_table), its records taken as they are. */
+/* Whether p's table is read so: a row stream's table compared whole, two-
+ * or three-way (apply_read_row_table), its records taken as they are. */
 int apply_reads_bytes(const struct apply *a, const struct plan *p)
 {
-	if (p->skip || p->wire || a->rd.kind != STREAM_ROWS || apply_three_way(a, p) || a->nat.nkeys ||
-	    (a->rk.n && a->o->mode != APPLY_MIRROR) || p->proj->ncols != p->st->ncols)
+	if (p->skip || a->rd.kind != STREAM_ROWS || a->nat.nkeys || p->proj->ncols != p->st->ncols ||
+	    (a->rk.n && a->o->mode != APPLY_MIRROR) ||
+	    (apply_three_way(a, p) && (a->o->rekey || apply_rekeyed_table(a, p->st->name))))
 		return 0;
+	/* A converted table (p->wire) is read so where only the columns'
+	 * scales or declared types differ, not their neutral types: a record
+	 * of the same bytes as the target's row holds values the target
+	 * already keeps, so they need no converting; the others are
+	 * converted as they are decoded (stream_row_whole). */
 	for (size_t i = 0; i < p->st->ncols; i++)
-		if (p->proj->cols[i].type != p->st->cols[i].type)
+		if (p->proj->cols[i].type != p->st->cols[i].type ||
+		    (p->wire && p->wire->cols[i].type != p->st->cols[i].type))
 			return 0;
 	return 1;
 }
@@ -161,7 +179,10 @@ static int stream_row_bytes_of(void *ctx, const char **rec, size_t *n)
 static int stream_row_whole(void *ctx)
 {
 	struct apply *a = ctx;
-	return stream_decode(&a->rd);
+	int was = a->rd.undecoded;
+	if (stream_decode(&a->rd) < 0)
+		return -1;
+	return was ? convert_record(a, a->cur, &a->rd.rec) : 0;
 }
 
 /* The record of the target's current row, spelled when first asked. */
@@ -227,6 +248,8 @@ int apply_read_row_table(struct apply *a, struct plan *p)
 		new_.bytes = stream_row_bytes_of;
 		new_.whole = stream_row_whole;
 	}
+	/* the old base's rows too are decoded only where the two sides differ */
+	a->base_keys_only = a->rd.lazy && apply_three_way(a, p);
 	if (apply_three_way(a, p) && apply_base_is_stale(a, p, &tr) < 0) {
 		target_rows_close(a, &tr);
 		return -1;

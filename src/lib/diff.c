@@ -26,15 +26,12 @@ static int next_checked(struct row_iter *it, const struct table *t, const struct
 	return 1;
 }
 
-/* Make the current row of it whole (diff.h), if it may not be. */
-static int whole(struct row_iter *it)
+int row_iter_whole(struct row_iter *it)
 {
 	return it->whole ? it->whole(it->ctx) : 0;
 }
 
-/* Whether the current rows of oi and ni were read from records of the same
- * bytes, which makes them the same row whatever their types. */
-static int same_bytes(struct row_iter *oi, struct row_iter *ni)
+int row_iter_same_bytes(struct row_iter *oi, struct row_iter *ni)
 {
 	const char *po, *pn;
 	size_t lo, ln;
@@ -61,7 +58,7 @@ int diff_table(const struct table *t, struct row_iter *oi, struct row_iter *ni,
 			goto out;
 		int cmp = go <= 0 ? 1 : gn <= 0 ? -1 : table_key_cmp(t, o, n);
 		if (cmp < 0) {
-			if (whole(oi) < 0)
+			if (row_iter_whole(oi) < 0)
 				goto out;
 			if (p->outside && p->outside(p->outside_ctx, o)) {
 				/* not known to be gone: nothing to say */
@@ -79,7 +76,7 @@ int diff_table(const struct table *t, struct row_iter *oi, struct row_iter *ni,
 			}
 			go = next_checked(oi, t, &o, &prev_o, &have_o);
 		} else if (cmp > 0) {
-			if (whole(ni) < 0)
+			if (row_iter_whole(ni) < 0)
 				goto out;
 			if (p->inserts) {
 				c.type = REC_INSERT;
@@ -90,12 +87,12 @@ int diff_table(const struct table *t, struct row_iter *oi, struct row_iter *ni,
 				cnt->inserts++;
 			}
 			gn = next_checked(ni, t, &n, &prev_n, &have_n);
-		} else if (same_bytes(oi, ni)) {
+		} else if (row_iter_same_bytes(oi, ni)) {
 			go = next_checked(oi, t, &o, &prev_o, &have_o);
 			gn = go < 0 ? -1 : next_checked(ni, t, &n, &prev_n, &have_n);
 		} else {
 			int differ = 0;
-			if (whole(oi) < 0 || whole(ni) < 0)
+			if (row_iter_whole(oi) < 0 || row_iter_whole(ni) < 0)
 				goto out;
 			row_resize(&c.row, t->ncols);
 			row_resize(&c.old, t->ncols);

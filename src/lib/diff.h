@@ -24,6 +24,12 @@ struct row_iter {
 	int (*whole)(void *ctx);
 };
 
+/* Make the current row of it whole, if it may not be: 0 or -1. */
+int row_iter_whole(struct row_iter *it);
+/* Whether the current rows of a and b were read from records of the same
+ * bytes, which makes them the same row whatever their types. */
+int row_iter_same_bytes(struct row_iter *a, struct row_iter *b);
+
 /* Which kinds of change to produce (the rest are counted as kept). */
 struct diff_policy {
 	int inserts, updates, deletes;

@@ -187,7 +187,7 @@ static int pass_table(struct source *s, int keep)
 	}
 	/* Rows passed over are read whole: checked as any other, and spooled. */
 	while ((got = source_next_row(s, &r)) > 0)
-		if ((s->is_stream && !s->reading_spool && stream_decode(&s->rd) < 0) ||
+		if ((s->is_stream && !s->reading_spool && !(s->pass_by_key && !keep) && stream_decode(&s->rd) < 0) ||
 		    (keep && stream_write_row(&w, r) < 0)) {
 			got = -1;
 			break;

@@ -48,6 +48,11 @@ struct source {
 	 * (stream_read_ahead).  Set before the first source_begin_table; for a
 	 * consumer that compares the rows of two streams (dbdiff). */
 	int lazy;
+	/* With lazy: the rows of the tables passed over and not spooled are
+	 * taken by their key only, in order and hashed but not decoded; for a
+	 * second reader of a stream whose rows another reader checks (the
+	 * sync base's own tables, written after the others, read first). */
+	int pass_by_key;
 	/* A database read without a -t/-x filter or an excluded table: its
 	 * dump says so in its header ("all_tables"). */
 	int all_tables;
