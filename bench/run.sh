@@ -215,7 +215,7 @@ bench_mariadb() {
 	# shellcheck source=/dev/null
 	. "$root/tests/mysql_server.bash"
 	my_start > /dev/null
-	my_sql <<< "CREATE DATABASE dev; CREATE DATABASE prod;" # the dbpipe user may use every database
+	my_sql <<< "CREATE DATABASE dev; CREATE DATABASE prod; CREATE DATABASE full_copy;" # the dbpipe user may use every database
 	my_sql dev <<-SQL
 	CREATE TABLE customers (id bigint PRIMARY KEY, name varchar(100) NOT NULL, email varchar(100),
 		balance decimal(12,2) NOT NULL, referred_by bigint, created datetime(6) NOT NULL,
@@ -235,6 +235,10 @@ bench_mariadb() {
 	INSERT INTO customers SELECT * FROM dev.customers;
 	INSERT INTO orders SELECT * FROM dev.orders;
 	SQL
+	my_sql full_copy <<-SQL
+	CREATE TABLE customers LIKE dev.customers;
+	CREATE TABLE orders LIKE dev.orders;
+	SQL
 	my_sql dev <<< "UPDATE customers SET email = CONCAT('new', id, '@example.com') WHERE id % 100 = 0"
 	local base dev prod total
 	base=${MY_URL%/*}
@@ -247,8 +251,13 @@ bench_mariadb() {
 		"dbdump-rows -q '$dev' > '$work/dev.ndjson'"
 	peer "mysql --quick, both tables ORDER BY id" $total \
 		"mysql -h 127.0.0.1 -P $MY_PORT -u dbpipe --quick -e 'SELECT * FROM customers ORDER BY id; SELECT * FROM orders ORDER BY id' dev"
+	local full
+	# mysqldump turns foreign_key_checks off itself; TRUNCATE of a parent needs it off too
+	peer "full replace: mysqldump --no-create-info | mysql" $total \
+		"mysql -h 127.0.0.1 -P $MY_PORT -u dbpipe -e 'SET foreign_key_checks = 0; TRUNCATE orders; TRUNCATE customers' full_copy && mysqldump -h 127.0.0.1 -P $MY_PORT -u dbpipe --single-transaction --quick --no-create-info dev | mysql -h 127.0.0.1 -P $MY_PORT -u dbpipe full_copy"
+	full=$peer_secs
 	ours "sync, every row compared, 1% changed" $total \
-		"dbdump-rows -q '$dev' | dbapply -q --no-undo --prefer source '$prod'"
+		"dbdump-rows -q '$dev' | dbapply -q --no-undo --prefer source '$prod'" "$full" "full replace"
 	if command -v pt-table-sync > /dev/null 2>&1; then
 		# pt-table-sync exits 2 when it changed rows
 		my_sql dev <<< "UPDATE customers SET email = CONCAT('again', id, '@example.com') WHERE id % 100 = 1"
