@@ -9,9 +9,6 @@
 #include "convert.h"
 #include "progress.h"
 
-/* A data record just read for the current table: its references into
- * natural-key tables translated to the target's ids; for such a table
- * itself, its ids noted with their natural keys. */
 /* The record c of p's table in the target's types (p->wire: the stream's
  * differ), or refused by name.  A record left undecoded holds its key only:
  * the rest is converted when it is decoded (stream_row_whole). */

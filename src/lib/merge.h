@@ -89,7 +89,9 @@ struct merge_rules {
 /* Merge the rows of one table (laid out by t on all three sides) and emit
  * the changes and conflict records in key order.  A row THEIRS changed
  * since BASE and keeps (OURS left those columns as BASE had them) counts in
- * counts->theirs_kept. */
+ * counts->theirs_kept.  Rows of iterators that give their records' bytes
+ * (diff.h) are made whole only for keys where OURS and THEIRS differ in
+ * them; after_key may then get rows that hold their key only. */
 int merge_table(const struct table *t, struct row_iter *base, struct row_iter *ours,
 		struct row_iter *theirs, const struct merge_rules *rules, diff_emit_fn emit, void *ctx,
 		struct diff_counts *counts, struct merge_counts *mc);

@@ -185,7 +185,8 @@ static int pass_table(struct source *s, int keep)
 		stream_write_table(&w, s->cur);
 		stream_begin_table(&w, s->cur);
 	}
-	/* Rows passed over are read whole: checked as any other, and spooled. */
+	/* Rows passed over are read whole: checked as any other, and spooled
+	 * (but for a reader that passes them by key, pass_by_key). */
 	while ((got = source_next_row(s, &r)) > 0)
 		if ((s->is_stream && !s->reading_spool && !(s->pass_by_key && !keep) && stream_decode(&s->rd) < 0) ||
 		    (keep && stream_write_row(&w, r) < 0)) {
