@@ -24,13 +24,6 @@ int apply_three_way(const struct apply *a, const struct plan *p)
 	return p->first_sync || (p->bt && a->rd.kind == STREAM_ROWS && a->o->mode != APPLY_MIRROR);
 }
 
-/* Make the current row of s whole, were it read lazily. */
-static int source_row_whole(struct source *s)
-{
-	struct row_iter it = source_rows(s);
-	return row_iter_whole(&it);
-}
-
 static int base_row_whole(void *ctx)
 {
 	struct apply *a = ctx;

@@ -425,10 +425,14 @@ static int source_rows_bytes(void *ctx, const char **p, size_t *n)
 	return 1;
 }
 
+int source_row_whole(struct source *s)
+{
+	return s->is_stream && !s->reading_spool ? stream_decode(&s->rd) : 0;
+}
+
 static int source_rows_whole(void *ctx)
 {
-	struct source *s = ctx;
-	return s->is_stream && !s->reading_spool ? stream_decode(&s->rd) : 0;
+	return source_row_whole(ctx);
 }
 
 struct row_iter source_rows(struct source *s)

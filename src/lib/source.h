@@ -101,6 +101,8 @@ int source_begin_table(struct source *s, const struct table *t);
 int source_next_row(struct source *s, const struct row **out);
 /* A row_iter (diff.h) over the rows of s's current table. */
 struct row_iter source_rows(struct source *s);
+/* Make the current row whole, were it read lazily (lazy): 0 or -1. */
+int source_row_whole(struct source *s);
 /* A row_iter with no rows, for a table one input lacks; name is for messages. */
 struct row_iter no_rows(const char *name);
 
