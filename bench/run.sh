@@ -366,8 +366,46 @@ digest_row() {
 		printf "%-44s %12d %12d %8.2f%% %8.2f%%\n", l, b, g, 100 * b / fb, 100 * g / fg }'
 }
 gz_bytes() { gzip -c "$1" | wc -c; }
+# dev.db in dir $1: prod.db drifted by the moduli $2 (updates, 1/$2 of the
+# rows), $3 (deletes and inserts), $4 and $5 (order items): 2000 4000 1000
+# 2000 is 0.1%.
+digest_drift() {
+	cp "$1/prod.db" "$1/dev.db"
+	# ids ending in 1 are never referred to (referred_by is id - 1 of ids ending in 0)
+	sqlite3 "$1/dev.db" <<-SQL
+	UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % $2 = 0;
+	DELETE FROM customers WHERE id % $3 = 1;
+	INSERT INTO customers SELECT id + $ROWS, name, email, balance, NULL, created FROM customers WHERE id % $3 = 2;
+	UPDATE orders SET note = 'changed ' || id WHERE id % $2 = 3;
+	DELETE FROM order_items WHERE order_id IN (SELECT id FROM orders WHERE id % $3 = 5);
+	DELETE FROM orders WHERE id % $3 = 5;
+	INSERT INTO orders SELECT id + $CHILD, customer_id, total, note FROM orders WHERE id % $3 = 6;
+	UPDATE order_items SET qty = qty + 10 WHERE order_id % $4 = 7 AND line = 1;
+	DELETE FROM order_items WHERE order_id % $5 = 9 AND line = 2;
+	INSERT INTO order_items SELECT order_id, 3, sku, qty FROM order_items WHERE order_id % $5 = 11 AND line = 1;
+	SQL
+}
+# digest + answer for --digest-rows $2 and --digest-cells $3, dev.db against
+# prod.db in dir $1, as a row of the table (label $4); full dump bytes in
+# $full and $full_gz
+digest_shape() {
+	local db dg ab ag
+	dbdump-rows -q --digest --digest-rows "$2" --digest-cells "$3" "$1/prod.db" > "$1/digest.ndjson"
+	dbdump-rows -q --against "$1/digest.ndjson" "$1/dev.db" > "$1/answer.ndjson"
+	db=$(stat -c %s "$1/digest.ndjson")
+	dg=$(gz_bytes "$1/digest.ndjson")
+	ab=$(stat -c %s "$1/answer.ndjson")
+	ag=$(gz_bytes "$1/answer.ndjson")
+	if [ -n "${4:-}" ]; then
+		digest_row "$4: digest + answer" $((db + ab)) $((dg + ag)) "$full" "$full_gz"
+		return
+	fi
+	digest_row "rows $2, cells $3: digest" "$db" "$dg" "$full" "$full_gz"
+	digest_row "rows $2, cells $3: answer (--against)" "$ab" "$ag" "$full" "$full_gz"
+	digest_row "rows $2, cells $3: digest + answer" $((db + ab)) $((dg + ag)) "$full" "$full_gz"
+}
 bench_digest() {
-	local d=$work/digest full full_gz db dg ab ag r
+	local d=$work/digest full full_gz db dg ab ag
 	mkdir -p "$d"
 	sqlite_customers "$d/prod.db"
 	sqlite3 "$d/prod.db" <<-SQL
@@ -379,37 +417,26 @@ bench_digest() {
 	INSERT INTO order_items SELECT id, 1, 'sku-' || (id % 977), 1 + id % 5 FROM orders;
 	INSERT INTO order_items SELECT id, 2, 'sku-' || (id % 983), 1 + id % 3 FROM orders;
 	SQL
-	cp "$d/prod.db" "$d/dev.db"
-	# ids ending in 1 are never referred to (referred_by is id - 1 of ids ending in 0)
-	sqlite3 "$d/dev.db" <<-SQL
-	UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 2000 = 0;
-	DELETE FROM customers WHERE id % 4000 = 1;
-	INSERT INTO customers SELECT id + $ROWS, name, email, balance, NULL, created FROM customers WHERE id % 4000 = 2;
-	UPDATE orders SET note = 'changed ' || id WHERE id % 2000 = 3;
-	DELETE FROM order_items WHERE order_id IN (SELECT id FROM orders WHERE id % 4000 = 5);
-	DELETE FROM orders WHERE id % 4000 = 5;
-	INSERT INTO orders SELECT id + $CHILD, customer_id, total, note FROM orders WHERE id % 4000 = 6;
-	UPDATE order_items SET qty = qty + 10 WHERE order_id % 1000 = 7 AND line = 1;
-	DELETE FROM order_items WHERE order_id % 2000 = 9 AND line = 2;
-	INSERT INTO order_items SELECT order_id, 3, sku, qty FROM order_items WHERE order_id % 2000 = 11 AND line = 1;
-	SQL
+	digest_drift "$d" 2000 4000 1000 2000
 	section digest "Digest sync over a slow link: $ROWS customers, $CHILD orders, $ROWS order_items; 0.1% drift" bytes
 	printf '%-44s %12s %12s %9s %9s\n' "bytes crossing the link" "plain" "gzip" "% plain" "% gzip"
 	dbdump-rows -q "$d/dev.db" > "$d/full.ndjson"
 	full=$(stat -c %s "$d/full.ndjson")
 	full_gz=$(gz_bytes "$d/full.ndjson")
 	digest_row "full dump, dbdump-rows dev.db" "$full" "$full_gz" "$full" "$full_gz"
-	for r in ${BENCH_DIGEST_ROWS:-30 100 300 1000}; do
-		dbdump-rows -q --digest --digest-rows "$r" "$d/prod.db" > "$d/digest.ndjson"
-		dbdump-rows -q --against "$d/digest.ndjson" "$d/dev.db" > "$d/answer.ndjson"
-		db=$(stat -c %s "$d/digest.ndjson")
-		dg=$(gz_bytes "$d/digest.ndjson")
-		ab=$(stat -c %s "$d/answer.ndjson")
-		ag=$(gz_bytes "$d/answer.ndjson")
-		digest_row "--digest-rows $r: digest" "$db" "$dg" "$full" "$full_gz"
-		digest_row "--digest-rows $r: answer (--against)" "$ab" "$ag" "$full" "$full_gz"
-		digest_row "--digest-rows $r: digest + answer" $((db + ab)) $((dg + ag)) "$full" "$full_gz"
+	# rows:cells (--digest-rows, --digest-cells); 64:0 is the digest of
+	# ranges alone (the default before the sketches), 1024:48 the default.
+	for rc in ${BENCH_DIGEST_SHAPES:-64:0 1024:24 1024:36 1024:48 2048:48}; do
+		digest_shape "$d" "${rc%:*}" "${rc#*:}"
 	done
+	# More drift (of the full dump above): 0.3% and 1%, each kind alike.
+	for m in "667 1333 333 667 0.3%" "200 400 100 200 1%"; do
+		set -- $m
+		digest_drift "$d" "$1" "$2" "$3" "$4"
+		digest_shape "$d" 64 0 "drift $5, rows 64, cells 0"
+		digest_shape "$d" 1024 48 "drift $5, the defaults"
+	done
+	digest_drift "$d" 2000 4000 1000 2000
 	# Time and peak memory (which must not grow with the tables) at the
 	# default range size, beside a full dump.
 	local total=$((2 * ROWS + CHILD))
@@ -433,7 +460,7 @@ bench_digest() {
 	dg=$(gz_bytes "$d/digest.ndjson")
 	ab=$(stat -c %s "$d/answer.ndjson")
 	ag=$(gz_bytes "$d/answer.ndjson")
-	digest_row "no drift, default --digest-rows: digest + answer" $((db + ab)) $((dg + ag)) "$full" "$full_gz"
+	digest_row "no drift, the defaults: digest + answer" $((db + ab)) $((dg + ag)) "$full" "$full_gz"
 	rm -rf "$d"
 }
 

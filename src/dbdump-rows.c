@@ -8,6 +8,7 @@
 
 #include "db.h"
 #include "digest.h"
+#include "sketch.h"
 #include "source.h"
 #include "stream.h"
 #include "progress.h"
@@ -16,7 +17,8 @@
 static const char usage_text[] =
 	"usage: dbdump-rows [-t PATTERN]... [-x PATTERN]... [--since MARK] [--subset TABLE:WHERE]...\n"
 	"                   [--like DB] [--schema-only] [-o FILE] SOURCE\n"
-	"       dbdump-rows --digest [--digest-rows N] [-t PATTERN]... [-x PATTERN]... [-o FILE] TARGET\n"
+	"       dbdump-rows --digest [--digest-rows N] [--digest-cells N] [-t PATTERN]... [-x PATTERN]...\n"
+	"                   [-o FILE] TARGET\n"
 	"       dbdump-rows --against DIGEST [-t PATTERN]... [-x PATTERN]... [-o FILE] SOURCE\n"
 	"Write the tables of SOURCE as a row stream (man dbpipe.5): a header, the\n"
 	"table records in dependency order, then each table's rows in key order.\n"
@@ -39,12 +41,15 @@ static const char usage_text[] =
 	"  --schema-only          the table records (columns, keys, references,\n"
 	"                         indexes, defaults) and no rows\n"
 	"  --digest               write a digest of the rows instead: per table, the\n"
-	"                         hash of each range of rows in key order, for\n"
-	"                         --against at the other end of a slow link\n"
-	"  --digest-rows N        rows per range of the digest (default 64)\n"
-	"  --against DIGEST       write only the rows of the ranges whose hash differs\n"
-	"                         from DIGEST's (a file or - for stdin), framed so\n"
-	"                         that dbapply --mirror deletes within those ranges\n"
+	"                         hash and sketch of each range of rows in key order,\n"
+	"                         for --against at the other end of a slow link\n"
+	"  --digest-rows N        rows per range of the digest (default 1024)\n"
+	"  --digest-cells N       cells of each range's sketch, a multiple of 3\n"
+	"                         (default 48; 0: none, a range that differs goes whole)\n"
+	"  --against DIGEST       write only the rows that differ from DIGEST's (a file\n"
+	"                         or - for stdin): by key where a range's sketch tells\n"
+	"                         them, else the range whole, framed so that\n"
+	"                         dbapply --mirror deletes within those keys and ranges\n"
 	"  --zero-date=null       read MySQL zero dates (0000-00-00) as NULL\n"
 	"  -q, --quiet            no progress meter on stderr (shown only on a terminal)\n"
 	"  -h, --help             show this help\n"
@@ -67,6 +72,7 @@ int main(int argc, char **argv)
 		{ "schema-only", no_argument, NULL, 's' },
 		{ "digest", no_argument, NULL, 'D' },
 		{ "digest-rows", required_argument, NULL, 'R' },
+		{ "digest-cells", required_argument, NULL, 'C' },
 		{ "against", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -79,7 +85,8 @@ int main(int argc, char **argv)
 	size_t nstarts = 0;
 	const char *out_path = NULL, *since = NULL, *like_db = NULL, *against = NULL;
 	int c, quiet = 0, schema_only = 0, digest = 0, rc = EXIT_TROUBLE;
-	uint64_t range_rows = 0;
+	uint64_t range_rows = 0, cells = DIGEST_CELLS;
+	int cells_given = 0;
 
 	util_progname = "dbdump-rows";
 	argv[0] = (char *)util_progname; /* getopt's messages start with it */
@@ -101,6 +108,16 @@ int main(int argc, char **argv)
 			if (errno || end == optarg || *end || n < 1 || n > 100000000 || optarg[0] == '-')
 				usage_error("--digest-rows takes a count from 1 to 100000000");
 			range_rows = n;
+			break;
+		}
+		case 'C': {
+			char *end;
+			errno = 0;
+			unsigned long long n = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || n % SKETCH_PARTS || n > 99999 || optarg[0] == '-')
+				usage_error("--digest-cells takes a multiple of 3 from 0 to 99999");
+			cells = n;
+			cells_given = 1;
 			break;
 		}
 		case 'L': like_db = optarg; break;
@@ -129,8 +146,8 @@ int main(int argc, char **argv)
 		usage_error(argc ? "too many operands" : "missing SOURCE");
 	if (schema_only && (since || nstarts))
 		usage_error("--schema-only takes no --since or --subset: it writes no rows");
-	if (range_rows && !digest)
-		usage_error("--digest-rows goes with --digest");
+	if ((range_rows || cells_given) && !digest)
+		usage_error("--digest-rows and --digest-cells go with --digest");
 	if ((digest || against) && (digest + !!against > 1 || schema_only || since || nstarts || like_db))
 		usage_error("--digest and --against take no --since, --subset, --like, --schema-only or each other: "
 			    "they compare every row");
@@ -150,7 +167,7 @@ int main(int argc, char **argv)
 		if (like_db && strcmp(src.engine, "csv"))
 			warning("--like is for csv: sources: %s has types of its own", src.name);
 		if (digest)
-			rc = digest_write(&src, out_path, range_rows ? range_rows : DIGEST_RANGE_ROWS) == 0
+			rc = digest_write(&src, out_path, range_rows ? range_rows : DIGEST_RANGE_ROWS, cells) == 0
 				     ? EXIT_OK : EXIT_TROUBLE;
 		else if (against)
 			rc = digest_against(&src, against, out_path, quiet) == 0 ? EXIT_OK : EXIT_TROUBLE;

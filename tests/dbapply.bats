@@ -1662,7 +1662,8 @@ dbapply: nothing was written to prod.db'
 	assert_equal "$(sqlite3 prod.db "SELECT count(*) FROM django_migrations")" 2
 }
 
-@test "a ranged stream (dbdump-rows --against): --mirror deletes inside its ranges only; a malformed range is refused" {
+# prod.db and dev.db: t with ids 1 to 9; dev deletes 5 and updates 4.
+ranged_pair() {
 	mkdb prod.db <<-'SQL'
 	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
 	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9)
@@ -1670,7 +1671,23 @@ dbapply: nothing was written to prod.db'
 	SQL
 	cp prod.db dev.db
 	sqlite3 dev.db "DELETE FROM t WHERE id = 5; UPDATE t SET v = 'new' WHERE id = 4"
-	dbdump-rows --digest --digest-rows 3 prod.db > digest.ndjson
+}
+
+# After refusals: prod.db as the snapshot "before" had it; then
+# ranged.ndjson applied with --mirror (one update, one delete) leaves t
+# holding the rows given ("id v").
+mirror_ranged_leaves() {
+	snapshot prod.db after
+	diff -u before after
+	run -0 dbapply --mirror prod.db ranged.ndjson
+	assert_output --partial 't             0         1         1'
+	sqlite3 prod.db "SELECT id || ' ' || v FROM t ORDER BY id" > rows
+	printf '%s\n' "$@" | diff -u - rows
+}
+
+@test "a ranged stream (dbdump-rows --against): --mirror deletes inside its ranges only; a malformed range is refused" {
+	ranged_pair
+	dbdump-rows --digest --digest-rows 3 --digest-cells 0 prod.db > digest.ndjson
 	dbdump-rows -q --against digest.ndjson dev.db > ranged.ndjson
 	jq -c 'select(.type == "range" or .type == "row") | [.after, .last, .row]' ranged.ndjson > records
 	printf '%s\n' '[{"id":3},{"id":6},null]' '[null,null,{"id":4,"v":"new"}]' '[null,null,{"id":6,"v":"v6"}]' |
@@ -1688,12 +1705,30 @@ dbapply: nothing was written to prod.db'
 	run dbapply --mirror prod.db bad.ndjson
 	assert_failure 2
 	assert_output --partial 'bad.ndjson:6: table "t": a range that starts below the key before it'
-	snapshot prod.db after
-	diff -u before after
-	run -0 dbapply --mirror prod.db ranged.ndjson
-	assert_output --partial 't             0         1         1'
-	sqlite3 prod.db "SELECT id || ' ' || v FROM t ORDER BY id" > rows
-	printf '%s\n' '0 early' '1 v1' '2 v2' '3 v3' '4 new' '6 v6' '7 v7' '8 v8' '9 v9' '100 late' | diff -u - rows
+	mirror_ranged_leaves '0 early' '1 v1' '2 v2' '3 v3' '4 new' '6 v6' '7 v7' '8 v8' '9 v9' '100 late'
+}
+
+@test "a ranged stream of single keys (the sketch's answer): --mirror deletes at those keys only; a row off its key is refused" {
+	ranged_pair
+	dbdump-rows --digest --digest-rows 3 prod.db > digest.ndjson
+	dbdump-rows -q --against digest.ndjson dev.db > ranged.ndjson
+	jq -c 'select(.type == "range" or .type == "row") | [.key, .row]' ranged.ndjson > records
+	printf '%s\n' '[{"id":4},null]' '[null,{"id":4,"v":"new"}]' '[{"id":5},null]' | diff -u - records
+	# The target changes after its digest: rows at other keys stay, even
+	# beside the keys sent.
+	sqlite3 prod.db "INSERT INTO t VALUES (0, 'early'), (100, 'late'); UPDATE t SET v = 'kept' WHERE id = 6"
+	snapshot prod.db before
+	# A row whose key is not its key range's, a key range below the one
+	# before it: refused by line, nothing written.
+	sed '4s/"id":4,/"id":3,/' ranged.ndjson > bad.ndjson
+	run dbapply --mirror prod.db bad.ndjson
+	assert_failure 2
+	assert_output --partial 'bad.ndjson:4: table "t": a row whose key is not its key range'"'"'s'
+	sed '5s/"id":5/"id":4/' ranged.ndjson > bad.ndjson
+	run dbapply --mirror prod.db bad.ndjson
+	assert_failure 2
+	assert_output --partial 'bad.ndjson:5: table "t": a key range at or below the key or range before it'
+	mirror_ranged_leaves '0 early' '1 v1' '2 v2' '3 v3' '4 new' '6 kept' '7 v7' '8 v8' '9 v9' '100 late'
 }
 
 @test "a ranged stream whose key changes type into the target: --mirror is refused by name, a merge goes through" {

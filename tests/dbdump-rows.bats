@@ -387,17 +387,35 @@ digest_pair() {
 	cp dev.db prod.db
 }
 
-@test "--digest: a header, the table records, per table ranges of --digest-rows rows with a 128-bit hash, ends" {
+# Drift on both sides of digest_pair.  In dev: an update, an insert past
+# the end, a delete.  In prod: an edit by hand, a row dev never had, a
+# composite-key and a text-key edit.
+digest_drift() {
+	sqlite3 dev.db "UPDATE items SET qty = 0 WHERE id = 450; INSERT INTO items VALUES (1001, 'new', 1);
+		DELETE FROM items WHERE id = 120;"
+	sqlite3 prod.db "UPDATE items SET name = 'by hand' WHERE id = 777; INSERT INTO items VALUES (5000, 'extra', 1);
+		UPDATE lines SET sku = 'x' WHERE order_id = 55 AND line = 5; UPDATE codes SET label = 'y' WHERE code = 'c0333';"
+}
+
+@test "--digest: a header, the table records, per table ranges of --digest-rows rows with a 128-bit hash and a sketch, ends" {
 	digest_pair
 	run -0 dbdump-rows --digest --digest-rows 300 prod.db
 	jq -r .type <<<"$output" | uniq -c | awk '{print $2, $1}' > types
 	printf 'header 1\ntable 3\nrange 2\nend 1\nrange 4\nend 1\nrange 4\nend 2\n' > expected
 	diff -u expected types
-	jq -r 'select(.type == "header") | [.stream, .hash, .range_rows] | @tsv' <<<"$output" > header
-	printf 'digest\txxh3-128\t300\n' | diff -u - header
-	jq -c 'select(.type == "range" and .table == "lines") | [.last, .rows, (.hash | length)]' <<<"$output" > ranges
-	printf '%s\n' '[{"order_id":30,"line":0},300,32]' '[{"order_id":60,"line":0},300,32]' \
-		'[{"order_id":90,"line":0},300,32]' '[{"order_id":100,"line":0},100,32]' | diff -u - ranges
+	jq -r 'select(.type == "header") | [.stream, .hash, .range_rows, .cells] | @tsv' <<<"$output" > header
+	printf 'digest\txxh3-128-sum\t300\t48\n' | diff -u - header
+	# each range's 48 cells, base64: none empty at 100 rows or more a range
+	# (each cell a count, 16 bytes of hash, a key's length and its 1 to 7
+	# bytes)
+	jq -c 'select(.type == "range" and .table == "lines") | [.last, .rows, (.hash | length),
+		((.cells | @base64d | length) > 48 * 18)]' <<<"$output" > ranges
+	printf '%s\n' '[{"order_id":30,"line":0},300,32,true]' '[{"order_id":60,"line":0},300,32,true]' \
+		'[{"order_id":90,"line":0},300,32,true]' '[{"order_id":100,"line":0},100,32,true]' | diff -u - ranges
+	# --digest-cells 0: ranges without sketches
+	run -0 dbdump-rows --digest --digest-rows 300 --digest-cells 0 prod.db
+	jq -c 'select(.type == "range") | has("cells")' <<<"$output" | sort -u > cells
+	echo false | diff -u - cells
 	jq -c 'select(.type == "end" and .table == "codes") | .rows' <<<"$output" > ends
 	echo 2 | diff -u - ends
 }
@@ -410,18 +428,13 @@ digest_pair() {
 	printf 'header 1\ntable 3\nend 4\n' | diff -u - types
 	jq -r 'select(.type == "table") | [.table, .ranged, .complete] | @tsv' <<<"$output" > tables
 	printf 'codes\ttrue\t\nitems\ttrue\t\nlines\ttrue\t\n' | diff -u - tables
-	[ "$stderr" = "dbdump-rows: 0 of 40 ranges differ; 0 rows sent" ]
+	[ "$stderr" = "dbdump-rows: 0 of 3 ranges differ; 0 rows sent" ]
 }
 
-@test "--against: only the ranges that differ, framed; a digest sync makes the target equal to the source" {
+@test "--against --digest-cells 0: only the ranges that differ, framed; a digest sync makes the target equal to the source" {
 	digest_pair
-	# In dev: an update, an insert past the end, a delete.  In prod: an
-	# edit by hand, a row dev never had, a composite-key and a text-key edit.
-	sqlite3 dev.db "UPDATE items SET qty = 0 WHERE id = 450; INSERT INTO items VALUES (1001, 'new', 1);
-		DELETE FROM items WHERE id = 120;"
-	sqlite3 prod.db "UPDATE items SET name = 'by hand' WHERE id = 777; INSERT INTO items VALUES (5000, 'extra', 1);
-		UPDATE lines SET sku = 'x' WHERE order_id = 55 AND line = 5; UPDATE codes SET label = 'y' WHERE code = 'c0333';"
-	dbdump-rows --digest --digest-rows 100 prod.db > digest.ndjson
+	digest_drift
+	dbdump-rows --digest --digest-rows 100 --digest-cells 0 prod.db > digest.ndjson
 	run -0 --separate-stderr dbdump-rows --against digest.ndjson dev.db
 	printf '%s\n' "$output" > against.ndjson
 	jq -c 'select(.type == "range") | [.table, .after, .last]' against.ndjson > ranges
@@ -450,7 +463,44 @@ digest_pair() {
 	run -0 dbdiff prod.db dev.db
 	# A second digest finds nothing more.
 	run -0 --separate-stderr sh -c 'dbdump-rows --digest prod.db | dbdump-rows --against - dev.db'
-	[ "$stderr" = "dbdump-rows: 0 of 40 ranges differ; 0 rows sent" ]
+	[ "$stderr" = "dbdump-rows: 0 of 3 ranges differ; 0 rows sent" ]
+}
+
+@test "--against: a range whose sketch tells the rows that differ sends those keys alone; one that changed too much goes whole" {
+	digest_pair
+	digest_drift
+	dbdump-rows --digest --digest-rows 100 prod.db > digest.ndjson
+	run -0 --separate-stderr dbdump-rows --against digest.ndjson dev.db
+	printf '%s\n' "$output" > against.ndjson
+	# Each key that differs is a range of its own, followed by dev's row
+	# if dev has one: 120 deleted in dev, 5000 only in prod (both to be
+	# deleted), the edits with dev's rows; 1001 lies in prod's range
+	# (1000, 5000], so it is a key too.
+	jq -c 'select(.type == "range" or .type == "row") | [.table, .key, .row]' against.ndjson > records
+	printf '%s\n' '["codes",{"code":"c0333"},null]' '["codes",null,{"code":"c0333","label":"label 333"}]' \
+		'["items",{"id":120},null]' \
+		'["items",{"id":450},null]' '["items",null,{"id":450,"name":"item 450","qty":0}]' \
+		'["items",{"id":777},null]' '["items",null,{"id":777,"name":"item 777","qty":2331}]' \
+		'["items",{"id":1001},null]' '["items",null,{"id":1001,"name":"new","qty":1}]' \
+		'["items",{"id":5000},null]' \
+		'["lines",{"order_id":55,"line":5},null]' '["lines",null,{"order_id":55,"line":5,"sku":"sku555"}]' |
+		diff -u - records
+	[ "$stderr" = "dbdump-rows: 6 of 26 ranges differ (6 of them by key: 7 keys); 5 rows sent" ]
+	run -0 dbapply --mirror prod.db against.ndjson
+	assert_line --regexp '^items +1 +2 +2$'
+	run -0 dbdiff prod.db dev.db
+	# 60 rows changed, 201 to 260: the last of prod's range (101, 201] goes
+	# by key; the rest, in (201, 301], are more than its 48 cells tell
+	# apart, so that range goes whole; a range with one change, by key.
+	sqlite3 dev.db "UPDATE items SET qty = -1 WHERE id BETWEEN 201 AND 260; UPDATE items SET qty = -2 WHERE id = 650"
+	dbdump-rows --digest --digest-rows 100 prod.db > digest.ndjson
+	run -0 --separate-stderr dbdump-rows --against digest.ndjson dev.db
+	printf '%s\n' "$output" > against.ndjson
+	jq -c 'select(.type == "range") | [.after, .last, .key]' against.ndjson > ranges
+	printf '%s\n' '[null,null,{"id":201}]' '[{"id":201},{"id":301},null]' '[null,null,{"id":650}]' | diff -u - ranges
+	[ "$stderr" = "dbdump-rows: 3 of 25 ranges differ (2 of them by key: 2 keys); 102 rows sent" ]
+	run -0 dbapply --mirror prod.db against.ndjson
+	run -0 dbdiff prod.db dev.db
 }
 
 @test "--against: a range emptied by the source, and rows of a table the target lacks" {
@@ -507,6 +557,20 @@ digest_pair() {
 	run dbdump-rows --digest-rows 0 --digest dev.db
 	assert_failure 2
 	assert_output --partial "--digest-rows takes a count"
+	run dbdump-rows --digest-cells 10 --digest dev.db
+	assert_failure 2
+	assert_output --partial "--digest-cells takes a multiple of 3"
+	# A range's sketch cut short, a digest of another hash: refused by
+	# line, nothing written.
+	sed -E '5s/"cells":"[^"]*"/"cells":"AAAA"/' digest.ndjson > bad.ndjson
+	run dbdump-rows --against bad.ndjson -o out.ndjson dev.db
+	assert_failure 2
+	assert_output 'dbdump-rows: bad.ndjson:5: range record: "cells" are not the 48 cells of a sketch (dbdump-rows --digest writes them)'
+	sed '1s/"xxh3-128-sum"/"xxh3-128"/' digest.ndjson > bad.ndjson
+	run dbdump-rows --against bad.ndjson -o out.ndjson dev.db
+	assert_failure 2
+	assert_output 'dbdump-rows: bad.ndjson:1: a digest of ranges hashed by "xxh3-128": this dbdump-rows reads "xxh3-128-sum"'
+	[ ! -e out.ndjson ]
 }
 
 @test "a digest is read only by --against; a stream of ranges only by dbapply" {
@@ -530,7 +594,7 @@ digest_pair() {
 	SQL
 	cp dev.db prod.db
 	sqlite3 prod.db "DELETE FROM k WHERE rowid = (SELECT min(rowid) FROM k WHERE a = 50); INSERT INTO k VALUES (90, 'y')"
-	dbdump-rows --digest --digest-rows 10 prod.db > digest.ndjson
+	dbdump-rows --digest --digest-rows 10 --digest-cells 0 prod.db > digest.ndjson
 	# Keys in groups of three (two of 0 and of 50, one of 100, (90,y) alone):
 	# a range ends at the first change of key from its 10th row on, so
 	# 11 (0..3), 12 (four groups) each, 11 (48..51), 10 (88..90 and (90,y)),
@@ -541,6 +605,17 @@ digest_pair() {
 	printf '%s\n' "$output" > against.ndjson
 	jq -c 'select(.type == "range") | [.after, .last]' against.ndjson > ranges
 	printf '%s\n' '[{"a":47,"b":"x"},{"a":51,"b":"x"}]' '[{"a":87,"b":"x"},{"a":90,"b":"y"}]' | diff -u - ranges
+	run -0 dbapply --mirror prod.db against.ndjson
+	[ "$(sqlite3 prod.db "SELECT count(*) FROM k WHERE a = 50")" = 3 ]
+	run -0 dbdiff prod.db dev.db
+	# With sketches: the repeated row is a key of its own, sent with every
+	# copy dev holds.
+	sqlite3 prod.db "DELETE FROM k WHERE rowid = (SELECT min(rowid) FROM k WHERE a = 50)"
+	dbdump-rows --digest --digest-rows 10 prod.db > digest.ndjson
+	dbdump-rows -q --against digest.ndjson dev.db > against.ndjson
+	jq -c 'select(.type == "range" or .type == "row") | [.key, .row]' against.ndjson > records
+	printf '%s\n' '[{"a":50,"b":"x"},null]' '[null,{"a":50,"b":"x"}]' '[null,{"a":50,"b":"x"}]' \
+		'[null,{"a":50,"b":"x"}]' | diff -u - records
 	run -0 dbapply --mirror prod.db against.ndjson
 	[ "$(sqlite3 prod.db "SELECT count(*) FROM k WHERE a = 50")" = 3 ]
 	run -0 dbdiff prod.db dev.db

@@ -45,6 +45,7 @@ void change_init(struct change *c)
 	row_init(&c->old, 0);
 	for (int i = 0; i < 3; i++)
 		row_init(&c->side[i], 0);
+	buf_init(&c->range_cells);
 }
 
 void change_release(struct change *c)
@@ -53,6 +54,7 @@ void change_release(struct change *c)
 	row_release(&c->old);
 	for (int i = 0; i < 3; i++)
 		row_release(&c->side[i]);
+	buf_release(&c->range_cells);
 }
 
 int stream_error(const struct stream_reader *r, const char *fmt, ...)
@@ -243,6 +245,15 @@ static int read_header(struct stream_reader *r)
 	s = jv_get_string(rec, "since");
 	r->since = s ? xstrdup(s) : NULL;
 	r->all_tables = jv_get_true(rec, "all_tables");
+	if (r->kind == STREAM_DIGEST) {
+		int64_t cells = 0;
+		s = jv_get_string(rec, "hash");
+		r->digest_hash = s ? xstrdup(s) : NULL;
+		if (jv_get(rec, "cells") && (jv_int64(jv_get(rec, "cells"), &cells) < 0 || cells < 0 ||
+					     cells % 3 || cells > 99999))
+			return stream_error(r, "header: \"cells\" must be a multiple of 3 from 0 to 99999");
+		r->digest_cells = (uint64_t)cells;
+	}
 	return 0;
 }
 
@@ -351,6 +362,8 @@ int stream_range_covers(struct stream_reader *r, const struct row *key)
 		struct stream_range *g = &r->ranges[r->range_head];
 		if (g->has_last && table_key_cmp(t, &g->last, key) < 0)
 			continue; /* passed: later keys are larger still */
+		if (g->exact)
+			return table_key_cmp(t, &g->last, key) == 0;
 		return !g->has_after || table_key_cmp(t, key, &g->after) > 0;
 	}
 	return 0;
@@ -578,7 +591,7 @@ static struct table *enter_section(struct stream_reader *r, const char *tname)
 	r->next_table++;
 	r->count = 0;
 	r->have_last = 0;
-	r->in_range = r->range_bounded = r->range_open_end = 0;
+	r->in_range = r->range_bounded = r->range_open_end = r->range_exact = 0;
 	r->have_prev_row = 0;
 	r->nranges = r->range_head = 0;
 	r->ranges_table = t;
@@ -638,6 +651,8 @@ static int take_in_order(struct stream_reader *r, const struct change *c)
 	if (c->type == REC_ROW && r->in_range) {
 		if (r->range_bounded && table_key_cmp(t, &c->row, &r->range_last) > 0)
 			return stream_error(r, "table \"%s\": a row after the last key of its range", t->name);
+		if (r->range_exact && table_key_cmp(t, &c->row, &r->range_last))
+			return stream_error(r, "table \"%s\": a row whose key is not its key range's", t->name);
 		/* A consumer merge-joining these rows with the target's has passed
 		 * every key below the previous row: ranges that end there are done. */
 		while (r->have_prev_row && r->range_head < r->nranges && r->ranges[r->range_head].has_last &&
@@ -695,6 +710,13 @@ static int read_digest_range(struct stream_reader *r, struct change *c, const st
 		return stream_error(r, "range record: \"hash\" must be 32 lowercase hex digits");
 	c->range_rows = (uint64_t)rows;
 	memcpy(c->range_hash, hash, 33);
+	const struct jv *cells = jv_get(rec, "cells");
+	c->range_has_cells = cells != NULL;
+	buf_reset(&c->range_cells);
+	if (cells && (cells->type != J_STRING || !r->digest_cells))
+		return stream_error(r, "range record: \"cells\" must be a string, in a digest whose header gives \"cells\"");
+	if (cells)
+		buf_add(&c->range_cells, cells->s, cells->len);
 	return 0;
 }
 
@@ -721,6 +743,23 @@ static int take_range(struct stream_reader *r, struct table *t, const struct jv 
 	if (r->range_head == r->nranges)
 		r->range_head = r->nranges = 0; /* an empty queue starts over */
 	struct stream_range *g = &r->ranges[r->nranges];
+	if (jv_get(rec, "key")) {
+		/* The range of one key: above every key and range before it. */
+		if (range_key(r, t, jv_get(rec, "key"), "key", &g->last, 0) < 0)
+			return -1;
+		if ((r->have_last && table_key_cmp(t, &g->last, &r->last) <= 0) ||
+		    (r->range_bounded && table_key_cmp(t, &g->last, &r->range_last) <= 0) ||
+		    (r->in_range && !r->range_bounded))
+			return stream_error(r, "table \"%s\": a key range at or below the key or range before it", t->name);
+		g->has_after = 0;
+		g->has_last = g->exact = 1;
+		r->nranges++;
+		r->in_range = r->range_bounded = r->range_exact = 1;
+		row_copy(&r->range_last, &g->last);
+		hash_data_line(r);
+		return 0;
+	}
+	g->exact = r->range_exact = 0;
 	int a = range_key(r, t, jv_get(rec, "after"), "after", &g->after, 1);
 	int l = a < 0 ? -1 : range_key(r, t, jv_get(rec, "last"), "last", &g->last, 1);
 	if (a < 0 || l < 0)
@@ -1072,7 +1111,8 @@ void stream_close(struct stream_reader *r)
 	free(r->purpose);
 	free(r->mark);
 	free(r->since);
-	r->name = r->source = r->engine = r->at = r->purpose = r->mark = r->since = NULL;
+	free(r->digest_hash);
+	r->name = r->source = r->engine = r->at = r->purpose = r->mark = r->since = r->digest_hash = NULL;
 	schema_release(&r->schema);
 	for (size_t i = 0; i < r->nschema; i++)
 		table_free(r->schema_records[i].t);
@@ -1370,6 +1410,8 @@ int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 		buf_addf(&w->out, ",\"hash\":\"%s\"", w->hash_name);
 	if (w->range_rows)
 		buf_addf(&w->out, ",\"range_rows\":%" PRIu64, w->range_rows);
+	if (w->digest_cells)
+		buf_addf(&w->out, ",\"cells\":%" PRIu64, w->digest_cells);
 	buf_adds(&w->out, "}\n");
 	w->hashed = w->out.len; /* the header is not hashed: two dumps of the same data hash alike */
 	return 0;
@@ -1507,7 +1549,7 @@ int stream_write_row_record(struct stream_writer *w, const char *record, size_t 
 }
 
 int stream_write_range(struct stream_writer *w, const struct row *after, const struct row *last,
-		       uint64_t rows, const char *hash)
+		       uint64_t rows, const char *hash, const char *cells)
 {
 	size_t start = w->out.len;
 	add_table_field(&w->out, "range", w->cur);
@@ -1515,7 +1557,10 @@ int stream_write_range(struct stream_writer *w, const struct row *after, const s
 		buf_adds(&w->out, ",\"last\":");
 		if (add_object(w, w->cur, last, KEY_COLUMNS) < 0)
 			return -1;
-		buf_addf(&w->out, ",\"rows\":%" PRIu64 ",\"hash\":\"%s\"}", rows, hash);
+		buf_addf(&w->out, ",\"rows\":%" PRIu64 ",\"hash\":\"%s\"", rows, hash);
+		if (cells)
+			buf_addf(&w->out, ",\"cells\":\"%s\"", cells);
+		buf_addch(&w->out, '}');
 		w->count++;
 		w->total++;
 		return end_line(w, start, 1);
@@ -1529,6 +1574,17 @@ int stream_write_range(struct stream_writer *w, const struct row *after, const s
 	if (!last)
 		buf_adds(&w->out, "null");
 	else if (add_object(w, w->cur, last, KEY_COLUMNS) < 0)
+		return -1;
+	buf_addch(&w->out, '}');
+	return end_line(w, start, 1);
+}
+
+int stream_write_range_key(struct stream_writer *w, const struct row *key)
+{
+	size_t start = w->out.len;
+	add_table_field(&w->out, "range", w->cur);
+	buf_adds(&w->out, ",\"key\":");
+	if (add_object(w, w->cur, key, KEY_COLUMNS) < 0)
 		return -1;
 	buf_addch(&w->out, '}');
 	return end_line(w, start, 1);

@@ -66,18 +66,21 @@ struct change {
 	enum conflict_kind kind;
 	struct row side[3];
 	/* RANGE (a digest's): row holds the range's last key; its row count
-	 * and its hash (32 hex digits of XXH3-128). */
+	 * and its hash (32 hex digits: the sum of its rows' XXH3-128 hashes);
+	 * its sketch's cells as written (base64), if it has them. */
 	uint64_t range_rows;
 	char range_hash[33];
+	int range_has_cells;
+	struct buf range_cells;
 };
 
 /* A key range (after, last] of a row stream's ranged table (a range
  * record of dbdump-rows --against): every row the source holds in it is
  * in the stream.  has_after 0: from the table's first key; has_last 0: to
- * its end. */
+ * its end.  exact: the one key last (a "key" range record). */
 struct stream_range {
 	struct row after, last;
-	int has_after, has_last;
+	int has_after, has_last, exact;
 };
 
 struct stream_reader {
@@ -93,6 +96,10 @@ struct stream_reader {
 	 * (no -t/-x filter, no excluded table), so a table it lacks is one
 	 * the source does not have (dbapply --schema --mirror drops it). */
 	int all_tables;
+	/* A digest's header: "hash" (NULL if absent) and "cells" (the cells
+	 * of each range's sketch, 0 if none). */
+	char *digest_hash;
+	uint64_t digest_cells;
 	struct schema schema;  /* the table records, in stream order */
 	/* Schema records (dbdiff --schema's, an undo stream's drops), in
 	 * stream order. */
@@ -122,7 +129,7 @@ struct stream_reader {
 	size_t nranges, range_head, ranges_alloc;
 	int in_range;          /* a range record opened this section's current range */
 	struct row range_last; /* its last key, if it has one (range_bounded) */
-	int range_bounded, range_open_end;
+	int range_bounded, range_open_end, range_exact;
 	struct row prev_row;   /* the key of the section's previous row record */
 	int have_prev_row;
 	size_t next_table;
@@ -186,6 +193,7 @@ struct stream_writer {
 	const char *masked;    /* likewise "masked": dbmask's rules file */
 	const char *hash_name; /* likewise "hash" (a digest's range hash) */
 	uint64_t range_rows;   /* likewise "range_rows" (a digest's rows per range) */
+	uint64_t digest_cells; /* likewise "cells" (a digest's cells per range's sketch) */
 	/* Write "ranged":true in the table records of tables that have
 	 * ranged set (dbdump-rows --against only). */
 	int ranges;
@@ -230,11 +238,14 @@ int stream_format_row(struct stream_writer *w, const struct row *row, struct buf
  * lazily) rather than decoded and spelled again. */
 int stream_write_row_record(struct stream_writer *w, const char *record, size_t n);
 /* A range record.  In a digest: last (a row holding the key), the row
- * count and hash (32 hex digits) of the range, counted as a record of its
- * table.  In a row stream: (after, last] with NULL for an open end; hashed
- * with the table's records but not counted as a row. */
+ * count and hash (32 hex digits) of the range and its sketch's cells
+ * (base64, or NULL for none), counted as a record of its table.  In a row
+ * stream: (after, last] with NULL for an open end; hashed with the table's
+ * records but not counted as a row. */
 int stream_write_range(struct stream_writer *w, const struct row *after, const struct row *last,
-		       uint64_t rows, const char *hash);
+		       uint64_t rows, const char *hash, const char *cells);
+/* A row stream's range of the one key of row: {"key":{...}}. */
+int stream_write_range_key(struct stream_writer *w, const struct row *key);
 /* An insert, update or delete (a row record is written as an insert). */
 int stream_write_change(struct stream_writer *w, const struct change *c);
 /* A conflict record: c->row holds the key, c->side[] the rows of c->kind's sides. */
