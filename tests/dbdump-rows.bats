@@ -503,6 +503,32 @@ digest_drift() {
 	run -0 dbdiff prod.db dev.db
 }
 
+@test "--against: a sketch whose keys do not give the range's hash is not believed; the range goes whole" {
+	digest_pair
+	sqlite3 dev.db "UPDATE items SET qty = 0 WHERE id = 450"
+	# prod's digest, with the sketch of its range (400, 500] replaced by
+	# dev's own (cut alike: no row was inserted or deleted): it peels to
+	# nothing, though the range's hash differs.
+	dbdump-rows --digest --digest-rows 100 prod.db > digest.ndjson
+	dbdump-rows --digest --digest-rows 100 dev.db > dev-digest.ndjson
+	at=$(grep -n '"table":"items","last":{"id":500}' digest.ndjson | cut -d: -f1)
+	cells=$(sed -n "${at}p" dev-digest.ndjson | jq -r .cells)
+	sed -E "${at}s|\"cells\":\"[^\"]*\"|\"cells\":\"$cells\"|" digest.ndjson > lying.ndjson
+	! cmp -s digest.ndjson lying.ndjson
+	resign lying.ndjson
+	run -0 --separate-stderr dbdump-rows --against lying.ndjson dev.db
+	printf '%s\n' "$output" > against.ndjson
+	[ "$stderr" = "dbdump-rows: 1 of 25 ranges differ; 100 rows sent" ]
+	jq -c 'select(.type == "range") | [.table, .after, .last]' against.ndjson > ranges
+	echo '["items",{"id":400},{"id":500}]' | diff -u - ranges
+	# the true digest sends the one key; either way the update arrives
+	run -0 --separate-stderr dbdump-rows --against digest.ndjson dev.db
+	[ "$stderr" = "dbdump-rows: 1 of 25 ranges differ (1 of them by key: 1 keys); 1 rows sent" ]
+	run -0 dbapply --mirror prod.db against.ndjson
+	[ "$(sqlite3 prod.db "SELECT qty FROM items WHERE id = 450")" = 0 ]
+	run -0 dbdiff prod.db dev.db
+}
+
 @test "--against: a range emptied by the source, and rows of a table the target lacks" {
 	digest_pair
 	sqlite3 dev.db "DELETE FROM codes WHERE code > 'c0100'"

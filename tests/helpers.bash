@@ -45,7 +45,7 @@ resign() {
 	command -v xxhsum > /dev/null || skip "xxhsum (package xxhash) is needed to re-sign an edited stream"
 	local t h
 	for t in $(sed -n 's/^{"type":"table","table":"\([^"]*\)".*/\1/p' "$1"); do
-		h=$(grep -F "{\"type\":\"row\",\"table\":\"$t\"," "$1" | xxhsum -H3 | grep -oE '\b[0-9a-f]{16}\b')
+		h=$(grep -E "^\{\"type\":\"(row|range)\",\"table\":\"$t\"," "$1" | xxhsum -H3 | grep -oE '\b[0-9a-f]{16}\b')
 		sed -i 's/^\({"type":"end","table":"'"$t"'","rows":[0-9]*,"hash":"\)[0-9a-f]*"/\1'"$h"'"/' "$1"
 	done
 	h=$(tail -n +2 "$1" | head -n -1 | xxhsum -H3 | grep -oE '\b[0-9a-f]{16}\b')
