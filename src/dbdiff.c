@@ -143,6 +143,9 @@ static int run(struct source *old, struct source *new_, const char *out_path, st
 	 * the same row, read no further than its key (diff.h); not where
 	 * OLD's values take NEW's form, since their bytes differ. */
 	old->lazy = new_->lazy = old->is_stream && new_->is_stream && !converts;
+	/* Two databases, or a database and a stream: each database's rows are
+	 * read on a thread of their own (nothing else uses its connection). */
+	old->read_ahead = new_->read_ahead = 1;
 	oi = source_rows(old);
 	ni = source_rows(new_);
 	conv.in = oi;

@@ -375,3 +375,27 @@ table "old_stuff" is only in OLD
 	assert_success
 	assert_equal "$(grep -c '"p", O_RDONLY' trace)" 1
 }
+
+@test "two live databases are read a batch ahead on threads: changes at and around the batch edges (512 rows) all found, as from their dumps" {
+	mkdb a.db <<-'SQL'
+	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+	CREATE TABLE u (k TEXT PRIMARY KEY, n INTEGER);
+	WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 2000)
+	INSERT INTO t SELECT i, 'v' || i FROM s;
+	INSERT INTO u SELECT printf('k%05d', id), id FROM t WHERE id <= 1100;
+	SQL
+	cp a.db b.db
+	sqlite3 b.db "UPDATE t SET v = 'x' WHERE id IN (1, 511, 512, 513, 1024, 1025, 2000);
+		DELETE FROM t WHERE id IN (514, 1536); INSERT INTO t VALUES (2001, 'new');
+		UPDATE u SET n = -1 WHERE k IN ('k00512', 'k01024'); DELETE FROM u WHERE k = 'k00513'"
+	run -1 dbdiff a.db b.db
+	printf '%s\n' "$output" > live.ndjson
+	dbdump-rows a.db > a.ndjson
+	dbdump-rows b.db > b.ndjson
+	run -1 dbdiff a.ndjson b.ndjson
+	printf '%s\n' "$output" > dumps.ndjson
+	diff -u <(changes dumps.ndjson) <(changes live.ndjson)
+	changes live.ndjson | jq -r '[.type, .table, (.row | tostring)] | @tsv' | cut -f1,2 | sort | uniq -c |
+		awk '{print $2, $3, $1}' > counts
+	printf '%s\n' 'delete t 2' 'delete u 1' 'insert t 1' 'update t 7' 'update u 2' | diff -u - counts
+}

@@ -56,7 +56,13 @@ struct source {
 	/* A database read without a -t/-x filter or an excluded table: its
 	 * dump says so in its header ("all_tables"). */
 	int all_tables;
+	/* Read a database's rows on a thread of its own, a batch ahead of the
+	 * consumer, so that a program reading two databases (dbdiff) reads
+	 * them on two cores.  Set before the first source_begin_table, only
+	 * where nothing else uses the connection while a table is read. */
+	int read_ahead;
 	/* private */
+	struct source_ahead *ahead;
 	size_t next;
 	const struct table *cur;
 	struct db_cursor *cursor;
