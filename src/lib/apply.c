@@ -176,6 +176,7 @@ static void cleanup(struct apply *a)
 			table_free(p->st);
 	}
 	free(a->plans);
+	rows_ahead_free(a->target_ahead);
 	apply_alter_release(&a->alter_own);
 	if (a->tmpdir)
 		nftw(a->tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);

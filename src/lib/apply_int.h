@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ahead.h"
 #include "apply.h"
 #include "deps.h"
 #include "diff.h"
@@ -119,6 +120,9 @@ struct undo_merge;
 /* One run of apply_stream: its input, target, plans and state. */
 struct apply {
 	const struct apply_opts *o;
+	/* The target's rows of a table compared whole, read on a thread
+	 * (ahead.h) while nothing else uses the connection; made once. */
+	struct rows_ahead *target_ahead;
 	struct stream_reader rd;
 	int rd_open;
 	/* The input as messages name it, when rd reads a copy of it
@@ -233,6 +237,7 @@ struct target_rows {
 	struct row row, prev;
 	int have;            /* row holds a row (for the change-stream join) */
 	int ahead;           /* row was read ahead: the next call returns it */
+	struct rows_ahead *rows_ahead; /* the rows come from this thread, if set */
 	struct apply *track; /* --rekey: note each row's key in it (apply_note_key) */
 	/* A row stream read lazily (apply_reads_bytes): row's record as the
 	 * stream's writer spells it, made when first asked (spelled 1; -1: a

@@ -85,7 +85,19 @@ int apply_target_rows_next(void *ctx, const struct row **out)
 		*out = &tr->row;
 		return tr->have;
 	}
-	int got = tr->db->ops->scan_next(tr->cursor, &tr->row);
+	int got;
+	if (tr->rows_ahead) {
+		const struct row *r;
+		got = rows_ahead_next(tr->rows_ahead, &r);
+		if (got > 0)
+			row_copy(&tr->row, r);
+		else
+			rows_ahead_stop(tr->rows_ahead); /* the connection is free again */
+		if (got < 0)
+			return error("%s: %s", tr->db->shown_url, rows_ahead_error(tr->rows_ahead));
+	} else {
+		got = tr->db->ops->scan_next(tr->cursor, &tr->row);
+	}
 	if (got < 0)
 		return error("%s: %s", tr->db->shown_url, tr->db->err.buf);
 	*out = &tr->row;
@@ -103,8 +115,10 @@ int apply_target_rows_next(void *ctx, const struct row **out)
 }
 
 /* The target's rows of p's table: all of them, or those with the keys of
- * the records held (a->nheld of them). */
-static int target_rows_open(struct apply *a, struct plan *p, struct target_rows *tr, int held)
+ * the records held (a->nheld of them).  ahead: all of them, read on a
+ * thread while the caller compares (nothing else uses the connection
+ * until target_rows_close or the last row). */
+static int target_rows_open(struct apply *a, struct plan *p, struct target_rows *tr, int held, int ahead)
 {
 	memset(tr, 0, sizeof(*tr));
 	tr->db = a->db;
@@ -115,11 +129,17 @@ static int target_rows_open(struct apply *a, struct plan *p, struct target_rows 
 	row_init(&tr->row, p->proj->ncols);
 	row_init(&tr->prev, 0);
 	buf_init(&tr->record);
+	if (ahead && !held) {
+		if (rows_ahead_start(&a->target_ahead, a->db, tr->cursor, p->proj->ncols) < 0)
+			return -1;
+		tr->rows_ahead = a->target_ahead;
+	}
 	return 0;
 }
 
 static void target_rows_close(struct apply *a, struct target_rows *tr)
 {
+	rows_ahead_stop(tr->rows_ahead);
 	if (tr->cursor)
 		a->db->ops->scan_close(tr->cursor);
 	row_release(&tr->row);
@@ -234,7 +254,7 @@ int apply_read_row_table(struct apply *a, struct plan *p)
 					    p->st->name, p->st->cols[i].name, vtype_name(p->wire->cols[i].type),
 					    vtype_name(p->st->cols[i].type));
 	}
-	if (target_rows_open(a, p, &tr, 0) < 0)
+	if (target_rows_open(a, p, &tr, 0, 1) < 0)
 		return -1;
 	if (a->rd.lazy) {
 		tr.speller = xmalloc(sizeof(*tr.speller));
@@ -256,6 +276,7 @@ int apply_read_row_table(struct apply *a, struct plan *p)
 		new_.next = rekeying ? apply_rekey_rows_next : apply_stream_rows_next;
 		tr.track = rekeying ? a : NULL;
 		rc = apply_merge_three(a, p, &new_, &old);
+		rows_ahead_stop(tr.rows_ahead); /* --rekey's look-ups use the connection */
 		if (rc == 0 && rekeying)
 			rc = apply_rekey_queued(a, p);
 	} else {
@@ -425,7 +446,7 @@ int apply_read_change_table(struct apply *a, struct plan *p)
 	struct target_rows tr;
 	const struct row *cur = NULL;
 	int got, ret = -1;
-	if (target_rows_open(a, p, &tr, 0) < 0)
+	if (target_rows_open(a, p, &tr, 0, 0) < 0)
 		return -1;
 	if (apply_target_rows_next(&tr, &cur) < 0)
 		goto out;
@@ -508,7 +529,7 @@ static int check_held(struct apply *a, struct plan *p)
 	int ret = -1;
 	for (size_t i = 0; i < a->nheld; i++)
 		a->held_keys[i] = &a->held[i].row;
-	if (target_rows_open(a, p, &tr, 1) < 0)
+	if (target_rows_open(a, p, &tr, 1, 0) < 0)
 		return -1;
 	if (a->rd.kind == STREAM_ROWS) {
 		/* Rows the stream lacks are not known to be gone: no deletes. */

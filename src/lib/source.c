@@ -2,11 +2,11 @@
 #include "source.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
 
+#include "ahead.h"
 #include "deps.h"
 #include "progress.h"
 
@@ -218,155 +218,6 @@ static int open_spooled(struct source *s, const struct table *t)
 	return error("%s: table \"%s\" comes in another order than expected", s->name, t->name);
 }
 
-/* ---- a database's rows read ahead on a thread (source.read_ahead) ----
- *
- * The thread fills batches of rows from the table's cursor, two of them in
- * turn: while the consumer takes the rows of one, the thread fills the
- * other.  The consumer gets pointers into a batch, valid until its next
- * call, as with the cursor's own row. */
-
-#define AHEAD_BATCH 512
-
-struct source_ahead {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t changed;
-	struct db_cursor *cursor;
-	struct db *db;
-	struct row rows[2][AHEAD_BATCH];
-	size_t ncols, n[2];
-	int full[2];     /* batch filled and not yet taken */
-	int end, got;    /* the scan ended (after the last full batch): 0, or -1 with err */
-	struct buf err;
-	int stop;        /* the consumer is done with the table */
-	int take;        /* the batch the consumer reads */
-	size_t pos;      /* its next row */
-	int taking;      /* the consumer holds batch take */
-};
-
-static void *ahead_main(void *arg)
-{
-	struct source_ahead *h = arg;
-	for (int b = 0;; b ^= 1) {
-		pthread_mutex_lock(&h->lock);
-		while (h->full[b] && !h->stop)
-			pthread_cond_wait(&h->changed, &h->lock);
-		int stop = h->stop;
-		pthread_mutex_unlock(&h->lock);
-		if (stop)
-			return NULL;
-		size_t n = 0;
-		int got = 1;
-		while (n < AHEAD_BATCH && (got = h->db->ops->scan_next(h->cursor, &h->rows[b][n])) > 0)
-			n++;
-		pthread_mutex_lock(&h->lock);
-		h->n[b] = n;
-		h->full[b] = 1;
-		if (got <= 0) {
-			h->end = 1;
-			h->got = got;
-			if (got < 0)
-				buf_adds(&h->err, h->db->err.buf);
-		}
-		pthread_cond_broadcast(&h->changed);
-		pthread_mutex_unlock(&h->lock);
-		if (got <= 0)
-			return NULL;
-	}
-}
-
-static int ahead_start(struct source *s, const struct table *t)
-{
-	struct source_ahead *h = s->ahead;
-	if (!h) {
-		h = s->ahead = xcalloc(1, sizeof(*h));
-		pthread_mutex_init(&h->lock, NULL);
-		pthread_cond_init(&h->changed, NULL);
-		buf_init(&h->err);
-		for (int b = 0; b < 2; b++)
-			for (size_t i = 0; i < AHEAD_BATCH; i++)
-				row_init(&h->rows[b][i], 0);
-	}
-	if (h->ncols != t->ncols) {
-		for (int b = 0; b < 2; b++)
-			for (size_t i = 0; i < AHEAD_BATCH; i++)
-				row_resize(&h->rows[b][i], t->ncols);
-		h->ncols = t->ncols;
-	}
-	h->cursor = s->cursor;
-	h->db = s->db;
-	h->n[0] = h->n[1] = 0;
-	h->full[0] = h->full[1] = h->end = h->got = h->stop = h->take = h->taking = 0;
-	h->pos = 0;
-	buf_reset(&h->err);
-	int rc = pthread_create(&h->thread, NULL, ahead_main, h);
-	if (rc) {
-		h->cursor = NULL;
-		return error("%s: cannot start a reading thread: %s", s->db->shown_url, strerror(rc));
-	}
-	return 0;
-}
-
-/* The next row of the table being read ahead: 1 with *r, 0 at its end,
- * -1 (said). */
-static int ahead_next(struct source *s, const struct row **r)
-{
-	struct source_ahead *h = s->ahead;
-	if (h->taking && h->pos == h->n[h->take]) {
-		/* batch used up: hand it back to the thread */
-		pthread_mutex_lock(&h->lock);
-		h->full[h->take] = 0;
-		h->take ^= 1;
-		h->taking = 0;
-		pthread_cond_broadcast(&h->changed);
-		pthread_mutex_unlock(&h->lock);
-	}
-	if (!h->taking) {
-		pthread_mutex_lock(&h->lock);
-		while (!h->full[h->take] && !h->end)
-			pthread_cond_wait(&h->changed, &h->lock);
-		int ready = h->full[h->take];
-		pthread_mutex_unlock(&h->lock);
-		if (!ready || !h->n[h->take])
-			return h->got < 0 ? error("%s: %s", s->db->shown_url, h->err.buf) : 0;
-		h->taking = 1;
-		h->pos = 0;
-	}
-	*r = &h->rows[h->take][h->pos++];
-	return 1;
-}
-
-/* Stop and join the thread of the table being read ahead, if any; the
- * cursor stays the caller's to close. */
-static void ahead_stop(struct source *s)
-{
-	struct source_ahead *h = s->ahead;
-	if (!h || !h->cursor)
-		return;
-	pthread_mutex_lock(&h->lock);
-	h->stop = 1;
-	pthread_cond_broadcast(&h->changed);
-	pthread_mutex_unlock(&h->lock);
-	pthread_join(h->thread, NULL);
-	h->cursor = NULL;
-}
-
-static void ahead_release(struct source *s)
-{
-	struct source_ahead *h = s->ahead;
-	if (!h)
-		return;
-	ahead_stop(s);
-	for (int b = 0; b < 2; b++)
-		for (size_t i = 0; i < AHEAD_BATCH; i++)
-			row_release(&h->rows[b][i]);
-	buf_release(&h->err);
-	pthread_mutex_destroy(&h->lock);
-	pthread_cond_destroy(&h->changed);
-	free(h);
-	s->ahead = NULL;
-}
-
 
 int source_begin_table(struct source *s, const struct table *t)
 {
@@ -375,7 +226,7 @@ int source_begin_table(struct source *s, const struct table *t)
 	s->have_prev = 0;
 	if (!s->is_stream) {
 		/* A database reads any of its tables at any time. */
-		ahead_stop(s);
+		rows_ahead_stop(s->ahead);
 		if (s->cursor) {
 			s->db->ops->scan_close(s->cursor);
 			s->cursor = NULL;
@@ -390,7 +241,7 @@ int source_begin_table(struct source *s, const struct table *t)
 			row_release(&s->row);
 			row_init(&s->row, t->ncols);
 		}
-		return s->read_ahead ? ahead_start(s, t) : 0;
+		return s->read_ahead ? rows_ahead_start(&s->ahead, s->db, s->cursor, t->ncols) : 0;
 	}
 	if (s->lazy && !s->rd.lazy) {
 		s->rd.lazy = 1;
@@ -441,13 +292,13 @@ int source_next_row(struct source *s, const struct row **out)
 	}
 	int got;
 	const struct row *r = &s->row;
-	while ((got = s->ahead ? ahead_next(s, &r) : s->db->ops->scan_next(s->cursor, &s->row)) > 0 && s->subset &&
-	       !subset_has(s->subset, s->cur_index, r))
+	while ((got = s->read_ahead ? rows_ahead_next(s->ahead, &r) : s->db->ops->scan_next(s->cursor, &s->row)) > 0 &&
+	       s->subset && !subset_has(s->subset, s->cur_index, r))
 		; /* not in the slice */
 	if (got < 0)
-		return s->ahead ? -1 : error("%s: %s", s->db->shown_url, s->db->err.buf);
+		return error("%s: %s", s->db->shown_url, s->read_ahead ? rows_ahead_error(s->ahead) : s->db->err.buf);
 	if (got == 0) {
-		ahead_stop(s);
+		rows_ahead_stop(s->ahead);
 		s->db->ops->scan_close(s->cursor);
 		s->cursor = NULL;
 		s->cur = NULL;
@@ -490,7 +341,8 @@ int source_finish(struct source *s)
 
 void source_close(struct source *s)
 {
-	ahead_release(s);
+	rows_ahead_free(s->ahead);
+	s->ahead = NULL;
 	if (s->cursor)
 		s->db->ops->scan_close(s->cursor);
 	if (s->db) {

@@ -62,7 +62,7 @@ struct source {
 	 * where nothing else uses the connection while a table is read. */
 	int read_ahead;
 	/* private */
-	struct source_ahead *ahead;
+	struct rows_ahead *ahead;
 	size_t next;
 	const struct table *cur;
 	struct db_cursor *cursor;
