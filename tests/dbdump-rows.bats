@@ -592,7 +592,12 @@ digest_drift() {
 	run dbdump-rows --against bad.ndjson -o out.ndjson dev.db
 	assert_failure 2
 	assert_output 'dbdump-rows: bad.ndjson:5: range record: "cells" are not the 48 cells of a sketch (dbdump-rows --digest writes them)'
-	sed '1s/"xxh3-128-sum"/"xxh3-128"/' digest.ndjson > bad.ndjson
+	sed '1s/"cells":48/"cells":47/' digest.ndjson > bad.ndjson
+	run dbdump-rows --against bad.ndjson -o out.ndjson dev.db
+	assert_failure 2
+	assert_output 'dbdump-rows: bad.ndjson:1: header: "cells" must be a multiple of 3 from 0 to 99999'
+	# (as an older dbdump-rows wrote it: ranges hashed whole, no sketches)
+	dbdump-rows --digest --digest-rows 100 --digest-cells 0 prod.db | sed '1s/"xxh3-128-sum"/"xxh3-128"/' > bad.ndjson
 	run dbdump-rows --against bad.ndjson -o out.ndjson dev.db
 	assert_failure 2
 	assert_output 'dbdump-rows: bad.ndjson:1: a digest of ranges hashed by "xxh3-128": this dbdump-rows reads "xxh3-128-sum"'

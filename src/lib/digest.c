@@ -471,13 +471,13 @@ static int check_digest(const char *path, const char *shown)
 	struct sketch cells;
 	int got = -1;
 	sketch_init(&cells, 0);
-	if (stream_open_digest(&r, path, shown) == 0) {
-		if (r.digest_hash && strcmp(r.digest_hash, DIGEST_HASH))
-			got = error("%s:1: a digest of ranges hashed by \"%s\": this dbdump-rows reads \"%s\"", r.name,
-				    r.digest_hash, DIGEST_HASH);
-		else
-			sketch_init(&cells, r.digest_cells);
-		while (cells.ncells == r.digest_cells && (got = stream_next(&r)) > 0)
+	int opened = stream_open_digest(&r, path, shown) == 0;
+	if (opened && (!r.digest_hash || strcmp(r.digest_hash, DIGEST_HASH))) {
+		error("%s:1: a digest of ranges hashed by \"%s\": this dbdump-rows reads \"%s\"", r.name,
+		      r.digest_hash ? r.digest_hash : "(nothing)", DIGEST_HASH);
+	} else if (opened) {
+		sketch_init(&cells, r.digest_cells);
+		while ((got = stream_next(&r)) > 0)
 			if (r.rec.type == REC_RANGE && r.rec.range_has_cells &&
 			    sketch_decode(&cells, r.rec.range_cells.buf, r.rec.range_cells.len) < 0) {
 				got = stream_error(&r, "range record: \"cells\" are not the %" PRIu64
