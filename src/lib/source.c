@@ -218,7 +218,6 @@ static int open_spooled(struct source *s, const struct table *t)
 	return error("%s: table \"%s\" comes in another order than expected", s->name, t->name);
 }
 
-
 int source_begin_table(struct source *s, const struct table *t)
 {
 	if (s->cur && pass_table(s, 0) < 0)
