@@ -54,8 +54,7 @@ static int base_write_row(struct apply *a, const struct row *r)
 	/* the old base's row of the same table (its shape is the stream's) */
 	const char *rec;
 	size_t n;
-	struct row_iter it = source_rows(&a->base);
-	if (a->base_keys_only && r == a->base_next && it.bytes && it.bytes(it.ctx, &rec, &n) && a->base.rd.undecoded)
+	if (a->base_keys_only && r == a->base_next && a->base.rd.undecoded && source_row_bytes(&a->base, &rec, &n))
 		return stream_write_row_record(&a->base_w, rec, n);
 	return stream_write_row(&a->base_w, r);
 }

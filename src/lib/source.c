@@ -424,15 +424,18 @@ static int source_rows_next(void *ctx, const struct row **out)
 	return source_next_row(ctx, out);
 }
 
-/* The record of a row read lazily from the stream itself (not a spool). */
-static int source_rows_bytes(void *ctx, const char **p, size_t *n)
+int source_row_bytes(struct source *s, const char **p, size_t *n)
 {
-	struct source *s = ctx;
 	if (!s->is_stream || s->reading_spool || !s->rd.lazy)
 		return 0;
 	*p = s->rd.line.buf;
 	*n = s->rd.line.len;
 	return 1;
+}
+
+static int source_rows_bytes(void *ctx, const char **p, size_t *n)
+{
+	return source_row_bytes(ctx, p, n);
 }
 
 int source_row_whole(struct source *s)

@@ -109,6 +109,9 @@ int source_next_row(struct source *s, const struct row **out);
 struct row_iter source_rows(struct source *s);
 /* Make the current row whole, were it read lazily (lazy): 0 or -1. */
 int source_row_whole(struct source *s);
+/* The record of the current row read lazily from the stream itself (not a
+ * spool): 1 with its bytes (no newline), else 0. */
+int source_row_bytes(struct source *s, const char **p, size_t *n);
 /* A row_iter with no rows, for a table one input lacks; name is for messages. */
 struct row_iter no_rows(const char *name);
 
