@@ -93,13 +93,12 @@ int apply_target_rows_next(void *ctx, const struct row **out)
 			row_copy(&tr->row, r);
 		else
 			rows_ahead_stop(tr->rows_ahead); /* the connection is free again */
-		if (got < 0)
-			return error("%s: %s", tr->db->shown_url, rows_ahead_error(tr->rows_ahead));
 	} else {
 		got = tr->db->ops->scan_next(tr->cursor, &tr->row);
 	}
 	if (got < 0)
-		return error("%s: %s", tr->db->shown_url, tr->db->err.buf);
+		return error("%s: %s", tr->db->shown_url,
+			     tr->rows_ahead ? rows_ahead_error(tr->rows_ahead) : tr->db->err.buf);
 	*out = &tr->row;
 	tr->spelled = 0;
 	tr->have = got > 0;
