@@ -21,7 +21,7 @@ static int next_checked(struct row_iter *it, const struct table *t, const struct
 			return error("%s: table \"%s\": rows not in key order (engine collation?)",
 				     it->name, t->name);
 	}
-	row_copy(prev, *out);
+	table_key_copy(t, prev, *out);
 	*have_prev = 1;
 	return 1;
 }

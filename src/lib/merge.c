@@ -126,7 +126,7 @@ static int advance(struct side *s, const struct table *t)
 			return s->got = error("%s: table \"%s\": rows not in key order (engine collation?)",
 					      s->it->name, t->name);
 	}
-	row_copy(&s->prev, s->cur);
+	table_key_copy(t, &s->prev, s->cur);
 	s->have_prev = 1;
 	return 1;
 }

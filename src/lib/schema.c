@@ -1179,6 +1179,13 @@ int table_key_cmp(const struct table *t, const struct row *a, const struct row *
 	return 0;
 }
 
+void table_key_copy(const struct table *t, struct row *dst, const struct row *src)
+{
+	row_resize(dst, src->n);
+	for (size_t k = 0; k < t->nkey; k++)
+		row_copy_value(dst, src, t->key[k]);
+}
+
 /* Whether values of neutral type `from` can be written to a column of `to`. */
 static int type_converts(enum vtype from, enum vtype to)
 {

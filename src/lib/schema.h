@@ -365,6 +365,9 @@ int table_shape_equal(const struct table *a, const struct table *b);
 
 /* Compare two rows of t by key. */
 int table_key_cmp(const struct table *t, const struct row *a, const struct row *b);
+/* Make dst hold src's key values only (its other values absent): what the
+ * readers keep of the previous row to check that keys ascend. */
+void table_key_copy(const struct table *t, struct row *dst, const struct row *src);
 
 /* Check that rows of `src` (a stream's table) can be written into `dst` (the
  * target's table of the same name): every column exists, types convert, the
