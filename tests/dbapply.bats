@@ -579,6 +579,31 @@ dbapply: nothing was written to prod.db"
 	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients')" 102
 }
 
+@test "SQLite's foreign-key check looks at the rows a sync writes and the parents it deletes: an orphan the target had is not blamed, even in a row the sync updates; one the sync makes is named; with a trigger in the database, every table is checked, to the same verdict" {
+	for db in dev.db prod.db; do
+		sqlite3 "$db" "PRAGMA foreign_keys = OFF; INSERT INTO documents (id, case_id, filename) VALUES (900, 999, 'orphan.pdf')"
+	done
+	sqlite3 dev.db "UPDATE documents SET filename = 'renamed.pdf' WHERE id = 900"
+	cp prod.db prod-trigger.db
+	sqlite3 prod-trigger.db "CREATE TRIGGER type_added AFTER INSERT ON case_types BEGIN SELECT 1; END"
+	for target in prod.db prod-trigger.db; do
+		run sh -c "dbdump-rows dev.db | dbapply --mirror $target"
+		assert_success
+		assert_equal "$(sqlite3 "$target" 'SELECT filename FROM documents WHERE id = 900')" renamed.pdf
+	done
+	sqlite3 dev.db "PRAGMA foreign_keys = OFF; INSERT INTO documents (id, case_id, filename) VALUES (901, 998, 'new-orphan.pdf');
+		UPDATE documents SET filename = 'again.pdf' WHERE id = 900"
+	for target in prod.db prod-trigger.db; do
+		snapshot "$target" before
+		run sh -c "dbdump-rows dev.db | dbapply --mirror $target"
+		assert_failure 2
+		assert_output --partial 'foreign key violation: a row of "documents" (rowid 901) references a missing row of "cases"'
+		refute_output --partial 'rowid 900'
+		snapshot "$target" after
+		diff -u before after
+	done
+}
+
 @test "an update whose set changes a key column is refused" {
 	sqlite3 dev.db "UPDATE clients SET phone = 'p' WHERE id = 12"
 	dbdiff prod.db dev.db > c.ndjson || true

@@ -1,7 +1,7 @@
-/* sqlite/conn: the SQLite backend's connection, transactions and foreign-key
- * checks, and its table of operations.  SQLite's declared types are mapped
- * by its own affinity rules refined by name (DATE, BOOLEAN, DECIMAL...:
- * catalog.c), and values are converted from whatever storage class a row
+/* sqlite/conn: the SQLite backend's connection and transactions, and its
+ * table of operations (foreign keys are checked in fkcheck.c).  SQLite's
+ * declared types are mapped by its own affinity rules refined by name
+ * (DATE, BOOLEAN, DECIMAL...: catalog.c), and values are converted from whatever storage class a row
  * actually holds (read.c). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,18 +12,6 @@
 
 /* Write statements kept prepared: a sync writes a few tables at a time. */
 #define STMT_CACHE 32
-
-static int strcmp_ptr(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static void free_strings(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
 
 int sq_fail(struct db *db, const char *what)
 {
@@ -96,7 +84,7 @@ static void sq_close(struct db *db)
 {
 	struct sqlite_db *s = db->impl;
 	stmt_cache_clear(&s->cache);
-	free_strings(s->fk_before, s->nfk_before);
+	sq_fk_release(db);
 	sql_later_clear(&s->triggers_back);
 	if (s->h)
 		sqlite3_close(s->h);
@@ -112,58 +100,6 @@ static int sq_begin_read(struct db *db)
 	return sq_exec(db, "BEGIN DEFERRED");
 }
 
-/* The violations foreign_key_check reports now, one "table rowid parent fkid"
- * string each, sorted. */
-static int fk_violations(struct db *db, char ***out, size_t *n)
-{
-	sqlite3_stmt *st;
-	size_t alloc = 0;
-	*out = NULL;
-	*n = 0;
-	if (sq_prepare(db, "PRAGMA foreign_key_check", &st) < 0)
-		return -1;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct buf b = BUF_INIT;
-		buf_addf(&b, "%s\t%lld\t%s\t%d", sqlite3_column_text(st, 0),
-			 (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2),
-			 sqlite3_column_int(st, 3));
-		ALLOC_GROW(*out, *n + 1, alloc);
-		(*out)[(*n)++] = buf_detach(&b);
-	}
-	/* an error part way is no "no more violations": the check failed */
-	if (rc != SQLITE_DONE) {
-		sq_fail(db, "checking the foreign keys");
-		sqlite3_finalize(st);
-		for (size_t i = 0; i < *n; i++)
-			free((*out)[i]);
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return -1;
-	}
-	sqlite3_finalize(st);
-	if (*n)
-		qsort(*out, *n, sizeof(char *), strcmp_ptr);
-	return 0;
-}
-
-/* Whether a foreign key of the database has an action (ON DELETE or ON
- * UPDATE other than NO ACTION): 1, 0, or -1. */
-static int fk_actions(struct db *db)
-{
-	sqlite3_stmt *st;
-	if (sq_prepare(db, "SELECT 1 FROM sqlite_schema AS s, pragma_foreign_key_list(s.name) AS f "
-			   "WHERE s.type = 'table' AND (f.on_delete <> 'NO ACTION' OR f.on_update <> 'NO ACTION') "
-			   "LIMIT 1", &st) < 0)
-		return -1;
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(db, "%s", sqlite3_errmsg(((struct sqlite_db *)db->impl)->h));
-	return rc == SQLITE_ROW;
-}
-
 static int sq_begin_write(struct db *db)
 {
 	struct sqlite_db *s = db->impl;
@@ -174,15 +110,14 @@ static int sq_begin_write(struct db *db)
 	 * deletes 2,500 of a million self-referring customers took 190 s of
 	 * CPU.  It is kept only where a foreign key has an action to take
 	 * (CASCADE, SET NULL, SET DEFAULT, RESTRICT). */
-	int actions = fk_actions(db);
+	int actions = sq_fk_actions(db);
 	if (actions < 0 || sq_exec(db, actions ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF") < 0 ||
 	    sq_exec(db, "BEGIN IMMEDIATE") < 0)
 		return -1;
 	sql_later_clear(&s->triggers_back);
-	/* Violations that were there before are not ours to report. */
-	free_strings(s->fk_before, s->nfk_before);
-	if (fk_violations(db, &s->fk_before, &s->nfk_before) < 0)
-		return -1;
+	/* Violations that were there before are not ours to report: the check
+	 * notes what it needs before the first change (fkcheck.c). */
+	sq_fk_begin(db, actions);
 	/* Foreign keys are checked at commit, so cycles and forward references load. */
 	return sq_exec(db, "PRAGMA defer_foreign_keys = ON");
 }
@@ -200,35 +135,11 @@ static int sq_rollback(struct db *db)
 	return sq_exec(db, "ROLLBACK");
 }
 
-/* Reported by name: at most this many violations, then how many more. */
-enum { FK_SHOWN = 5 };
-
-static int sq_check_constraints(struct db *db)
+static int sq_exec_ddl(struct db *db, const char *sql)
 {
-	struct sqlite_db *s = db->impl;
-	char **now;
-	size_t n, bad = 0;
-	if (fk_violations(db, &now, &n) < 0)
+	if (sq_fk_before_ddl(db) < 0)
 		return -1;
-	struct buf msg = BUF_INIT;
-	for (size_t i = 0; i < n; i++) {
-		if (s->nfk_before && bsearch(&now[i], s->fk_before, s->nfk_before, sizeof(char *), strcmp_ptr))
-			continue;
-		if (bad++ < FK_SHOWN) {
-			char table[256], parent[256];
-			long long rowid;
-			if (sscanf(now[i], "%255[^\t]\t%lld\t%255[^\t]", table, &rowid, parent) == 3)
-				buf_addf(&msg, "%sforeign key violation: a row of \"%s\" (rowid %lld) references a missing row of \"%s\"",
-					 bad > 1 ? "; " : "", table, rowid, parent);
-		}
-	}
-	if (bad > FK_SHOWN)
-		buf_addf(&msg, "; and %zu more", bad - FK_SHOWN);
-	free_strings(now, n);
-	if (bad)
-		db_error(db, "%s", msg.buf);
-	buf_release(&msg);
-	return bad ? -1 : 0;
+	return sq_exec(db, sql);
 }
 
 const struct db_ops db_sqlite_ops = {
@@ -247,12 +158,12 @@ const struct db_ops db_sqlite_ops = {
 	.scan_keys_open = sq_scan_keys_open,
 	.scan_where_open = sq_scan_where_open,
 	.write = sq_write,
-	.check_constraints = sq_check_constraints,
+	.check_constraints = sq_fk_check,
 	.reset_sequence = sq_reset_sequence,
 	.literal = sq_literal,
 	.sequence_sql = sq_sequence_sql,
 	.set_triggers = sq_set_triggers,
 	.dialect = &sq_dialect,
-	.exec_ddl = sq_exec,
+	.exec_ddl = sq_exec_ddl,
 	.rebuild_table = sq_rebuild_table,
 };

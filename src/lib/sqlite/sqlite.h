@@ -1,6 +1,6 @@
 /* sqlite: what the files of the SQLite backend share, and nothing outside
- * this folder includes.  conn.c connects, runs transactions and checks
- * foreign keys; catalog.c reads the schema; read.c scans rows; write.c
+ * this folder includes.  conn.c connects and runs transactions; fkcheck.c
+ * checks their foreign keys; catalog.c reads the schema; read.c scans rows; write.c
  * writes them; rebuild.c changes a column by a table rebuild.  Functions
  * returning int give 0 or -1 with the message in db->err, as everywhere in
  * db.h. */
@@ -13,12 +13,36 @@
 
 #include "db.h"
 
+/* A table of the check by row (fkcheck.c): a parent (pk set) or a child
+ * (refs), or both. */
+struct sq_fk_table {
+	char *name;
+	size_t n;                 /* names its notes: temp.dbpipe_fk_{written,gone}_<n> */
+	char *pk;                 /* its one-column primary key, when referred to */
+	struct sq_fk_ref { char *col, *parent; } *refs;
+	size_t nrefs, refs_alloc;
+	int written_made, gone_made;
+};
+
+/* The foreign-key check of the write transaction (fkcheck.c). */
+struct sq_fk {
+	/* The whole check: the violations the target had before the first
+	 * change ("table\trowid\tparent\tfkid", sorted), not ours to report. */
+	int whole;
+	char **before;
+	size_t nbefore;
+	/* The check by row: the tables it notes rows of. */
+	int by_row, actions;
+	struct sq_fk_table *tables;
+	size_t ntables, alloc;
+	/* Violations found by row before DDL ended that check. */
+	char **found;
+	size_t nfound;
+};
+
 struct sqlite_db {
 	sqlite3 *h;
-	/* The foreign-key violations the target had before this write
-	 * transaction ("table\trowid\tparent\tfkid", sorted): not ours to report. */
-	char **fk_before;
-	size_t nfk_before;
+	struct sq_fk fk;
 	struct stmt_cache cache;   /* the write statements, prepared once */
 	struct buf sql, tmp;
 	/* The CREATE TRIGGER of each trigger set_triggers dropped. */
@@ -49,6 +73,23 @@ int sq_prepare(struct db *db, const char *sql, sqlite3_stmt **out);
  * cleared), owned by the cache; NULL on failure. */
 sqlite3_stmt *sq_cached(struct db *db, const char *sql);
 
+/* fkcheck.c */
+/* Whether a foreign key of the database has an action (ON DELETE or ON
+ * UPDATE other than NO ACTION): 1, 0, or -1. */
+int sq_fk_actions(struct db *db);
+/* A write transaction begins, no check chosen yet; actions: SQLite
+ * enforces the foreign keys itself (sq_fk_actions). */
+void sq_fk_begin(struct db *db, int actions);
+/* Around each write of change c to t, and before each DDL statement; the
+ * first write chooses the check by row where it can be used, else the
+ * whole check. */
+int sq_fk_before_write(struct db *db, const struct table *t, const struct change *c);
+int sq_fk_after_write(struct db *db, const struct table *t, const struct change *c);
+int sq_fk_before_ddl(struct db *db);
+/* The violations the transaction made, named in db->err: -1 if any. */
+int sq_fk_check(struct db *db);
+void sq_fk_release(struct db *db);
+
 /* rebuild.c: db_ops.rebuild_table */
 int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit *e, size_t n, struct buf *out);
 
@@ -68,6 +109,11 @@ void sq_scan_close(struct db_cursor *c);
 int sq_is_timestamp_text(const char *p, size_t n);
 
 /* write.c */
+/* SQLite's type affinity of a declared column type (its rules, in order). */
+enum sq_affinity { AFF_INTEGER, AFF_TEXT, AFF_BLOB, AFF_REAL, AFF_NUMERIC };
+enum sq_affinity sq_affinity_of(const char *decl);
+/* Bind the key columns of r (of t) from parameter *pos + 1 on. */
+int sq_bind_key(struct db *db, sqlite3_stmt *st, int *pos, const struct table *t, const struct row *r);
 int sq_write(struct db *db, const struct table *t, const struct change *c);
 int sq_reset_sequence(struct db *db, const struct table *t);
 int sq_literal(struct db *db, const struct table *t, const struct row *r, size_t i, struct buf *out);

@@ -9,10 +9,7 @@
 
 #include "sqlite.h"
 
-/* SQLite's type affinity of a declared column type (its rules, in order). */
-enum affinity { AFF_INTEGER, AFF_TEXT, AFF_BLOB, AFF_REAL, AFF_NUMERIC };
-
-static enum affinity affinity_of(const char *decl)
+enum sq_affinity sq_affinity_of(const char *decl)
 {
 	if (strcasestr(decl, "INT"))
 		return AFF_INTEGER;
@@ -70,7 +67,7 @@ static const char *numeric_affinity_loss(const struct column *col, const char *p
 	int integer;
 	size_t digits;
 	int64_t v;
-	if (affinity_of(col->native) == AFF_TEXT || affinity_of(col->native) == AFF_BLOB ||
+	if (sq_affinity_of(col->native) == AFF_TEXT || sq_affinity_of(col->native) == AFF_BLOB ||
 	    !number_literal(p, n, &integer, &digits))
 		return NULL;
 	if (integer && parse_int64(p, INT64_MIN, INT64_MAX, &v) == 0) {
@@ -269,9 +266,7 @@ int sq_literal(struct db *db, const struct table *t, const struct row *r, size_t
 	return 0;
 }
 
-/* The key columns of r, from parameter *pos + 1 on. */
-static int bind_key(struct db *db, sqlite3_stmt *st, int *pos, const struct table *t,
-		    const struct row *r)
+int sq_bind_key(struct db *db, sqlite3_stmt *st, int *pos, const struct table *t, const struct row *r)
 {
 	for (size_t k = 0; k < t->nkey; k++)
 		if (bind_value(db, st, ++*pos, t, r, t->key[k]) < 0)
@@ -306,7 +301,7 @@ static sqlite3_stmt *write_stmt(struct db *db, const struct table *t, const stru
 		if (param && bind_value(db, st, ++pos, t, r, i) < 0)
 			return NULL;
 	}
-	if (!insert && bind_key(db, st, &pos, t, r) < 0)
+	if (!insert && sq_bind_key(db, st, &pos, t, r) < 0)
 		return NULL;
 	return st;
 }
@@ -317,6 +312,9 @@ int sq_write(struct db *db, const struct table *t, const struct change *c)
 	if (c->type != REC_ROW && c->type != REC_INSERT && c->type != REC_UPDATE &&
 	    c->type != REC_DELETE)
 		return 0;
+	/* (before the statement is bound: the check's notes share its cache) */
+	if (sq_fk_before_write(db, t, c) < 0)
+		return -1;
 	sqlite3_stmt *st = write_stmt(db, t, c);
 	if (!st)
 		return -1;
@@ -326,7 +324,7 @@ int sq_write(struct db *db, const struct table *t, const struct change *c)
 		return sq_fail(db, "");
 	if (c->type != REC_INSERT && c->type != REC_ROW && sqlite3_changes(s->h) == 0)
 		return db_no_row(db);
-	return 0;
+	return sq_fk_after_write(db, t, c);
 }
 
 /* Run sql once with ?1 bound to name: SQLite's result code of the step, or
