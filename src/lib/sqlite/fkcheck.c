@@ -12,9 +12,11 @@
  * and the key of each parent row deleted (or given a new key).  At the
  * end it looks up the parents of those rows and the children of those
  * keys: a violation needs one or the other, since an untouched row's
- * reference can only break when its parent goes.  DDL ends the check by
- * row: its notes are checked at that point, and the whole check takes
- * over from there (a rebuilt table's rowids need not stay). */
+ * reference can only break when its parent goes.  DDL before the first
+ * write chooses the whole check (dbapply --schema); DDL after writes would
+ * end the check by row, its notes checked at that point and the whole
+ * check taking over (a rebuilt table's rowids need not stay), though
+ * dbapply runs its DDL after the rows only once this check is done. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
