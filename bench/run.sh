@@ -52,9 +52,20 @@ BENCH_JSON=${BENCH_JSON-$root/bench/results.ndjson}
 RUN_ID=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 SECTION=""
 
-# measure CMD: time and peak memory of one command (through sh -c), into
-# m_secs and m_mb; 1 (said why) if it failed.
-measure() {
+# Each command runs BENCH_REPEAT times (default 3; a pair's two sides in
+# turn) and its median time is reported, with the largest peak: single runs
+# on a shared 2-core machine move by 20% and more.  A command that changes
+# what it runs on gets BENCH_PREP, run untimed before each run to put the
+# files back; one that cannot be put back cheaply runs once (BENCH_REPEAT=1
+# before the call).
+REPEAT=${BENCH_REPEAT:-3}
+BENCH_PREP=""
+
+# measure_once CMD: time and peak memory of one run of a command (through
+# sh -c), into m_secs and m_mb; 1 (said why) if it failed.
+measure_once() {
+	# (and the files it wrote on disk: else the run's fsync writes them)
+	[ -z "$BENCH_PREP" ] || { sh -c "$BENCH_PREP" > /dev/null 2>&1 && sync; }
 	/usr/bin/time -f '%e %M' -o "$work/time" sh -c "$1" > /dev/null 2> "$work/err" || {
 		echo "bench: failed: $1" >&2
 		cat "$work/err" >&2
@@ -63,6 +74,30 @@ measure() {
 	local kb
 	read -r m_secs kb < "$work/time"
 	m_mb=$(awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }')
+}
+
+# median SECS...: the middle one (the lower middle of an even count)
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# most MB...
+most() { printf '%s\n' "$@" | sort -n | tail -1; }
+
+# measure CMD [CMD2]: each command REPEAT times (in turn with CMD2 if
+# given), the median time and largest peak into m_secs and m_mb (m_secs2
+# and m_mb2 for CMD2).
+measure() {
+	local n=${BENCH_REPEAT:-$REPEAT} i s=() m=() s2=() m2=()
+	for ((i = 0; i < n; i++)); do
+		measure_once "$1" || return 1
+		s+=("$m_secs") m+=("$m_mb")
+		if [ -n "${2:-}" ]; then
+			measure_once "$2" || return 1
+			s2+=("$m_secs") m2+=("$m_mb")
+		fi
+	done
+	if [ -n "${2:-}" ]; then
+		m_secs2=$(median "${s2[@]}") m_mb2=$(most "${m2[@]}")
+	fi
+	m_secs=$(median "${s[@]}") m_mb=$(most "${m[@]}")
 }
 
 # json WHAT SIDE COMMAND SECS MB ROWS [PEER_SECS [BYTES]]: one line of $BENCH_JSON
@@ -96,10 +131,10 @@ time_header() {
 # BYTES: the input's size, for dbpipe's MB/s.  ours_secs keeps dbpipe's time.
 pair() {
 	local what=$1 rows=$2 peer=$3 ours=$4 bytes=${5:-0} ps pm
-	measure "$peer" || return 1
+	measure "$peer" "$ours" || return 1
 	ps=$m_secs pm=$m_mb
 	json "$what" peer "$peer" "$ps" "$pm" "$rows"
-	measure "$ours" || return 1
+	m_secs=$m_secs2 m_mb=$m_mb2
 	ours_secs=$m_secs
 	json "$what" dbpipe "$ours" "$m_secs" "$m_mb" "$rows" "$ps" "$bytes"
 	awk -v w="$what" -v ps="$ps" -v pm="$pm" -v s="$m_secs" -v m="$m_mb" -v r="$rows" -v b="$bytes" 'BEGIN {
@@ -196,13 +231,14 @@ bench_postgresql() {
 		"psql -X -q -d '$(pg_url full_copy)' -c 'TRUNCATE orders, customers' && pg_dump --data-only '$dev' | psql -X -q -d '$(pg_url full_copy)'"
 	full=$peer_secs
 	# (a first sync into prod2: --prefer source says dev's changed rows are edits, so they are written as before)
-	ours "sync, every row compared, 1% changed" $total \
+	# (these three change their target: run once each)
+	BENCH_REPEAT=1 ours "sync, every row compared, 1% changed" $total \
 		"dbdump-rows -q '$dev' | dbapply -q --no-undo --prefer source '$prod2'" "$full" "full replace"
-	ours "sync --since MARK (incremental), 1% changed" $total \
+	BENCH_REPEAT=1 ours "sync --since MARK (incremental), 1% changed" $total \
 		"dbdump-rows -q --since \"\$(dbapply --mark '$prod')\" '$dev' | dbapply -q --no-undo '$prod'" "$full" "full replace"
 	# the digest pipeline (item 4) as a general sync on one machine: each
 	# side reads its own rows, only the ranges that differ cross (item 3)
-	ours "digest sync (--digest | --against | dbapply), 1% changed" $total \
+	BENCH_REPEAT=1 ours "digest sync (--digest | --against | dbapply), 1% changed" $total \
 		"dbdump-rows -q --digest '$prod3' | dbdump-rows -q --against - '$dev' | dbapply -q --no-undo --prefer source '$prod3'" \
 		"$full" "full replace"
 	ours "dbdiff of the live pair after the sync" $total "dbdiff '$dev' '$prod'"
@@ -256,12 +292,12 @@ bench_mariadb() {
 	peer "full replace: mysqldump --no-create-info | mysql" $total \
 		"mysql -h 127.0.0.1 -P $MY_PORT -u dbpipe -e 'SET foreign_key_checks = 0; TRUNCATE orders; TRUNCATE customers' full_copy && mysqldump -h 127.0.0.1 -P $MY_PORT -u dbpipe --single-transaction --quick --no-create-info dev | mysql -h 127.0.0.1 -P $MY_PORT -u dbpipe full_copy"
 	full=$peer_secs
-	ours "sync, every row compared, 1% changed" $total \
+	BENCH_REPEAT=1 ours "sync, every row compared, 1% changed" $total \
 		"dbdump-rows -q '$dev' | dbapply -q --no-undo --prefer source '$prod'" "$full" "full replace"
 	if command -v pt-table-sync > /dev/null 2>&1; then
 		# pt-table-sync exits 2 when it changed rows
 		my_sql dev <<< "UPDATE customers SET email = CONCAT('again', id, '@example.com') WHERE id % 100 = 1"
-		peer "pt-table-sync --execute, customers, 1% changed" $total \
+		BENCH_REPEAT=1 peer "pt-table-sync --execute, customers, 1% changed" $total \
 			"pt-table-sync --execute --no-check-triggers h=127.0.0.1,P=$MY_PORT,u=dbpipe,p=\$MYSQL_PWD,D=dev,t=customers h=127.0.0.1,P=$MY_PORT,D=prod; test \$? -eq 2" ||
 			echo "(pt-table-sync failed: $(head -c 300 "$work/err"))"
 	else
@@ -305,18 +341,18 @@ bench_sqlite_mirror() {
 		return 0
 	}
 	sqlite_customers "$work/drift.db"
-	cp "$work/drift.db" "$work/drift-peer.db"
-	cp "$work/drift.db" "$work/drift-ours.db"
+	cp "$work/drift.db" "$work/drift-base.db"
 	# ids ending in 1 are never referred to (referred_by is id - 1 of ids ending in 0)
 	sqlite3 "$work/drift.db" "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 200 = 0;
 		DELETE FROM customers WHERE id % 400 = 1;
 		INSERT INTO customers SELECT id + $ROWS, name, email, balance, NULL, created FROM customers WHERE id % 400 = 2"
 	section sqlite-sync "SQLite: the whole sync of $ROWS customers, 1% drift (0.5% updated, 0.25% deleted, 0.25% inserted)"
-	pair "whole sync (peer: sqldiff | sqlite3)" $ROWS \
+	BENCH_PREP="cp '$work/drift-base.db' '$work/drift-peer.db' && cp '$work/drift-base.db' '$work/drift-ours.db' && rm -rf '$work'/backups/drift-ours*" \
+		pair "whole sync (peer: sqldiff | sqlite3)" $ROWS \
 		"sqldiff --primarykey --transaction '$work/drift-peer.db' '$work/drift.db' > '$work/patch.sql' && sqlite3 '$work/drift-peer.db' < '$work/patch.sql'" \
 		"dbdump-rows -q '$work/drift.db' | dbapply -q --mirror '$work/drift-ours.db'"
 	echo "    (dbapply --mirror checks, spools and writes its undo stream and sync base)"
-	rm -f "$work/drift.db" "$work/drift-peer.db" "$work/drift-ours.db" "$work/patch.sql"
+	rm -f "$work/drift.db" "$work/drift-base.db" "$work/drift-peer.db" "$work/drift-ours.db" "$work/patch.sql"
 }
 
 bench_sqlite() {
@@ -343,11 +379,14 @@ bench_sqlite() {
 	else
 		ours "diff of the SQLite pair" $ROWS "dbdiff '$work/prod.db' '$work/dev.db'; test \$? -eq 1"
 	fi
-	cp "$work/prod.db" "$work/prod-keyed.db"
+	cp "$work/prod.db" "$work/prod-orig.db"
 	dbdiff "$work/prod.db" "$work/dev.db" > "$work/s-changes.ndjson" || true
-	ours "sync, every row compared, 1% changed" $ROWS \
+	# each run a first sync into the same prod (no sync base left by the one before)
+	BENCH_PREP="cp '$work/prod-orig.db' '$work/prod.db' && rm -rf '$work'/backups/prod.* '$work'/backups/prod-*" \
+		ours "sync, every row compared, 1% changed" $ROWS \
 		"dbdump-rows -q '$work/dev.db' | dbapply -q --no-undo --prefer source '$work/prod.db'"
-	ours "change stream of 1% of the rows, by key" $CHANGED \
+	BENCH_PREP="cp '$work/prod-orig.db' '$work/prod-keyed.db'" \
+		ours "change stream of 1% of the rows, by key" $CHANGED \
 		"dbapply -q --no-undo '$work/prod-keyed.db' '$work/s-changes.ndjson'"
 	bench_sqlite_mirror
 	bench_json "$work/s.ndjson"
@@ -464,7 +503,7 @@ bench_digest() {
 	rm -rf "$d"
 }
 
-echo "dbpipe benchmark, $RUN_ID, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), rows: $ROWS"
+echo "dbpipe benchmark, $RUN_ID, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), rows: $ROWS, times: the median of $REPEAT runs (BENCH_REPEAT)"
 [ -z "$BENCH_JSON" ] || echo "(each measurement also appended to $BENCH_JSON as a JSON line)"
 # BENCH_ONLY=digest or sqlite: that section alone (sqlite: no server started)
 case "${BENCH_ONLY:-}" in
