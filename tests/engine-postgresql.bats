@@ -2153,3 +2153,24 @@ function mark() of the triggers of "t2" is only in OLD
 	refute_output --partial 'alter_inherits'
 	refute_output --partial 'alter_function'
 }
+
+@test "a stream that breaks off in the middle of a table the target reads whole (a COPY within a savepoint, on dbapply's read-ahead thread) is refused by file:line; the target is as it was, and the whole stream then applies" {
+	for db in dev prod; do
+		pg_psql "$db" -c "CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL)" \
+			-c "INSERT INTO items SELECT i, 'item ' || i FROM generate_series(1, 20000) i"
+	done
+	pg_psql dev -c "UPDATE items SET name = 'changed' WHERE id % 1000 = 0"
+	dbdump-rows "$DEV" > full.ndjson
+	head -n 10000 full.ndjson > cut.ndjson
+	before=$(pg_psql prod -At -c "SELECT count(*), sum(hashtext(i::text)) FROM items i")
+	run dbapply --prefer source "$PROD" cut.ndjson
+	assert_failure 2
+	assert_output --partial "cut.ndjson:10000: truncated stream: no final end record"
+	refute_output --partial "savepoint"
+	assert_equal "$(pg_psql prod -At -c "SELECT count(*), sum(hashtext(i::text)) FROM items i")" "$before"
+	run dbapply --prefer source "$PROD" full.ndjson
+	assert_success
+	assert_line --regexp '^items +0 +20 +0$'
+	run dbdiff "$DEV" "$PROD"
+	assert_success
+}

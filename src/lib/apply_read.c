@@ -122,8 +122,11 @@ static int target_rows_open(struct apply *a, struct plan *p, struct target_rows 
 	memset(tr, 0, sizeof(*tr));
 	tr->db = a->db;
 	tr->t = p->st;
-	if ((held ? a->db->ops->scan_keys_open(a->db, p->proj, a->held_keys, a->nheld, &tr->cursor)
-		  : a->db->ops->scan_open(a->db, p->proj, &tr->cursor)) < 0)
+	a->db->scan_alone = ahead && !held;
+	int rc = held ? a->db->ops->scan_keys_open(a->db, p->proj, a->held_keys, a->nheld, &tr->cursor)
+		      : a->db->ops->scan_open(a->db, p->proj, &tr->cursor);
+	a->db->scan_alone = 0;
+	if (rc < 0)
 		return error("%s: table \"%s\": %s", a->db->shown_url, p->st->name, a->db->err.buf);
 	row_init(&tr->row, p->proj->ncols);
 	row_init(&tr->prev, 0);

@@ -147,6 +147,10 @@ struct db {
 	 * found out on a new connection to have committed (commit_found; the
 	 * commit then returns 0). */
 	int commit_unknown, commit_found;
+	/* Set around a scan_open whose caller uses the connection for nothing
+	 * else until the scan has ended or is closed: the engine may then
+	 * stream the rows (PostgreSQL: COPY instead of a cursor's batches). */
+	int scan_alone;
 	void *impl;
 };
 

@@ -115,9 +115,12 @@ struct db_cursor {
 	PGresult *next;   /* the batch fetched ahead, once collected */
 	int next_ready;
 	int want;         /* rows asked for by the FETCH whose result is next */
-	/* A scan of a read session comes through COPY ... TO STDOUT: the row
-	 * PQgetCopyData gave, and its values unescaped and NUL-terminated. */
-	int copy;
+	/* A scan of a read session (or one with the connection to itself:
+	 * db.scan_alone) comes through COPY ... TO STDOUT: the row
+	 * PQgetCopyData gave, and its values unescaped and NUL-terminated.
+	 * savepoint: in a write transaction, within SAVEPOINT dbpipe_scan, so
+	 * that a COPY cancelled before its end leaves the transaction whole. */
+	int copy, savepoint;
 	char *copy_row;
 	struct buf fields;
 	size_t *off, *len;

@@ -10,7 +10,10 @@
  * buffer is full (psql's COPY of the same rows: 1.35 s).  In a write
  * transaction, where other statements run while a scan is open, reading
  * goes through a server-side cursor fetched in batches of about 2 MB (the
- * next FETCH is sent as soon as a batch arrives).  Either way a table is
+ * next FETCH is sent as soon as a batch arrives), unless the caller has
+ * the connection to itself until the scan ends (db.scan_alone: dbapply
+ * reading a target table whole on its own thread), which a COPY within a
+ * savepoint serves.  Either way a table is
  * never held in memory.  Keys are ordered as value_cmp orders them (the
  * dialect's order_key, catalog.c). */
 #include <math.h>
@@ -82,10 +85,13 @@ static int open_cursor(struct db *db, const struct table *t, const char *where, 
 	c->t = t;
 	snprintf(c->name, sizeof(c->name), "dbpipe_c%lu", ++p->seq);
 	int hold = PQtransactionStatus(p->conn) == PQTRANS_IDLE;
-	c->copy = p->reading && !hold;
+	c->copy = (p->reading || db->scan_alone) && !hold;
+	c->savepoint = c->copy && !p->reading;
 	struct buf sql = BUF_INIT;
 	cursor_sql(&sql, c, rel, where, materialize, hold);
-	int rc = c->copy ? copy_out_start(c, sql.buf) : pg_exec(db, sql.buf);
+	int rc = c->savepoint ? pg_exec(db, "SAVEPOINT dbpipe_scan") : 0;
+	if (rc == 0)
+		rc = c->copy ? copy_out_start(c, sql.buf) : pg_exec(db, sql.buf);
 	buf_release(&sql);
 	if (rc < 0) {
 		free(c);
@@ -544,6 +550,8 @@ static int copy_done(struct db_cursor *c)
 		}
 		PQclear(res);
 	}
+	if (rc == 0 && c->savepoint)
+		rc = pg_exec(db, "RELEASE SAVEPOINT dbpipe_scan");
 	return rc;
 }
 
@@ -589,6 +597,9 @@ void pg_copy_abandon(struct db_cursor *c)
 	PGresult *res;
 	while ((res = PQgetResult(p->conn)))
 		PQclear(res);
+	/* (a failure here fails the transaction's later statements, loudly) */
+	if (c->savepoint)
+		PQclear(PQexec(p->conn, "ROLLBACK TO SAVEPOINT dbpipe_scan; RELEASE SAVEPOINT dbpipe_scan"));
 }
 
 /* --- the scan --- */
