@@ -1,8 +1,8 @@
 /* sqlite/conn: the SQLite backend's connection and transactions, and its
  * table of operations (foreign keys are checked in fkcheck.c).  SQLite's
  * declared types are mapped by its own affinity rules refined by name
- * (DATE, BOOLEAN, DECIMAL...: catalog.c), and values are converted from whatever storage class a row
- * actually holds (read.c). */
+ * (DATE, BOOLEAN, DECIMAL...: catalog.c), and values are converted from
+ * whatever storage class a row actually holds (read.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

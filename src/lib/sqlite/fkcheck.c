@@ -344,13 +344,14 @@ int sq_fk_after_write(struct db *db, const struct table *t, const struct change 
 		if (c->type != REC_UPDATE || r == ft->nrefs)
 			return 0;
 	}
+	int64_t rowid = sqlite3_last_insert_rowid(s->h); /* (before the notes' table is made) */
 	if (make_notes(db, ft, 0) < 0)
 		return -1;
 	struct buf sql = BUF_INIT;
 	size_t n = 0;
 	if (insert) {
 		sql_addf(&sql, &sq_dialect, "INSERT OR IGNORE INTO temp.dbpipe_fk_written_%zu VALUES (?1)", ft->n);
-		return note(db, &sql, t, NULL, sqlite3_last_insert_rowid(s->h));
+		return note(db, &sql, t, NULL, rowid);
 	}
 	sql_addf(&sql, &sq_dialect, "INSERT OR IGNORE INTO temp.dbpipe_fk_written_%zu SELECT rowid FROM %T WHERE %W",
 		 ft->n, t->name, t, &n);
