@@ -107,7 +107,7 @@ int apply_target_rows_next(void *ctx, const struct row **out)
 		return error("%s: table \"%s\": the database returned rows out of key order",
 			     tr->db->shown_url, tr->t->name);
 	if (tr->have)
-		row_copy(&tr->prev, &tr->row);
+		table_key_copy(tr->t, &tr->prev, &tr->row);
 	if (tr->have && tr->track)
 		apply_note_key(tr->track, tr->t, &tr->row);
 	return got;

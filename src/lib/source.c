@@ -313,7 +313,7 @@ int source_next_row(struct source *s, const struct row **out)
 		buf_release(&key);
 		return -1;
 	}
-	row_copy(&s->prev, r);
+	table_key_copy(s->cur, &s->prev, r);
 	s->have_prev = 1;
 	*out = r;
 	return 1;

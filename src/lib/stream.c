@@ -672,7 +672,7 @@ static int take_in_order(struct stream_reader *r, const struct change *c)
 		while (r->have_prev_row && r->range_head < r->nranges && r->ranges[r->range_head].has_last &&
 		       table_key_cmp(t, &r->ranges[r->range_head].last, &r->prev_row) < 0)
 			r->range_head++;
-		row_copy(&r->prev_row, &c->row);
+		table_key_copy(t, &r->prev_row, &c->row);
 		r->have_prev_row = 1;
 	}
 	if (r->have_last) {
@@ -681,7 +681,7 @@ static int take_in_order(struct stream_reader *r, const struct change *c)
 			return stream_error(r, "key out of order in table \"%s\": %s the previous record's key",
 					    t->name, cmp ? "below" : "equal to");
 	}
-	row_copy(&r->last, &c->row);
+	table_key_copy(t, &r->last, &c->row);
 	r->have_last = 1;
 	hash_data_line(r);
 	r->count++;
