@@ -9,8 +9,6 @@
 #include "json.h"
 #include "strmap.h"
 
-static void free_strv(char **v, size_t n);
-
 /* Triggers, rules, functions: a name and its SQL each. */
 static void free_code(struct trigger *v, size_t n)
 {
@@ -230,13 +228,6 @@ void table_key_first_columns(struct table *t, size_t n)
 	t->nkey = n;
 	t->key_kind = KEY_PRIMARY;
 	t->complete = 1;
-}
-
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
 }
 
 void table_free(struct table *t)

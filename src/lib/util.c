@@ -178,6 +178,18 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
+int strcmp_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 void buf_init(struct buf *b)
 {
 	b->len = b->alloc = 0;

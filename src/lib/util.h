@@ -66,6 +66,10 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* qsort's order of an array of strings (char *): strcmp's. */
+int strcmp_ptr(const void *a, const void *b);
+/* Free the n strings of v, and v. */
+void free_strv(char **v, size_t n);
 /* A new private directory $TMPDIR/PREFIX.XXXXXX (/tmp without TMPDIR),
  * for spools and copies; NULL after saying why.  The caller frees it. */
 char *util_make_temp_dir(const char *prefix);

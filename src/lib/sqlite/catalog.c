@@ -156,11 +156,6 @@ static int load_columns(struct db *db, struct table *t, int autoincrement)
 	return rc == SQLITE_DONE ? 0 : sq_fail(db, "reading columns");
 }
 
-static int strcmp_ptr(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The names of t's unique indexes that cover every row (not partial),
  * sorted bytewise. */
 static int unique_indexes(struct db *db, const struct table *t, char ***names, size_t *n)

@@ -24,18 +24,6 @@
 
 #include "sqlite.h"
 
-static int strcmp_ptr(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static void free_strings(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void add_string(char ***v, size_t *n, size_t *alloc, char *s)
 {
 	ALLOC_GROW(*v, *n + 1, *alloc);
@@ -64,7 +52,7 @@ static int fk_violations(struct db *db, char ***out, size_t *n)
 	if (rc != SQLITE_DONE) {
 		sq_fail(db, "checking the foreign keys");
 		sqlite3_finalize(st);
-		free_strings(*out, *n);
+		free_strv(*out, *n);
 		*out = NULL;
 		*n = 0;
 		return -1;
@@ -130,8 +118,8 @@ static void fk_tables_release(struct sq_fk *fk)
 void sq_fk_release(struct db *db)
 {
 	struct sqlite_db *s = db->impl;
-	free_strings(s->fk.before, s->fk.nbefore);
-	free_strings(s->fk.found, s->fk.nfound);
+	free_strv(s->fk.before, s->fk.nbefore);
+	free_strv(s->fk.found, s->fk.nfound);
 	s->fk.before = s->fk.found = NULL;
 	s->fk.nbefore = s->fk.nfound = 0;
 	fk_tables_release(&s->fk);

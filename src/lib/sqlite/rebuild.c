@@ -446,13 +446,6 @@ static int texts(struct db *db, const char *sql, const char *table, char ***v, s
 	return rc == SQLITE_DONE ? 0 : sq_fail(db, sql);
 }
 
-static void free_texts(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* Why the table cannot be rebuilt in this transaction, into err: the
  * connection enforces foreign keys (conn.c) and a table refers to it. */
 static int enforced_referrers(struct db *db, const char *table, struct buf *err)
@@ -462,7 +455,7 @@ static int enforced_referrers(struct db *db, const char *table, struct buf *err)
 	if (texts(db, "SELECT foreign_keys FROM pragma_foreign_keys WHERE ?1 IS NOT NULL", table, &on, &non) < 0)
 		return -1;
 	int enforced = non && !strcmp(on[0], "1");
-	free_texts(on, non);
+	free_strv(on, non);
 	if (!enforced)
 		return 0;
 	if (texts(db, "SELECT DISTINCT m.name FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f "
@@ -474,7 +467,7 @@ static int enforced_referrers(struct db *db, const char *table, struct buf *err)
 			 "run (one of the database has an ON DELETE or ON UPDATE action), which dropping the "
 			 "table for the rebuild would fire inside the transaction: change the column by hand",
 			 by[0]);
-	free_texts(by, nby);
+	free_strv(by, nby);
 	return nby ? 1 : 0;
 }
 
@@ -524,7 +517,7 @@ int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit
 		  &nseq) < 0)
 		goto out;
 	int has_sequence = nseq > 0;
-	free_texts(seq, nseq);
+	free_strv(seq, nseq);
 	seq = NULL;
 	nseq = 0;
 	if (has_sequence && texts(db, "SELECT seq FROM sqlite_sequence WHERE name = ?1", table, &seq, &nseq) < 0)
@@ -548,11 +541,11 @@ int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit
 	}
 	ret = 0;
 out:
-	free_texts(create, ncreate);
-	free_texts(cols, ncols);
-	free_texts(others, nothers);
-	free_texts(seq, nseq);
-	free_texts(rowid, nrowid);
+	free_strv(create, ncreate);
+	free_strv(cols, ncols);
+	free_strv(others, nothers);
+	free_strv(seq, nseq);
+	free_strv(rowid, nrowid);
 	buf_release(&tmp);
 	buf_release(&err);
 	buf_release(&list);

@@ -1,9 +1,9 @@
 /* sqlite: what the files of the SQLite backend share, and nothing outside
  * this folder includes.  conn.c connects and runs transactions; fkcheck.c
- * checks their foreign keys; catalog.c reads the schema; read.c scans rows; write.c
- * writes them; rebuild.c changes a column by a table rebuild.  Functions
- * returning int give 0 or -1 with the message in db->err, as everywhere in
- * db.h. */
+ * checks their foreign keys; catalog.c reads the schema; read.c scans
+ * rows; write.c writes them; rebuild.c changes a column by a table
+ * rebuild.  Functions returning int give 0 or -1 with the message in
+ * db->err, as everywhere in db.h. */
 #ifndef DBPIPE_SQLITE_SQLITE_H
 #define DBPIPE_SQLITE_SQLITE_H
 
