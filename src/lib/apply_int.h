@@ -235,8 +235,9 @@ struct target_rows {
 	struct db_cursor *cursor;
 	const struct table *t;
 	struct row row, prev;
-	int have;            /* row holds a row (for the change-stream join) */
-	int ahead;           /* row was read ahead: the next call returns it */
+	const struct row *cur; /* the current row: row, or the read-ahead thread's */
+	int have;            /* cur holds a row (for the change-stream join) */
+	int ahead;           /* cur was read ahead: the next call returns it */
 	struct rows_ahead *rows_ahead; /* the rows come from this thread, if set */
 	struct apply *track; /* --rekey: note each row's key in it (apply_note_key) */
 	/* A row stream read lazily (apply_reads_bytes): row's record as the

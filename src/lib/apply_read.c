@@ -82,16 +82,15 @@ int apply_target_rows_next(void *ctx, const struct row **out)
 	struct target_rows *tr = ctx;
 	if (tr->ahead) {
 		tr->ahead = 0;
-		*out = &tr->row;
+		*out = tr->cur;
 		return tr->have;
 	}
 	int got;
+	tr->cur = &tr->row;
 	if (tr->rows_ahead) {
-		const struct row *r;
-		got = rows_ahead_next(tr->rows_ahead, &r);
-		if (got > 0)
-			row_copy(&tr->row, r);
-		else
+		/* the thread's row itself, valid until the next call as ours is */
+		got = rows_ahead_next(tr->rows_ahead, &tr->cur);
+		if (got <= 0)
 			rows_ahead_stop(tr->rows_ahead); /* the connection is free again */
 	} else {
 		got = tr->db->ops->scan_next(tr->cursor, &tr->row);
@@ -99,17 +98,17 @@ int apply_target_rows_next(void *ctx, const struct row **out)
 	if (got < 0)
 		return error("%s: %s", tr->db->shown_url,
 			     tr->rows_ahead ? rows_ahead_error(tr->rows_ahead) : tr->db->err.buf);
-	*out = &tr->row;
+	*out = tr->cur;
 	tr->spelled = 0;
 	tr->have = got > 0;
 	/* The join is only right if the engine's order is the stream's. */
-	if (tr->have && tr->prev.n && table_key_cmp(tr->t, &tr->prev, &tr->row) >= (tr->t->key_kind == KEY_ROW))
+	if (tr->have && tr->prev.n && table_key_cmp(tr->t, &tr->prev, tr->cur) >= (tr->t->key_kind == KEY_ROW))
 		return error("%s: table \"%s\": the database returned rows out of key order",
 			     tr->db->shown_url, tr->t->name);
 	if (tr->have)
-		table_key_copy(tr->t, &tr->prev, &tr->row);
+		table_key_copy(tr->t, &tr->prev, tr->cur);
 	if (tr->have && tr->track)
-		apply_note_key(tr->track, tr->t, &tr->row);
+		apply_note_key(tr->track, tr->t, tr->cur);
 	return got;
 }
 
@@ -129,6 +128,7 @@ static int target_rows_open(struct apply *a, struct plan *p, struct target_rows 
 	if (rc < 0)
 		return error("%s: table \"%s\": %s", a->db->shown_url, p->st->name, a->db->err.buf);
 	row_init(&tr->row, p->proj->ncols);
+	tr->cur = &tr->row;
 	row_init(&tr->prev, 0);
 	buf_init(&tr->record);
 	if (ahead && !held) {
@@ -209,7 +209,7 @@ static int target_row_bytes_of(void *ctx, const char **rec, size_t *n)
 {
 	struct target_rows *tr = ctx;
 	if (!tr->spelled)
-		tr->spelled = stream_row_bytes(tr->speller, &tr->row, &tr->record) < 0 ? -1 : 1;
+		tr->spelled = stream_row_bytes(tr->speller, tr->cur, &tr->record) < 0 ? -1 : 1;
 	*rec = tr->record.buf;
 	*n = tr->record.len;
 	return tr->spelled > 0;
