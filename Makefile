@@ -9,7 +9,7 @@ BIN ?= bin
 # -pthread: dbdiff reads each input stream on a thread of its own.
 CPPFLAGS += -D_GNU_SOURCE -pthread -Isrc/lib $(shell mysql_config --include)
 WARN = -std=c11 -Wall -Wextra -Werror -Wno-missing-field-initializers
-LIBS = -lxxhash -linih -lsqlite3 -lpq -lcsv -lz $(shell mysql_config --libs) -lm -pthread
+LIBS = -lxxhash -linih -lsqlite3 -lpq -lcsv -lz -lzstd $(shell mysql_config --libs) -lm -pthread
 
 # The library: engine-neutral files in src/lib/, one folder per engine.
 LIBSRC := $(sort $(wildcard src/lib/*.c src/lib/*/*.c))

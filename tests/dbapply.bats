@@ -443,7 +443,7 @@ dbapply: nothing was written to prod.db"
 	[ ! -e backups ] # a dry run keeps nothing at all
 	dbdump-rows prod.db | dbapply prod.db > /dev/null
 	run ls backups
-	assert_output --regexp '^prod\.base-[0-9a-f]{16}-[0-9a-f]{16}\.ndjson\.gz$' # the sync base, no undo stream
+	assert_output --regexp '^prod\.base-[0-9a-f]{16}-[0-9a-f]{16}\.ndjson\.zst$' # the sync base, no undo stream
 }
 
 @test "a protected environment: --mirror needs --yes, and a backup is taken first" {
@@ -735,10 +735,10 @@ synced_pair() {
 	run ls backups
 	assert_failure # a dry run keeps nothing
 	dbdump-rows dev.db | dbapply prod.db > /dev/null
-	base=$(ls backups/prod.base-*.ndjson.gz)
+	base=$(ls backups/prod.base-*.ndjson.zst)
 	run dbbackup --verify "$base"
 	assert_success
-	assert_equal "$(zcat "$base" | head -n 1 | jq -r '.purpose + " " + .source')" "syncbase dev.db"
+	assert_equal "$(zstdcat "$base" | head -n 1 | jq -r '.purpose + " " + .source')" "syncbase dev.db"
 	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
 	assert_success
 	assert_line "total              0         0         0"
@@ -751,7 +751,7 @@ synced_pair() {
 	assert_failure 1
 	assert_line "1 row not applied: other values under the same key, and no sync base to tell an edit from a collision (a first sync: --prefer or --rekey settles them)"
 	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id = 1')" prod
-	assert_equal "$(ls backups/prod.base-*.ndjson.gz | wc -l)" 2
+	assert_equal "$(ls backups/prod.base-*.ndjson.zst | wc -l)" 2
 }
 
 @test "a row prod changed since the last sync is kept; dev's changes to other columns still arrive" {
@@ -901,13 +901,38 @@ synced_pair() {
 	assert_failure
 }
 
+@test "a sync base kept gzip'd by an earlier dbpipe is read, replaced by a zstd one, and put back by --rollback" {
+	synced_pair
+	base=$(ls backups/prod.base-*.ndjson.zst)
+	old=${base%.ndjson.zst}.ndjson.gz
+	zstdcat "$base" | gzip > "$old"
+	rm "$base"
+	sqlite3 dev.db "UPDATE clients SET phone = 'dev' WHERE id = 7"
+	sqlite3 prod.db "UPDATE clients SET phone = 'prod' WHERE id = 12"
+	# the old base tells prod's own edit from dev's: both kept, nothing left out
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line --regexp '^clients +0 +1 +0$'
+	assert_equal "$(sqlite3 prod.db 'SELECT phone FROM clients WHERE id IN (7, 12) ORDER BY id' | tr '\n' ' ')" "dev prod "
+	[ -e "$base" ] && [ ! -e "$old" ]
+	ls backups/prod-*.prevbase-*.ndjson.gz
+	# the rollback brings the gzip'd base back, and the next sync reads it again
+	dbapply --rollback prod.db > /dev/null
+	[ -e "$old" ] && [ ! -e "$base" ]
+	run dbbackup --verify "$old"
+	assert_success
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line --regexp '^clients +0 +1 +0$'
+}
+
 @test "a failed sync keeps the old base" {
 	synced_pair
-	before=$(zcat backups/prod.base-*.ndjson.gz | tail -n +2 | md5sum)
+	before=$(zstdcat backups/prod.base-*.ndjson.zst | tail -n +2 | md5sum)
 	sqlite3 dev.db "UPDATE clients SET phone = 'x' WHERE id = 3"
 	run sh -c 'dbdump-rows dev.db | head -c 3000 | dbapply prod.db'
 	assert_failure 2
-	assert_equal "$(zcat backups/prod.base-*.ndjson.gz | tail -n +2 | md5sum)" "$before"
+	assert_equal "$(zstdcat backups/prod.base-*.ndjson.zst | tail -n +2 | md5sum)" "$before"
 	run ls backups/*.partial*
 	assert_failure
 }
@@ -968,7 +993,7 @@ synced_pair() {
 	cp dev.db other.db
 	sqlite3 other.db "UPDATE clients SET phone = 'other' WHERE id = 1"
 	dbdump-rows other.db | dbapply --mirror prod.db > /dev/null
-	assert_equal "$(ls backups/prod.base-*.ndjson.gz | wc -l)" 1
+	assert_equal "$(ls backups/prod.base-*.ndjson.zst | wc -l)" 1
 	run sh -c 'dbdump-rows dev.db | dbapply --dry-run prod.db'
 	assert_line "1 row not applied: other values under the same key, and no sync base to tell an edit from a collision (a first sync: --prefer or --rekey settles them)"
 	# the rollback puts dev's base back and takes other's away
@@ -982,9 +1007,9 @@ synced_pair() {
 @test "a damaged sync base is refused by a merge, which reads it, and replaced by a --mirror, which does not" {
 	synced_pair
 	sqlite3 dev.db "UPDATE clients SET phone = 'new' WHERE id = 5"
-	base=$(ls backups/prod.base-*.ndjson.gz)
-	zcat "$base" | head -n -1 | gzip > cut.gz
-	mv cut.gz "$base"
+	base=$(ls backups/prod.base-*.ndjson.zst)
+	zstdcat "$base" | head -n -1 | zstd -q > cut.zst
+	mv cut.zst "$base"
 	snapshot prod.db before
 	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
 	assert_failure 2
@@ -1005,7 +1030,7 @@ synced_pair() {
 }
 
 @test "a sync base that cannot be written (compressed on a thread of its own) fails the run before the commit" {
-	# a megabyte of base, past what zlib holds back before it writes
+	# a megabyte of base, past what zstd holds back before it writes
 	mkdb dev.db <<-'SQL'
 	CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);
 	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
@@ -1014,11 +1039,11 @@ synced_pair() {
 	cp dev.db prod.db
 	dbdump-rows dev.db | dbapply prod.db > /dev/null
 	sqlite3 dev.db "UPDATE t SET v = 'new' WHERE id = 5"
-	base=$(ls backups/prod.base-*.ndjson.gz)
-	ln -s /dev/full "${base%.ndjson.gz}.ndjson.partial.gz"
+	base=$(ls backups/prod.base-*.ndjson.zst)
+	ln -s /dev/full "${base%.ndjson.zst}.ndjson.partial.zst"
 	snapshot prod.db before
 	run -2 --separate-stderr sh -c 'dbdump-rows dev.db | dbapply --mirror prod.db'
-	[[ "${stderr_lines[0]}" == "dbapply: ${base%.ndjson.gz}.ndjson.partial.gz: write error: "*"No space left on device" ]]
+	[[ "${stderr_lines[0]}" == "dbapply: ${base%.ndjson.zst}.ndjson.partial.zst: write error: "*"No space left on device" ]]
 	assert_equal "${stderr_lines[-1]}" "dbapply: nothing was written to prod.db"
 	snapshot prod.db after
 	diff -u before after
@@ -1232,7 +1257,7 @@ natural_pair() {
 	assert_success
 	run dbdiff dev.db prod.db
 	assert_success
-	run sh -c 'zcat backups/prod.base-*.ndjson.gz | grep -c dbpipe.rekey'
+	run sh -c 'zstdcat backups/prod.base-*.ndjson.zst | grep -c dbpipe.rekey'
 	assert_output 0
 	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
 	assert_success
@@ -1794,7 +1819,7 @@ mirror_ranged_leaves() {
 	snapshot prod.db after
 	diff -u before after
 	# the new sync base holds the stream's records as they came
-	diff -u <(tail -n +2 b.ndjson) <(zcat backups/prod.base-*.ndjson.gz | tail -n +2)
+	diff -u <(tail -n +2 b.ndjson) <(zstdcat backups/prod.base-*.ndjson.zst | tail -n +2)
 	# a record malformed past its key, or with a column the table lacks, is refused
 	sed '11s/"vip":false/"vip":"no"/' a.ndjson > type.ndjson
 	resign type.ndjson

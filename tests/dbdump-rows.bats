@@ -141,6 +141,33 @@ setup() {
 	assert_success
 }
 
+@test "-o FILE.zst writes zstd that every program reads back from a file; cut short or on a pipe, it is refused by name" {
+	run dbdump-rows -o dump.ndjson.zst dev.db
+	assert_success
+	assert_output ""
+	zstd -q -t dump.ndjson.zst
+	[ "$(zstdcat dump.ndjson.zst | wc -l)" -eq 184 ]
+	run dbdiff dump.ndjson.zst dev.db
+	assert_success
+	run dbbackup --verify dump.ndjson.zst
+	assert_success
+	assert_output "dump.ndjson.zst: ok, 4 tables, 174 rows"
+	before=$(sha1sum < dev.db)
+	run sh -c 'dbapply --mirror dev.db dump.ndjson.zst'
+	assert_success
+	assert_line --regexp '^total +0 +0 +0$'
+	# a file cut inside its zstd frame: no row of it is taken
+	head -c 2000 dump.ndjson.zst > cut.ndjson.zst
+	run dbapply --mirror dev.db cut.ndjson.zst
+	assert_failure 2
+	assert_line --regexp '^dbapply: cut\.ndjson\.zst:[0-9]+: truncated zstd data: its last frame ends early$'
+	# a pipe cannot be looked at before it is read: zlib's reader takes it
+	run sh -c 'cat dump.ndjson.zst | dbdiff - dev.db'
+	assert_failure 2
+	assert_output "dbdiff: <stdin>:1: zstd data on a pipe: give the file's name, or decompress it first (zstd -dc)"
+	assert_equal "$(sha1sum < dev.db)" "$before"
+}
+
 @test "two dumps of the same data carry the same final hash" {
 	dbdump-rows dev.db > a.ndjson
 	cp dev.db copy.db

@@ -103,5 +103,5 @@ fake() { # label stamp kind [verified]
 	assert_success
 	assert_output --regexp 'removed backups/prod-[0-9TZ]+\.prevbase-[0-9a-f]{16}-[0-9a-f]{16}\.none'
 	assert_equal "$(ls backups | grep -c prevbase)" 1
-	ls backups/prod.base-*.ndjson.gz # the base itself is never pruned
+	ls backups/prod.base-*.ndjson.zst # the base itself is never pruned
 }

@@ -199,6 +199,7 @@ static void cleanup(struct apply *a)
 		unlink(a->base_partial); /* a failed run keeps the old base */
 	free(a->base_partial);
 	free(a->base_path);
+	free(a->base_new);
 	if (a->base_open)
 		source_close(&a->base);
 	if (a->base_own_open)
@@ -307,7 +308,7 @@ static int run(struct apply *a, const char *input)
 		warning("%s: %s (the sync is committed; its undo stream is %s)", a->o->undo_path,
 			strerror(errno), a->undo_partial);
 	if (a->base_partial)
-		sync_base_commit(a->base_path, a->base_partial, a->o->undo_path, a->o->mode == APPLY_MIRROR);
+		sync_base_commit(a->base_new, a->base_partial, a->o->undo_path, a->o->mode == APPLY_MIRROR);
 	if (db->ops->ddl_commits && (apply_schema_drop_made(a, 1) < 0 || apply_schema_drops(a, 1) < 0)) {
 		a->committed = 1;
 		return error("%s: the rows are committed; what the undone run made in the schema is not all "

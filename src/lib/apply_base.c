@@ -271,9 +271,10 @@ int apply_base_start(struct apply *a)
 {
 	if (!a->o->base_dir || a->rd.kind != STREAM_ROWS)
 		return 0;
-	a->base_path = sync_base_path(a->o->base_dir, a->o->base_label,
-				      a->o->undo_source ? a->o->undo_source : a->db->shown_url, a->rd.source);
-	if (!access(a->base_path, F_OK)) {
+	a->base_new = sync_base_path(a->o->base_dir, a->o->base_label,
+				     a->o->undo_source ? a->o->undo_source : a->db->shown_url, a->rd.source);
+	a->base_path = sync_base_existing(a->base_new);
+	if (a->base_path) {
 		if (source_open(&a->base, a->base_path, NULL, NULL) < 0)
 			return error("%s: the sync base cannot be read: remove it to merge two-way, as a first sync does",
 				     a->base_path);
@@ -290,9 +291,11 @@ int apply_base_start(struct apply *a)
 	}
 	if (a->o->dry_run)
 		return 0;
-	struct buf partial = BUF_INIT;
-	buf_add(&partial, a->base_path, strlen(a->base_path) - 3);
-	buf_adds(&partial, ".partial.gz");
+	struct buf partial = BUF_INIT; /* x.ndjson.zst -> x.ndjson.partial.zst */
+	const char *ext = strrchr(a->base_new, '.');
+	buf_add(&partial, a->base_new, (size_t)(ext - a->base_new));
+	buf_adds(&partial, ".partial");
+	buf_adds(&partial, ext);
 	a->base_partial = buf_detach(&partial);
 	if (make_parent_dir(a->base_partial) < 0 || stream_create(&a->base_w, a->base_partial) < 0)
 		return -1;

@@ -179,7 +179,8 @@ struct apply {
 	int base_own_open;
 	int base_open, base_w_open;
 	int base_rows_read;      /* rows of the old base were taken (apply_base_finish) */
-	char *base_path, *base_partial;
+	char *base_path;         /* the old base read: this run's, or an earlier dbpipe's (syncbase.h) */
+	char *base_new, *base_partial; /* where the new base goes, and is written first */
 	struct stream_writer base_w;
 	const struct row *base_next; /* the old base's next row, read ahead */
 	int base_have, base_primed;

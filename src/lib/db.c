@@ -26,12 +26,6 @@ static const struct scheme schemes[] = {
 	{ "csv:", &db_csv_ops, 1 },
 };
 
-static int has_suffix(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
 static int sqlite_file(const char *path)
 {
 	char magic[16];
@@ -58,7 +52,7 @@ static const struct db_ops *backend_for(const char *url, const char **rest)
 			return schemes[i].ops;
 		}
 	}
-	if (has_suffix(url, ".db") || has_suffix(url, ".sqlite") || has_suffix(url, ".sqlite3") ||
+	if (ends_with(url, ".db") || ends_with(url, ".sqlite") || ends_with(url, ".sqlite3") ||
 	    sqlite_file(url)) {
 		*rest = url;
 		return &db_sqlite_ops;

@@ -16,6 +16,7 @@
 
 #define READ_CHUNK (256 * 1024)
 #define WRITE_CHUNK (256 * 1024)
+#define ZSTD_MAGIC "\x28\xb5\x2f\xfd" /* a zstd frame's first bytes */
 
 static const char *const side_names[] = { "base", "ours", "theirs" };
 static const char *const kind_names[] = { "update/update", "update/delete", "delete/update", "insert/insert",
@@ -76,6 +77,45 @@ static const char *gz_message(gzFile gz, int *zerr)
 	return msg;
 }
 
+/* zstd's part of fill_input: up to cap bytes of r's decompressed input into
+ * dst.  The count, 0 at the end, or -1 with *why set (NULL: errno's). */
+static ssize_t zstd_read(struct stream_reader *r, char *dst, size_t cap, const char **why)
+{
+	ZSTD_outBuffer out = { dst, cap, 0 };
+	for (;;) {
+		if (r->zin_pos < r->zin.len || r->zflush) {
+			ZSTD_inBuffer in = { r->zin.buf, r->zin.len, r->zin_pos };
+			size_t ret = ZSTD_decompressStream(r->zd, &out, &in);
+			if (ZSTD_isError(ret)) {
+				*why = ZSTD_getErrorName(ret); /* "Data corruption detected", ... */
+				return -1;
+			}
+			r->zin_pos = in.pos;
+			r->zleft = ret;
+			r->zflush = out.pos == out.size;
+			if (out.pos)
+				return (ssize_t)out.pos;
+			if (r->zin_pos < r->zin.len)
+				continue;
+		}
+		r->zin.len = r->zin_pos = 0;
+		buf_grow(&r->zin, READ_CHUNK);
+		ssize_t got = read(r->zfd, r->zin.buf, READ_CHUNK);
+		if (got < 0 && errno == EINTR && !util_interrupted)
+			continue;
+		if (got < 0) {
+			*why = NULL;
+			return -1;
+		}
+		if (!got) {
+			*why = "truncated zstd data: its last frame ends early";
+			return r->zleft ? -1 : 0;
+		}
+		r->zin.len = (size_t)got;
+		r->zin_pos = 0;
+	}
+}
+
 /* Read the next chunk of input into r->in (setting r->eof at its end).
  * Returns 0 or -1; a failure is on the line being read. */
 static int fill_input(struct stream_reader *r)
@@ -86,13 +126,20 @@ static int fill_input(struct stream_reader *r)
 	/* A reading thread may be cancelled (stream_close) only while it waits
 	 * for input, which may never come from a stalled pipe. */
 	int cancel_state;
+	const char *zwhy = NULL;
 	if (r->in_thread)
 		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &cancel_state);
-	int got = gzread(r->gz, r->in.buf, READ_CHUNK);
+	ssize_t got = r->zd ? zstd_read(r, r->in.buf, READ_CHUNK, &zwhy) : gzread(r->gz, r->in.buf, READ_CHUNK);
 	if (r->in_thread)
 		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	if (got < 0 && util_interrupted)
 		return stream_error(r, "interrupted");
+	if (got < 0 && r->zd) {
+		r->lineno++;
+		if (!zwhy)
+			return stream_error(r, "read error: %s", strerror(errno));
+		return stream_error(r, "%s%s", strncmp(zwhy, "truncated", 9) ? "corrupt zstd data: " : "", zwhy);
+	}
 	if (got < 0) {
 		int zerr;
 		const char *msg = gz_message(r->gz, &zerr);
@@ -101,15 +148,16 @@ static int fill_input(struct stream_reader *r)
 	}
 	r->in.len = (size_t)got;
 	r->in_pos = 0;
-	if (got == 0) {
+	if (got == 0 && !r->zd) {
 		int zerr;
 		const char *msg = gz_message(r->gz, &zerr);
 		if (zerr != Z_OK && zerr != Z_STREAM_END) {
 			r->lineno++;
 			return stream_error(r, "truncated or corrupt gzip data: %s", msg);
 		}
-		r->eof = 1;
 	}
+	if (got == 0)
+		r->eof = 1;
 	return 0;
 }
 
@@ -215,6 +263,13 @@ static int read_header(struct stream_reader *r)
 	struct jv *rec;
 	const char *type;
 	int64_t version;
+	/* (zstd is only told from its magic number where open_stream could
+	 * read it ahead of time: a file) */
+	if (!r->zd && (fill_input(r) < 0 || (r->in.len >= 4 && !memcmp(r->in.buf, ZSTD_MAGIC, 4)))) {
+		r->lineno = 1;
+		return r->in.len ? stream_error(r, "zstd data on a pipe: give the file's name, or "
+						"decompress it first (zstd -dc)") : -1;
+	}
 	int got = read_record(r, &rec, &type);
 	if (got < 0)
 		return -1;
@@ -316,6 +371,7 @@ static int open_stream(struct stream_reader *r, const char *path, int digest, co
 	buf_init(&r->line);
 	buf_init(&r->err);
 	buf_init(&r->in);
+	buf_init(&r->zin);
 	buf_init(&r->row_prefix);
 	buf_init(&r->key_names);
 	buf_init(&r->key_text);
@@ -345,12 +401,24 @@ static int open_stream(struct stream_reader *r, const char *path, int digest, co
 		free(r->name);
 		r->name = xstrdup(shown);
 	}
-	r->gz = gzdopen(fd, "rb");
-	if (!r->gz) {
-		close(fd);
-		return error("%s: cannot open", r->name);
+	/* zstd is told by its magic number where the input can be read ahead
+	 * of time (a file); zlib takes the rest, plain or gzip */
+	unsigned char magic[4];
+	if (pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) && !memcmp(magic, ZSTD_MAGIC, 4)) {
+		r->zd = ZSTD_createDCtx();
+		r->zfd = fd;
+		if (!r->zd) {
+			close(fd);
+			return error("%s: cannot open", r->name);
+		}
+	} else {
+		r->gz = gzdopen(fd, "rb");
+		if (!r->gz) {
+			close(fd);
+			return error("%s: cannot open", r->name);
+		}
+		gzbuffer(r->gz, READ_CHUNK);
 	}
-	gzbuffer(r->gz, READ_CHUNK);
 	if (read_header(r) < 0)
 		return -1;
 	if ((r->kind == STREAM_DIGEST) != digest)
@@ -1021,6 +1089,8 @@ int stream_read_ahead(struct stream_reader *r)
 	a->inner = *r;
 	a->inner.in_thread = 1;
 	r->gz = NULL;
+	r->zd = NULL;
+	buf_init(&r->zin);
 	buf_init(&r->line);
 	buf_init(&r->err);
 	buf_init(&r->in);
@@ -1051,6 +1121,12 @@ static void release_inner(struct stream_reader *r)
 	if (r->gz)
 		gzclose(r->gz);
 	r->gz = NULL;
+	if (r->zd) {
+		ZSTD_freeDCtx(r->zd);
+		close(r->zfd);
+	}
+	r->zd = NULL;
+	buf_release(&r->zin);
 	change_release(&r->rec);
 	row_release(&r->last);
 	XXH3_freeState(r->h_table);
@@ -1147,12 +1223,6 @@ void stream_close(struct stream_reader *r)
 
 /* ---- writer ---- */
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
 static void writer_init(struct stream_writer *w)
 {
 	memset(w, 0, sizeof(*w));
@@ -1180,11 +1250,13 @@ int stream_create(struct stream_writer *w, const char *path)
 		w->gz = gzopen(path, "wb6");
 		if (!w->gz)
 			return error("%s: %s", path, strerror(errno));
-	} else {
-		w->f = fopen(path, "w");
-		if (!w->f)
-			return error("%s: %s", path, strerror(errno));
+		return 0;
 	}
+	w->f = fopen(path, "w");
+	if (!w->f)
+		return error("%s: %s", path, strerror(errno));
+	if (ends_with(path, ".zst") && !(w->zc = ZSTD_createCCtx()))
+		return error("%s: cannot start zstd", path);
 	return 0;
 }
 
@@ -1209,6 +1281,45 @@ static int write_failed(struct stream_writer *w, int err, const char *why)
 	return error("%s: write error: %s", w->name, why);
 }
 
+/* Write n bytes at p to a writer's output: gz, or f through zc if set (end:
+ * and end zc's frame), or f.  0, or -1 with *err (errno, or 0) and *why. */
+static int sink_write(gzFile gz, ZSTD_CCtx *zc, FILE *f, const char *p, size_t n, int end, int *err,
+		      const char **why)
+{
+	*err = 0;
+	if (gz) {
+		int zerr;
+		if (!n || gzwrite(gz, p, (unsigned)n) == (int)n)
+			return 0;
+		*err = errno;
+		*why = gzerror(gz, &zerr);
+		if (zerr != Z_ERRNO)
+			*err = 0;
+		return -1;
+	}
+	if (zc) {
+		char out[64 * 1024];
+		ZSTD_inBuffer in = { p, n, 0 };
+		for (;;) {
+			ZSTD_outBuffer o = { out, sizeof(out), 0 };
+			size_t left = ZSTD_compressStream2(zc, &o, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+			if (ZSTD_isError(left)) {
+				*why = ZSTD_getErrorName(left);
+				return -1;
+			}
+			if (o.pos && fwrite(out, 1, o.pos, f) != o.pos)
+				break;
+			if (end ? !left : in.pos == in.size)
+				return 0;
+		}
+	} else if (fwrite(p, 1, n, f) == n) {
+		return 0;
+	}
+	*err = errno;
+	*why = strerror(errno);
+	return -1;
+}
+
 /* stream_fast's thread: it compresses what flush_out hands it, one chunk
  * while the next is made, so that gzip (a third of a whole sync's
  * instructions for the sync base) runs on another core.  The writer never
@@ -1217,7 +1328,9 @@ struct stream_deflater {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
-	gzFile gz;
+	gzFile gz;              /* the writer's output, as sink_write takes it */
+	ZSTD_CCtx *zc;
+	FILE *f;
 	struct buf pending;     /* handed over, not yet taken */
 	int stop;
 	int failed, err;        /* a write failed: errno (0: not a system error) and why */
@@ -1238,14 +1351,10 @@ static void *deflate_main(void *arg)
 		pthread_cond_broadcast(&d->changed);
 		int failed = d->failed;
 		pthread_mutex_unlock(&d->lock);
-		int err = 0, zerr;
+		int err = 0;
 		const char *why = NULL;
-		if (!failed && gzwrite(d->gz, work.buf, (unsigned)work.len) != (int)work.len) {
-			err = errno;
-			why = gzerror(d->gz, &zerr);
-			if (zerr != Z_ERRNO)
-				err = 0;
-		}
+		if (!failed)
+			sink_write(d->gz, d->zc, d->f, work.buf, work.len, 0, &err, &why);
 		buf_reset(&work);
 		pthread_mutex_lock(&d->lock);
 		if (why && !d->failed) {
@@ -1261,11 +1370,16 @@ static void *deflate_main(void *arg)
 
 void stream_fast(struct stream_writer *w)
 {
-	if (!w->gz)
+	if (w->gz)
+		gzsetparams(w->gz, 1, Z_DEFAULT_STRATEGY);
+	else if (w->zc)
+		ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, 1);
+	else
 		return;
-	gzsetparams(w->gz, 1, Z_DEFAULT_STRATEGY);
 	struct stream_deflater *d = xcalloc(1, sizeof(*d));
 	d->gz = w->gz;
+	d->zc = w->zc;
+	d->f = w->f;
 	buf_init(&d->pending);
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->changed, NULL);
@@ -1347,15 +1461,10 @@ static int flush_out(struct stream_writer *w)
 	w->hashed = 0; /* of the next chunk */
 	if (w->deflater)
 		return hand_over(w);
-	if (w->gz) {
-		if (gzwrite(w->gz, w->out.buf, (unsigned)w->out.len) != (int)w->out.len) {
-			int err = errno, zerr;
-			const char *why = gzerror(w->gz, &zerr);
-			return write_failed(w, zerr == Z_ERRNO ? err : 0, why);
-		}
-	} else if (fwrite(w->out.buf, 1, w->out.len, w->f) != w->out.len) {
-		return write_failed(w, errno, strerror(errno));
-	}
+	int err;
+	const char *why;
+	if (sink_write(w->gz, w->zc, w->f, w->out.buf, w->out.len, 0, &err, &why) < 0)
+		return write_failed(w, err, why);
 	buf_reset(&w->out);
 	return 0;
 }
@@ -1693,11 +1802,17 @@ static int close_writer(struct stream_writer *w)
 		else if (zret != Z_OK)
 			ret = w->failed ? -1 : error("%s: error closing the gzip stream", w->name);
 	} else if (w->f) {
+		int err;
+		const char *why;
+		if (w->zc && !w->failed && sink_write(NULL, w->zc, w->f, "", 0, 1, &err, &why) < 0)
+			ret = write_failed(w, err, why);
 		if (fflush(w->f) || ferror(w->f))
 			ret = write_failed(w, errno, strerror(errno));
 		if (w->f != stdout && fclose(w->f) && !w->failed)
 			ret = error("%s: %s", w->name, strerror(errno));
 	}
+	ZSTD_freeCCtx(w->zc);
+	w->zc = NULL;
 	w->gz = NULL;
 	w->f = NULL;
 	free(w->name);

@@ -3,8 +3,9 @@
  * The reader checks everything a consumer relies on before it hands out a
  * record: the header, table records before data, sections in table order,
  * keys strictly ascending, per-table and final counts and hashes, and the
- * final end record (a stream without it is truncated).  Input may be gzip;
- * it is detected, not guessed from the name.  Every function returning int
+ * final end record (a stream without it is truncated).  A file may be gzip
+ * or zstd, and stdin gzip: detected, not guessed from the name.  Output is
+ * compressed by the name: gzip for ".gz", zstd for ".zst".  Every function returning int
  * gives -1 after printing "prog: file:line: reason". */
 #ifndef DBPIPE_STREAM_H
 #define DBPIPE_STREAM_H
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <xxhash.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "json.h"
 #include "schema.h"
@@ -85,7 +87,13 @@ struct stream_range {
 
 struct stream_reader {
 	char *name;            /* as shown in messages ("<stdin>" for -) */
-	gzFile gz;
+	gzFile gz;             /* the input, through zlib (plain or gzip)... */
+	ZSTD_DCtx *zd;         /* ...or zstd: zfd's bytes, read into zin */
+	int zfd;
+	struct buf zin;
+	size_t zin_pos;
+	size_t zleft;          /* zstd's last hint: 0 at a frame's end */
+	int zflush;            /* zstd filled the output: it may hold more */
 	struct buf line;
 	long lineno;
 	enum stream_kind kind;
@@ -179,8 +187,9 @@ int stream_error(const struct stream_reader *r, const char *fmt, ...) PRINTF_LIK
 
 struct stream_writer {
 	char *name;
-	FILE *f;
+	FILE *f;               /* plain, or zstd's output (zc) */
 	gzFile gz;
+	ZSTD_CCtx *zc;
 	struct buf out, err;
 	XXH3_state_t *h_table, *h_all;
 	uint64_t count, total;
@@ -206,15 +215,17 @@ struct stream_writer {
 	struct stream_deflater *deflater; /* private: stream_fast's thread, or NULL */
 };
 
-/* Create path (NULL or "-" is stdout); gzip when the name ends in ".gz".
+/* Create path (NULL or "-" is stdout); gzip when the name ends in ".gz",
+ * zstd when it ends in ".zst".
  * A write that fails makes every later call return -1, with one message, or
  * none when the reader went away (EPIPE: see reader_gone in util.h). */
 int stream_create(struct stream_writer *w, const char *path);
 /* A writer with no output, for stream_row_bytes after stream_begin_table;
  * released by stream_abandon. */
 void stream_create_formatter(struct stream_writer *w);
-/* Right after stream_create: gzip for speed (level 1) rather than size, and
- * on a thread of its own, for a file every run writes whole (the sync base). */
+/* Right after stream_create of a compressed file: compression for speed
+ * (level 1) rather than size, on a thread of its own, for a file every run
+ * writes whole (the sync base). */
 void stream_fast(struct stream_writer *w);
 int stream_write_header(struct stream_writer *w, enum stream_kind kind,
 			const char *source, const char *engine);

@@ -68,6 +68,8 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* qsort's order of an array of strings (char *): strcmp's. */
 int strcmp_ptr(const void *a, const void *b);
+/* Whether s ends in suffix. */
+int ends_with(const char *s, const char *suffix);
 /* Free the n strings of v, and v. */
 void free_strv(char **v, size_t n);
 /* A new private directory $TMPDIR/PREFIX.XXXXXX (/tmp without TMPDIR),
@@ -94,6 +96,7 @@ void buf_init(struct buf *b);
 void buf_release(struct buf *b);
 void buf_grow(struct buf *b, size_t extra);
 void buf_reset(struct buf *b);
+void buf_truncate(struct buf *b, size_t len); /* to len bytes, if longer */
 void buf_adds(struct buf *b, const char *s);
 /* Inline: the writers call these once or more per value. */
 static inline void buf_add(struct buf *b, const void *data, size_t n)
