@@ -1,5 +1,5 @@
 /* A libFuzzer target for the stream reader: the input is a whole stream
- * file (plain or gzip), read to its end as dbapply and dbdiff read it.
+ * file (plain, gzip or zstd), read to its end as dbapply and dbdiff read it.
  * Every input must end in a clean refusal or a clean end, never a crash,
  * a leak or undefined behaviour (ASan/UBSan are on). */
 #include <stdint.h>
