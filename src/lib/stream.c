@@ -1321,9 +1321,10 @@ static int sink_write(gzFile gz, ZSTD_CCtx *zc, FILE *f, const char *p, size_t n
 }
 
 /* stream_fast's thread: it compresses what flush_out hands it, one chunk
- * while the next is made, so that gzip (a third of a whole sync's
- * instructions for the sync base) runs on another core.  The writer never
- * touches gz while the thread runs; close_writer joins it first. */
+ * while the next is made, so that the sync base's compression (with gzip,
+ * a third of a whole sync's instructions) runs on another core.  The writer
+ * never touches its output while the thread runs; close_writer joins it
+ * first. */
 struct stream_deflater {
 	pthread_t thread;
 	pthread_mutex_t lock;
