@@ -5,8 +5,8 @@
  * keys strictly ascending, per-table and final counts and hashes, and the
  * final end record (a stream without it is truncated).  A file may be gzip
  * or zstd, and stdin gzip: detected, not guessed from the name.  Output is
- * compressed by the name: gzip for ".gz", zstd for ".zst".  Every function returning int
- * gives -1 after printing "prog: file:line: reason". */
+ * compressed by the name: gzip for ".gz", zstd for ".zst".  Every function
+ * returning int gives -1 after printing "prog: file:line: reason". */
 #ifndef DBPIPE_STREAM_H
 #define DBPIPE_STREAM_H
 

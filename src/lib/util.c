@@ -183,6 +183,12 @@ int strcmp_ptr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
 void free_strv(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -234,13 +240,6 @@ void buf_truncate(struct buf *b, size_t len)
 		b->buf[len] = '\0';
 	}
 }
-
-int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
 
 void buf_adds(struct buf *b, const char *s)
 {
