@@ -350,12 +350,7 @@ int apply_stream(struct db *db, const char *input, const struct apply_opts *o, s
 	schema_init(&a.target);
 	if (o->undo_path) {
 		/* x.ndjson.gz -> x.ndjson.partial.gz: still gzip, never taken for an undo stream */
-		struct buf p = BUF_INIT;
-		size_t n = strlen(o->undo_path);
-		int gz = n > 3 && !strcmp(o->undo_path + n - 3, ".gz");
-		buf_add(&p, o->undo_path, gz ? n - 3 : n);
-		buf_adds(&p, gz ? ".partial.gz" : ".partial");
-		a.undo_partial = buf_detach(&p);
+		a.undo_partial = partial_path(o->undo_path);
 	}
 	/* MySQL: the DDL of --schema before the transaction, on a checked copy */
 	struct apply_schema_undo *schema_undo = NULL;

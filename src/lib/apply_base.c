@@ -291,12 +291,7 @@ int apply_base_start(struct apply *a)
 	}
 	if (a->o->dry_run)
 		return 0;
-	struct buf partial = BUF_INIT; /* x.ndjson.zst -> x.ndjson.partial.zst */
-	const char *ext = strrchr(a->base_new, '.');
-	buf_add(&partial, a->base_new, (size_t)(ext - a->base_new));
-	buf_adds(&partial, ".partial");
-	buf_adds(&partial, ext);
-	a->base_partial = buf_detach(&partial);
+	a->base_partial = partial_path(a->base_new);
 	if (make_parent_dir(a->base_partial) < 0 || stream_create(&a->base_w, a->base_partial) < 0)
 		return -1;
 	stream_fast(&a->base_w);

@@ -209,25 +209,22 @@ int backup_write(const char *target, const char *path, const struct db_options *
 		goto out;
 	/* Written and verified under a name no one takes for a backup (dbprune
 	 * included), then renamed: a backup is whole and verified, or absent. */
-	struct buf partial = BUF_INIT;
-	size_t n = strlen(path);
-	buf_add(&partial, path, n > 3 && !strcmp(path + n - 3, ".gz") ? n - 3 : n);
-	buf_adds(&partial, ".partial.gz");
+	char *partial = partial_path(path);
 	src.schema_only = schema_only;
-	if (source_dump(&src, partial.buf, schema_only ? "schema" : "backup") < 0 ||
-	    verify_into(partial.buf, path, NULL) < 0) {
-		unlink(partial.buf);
-		buf_release(&partial);
+	if (source_dump(&src, partial, schema_only ? "schema" : "backup") < 0 ||
+	    verify_into(partial, path, NULL) < 0) {
+		unlink(partial);
+		free(partial);
 		goto out;
 	}
-	if (rename(partial.buf, path) < 0) {
+	if (rename(partial, path) < 0) {
 		error("%s: %s", path, strerror(errno));
 		remove_marker(path);
-		unlink(partial.buf);
-		buf_release(&partial);
+		unlink(partial);
+		free(partial);
 		goto out;
 	}
-	buf_release(&partial);
+	free(partial);
 	ret = 0;
 out:
 	source_close(&src);

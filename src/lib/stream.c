@@ -112,7 +112,6 @@ static ssize_t zstd_read(struct stream_reader *r, char *dst, size_t cap, const c
 			return r->zleft ? -1 : 0;
 		}
 		r->zin.len = (size_t)got;
-		r->zin_pos = 0;
 	}
 }
 

@@ -189,6 +189,16 @@ int ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
+char *partial_path(const char *path)
+{
+	const char *suffix = ends_with(path, ".gz") ? ".gz" : ends_with(path, ".zst") ? ".zst" : "";
+	struct buf p = BUF_INIT;
+	buf_add(&p, path, strlen(path) - strlen(suffix));
+	buf_adds(&p, ".partial");
+	buf_adds(&p, suffix);
+	return buf_detach(&p);
+}
+
 void free_strv(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -70,6 +70,11 @@ char *xstrndup(const char *s, size_t n);
 int strcmp_ptr(const void *a, const void *b);
 /* Whether s ends in suffix. */
 int ends_with(const char *s, const char *suffix);
+/* The name a file is written under until it is whole: path with
+ * ".partial" before its compression suffix (x.ndjson.gz ->
+ * x.ndjson.partial.gz, .zst alike: compressed the same), else at its end;
+ * never the finished file's name.  Caller frees. */
+char *partial_path(const char *path);
 /* Free the n strings of v, and v. */
 void free_strv(char **v, size_t n);
 /* A new private directory $TMPDIR/PREFIX.XXXXXX (/tmp without TMPDIR),

@@ -13,9 +13,8 @@
  * next FETCH is sent as soon as a batch arrives), unless the caller has
  * the connection to itself until the scan ends (db.scan_alone: dbapply
  * reading a target table whole on its own thread), which a COPY within a
- * savepoint serves.  Either way a table is
- * never held in memory.  Keys are ordered as value_cmp orders them (the
- * dialect's order_key, catalog.c). */
+ * savepoint serves.  Either way a table is never held in memory.  Keys are
+ * ordered as value_cmp orders them (the dialect's order_key, catalog.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
