@@ -791,6 +791,34 @@ synced_pair() {
 	assert_line --regexp '^total +0 +0 +0$'
 }
 
+@test "a sync of part of the data (--subset, -t) keeps the base's other rows as they were: the next whole sync still tells prod's own edits from dev's" {
+	synced_pair
+	sqlite3 prod.db "UPDATE clients SET vip = 1 WHERE id = 11; UPDATE documents SET filename = 'prod.pdf' WHERE id = 3"
+	sqlite3 dev.db "UPDATE clients SET phone = 'dev 12' WHERE id = 12; UPDATE clients SET phone = 'dev 13' WHERE id = 13"
+	# client 12 and what it needs: every table read in part, by key
+	run sh -c "dbdump-rows --subset 'clients:id = 12' dev.db | dbapply prod.db"
+	assert_success
+	assert_line --regexp '^clients +0 +1 +0$'
+	# clients whole, and no other table
+	run sh -c 'dbdump-rows -t clients dev.db | dbapply prod.db'
+	assert_success
+	assert_line --regexp '^clients +0 +1 +0$'
+	assert_line "1 row changed in the target since the last sync kept as changed"
+	# the whole sync: nothing left to write, and prod's two edits are its own
+	run sh -c 'dbdump-rows dev.db | dbapply prod.db'
+	assert_success
+	assert_line "total              0         0         0"
+	assert_line "2 rows changed in the target since the last sync kept as changed"
+	assert_equal "$(sqlite3 prod.db "SELECT vip FROM clients WHERE id = 11; SELECT filename FROM documents WHERE id = 3")" "1
+prod.pdf"
+	# and the base holds a row for each of dev's, whole
+	base=$(ls backups/prod.base-*.ndjson.zst)
+	run dbbackup --verify "$base"
+	assert_success
+	assert_equal "$(zstdcat "$base" | jq -c 'select(.type == "row") | .row' | sort | md5sum)" \
+		"$(dbdump-rows dev.db | jq -c 'select(.type == "row") | .row' | sort | md5sum)"
+}
+
 @test "a row prod deleted since the last sync stays deleted" {
 	synced_pair
 	sqlite3 prod.db "DELETE FROM documents WHERE id = 3"

@@ -401,9 +401,15 @@ int apply_base_finish(struct apply *a)
 		if (source_begin_table(&a->base, bt) < 0)
 			return -1;
 		a->base_rows_read = 1;
-		while ((got = base_read_row(&a->base, &r, 0)) > 0)
-			if (stream_write_row(&a->base_w, r) < 0)
+		/* copied as their records are, where read lazily (undecoded) */
+		while ((got = base_read_row(&a->base, &r, 1)) > 0) {
+			const char *rec;
+			size_t n;
+			if ((a->base.rd.undecoded && source_row_bytes(&a->base, &rec, &n)
+				     ? stream_write_row_record(&a->base_w, rec, n)
+				     : stream_write_row(&a->base_w, r)) < 0)
 				return -1;
+		}
 		if (got < 0 || stream_end_table(&a->base_w) < 0)
 			return -1;
 	}

@@ -562,6 +562,9 @@ int apply_read_keyed(struct apply *a, struct plan *p)
 {
 	int got;
 	a->nheld = 0;
+	/* the old base's rows of the keys not looked up go into the new
+	 * base as their records are, undecoded */
+	a->base_keys_only = apply_three_way(a, p);
 	while ((got = stream_next(&a->rd)) > 0 && a->rd.rec.type != REC_TABLE_END) {
 		progress_rows(1, a->rd.line.len + 1);
 		a->line = a->rd.rec_line;

@@ -338,10 +338,12 @@ int merge_table(const struct table *t, struct row_iter *base, struct row_iter *o
 			if (s[i].got > 0 && (s[i].cur == min || table_key_cmp(t, s[i].cur, min) == 0))
 				at[i] = s[i].cur;
 		m.conflicted = 0;
-		/* OURS and THEIRS the same row: merge_key makes no change
-		 * whatever BASE holds, so rows read lazily (row_iter.bytes)
-		 * need not be decoded.  Else the three are made whole. */
-		if (!(at[1] && at[2] && row_iter_same_bytes(ours, theirs)) &&
+		/* OURS and THEIRS the same row, or a key BASE alone holds (a
+		 * row both sides deleted, or one a partial table leaves out):
+		 * merge_key makes no change whatever BASE holds, so rows read
+		 * lazily (row_iter.bytes) need not be decoded.  Else the three
+		 * are made whole. */
+		if ((at[1] || at[2]) && !(at[1] && at[2] && row_iter_same_bytes(ours, theirs)) &&
 		    ((at[0] && row_iter_whole(base) < 0) || (at[1] && row_iter_whole(ours) < 0) ||
 		     (at[2] && row_iter_whole(theirs) < 0) || merge_key(&m, at[0], at[1], at[2]) < 0))
 			goto out;
