@@ -65,7 +65,14 @@ BENCH_PREP=""
 # sh -c), into m_secs and m_mb; 1 (said why) if it failed.
 measure_once() {
 	# (and the files it wrote on disk: else the run's fsync writes them)
-	[ -z "$BENCH_PREP" ] || { sh -c "$BENCH_PREP" > /dev/null 2>&1 && sync; }
+	if [ -n "$BENCH_PREP" ]; then
+		sh -c "$BENCH_PREP" > /dev/null 2> "$work/err" || {
+			echo "bench: failed to prepare: $BENCH_PREP" >&2
+			cat "$work/err" >&2
+			return 1
+		}
+		sync
+	fi
 	/usr/bin/time -f '%e %M' -o "$work/time" sh -c "$1" > /dev/null 2> "$work/err" || {
 		echo "bench: failed: $1" >&2
 		cat "$work/err" >&2
@@ -230,15 +237,24 @@ bench_postgresql() {
 	peer "full replace: pg_dump --data-only | psql" $total \
 		"psql -X -q -d '$(pg_url full_copy)' -c 'TRUNCATE orders, customers' && pg_dump --data-only '$dev' | psql -X -q -d '$(pg_url full_copy)'"
 	full=$peer_secs
+	# These three change their target.  Before each run, untimed, the
+	# target gets its 1% back (prod's as they were when dev changed them)
+	# and its sync state in backups/ is put back as the run found it: none
+	# for prod2 and prod3, the last sync's mark and base for prod.
+	local undo="UPDATE customers SET email = 'c' || id || '@example.com' WHERE id % 100 = 0"
+	mkdir "$work/prod-state"
+	cp -p "$work"/backups/prod.* "$work/prod-state/"
 	# (a first sync into prod2: --prefer source says dev's changed rows are edits, so they are written as before)
-	# (these three change their target: run once each)
-	BENCH_REPEAT=1 ours "sync, every row compared, 1% changed" $total \
+	BENCH_PREP="rm -f '$work'/backups/prod2.* && psql -X -q -d '$prod2' -c \"$undo\"" \
+		ours "sync, every row compared, 1% changed" $total \
 		"dbdump-rows -q '$dev' | dbapply -q --no-undo --prefer source '$prod2'" "$full" "full replace"
-	BENCH_REPEAT=1 ours "sync --since MARK (incremental), 1% changed" $total \
+	BENCH_PREP="rm -f '$work'/backups/prod.* && cp -p '$work'/prod-state/* '$work/backups/' && psql -X -q -d '$prod' -c \"$undo\"" \
+		ours "sync --since MARK (incremental), 1% changed" $total \
 		"dbdump-rows -q --since \"\$(dbapply --mark '$prod')\" '$dev' | dbapply -q --no-undo '$prod'" "$full" "full replace"
 	# the digest pipeline (item 4) as a general sync on one machine: each
 	# side reads its own rows, only the ranges that differ cross (item 3)
-	BENCH_REPEAT=1 ours "digest sync (--digest | --against | dbapply), 1% changed" $total \
+	BENCH_PREP="rm -f '$work'/backups/prod3.* && psql -X -q -d '$prod3' -c \"$undo\"" \
+		ours "digest sync (--digest | --against | dbapply), 1% changed" $total \
 		"dbdump-rows -q --digest '$prod3' | dbdump-rows -q --against - '$dev' | dbapply -q --no-undo --prefer source '$prod3'" \
 		"$full" "full replace"
 	ours "dbdiff of the live pair after the sync" $total "dbdiff '$dev' '$prod'"
@@ -292,7 +308,9 @@ bench_mariadb() {
 	peer "full replace: mysqldump --no-create-info | mysql" $total \
 		"mysql -h 127.0.0.1 -P $MY_PORT -u dbpipe -e 'SET foreign_key_checks = 0; TRUNCATE orders; TRUNCATE customers' full_copy && mysqldump -h 127.0.0.1 -P $MY_PORT -u dbpipe --single-transaction --quick --no-create-info dev | mysql -h 127.0.0.1 -P $MY_PORT -u dbpipe full_copy"
 	full=$peer_secs
-	BENCH_REPEAT=1 ours "sync, every row compared, 1% changed" $total \
+	# before each run, untimed: prod's 1% back as they were, and no sync state
+	BENCH_PREP="rm -f '$work'/backups/prod.* && mysql -h 127.0.0.1 -P $MY_PORT -u dbpipe -e \"UPDATE customers SET email = CONCAT('c', id, '@example.com') WHERE id % 100 = 0\" prod" \
+		ours "sync, every row compared, 1% changed" $total \
 		"dbdump-rows -q '$dev' | dbapply -q --no-undo --prefer source '$prod'" "$full" "full replace"
 	if command -v pt-table-sync > /dev/null 2>&1; then
 		# pt-table-sync exits 2 when it changed rows
@@ -505,15 +523,16 @@ bench_digest() {
 
 echo "dbpipe benchmark, $RUN_ID, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), rows: $ROWS, times: the median of $REPEAT runs (BENCH_REPEAT)"
 [ -z "$BENCH_JSON" ] || echo "(each measurement also appended to $BENCH_JSON as a JSON line)"
-# BENCH_ONLY=digest or sqlite: that section alone (sqlite: no server started)
+# BENCH_ONLY=digest, sqlite, postgresql or mariadb: that section alone
+# (digest and sqlite: no server started)
 case "${BENCH_ONLY:-}" in
-digest | sqlite)
+digest | sqlite | postgresql | mariadb)
 	"bench_$BENCH_ONLY"
 	exit 0
 	;;
 "") ;;
 *)
-	echo "bench: BENCH_ONLY is digest or sqlite, not \"$BENCH_ONLY\"" >&2
+	echo "bench: BENCH_ONLY is digest, sqlite, postgresql or mariadb, not \"$BENCH_ONLY\"" >&2
 	exit 2
 	;;
 esac
