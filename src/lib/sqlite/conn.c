@@ -38,6 +38,32 @@ int sq_prepare(struct db *db, const char *sql, sqlite3_stmt **out)
 	return 0;
 }
 
+int sq_texts(struct db *db, const char *sql, const char *param, const char *what, char ***v, size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t alloc = 0;
+	*v = NULL;
+	*n = 0;
+	if (sq_prepare(db, sql, &st) < 0)
+		return -1;
+	if (param)
+		sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		ALLOC_GROW(*v, *n + 1, alloc);
+		(*v)[(*n)++] = xstrdup(t ? (const char *)t : "");
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	/* an error part way is no "no more rows": what was read goes */
+	free_strv(*v, *n);
+	*v = NULL;
+	*n = 0;
+	return sq_fail(db, what ? what : sql);
+}
+
 sqlite3_stmt *sq_cached(struct db *db, const char *sql)
 {
 	struct sqlite_db *s = db->impl;

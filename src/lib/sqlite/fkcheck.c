@@ -34,30 +34,9 @@ static void add_string(char ***v, size_t *n, size_t *alloc, char *s)
  * string each with "\tfkid" after it, sorted. */
 static int fk_violations(struct db *db, char ***out, size_t *n)
 {
-	sqlite3_stmt *st;
-	size_t alloc = 0;
-	*out = NULL;
-	*n = 0;
-	if (sq_prepare(db, "PRAGMA foreign_key_check", &st) < 0)
+	if (sq_texts(db, "SELECT \"table\" || char(9) || ifnull(rowid, 0) || char(9) || parent || char(9) || fkid "
+		     "FROM pragma_foreign_key_check", NULL, "checking the foreign keys", out, n) < 0)
 		return -1;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct buf b = BUF_INIT;
-		buf_addf(&b, "%s\t%lld\t%s\t%d", sqlite3_column_text(st, 0),
-			 (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2),
-			 sqlite3_column_int(st, 3));
-		add_string(out, n, &alloc, buf_detach(&b));
-	}
-	/* an error part way is no "no more violations": the check failed */
-	if (rc != SQLITE_DONE) {
-		sq_fail(db, "checking the foreign keys");
-		sqlite3_finalize(st);
-		free_strv(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return -1;
-	}
-	sqlite3_finalize(st);
 	if (*n)
 		qsort(*out, *n, sizeof(char *), strcmp_ptr);
 	return 0;

@@ -425,41 +425,20 @@ static int rewrite_create(struct buf *out, const char *create, const char *tmp, 
 	return ret;
 }
 
-/* The first text of each row of sql (one parameter: the table), into
- * v; -1 on an error of SQLite's. */
-static int texts(struct db *db, const char *sql, const char *table, char ***v, size_t *n)
-{
-	sqlite3_stmt *st;
-	size_t alloc = 0;
-	*v = NULL;
-	*n = 0;
-	if (sq_prepare(db, sql, &st) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_TRANSIENT);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *s = sqlite3_column_text(st, 0);
-		ALLOC_GROW(*v, *n + 1, alloc);
-		(*v)[(*n)++] = xstrdup(s ? (const char *)s : "");
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sq_fail(db, sql);
-}
-
 /* Why the table cannot be rebuilt in this transaction, into err: the
  * connection enforces foreign keys (conn.c) and a table refers to it. */
 static int enforced_referrers(struct db *db, const char *table, struct buf *err)
 {
 	char **on, **by;
 	size_t non, nby;
-	if (texts(db, "SELECT foreign_keys FROM pragma_foreign_keys WHERE ?1 IS NOT NULL", table, &on, &non) < 0)
+	if (sq_texts(db, "SELECT foreign_keys FROM pragma_foreign_keys WHERE ?1 IS NOT NULL", table, NULL, &on, &non) < 0)
 		return -1;
 	int enforced = non && !strcmp(on[0], "1");
 	free_strv(on, non);
 	if (!enforced)
 		return 0;
-	if (texts(db, "SELECT DISTINCT m.name FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f "
-		      "WHERE m.type = 'table' AND f.\"table\" = ?1 COLLATE NOCASE ORDER BY m.name", table, &by,
+	if (sq_texts(db, "SELECT DISTINCT m.name FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f "
+		      "WHERE m.type = 'table' AND f.\"table\" = ?1 COLLATE NOCASE ORDER BY m.name", table, NULL, &by,
 		  &nby) < 0)
 		return -1;
 	if (nby)
@@ -486,13 +465,13 @@ int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit
 			goto out;
 		}
 	}
-	if (texts(db, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1", table, &create,
+	if (sq_texts(db, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1", table, NULL, &create,
 		  &ncreate) < 0 ||
-	    texts(db, "SELECT name FROM pragma_table_xinfo(?1) WHERE hidden = 0 ORDER BY cid", table, &cols,
+	    sq_texts(db, "SELECT name FROM pragma_table_xinfo(?1) WHERE hidden = 0 ORDER BY cid", table, NULL, &cols,
 		  &ncols) < 0 ||
-	    texts(db, "SELECT sql FROM sqlite_schema WHERE tbl_name = ?1 AND type IN ('index', 'trigger') "
-		      "AND sql IS NOT NULL ORDER BY type, name", table, &others, &nothers) < 0 ||
-	    texts(db, "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1", table, &rowid,
+	    sq_texts(db, "SELECT sql FROM sqlite_schema WHERE tbl_name = ?1 AND type IN ('index', 'trigger') "
+		      "AND sql IS NOT NULL ORDER BY type, name", table, NULL, &others, &nothers) < 0 ||
+	    sq_texts(db, "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1", table, NULL, &rowid,
 		  &nrowid) < 0)
 		goto out;
 	if (ncreate != 1) {
@@ -513,14 +492,14 @@ int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit
 		goto out;
 	}
 	/* sqlite_sequence exists once a table has AUTOINCREMENT */
-	if (texts(db, "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence' AND ?1 IS NOT NULL", table, &seq,
+	if (sq_texts(db, "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence' AND ?1 IS NOT NULL", table, NULL, &seq,
 		  &nseq) < 0)
 		goto out;
 	int has_sequence = nseq > 0;
 	free_strv(seq, nseq);
 	seq = NULL;
 	nseq = 0;
-	if (has_sequence && texts(db, "SELECT seq FROM sqlite_sequence WHERE name = ?1", table, &seq, &nseq) < 0)
+	if (has_sequence && sq_texts(db, "SELECT seq FROM sqlite_sequence WHERE name = ?1", table, NULL, &seq, &nseq) < 0)
 		goto out;
 	int keeps_rowid = nrowid == 1 && !strcmp(rowid[0], "0");
 	if (keeps_rowid)

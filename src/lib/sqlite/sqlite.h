@@ -69,6 +69,10 @@ int sq_column_type(struct buf *sql, const struct column *c, int indexed, const c
 int sq_fail(struct db *db, const char *what);
 int sq_exec(struct db *db, const char *sql);
 int sq_prepare(struct db *db, const char *sql, sqlite3_stmt **out);
+/* The first column of each row of sql (?1 bound to param, unless NULL),
+ * as text (NULL as ""), into *v (*n strings, free_strv); on failure
+ * db->err says what (NULL: the SQL) failed, and -1. */
+int sq_texts(struct db *db, const char *sql, const char *param, const char *what, char ***v, size_t *n);
 /* A prepared statement for sql, reused across calls (reset, bindings
  * cleared), owned by the cache; NULL on failure. */
 sqlite3_stmt *sq_cached(struct db *db, const char *sql);
