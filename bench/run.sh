@@ -339,10 +339,11 @@ bench_json() {
 
 # A SQLite database $1 of $ROWS customers (a self-reference every tenth row).
 sqlite_customers() {
+	local rows=${2:-$ROWS}
 	sqlite3 "$1" <<-SQL
 	CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT, balance NUMERIC(12,2) NOT NULL,
 		referred_by INTEGER REFERENCES customers(id), created DATETIME NOT NULL);
-	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $ROWS)
+	WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $rows)
 	INSERT INTO customers SELECT i, 'Customer ' || i, 'c' || i || '@example.com', (i % 100000) / 100.0,
 		CASE WHEN i > 1 AND i % 10 = 0 THEN i - 1 END, datetime(1767225600 + i, 'unixepoch') FROM n;
 	SQL
@@ -521,18 +522,79 @@ bench_digest() {
 	rm -rf "$d"
 }
 
+# Peak memory at two sizes (ROWS / 10 and ROWS customers, SQLite, 1% drift
+# of each kind): a streaming program's peak must not grow with the table.
+# One run each (memory does not move as time does); times in the JSON lines.
+memory_pair() {
+	local n=$1 d=$2
+	sqlite_customers "$d/prod.db" "$n"
+	cp "$d/prod.db" "$d/dev.db"
+	sqlite3 "$d/dev.db" "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 200 = 0;
+		DELETE FROM customers WHERE id % 400 = 1;
+		INSERT INTO customers SELECT id + $n, name, email, balance, NULL, created FROM customers WHERE id % 400 = 2"
+	cp "$d/prod.db" "$d/target.db"
+	dbdump-rows -q "$d/prod.db" > "$d/prod.ndjson"
+}
+bench_memory() {
+	local small=$((ROWS / 10)) large=$ROWS n i
+	section memory "Peak memory, SQLite customers at two sizes, 1% drift" bytes
+	printf '%-52s %10s %10s %7s\n' "" "MB $small" "MB $large" "large/small"
+	local whats=(
+		"dbdump-rows dev.db"
+		"dbdiff prod.ndjson dev.ndjson (two stream files)"
+		"dbdiff prod.db dev.db (the live pair)"
+		"dbapply --mirror target.db < dev.ndjson (first sync)"
+		"dbapply target.db < dev.ndjson (three-way, base)"
+		"dbmerge prod.ndjson dev.ndjson prod.ndjson"
+		"dbbackup dev.db (written, read back)"
+		"dbmask dev.ndjson (name and email)"
+		"dbdump-rows --digest prod.db"
+		"dbdump-rows --against digest dev.db"
+	)
+	local cmds=(
+		"dbdump-rows -q dev.db > dev.ndjson"
+		"dbdiff prod.ndjson dev.ndjson; test \$? -eq 1"
+		"dbdiff prod.db dev.db; test \$? -eq 1"
+		"dbapply -q --mirror target.db < dev.ndjson"
+		"dbapply -q target.db < dev.ndjson"
+		"dbmerge prod.ndjson dev.ndjson prod.ndjson; test \$? -le 1"
+		"dbbackup -q -d bk dev.db"
+		"dbmask -r mask.conf -k key dev.ndjson"
+		"dbdump-rows -q --digest prod.db > digest.ndjson"
+		"dbdump-rows -q --against digest.ndjson dev.db"
+	)
+	local -A mb
+	for n in $small $large; do
+		local d=$work/memory-$n
+		mkdir -p "$d"
+		memory_pair "$n" "$d"
+		echo 'bench secret' > "$d/key"
+		printf '[customers]\nname = fake name\nemail = fake email\n' > "$d/mask.conf"
+		for i in "${!cmds[@]}"; do
+			measure_once "cd '$d' && ${cmds[$i]}" || return 1
+			mb[$n,$i]=$m_mb
+			ROWS=$n json "${whats[$i]}" dbpipe "${cmds[$i]}" "$m_secs" "$m_mb" "$n"
+		done
+		rm -rf "$d"
+	done
+	for i in "${!cmds[@]}"; do
+		awk -v w="${whats[$i]}" -v a="${mb[$small,$i]}" -v b="${mb[$large,$i]}" 'BEGIN {
+			printf "%-52s %10.1f %10.1f %6.2fx\n", w, a, b, (a > 0 ? b / a : 0) }'
+	done
+}
+
 echo "dbpipe benchmark, $RUN_ID, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), rows: $ROWS, times: the median of $REPEAT runs (BENCH_REPEAT)"
 [ -z "$BENCH_JSON" ] || echo "(each measurement also appended to $BENCH_JSON as a JSON line)"
-# BENCH_ONLY=digest, sqlite, postgresql or mariadb: that section alone
-# (digest and sqlite: no server started)
+# BENCH_ONLY=digest, sqlite, postgresql, mariadb or memory: that section
+# alone (digest, sqlite and memory: no server started)
 case "${BENCH_ONLY:-}" in
-digest | sqlite | postgresql | mariadb)
+digest | sqlite | postgresql | mariadb | memory)
 	"bench_$BENCH_ONLY"
 	exit 0
 	;;
 "") ;;
 *)
-	echo "bench: BENCH_ONLY is digest, sqlite, postgresql or mariadb, not \"$BENCH_ONLY\"" >&2
+	echo "bench: BENCH_ONLY is digest, sqlite, postgresql, mariadb or memory, not \"$BENCH_ONLY\"" >&2
 	exit 2
 	;;
 esac
@@ -541,3 +603,4 @@ for e in $ENGINES; do
 	"bench_$e"
 done
 bench_digest
+bench_memory
