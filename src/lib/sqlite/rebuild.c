@@ -431,15 +431,16 @@ static int enforced_referrers(struct db *db, const char *table, struct buf *err)
 {
 	char **on, **by;
 	size_t non, nby;
-	if (sq_texts(db, "SELECT foreign_keys FROM pragma_foreign_keys WHERE ?1 IS NOT NULL", table, NULL, &on, &non) < 0)
+	if (sq_texts(db, "SELECT foreign_keys FROM pragma_foreign_keys WHERE ?1 IS NOT NULL", table, NULL, &on,
+		     &non) < 0)
 		return -1;
 	int enforced = non && !strcmp(on[0], "1");
 	free_strv(on, non);
 	if (!enforced)
 		return 0;
 	if (sq_texts(db, "SELECT DISTINCT m.name FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f "
-		      "WHERE m.type = 'table' AND f.\"table\" = ?1 COLLATE NOCASE ORDER BY m.name", table, NULL, &by,
-		  &nby) < 0)
+			 "WHERE m.type = 'table' AND f.\"table\" = ?1 COLLATE NOCASE ORDER BY m.name",
+		     table, NULL, &by, &nby) < 0)
 		return -1;
 	if (nby)
 		buf_addf(err, "table \"%s\" has a foreign key into it, and SQLite enforces foreign keys in this "
@@ -465,14 +466,14 @@ int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit
 			goto out;
 		}
 	}
-	if (sq_texts(db, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1", table, NULL, &create,
-		  &ncreate) < 0 ||
-	    sq_texts(db, "SELECT name FROM pragma_table_xinfo(?1) WHERE hidden = 0 ORDER BY cid", table, NULL, &cols,
-		  &ncols) < 0 ||
+	if (sq_texts(db, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1", table, NULL,
+		     &create, &ncreate) < 0 ||
+	    sq_texts(db, "SELECT name FROM pragma_table_xinfo(?1) WHERE hidden = 0 ORDER BY cid", table, NULL,
+		     &cols, &ncols) < 0 ||
 	    sq_texts(db, "SELECT sql FROM sqlite_schema WHERE tbl_name = ?1 AND type IN ('index', 'trigger') "
-		      "AND sql IS NOT NULL ORDER BY type, name", table, NULL, &others, &nothers) < 0 ||
-	    sq_texts(db, "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1", table, NULL, &rowid,
-		  &nrowid) < 0)
+			 "AND sql IS NOT NULL ORDER BY type, name", table, NULL, &others, &nothers) < 0 ||
+	    sq_texts(db, "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1", table, NULL,
+		     &rowid, &nrowid) < 0)
 		goto out;
 	if (ncreate != 1) {
 		db_error(db, "table \"%s\": not a table SQLite keeps a CREATE TABLE of", table);
@@ -492,14 +493,15 @@ int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit
 		goto out;
 	}
 	/* sqlite_sequence exists once a table has AUTOINCREMENT */
-	if (sq_texts(db, "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence' AND ?1 IS NOT NULL", table, NULL, &seq,
-		  &nseq) < 0)
+	if (sq_texts(db, "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence' AND ?1 IS NOT NULL", table,
+		     NULL, &seq, &nseq) < 0)
 		goto out;
 	int has_sequence = nseq > 0;
 	free_strv(seq, nseq);
 	seq = NULL;
 	nseq = 0;
-	if (has_sequence && sq_texts(db, "SELECT seq FROM sqlite_sequence WHERE name = ?1", table, NULL, &seq, &nseq) < 0)
+	if (has_sequence &&
+	    sq_texts(db, "SELECT seq FROM sqlite_sequence WHERE name = ?1", table, NULL, &seq, &nseq) < 0)
 		goto out;
 	int keeps_rowid = nrowid == 1 && !strcmp(rowid[0], "0");
 	if (keeps_rowid)
