@@ -493,6 +493,10 @@ int value_equal(const struct row *a, size_t ia, const struct row *b, size_t ib, 
 		return 0;
 	if (va->state != V_SET)
 		return 1;
+	/* the same text is the same value, whatever the type (most values a
+	 * comparison meets): no number or time need be read */
+	if (va->len == vb->len && !memcmp(row_ptr(a, ia), row_ptr(b, ib), va->len))
+		return 1;
 	if (t == VT_TIME || t == VT_TIMESTAMP || t == VT_TIMESTAMPTZ) {
 		const char *pa = row_ptr(a, ia), *pb = row_ptr(b, ib);
 		size_t la = instant_len(pa, va->len), lb = instant_len(pb, vb->len);
