@@ -349,6 +349,15 @@ sqlite_customers() {
 	SQL
 }
 
+# Drift $1, a copy of sqlite_customers' $2 customers, by 1% of each kind:
+# 0.5% updated, 0.25% deleted, 0.25% inserted (ids ending in 1 are never
+# referred to: referred_by is id - 1 of ids ending in 0).
+sqlite_drift() {
+	sqlite3 "$1" "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 200 = 0;
+		DELETE FROM customers WHERE id % 400 = 1;
+		INSERT INTO customers SELECT id + $2, name, email, balance, NULL, created FROM customers WHERE id % 400 = 2"
+}
+
 
 # The whole SQLite sync (issue 15, item 1): a dev that drifted 1% from prod
 # (0.5% updated, 0.25% deleted, 0.25% inserted), applied with --mirror
@@ -361,10 +370,7 @@ bench_sqlite_mirror() {
 	}
 	sqlite_customers "$work/drift.db"
 	cp "$work/drift.db" "$work/drift-base.db"
-	# ids ending in 1 are never referred to (referred_by is id - 1 of ids ending in 0)
-	sqlite3 "$work/drift.db" "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 200 = 0;
-		DELETE FROM customers WHERE id % 400 = 1;
-		INSERT INTO customers SELECT id + $ROWS, name, email, balance, NULL, created FROM customers WHERE id % 400 = 2"
+	sqlite_drift "$work/drift.db" "$ROWS"
 	section sqlite-sync "SQLite: the whole sync of $ROWS customers, 1% drift (0.5% updated, 0.25% deleted, 0.25% inserted)"
 	BENCH_PREP="cp '$work/drift-base.db' '$work/drift-peer.db' && cp '$work/drift-base.db' '$work/drift-ours.db' && rm -rf '$work'/backups/drift-ours*" \
 		pair "whole sync (peer: sqldiff | sqlite3)" $ROWS \
@@ -529,9 +535,7 @@ memory_pair() {
 	local n=$1 d=$2
 	sqlite_customers "$d/prod.db" "$n"
 	cp "$d/prod.db" "$d/dev.db"
-	sqlite3 "$d/dev.db" "UPDATE customers SET email = 'new' || id || '@example.com' WHERE id % 200 = 0;
-		DELETE FROM customers WHERE id % 400 = 1;
-		INSERT INTO customers SELECT id + $n, name, email, balance, NULL, created FROM customers WHERE id % 400 = 2"
+	sqlite_drift "$d/dev.db" "$n"
 	cp "$d/prod.db" "$d/target.db"
 	dbdump-rows -q "$d/prod.db" > "$d/prod.ndjson"
 }

@@ -45,6 +45,17 @@ static int base_next_old(struct apply *a)
 	return got < 0 ? -1 : 0;
 }
 
+/* The old base's current row r into the new base: its record as it is
+ * where it was read lazily (its key only), else spelled. */
+static int base_copy_row(struct apply *a, const struct row *r)
+{
+	const char *rec;
+	size_t n;
+	if (a->base.rd.undecoded && source_row_bytes(&a->base, &rec, &n))
+		return stream_write_row_record(&a->base_w, rec, n);
+	return stream_write_row(&a->base_w, r);
+}
+
 /* A row of the new base: the stream's or the old base's current row read
  * lazily (its key only) as its record is, any other spelled. */
 static int base_write_row(struct apply *a, const struct row *r)
@@ -52,10 +63,8 @@ static int base_write_row(struct apply *a, const struct row *r)
 	if (a->rd.undecoded && r == &a->rd.rec.row)
 		return stream_write_row_record(&a->base_w, a->rd.line.buf, a->rd.line.len);
 	/* the old base's row of the same table (its shape is the stream's) */
-	const char *rec;
-	size_t n;
-	if (a->base_keys_only && r == a->base_next && a->base.rd.undecoded && source_row_bytes(&a->base, &rec, &n))
-		return stream_write_row_record(&a->base_w, rec, n);
+	if (a->base_keys_only && r == a->base_next)
+		return base_copy_row(a, r);
 	return stream_write_row(&a->base_w, r);
 }
 
@@ -402,14 +411,9 @@ int apply_base_finish(struct apply *a)
 			return -1;
 		a->base_rows_read = 1;
 		/* copied as their records are, where read lazily (undecoded) */
-		while ((got = base_read_row(&a->base, &r, 1)) > 0) {
-			const char *rec;
-			size_t n;
-			if ((a->base.rd.undecoded && source_row_bytes(&a->base, &rec, &n)
-				     ? stream_write_row_record(&a->base_w, rec, n)
-				     : stream_write_row(&a->base_w, r)) < 0)
+		while ((got = base_read_row(&a->base, &r, 1)) > 0)
+			if (base_copy_row(a, r) < 0)
 				return -1;
-		}
 		if (got < 0 || stream_end_table(&a->base_w) < 0)
 			return -1;
 	}
