@@ -1571,6 +1571,28 @@ dbapply: schema: DROP TABLE "kinds";'
 	assert_equal "$(sqlite3 a.db 'SELECT id FROM c')" 1
 }
 
+@test "SQLite: a whole sync that deletes parents still finds the rows it left alone that refer to them (case 1 to client 4, client 10 to client 20), by name; nothing written" {
+	# The target's tables are read whole to be compared; the deleted
+	# parents' children are looked for among the values that read saw.
+	sqlite3 dev.db "PRAGMA foreign_keys = OFF; DELETE FROM clients WHERE id IN (4, 20)"
+	assert_equal "$(sqlite3 prod.db 'SELECT client_id FROM cases WHERE id = 1; SELECT referred_by FROM clients WHERE id = 10')" "4
+20"
+	snapshot prod.db before
+	run sh -c 'dbdump-rows dev.db | dbapply --mirror prod.db'
+	assert_failure 2
+	assert_output --partial 'a row of "cases" (rowid 1) references a missing row of "clients"'
+	assert_output --partial 'a row of "clients" (rowid 10) references a missing row of "clients"'
+	snapshot prod.db after
+	diff -u before after
+	# with those rows gone too, the same sync deletes both parents
+	sqlite3 dev.db "PRAGMA foreign_keys = OFF; DELETE FROM documents WHERE case_id IN (SELECT id FROM cases WHERE client_id = 4);
+		DELETE FROM cases WHERE client_id = 4; UPDATE clients SET referred_by = NULL WHERE referred_by IN (4, 20)"
+	run sh -c 'dbdump-rows dev.db | dbapply -q --mirror prod.db'
+	assert_success
+	assert_equal "$(sqlite3 prod.db 'SELECT count(*) FROM clients WHERE id IN (4, 20)')" 0
+	assert_equal "$(sqlite3 prod.db 'PRAGMA foreign_key_check' | wc -l)" 0
+}
+
 @test "checks: a table --schema creates gets the stream's checks, enforced; one the target's table lacks is said without --schema" {
 	sqlite3 dev.db "CREATE TABLE scores (id INTEGER PRIMARY KEY, points INT CONSTRAINT in_range CHECK (points BETWEEN 0 AND 100));
 		INSERT INTO scores VALUES (1, 50);"

@@ -150,12 +150,14 @@ static int sq_begin_write(struct db *db)
 
 static int sq_commit(struct db *db)
 {
+	sq_fk_end(db);
 	return sq_exec(db, "COMMIT");
 }
 
 static int sq_rollback(struct db *db)
 {
 	struct sqlite_db *s = db->impl;
+	sq_fk_end(db);
 	if (sqlite3_get_autocommit(s->h))
 		return 0;
 	return sq_exec(db, "ROLLBACK");

@@ -99,7 +99,13 @@ int sq_scan_open(struct db *db, const struct table *t, struct db_cursor **out)
 	struct sqlite_db *s = db->impl;
 	buf_reset(&s->sql);
 	sql_select(&s->sql, &sq_dialect, t);
-	return open_cursor(db, t, s->sql.buf, out);
+	if (open_cursor(db, t, s->sql.buf, out) < 0)
+		return -1;
+	if (sq_fk_scan_begin(db, *out) < 0) {
+		sq_scan_close(*out);
+		return -1;
+	}
+	return 0;
 }
 
 int sq_scan_where_open(struct db *db, const struct table *t, const char *where,
@@ -277,14 +283,19 @@ static int step(struct db_cursor *c)
 int sq_scan_next(struct db_cursor *c, struct row *row)
 {
 	int rc = step(c);
-	if (rc == SQLITE_DONE)
+	if (rc == SQLITE_DONE) {
+		if (c->nwatch)
+			sq_fk_scan_end(c);
 		return 0;
+	}
 	if (rc != SQLITE_ROW)
 		return sq_fail(c->db, "reading rows");
 	row_clear(row);
 	for (size_t i = 0; i < c->t->ncols; i++)
 		if (read_value(c, i, row) < 0)
 			return -1;
+	if (c->nwatch)
+		sq_fk_scan_row(c);
 	return 1;
 }
 
@@ -294,5 +305,6 @@ void sq_scan_close(struct db_cursor *c)
 		return;
 	sqlite3_finalize(c->stmt);
 	buf_release(&c->number);
+	free(c->watch);
 	free(c);
 }

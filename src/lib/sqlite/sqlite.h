@@ -8,6 +8,7 @@
 #define DBPIPE_SQLITE_SQLITE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sqlite3.h>
 
@@ -19,7 +20,10 @@ struct sq_fk_table {
 	char *name;
 	size_t n;                 /* names its notes: temp.dbpipe_fk_{written,gone}_<n> */
 	char *pk;                 /* its one-column primary key, when referred to */
-	struct sq_fk_ref { char *col, *parent; } *refs;
+	struct sq_fk_ref {
+		char *col, *parent;
+		int seen; /* SEEN_*: its values in sq_fk.seen_bits as of a scan */
+	} *refs;
 	size_t nrefs, refs_alloc;
 	int written_made, gone_made;
 };
@@ -38,6 +42,21 @@ struct sq_fk {
 	/* Violations found by row before DDL ended that check. */
 	char **found;
 	size_t nfound;
+	/* A write transaction is open (sq_fk_begin to its end). */
+	int open;
+	/* The referencing values a whole scan read in it, of the references
+	 * that are SEEN_WHOLE: a filter that tells a deleted parent no
+	 * untouched row refers to (sq_fk_scan_begin). */
+	uint64_t *seen_bits;
+};
+
+enum { SEEN_NO, SEEN_SCANNING, SEEN_WHOLE };
+
+/* A referencing column a whole scan notes in sq_fk.seen_bits. */
+struct sq_fk_watch {
+	int col;           /* its index among the scan's columns */
+	size_t table, ref; /* its sq_fk_table and sq_fk_ref */
+	int other;         /* a value neither NULL nor an integer was read */
 };
 
 struct sqlite_db {
@@ -57,6 +76,9 @@ struct db_cursor {
 	const struct row *const *keys;
 	size_t nkeys, next;
 	struct buf number;  /* a real's text, made again for each value */
+	/* a whole scan in a write transaction: its references noted */
+	struct sq_fk_watch *watch;
+	size_t nwatch;
 };
 
 /* How SQLite's SQL differs (read.c, next to the reading it orders by). */
@@ -92,7 +114,15 @@ int sq_fk_after_write(struct db *db, const struct table *t, const struct change 
 int sq_fk_before_ddl(struct db *db);
 /* The violations the transaction made, named in db->err: -1 if any. */
 int sq_fk_check(struct db *db);
+/* The write transaction ends, committed or not. */
+void sq_fk_end(struct db *db);
 void sq_fk_release(struct db *db);
+/* A whole scan c of its table begins, a row of it was read, it read the
+ * last: the referencing values it reads are noted, so that the check by
+ * row need not scan a child table again for the parents deleted. */
+int sq_fk_scan_begin(struct db *db, struct db_cursor *c);
+void sq_fk_scan_row(struct db_cursor *c);
+void sq_fk_scan_end(struct db_cursor *c);
 
 /* rebuild.c: db_ops.rebuild_table */
 int sq_rebuild_table(struct db *db, const char *table, const struct rebuild_edit *e, size_t n, struct buf *out);
