@@ -416,7 +416,9 @@ static int open_stream(struct stream_reader *r, const char *path, int digest, co
 			close(fd);
 			return error("%s: cannot open", r->name);
 		}
-		gzbuffer(r->gz, READ_CHUNK);
+		/* half what fill_input asks for: zlib then reads (or inflates)
+		 * straight into r->in, not through a buffer of its own and a copy */
+		gzbuffer(r->gz, READ_CHUNK / 2);
 	}
 	if (read_header(r) < 0)
 		return -1;
@@ -1373,7 +1375,7 @@ void stream_fast(struct stream_writer *w)
 	if (w->gz)
 		gzsetparams(w->gz, 1, Z_DEFAULT_STRATEGY);
 	else if (w->zc)
-		ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, 1);
+		ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, -1);
 	else
 		return;
 	struct stream_deflater *d = xcalloc(1, sizeof(*d));
