@@ -124,27 +124,27 @@ int sq_is_timestamp_text(const char *p, size_t n)
 	       (p[10] == ' ' || p[10] == 'T') && p[13] == ':' && p[16] == ':';
 }
 
-/* Column i (of type type, held as storage class kind) of an int or bool
- * column: 1 read, 0 it does not fit. */
-static int read_integer(sqlite3_stmt *st, int i, enum vtype type, int kind, struct row *row)
+/* Value v (column i, of type type, held as storage class kind) of an int
+ * or bool column: 1 read, 0 it does not fit. */
+static int read_integer(sqlite3_value *v, size_t i, enum vtype type, int kind, struct row *row)
 {
 	char tmp[32];
 	if (kind == SQLITE_INTEGER) {
-		long long v = sqlite3_column_int64(st, i);
+		long long n = sqlite3_value_int64(v);
 		if (type == VT_INT)
-			row_set(row, (size_t)i, tmp, (size_t)format_i64(tmp, v));
-		else if (v == 0 || v == 1)
-			row_set(row, (size_t)i, v ? "true" : "false", v ? 4 : 5);
+			row_set(row, i, tmp, (size_t)format_i64(tmp, n));
+		else if (n == 0 || n == 1)
+			row_set(row, i, n ? "true" : "false", n ? 4 : 5);
 		else
 			return 0;
 		return 1;
 	}
 	if (kind == SQLITE_FLOAT && type == VT_INT) {
 		/* a whole number stored as a real, e.g. by arithmetic */
-		double d = sqlite3_column_double(st, i);
+		double d = sqlite3_value_double(v);
 		if (d == floor(d) && fabs(d) < 9.2e18) {
 			snprintf(tmp, sizeof(tmp), "%lld", (long long)d);
-			row_set(row, (size_t)i, tmp, strlen(tmp));
+			row_set(row, i, tmp, strlen(tmp));
 			return 1;
 		}
 	}
@@ -154,24 +154,22 @@ static int read_integer(sqlite3_stmt *st, int i, enum vtype type, int kind, stru
 /* The same for a float or decimal column; a real is spelt in c's number
  * buffer (one buffer a scan, not one a value: a malloc and a free per
  * value were 4% of a dump's instructions). */
-static int read_number(struct db_cursor *c, int i, enum vtype type, int kind, struct row *row)
+static int read_number(struct db_cursor *c, sqlite3_value *v, size_t i, enum vtype type, int kind,
+		       struct row *row)
 {
-	sqlite3_stmt *st = c->stmt;
 	char tmp[32];
 	if (kind == SQLITE_INTEGER) {
-		row_set(row, (size_t)i, tmp, (size_t)format_i64(tmp, sqlite3_column_int64(st, i)));
+		row_set(row, i, tmp, (size_t)format_i64(tmp, sqlite3_value_int64(v)));
 		return 1;
 	}
 	if (kind == SQLITE_FLOAT) {
 		buf_reset(&c->number);
-		value_format_double(&c->number, sqlite3_column_double(st, i));
-		row_set(row, (size_t)i, c->number.buf, c->number.len);
+		value_format_double(&c->number, sqlite3_value_double(v));
+		row_set(row, i, c->number.buf, c->number.len);
 		return 1;
 	}
-	if (kind == SQLITE_TEXT && type == VT_DECIMAL &&
-	    is_decimal_text((const char *)sqlite3_column_text(st, i))) {
-		row_set(row, (size_t)i, (const char *)sqlite3_column_text(st, i),
-			(size_t)sqlite3_column_bytes(st, i));
+	if (kind == SQLITE_TEXT && type == VT_DECIMAL && is_decimal_text((const char *)sqlite3_value_text(v))) {
+		row_set(row, i, (const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v));
 		return 1;
 	}
 	return 0;
@@ -181,28 +179,32 @@ static int read_number(struct db_cursor *c, int i, enum vtype type, int kind, st
  * a timestamp with the 'T' of the canonical text.  A BC timestamp stays as
  * it is, as PostgreSQL's reader leaves it ("2000-01-01 00:00:00 BC"), so
  * that one written from there reads back the same. */
-static void read_text(sqlite3_stmt *st, int i, enum vtype type, int kind, struct row *row)
+static void read_text(sqlite3_value *v, size_t i, enum vtype type, int kind, struct row *row)
 {
 	if (type == VT_BYTES || type == VT_OTHER) {
-		const void *p = kind == SQLITE_BLOB ? sqlite3_column_blob(st, i)
-						    : (const void *)sqlite3_column_text(st, i);
-		row_set(row, (size_t)i, p, (size_t)sqlite3_column_bytes(st, i));
+		const void *p = kind == SQLITE_BLOB ? sqlite3_value_blob(v) : (const void *)sqlite3_value_text(v);
+		row_set(row, i, p, (size_t)sqlite3_value_bytes(v));
 		return;
 	}
-	const char *p = (const char *)sqlite3_column_text(st, i);
-	size_t n = (size_t)sqlite3_column_bytes(st, i);
-	row_set(row, (size_t)i, p, n);
+	const char *p = (const char *)sqlite3_value_text(v);
+	size_t n = (size_t)sqlite3_value_bytes(v);
+	row_set(row, i, p, n);
 	if ((type == VT_TIMESTAMP || type == VT_TIMESTAMPTZ) && sq_is_timestamp_text(p, n) &&
 	    memcmp(p + n - 3, " BC", 3))
 		row->data.buf[row->v[i].off + 10] = 'T';
 }
 
-/* Convert column i of the current row to canonical text of the column's type. */
+/* Convert column i of the current row to canonical text of the column's
+ * type.  Read through its sqlite3_value: each sqlite3_column_ call enters
+ * and leaves the connection's mutex (a call even where it has none) and
+ * checks for a failed malloc, three times a value.  The value is
+ * "unprotected", which is safe where one thread at a time uses the
+ * connection, as here (ahead.h). */
 static int read_value(struct db_cursor *c, size_t i, struct row *row)
 {
-	sqlite3_stmt *st = c->stmt;
+	sqlite3_value *v = sqlite3_column_value(c->stmt, (int)i);
 	const struct column *col = &c->t->cols[i];
-	int kind = sqlite3_column_type(st, (int)i), fits = 1;
+	int kind = sqlite3_value_type(v), fits = 1;
 	if (kind == SQLITE_NULL) {
 		row_set_null(row, i);
 		return 0;
@@ -210,20 +212,19 @@ static int read_value(struct db_cursor *c, size_t i, struct row *row)
 	switch (col->type) {
 	case VT_INT:
 	case VT_BOOL:
-		fits = read_integer(st, (int)i, col->type, kind, row);
+		fits = read_integer(v, i, col->type, kind, row);
 		break;
 	case VT_FLOAT:
 	case VT_DECIMAL:
-		fits = read_number(c, (int)i, col->type, kind, row);
+		fits = read_number(c, v, i, col->type, kind, row);
 		break;
 	default:
-		read_text(st, (int)i, col->type, kind, row);
+		read_text(v, i, col->type, kind, row);
 	}
 	if (fits)
 		return 0;
 	return db_error(c->db, "table \"%s\", column \"%s\" (%s): the value %.40s does not fit its type %s",
-			c->t->name, col->name, col->native, sqlite3_column_text(st, (int)i),
-			vtype_name(col->type));
+			c->t->name, col->name, col->native, sqlite3_value_text(v), vtype_name(col->type));
 }
 
 /* Keys looked up one by one are integer keys only: an integer compares by
