@@ -62,7 +62,9 @@ REPEAT=${BENCH_REPEAT:-3}
 BENCH_PREP=""
 
 # measure_once CMD: time and peak memory of one run of a command (through
-# sh -c), into m_secs and m_mb; 1 (said why) if it failed.
+# sh -c), into m_secs and m_mb; 1 (said why) if it failed.  Its standard
+# output goes to /dev/null: a dump is timed to the same sink as its peer
+# (its file, where one is needed, is written after, untimed).
 measure_once() {
 	# (and the files it wrote on disk: else the run's fsync writes them)
 	if [ -n "$BENCH_PREP" ]; then
@@ -217,7 +219,8 @@ bench_postgresql() {
 	section postgresql "PostgreSQL: $ROWS customers, $CHILD orders"
 	pair "dump, both tables (peer: ordered COPY)" $total \
 		"psql -X -q -d '$dev' -c 'COPY (SELECT * FROM customers ORDER BY id) TO STDOUT' -c 'COPY (SELECT * FROM orders ORDER BY id) TO STDOUT'" \
-		"dbdump-rows -q '$dev' > '$work/dev.ndjson'"
+		"dbdump-rows -q '$dev'"
+	dbdump-rows -q "$dev" > "$work/dev.ndjson"
 	dbdump-rows -q "$prod" > "$work/prod.ndjson"
 	local bytes
 	bytes=$(($(stat -c %s "$work/prod.ndjson") + $(stat -c %s "$work/dev.ndjson")))
@@ -300,7 +303,7 @@ bench_mariadb() {
 	section mariadb "MariaDB: $ROWS customers, $CHILD orders"
 	pair "dump (peer: mysqldump)" $total \
 		"mysqldump -h 127.0.0.1 -P $MY_PORT -u dbpipe --single-transaction --quick dev" \
-		"dbdump-rows -q '$dev' > '$work/dev.ndjson'"
+		"dbdump-rows -q '$dev'"
 	peer "mysql --quick, both tables ORDER BY id" $total \
 		"mysql -h 127.0.0.1 -P $MY_PORT -u dbpipe --quick -e 'SELECT * FROM customers ORDER BY id; SELECT * FROM orders ORDER BY id' dev"
 	local full
@@ -387,7 +390,8 @@ bench_sqlite() {
 	section sqlite "SQLite: $ROWS customers"
 	pair "dump (peer: sqlite3 -csv)" $ROWS \
 		"sqlite3 -csv '$work/dev.db' 'SELECT * FROM customers ORDER BY id'" \
-		"dbdump-rows -q '$work/dev.db' > '$work/s.ndjson'"
+		"dbdump-rows -q '$work/dev.db'"
+	dbdump-rows -q "$work/dev.db" > "$work/s.ndjson"
 	# dbdiff of two stream files against GNU diff of the same files (lines
 	# only: no keys, types or checks, and both files held in memory)
 	dbdump-rows -q "$work/prod.db" > "$work/s-prod.ndjson"
