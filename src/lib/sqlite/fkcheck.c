@@ -309,9 +309,10 @@ void sq_fk_scan_row(struct db_cursor *c)
 	struct sq_fk *fk = &((struct sqlite_db *)c->db->impl)->fk;
 	for (size_t w = 0; w < c->nwatch; w++) {
 		struct sq_fk_watch *cw = &c->watch[w];
-		int kind = sqlite3_column_type(c->stmt, cw->col);
+		sqlite3_value *v = sqlite3_column_value(c->stmt, cw->col); /* as read.c reads values */
+		int kind = sqlite3_value_type(v);
 		if (kind == SQLITE_INTEGER)
-			seen_bits(fk->seen_bits, cw->table, cw->ref, sqlite3_column_int64(c->stmt, cw->col), 1);
+			seen_bits(fk->seen_bits, cw->table, cw->ref, sqlite3_value_int64(v), 1);
 		else if (kind != SQLITE_NULL)
 			cw->other = 1;
 	}
