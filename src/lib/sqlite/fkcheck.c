@@ -124,6 +124,7 @@ void sq_fk_begin(struct db *db, int actions)
 	s->fk.whole = s->fk.by_row = 0;
 	s->fk.actions = actions;
 	s->fk.open = 1;
+	s->fk.scan_refused = 0;
 }
 
 void sq_fk_end(struct db *db)
@@ -280,14 +281,18 @@ int sq_fk_scan_begin(struct db *db, struct db_cursor *c)
 {
 	struct sqlite_db *s = db->impl;
 	struct sq_fk *fk = &s->fk;
-	if (!fk->open || fk->whole || fk->actions)
+	if (!fk->open || fk->whole || fk->actions || fk->scan_refused)
 		return 0;
 	/* the check by row chosen now where it can be, as the first write
-	 * would choose it (the scan is part of the same transaction) */
+	 * would choose it (the scan is part of the same transaction); where
+	 * it cannot, not asked again at each table's scan (a catalog query
+	 * over every table), though the first write still asks */
 	if (!fk->by_row) {
 		int ok = plan_by_row(db);
-		if (ok <= 0)
+		if (ok <= 0) {
+			fk->scan_refused = ok == 0;
 			return ok;
+		}
 		fk->by_row = 1;
 	}
 	struct sq_fk_table *ft = fk_table(fk, c->t->name);

@@ -42,8 +42,9 @@ struct sq_fk {
 	/* Violations found by row before DDL ended that check. */
 	char **found;
 	size_t nfound;
-	/* A write transaction is open (sq_fk_begin to its end). */
-	int open;
+	/* A write transaction is open (sq_fk_begin to its end); a scan in it
+	 * found the check by row refused (plan_by_row asked once a scan). */
+	int open, scan_refused;
 	/* The referencing values a whole scan read in it, of the references
 	 * that are SEEN_WHOLE: a filter that tells a deleted parent no
 	 * untouched row refers to (sq_fk_scan_begin). */
